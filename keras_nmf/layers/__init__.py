@@ -1,0 +1,5 @@
+"""Keras layers: ``NMFDense``, ``CNMF2D`` and ``L1Normalize``."""
+
+from keras_nmf.layers.cnmf2d import CNMF2D
+from keras_nmf.layers.l1_normalize import L1Normalize
+from keras_nmf.layers.nmf_dense import NMFDense

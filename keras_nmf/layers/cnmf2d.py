@@ -1,0 +1,199 @@
+"""``CNMF2D``: convolutional NMF, one NMF problem per image patch."""
+
+import keras
+import tensorflow as tf
+
+from keras_nmf import ops
+from keras_nmf.layers.base_nmf import BaseNMF
+
+PADDINGS = ("valid", "same")
+
+
+def _int_pair(value, name):
+    """An int or a pair of ints -> a tuple of two positive ints."""
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, int) and v >= 1 for v in pair):
+        raise ValueError(
+            f"`{name}` must be a positive int or a pair of positive ints. "
+            f"Received: {name}={value}"
+        )
+    return pair
+
+
+@keras.saving.register_keras_serializable(package="keras_nmf")
+class CNMF2D(BaseNMF):
+    """2D convolutional NMF layer (PAPER.md section 4).
+
+    Every ``kernel_size`` patch of the non-negative NHWC input, flattened in
+    (kh, kw, C) order like a ``Conv2D`` kernel, is L1-normalised and explained
+    by non-negative activations h (one per filter) through ``iterations``
+    multiplicative updates from h(0) = 1/I (eq. 6), renormalised every step.
+    All positions share the weights W = |U| / sum|U| (eq. 20), derived in every
+    call from the free trainable ``kernel`` U. The output grid is exactly
+    ``keras.layers.Conv2D``'s for the same ``strides``, ``padding`` and
+    ``dilation_rate``. At each position the output sums to 1 over each group's
+    filters, or is 0 where the patch is all zero (plain update).
+
+    Gradients: ``backward="approx"`` uses the one-step approximation at the
+    final h (eqs. 18-19, ``tf.custom_gradient``), keeping only the patches, W
+    and h, so memory is like a CNN's; ``backward="autodiff"`` differentiates
+    through all iterations (the baseline of the paper's Figure 1).
+
+    Args:
+        filters: int, number of NMF hidden units I per position.
+        kernel_size: int or pair of ints, patch height and width.
+        strides: int or pair of ints. Defaults to 1.
+        padding: ``"valid"`` or ``"same"`` (zero padding). Defaults to ``"valid"``.
+        dilation_rate: int or pair of ints. Defaults to 1.
+        groups: int; input channels and filters split into ``groups``
+            contiguous blocks, each an independent NMF problem (own L1
+            normalisation, own h normalisation), like a grouped ``Conv2D``.
+        iterations: int >= 1, number N of eq. 6 updates. Defaults to 20.
+        epsilon: None (plain update h <- h * u, eq. 3) or float in (0, 1],
+            eq. 6's step size.
+        backward: ``"approx"`` (eqs. 18-19) or ``"autodiff"``.
+        learning: ``"backprop"``, or ``"local"``: the kernel learns by the
+            unsupervised Lee-Seung KL direction -sum h x / R instead of the task
+            gradient (the ablation of paper section 4.2); eq. 19 still sends
+            the task gradient to earlier layers.
+        kernel_initializer: initializer of U. Defaults to Uniform(0, 1).
+        check_inputs: bool, check at call time that inputs are finite and
+            >= 0. Defaults to True.
+        **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``...).
+
+    Call arguments:
+        inputs: non-negative tensor ``(batch, height, width, channels)``.
+
+    Input shape:
+        4D tensor ``(batch, height, width, channels)``, static spatial size.
+
+    Output shape:
+        4D tensor ``(batch, new_height, new_width, filters)`` in the layer's
+        compute dtype (the iterations always run in float32).
+
+    Raises:
+        ValueError: for invalid arguments, channels or filters not divisible
+            by ``groups``, a kernel larger than a ``"valid"`` input, or (at call
+            time) negative or non-finite inputs.
+
+    Example:
+
+    >>> x = keras.Input((28, 28, 3))
+    >>> h = keras_nmf.layers.CNMF2D(32, 5, iterations=20)(x)
+    >>> h.shape
+    (None, 24, 24, 32)
+
+    References:
+        Nouri et al., "Including local feature interactions in deep
+        non-negative matrix factorization networks improves performance".
+        Update: eq. 6; weights: eq. 20; backward: eqs. 18-19.
+    """
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        dilation_rate=1,
+        groups=1,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(filters, int) or filters < 1:
+            raise ValueError(
+                f"`filters` must be a positive integer. Received: filters={filters}"
+            )
+        if not isinstance(groups, int) or groups < 1:
+            raise ValueError(
+                f"`groups` must be a positive integer. Received: groups={groups}"
+            )
+        if filters % groups != 0:
+            raise ValueError(
+                "`filters` must be divisible by `groups` (each group owns "
+                f"filters // groups filters). Received: filters={filters}, "
+                f"groups={groups}"
+            )
+        padding = str(padding).lower()
+        if padding not in PADDINGS:
+            raise ValueError(
+                f"`padding` must be one of {PADDINGS}. Received: padding={padding!r}"
+            )
+        self.filters = filters
+        self.kernel_size = _int_pair(kernel_size, "kernel_size")
+        self.strides = _int_pair(strides, "strides")
+        self.dilation_rate = _int_pair(dilation_rate, "dilation_rate")
+        self.padding = padding
+        self.groups = groups
+        self.input_spec = keras.layers.InputSpec(ndim=4)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels is None or input_shape[1] is None or input_shape[2] is None:
+            raise ValueError(
+                f"Layer '{self.name}' needs static height, width and channels. "
+                f"Received: input_shape={input_shape}"
+            )
+        if channels % self.groups != 0:
+            raise ValueError(
+                f"Layer '{self.name}': the input channels must be divisible by "
+                f"`groups`. Received: groups={self.groups}, "
+                f"input_shape={input_shape}"
+            )
+        for axis in (0, 1):
+            effective = (self.kernel_size[axis] - 1) * self.dilation_rate[axis] + 1
+            if self.padding == "valid" and effective > input_shape[axis + 1]:
+                raise ValueError(
+                    f"Layer '{self.name}': the kernel (kernel_size="
+                    f"{self.kernel_size}, dilation_rate={self.dilation_rate}, "
+                    f"effective size {effective}) is larger than the input with "
+                    f"padding='valid'. Use a smaller kernel or padding='same'. "
+                    f"Received: input_shape={input_shape}"
+                )
+        self._add_kernel(self.kernel_size + (channels // self.groups, self.filters))
+        self.input_spec = keras.layers.InputSpec(ndim=4, axes={-1: channels})
+
+    def _grouped_weights(self):
+        """Eq. 20 on the kernel, laid out as (G, kh*kw*C/G, filters/G)."""
+        weights = ops.nmf_weights(self.kernel.value)  # eq. 20
+        taps_by_channels = weights.shape[0] * weights.shape[1] * weights.shape[2]
+        per_group = self.filters // self.groups
+        weights = tf.reshape(weights, [taps_by_channels, self.groups, per_group])
+        return tf.transpose(weights, [1, 0, 2])
+
+    def call(self, inputs):
+        x = self._prepare_input(inputs)
+        patches = ops.extract_patches(
+            x, self.kernel_size, self.strides, self.dilation_rate, self.padding
+        )
+        patterns = ops.split_groups(patches, self.groups, x.shape[-1])
+        h = self._infer(patterns, self._grouped_weights())
+        output = ops.merge_groups(h, patches.shape[1:3])
+        return tf.cast(output, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        rows, cols = (
+            ops.conv_output_length(
+                input_shape[axis + 1],
+                self.kernel_size[axis],
+                self.strides[axis],
+                self.dilation_rate[axis],
+                self.padding,
+            )
+            for axis in (0, 1)
+        )
+        return (input_shape[0], rows, cols, self.filters)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "filters": self.filters,
+                "kernel_size": self.kernel_size,
+                "strides": self.strides,
+                "padding": self.padding,
+                "dilation_rate": self.dilation_rate,
+                "groups": self.groups,
+            }
+        )
+        return config

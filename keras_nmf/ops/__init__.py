@@ -1,0 +1,19 @@
+"""Pure tensor functions behind the NMF layers (eqs. 6, 18-20)."""
+
+from keras_nmf.ops.checks import check_non_negative_finite
+from keras_nmf.ops.nmf import (
+    BACKWARD_MODES,
+    LEARNING_MODES,
+    TINY,
+    l1_normalize,
+    nmf,
+    nmf_approx,
+    nmf_iterations,
+    nmf_weights,
+)
+from keras_nmf.ops.patches import (
+    conv_output_length,
+    extract_patches,
+    merge_groups,
+    split_groups,
+)

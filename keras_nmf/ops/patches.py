@@ -1,0 +1,97 @@
+"""Patch extraction for convolutional NMF (PAPER.md section 4).
+
+Patches are flattened in (kh, kw, C) order, the order of a ``Conv2D`` kernel,
+and the output grid is exactly ``keras.layers.Conv2D``'s for the same
+``strides``, ``padding`` and ``dilation_rate``.
+"""
+
+import math
+
+import tensorflow as tf
+
+
+def conv_output_length(input_length, kernel_size, stride, dilation, padding):
+    """Output length of one spatial axis, as ``keras.layers.Conv2D`` computes it."""
+    if input_length is None:
+        return None
+    effective_kernel = (kernel_size - 1) * dilation + 1
+    if padding == "same":
+        return math.ceil(input_length / stride)
+    return (input_length - effective_kernel) // stride + 1
+
+
+def _same_padding(input_length, kernel_size, stride, dilation):
+    """(before, after) zero padding of TensorFlow's 'SAME' convolution."""
+    effective_kernel = (kernel_size - 1) * dilation + 1
+    output_length = math.ceil(input_length / stride)
+    total = max((output_length - 1) * stride + effective_kernel - input_length, 0)
+    return total // 2, total - total // 2
+
+
+def extract_patches(images, kernel_size, strides, dilation_rate, padding):
+    """Every k x k patch of an NHWC batch, flattened in (kh, kw, C) order.
+
+    Built from kh * kw strided slices stacked on a new axis: no gather, an
+    inexpensive gradient (the slices' adjoints), and it compiles under XLA.
+
+    Args:
+        images: tensor (B, H, W, C) with static H, W and C.
+        kernel_size, strides, dilation_rate: pairs of ints.
+        padding: ``"valid"`` or ``"same"`` (zero padding, as Conv2D).
+
+    Returns:
+        tensor (B, H', W', kh * kw * C).
+    """
+    (kh, kw), (sh, sw), (dh, dw) = kernel_size, strides, dilation_rate
+    height, width, channels = images.shape[1], images.shape[2], images.shape[3]
+    if padding == "same":
+        images = tf.pad(
+            images,
+            [
+                [0, 0],
+                _same_padding(height, kh, sh, dh),
+                _same_padding(width, kw, sw, dw),
+                [0, 0],
+            ],
+        )
+    out_h = conv_output_length(height, kh, sh, dh, padding)
+    out_w = conv_output_length(width, kw, sw, dw, padding)
+    if kh == kw == 1 and sh == sw == 1:
+        return images
+    slices = [
+        images[
+            :,
+            i * dh : i * dh + (out_h - 1) * sh + 1 : sh,
+            j * dw : j * dw + (out_w - 1) * sw + 1 : sw,
+            :,
+        ]
+        for i in range(kh)
+        for j in range(kw)
+    ]
+    patches = tf.stack(slices, axis=3)  # (B, H', W', kh * kw, C)
+    return tf.reshape(patches, [-1, out_h, out_w, kh * kw * channels])
+
+
+def split_groups(patches, groups, channels):
+    """(B, H', W', kh*kw*C) patches -> (G, P, kh*kw*C/G) per-group patterns.
+
+    Group g holds the contiguous input channels [g*C/G, (g+1)*C/G), as in a
+    grouped ``Conv2D``; with one group this is a free reshape.
+    """
+    if groups == 1:
+        return tf.reshape(patches, [1, -1, patches.shape[-1]])
+    taps = patches.shape[-1] // channels
+    grouped = tf.reshape(patches, [-1, taps, groups, channels // groups])
+    grouped = tf.transpose(grouped, [2, 0, 1, 3])  # (G, P, taps, C/G)
+    return tf.reshape(grouped, [groups, -1, taps * (channels // groups)])
+
+
+def merge_groups(h, spatial_shape):
+    """(G, P, I/G) activations -> (B, H', W', I), group g owning filters g*I/G...
+
+    ``spatial_shape`` is (H', W'); the batch size is inferred.
+    """
+    groups, per_group = h.shape[0], h.shape[-1]
+    if groups != 1:
+        h = tf.transpose(h, [1, 0, 2])  # (P, G, I/G)
+    return tf.reshape(h, [-1, spatial_shape[0], spatial_shape[1], groups * per_group])

@@ -1,0 +1,29 @@
+"""Shared fixtures: quiet TensorFlow, a fixed seed and a clean dtype policy per test."""
+
+import os
+import pathlib
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+CIFAR10_JPEG = REPO_ROOT.parent / "shared" / "data" / "cifar10-jpeg"
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_policy():
+    keras.utils.set_random_seed(1234)
+    keras.config.set_dtype_policy("float32")
+    yield
+    keras.config.set_dtype_policy("float32")
+
+
+@pytest.fixture
+def cifar10_jpeg():
+    """Path of ../shared/data/cifar10-jpeg; skips the test when it is absent."""
+    if not (CIFAR10_JPEG / "train").is_dir():
+        pytest.skip(f"CIFAR-10 JPEG folder not found at {CIFAR10_JPEG}")
+    return CIFAR10_JPEG

@@ -1,0 +1,73 @@
+"""``run_layer_test``: the checks every keras_nmf layer must pass (after keras-hub's TestCase)."""
+
+import json
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def _non_negative_input(shape, seed=0):
+    return np.random.default_rng(seed).random(shape).astype("float32")
+
+
+def run_layer_test(layer_cls, init_kwargs, input_shape, expected_output_shape, tmp_path):
+    """Config round trips, symbolic and eager calls, jit, fit, .keras reload, mixed precision."""
+    x = _non_negative_input(input_shape)
+
+    # Config round trip, plain and through JSON.
+    layer = layer_cls(**init_kwargs)
+    config = layer.get_config()
+    for key in init_kwargs:
+        assert key in config, f"get_config() lacks constructor argument {key!r}"
+    rebuilt = layer_cls.from_config(json.loads(json.dumps(config)))
+    assert rebuilt.get_config() == config
+
+    # Symbolic call agrees with compute_output_shape and the eager call.
+    symbolic = layer_cls(**init_kwargs)(keras.Input(input_shape[1:]))
+    assert tuple(symbolic.shape) == (None,) + tuple(expected_output_shape[1:])
+    eager = layer(x)
+    assert tuple(eager.shape) == tuple(expected_output_shape)
+    assert tuple(layer.compute_output_shape(input_shape)) == tuple(expected_output_shape)
+
+    # Functional model: fit one step with XLA, then a .keras round trip.
+    inputs = keras.Input(input_shape[1:])
+    outputs = layer_cls(**init_kwargs)(inputs)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="mse", jit_compile=True)
+    target = np.random.default_rng(1).random(tuple(expected_output_shape)).astype("float32")
+    kernel_before = model.layers[-1].kernel.numpy().copy()
+    history = model.fit(x, target, epochs=1, batch_size=input_shape[0], verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert not np.allclose(kernel_before, model.layers[-1].kernel.numpy())
+    path = tmp_path / f"{layer_cls.__name__}.keras"
+    model.save(path)
+    reloaded = keras.models.load_model(path)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), reloaded.predict(x, verbose=0))
+
+    # Subclassed model under tf.function.
+    class Wrapper(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.inner = layer_cls(**init_kwargs)
+
+        def call(self, inputs):
+            return self.inner(inputs)
+
+    wrapped = Wrapper()
+    compiled = tf.function(wrapped.__call__, jit_compile=True)
+    assert np.all(np.isfinite(compiled(x).numpy()))
+
+    # Mixed precision: outputs in the compute dtype, weights in float32, finite gradients.
+    for policy in ("mixed_float16", "mixed_bfloat16"):
+        mixed = layer_cls(**init_kwargs, dtype=policy)
+        with tf.GradientTape() as tape:
+            inputs_mixed = tf.constant(x, dtype=mixed.compute_dtype)
+            tape.watch(inputs_mixed)
+            out = mixed(inputs_mixed)
+            loss = tf.reduce_sum(tf.cast(out, "float32") ** 2)
+        grad_x, grad_u = tape.gradient(loss, [inputs_mixed, mixed.kernel])
+        assert out.dtype == mixed.compute_dtype, policy
+        assert mixed.kernel.dtype == "float32", policy
+        for value in (out, grad_x, grad_u):
+            assert np.all(np.isfinite(tf.cast(value, "float32").numpy())), policy

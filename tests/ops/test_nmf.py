@@ -1,0 +1,84 @@
+"""keras_nmf.ops.nmf against the NumPy transcription of eqs. 6, 18-20."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_nmf import ops
+from tests import nmf_reference as ref
+
+
+def _problem(patterns=7, size=12, hidden=5, seed=0):
+    rng = np.random.default_rng(seed)
+    x = ref.l1_normalize(rng.random((patterns, size)))
+    w = ref.weights_from_kernel(rng.random((size, hidden)))
+    return x, w
+
+
+@pytest.mark.parametrize("iterations", [1, 5, 20])
+@pytest.mark.parametrize("epsilon", [None, 0.3, 1.0])
+def test_iterations_match_eq6(iterations, epsilon):
+    x, w = _problem()
+    h = ops.nmf_iterations(
+        tf.constant(x[None], tf.float32), tf.constant(w[None], tf.float32), iterations, epsilon
+    )
+    np.testing.assert_allclose(h[0].numpy(), ref.nmf_forward(x, w, iterations, epsilon), rtol=2e-4, atol=1e-6)
+
+
+def test_epsilon_one_equals_plain_update():
+    x, w = _problem()
+    args = (tf.constant(x[None], tf.float32), tf.constant(w[None], tf.float32), 10)
+    np.testing.assert_allclose(ops.nmf_iterations(*args, 1.0), ops.nmf_iterations(*args, None), rtol=1e-5)
+
+
+def test_all_zero_pattern_gives_zero_plain_and_uniform_with_epsilon():
+    x, w = _problem()
+    x[2] = 0.0
+    args = (tf.constant(x[None], tf.float32), tf.constant(w[None], tf.float32), 5)
+    np.testing.assert_array_equal(ops.nmf_iterations(*args)[0, 2].numpy(), 0.0)
+    np.testing.assert_allclose(ops.nmf_iterations(*args, 0.5)[0, 2].numpy(), 1.0 / w.shape[1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("learning", ["backprop", "local"])
+def test_approx_gradients_match_eqs_18_19(learning):
+    x, w = _problem()
+    x[3] = 0.0
+    phi = np.random.default_rng(1).normal(size=(x.shape[0], w.shape[1]))
+    xt, wt = tf.constant(x[None], tf.float32), tf.constant(w[None], tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch([xt, wt])
+        h = ops.nmf_approx(xt, wt, 20, learning=learning)
+        loss = tf.reduce_sum(h * tf.constant(phi[None], tf.float32))
+    grad_x, grad_w = tape.gradient(loss, [xt, wt])
+    h_ref = ref.nmf_forward(x, w, 20)
+    expected_x, expected_w = ref.nmf_backward(x, w, h_ref, phi)
+    if learning == "local":
+        expected_w = ref.local_weight_direction(x, w, h_ref)
+    np.testing.assert_allclose(grad_x[0].numpy(), expected_x, rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose(grad_w[0].numpy(), expected_w, rtol=1e-3, atol=1e-5)
+    np.testing.assert_array_equal(grad_x[0, 3].numpy(), 0.0)
+
+
+def test_l1_normalize_zero_row_has_zero_value_and_gradient():
+    r = tf.constant([[0.0, 0.0, 0.0], [1.0, 3.0, 0.0]])
+    with tf.GradientTape() as tape:
+        tape.watch(r)
+        x = ops.l1_normalize(r)
+        loss = tf.reduce_sum(x * tf.constant([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]))
+    grad = tape.gradient(loss, r).numpy()
+    np.testing.assert_allclose(x.numpy(), [[0, 0, 0], [0.25, 0.75, 0]])
+    np.testing.assert_array_equal(grad[0], 0.0)
+    np.testing.assert_allclose(grad, ref.l1_normalize_vjp(r.numpy().astype(float), np.array([[1.0, 2, 3], [1, 2, 3]])), rtol=1e-6)
+
+
+def test_nmf_weights_is_eq20_with_its_gradient():
+    u = np.random.default_rng(2).normal(size=(3, 3, 2, 4))
+    ut = tf.constant(u, tf.float32)
+    upstream = np.random.default_rng(3).normal(size=u.shape)
+    with tf.GradientTape() as tape:
+        tape.watch(ut)
+        w = ops.nmf_weights(ut)
+        loss = tf.reduce_sum(w * upstream)
+    np.testing.assert_allclose(w.numpy(), ref.weights_from_kernel(u), rtol=1e-5)
+    np.testing.assert_allclose(w.numpy().sum(axis=(0, 1, 2)), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(tape.gradient(loss, ut).numpy(), ref.weights_from_kernel_vjp(u, upstream), rtol=1e-4, atol=1e-6)
