@@ -83,7 +83,7 @@ class BaseNMF(keras.layers.Layer):
         return x
 
     def _infer(self, patterns, weights):
-        """L1-normalise (G, P, S) patterns and run NMF against (G, S, I) weights."""
+        """L1-normalise ([G,] P, S) patterns and run NMF against ([G,] S, I) weights."""
         x = ops.l1_normalize(patterns, axis=-1)
         return ops.nmf(
             x,

@@ -154,9 +154,11 @@ class CNMF2D(BaseNMF):
         self.input_spec = keras.layers.InputSpec(ndim=4, axes={-1: channels})
 
     def _grouped_weights(self):
-        """Eq. 20 on the kernel, laid out as (G, kh*kw*C/G, filters/G)."""
+        """Eq. 20 on the kernel, as (kh*kw*C, filters), or (G, kh*kw*C/G, filters/G)."""
         weights = ops.nmf_weights(self.kernel.value)  # eq. 20
         taps_by_channels = weights.shape[0] * weights.shape[1] * weights.shape[2]
+        if self.groups == 1:
+            return tf.reshape(weights, [taps_by_channels, self.filters])
         per_group = self.filters // self.groups
         weights = tf.reshape(weights, [taps_by_channels, self.groups, per_group])
         return tf.transpose(weights, [1, 0, 2])

@@ -83,7 +83,7 @@ class NMFDense(BaseNMF):
     def call(self, inputs):
         x = self._prepare_input(inputs)
         weights = ops.nmf_weights(self.kernel.value)  # eq. 20
-        h = self._infer(x[tf.newaxis], weights[tf.newaxis])[0]
+        h = self._infer(x, weights)
         return tf.cast(h, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):

@@ -76,10 +76,11 @@ def split_groups(patches, groups, channels):
     """(B, H', W', kh*kw*C) patches -> (G, P, kh*kw*C/G) per-group patterns.
 
     Group g holds the contiguous input channels [g*C/G, (g+1)*C/G), as in a
-    grouped ``Conv2D``; with one group this is a free reshape.
+    grouped ``Conv2D``. With one group the result is 2-D, (P, kh*kw*C), a free
+    reshape (see ``keras_nmf.ops.nmf`` on 2-D problems).
     """
     if groups == 1:
-        return tf.reshape(patches, [1, -1, patches.shape[-1]])
+        return tf.reshape(patches, [-1, patches.shape[-1]])
     taps = patches.shape[-1] // channels
     grouped = tf.reshape(patches, [-1, taps, groups, channels // groups])
     grouped = tf.transpose(grouped, [2, 0, 1, 3])  # (G, P, taps, C/G)
@@ -87,11 +88,12 @@ def split_groups(patches, groups, channels):
 
 
 def merge_groups(h, spatial_shape):
-    """(G, P, I/G) activations -> (B, H', W', I), group g owning filters g*I/G...
+    """(G, P, I/G) or 2-D (P, I) activations -> (B, H', W', I).
 
-    ``spatial_shape`` is (H', W'); the batch size is inferred.
+    Group g owns filters [g*I/G, (g+1)*I/G). ``spatial_shape`` is (H', W');
+    the batch size is inferred.
     """
-    groups, per_group = h.shape[0], h.shape[-1]
-    if groups != 1:
+    if len(h.shape) == 3:
         h = tf.transpose(h, [1, 0, 2])  # (P, G, I/G)
-    return tf.reshape(h, [-1, spatial_shape[0], spatial_shape[1], groups * per_group])
+    filters = h.shape[-1] * (h.shape[-2] if len(h.shape) == 3 else 1)
+    return tf.reshape(h, [-1, spatial_shape[0], spatial_shape[1], filters])

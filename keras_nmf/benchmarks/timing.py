@@ -1,0 +1,32 @@
+"""Honest timing: warm-up calls absorb tracing and compilation, then medians."""
+
+import statistics
+import time
+
+import tensorflow as tf
+
+
+def _block(result):
+    for value in tf.nest.flatten(result):
+        if hasattr(value, "numpy"):
+            value.numpy()
+
+
+def median_ms(fn, *args, warmup=2, repeats=10):
+    """Median wall time of ``fn(*args)`` in milliseconds, results materialised."""
+    for _ in range(warmup):
+        _block(fn(*args))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        _block(fn(*args))
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def matmul_gflops(size=2048, repeats=10):
+    """This machine's float32 matmul rate (GFLOP/s) on a square ``size`` product."""
+    a = tf.random.uniform((size, size))
+    b = tf.random.uniform((size, size))
+    matmul = tf.function(tf.matmul)
+    return 2 * size**3 / median_ms(matmul, a, b, repeats=repeats) / 1e6
