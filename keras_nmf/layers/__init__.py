@@ -3,3 +3,4 @@
 from keras_nmf.layers.cnmf2d import CNMF2D
 from keras_nmf.layers.l1_normalize import L1Normalize
 from keras_nmf.layers.nmf_dense import NMFDense
+from keras_nmf.layers.patch_normalized_conv2d import PatchNormalizedConv2D

@@ -1,0 +1,132 @@
+"""``build_model``: the paper's four CIFAR-10 networks (PAPER.md section 5)."""
+
+import keras
+
+from keras_nmf.initializers import NearIdentity
+from keras_nmf.layers import CNMF2D, L1Normalize, PatchNormalizedConv2D
+
+ARCHITECTURES = ("cnn", "cnmf", "cnn_1x1", "cnmf_1x1")
+
+#: Hidden blocks: (channels at width 1, kernel size, 2x2 average pool after it).
+#: Block 3's kernel covers the whole remaining map (4x4 for 28x28 inputs).
+HIDDEN_BLOCKS = ((32, 5, True), (64, 5, True), (96, None, False))
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"Unknown {name} {value!r}. Valid choices: {', '.join(map(str, choices))}. Received: {name}={value!r}")
+
+
+def _check_groups(name, groups, channel_counts):
+    """Groups must divide every grouped layer's input and output channels."""
+    valid = [g for g in range(1, min(channel_counts) + 1) if all(c % g == 0 for c in channel_counts)]
+    if not isinstance(groups, int) or groups not in valid:
+        raise ValueError(
+            f"`{name}` must divide the channels of every grouped layer "
+            f"({', '.join(map(str, sorted(set(channel_counts))))}). Valid choices: "
+            f"{', '.join(map(str, valid))}. Received: {name}={groups}"
+        )
+
+
+def build_model(
+    arch: str = "cnmf_1x1",
+    input_shape: tuple = (28, 28, 3),
+    num_classes: int = 10,
+    width: int = 1,
+    nmf_groups: int = 1,
+    conv_groups: int = 1,
+    iterations: int = 20,
+    epsilon: float | None = None,
+    backward: str = "approx",
+    nmf_learning: str = "backprop",
+    bn_momentum: float = 0.9,
+) -> keras.Model:
+    """Builds one of the paper's networks as a functional ``keras.Model``.
+
+    Four blocks with 32, 64, 96 (times ``width``) and ``num_classes``
+    channels; kernels 5x5, 5x5, whole map, 1x1; 2x2 average pools after the
+    first two. Every block is one module:
+
+    * ``cnn``: ReLU -> patch L1 normalisation + Conv(kxk) -> BatchNorm
+    * ``cnmf``: ReLU -> CNMF2D(kxk) -> BatchNorm
+    * ``cnn_1x1`` / ``cnmf_1x1``: the module above, then the local
+      interactions: ReLU -> L1Normalize(channels) -> Conv 1x1 (bias, near
+      identity) -> BatchNorm.
+
+    BatchNorm is left out where the map is 1x1 (blocks 3 and 4). The output is
+    the softmax class probabilities, float32 under mixed precision.
+
+    Groups apply to every layer between hidden blocks (block 1's 1x1, blocks 2
+    and 3); block 1's kxk layer (the image channels) and block 4 (the classes)
+    are never grouped. ``nmf_groups`` splits the NMF layers, ``conv_groups`` the
+    CNN kxk convolutions and the 1x1 mixing convolutions.
+
+    Args:
+        arch: one of ``ARCHITECTURES``.
+        input_shape: (height, width, channels) of the (cropped) images.
+        num_classes: number of classes.
+        width: multiplier of the hidden channels (the paper sweeps 1, 2, 4, 8).
+        nmf_groups: groups of the CNMF2D layers of blocks 2 and 3.
+        conv_groups: groups of the CNN kxk convs of blocks 2, 3 and the 1x1 convs.
+        iterations, epsilon, backward: ``CNMF2D`` arguments (eq. 6, eqs. 18-19).
+        nmf_learning: ``CNMF2D``'s ``learning`` (``"local"``: the section 4.2 ablation).
+        bn_momentum: BatchNorm momentum (0.9 matches PyTorch's default 0.1).
+
+    Returns:
+        An uncompiled ``keras.Model`` named after ``arch``.
+
+    Raises:
+        ValueError: for an unknown ``arch``, a bad ``width``, groups that do not
+            divide the channels, or an input too small for the blocks.
+    """
+    _check_choice("arch", arch, ARCHITECTURES)
+    if not isinstance(width, int) or width < 1:
+        raise ValueError(f"`width` must be a positive integer. Received: width={width}")
+    channels = [c * width for c, _, _ in HIDDEN_BLOCKS]
+    grouped_channels = channels + [channels[0]]
+    nmf = arch.startswith("cnmf")
+    if nmf:
+        _check_groups("nmf_groups", nmf_groups, grouped_channels)
+    _check_groups("conv_groups", conv_groups, grouped_channels)
+
+    inputs = keras.Input(input_shape, name="images")
+    x = inputs
+    specs = [(c, k, pool) for c, (_, k, pool) in zip(channels, HIDDEN_BLOCKS)]
+    specs.append((num_classes, 1, False))
+    for index, (filters, kernel, pool) in enumerate(specs, start=1):
+        prefix = f"block{index}"
+        height, width_px = x.shape[1], x.shape[2]
+        kernel = kernel or height
+        if kernel > min(height, width_px):
+            raise ValueError(
+                f"input_shape={tuple(input_shape)} is too small: block {index} needs a "
+                f"{kernel}x{kernel} map but gets {height}x{width_px}. Use inputs of at least 24x24."
+            )
+        inner = index not in (1, len(specs))
+        x = keras.layers.ReLU(name=f"{prefix}_relu")(x)
+        if nmf:
+            x = CNMF2D(
+                filters, kernel, groups=nmf_groups if inner else 1, iterations=iterations,
+                epsilon=epsilon, backward=backward, learning=nmf_learning, name=f"{prefix}_cnmf",
+            )(x)
+        else:
+            x = PatchNormalizedConv2D(
+                filters, kernel, groups=conv_groups if inner else 1, name=f"{prefix}_conv"
+            )(x)
+        spatial = x.shape[1] * x.shape[2] > 1
+        if spatial:
+            x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"{prefix}_bn")(x)
+        if arch.endswith("_1x1"):
+            x = keras.layers.ReLU(name=f"{prefix}_mix_relu")(x)
+            x = L1Normalize(name=f"{prefix}_mix_norm")(x)
+            x = keras.layers.Conv2D(
+                filters, 1, groups=conv_groups if index < len(specs) else 1,
+                kernel_initializer=NearIdentity(), bias_initializer="zeros", name=f"{prefix}_mix",
+            )(x)
+            if spatial:
+                x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"{prefix}_mix_bn")(x)
+        if pool:
+            x = keras.layers.AveragePooling2D(2, name=f"{prefix}_pool")(x)
+    x = keras.layers.Flatten(name="logits")(x)
+    outputs = keras.layers.Activation("softmax", dtype="float32", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=arch)

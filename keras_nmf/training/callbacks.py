@@ -1,0 +1,116 @@
+"""Callbacks of the training run: test logging, summary line, LR floor, basis images."""
+
+import math
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_nmf.layers import CNMF2D
+from keras_nmf.ops import nmf_weights
+
+
+def current_learning_rate(model):
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
+class TestSetEvaluation(keras.callbacks.Callback):
+    """Adds ``test_loss`` and ``test_accuracy`` to the epoch logs (logging only).
+
+    Place it before the callbacks that record logs. The test set never steers
+    training: the plateau schedule monitors the training loss (or a held-out
+    validation split), and no model is selected by it.
+    """
+
+    def __init__(self, dataset, every=1):
+        super().__init__()
+        self.dataset = dataset
+        self.every = max(1, int(every))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None or (epoch + 1) % self.every:
+            return
+        results = self.model.evaluate(self.dataset, verbose=0, return_dict=True)
+        logs["test_loss"] = results["loss"]
+        logs["test_accuracy"] = results["accuracy"]
+
+
+class EpochSummary(keras.callbacks.Callback):
+    """One fixed-format line per epoch, and ``epoch_seconds``/``learning_rate`` in the logs."""
+
+    COLUMNS = ("loss", "accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy")
+
+    def __init__(self, total_epochs, print_fn=print):
+        super().__init__()
+        self.total_epochs = total_epochs
+        self.print_fn = print_fn
+        self._start = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        logs["epoch_seconds"] = time.perf_counter() - self._start
+        logs["learning_rate"] = current_learning_rate(self.model)
+        fields = [f"epoch {epoch + 1:4d}/{self.total_epochs}"]
+        for key in self.COLUMNS:
+            if key in logs:
+                fields.append(f"{key} {logs[key]:.4f}")
+        fields.append(f"lr {logs['learning_rate']:.1e}")
+        fields.append(f"{logs['epoch_seconds']:.1f}s")
+        self.print_fn(" | ".join(fields), flush=True)
+
+
+class LearningRateFloor(keras.callbacks.Callback):
+    """Stops training when every learning rate is below ``floor`` (PAPER.md section 6)."""
+
+    def __init__(self, floor=1e-9):
+        super().__init__()
+        self.floor = floor
+        self.stopped_epoch = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        multiplier = getattr(self.model.optimizer, "max_multiplier", 1.0)
+        if current_learning_rate(self.model) * multiplier < self.floor:
+            self.model.stop_training = True
+            self.stopped_epoch = epoch + 1
+            print(f"Every learning rate is below {self.floor:g}: stopping after epoch {epoch + 1}.")
+
+
+def basis_grid(kernel, nmf=True, columns=8, scale=4):
+    """The first layer's kxk filters as one image (1, H, W, C) in [0, 1].
+
+    NMF: the columns of W = |U| / sum|U| (eq. 20), each scaled to its maximum.
+    Conv: each filter min-max scaled.
+    """
+    kernel = np.asarray(kernel, np.float32)
+    filters = nmf_weights(kernel).numpy() if nmf else kernel
+    kh, kw, channels, count = filters.shape
+    rows = math.ceil(count / columns)
+    grid = np.zeros((rows * (kh + 1) + 1, columns * (kw + 1) + 1, channels), np.float32)
+    for index in range(count):
+        patch = filters[..., index]
+        low = 0.0 if nmf else patch.min()
+        patch = (patch - low) / max(patch.max() - low, 1e-12)
+        r, c = divmod(index, columns)
+        grid[1 + r * (kh + 1) : 1 + r * (kh + 1) + kh, 1 + c * (kw + 1) : 1 + c * (kw + 1) + kw] = patch
+    grid = np.kron(grid, np.ones((scale, scale, 1), np.float32))
+    return grid[np.newaxis]
+
+
+class BasisImages(keras.callbacks.Callback):
+    """Writes the first kxk layer's filters to TensorBoard (``images/``) each epoch."""
+
+    def __init__(self, log_dir, layer_name):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(f"{log_dir}/images")
+        self.layer_name = layer_name
+
+    def on_epoch_end(self, epoch, logs=None):
+        layer = self.model.get_layer(self.layer_name)
+        image = basis_grid(layer.kernel.numpy(), nmf=isinstance(layer, CNMF2D))
+        with self.writer.as_default():
+            tf.summary.image(f"{self.layer_name}/basis", image, step=epoch + 1)
+        self.writer.flush()

@@ -1,0 +1,212 @@
+"""``train(config)``: the paper's training recipe, end to end (PAPER.md section 6)."""
+
+import csv
+import datetime
+import json
+import pathlib
+import platform
+import subprocess
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import keras_nmf
+from keras_nmf.data import load_dataset
+from keras_nmf.losses import CrossEntropyMSE
+from keras_nmf.models import build_model, count_parameters
+from keras_nmf.training import callbacks as run_callbacks
+from keras_nmf.training.config import TrainConfig
+from keras_nmf.training.optimizer import MultiRateAdam
+from keras_nmf.training.plateau import ResumableReduceLROnPlateau
+
+#: Variables trained at ``kxk_lr``: every block's kxk NMF kernel or CNN conv.
+KXK_VARIABLES = r"^block\d+_(cnmf|conv)/"
+
+#: XLA is the default: on the 2-CPU reference machine it makes the cnmf_1x1
+#: train step faster (patch extraction and its gradient fuse); see README.
+DEFAULT_JIT = True
+
+
+def resolve_precision(precision):
+    """``auto``: mixed_bfloat16 (compute capability >= 8), mixed_float16 (>= 7) or float32."""
+    if precision != "auto":
+        return precision
+    for gpu in tf.config.list_physical_devices("GPU"):
+        capability = tf.config.experimental.get_device_details(gpu).get("compute_capability", (0, 0))
+        if capability >= (8, 0):
+            return "mixed_bfloat16"
+        if capability >= (7, 0):
+            return "mixed_float16"
+    return "float32"
+
+
+def software_versions():
+    return {
+        "keras_nmf": keras_nmf.__version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def git_commit():
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+            cwd=pathlib.Path(__file__).resolve().parent,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def find_run_dir(config):
+    """The run directory: --logdir, the latest runs/<arch>-* to resume, or a new one."""
+    if config.logdir:
+        return pathlib.Path(config.logdir)
+    if config.resume:
+        candidates = sorted(pathlib.Path("runs").glob(f"{config.arch}-*"), key=lambda p: p.stat().st_mtime)
+        if not candidates:
+            raise FileNotFoundError(f"--resume: no earlier run under runs/{config.arch}-*; pass --logdir DIR.")
+        return candidates[-1]
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return pathlib.Path("runs") / f"{config.arch}-{stamp}"
+
+
+def prepare_run(config):
+    """Creates or reopens the run directory; on resume the saved configuration wins."""
+    run_dir = find_run_dir(config)
+    if config.resume:
+        saved = run_dir / "config.json"
+        if not saved.exists():
+            raise FileNotFoundError(f"--resume: {run_dir} has no config.json; is it a keras_nmf run directory?")
+        if (run_dir / "results.json").exists():
+            raise FileExistsError(f"--resume: the run in {run_dir} already finished (results.json exists).")
+        resumed = TrainConfig.load(saved)
+        resumed.resume, resumed.logdir, resumed.verbose = True, str(run_dir), config.verbose
+        print(f"Resuming {run_dir} with its saved configuration.")
+        return run_dir, resumed
+    if (run_dir / "config.json").exists():
+        raise FileExistsError(f"{run_dir} already holds a run: pass --resume to continue it, or another --logdir.")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config.logdir = str(run_dir)
+    config.save(run_dir / "config.json")
+    return run_dir, config
+
+
+def compile_model(model, config, jit):
+    optimizer = MultiRateAdam(
+        learning_rate=config.lr,
+        rate_multipliers={KXK_VARIABLES: config.kxk_lr / config.lr},
+        epsilon=1e-8,  # PyTorch's Adam default, as in the authors' code
+    )
+    model.compile(
+        optimizer=optimizer,
+        loss=CrossEntropyMSE(alpha=config.alpha),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        jit_compile=jit,
+    )
+    return model
+
+
+def _epoch_history(csv_path):
+    if not csv_path.exists():
+        return []
+    with open(csv_path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def train(config: TrainConfig) -> dict:
+    """Trains one network and writes config.json, model.keras and results.json.
+
+    Returns the results dict (also saved as ``<run dir>/results.json``).
+    """
+    run_dir, config = prepare_run(config)
+    keras.utils.set_random_seed(config.seed)
+    precision = resolve_precision(config.precision)
+    keras.config.set_dtype_policy(precision)
+    jit = DEFAULT_JIT if config.jit is None else config.jit
+    print(f"Configuration: {json.dumps(config.to_dict())}")
+    print(f"Run directory: {run_dir} | precision {precision} | XLA {'on' if jit else 'off'}")
+
+    data = load_dataset(
+        name=config.dataset, data_dir=config.data_dir, tfds_dir=config.tfds_dir,
+        batch_size=config.batch_size, crop_size=config.crop_size, val_split=config.val_split,
+        limit_train=config.limit_train, limit_test=config.limit_test, seed=config.seed,
+    )
+    model = build_model(
+        config.arch, input_shape=data.input_shape, num_classes=data.num_classes, width=config.width,
+        nmf_groups=config.nmf_groups, conv_groups=config.conv_groups, iterations=config.iterations,
+        epsilon=config.epsilon, backward=config.backward, nmf_learning=config.nmf_learning,
+    )
+    compile_model(model, config, jit)
+    parameters = count_parameters(model)
+    monitor_note = "training loss" if config.monitor == "loss" else "validation loss (held-out train split)"
+    print(
+        f"{config.arch}: {parameters['trainable']:,} trainable parameters (NMF {parameters['nmf']:,}, "
+        f"CNN {parameters['cnn']:,}) | {data.train_size} train, {data.validation_size} validation, "
+        f"{data.test_size} test images | learning-rate plateaus on the {monitor_note}; "
+        f"the test set is evaluated for logging only"
+    )
+
+    train_data = data.train.repeat() if config.steps_per_epoch else data.train
+    first_layer = "block1_cnmf" if config.arch.startswith("cnmf") else "block1_conv"
+    floor = run_callbacks.LearningRateFloor(config.min_lr)
+    callbacks = [
+        run_callbacks.TestSetEvaluation(data.test, every=config.eval_every),
+        run_callbacks.EpochSummary(config.epochs),
+        ResumableReduceLROnPlateau(
+            run_dir / "plateau.json", monitor=config.monitor, factor=config.plateau_factor,
+            patience=config.plateau_patience, min_lr=0.0, verbose=1,
+        ),
+        floor,
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        keras.callbacks.CSVLogger(str(run_dir / "epochs.csv"), append=True),
+        keras.callbacks.TensorBoard(str(run_dir), write_graph=False),
+        run_callbacks.BasisImages(str(run_dir), first_layer),
+    ]
+    start = time.perf_counter()
+    try:
+        model.fit(
+            train_data, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
+            validation_data=data.validation, callbacks=callbacks, verbose=config.verbose,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"\nInterrupted. The last completed epoch is saved; continue with:\n"
+            f"  python scripts/train.py --resume --logdir {run_dir}"
+        )
+        raise
+    session_seconds = time.perf_counter() - start
+
+    model.save(run_dir / "model.keras")
+    test = model.evaluate(data.test, verbose=0, return_dict=True)
+    history = _epoch_history(run_dir / "epochs.csv")
+    results = {
+        "arch": config.arch,
+        "test_accuracy": float(test["accuracy"]),
+        "test_loss": float(test["loss"]),
+        "final_train_loss": float(history[-1]["loss"]) if history else None,
+        "parameters": parameters,
+        "epochs_run": len(history),
+        "stopped_by_lr_floor": floor.stopped_epoch is not None,
+        "train_seconds": sum(float(row["epoch_seconds"]) for row in history),
+        "wall_seconds_this_session": session_seconds,
+        "plateau_monitor": config.monitor,
+        "test_set_use": "logged each epoch and evaluated at the end; never used for selection or scheduling",
+        "precision": precision,
+        "jit_compile": jit,
+        "data": {"source": config.data_dir or f"tfds:{config.dataset}", "train_size": data.train_size,
+                 "validation_size": data.validation_size, "test_size": data.test_size,
+                 "input_shape": list(data.input_shape), "classes": data.class_names},
+        "config": config.to_dict(),
+        "git_commit": git_commit(),
+        "versions": software_versions(),
+    }
+    (run_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"Test accuracy {results['test_accuracy']:.4f} | loss {results['test_loss']:.4f} | "
+          f"{results['epochs_run']} epochs | results in {run_dir / 'results.json'}")
+    return results

@@ -1,0 +1,38 @@
+"""Trains one of the paper's networks on CIFAR-10 (or MNIST, Fashion-MNIST, an image folder).
+
+Examples:
+    python scripts/train.py --arch cnmf_1x1                       # the paper's recipe, tfds CIFAR-10
+    python scripts/train.py --arch cnmf_1x1 --data-dir ../shared/data/cifar10-jpeg
+    python scripts/train.py --arch cnn --epochs 2 --limit-train 5000 --data-dir DIR
+    python scripts/train.py --resume --logdir runs/cnmf_1x1-20261127-120000
+    python scripts/train.py --arch cnmf --dataset mnist --width 2 --nmf-groups 4
+    tensorboard --logdir runs
+
+Each run directory holds config.json, epochs.csv, TensorBoard logs (scalars and
+the first layer's basis images), a backup for --resume, model.keras and
+results.json. Ctrl-C keeps the last completed epoch: continue with --resume.
+"""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from keras_nmf.data import DataError  # noqa: E402
+from keras_nmf.training import parse_config, train  # noqa: E402
+
+
+def main(argv=None):
+    config = parse_config(argv, description=__doc__)
+    try:
+        train(config)
+    except (DataError, FileNotFoundError, FileExistsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
