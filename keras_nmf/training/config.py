@@ -52,7 +52,7 @@ class TrainConfig:
     eval_every: int = _field(1, "evaluate the test set every N epochs (logging only)")
     # Execution.
     precision: str = _field("auto", "auto: mixed precision on a capable GPU, float32 on CPU", PRECISIONS)
-    jit: bool = _field(None, "XLA-compile the train step (default: on, measured faster on CPU)")
+    jit: bool = _field(None, "XLA-compile the train step (default: whichever was measured faster: on for NMF networks, off for CNNs)")
     seed: int = _field(0, "random seed (weights, data order, augmentation)")
     logdir: str = _field(None, "run directory (default runs/<arch>-<timestamp>)")
     resume: bool = _field(False, "resume the run in --logdir (or the latest runs/<arch>-*) from its last epoch")

@@ -1,0 +1,228 @@
+"""Training cost of the paper's networks, and the paper's Figure 1.
+
+Per architecture: parameters, forward / backward / training-step time (the
+step as ``model.fit`` runs it: forward, eq. 21 loss, gradients, Adam update,
+compiled as training compiles it), training and inference images/s, and the
+peak memory of a training step. Figure 1: ``cnmf_1x1`` with the one-step
+backward (eqs. 18-19) and with autodiff through all N iterations, at several
+N, as ratios to ``cnn`` measured in the same run.
+
+Each configuration runs in a fresh subprocess, so that memory figures do not
+mix: on CPU the peak RSS of the training steps over a warm baseline (after
+compilation; glibc's mmap threshold is pinned so freed activations leave the
+RSS), on a GPU TensorFlow's own peak memory statistic.
+"""
+
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+FIGURE1_METHODS = ("approx", "autodiff")
+
+
+# ----------------------------------------------------------------------------- worker
+
+def _rss_kib(field):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not found in /proc/self/status")
+
+
+def _reset_peak_rss():
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")  # resets VmHWM (peak RSS) to the current RSS
+
+
+def _median_ms(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=None, input_shape=(28, 28, 3)):
+    """Times and memory of one configuration, in this process. Returns a dict."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from keras_nmf.benchmarks.timing import median_ms
+    from keras_nmf.models import build_model, count_parameters
+    from keras_nmf.training.config import TrainConfig
+    from keras_nmf.training.run import DEFAULT_JIT, compile_model
+
+    keras.utils.set_random_seed(0)
+    jit = DEFAULT_JIT[arch] if jit is None else jit
+    model = build_model(arch, input_shape=input_shape, iterations=iterations, backward=backward)
+    compile_model(model, TrainConfig(arch=arch), jit)
+    images = tf.random.uniform((batch,) + tuple(input_shape))
+    labels = tf.constant(np.arange(batch) % 10)
+
+    forward = tf.function(lambda x: model(x, training=True), jit_compile=jit)
+    inference = tf.function(lambda x: model(x, training=False), jit_compile=jit)
+
+    @tf.function(jit_compile=jit)
+    def forward_backward(x, y):
+        with tf.GradientTape() as tape:
+            loss = model.loss(y, model(x, training=True))
+        return tape.gradient(loss, model.trainable_variables)
+
+    def train_step():
+        model.train_on_batch(images, labels)
+
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    for _ in range(2):  # warm-up: tracing and XLA compilation
+        train_step()
+    gc.collect()
+    if gpu:
+        tf.config.experimental.reset_memory_stats("GPU:0")
+        baseline = tf.config.experimental.get_memory_info("GPU:0")["current"] / 2**20
+    else:
+        baseline = _rss_kib("VmRSS") / 1024
+        _reset_peak_rss()
+    train_ms = _median_ms(train_step, repeats)
+    if gpu:
+        peak = tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
+    else:
+        peak = _rss_kib("VmHWM") / 1024
+
+    forward_ms = median_ms(forward, images, repeats=repeats)
+    forward_backward_ms = median_ms(forward_backward, images, labels, repeats=repeats)
+    inference_ms = median_ms(inference, images, repeats=repeats)
+    return {
+        "arch": arch,
+        "iterations": iterations,
+        "backward": backward,
+        "jit_compile": jit,
+        "batch": batch,
+        "parameters": count_parameters(model),
+        "forward_ms": forward_ms,
+        "backward_ms": forward_backward_ms - forward_ms,
+        "forward_backward_ms": forward_backward_ms,
+        "train_step_ms": train_ms,
+        "inference_ms": inference_ms,
+        "train_images_per_s": batch / train_ms * 1e3,
+        "inference_images_per_s": batch / inference_ms * 1e3,
+        "peak_train_memory_mib": peak - baseline,
+        "memory_method": "GPU peak allocation over baseline" if gpu else "peak RSS over warm baseline",
+        "device": "GPU" if gpu else "CPU",
+    }
+
+
+# ----------------------------------------------------------------------------- orchestration
+
+def _run_in_subprocess(spec):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", MALLOC_MMAP_THRESHOLD_="131072")
+    result = subprocess.run(
+        [sys.executable, "-m", "keras_nmf.benchmarks.backprop", json.dumps(spec)],
+        capture_output=True, text=True, env=env,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"benchmark worker failed for {spec}:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _machine():
+    import keras
+    import tensorflow as tf
+
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "gpus": [gpu.name for gpu in tf.config.list_physical_devices("GPU")],
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def run(archs=("cnn", "cnmf", "cnn_1x1", "cnmf_1x1"), iterations=20, figure1_iterations=(5, 20, 50),
+        batch=50, repeats=10, progress=print):
+    """Runs every configuration (one subprocess each) and returns the report dict."""
+    common = {"batch": batch, "repeats": repeats}
+    architectures = {}
+    for arch in archs:
+        progress(f"measuring {arch} (N = {iterations}) ...")
+        architectures[arch] = _run_in_subprocess({"arch": arch, "iterations": iterations, **common})
+    cnn = architectures.get("cnn") or _run_in_subprocess({"arch": "cnn", **common})
+    figure1 = []
+    for n in figure1_iterations:
+        for method in FIGURE1_METHODS:
+            if n == iterations and method == "approx" and "cnmf_1x1" in architectures:
+                entry = architectures["cnmf_1x1"]
+            else:
+                progress(f"measuring cnmf_1x1, backward={method}, N = {n} ...")
+                entry = _run_in_subprocess({"arch": "cnmf_1x1", "iterations": n, "backward": method, **common})
+            figure1.append({
+                "method": method, "iterations": n,
+                "backward_ms": entry["backward_ms"],
+                "peak_train_memory_mib": entry["peak_train_memory_mib"],
+                "train_step_ms": entry["train_step_ms"],
+                "backward_vs_cnn": entry["backward_ms"] / cnn["backward_ms"],
+                "memory_vs_cnn": entry["peak_train_memory_mib"] / cnn["peak_train_memory_mib"],
+            })
+    ratios = {}
+    if "cnmf_1x1" in architectures:
+        nmf = architectures["cnmf_1x1"]
+        ratios = {
+            "cnmf_1x1_train_step_vs_cnn": nmf["train_step_ms"] / cnn["train_step_ms"],
+            "cnmf_1x1_backward_vs_cnn": nmf["backward_ms"] / cnn["backward_ms"],
+            "cnmf_1x1_memory_vs_cnn": nmf["peak_train_memory_mib"] / cnn["peak_train_memory_mib"],
+        }
+    return {
+        "machine": _machine(),
+        "method": {
+            "batch": batch, "input_shape": [28, 28, 3], "classes": 10, "dtype": "float32",
+            "repeats": repeats, "statistic": "median after 2 warm-up steps",
+            "backward_ms": "forward+loss+gradients minus forward, both tf.functions",
+            "train_step_ms": "model.train_on_batch (forward, eq. 21 loss, gradients, Adam update)",
+            "memory": "each configuration in a fresh subprocess; " + cnn["memory_method"],
+        },
+        "architectures": architectures,
+        "ratios": ratios,
+        "figure1": figure1,
+    }
+
+
+def plot_figure1(report, path):
+    """A PNG in the style of the paper's Figure 1: memory and backward time relative to CNN."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    entries = report["figure1"]
+    iterations = sorted({e["iterations"] for e in entries})
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    width = 0.8 / len(FIGURE1_METHODS)
+    for axis, key, title in ((axes[0], "memory_vs_cnn", "Training-step peak memory"),
+                             (axes[1], "backward_vs_cnn", "Backward time")):
+        for index, method in enumerate(FIGURE1_METHODS):
+            values = [next(e[key] for e in entries if e["method"] == method and e["iterations"] == n)
+                      for n in iterations]
+            positions = [i + (index - (len(FIGURE1_METHODS) - 1) / 2) * width for i in range(len(iterations))]
+            label = "one-step backward (eqs. 18-19)" if method == "approx" else "autodiff through N iterations"
+            axis.bar(positions, values, width, label=label)
+        axis.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
+        axis.set_xticks(range(len(iterations)), [f"N = {n}" for n in iterations])
+        axis.set_ylabel("relative to CNN")
+        axis.set_title(title)
+    axes[0].legend(fontsize=8)
+    figure.suptitle("cnmf_1x1 vs cnn, batch 50, 28x28x3 (" + report["machine"]["processor"] + ")")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+if __name__ == "__main__":  # worker entry point: python -m keras_nmf.benchmarks.backprop '{json spec}'
+    print(json.dumps(measure(**json.loads(sys.argv[1]))))

@@ -1,0 +1,58 @@
+"""The paper's Figure 1 and the networks' training throughput.
+
+Examples:
+    python scripts/bench_backprop.py --out bench_out          # full run (about 15 minutes on 2 CPU cores)
+    python scripts/bench_backprop.py --quick --out /tmp/bench # about a minute: small batch, small N
+
+Writes OUT/backprop.json (all figures, machine, versions, method) and
+OUT/figure1.png (memory and backward time of cnmf_1x1 relative to cnn, for the
+one-step backward and autodiff), and prints a table.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from keras_nmf.benchmarks import backprop  # noqa: E402
+
+
+def print_table(report):
+    print(f"{'arch':9} {'params':>8} {'fwd ms':>8} {'bwd ms':>8} {'step ms':>8} {'train img/s':>12} "
+          f"{'infer img/s':>12} {'peak MiB':>9}")
+    for arch, r in report["architectures"].items():
+        print(f"{arch:9} {r['parameters']['trainable']:8d} {r['forward_ms']:8.1f} {r['backward_ms']:8.1f} "
+              f"{r['train_step_ms']:8.1f} {r['train_images_per_s']:12.1f} {r['inference_images_per_s']:12.1f} "
+              f"{r['peak_train_memory_mib']:9.1f}")
+    for key, value in report["ratios"].items():
+        print(f"{key}: {value:.2f}")
+    print(f"{'Figure 1':9} {'N':>3} {'backward/cnn':>13} {'memory/cnn':>11}")
+    for e in report["figure1"]:
+        print(f"{e['method']:9} {e['iterations']:3d} {e['backward_vs_cnn']:13.2f} {e['memory_vs_cnn']:11.2f}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="bench_out", help="output directory")
+    parser.add_argument("--quick", action="store_true", help="batch 8, N = 2 and 4, 3 repeats (about a minute)")
+    parser.add_argument("--archs", nargs="+", default=["cnn", "cnmf", "cnn_1x1", "cnmf_1x1"],
+                        choices=["cnn", "cnmf", "cnn_1x1", "cnmf_1x1"])
+    parser.add_argument("--repeats", type=int, default=10)
+    args = parser.parse_args(argv)
+    if args.quick:
+        settings = {"iterations": 4, "figure1_iterations": (2, 4), "batch": 8, "repeats": 3}
+    else:
+        settings = {"iterations": 20, "figure1_iterations": (5, 20, 50), "batch": 50, "repeats": args.repeats}
+    report = backprop.run(archs=tuple(args.archs), **settings)
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "backprop.json").write_text(json.dumps(report, indent=2) + "\n")
+    backprop.plot_figure1(report, out / "figure1.png")
+    print_table(report)
+    print(f"wrote {out / 'backprop.json'} and {out / 'figure1.png'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""build_model: the paper's block structure, parameter counts, errors."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_nmf.layers import CNMF2D, L1Normalize, PatchNormalizedConv2D
+from keras_nmf.models import ARCHITECTURES, build_model, count_parameters
+
+
+def _layer_types(model):
+    return {layer.name: type(layer) for layer in model.layers}
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_block_structure(arch):
+    model = build_model(arch)
+    types = _layer_types(model)
+    assert model.output_shape == (None, 10)
+    kxk = CNMF2D if arch.startswith("cnmf") else PatchNormalizedConv2D
+    suffix = "cnmf" if arch.startswith("cnmf") else "conv"
+    expected_maps = {1: (24, 24, 32), 2: (8, 8, 64), 3: (1, 1, 96), 4: (1, 1, 10)}
+    for block, shape in expected_maps.items():
+        layer = model.get_layer(f"block{block}_{suffix}")
+        assert types[layer.name] is kxk
+        assert layer.output.shape[1:] == shape
+        assert (f"block{block}_bn" in types) == (block <= 2)  # BatchNorm only on maps > 1x1
+        mixing = f"block{block}_mix" in types
+        assert mixing == arch.endswith("_1x1")
+        if mixing:
+            assert types[f"block{block}_mix_norm"] is L1Normalize
+            assert model.get_layer(f"block{block}_mix").kernel_size == (1, 1)
+    assert model.get_layer("block3_" + suffix).kernel_size == (4, 4)  # whole 4x4 map
+    assert [n for n in types if n.endswith("_pool")] == ["block1_pool", "block2_pool"]
+
+
+def test_nmf_parameter_counts_follow_width_and_groups():
+    def nmf_count(width, groups):
+        return count_parameters(build_model("cnmf", width=width, nmf_groups=groups))["nmf"]
+
+    w = 2
+    expected = 5 * 5 * 3 * 32 * w + 5 * 5 * 32 * w * 64 * w + 4 * 4 * 64 * w * 96 * w + 96 * w * 10
+    assert nmf_count(w, 1) == expected
+    grouped = 5 * 5 * 3 * 32 + (5 * 5 * 32 * 64 + 4 * 4 * 64 * 96) // 4 + 96 * 10
+    assert nmf_count(1, 4) == grouped
+
+
+def test_cnn_and_nmf_split_of_parameters():
+    counts = count_parameters(build_model("cnmf_1x1"))
+    mixing = (32 * 32 + 32) + (64 * 64 + 64) + (96 * 96 + 96) + (10 * 10 + 10)
+    batchnorm = 2 * 2 * (32 + 64)  # gamma and beta of block*_bn and block*_mix_bn
+    assert counts["cnn"] == mixing + batchnorm
+    assert counts["trainable"] == counts["cnn"] + counts["nmf"]
+    assert count_parameters(build_model("cnn"))["nmf"] == 0
+
+
+def test_mixing_convs_start_near_identity():
+    kernel = build_model("cnmf_1x1").get_layer("block2_mix").kernel.numpy()[0, 0]
+    np.testing.assert_allclose(kernel, np.eye(64), atol=2e-3)
+
+
+def test_grouped_mixing_kernel_is_identity_within_groups():
+    kernel = build_model("cnn_1x1", conv_groups=4).get_layer("block2_mix").kernel.numpy()[0, 0]
+    assert kernel.shape == (16, 64)
+    np.testing.assert_allclose(kernel[:, :16], np.eye(16), atol=2e-3)
+
+
+def test_small_inputs_build_with_whole_map_block3():
+    model = build_model("cnmf_1x1", input_shape=(24, 24, 1))
+    assert model.get_layer("block3_cnmf").kernel_size == (3, 3)
+    assert model.output_shape == (None, 10)
+
+
+def test_output_is_float32_probabilities_under_mixed_precision():
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    model = build_model("cnmf_1x1", iterations=2)
+    out = model(np.random.rand(2, 28, 28, 3).astype("float32"))
+    assert out.dtype == "float32"
+    np.testing.assert_allclose(np.sum(out, axis=-1), 1.0, rtol=1e-5)
+
+
+def test_unknown_arch_lists_choices():
+    with pytest.raises(ValueError, match="Valid choices: cnn, cnmf, cnn_1x1, cnmf_1x1"):
+        build_model("resnet")
+
+
+def test_groups_that_do_not_divide_list_valid_choices():
+    with pytest.raises(ValueError, match=r"Valid choices: 1, 2, 4, 8, 16, 32\. Received: nmf_groups=3"):
+        build_model("cnmf", nmf_groups=3)
+    with pytest.raises(ValueError, match="Received: conv_groups=5"):
+        build_model("cnn", conv_groups=5)
+
+
+def test_too_small_input_is_rejected():
+    with pytest.raises(ValueError, match="too small"):
+        build_model("cnn", input_shape=(12, 12, 3))

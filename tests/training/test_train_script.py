@@ -1,0 +1,112 @@
+"""scripts/train.py end to end on a generated image folder: run, reload, resume, errors."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from keras_nmf.data import load_dataset
+from keras_nmf.training import TrainConfig, train
+from keras_nmf.training.evaluate import evaluate_saved_model
+from tests.conftest import REPO_ROOT
+from tests.image_folders import make_image_folder
+
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+import train as train_script  # noqa: E402
+
+QUICK = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4", "--iterations", "2", "--verbose", "0"]
+
+
+@pytest.fixture(scope="module")
+def image_folder(tmp_path_factory):
+    return make_image_folder(tmp_path_factory.mktemp("images"), per_class=(6, 2))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ["cnn", "cnmf_1x1"])
+def test_train_writes_results_and_a_reloadable_model(arch, image_folder, tmp_path):
+    logdir = tmp_path / "run"
+    code = train_script.main(["--arch", arch, "--data-dir", str(image_folder), "--logdir", str(logdir), *QUICK])
+    assert code == 0
+    results = json.loads((logdir / "results.json").read_text())
+    assert np.isfinite(results["test_loss"]) and 0.0 <= results["test_accuracy"] <= 1.0
+    assert results["epochs_run"] == 1 and results["config"]["arch"] == arch
+    assert results["parameters"]["trainable"] == results["parameters"]["nmf"] + results["parameters"]["cnn"]
+    assert {"tensorflow", "keras"} <= set(results["versions"])
+    assert (logdir / "images").is_dir() and any(logdir.glob("train/events.*"))
+    model = keras.models.load_model(logdir / "model.keras")
+    data = load_dataset(data_dir=image_folder, batch_size=4, verbose=False)
+    images = np.concatenate([x for x, _ in data.test.as_numpy_iterator()])
+    np.testing.assert_allclose(model.predict(images, verbose=0).sum(-1), 1.0, rtol=1e-5)
+    evaluated = evaluate_saved_model(logdir / "model.keras", data_dir=image_folder)
+    assert evaluated["test_accuracy"] == pytest.approx(results["test_accuracy"])
+
+
+class _InterruptAfterFirstEpoch(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.slow
+def test_resume_continues_at_the_next_epoch(image_folder, tmp_path, capsys):
+    logdir = tmp_path / "run"
+    config = TrainConfig(arch="cnn", data_dir=str(image_folder), logdir=str(logdir), epochs=2,
+                         steps_per_epoch=2, batch_size=4, verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, extra_callbacks=[_InterruptAfterFirstEpoch()])
+    assert "--resume --logdir" in capsys.readouterr().out
+    assert not (logdir / "results.json").exists()
+    results = train(TrainConfig(resume=True, logdir=str(logdir), verbose=0))
+    epochs = (logdir / "epochs.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in epochs[1:]] == ["0", "1"]  # epoch 2 ran once, after epoch 1
+    assert results["epochs_run"] == 2
+    assert "epoch    2/2" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_learning_rate_floor_stops_training(image_folder, tmp_path):
+    config = TrainConfig(arch="cnn", data_dir=str(image_folder), logdir=str(tmp_path / "run"), epochs=5,
+                         steps_per_epoch=1, batch_size=4, lr=1e-11, kxk_lr=1e-10, verbose=0)
+    results = train(config)
+    assert results["epochs_run"] == 1 and results["stopped_by_lr_floor"]
+
+
+def _run_cli(*args):
+    return subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "train.py"), *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_errors_are_clear(tmp_path, image_folder):
+    unknown = _run_cli("--arch", "resnet")
+    assert unknown.returncode == 2 and "invalid choice: 'resnet'" in unknown.stderr
+    flag = _run_cli("--no-such-flag")
+    assert flag.returncode == 2 and "unrecognized arguments: --no-such-flag" in flag.stderr
+    missing = _run_cli("--data-dir", str(tmp_path / "missing"), "--logdir", str(tmp_path / "r1"))
+    assert missing.returncode == 2 and "Data directory not found" in missing.stderr
+    empty = tmp_path / "empty"
+    (empty / "test" / "cat").mkdir(parents=True)
+    no_train = _run_cli("--data-dir", str(empty), "--logdir", str(tmp_path / "r2"))
+    assert no_train.returncode == 2 and "has no 'train/' folder" in no_train.stderr
+    assert not (tmp_path / "r2").exists()  # nothing written before the data loads
+    monitor = _run_cli("--monitor", "val_loss")
+    assert monitor.returncode == 2 and "--val-split" in monitor.stderr
+
+
+def test_help_is_the_manual():
+    result = _run_cli("--help")
+    assert result.returncode == 0
+    for flag in ("--arch", "--width", "--nmf-groups", "--resume", "--jit", "--precision", "--kxk-lr"):
+        assert flag in result.stdout
+
+
+def test_existing_run_directory_is_not_overwritten(image_folder, tmp_path):
+    logdir = tmp_path / "run"
+    logdir.mkdir()
+    (logdir / "config.json").write_text(json.dumps(TrainConfig().to_dict()))
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(TrainConfig(data_dir=str(image_folder), logdir=str(logdir)))
