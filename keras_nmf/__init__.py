@@ -9,6 +9,6 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from keras_nmf import data, initializers, layers, losses, models, ops  # noqa: E402
+from keras_nmf import data, initializers, layers, losses, models, ops, optimizers  # noqa: E402
 
 __version__ = "0.1.0"

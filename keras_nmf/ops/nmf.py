@@ -51,9 +51,13 @@ def nmf_iterations(x, w, iterations, epsilon=None):
         tf.concat([pattern_shape, [num_hidden]], axis=0),
         1.0 / tf.cast(num_hidden, tf.float32),
     )
-    for _ in range(iterations):
-        ratio = x / (_reconstruction(h, w) + TINY)
-        u = tf.matmul(ratio, w)
+    # h(0) = 1/I is the same for every pattern, so R(0) = W h(0) is one row
+    # (the row sums of W over I), broadcast: the first step skips a matmul.
+    reconstruction = tf.reduce_mean(w, axis=-1)[..., tf.newaxis, :]
+    for step in range(iterations):
+        if step:
+            reconstruction = _reconstruction(h, w)
+        u = tf.matmul(x / (reconstruction + TINY), w)
         if epsilon is None:
             h = h * u  # eq. 3 (eq. 6 with eps = 1)
         else:

@@ -1,5 +1,5 @@
 """Training: configuration, optimizer, callbacks and the ``train`` entry point."""
 
 from keras_nmf.training.config import TrainConfig, build_parser, parse_config
-from keras_nmf.training.optimizer import MultiRateAdam
+from keras_nmf.optimizers import MultiRateAdam
 from keras_nmf.training.run import train

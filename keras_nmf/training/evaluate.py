@@ -4,7 +4,6 @@ import keras
 
 import keras_nmf  # noqa: F401  (registers the custom layers, loss and optimizer)
 from keras_nmf.data import load_dataset
-from keras_nmf.training.optimizer import MultiRateAdam  # noqa: F401
 
 
 def evaluate_saved_model(model_path, data_dir=None, dataset="cifar10", tfds_dir=None, batch_size=50, limit_test=None):

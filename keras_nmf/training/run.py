@@ -18,7 +18,7 @@ from keras_nmf.losses import CrossEntropyMSE
 from keras_nmf.models import build_model, count_parameters
 from keras_nmf.training import callbacks as run_callbacks
 from keras_nmf.training.config import TrainConfig
-from keras_nmf.training.optimizer import MultiRateAdam
+from keras_nmf.optimizers import MultiRateAdam
 from keras_nmf.training.plateau import ResumableReduceLROnPlateau
 
 #: Variables trained at ``kxk_lr``: every block's kxk NMF kernel or CNN conv.

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from keras_nmf.training import MultiRateAdam
+from keras_nmf.optimizers import MultiRateAdam
 
 
 def _one_step(optimizer, gradient):
