@@ -2,7 +2,7 @@
 
 Examples:
     python scripts/bench_backprop.py --out bench_out          # full run (about 15 minutes on 2 CPU cores)
-    python scripts/bench_backprop.py --quick --out /tmp/bench # about a minute: small batch, small N
+    python scripts/bench_backprop.py --quick --out /tmp/bench # about a minute: small batch, small N, no XLA
 
 Writes OUT/backprop.json (all figures, machine, versions, method) and
 OUT/figure1.png (memory and backward time of cnmf_1x1 relative to cnn, for the
@@ -36,13 +36,13 @@ def print_table(report):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="bench_out", help="output directory")
-    parser.add_argument("--quick", action="store_true", help="batch 8, N = 2 and 4, 3 repeats (about a minute)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: batch 8, N = 2 and 4, 3 repeats, no XLA (about a minute)")
     parser.add_argument("--archs", nargs="+", default=["cnn", "cnmf", "cnn_1x1", "cnmf_1x1"],
                         choices=["cnn", "cnmf", "cnn_1x1", "cnmf_1x1"])
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args(argv)
     if args.quick:
-        settings = {"iterations": 4, "figure1_iterations": (2, 4), "batch": 8, "repeats": 3}
+        settings = {"iterations": 4, "figure1_iterations": (2, 4), "batch": 8, "repeats": 3, "jit": False}
     else:
         settings = {"iterations": 20, "figure1_iterations": (5, 20, 50), "batch": 50, "repeats": args.repeats}
     report = backprop.run(archs=tuple(args.archs), **settings)

@@ -147,9 +147,12 @@ def _machine():
 
 
 def run(archs=("cnn", "cnmf", "cnn_1x1", "cnmf_1x1"), iterations=20, figure1_iterations=(5, 20, 50),
-        batch=50, repeats=10, progress=print):
-    """Runs every configuration (one subprocess each) and returns the report dict."""
-    common = {"batch": batch, "repeats": repeats}
+        batch=50, repeats=10, jit=None, progress=print):
+    """Runs every configuration (one subprocess each) and returns the report dict.
+
+    ``jit=None`` compiles each network as training does (``DEFAULT_JIT``).
+    """
+    common = {"batch": batch, "repeats": repeats, "jit": jit}
     architectures = {}
     for arch in archs:
         progress(f"measuring {arch} (N = {iterations}) ...")
@@ -184,6 +187,7 @@ def run(archs=("cnn", "cnmf", "cnn_1x1", "cnmf_1x1"), iterations=20, figure1_ite
         "method": {
             "batch": batch, "input_shape": [28, 28, 3], "classes": 10, "dtype": "float32",
             "repeats": repeats, "statistic": "median after 2 warm-up steps",
+            "jit_compile": "as training runs it (XLA for NMF networks, not for CNNs)" if jit is None else jit,
             "backward_ms": "forward+loss+gradients minus forward, both tf.functions",
             "train_step_ms": "model.train_on_batch (forward, eq. 21 loss, gradients, Adam update)",
             "memory": "each configuration in a fresh subprocess; " + cnn["memory_method"],

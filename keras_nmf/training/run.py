@@ -25,8 +25,9 @@ from keras_nmf.training.plateau import ResumableReduceLROnPlateau
 KXK_VARIABLES = r"^block\d+_(cnmf|conv)/"
 
 #: XLA by default where it is faster. Measured on the 2-CPU reference machine
-#: (batch 50, float32, train step): cnmf_1x1 341 ms with XLA vs 683 ms without
-#: (patch extraction and its gradient fuse); cnn 85 ms with XLA vs 42 ms without.
+#: (batch 50, float32, train_on_batch, 25 interleaved steps, medians):
+#: cnmf_1x1 344 ms with XLA vs 411 ms without (patch extraction and its
+#: gradient fuse); cnn 36 ms with XLA vs 31 ms without.
 DEFAULT_JIT = {"cnn": False, "cnn_1x1": False, "cnmf": True, "cnmf_1x1": True}
 
 
