@@ -50,6 +50,7 @@ class TrainConfig:
     plateau_factor: float = _field(0.1, "learning-rate factor on a plateau")
     min_lr: float = _field(1e-9, "stop when every learning rate is below this")
     eval_every: int = _field(1, "evaluate the test set every N epochs (logging only)")
+    bn_recalibration_batches: int = _field(50, "re-estimate BatchNorm statistics on N training batches each epoch (0: off)")
     # Execution.
     precision: str = _field("auto", "auto: mixed precision on a capable GPU, float32 on CPU", PRECISIONS)
     jit: bool = _field(None, "XLA-compile the train step (default: whichever was measured faster: on for NMF networks, off for CNNs)")

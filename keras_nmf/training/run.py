@@ -17,6 +17,7 @@ from keras_nmf.data import load_dataset
 from keras_nmf.losses import CrossEntropyMSE
 from keras_nmf.models import build_model, count_parameters
 from keras_nmf.training import callbacks as run_callbacks
+from keras_nmf.training.batchnorm import RecalibrateBatchNorm
 from keras_nmf.training.config import TrainConfig
 from keras_nmf.optimizers import MultiRateAdam
 from keras_nmf.training.plateau import ResumableReduceLROnPlateau
@@ -130,6 +131,52 @@ def _epoch_history(csv_path):
         return list(csv.DictReader(handle))
 
 
+def build_callbacks(config, run_dir, data, floor):
+    """The run's callbacks, in order: BatchNorm recalibration, then test logging, then the loggers."""
+    first_layer = "block1_cnmf" if config.arch.startswith("cnmf") else "block1_conv"
+    return [
+        RecalibrateBatchNorm(data.train, config.bn_recalibration_batches),
+        run_callbacks.TestSetEvaluation(data.test, every=config.eval_every),
+        run_callbacks.EpochSummary(config.epochs),
+        ResumableReduceLROnPlateau(
+            run_dir / "plateau.json", monitor=config.monitor, factor=config.plateau_factor,
+            patience=config.plateau_patience, min_lr=0.0, verbose=1,
+        ),
+        floor,
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        keras.callbacks.CSVLogger(str(run_dir / "epochs.csv"), append=True),
+        keras.callbacks.TensorBoard(str(run_dir), write_graph=False),
+        run_callbacks.BasisImages(str(run_dir), first_layer),
+    ]
+
+
+def summarize_run(model, config, data, run_dir, parameters, precision, jit, stopped_by_floor, session_seconds):
+    """The final test evaluation and everything results.json records."""
+    test = model.evaluate(data.test, verbose=0, return_dict=True)
+    history = _epoch_history(run_dir / "epochs.csv")
+    return {
+        "arch": config.arch,
+        "test_accuracy": float(test["accuracy"]),
+        "test_loss": float(test["loss"]),
+        "final_train_loss": float(history[-1]["loss"]) if history else None,
+        "parameters": parameters,
+        "epochs_run": len(history),
+        "stopped_by_lr_floor": stopped_by_floor,
+        "train_seconds": sum(float(row["epoch_seconds"]) for row in history),
+        "wall_seconds_this_session": session_seconds,
+        "plateau_monitor": config.monitor,
+        "test_set_use": "logged each epoch and evaluated at the end; never used for selection or scheduling",
+        "precision": precision,
+        "jit_compile": jit,
+        "data": {"source": config.data_dir or f"tfds:{config.dataset}", "train_size": data.train_size,
+                 "validation_size": data.validation_size, "test_size": data.test_size,
+                 "input_shape": list(data.input_shape), "classes": data.class_names},
+        "config": config.to_dict(),
+        "git_commit": git_commit(),
+        "versions": software_versions(),
+    }
+
+
 def train(config: TrainConfig, extra_callbacks=()) -> dict:
     """Trains one network and writes config.json, model.keras and results.json.
 
@@ -166,22 +213,8 @@ def train(config: TrainConfig, extra_callbacks=()) -> dict:
     )
 
     train_data = data.train.repeat() if config.steps_per_epoch else data.train
-    first_layer = "block1_cnmf" if config.arch.startswith("cnmf") else "block1_conv"
     floor = run_callbacks.LearningRateFloor(config.min_lr)
-    callbacks = [
-        run_callbacks.TestSetEvaluation(data.test, every=config.eval_every),
-        run_callbacks.EpochSummary(config.epochs),
-        ResumableReduceLROnPlateau(
-            run_dir / "plateau.json", monitor=config.monitor, factor=config.plateau_factor,
-            patience=config.plateau_patience, min_lr=0.0, verbose=1,
-        ),
-        floor,
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
-        keras.callbacks.CSVLogger(str(run_dir / "epochs.csv"), append=True),
-        keras.callbacks.TensorBoard(str(run_dir), write_graph=False),
-        run_callbacks.BasisImages(str(run_dir), first_layer),
-        *extra_callbacks,
-    ]
+    callbacks = build_callbacks(config, run_dir, data, floor) + list(extra_callbacks)
     start = time.perf_counter()
     try:
         model.fit(
@@ -197,29 +230,8 @@ def train(config: TrainConfig, extra_callbacks=()) -> dict:
     session_seconds = time.perf_counter() - start
 
     model.save(run_dir / "model.keras")
-    test = model.evaluate(data.test, verbose=0, return_dict=True)
-    history = _epoch_history(run_dir / "epochs.csv")
-    results = {
-        "arch": config.arch,
-        "test_accuracy": float(test["accuracy"]),
-        "test_loss": float(test["loss"]),
-        "final_train_loss": float(history[-1]["loss"]) if history else None,
-        "parameters": parameters,
-        "epochs_run": len(history),
-        "stopped_by_lr_floor": floor.stopped_epoch is not None,
-        "train_seconds": sum(float(row["epoch_seconds"]) for row in history),
-        "wall_seconds_this_session": session_seconds,
-        "plateau_monitor": config.monitor,
-        "test_set_use": "logged each epoch and evaluated at the end; never used for selection or scheduling",
-        "precision": precision,
-        "jit_compile": jit,
-        "data": {"source": config.data_dir or f"tfds:{config.dataset}", "train_size": data.train_size,
-                 "validation_size": data.validation_size, "test_size": data.test_size,
-                 "input_shape": list(data.input_shape), "classes": data.class_names},
-        "config": config.to_dict(),
-        "git_commit": git_commit(),
-        "versions": software_versions(),
-    }
+    results = summarize_run(model, config, data, run_dir, parameters, precision, jit,
+                            stopped_by_floor=floor.stopped_epoch is not None, session_seconds=session_seconds)
     (run_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"Test accuracy {results['test_accuracy']:.4f} | loss {results['test_loss']:.4f} | "
           f"{results['epochs_run']} epochs | results in {run_dir / 'results.json'}")
