@@ -26,6 +26,10 @@ def print_table(report):
         print(f"{arch:9} {r['parameters']['trainable']:8d} {r['forward_ms']:8.1f} {r['backward_ms']:8.1f} "
               f"{r['train_step_ms']:8.1f} {r['train_images_per_s']:12.1f} {r['inference_images_per_s']:12.1f} "
               f"{r['peak_train_memory_mib']:9.1f}")
+    for row in report["architectures"].get("cnmf_1x1", {}).get("nmf_layer_profile", []):
+        print(f"  {row['layer']:12} P={row['patterns']:6d} S={row['pattern_size']:5d} I={row['filters']:3d} "
+              f"forward {row['forward_ms']:7.1f} ms  iterations {row['iteration_gflop']:6.2f} GFLOP "
+              f"-> {row['gflops']:6.1f} GFLOP/s")
     for key, value in report["ratios"].items():
         print(f"{key}: {value:.2f}")
     print(f"{'Figure 1':9} {'N':>3} {'backward/cnn':>13} {'memory/cnn':>11}")

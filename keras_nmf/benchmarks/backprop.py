@@ -95,6 +95,7 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
     else:
         peak = _rss_kib("VmHWM") / 1024
 
+    profile = _profile_nmf_layers(model, images, jit, repeats) if arch.startswith("cnmf") else []
     forward_ms = median_ms(forward, images, repeats=repeats)
     forward_backward_ms = median_ms(forward_backward, images, labels, repeats=repeats)
     inference_ms = median_ms(inference, images, repeats=repeats)
@@ -113,9 +114,37 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
         "train_images_per_s": batch / train_ms * 1e3,
         "inference_images_per_s": batch / inference_ms * 1e3,
         "peak_train_memory_mib": peak - baseline,
+        "nmf_layer_profile": profile,
         "memory_method": "GPU peak allocation over baseline" if gpu else "peak RSS over warm baseline",
         "device": "GPU" if gpu else "CPU",
     }
+
+
+def _profile_nmf_layers(model, images, jit, repeats):
+    """Forward time and achieved GFLOP/s of each CNMF2D layer, on its real input.
+
+    FLOPs count the iterations' two matmuls per step (4 P S I), the bound that
+    no implementation of eq. 6 avoids.
+    """
+    import keras
+    import tensorflow as tf
+
+    from keras_nmf.benchmarks.timing import median_ms
+    from keras_nmf.layers import CNMF2D
+
+    layers = [layer for layer in model.layers if isinstance(layer, CNMF2D)]
+    probe = keras.Model(model.inputs, [layer.input for layer in layers])
+    layer_inputs = probe(images, training=True)
+    rows = []
+    for layer, layer_input in zip(layers, layer_inputs):
+        output_shape = layer.compute_output_shape(layer_input.shape)
+        patterns = output_shape[0] * output_shape[1] * output_shape[2]
+        size = layer.kernel_size[0] * layer.kernel_size[1] * layer_input.shape[-1] // layer.groups
+        flops = layer.iterations * 4 * patterns * size * (layer.filters // layer.groups) * layer.groups
+        ms = median_ms(tf.function(layer, jit_compile=jit), layer_input, repeats=repeats)
+        rows.append({"layer": layer.name, "patterns": patterns, "pattern_size": size, "filters": layer.filters,
+                     "forward_ms": ms, "iteration_gflop": flops / 1e9, "gflops": flops / ms / 1e6})
+    return rows
 
 
 # ----------------------------------------------------------------------------- orchestration
