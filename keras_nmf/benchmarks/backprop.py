@@ -8,9 +8,9 @@ backward (eqs. 18-19) and with autodiff through all N iterations, at several
 N, as ratios to ``cnn`` measured in the same run.
 
 Each configuration runs in a fresh subprocess, so that memory figures do not
-mix: on CPU the peak RSS of the training steps over a warm baseline (after
-compilation; glibc's mmap threshold is pinned so freed activations leave the
-RSS), on a GPU TensorFlow's own peak memory statistic.
+mix: the peak that TensorFlow's allocator reports during training steps over
+what was live before them (on CPU with its BFC allocator, the only one that
+keeps statistics; process RSS cannot show it, since freed buffers stay cached).
 """
 
 import gc
@@ -27,19 +27,6 @@ FIGURE1_METHODS = ("approx", "autodiff")
 
 # ----------------------------------------------------------------------------- worker
 
-def _rss_kib(field):
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"{field} not found in /proc/self/status")
-
-
-def _reset_peak_rss():
-    with open("/proc/self/clear_refs", "w") as handle:
-        handle.write("5")  # resets VmHWM (peak RSS) to the current RSS
-
-
 def _median_ms(fn, repeats):
     times = []
     for _ in range(repeats):
@@ -47,6 +34,23 @@ def _median_ms(fn, repeats):
         fn()
         times.append((time.perf_counter() - start) * 1e3)
     return statistics.median(times)
+
+
+def _train_step_memory(train_step, device):
+    """Peak memory (MiB) that one training step allocates over what was live before it.
+
+    TensorFlow's own allocator statistics; on CPU they exist when the worker
+    runs with TF_CPU_ALLOCATOR_USE_BFC=true (set by :func:`_run_in_subprocess`).
+    """
+    import tensorflow as tf
+
+    gc.collect()
+    tf.config.experimental.reset_memory_stats(device)
+    baseline = tf.config.experimental.get_memory_info(device)["current"]
+    for _ in range(3):
+        train_step()
+    peak = tf.config.experimental.get_memory_info(device)["peak"]
+    return (peak - baseline) / 2**20
 
 
 def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=None, input_shape=(28, 28, 3)):
@@ -82,18 +86,8 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
     gpu = bool(tf.config.list_physical_devices("GPU"))
     for _ in range(2):  # warm-up: tracing and XLA compilation
         train_step()
-    gc.collect()
-    if gpu:
-        tf.config.experimental.reset_memory_stats("GPU:0")
-        baseline = tf.config.experimental.get_memory_info("GPU:0")["current"] / 2**20
-    else:
-        baseline = _rss_kib("VmRSS") / 1024
-        _reset_peak_rss()
     train_ms = _median_ms(train_step, repeats)
-    if gpu:
-        peak = tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
-    else:
-        peak = _rss_kib("VmHWM") / 1024
+    peak_memory = _train_step_memory(train_step, "GPU:0" if gpu else "CPU:0")
 
     profile = _profile_nmf_layers(model, images, jit, repeats) if arch.startswith("cnmf") else []
     forward_ms = median_ms(forward, images, repeats=repeats)
@@ -113,9 +107,9 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
         "inference_ms": inference_ms,
         "train_images_per_s": batch / train_ms * 1e3,
         "inference_images_per_s": batch / inference_ms * 1e3,
-        "peak_train_memory_mib": peak - baseline,
+        "peak_train_memory_mib": peak_memory,
         "nmf_layer_profile": profile,
-        "memory_method": "GPU peak allocation over baseline" if gpu else "peak RSS over warm baseline",
+        "memory_method": "TensorFlow allocator peak during a training step over the memory live before it",
         "device": "GPU" if gpu else "CPU",
     }
 
@@ -150,7 +144,7 @@ def _profile_nmf_layers(model, images, jit, repeats):
 # ----------------------------------------------------------------------------- orchestration
 
 def _run_in_subprocess(spec):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", MALLOC_MMAP_THRESHOLD_="131072")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_CPU_ALLOCATOR_USE_BFC="true")
     result = subprocess.run(
         [sys.executable, "-m", "keras_nmf.benchmarks.backprop", json.dumps(spec)],
         capture_output=True, text=True, env=env,
