@@ -3,6 +3,7 @@
 import keras_tuner as kt
 
 from keras_nmf.models import build_model
+from keras_nmf.training.batchnorm import RecalibrateBatchNorm
 from keras_nmf.training.config import TrainConfig
 from keras_nmf.training.run import DEFAULT_JIT, compile_model
 
@@ -41,5 +42,12 @@ class NMFHyperModel(kt.HyperModel):
         config = TrainConfig(arch=self.arch, lr=self.lr, kxk_lr=self.kxk_lr)
         return compile_model(model, config, DEFAULT_JIT[self.arch])
 
-    def fit(self, hp, model, *args, **kwargs):
+    def fit(self, hp, model, *args, recalibration_data=None, **kwargs):
+        """``model.fit``, forwarding the tuner's callbacks.
+
+        With ``recalibration_data`` (training batches), BatchNorm statistics are
+        recalibrated before each validation pass, as ``scripts/train.py`` does.
+        """
+        if recalibration_data is not None:
+            kwargs["callbacks"] = [RecalibrateBatchNorm(recalibration_data)] + list(kwargs.get("callbacks") or [])
         return model.fit(*args, **kwargs)

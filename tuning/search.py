@@ -52,7 +52,8 @@ def main(argv=None):
     tuner = kt.GridSearch(hypermodel, objective="val_accuracy", directory=args.directory,
                           project_name=args.arch, overwrite=False, seed=args.seed)
     train = data.train.repeat() if args.steps_per_epoch else data.train
-    tuner.search(train, validation_data=data.validation, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch)
+    tuner.search(train, validation_data=data.validation, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+                 recalibration_data=data.train)
     tuner.results_summary(num_trials=5)
     return 0
 

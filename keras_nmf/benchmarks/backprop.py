@@ -17,24 +17,13 @@ import gc
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
-import time
 
 FIGURE1_METHODS = ("approx", "autodiff")
 
 
 # ----------------------------------------------------------------------------- worker
-
-def _median_ms(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
-
 
 def _train_step_memory(train_step, device):
     """Peak memory (MiB) that one training step allocates over what was live before it.
@@ -86,7 +75,7 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
     gpu = bool(tf.config.list_physical_devices("GPU"))
     for _ in range(2):  # warm-up: tracing and XLA compilation
         train_step()
-    train_ms = _median_ms(train_step, repeats)
+    train_ms = median_ms(train_step, warmup=0, repeats=repeats)
     peak_memory = _train_step_memory(train_step, "GPU:0" if gpu else "CPU:0")
 
     profile = _profile_nmf_layers(model, images, jit, repeats) if arch.startswith("cnmf") else []

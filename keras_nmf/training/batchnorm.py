@@ -38,12 +38,29 @@ def recalibrate_batchnorm(model, dataset, batches=50):
 
 
 class RecalibrateBatchNorm(keras.callbacks.Callback):
-    """Runs :func:`recalibrate_batchnorm` at the end of every epoch (before any evaluation)."""
+    """Runs :func:`recalibrate_batchnorm` once per epoch, before anything evaluates.
+
+    That is before ``fit``'s validation pass (``on_test_begin``) when there is
+    one, else at the end of the epoch, so validation metrics, test logging and
+    saved models all see statistics of the current weights.
+    """
 
     def __init__(self, dataset, batches=50):
         super().__init__()
         self.dataset = dataset
         self.batches = batches
+        self._done_this_epoch = False
+
+    def _recalibrate_once(self):
+        if not self._done_this_epoch:
+            recalibrate_batchnorm(self.model, self.dataset, self.batches)
+            self._done_this_epoch = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._done_this_epoch = False
+
+    def on_test_begin(self, logs=None):
+        self._recalibrate_once()
 
     def on_epoch_end(self, epoch, logs=None):
-        recalibrate_batchnorm(self.model, self.dataset, self.batches)
+        self._recalibrate_once()

@@ -17,3 +17,17 @@ def test_moving_statistics_are_the_average_over_batches():
     np.testing.assert_allclose(layer.moving_mean.numpy(), np.mean([b.mean(0) for b in batches], 0), rtol=1e-5)
     np.testing.assert_allclose(layer.moving_variance.numpy(), np.mean([b.var(0) for b in batches], 0), rtol=1e-4)
     assert layer.momentum == 0.9  # restored
+
+
+def test_callback_recalibrates_before_validation_once_per_epoch(monkeypatch):
+    from keras_nmf.training import batchnorm
+
+    calls = []
+    monkeypatch.setattr(batchnorm, "recalibrate_batchnorm", lambda model, data, batches: calls.append(batches))
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.BatchNormalization()(inputs)))
+    model.compile("sgd", "mse")
+    x, y = np.ones((8, 3), "float32"), np.ones((8, 1), "float32")
+    callback = batchnorm.RecalibrateBatchNorm(None, batches=7)
+    model.fit(x, y, epochs=2, validation_data=(x, y), callbacks=[callback], verbose=0)
+    assert calls == [7, 7]
