@@ -90,9 +90,9 @@ def decode_images(paths, image_shape, num_parallel_calls=tf.data.AUTOTUNE):
 
     def decode(path):
         image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
-        if_other_size = tf.reduce_any(tf.shape(image)[:2] != [height, width])
+        other_size = tf.reduce_any(tf.shape(image)[:2] != [height, width])
         image = tf.cond(
-            if_other_size,
+            other_size,
             lambda: tf.cast(tf.round(tf.image.resize(image, (height, width))), tf.uint8),
             lambda: image,
         )
