@@ -106,13 +106,13 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
 def _profile_nmf_layers(model, images, jit, repeats):
     """Forward time and achieved GFLOP/s of each CNMF2D layer, on its real input.
 
-    FLOPs count the iterations' two matmuls per step (4 P S I), the bound that
-    no implementation of eq. 6 avoids.
+    FLOPs count the iterations' two matmuls per step (summed over groups), the
+    bound that no implementation of eq. 6 avoids.
     """
     import keras
     import tensorflow as tf
 
-    from keras_nmf.benchmarks.timing import median_ms
+    from keras_nmf.benchmarks.timing import median_ms, nmf_iteration_flops
     from keras_nmf.layers import CNMF2D
 
     layers = [layer for layer in model.layers if isinstance(layer, CNMF2D)]
@@ -123,7 +123,7 @@ def _profile_nmf_layers(model, images, jit, repeats):
         output_shape = layer.compute_output_shape(layer_input.shape)
         patterns = output_shape[0] * output_shape[1] * output_shape[2]
         size = layer.kernel_size[0] * layer.kernel_size[1] * layer_input.shape[-1] // layer.groups
-        flops = layer.iterations * 4 * patterns * size * (layer.filters // layer.groups) * layer.groups
+        flops = nmf_iteration_flops(patterns, size, layer.filters, layer.iterations)
         ms = median_ms(tf.function(layer, jit_compile=jit), layer_input, repeats=repeats)
         rows.append({"layer": layer.name, "patterns": patterns, "pattern_size": size, "filters": layer.filters,
                      "forward_ms": ms, "iteration_gflop": flops / 1e9, "gflops": flops / ms / 1e6})

@@ -8,7 +8,7 @@ XLA compilation.
 import tensorflow as tf
 
 from keras_nmf import ops
-from keras_nmf.benchmarks.timing import matmul_gflops, median_ms
+from keras_nmf.benchmarks.timing import matmul_gflops, median_ms, nmf_iteration_flops
 from keras_nmf.layers import CNMF2D
 
 
@@ -60,7 +60,7 @@ def run(
     w = ops.nmf_weights(tf.random.uniform((size, filters)))
     iterate = tf.function(lambda x, w: ops.nmf_iterations(x, w, iterations), jit_compile=jit)
     iterations_ms = median_ms(iterate, x, w, repeats=repeats)
-    flops = iterations * 2 * (2 * patterns * size * filters)  # two matmuls per step
+    flops = nmf_iteration_flops(patterns, size, filters, iterations)
     figures["iterations_ms"] = iterations_ms
     figures["nmf_gflops"] = flops / iterations_ms / 1e6
     figures["matmul_gflops"] = matmul_gflops()

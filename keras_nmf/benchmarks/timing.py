@@ -30,3 +30,8 @@ def matmul_gflops(size=2048, repeats=10):
     b = tf.random.uniform((size, size))
     matmul = tf.function(tf.matmul)
     return 2 * size**3 / median_ms(matmul, a, b, repeats=repeats) / 1e6
+
+
+def nmf_iteration_flops(patterns, pattern_size, filters, iterations):
+    """FLOPs of N NMF updates (eq. 6): two (P x S) by (S x I) matmuls per step."""
+    return iterations * 2 * (2 * patterns * pattern_size * filters)

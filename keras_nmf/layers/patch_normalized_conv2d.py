@@ -19,10 +19,6 @@ class PatchNormalizedConv2D(keras.layers.Conv2D):
     ``"same"``; zero padding adds nothing to a patch sum).
     """
 
-    def build(self, input_shape):
-        super().build(input_shape)
-        self._input_channels = input_shape[-1]
-
     def call(self, inputs):
         linear = self.convolution_op(inputs, self.kernel)
         patch_sums = self._patch_sums(inputs)  # (B, H', W', groups)
@@ -42,7 +38,7 @@ class PatchNormalizedConv2D(keras.layers.Conv2D):
     def _patch_sums(self, inputs):
         """Sum of each (kh, kw, C/groups) patch, by group: (B, H', W', groups)."""
         shape = tf.shape(inputs)
-        per_group = self._input_channels // self.groups
+        per_group = self.kernel.shape[2]  # input channels of each group
         channel_sums = tf.reduce_sum(
             tf.reshape(inputs, tf.concat([shape[:3], [self.groups, per_group]], 0)),
             axis=-1,

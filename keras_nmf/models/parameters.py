@@ -1,5 +1,7 @@
 """Parameter counts split into NMF and CNN parameters (the sweeps' CNN/NMF ratio)."""
 
+import math
+
 import keras
 
 from keras_nmf.layers.base_nmf import BaseNMF
@@ -13,11 +15,11 @@ def count_parameters(model: keras.Model) -> dict:
     every trainable parameter outside NMF layers (convolutions, BatchNorm).
     """
     nmf = sum(
-        int(v.numpy().size)
+        math.prod(v.shape)
         for layer in model.layers if isinstance(layer, BaseNMF)
         for v in layer.trainable_weights
     )
-    trainable = sum(int(v.numpy().size) for v in model.trainable_weights)
+    trainable = sum(math.prod(v.shape) for v in model.trainable_weights)
     return {
         "total": int(model.count_params()),
         "trainable": trainable,
