@@ -83,10 +83,9 @@ class BaseNMF(keras.layers.Layer):
         return x
 
     def _infer(self, patterns, weights):
-        """L1-normalise ([G,] P, S) patterns and run NMF against ([G,] S, I) weights."""
-        x = ops.l1_normalize(patterns, axis=-1)
+        """NMF of ([G,] P, S) patterns (L1-normalised inside) on ([G,] S, I) weights."""
         return ops.nmf(
-            x,
+            patterns,
             weights,
             self.iterations,
             self.epsilon,

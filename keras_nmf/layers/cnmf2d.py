@@ -35,9 +35,13 @@ class CNMF2D(BaseNMF):
     filters, or is 0 where the patch is all zero (plain update).
 
     Gradients: ``backward="approx"`` uses the one-step approximation at the
-    final h (eqs. 18-19, ``tf.custom_gradient``), keeping only the patches, W
-    and h, so memory is like a CNN's; ``backward="autodiff"`` differentiates
-    through all iterations (the baseline of the paper's Figure 1).
+    final h (eqs. 18-19, ``tf.custom_gradient``). It keeps only the input, W
+    and h, as a convolution keeps its input, kernel and output, and rebuilds
+    the patches in the backward; forward and backward visit the batch in
+    chunks of whole images (``chunk_elements``), so the iteration
+    temporaries are one chunk's and memory is close to a CNN's.
+    ``backward="autodiff"`` differentiates through all iterations (the
+    baseline of the paper's Figure 1).
 
     Args:
         filters: int, number of NMF hidden units I per position.
@@ -48,6 +52,12 @@ class CNMF2D(BaseNMF):
         groups: int; input channels and filters split into ``groups``
             contiguous blocks, each an independent NMF problem (own L1
             normalisation, own h normalisation), like a grouped ``Conv2D``.
+        chunk_elements: int or None. With ``backward="approx"``, the batch
+            is processed in chunks of whole images whose patterns hold at most
+            this many entries (patches x kh*kw*C; at least one image), which
+            bounds each iteration temporary to ``4 * chunk_elements`` bytes.
+            None processes the whole batch at once: faster for large batches
+            on accelerators, more memory. Defaults to 2**20.
         iterations: int >= 1, number N of eq. 6 updates. Defaults to 20.
         epsilon: None (plain update h <- h * u, eq. 3) or float in (0, 1],
             eq. 6's step size.
@@ -97,9 +107,17 @@ class CNMF2D(BaseNMF):
         padding="valid",
         dilation_rate=1,
         groups=1,
+        chunk_elements=2**20,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if chunk_elements is not None and (
+            not isinstance(chunk_elements, int) or chunk_elements < 1
+        ):
+            raise ValueError(
+                "`chunk_elements` (pattern entries processed at a time) must be a "
+                f"positive integer or None. Received: chunk_elements={chunk_elements}"
+            )
         if not isinstance(filters, int) or filters < 1:
             raise ValueError(
                 f"`filters` must be a positive integer. Received: filters={filters}"
@@ -125,6 +143,7 @@ class CNMF2D(BaseNMF):
         self.dilation_rate = _int_pair(dilation_rate, "dilation_rate")
         self.padding = padding
         self.groups = groups
+        self.chunk_elements = chunk_elements
         self.input_spec = keras.layers.InputSpec(ndim=4)
 
     def build(self, input_shape):
@@ -163,14 +182,39 @@ class CNMF2D(BaseNMF):
         weights = tf.reshape(weights, [taps_by_channels, self.groups, per_group])
         return tf.transpose(weights, [1, 0, 2])
 
+    def _patterns(self, images):
+        """(b, H, W, C) images -> ([G,] P, S) patterns (patches, split by group)."""
+        patches = ops.extract_patches(
+            images, self.kernel_size, self.strides, self.dilation_rate, self.padding
+        )
+        return ops.split_groups(patches, self.groups, images.shape[-1])
+
+    def _images_per_chunk(self, output_shape, channels):
+        """Whole images per chunk within ``chunk_elements`` (at least one), or None."""
+        if self.chunk_elements is None:
+            return None
+        entries_per_image = (
+            output_shape[1] * output_shape[2]
+            * self.kernel_size[0] * self.kernel_size[1] * channels
+        )
+        return max(1, self.chunk_elements // entries_per_image)
+
     def call(self, inputs):
         x = self._prepare_input(inputs)
-        patches = ops.extract_patches(
-            x, self.kernel_size, self.strides, self.dilation_rate, self.padding
-        )
-        patterns = ops.split_groups(patches, self.groups, x.shape[-1])
-        h = self._infer(patterns, self._grouped_weights())
-        output = ops.merge_groups(h, patches.shape[1:3])
+        output_shape = self.compute_output_shape(x.shape)
+        if self.backward == "autodiff":
+            h = self._infer(self._patterns(x), self._grouped_weights())
+        else:
+            h = ops.patchwise_nmf_approx(
+                x,
+                self._grouped_weights(),
+                self._patterns,
+                self.iterations,
+                self.epsilon,
+                self.learning,
+                images_per_chunk=self._images_per_chunk(output_shape, x.shape[-1]),
+            )
+        output = ops.merge_groups(h, output_shape[1:3])
         return tf.cast(output, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
@@ -196,6 +240,7 @@ class CNMF2D(BaseNMF):
                 "padding": self.padding,
                 "dilation_rate": self.dilation_rate,
                 "groups": self.groups,
+                "chunk_elements": self.chunk_elements,
             }
         )
         return config

@@ -11,6 +11,7 @@ from keras_nmf.ops.nmf import (
     nmf_iterations,
     nmf_weights,
 )
+from keras_nmf.ops.patchwise import patchwise_nmf_approx
 from keras_nmf.ops.patches import (
     conv_output_length,
     extract_patches,

@@ -5,8 +5,8 @@ tensors) or a batch of G independent ones (a leading group axis, one batched
 matmul per step). Ungrouped layers pass 2-D tensors: on CPU a plain matmul is
 about 1.4x faster than a batched one with G = 1.
 
-* ``x``: ``([G,] P, S)`` non-negative, L1-normalised input patterns (P patterns
-  of S entries),
+* ``x``: ``([G,] P, S)`` non-negative input patterns (P patterns of S entries),
+  L1-normalised inside the update (the iterations see x / sum_s x_s),
 * ``w``: ``([G,] S, I)`` non-negative NMF weights whose columns sum to 1 (eq. 20),
 * ``h``: ``([G,] P, I)`` the hidden activations, each pattern's ``h`` summing to 1.
 
@@ -29,15 +29,25 @@ def _reconstruction(h, w):
     return tf.matmul(h, w, transpose_b=True)
 
 
+def _inverse_sums(x):
+    """1 / sum_s x_s per pattern, shape ([G,] P, 1); 0 for an all-zero pattern."""
+    return tf.math.divide_no_nan(1.0, tf.reduce_sum(x, axis=-1, keepdims=True))
+
+
 def nmf_iterations(x, w, iterations, epsilon=None):
     """Runs ``iterations`` NMF updates from h(0) = 1/I (eq. 6, renormalised).
 
-    Per step: R = W h, u_i = sum_s x_s W_si / R_s, then
-    h <- h * u (eq. 3, ``epsilon=None``) or h <- h + eps * h * (u - 1) (eq. 6),
-    then h <- h / sum_i h_i.
+    Per step: R = W h, u_i = sum_s xhat_s W_si / R_s with xhat = x / sum_s x_s,
+    then h <- h * u (eq. 3, ``epsilon=None``) or h <- h + eps * h * (u - 1)
+    (eq. 6), then h <- h / sum_i h_i.
+
+    The L1 normalisation of the input is folded into the update: u is
+    computed from the raw x and scaled by 1 / sum_s x_s (a P x 1 factor), which
+    saves a pass over the P x S patterns. An L1-normalised x gives the same
+    result; an all-zero pattern has u = 0 (so h = 0 under the plain update).
 
     Args:
-        x: float32 tensor ([G,] P, S), L1-normalised, non-negative.
+        x: float32 tensor ([G,] P, S), non-negative.
         w: float32 tensor ([G,] S, I), non-negative, unit column sums.
         iterations: int >= 1, number of updates N.
         epsilon: None for the plain multiplicative update, else a float in (0, 1].
@@ -47,6 +57,7 @@ def nmf_iterations(x, w, iterations, epsilon=None):
     """
     num_hidden = tf.shape(w)[-1]
     pattern_shape = tf.shape(x)[:-1]
+    inverse_sums = _inverse_sums(x)
     h = tf.fill(
         tf.concat([pattern_shape, [num_hidden]], axis=0),
         1.0 / tf.cast(num_hidden, tf.float32),
@@ -57,7 +68,7 @@ def nmf_iterations(x, w, iterations, epsilon=None):
     for step in range(iterations):
         if step:
             reconstruction = _reconstruction(h, w)
-        u = tf.matmul(x / (reconstruction + TINY), w)
+        u = tf.matmul(x / (reconstruction + TINY), w) * inverse_sums
         if epsilon is None:
             h = h * u  # eq. 3 (eq. 6 with eps = 1)
         else:
@@ -66,46 +77,51 @@ def nmf_iterations(x, w, iterations, epsilon=None):
     return h
 
 
-def approx_input_gradient(x, w, h, upstream):
-    """Eq. 19: dL/dx_s ~= sum_i Phi_i W_si h_i / R_s, at the final h.
+def approx_gradients(x, w, h, upstream, learning="backprop"):
+    """The one-step backward at the final h (eqs. 18-19), for raw patterns x.
 
-    Returns the gradient and R + TINY, both shaped like x; eq. 18 reuses R.
+    With xhat = x / sum_s x_s (the L1-normalised input of the iterations) and
+    the upstream gradient Phi = dL/dh:
+
+    * eq. 19: dL/dxhat_s ~= sum_i Phi_i W_si h_i / R_s,
+    * eq. 18: dL/dW_si ~= sum_p h_i xhat_s / R_s * (Phi_i - dL/dxhat_s),
+      written as two matmuls over the pattern axis, with the 1 / sum_s x_s
+      factors applied to the small P x I operands;
+    * ``learning="local"``: dL/dW is replaced by the Lee-Seung KL direction
+      -sum_p h_i xhat_s / R_s (eqs. 4-5), which descent follows like the
+      multiplicative rule;
+    * dL/dx: eq. 19 carried through the normalisation,
+      (dL/dxhat_s - sum_t dL/dxhat_t xhat_t) / sum_s x_s, 0 for a zero pattern.
+
+    Args:
+        x: ([G,] P, S) raw non-negative patterns, w: ([G,] S, I),
+        h: ([G,] P, I) the forward's h(N), upstream: dL/dh, shaped like h.
+
+    Returns:
+        (dL/dx, dL/dW), shaped like x and w.
     """
+    inverse_sums = _inverse_sums(x)
     reconstruction = _reconstruction(h, w) + TINY
-    grad_x = _reconstruction(upstream * h, w) / reconstruction  # eq. 19
-    return grad_x, reconstruction
-
-
-def approx_weight_gradient(x, h, upstream, grad_x, reconstruction):
-    """Eq. 18: dL/dW_si ~= sum_p h_i x_s / R_s * (Phi_i - dL/dx_s).
-
-    Written as two matmuls over the pattern axis:
-    (x/R)^T (h * Phi) - (x * dL/dx / R)^T h.
-    """
-    x_over_r = x / reconstruction
-    return tf.matmul(x_over_r, h * upstream, transpose_a=True) - tf.matmul(
-        x_over_r * grad_x, h, transpose_a=True
-    )  # eq. 18
-
-
-def local_weight_gradient(x, h, reconstruction):
-    """The Lee-Seung KL direction as a gradient: -sum_p h_i x_s / R_s (eqs. 4-5).
-
-    Handed to the optimizer in place of eq. 18 when ``learning="local"``;
-    descending it grows W_si where the multiplicative rule would.
-    """
-    return -tf.matmul(x / reconstruction, h, transpose_a=True)
+    grad_normalized = _reconstruction(upstream * h, w) / reconstruction  # eq. 19
+    x_over_r = x / reconstruction  # xhat / R, times sum_s x_s
+    h_scaled = h * inverse_sums
+    if learning == "local":
+        grad_w = -tf.matmul(x_over_r, h_scaled, transpose_a=True)  # eqs. 4-5
+    else:
+        grad_w = tf.matmul(
+            x_over_r, h_scaled * upstream, transpose_a=True
+        ) - tf.matmul(x_over_r * grad_normalized, h_scaled, transpose_a=True)  # eq. 18
+    projection = tf.reduce_sum(grad_normalized * x, axis=-1, keepdims=True)
+    grad_x = (grad_normalized - projection * inverse_sums) * inverse_sums
+    return grad_x, grad_w
 
 
 def nmf_approx(x, w, iterations, epsilon=None, learning="backprop"):
     """NMF inference with the one-step approximate backward (eqs. 18-19).
 
-    The forward is :func:`nmf_iterations`; the gradient is computed from x, W
-    and the final h only, so nothing from the N iterations is kept.
-
-    ``learning="backprop"`` returns eq. 18 for W; ``learning="local"`` returns
-    the unsupervised NMF direction (:func:`local_weight_gradient`). The input
-    gradient is eq. 19 in both cases.
+    The forward is :func:`nmf_iterations` (raw x, normalised inside); the
+    gradient is :func:`approx_gradients`, from x, W and the final h only, so
+    nothing from the N iterations is kept.
     """
 
     @tf.custom_gradient
@@ -113,14 +129,7 @@ def nmf_approx(x, w, iterations, epsilon=None, learning="backprop"):
         h = nmf_iterations(x, w, iterations, epsilon)
 
         def grad(upstream):
-            grad_x, reconstruction = approx_input_gradient(x, w, h, upstream)
-            if learning == "local":
-                grad_w = local_weight_gradient(x, h, reconstruction)
-            else:
-                grad_w = approx_weight_gradient(
-                    x, h, upstream, grad_x, reconstruction
-                )
-            return grad_x, grad_w
+            return approx_gradients(x, w, h, upstream, learning)
 
         return h, grad
 
@@ -131,7 +140,7 @@ def nmf(x, w, iterations, epsilon=None, backward="approx", learning="backprop"):
     """Dispatches to the approximate backward or plain autodiff.
 
     Args:
-        x: float32 ([G,] P, S) L1-normalised non-negative patterns.
+        x: float32 ([G,] P, S) non-negative patterns (L1-normalised inside).
         w: float32 ([G,] S, I) NMF weights (eq. 20).
         iterations: number of eq. 6 updates.
         epsilon: eq. 6's step size, None for the plain update.

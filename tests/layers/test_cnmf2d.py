@@ -55,6 +55,29 @@ def test_matches_reference(config, iterations, epsilon):
     assert np.all(np.isfinite(grad_x)) and np.all(np.isfinite(grad_u))
 
 
+@pytest.mark.parametrize("config", [dict(), dict(groups=2, strides=2, padding="same")], ids=str)
+@pytest.mark.parametrize("images_per_chunk", [1, 2])
+@pytest.mark.parametrize("mode", ["eager", "graph", "xla"])
+def test_chunked_batch_matches_reference(config, images_per_chunk, mode):
+    """A batch of 5 in chunks of 1 or 2 images (the last one padded) changes nothing."""
+    rng = np.random.default_rng(11)
+    images = _images_with_zero_patch(rng, (5, 7, 8, 4))
+    probe = CNMF2D(6, 3, **config)
+    out_rows, out_cols = probe.compute_output_shape(images.shape)[1:3]
+    layer = CNMF2D(6, 3, iterations=5, chunk_elements=images_per_chunk * out_rows * out_cols * 9 * 4, **config)
+    layer.build(images.shape)
+    assert layer._images_per_chunk((None, out_rows, out_cols), 4) == images_per_chunk
+    kernel = rng.normal(size=layer.kernel.shape)
+    layer.set_weights([kernel.astype("float32")])
+    phi = rng.normal(size=layer.compute_output_shape(images.shape))
+    out, grad_x, grad_u = output_and_gradients(layer, images, phi, mode)
+    reference_config = {k: getattr(layer, k) for k in ("strides", "padding", "dilation_rate", "groups")}
+    expected = ref.conv_forward_backward(images, kernel, iterations=5, phi=phi, **reference_config)
+    np.testing.assert_allclose(out, expected[0], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(grad_x, expected[1], rtol=2e-3, atol=1e-5)
+    np.testing.assert_allclose(grad_u, expected[2], rtol=2e-3, atol=1e-5)
+
+
 def test_local_learning_matches_reference():
     rng = np.random.default_rng(7)
     images = _images_with_zero_patch(rng, (2, 6, 6, 4))
@@ -161,6 +184,7 @@ def test_layer_contract(config, tmp_path):
         ({"filters": 4, "kernel_size": 3, "backward": "full"}, "Received: backward='full'"),
         ({"filters": 4, "kernel_size": 3, "learning": "hebbian"}, "Received: learning='hebbian'"),
         ({"filters": 4, "kernel_size": 0}, "Received: kernel_size=0"),
+        ({"filters": 4, "kernel_size": 3, "chunk_elements": 0}, "Received: chunk_elements=0"),
     ],
 )
 def test_bad_arguments(kwargs, message):

@@ -41,22 +41,36 @@ def test_all_zero_pattern_gives_zero_plain_and_uniform_with_epsilon():
 
 @pytest.mark.parametrize("learning", ["backprop", "local"])
 def test_approx_gradients_match_eqs_18_19(learning):
-    x, w = _problem()
-    x[3] = 0.0
+    """Raw patterns in: eqs. 18-19 at xhat = x / sum x, carried through the normalisation."""
+    _, w = _problem()
+    raw = np.random.default_rng(4).random((7, 12)) * 3.0
+    raw[3] = 0.0
+    x = ref.l1_normalize(raw)
     phi = np.random.default_rng(1).normal(size=(x.shape[0], w.shape[1]))
-    xt, wt = tf.constant(x[None], tf.float32), tf.constant(w[None], tf.float32)
+    xt, wt = tf.constant(raw[None], tf.float32), tf.constant(w[None], tf.float32)
     with tf.GradientTape() as tape:
         tape.watch([xt, wt])
         h = ops.nmf_approx(xt, wt, 20, learning=learning)
         loss = tf.reduce_sum(h * tf.constant(phi[None], tf.float32))
-    grad_x, grad_w = tape.gradient(loss, [xt, wt])
+    grad_raw, grad_w = tape.gradient(loss, [xt, wt])
     h_ref = ref.nmf_forward(x, w, 20)
+    np.testing.assert_allclose(h[0].numpy(), h_ref, rtol=2e-4, atol=1e-6)
     expected_x, expected_w = ref.nmf_backward(x, w, h_ref, phi)
     if learning == "local":
         expected_w = ref.local_weight_direction(x, w, h_ref)
-    np.testing.assert_allclose(grad_x[0].numpy(), expected_x, rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose(grad_raw[0].numpy(), ref.l1_normalize_vjp(raw, expected_x), rtol=1e-3, atol=1e-5)
     np.testing.assert_allclose(grad_w[0].numpy(), expected_w, rtol=1e-3, atol=1e-5)
-    np.testing.assert_array_equal(grad_x[0, 3].numpy(), 0.0)
+    np.testing.assert_array_equal(grad_raw[0, 3].numpy(), 0.0)
+
+
+@pytest.mark.parametrize("epsilon", [None, 0.5])
+def test_iterations_normalise_raw_patterns(epsilon):
+    """Scaling a pattern leaves h unchanged: the update sees x / sum x (eq. 6's input)."""
+    x, w = _problem()
+    scales = np.linspace(0.01, 50.0, x.shape[0])[:, None]
+    args = (tf.constant(w[None], tf.float32), 10, epsilon)
+    h_raw = ops.nmf_iterations(tf.constant((x * scales)[None], tf.float32), *args)
+    np.testing.assert_allclose(h_raw[0].numpy(), ref.nmf_forward(x, w, 10, epsilon), rtol=2e-4, atol=1e-6)
 
 
 def test_l1_normalize_zero_row_has_zero_value_and_gradient():

@@ -1,0 +1,138 @@
+"""Convolutional NMF from images, with a recomputing, chunked one-step backward.
+
+:func:`patchwise_nmf_approx` is :func:`keras_nmf.ops.nmf_approx` applied to the
+L1-normalised patterns of an image batch, written so that a training step
+needs about a CNN's memory (PAPER.md section 3, Figure 1):
+
+* the custom gradient keeps only the images, W and the final h, the same
+  tensors a convolution keeps (its input, kernel and output); the patterns,
+  ``kh * kw`` times larger than the images, are rebuilt in the backward;
+* the batch is processed in chunks of ``images_per_chunk`` images, forward
+  (all N iterations of eq. 6 on one chunk at a time) and backward (eqs.
+  18-19), so the iteration temporaries (R, x / R, each P x S) are those of
+  one chunk, not of the batch.
+
+The math is exactly that of :mod:`keras_nmf.ops.nmf`; only the order in which
+patterns are visited differs.
+"""
+
+import tensorflow as tf
+
+from keras_nmf.ops.nmf import approx_gradients, nmf_iterations
+
+
+def _to_chunks(tensor, chunks, images_per_chunk):
+    """(B, ...) -> (chunks, images_per_chunk, ...), zero-padding the batch."""
+    padding = chunks * images_per_chunk - tf.shape(tensor)[0]
+    padded = tf.pad(tensor, [[0, padding]] + [[0, 0]] * (len(tensor.shape) - 1))
+    return tf.reshape(
+        padded, tf.concat([[chunks, images_per_chunk], tf.shape(tensor)[1:]], 0)
+    )
+
+
+def _from_chunks(chunked, batch):
+    """(chunks, images_per_chunk, ...) -> (batch, ...), dropping the padding."""
+    merged = tf.reshape(chunked, tf.concat([[-1], tf.shape(chunked)[2:]], 0))
+    return merged[:batch]
+
+
+def _patterns_by_image(patterns, batch):
+    """([G,] B*Q, X) rows (batch-major) -> (B, [G,] Q, X), Q rows per image."""
+    if len(patterns.shape) == 2:
+        return tf.reshape(patterns, [batch, -1, patterns.shape[-1]])
+    groups = patterns.shape[0]
+    per_image = tf.reshape(patterns, [groups, batch, -1, patterns.shape[-1]])
+    return tf.transpose(per_image, [1, 0, 2, 3])
+
+
+def _patterns_by_row(per_image):
+    """(b, [G,] Q, X) -> ([G,] b*Q, X), the inverse of :func:`_patterns_by_image`."""
+    if len(per_image.shape) == 3:
+        return tf.reshape(per_image, [-1, per_image.shape[-1]])
+    per_image = tf.transpose(per_image, [1, 0, 2, 3])
+    return tf.reshape(per_image, [per_image.shape[0], -1, per_image.shape[-1]])
+
+
+def patchwise_nmf_approx(
+    images,
+    w,
+    to_patterns,
+    iterations,
+    epsilon=None,
+    learning="backprop",
+    images_per_chunk=None,
+):
+    """NMF of every image patch (eq. 6) with the recomputing one-step backward.
+
+    Args:
+        images: float32 (B, H, W, C), non-negative.
+        w: float32 ([G,] S, I) NMF weights (eq. 20).
+        to_patterns: function from a (b, H, W, C) image batch to its patterns
+            ([G,] b*Q, S), Q patches per image in batch-major order (patch
+            extraction and group split; the L1 normalisation is part of the
+            iterations). It is differentiated in the backward to carry eq. 19
+            to the images.
+        iterations, epsilon, learning: as :func:`keras_nmf.ops.nmf_approx`.
+        images_per_chunk: images processed at a time, or None for the whole
+            batch at once.
+
+    Returns:
+        float32 ([G,] B*Q, I): h(N) for every patch, as ``nmf_approx`` on
+        ``to_patterns(images)`` returns it (same values, same gradients).
+    """
+
+    def infer(image_chunk):
+        """h(N) of a chunk's patterns, ([G,] b*Q, I)."""
+        return nmf_iterations(to_patterns(image_chunk), w, iterations, epsilon)
+
+    def chunk_gradients(image_chunk, h_chunk, upstream_chunk):
+        """Eqs. 18-19 on one chunk, patterns rebuilt: (dL/d images, dL/dW)."""
+        with tf.GradientTape() as tape:
+            tape.watch(image_chunk)
+            x = to_patterns(image_chunk)
+        grad_x, grad_w = approx_gradients(x, w, h_chunk, upstream_chunk, learning)
+        return tape.gradient(x, image_chunk, output_gradients=grad_x), grad_w
+
+    @tf.custom_gradient
+    def _whole_batch(images, w):
+        h = infer(images)
+        return h, lambda upstream: chunk_gradients(images, h, upstream)
+
+    @tf.custom_gradient
+    def _in_chunks(images, w):
+        batch = tf.shape(images)[0]
+        # As few chunks as the limit allows, as even as possible (little padding).
+        chunks = (batch + images_per_chunk - 1) // images_per_chunk
+        per_chunk = (batch + chunks - 1) // chunks
+        image_chunks = _to_chunks(images, chunks, per_chunk)
+        h_chunks = tf.map_fn(
+            lambda chunk: _patterns_by_image(infer(chunk), per_chunk),
+            image_chunks,
+            fn_output_signature=tf.float32,
+        )  # (chunks, per_chunk, [G,] Q, I)
+        h = _patterns_by_row(_from_chunks(h_chunks, batch))
+
+        def grad(upstream):
+            upstream_chunks = _to_chunks(
+                _patterns_by_image(upstream, batch), chunks, per_chunk
+            )
+            grad_image_chunks, grad_w_chunks = tf.map_fn(
+                lambda args: chunk_gradients(
+                    args[0], _patterns_by_row(args[1]), _patterns_by_row(args[2])
+                ),
+                (image_chunks, h_chunks, upstream_chunks),
+                fn_output_signature=(tf.float32, tf.float32),
+            )
+            return (
+                _from_chunks(grad_image_chunks, batch),
+                tf.reduce_sum(grad_w_chunks, axis=0),
+            )
+
+        return h, grad
+
+    static_batch = images.shape[0]
+    if images_per_chunk is None or (
+        static_batch is not None and static_batch <= images_per_chunk
+    ):
+        return _whole_batch(images, w)
+    return _in_chunks(images, w)
