@@ -1,7 +1,7 @@
 """The paper's Figure 1 and the networks' training throughput.
 
 Examples:
-    python scripts/bench_backprop.py --out bench_out          # full run (about 15 minutes on 2 CPU cores)
+    python scripts/bench_backprop.py --out bench_out          # full run (about 25 minutes on 2 CPU cores)
     python scripts/bench_backprop.py --quick --out /tmp/bench # about a minute: small batch, small N, no XLA
 
 Writes OUT/backprop.json (all figures, machine, versions, method) and
@@ -29,7 +29,7 @@ def print_table(report):
     for row in report["architectures"].get("cnmf_1x1", {}).get("nmf_layer_profile", []):
         print(f"  {row['layer']:12} P={row['patterns']:6d} S={row['pattern_size']:5d} I={row['filters']:3d} "
               f"forward {row['forward_ms']:7.1f} ms  iterations {row['iteration_gflop']:6.2f} GFLOP "
-              f"-> {row['gflops']:6.1f} GFLOP/s")
+              f"-> {row['gflops']:6.1f} GFLOP/s; its matmuls alone {row['iteration_matmuls_ms']:7.1f} ms")
     for key, value in report["ratios"].items():
         print(f"{key}: {value:.2f}")
     print(f"{'Figure 1':9} {'N':>3} {'backward/cnn':>13} {'memory/cnn':>11}")

@@ -25,6 +25,25 @@ FIGURE1_METHODS = ("approx", "autodiff")
 
 # ----------------------------------------------------------------------------- worker
 
+#: Size of the allocator region reserved up front in CPU workers (see below).
+CPU_RESERVED_REGION_BYTES = 3 * 2**30
+
+
+def _reserve_allocator_region(num_bytes=CPU_RESERVED_REGION_BYTES):
+    """Makes the CPU BFC allocator grow one large region now, untouched.
+
+    The BFC allocator hands out a whole free chunk when it is less than twice
+    the request, and counts the whole chunk as in use: in small, freshly grown
+    regions a 9 MiB request could count as 16 MiB, so peaks read up to 2x
+    high (seen as round 128.0 MiB figures). Requests split from one large
+    region count their rounded size only. ``Empty(init=False)`` allocates
+    without touching the pages, so this costs address space, not RAM.
+    """
+    import tensorflow as tf
+
+    tf.raw_ops.Empty(shape=[num_bytes // 4], dtype=tf.float32, init=False)
+
+
 def _train_step_memory(train_step, device):
     """Peak memory (MiB) that one training step allocates over what was live before it.
 
@@ -48,11 +67,14 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
     import numpy as np
     import tensorflow as tf
 
-    from keras_nmf.benchmarks.timing import median_ms
+    from keras_nmf.benchmarks.timing import median_ms, paired_difference_ms
     from keras_nmf.models import build_model, count_parameters
     from keras_nmf.training.config import TrainConfig
     from keras_nmf.training.run import DEFAULT_JIT, compile_model
 
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    if not gpu:
+        _reserve_allocator_region()
     keras.utils.set_random_seed(0)
     jit = DEFAULT_JIT[arch] if jit is None else jit
     model = build_model(arch, input_shape=input_shape, iterations=iterations, backward=backward)
@@ -72,7 +94,6 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
     def train_step():
         model.train_on_batch(images, labels)
 
-    gpu = bool(tf.config.list_physical_devices("GPU"))
     for _ in range(2):  # warm-up: tracing and XLA compilation
         train_step()
     train_ms = median_ms(train_step, warmup=0, repeats=repeats)
@@ -81,6 +102,9 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
     profile = _profile_nmf_layers(model, images, jit, repeats) if arch.startswith("cnmf") else []
     forward_ms = median_ms(forward, images, repeats=repeats)
     forward_backward_ms = median_ms(forward_backward, images, labels, repeats=repeats)
+    backward_ms = paired_difference_ms(
+        forward_backward, lambda x, y: forward(x), images, labels, repeats=repeats
+    )
     inference_ms = median_ms(inference, images, repeats=repeats)
     return {
         "arch": arch,
@@ -90,7 +114,7 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
         "batch": batch,
         "parameters": count_parameters(model),
         "forward_ms": forward_ms,
-        "backward_ms": forward_backward_ms - forward_ms,
+        "backward_ms": backward_ms,
         "forward_backward_ms": forward_backward_ms,
         "train_step_ms": train_ms,
         "inference_ms": inference_ms,
@@ -125,9 +149,36 @@ def _profile_nmf_layers(model, images, jit, repeats):
         size = layer.kernel_size[0] * layer.kernel_size[1] * layer_input.shape[-1] // layer.groups
         flops = nmf_iteration_flops(patterns, size, layer.filters, layer.iterations)
         ms = median_ms(tf.function(layer, jit_compile=jit), layer_input, repeats=repeats)
+        matmuls_ms = _iteration_matmuls_ms(patterns, size, layer.filters, layer.groups, layer.iterations,
+                                           jit, repeats)
         rows.append({"layer": layer.name, "patterns": patterns, "pattern_size": size, "filters": layer.filters,
-                     "forward_ms": ms, "iteration_gflop": flops / 1e9, "gflops": flops / ms / 1e6})
+                     "groups": layer.groups, "forward_ms": ms, "iteration_gflop": flops / 1e9,
+                     "gflops": flops / ms / 1e6, "iteration_matmuls_ms": matmuls_ms})
     return rows
+
+
+def _iteration_matmuls_ms(patterns, size, filters, groups, iterations, jit, repeats):
+    """Time of the iterations' matmuls alone (R = W h, then W^T times a P x S
+    operand, N times) at one layer's shapes: what no implementation of eq. 6
+    on this machine's matmul kernels can undercut."""
+    import tensorflow as tf
+
+    from keras_nmf.benchmarks.timing import median_ms
+
+    batch_shape = [groups] if groups > 1 else []
+    hidden = filters // groups
+    # Entries ~ 1/sqrt(S I): each R -> u round trip keeps values near 1, so
+    # neither overflow nor denormals distort the timing.
+    w = tf.random.uniform(batch_shape + [size, hidden], maxval=2.0 / (size * hidden) ** 0.5)
+    h = tf.fill(batch_shape + [patterns, hidden], 1.0 / hidden)
+
+    @tf.function(jit_compile=jit)
+    def matmuls(h, w):
+        for _ in range(iterations):
+            h = tf.matmul(tf.matmul(h, w, transpose_b=True), w)
+        return tf.reduce_sum(h)
+
+    return median_ms(matmuls, h, w, repeats=repeats)
 
 
 # ----------------------------------------------------------------------------- orchestration
@@ -189,8 +240,11 @@ def run(archs=("cnn", "cnmf", "cnn_1x1", "cnmf_1x1"), iterations=20, figure1_ite
     ratios = {}
     if "cnmf_1x1" in architectures:
         nmf = architectures["cnmf_1x1"]
+        matmul_floor = sum(row["iteration_matmuls_ms"] for row in nmf["nmf_layer_profile"])
         ratios = {
             "cnmf_1x1_train_step_vs_cnn": nmf["train_step_ms"] / cnn["train_step_ms"],
+            "cnmf_1x1_iteration_matmuls_ms": matmul_floor,
+            "cnmf_1x1_iteration_matmuls_vs_cnn_step": matmul_floor / cnn["train_step_ms"],
             "cnmf_1x1_backward_vs_cnn": nmf["backward_ms"] / cnn["backward_ms"],
             "cnmf_1x1_memory_vs_cnn": nmf["peak_train_memory_mib"] / cnn["peak_train_memory_mib"],
         }
@@ -200,9 +254,11 @@ def run(archs=("cnn", "cnmf", "cnn_1x1", "cnmf_1x1"), iterations=20, figure1_ite
             "batch": batch, "input_shape": [28, 28, 3], "classes": 10, "dtype": "float32",
             "repeats": repeats, "statistic": "median after 2 warm-up steps",
             "jit_compile": "as training runs it (XLA for NMF networks, not for CNNs)" if jit is None else jit,
-            "backward_ms": "forward+loss+gradients minus forward, both tf.functions",
+            "backward_ms": "forward+loss+gradients minus forward (both tf.functions), median of back-to-back pairs",
             "train_step_ms": "model.train_on_batch (forward, eq. 21 loss, gradients, Adam update)",
-            "memory": "each configuration in a fresh subprocess; " + cnn["memory_method"],
+            "memory": "each configuration in a fresh subprocess; " + cnn["memory_method"]
+            + ("" if cnn["device"] == "GPU" else "; BFC allocator with one large region reserved up front"),
+            "iteration_matmuls_ms": "the NMF iterations' matmuls alone at each layer's shapes (2 per step)",
         },
         "architectures": architectures,
         "ratios": ratios,

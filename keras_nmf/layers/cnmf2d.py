@@ -111,13 +111,6 @@ class CNMF2D(BaseNMF):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if chunk_elements is not None and (
-            not isinstance(chunk_elements, int) or chunk_elements < 1
-        ):
-            raise ValueError(
-                "`chunk_elements` (pattern entries processed at a time) must be a "
-                f"positive integer or None. Received: chunk_elements={chunk_elements}"
-            )
         if not isinstance(filters, int) or filters < 1:
             raise ValueError(
                 f"`filters` must be a positive integer. Received: filters={filters}"
@@ -136,6 +129,15 @@ class CNMF2D(BaseNMF):
         if padding not in PADDINGS:
             raise ValueError(
                 f"`padding` must be one of {PADDINGS}. Received: padding={padding!r}"
+            )
+        if chunk_elements is not None and (
+            not isinstance(chunk_elements, int)
+            or isinstance(chunk_elements, bool)
+            or chunk_elements < 1
+        ):
+            raise ValueError(
+                "`chunk_elements` (pattern entries processed at a time) must be a "
+                f"positive integer or None. Received: chunk_elements={chunk_elements}"
             )
         self.filters = filters
         self.kernel_size = _int_pair(kernel_size, "kernel_size")
