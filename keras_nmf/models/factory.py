@@ -39,6 +39,7 @@ def build_model(
     epsilon: float | None = None,
     backward: str = "approx",
     nmf_learning: str = "backprop",
+    nmf_chunk_elements: int | None = 2**20,
     bn_momentum: float = 0.9,
 ) -> keras.Model:
     """Builds one of the paper's networks as a functional ``keras.Model``.
@@ -70,6 +71,8 @@ def build_model(
         conv_groups: groups of the CNN kxk convs of blocks 2, 3 and the 1x1 convs.
         iterations, epsilon, backward: ``CNMF2D`` arguments (eq. 6, eqs. 18-19).
         nmf_learning: ``CNMF2D``'s ``learning`` (``"local"``: the section 4.2 ablation).
+        nmf_chunk_elements: ``CNMF2D``'s ``chunk_elements`` (memory bound of the
+            one-step backward; None: the whole batch at once).
         bn_momentum: BatchNorm momentum (0.9 matches PyTorch's default 0.1).
 
     Returns:
@@ -107,7 +110,8 @@ def build_model(
         if nmf:
             x = CNMF2D(
                 filters, kernel, groups=nmf_groups if inner else 1, iterations=iterations,
-                epsilon=epsilon, backward=backward, learning=nmf_learning, name=f"{prefix}_cnmf",
+                epsilon=epsilon, backward=backward, learning=nmf_learning,
+                chunk_elements=nmf_chunk_elements, name=f"{prefix}_cnmf",
             )(x)
         else:
             x = PatchNormalizedConv2D(

@@ -30,6 +30,8 @@ class TrainConfig:
     epsilon: float = _field(None, "eq. 6 step size in (0, 1]; default: plain update")
     backward: str = _field("approx", "NMF backward: one-step eqs. 18-19, or autodiff", BACKWARD_MODES)
     nmf_learning: str = _field("backprop", "NMF weights by backprop, or the local NMF rule (ablation)", LEARNING_MODES)
+    nmf_chunk_elements: int = _field(
+        2**20, "CNMF2D patch entries processed at a time (bounds memory); 0: the whole batch at once")
     # Data.
     dataset: str = _field("cifar10", "tensorflow_datasets name (ignored with --data-dir)", TFDS_DATASETS)
     data_dir: str = _field(None, "image folder DIR/train/<class>/*, DIR/test/<class>/* instead of tfds")
@@ -67,6 +69,8 @@ class TrainConfig:
                 raise ValueError(f"Unknown {spec.name} {value!r}. Valid choices: {', '.join(choices)}.")
         if self.monitor == "val_loss" and not self.val_split:
             raise ValueError("--monitor val_loss needs a validation split: add --val-split 0.1 (for example).")
+        if self.nmf_chunk_elements < 0:
+            raise ValueError(f"--nmf-chunk-elements must be >= 0. Received: {self.nmf_chunk_elements}")
         for name in ("epochs", "batch_size", "iterations", "width", "eval_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1. Received: {getattr(self, name)}")

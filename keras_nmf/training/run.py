@@ -201,6 +201,7 @@ def train(config: TrainConfig, extra_callbacks=()) -> dict:
         config.arch, input_shape=data.input_shape, num_classes=data.num_classes, width=config.width,
         nmf_groups=config.nmf_groups, conv_groups=config.conv_groups, iterations=config.iterations,
         epsilon=config.epsilon, backward=config.backward, nmf_learning=config.nmf_learning,
+        nmf_chunk_elements=config.nmf_chunk_elements or None,
     )
     compile_model(model, config, jit)
     parameters = count_parameters(model)

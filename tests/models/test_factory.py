@@ -94,3 +94,11 @@ def test_groups_that_do_not_divide_list_valid_choices():
 def test_too_small_input_is_rejected():
     with pytest.raises(ValueError, match="too small"):
         build_model("cnn", input_shape=(12, 12, 3))
+
+
+@pytest.mark.parametrize("chunk_elements", [2**20, None])
+def test_nmf_chunk_elements_reach_every_cnmf_layer(chunk_elements):
+    model = build_model("cnmf_1x1", nmf_chunk_elements=chunk_elements)
+    nmf_layers = [layer for layer in model.layers if isinstance(layer, CNMF2D)]
+    assert len(nmf_layers) == 4
+    assert all(layer.chunk_elements == chunk_elements for layer in nmf_layers)

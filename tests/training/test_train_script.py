@@ -30,7 +30,9 @@ def image_folder(tmp_path_factory):
 @pytest.mark.parametrize("arch", ["cnn", "cnmf_1x1"])
 def test_train_writes_results_and_a_reloadable_model(arch, image_folder, tmp_path):
     logdir = tmp_path / "run"
-    code = train_script.main(["--arch", arch, "--data-dir", str(image_folder), "--logdir", str(logdir), *QUICK])
+    # One image per NMF chunk: fit runs the chunked one-step backward.
+    code = train_script.main(["--arch", arch, "--data-dir", str(image_folder), "--logdir", str(logdir),
+                              "--nmf-chunk-elements", "4096", *QUICK])
     assert code == 0
     results = json.loads((logdir / "results.json").read_text())
     assert np.isfinite(results["test_loss"]) and 0.0 <= results["test_accuracy"] <= 1.0
@@ -95,6 +97,8 @@ def test_cli_errors_are_clear(tmp_path, image_folder):
     assert not (tmp_path / "r2").exists()  # nothing written before the data loads
     monitor = _run_cli("--monitor", "val_loss")
     assert monitor.returncode == 2 and "--val-split" in monitor.stderr
+    chunks = _run_cli("--nmf-chunk-elements", "-1")
+    assert chunks.returncode == 2 and "--nmf-chunk-elements must be >= 0" in chunks.stderr
 
 
 def test_help_is_the_manual():
