@@ -67,7 +67,7 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
     import numpy as np
     import tensorflow as tf
 
-    from keras_nmf.benchmarks.timing import median_ms, paired_difference_ms
+    from keras_nmf.benchmarks.timing import median_ms, paired_medians_ms
     from keras_nmf.models import build_model, count_parameters
     from keras_nmf.training.config import TrainConfig
     from keras_nmf.training.run import DEFAULT_JIT, compile_model
@@ -100,9 +100,7 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
     peak_memory = _train_step_memory(train_step, "GPU:0" if gpu else "CPU:0")
 
     profile = _profile_nmf_layers(model, images, jit, repeats) if arch.startswith("cnmf") else []
-    forward_ms = median_ms(forward, images, repeats=repeats)
-    forward_backward_ms = median_ms(forward_backward, images, labels, repeats=repeats)
-    backward_ms = paired_difference_ms(
+    forward_backward_ms, forward_ms, backward_ms = paired_medians_ms(
         forward_backward, lambda x, y: forward(x), images, labels, repeats=repeats
     )
     inference_ms = median_ms(inference, images, repeats=repeats)

@@ -12,13 +12,13 @@ from keras_nmf.benchmarks.timing import (
     matmul_gflops,
     median_ms,
     nmf_iteration_flops,
-    paired_difference_ms,
+    paired_medians_ms,
 )
 from keras_nmf.layers import CNMF2D
 
 
 def _layer_step_times(layer, images, jit, repeats):
-    """(forward ms, forward+backward ms, backward ms) of a layer on ``images``."""
+    """(forward+backward ms, forward ms, backward ms) of a layer on ``images``."""
     forward = tf.function(layer, jit_compile=jit)
 
     @tf.function(jit_compile=jit)
@@ -28,11 +28,7 @@ def _layer_step_times(layer, images, jit, repeats):
             loss = tf.reduce_sum(tf.square(layer(x)))
         return tape.gradient(loss, [x, layer.kernel])
 
-    return (
-        median_ms(forward, images, repeats=repeats),
-        median_ms(forward_backward, images, repeats=repeats),
-        paired_difference_ms(forward_backward, forward, images, repeats=repeats),
-    )
+    return paired_medians_ms(forward_backward, forward, images, repeats=repeats)
 
 
 def run(
@@ -51,7 +47,7 @@ def run(
     for backward in ("approx", "autodiff"):
         layer = CNMF2D(filters, kernel_size, iterations=iterations, backward=backward)
         layer.build(images.shape)
-        forward_ms, total_ms, backward_ms = _layer_step_times(layer, images, jit, repeats)
+        total_ms, forward_ms, backward_ms = _layer_step_times(layer, images, jit, repeats)
         if backward == "approx":
             figures["forward_ms"] = forward_ms
         figures[f"backward_{backward}_ms"] = backward_ms

@@ -24,24 +24,28 @@ def median_ms(fn, *args, warmup=2, repeats=10):
     return statistics.median(times)
 
 
-def paired_difference_ms(fn_long, fn_short, *args, warmup=2, repeats=10):
-    """Median over ``repeats`` of time(fn_long) - time(fn_short), measured back to back.
+def paired_medians_ms(fn_long, fn_short, *args, warmup=2, repeats=10):
+    """Times ``fn_long`` and ``fn_short`` alternately, back to back.
 
-    Timing the two alternately and differencing each pair cancels the drift
-    of a shared machine, which two separate medians would add up.
+    Returns (median of fn_long, median of fn_short, median of the pairwise
+    differences) in milliseconds. Differencing each pair cancels the drift of
+    a shared machine, which the difference of two separate medians would add.
     """
     for _ in range(warmup):
         _block(fn_long(*args))
         _block(fn_short(*args))
-    differences = []
+    long_times, short_times = [], []
     for _ in range(repeats):
-        times = []
-        for fn in (fn_long, fn_short):
+        for fn, times in ((fn_long, long_times), (fn_short, short_times)):
             start = time.perf_counter()
             _block(fn(*args))
             times.append((time.perf_counter() - start) * 1e3)
-        differences.append(times[0] - times[1])
-    return statistics.median(differences)
+    differences = [a - b for a, b in zip(long_times, short_times)]
+    return (
+        statistics.median(long_times),
+        statistics.median(short_times),
+        statistics.median(differences),
+    )
 
 
 def matmul_gflops(size=2048, repeats=10):
