@@ -20,6 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_nmf.data import DataError  # noqa: E402
 from keras_nmf.training import parse_config, train  # noqa: E402
+from keras_nmf.training.callbacks import NonFiniteLossError  # noqa: E402
 
 
 def main(argv=None):
@@ -29,6 +30,8 @@ def main(argv=None):
     except (DataError, FileNotFoundError, FileExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except NonFiniteLossError:
+        return 3  # train() printed the epoch, batch and the resume command
     except KeyboardInterrupt:
         return 130
     return 0

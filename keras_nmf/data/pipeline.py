@@ -66,6 +66,16 @@ def eval_pipeline(images, labels, crop_size, batch_size):
     return dataset.cache().prefetch(tf.data.AUTOTUNE)
 
 
+def load_arrays(name="cifar10", data_dir=None, tfds_dir=None, verbose=True):
+    """The raw ``(train, test, class_names)`` arrays of an image folder or a tfds data set.
+
+    ``train`` and ``test`` are ``(uint8 images (N, H, W, C), int64 labels)``.
+    """
+    if data_dir:
+        return load_image_folder(data_dir, verbose=verbose)
+    return load_tfds(name, tfds_dir, verbose=verbose)
+
+
 def load_dataset(
     name="cifar10",
     data_dir=None,
@@ -98,10 +108,7 @@ def load_dataset(
     Raises:
         DataError: with the fix, for missing or unreadable data.
     """
-    if data_dir:
-        train, test, class_names = load_image_folder(data_dir, verbose=verbose)
-    else:
-        train, test, class_names = load_tfds(name, tfds_dir, verbose=verbose)
+    train, test, class_names = load_arrays(name, data_dir, tfds_dir, verbose)
     rng = np.random.default_rng(seed)
     if limit_train:
         keep = np.sort(rng.permutation(len(train[1]))[:limit_train])

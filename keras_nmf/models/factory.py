@@ -11,6 +11,16 @@ ARCHITECTURES = ("cnn", "cnmf", "cnn_1x1", "cnmf_1x1")
 #: Block 3's kernel covers the whole remaining map (4x4 for 28x28 inputs).
 HIDDEN_BLOCKS = ((32, 5, True), (64, 5, True), (96, None, False))
 
+#: The authors' kxk convolutions are PyTorch ``Conv2d(bias=False)`` layers
+#: with PyTorch's default initialisation, Uniform(+-1 / sqrt(fan_in)); this is
+#: that distribution (VarianceScaling: limit sqrt(3 * scale / fan_in)). Keras's
+#: default, Glorot uniform, starts 2.0-2.4x larger on these shapes.
+TORCH_CONV_INITIALIZER = {"class_name": "VarianceScaling",
+                          "config": {"scale": 1.0 / 3.0, "mode": "fan_in", "distribution": "uniform"}}
+
+#: PyTorch's BatchNorm epsilon, as in the authors' code (Keras's default is 1e-3).
+TORCH_BN_EPSILON = 1e-5
+
 
 def _check_choice(name, value, choices):
     if value not in choices:
@@ -41,6 +51,7 @@ def build_model(
     nmf_learning: str = "backprop",
     nmf_chunk_elements: int | None = 2**20,
     bn_momentum: float = 0.9,
+    bn_epsilon: float = TORCH_BN_EPSILON,
 ) -> keras.Model:
     """Builds one of the paper's networks as a functional ``keras.Model``.
 
@@ -74,6 +85,10 @@ def build_model(
         nmf_chunk_elements: ``CNMF2D``'s ``chunk_elements`` (memory bound of the
             one-step backward; None: the whole batch at once).
         bn_momentum: BatchNorm momentum (0.9 matches PyTorch's default 0.1).
+        bn_epsilon: BatchNorm epsilon (1e-5, PyTorch's and the authors'). The
+            CNN's BatchNorm inputs have per-channel variances of ~1e-6 at the
+            start (each patch is L1-normalised), so Keras's 1e-3 would
+            dominate them.
 
     Returns:
         An uncompiled ``keras.Model`` named after ``arch``.
@@ -115,11 +130,12 @@ def build_model(
             )(x)
         else:
             x = PatchNormalizedConv2D(
-                filters, kernel, groups=conv_groups if inner else 1, name=f"{prefix}_conv"
+                filters, kernel, groups=conv_groups if inner else 1, use_bias=False,
+                kernel_initializer=TORCH_CONV_INITIALIZER, name=f"{prefix}_conv",
             )(x)
         spatial = x.shape[1] * x.shape[2] > 1
         if spatial:
-            x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"{prefix}_bn")(x)
+            x = keras.layers.BatchNormalization(momentum=bn_momentum, epsilon=bn_epsilon, name=f"{prefix}_bn")(x)
         if arch.endswith("_1x1"):
             x = keras.layers.ReLU(name=f"{prefix}_mix_relu")(x)
             x = L1Normalize(name=f"{prefix}_mix_norm")(x)
@@ -128,7 +144,8 @@ def build_model(
                 kernel_initializer=NearIdentity(), bias_initializer="zeros", name=f"{prefix}_mix",
             )(x)
             if spatial:
-                x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"{prefix}_mix_bn")(x)
+                x = keras.layers.BatchNormalization(
+                    momentum=bn_momentum, epsilon=bn_epsilon, name=f"{prefix}_mix_bn")(x)
         if pool:
             x = keras.layers.AveragePooling2D(2, name=f"{prefix}_pool")(x)
     x = keras.layers.Flatten(name="logits")(x)

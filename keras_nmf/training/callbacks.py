@@ -114,3 +114,52 @@ class BasisImages(keras.callbacks.Callback):
         with self.writer.as_default():
             tf.summary.image(f"{self.layer_name}/basis", image, step=epoch + 1)
         self.writer.flush()
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced a NaN/Inf loss or weights; the message says how to resume."""
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops a run at the first non-finite loss or weight, with a resumable backup left behind.
+
+    Keras's ``TerminateOnNaN`` only sets ``stop_training``, after which the run
+    would save a NaN model. This raises :class:`NonFiniteLossError` instead,
+    naming the epoch and batch, so that ``train`` saves nothing. Weights are
+    checked at each epoch's end too; place this callback before
+    ``BackupAndRestore`` so that a non-finite state is never backed up, and the
+    last backup is the last good epoch.
+
+    Args:
+        run_dir: the run directory (for the message's resume command).
+    """
+
+    def __init__(self, run_dir):
+        super().__init__()
+        self.run_dir = run_dir
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def _fail(self, what):
+        backup = f"{self.run_dir}/backup"
+        last_good = (
+            f"the last good state is the backup of epoch {self._epoch} in {backup}"
+            if self._epoch else "no epoch had finished, so the run restarts from scratch"
+        )
+        raise NonFiniteLossError(
+            f"{what} in epoch {self._epoch + 1}. Training stopped and no model was saved; {last_good}. "
+            f"Lower the learning rates (--lr, --kxk-lr) or check the data, then continue with:\n"
+            f"  python scripts/train.py --resume --logdir {self.run_dir}"
+        )
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self._fail(f"Non-finite training loss ({float(loss)}) at batch {batch + 1}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        for variable in self.model.weights:
+            if not np.all(np.isfinite(keras.ops.convert_to_numpy(variable))):
+                self._fail(f"Non-finite values in {variable.path} at the end")

@@ -57,6 +57,9 @@ class TrainConfig:
     precision: str = _field("auto", "auto: mixed precision on a capable GPU, float32 on CPU", PRECISIONS)
     jit: bool = _field(None, "XLA-compile the train step (default: whichever was measured faster: on for NMF networks, off for CNNs)")
     seed: int = _field(0, "random seed (weights, data order, augmentation)")
+    deterministic: bool = _field(
+        False, "enable_op_determinism: the same seed and flags give bit-identical weights (slower)")
+    variant: str = _field("base", "label of this run in a comparison (scripts/compare.py --variant)")
     logdir: str = _field(None, "run directory (default runs/<arch>-<timestamp>)")
     resume: bool = _field(False, "resume the run in --logdir (or the latest runs/<arch>-*) from its last epoch")
     verbose: int = _field(1, "Keras progress: 0 silent, 1 bar, 2 one line per epoch")
@@ -99,7 +102,7 @@ def build_parser(description=None):
     for spec in dataclasses.fields(TrainConfig):
         flag = "--" + spec.name.replace("_", "-")
         help_text = spec.metadata["help"] + (f" (default: {spec.default})" if spec.default is not None else "")
-        if spec.name in ("jit", "resume"):
+        if spec.name in ("jit", "resume", "deterministic"):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=spec.default, help=help_text)
         else:
             parser.add_argument(flag, type=_flag_type(spec), default=spec.default,

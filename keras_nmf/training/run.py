@@ -143,6 +143,7 @@ def build_callbacks(config, run_dir, data, floor):
             patience=config.plateau_patience, min_lr=0.0, verbose=1,
         ),
         floor,
+        run_callbacks.StopOnNonFiniteLoss(run_dir),  # before the backup: never back up NaNs
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
         keras.callbacks.CSVLogger(str(run_dir / "epochs.csv"), append=True),
         keras.callbacks.TensorBoard(str(run_dir), write_graph=False),
@@ -184,6 +185,8 @@ def train(config: TrainConfig, extra_callbacks=()) -> dict:
     then). Returns the results dict (also saved as ``<run dir>/results.json``).
     """
     run_dir, config = prepare_run(config)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
     precision = resolve_precision(config.precision)
     keras.config.set_dtype_policy(precision)
@@ -227,6 +230,9 @@ def train(config: TrainConfig, extra_callbacks=()) -> dict:
             f"\nInterrupted. The last completed epoch is saved; continue with:\n"
             f"  python scripts/train.py --resume --logdir {run_dir}"
         )
+        raise
+    except run_callbacks.NonFiniteLossError as error:
+        print(f"\n{error}")
         raise
     session_seconds = time.perf_counter() - start
 

@@ -1,0 +1,226 @@
+"""Run grids: one ordinary training run per (seed, variant, arch), resumable.
+
+A grid is planned from a base ``TrainConfig`` (every train.py flag, the same
+budget for every arch), the archs, the seeds and the variants. Each run lives
+in ``<out>/<arch>[-<variant>]-seed<k>/`` and is an ordinary run directory of
+:func:`keras_nmf.training.train` (config.json, epochs.csv, TensorBoard logs,
+model.keras, results.json). Finished runs (results.json) are skipped,
+interrupted ones resumed from their last epoch, and a run directory whose
+saved configuration differs from the planned one is an error, never a mix.
+"""
+
+import dataclasses
+import fcntl
+import json
+import pathlib
+import statistics
+import time
+
+from keras_nmf.experiments.variants import BASE_VARIANT, Variant
+from keras_nmf.training import TrainConfig, train
+from keras_nmf.training.callbacks import NonFiniteLossError
+
+#: Fields that may differ between a saved and a planned run (not results-relevant).
+VOLATILE_FIELDS = ("resume", "verbose")
+
+FINISHED, INTERRUPTED, NEW = "finished", "interrupted", "new"
+
+
+class ConfigMismatchError(ValueError):
+    """A run directory holds a run with another configuration than the planned one."""
+
+
+def run_name(arch, variant, seed):
+    """``cnmf_1x1-seed0``, or ``cnmf-local-seed0`` for a variant other than the base."""
+    middle = "" if variant.label == BASE_VARIANT.label else f"-{variant.label}"
+    return f"{arch}{middle}-seed{seed}"
+
+
+@dataclasses.dataclass
+class GridRun:
+    """One planned run: its place in the grid and its full configuration."""
+
+    arch: str
+    variant: Variant
+    seed: int
+    config: TrainConfig
+
+    @property
+    def run_dir(self) -> pathlib.Path:
+        return pathlib.Path(self.config.logdir)
+
+    @property
+    def name(self) -> str:
+        return self.run_dir.name
+
+    @property
+    def status(self) -> str:
+        if (self.run_dir / "results.json").exists():
+            return FINISHED
+        if (self.run_dir / "config.json").exists():
+            return INTERRUPTED
+        return NEW
+
+
+def _check_saved_config(run):
+    """Raises ConfigMismatchError if the run directory holds another configuration."""
+    saved_path = run.run_dir / "config.json"
+    if not saved_path.exists():
+        return
+    saved = json.loads(saved_path.read_text())
+    planned = run.config.to_dict()
+    differences = [
+        f"{key}: saved {saved.get(key)!r}, now {planned.get(key)!r}"
+        for key in sorted(set(saved) | set(planned))
+        if key not in VOLATILE_FIELDS and saved.get(key) != planned.get(key)
+    ]
+    if differences:
+        raise ConfigMismatchError(
+            f"{run.run_dir} already holds a run with another configuration ({'; '.join(differences)}). "
+            f"Rerun with the flags it was started with, give this configuration its own --variant label, "
+            f"or use another --out directory."
+        )
+
+
+def plan_grid(base_config: TrainConfig, archs, seeds, variants, out) -> list:
+    """The runs of a grid, seed by seed (every arch of seed 0 first), checked against the disk.
+
+    Args:
+        base_config: the configuration shared by all runs (budget, data, recipe).
+        archs, seeds: the archs and seeds to run.
+        variants: :class:`Variant` objects (``[BASE_VARIANT]`` for the plain comparison).
+        out: the grid's directory.
+
+    Raises:
+        ConfigMismatchError: an existing run directory holds another configuration.
+        ValueError: duplicate variant labels.
+    """
+    labels = [variant.label for variant in variants]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"Variant labels must be unique. Received: {', '.join(labels)}")
+    runs = []
+    for seed in seeds:
+        for variant in variants:
+            for arch in archs:
+                config = dataclasses.replace(
+                    base_config, arch=arch, seed=seed, variant=variant.label, resume=False,
+                    logdir=str(pathlib.Path(out) / run_name(arch, variant, seed)),
+                )
+                run = GridRun(arch, variant, seed, variant.apply(config))
+                _check_saved_config(run)
+                runs.append(run)
+    return runs
+
+
+class _RunLock:
+    """An exclusive lock on a run directory, so two processes never train the same run.
+
+    ``flock`` locks are released by the kernel when the holder dies, so a
+    killed process leaves no stale lock.
+    """
+
+    def __init__(self, run_dir):
+        self.path = pathlib.Path(run_dir).parent / f".{pathlib.Path(run_dir).name}.lock"
+        self._handle = None
+
+    def acquire(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = open(self.path, "w")
+        try:
+            fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._handle.close()
+            self._handle = None
+            return False
+        return True
+
+    def release(self):
+        if self._handle is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+
+def _known_seconds(runs):
+    """Seconds per finished run, by (arch, variant label), from their results.json."""
+    seconds = {}
+    for run in runs:
+        if run.status == FINISHED:
+            results = json.loads((run.run_dir / "results.json").read_text())
+            seconds.setdefault((run.arch, run.variant.label), []).append(float(results["train_seconds"]))
+    return seconds
+
+
+def estimate_seconds_left(remaining, seconds_by_kind):
+    """Sum over the remaining runs of the mean time of runs of the same kind (arch, variant).
+
+    Kinds not seen yet count as the mean over all kinds; None while nothing has finished.
+    """
+    if not seconds_by_kind:
+        return None
+    overall = statistics.mean(s for values in seconds_by_kind.values() for s in values)
+    return sum(
+        statistics.mean(seconds_by_kind.get((run.arch, run.variant.label), [overall])) for run in remaining
+    )
+
+
+def _format_duration(seconds):
+    if seconds is None:
+        return "unknown until a run finishes"
+    minutes = seconds / 60
+    return f"~{minutes:.0f} min" if minutes < 90 else f"~{minutes / 60:.1f} h"
+
+
+def run_grid(runs, extra_callbacks=(), print_fn=print, train_fn=train) -> dict:
+    """Trains every unfinished run of ``runs`` in order; returns counts by outcome.
+
+    Finished runs are skipped, interrupted ones resumed (``--resume``), and a
+    run locked by another process (a second invocation on the same directory)
+    is left to it. Before each run a progress line says which run of how many
+    is training and the estimated time left.
+
+    A run whose loss turns non-finite is reported and left resumable; the
+    grid goes on with the next run.
+
+    Returns:
+        ``{"trained", "resumed", "skipped_finished", "skipped_locked", "failed"}``.
+    """
+    counts = {"trained": 0, "resumed": 0, "skipped_finished": 0, "skipped_locked": 0, "failed": 0}
+    seconds = _known_seconds(runs)
+    finished = sum(run.status == FINISHED for run in runs)
+    print_fn(f"{len(runs)} runs planned: {finished} finished, {len(runs) - finished} to train.", flush=True)
+    for index, run in enumerate(runs, start=1):
+        status = run.status
+        if status == FINISHED:
+            counts["skipped_finished"] += 1
+            continue
+        lock = _RunLock(run.run_dir)
+        if not lock.acquire():
+            counts["skipped_locked"] += 1
+            print_fn(f"[run {index}/{len(runs)}] {run.name}: being trained by another process, skipped.", flush=True)
+            continue
+        try:
+            status = run.status  # the other process may have finished it meanwhile
+            if status == FINISHED:
+                counts["skipped_finished"] += 1
+                continue
+            remaining = [r for r in runs[index - 1:] if r.status != FINISHED]
+            action = "resuming" if status == INTERRUPTED else "training"
+            print_fn(
+                f"[run {index}/{len(runs)}] {action} {run.name} ({run.arch}, variant {run.variant.label}: "
+                f"{run.variant.describe()}, seed {run.seed}) | {len(remaining)} runs left, "
+                f"estimated {_format_duration(estimate_seconds_left(remaining, seconds))}",
+                flush=True,
+            )
+            config = dataclasses.replace(run.config, resume=status == INTERRUPTED)
+            start = time.perf_counter()
+            try:
+                train_fn(config, extra_callbacks=extra_callbacks)
+            except NonFiniteLossError:
+                counts["failed"] += 1  # train() printed the epoch, batch and resume command
+                continue
+            seconds.setdefault((run.arch, run.variant.label), []).append(time.perf_counter() - start)
+            counts["resumed" if status == INTERRUPTED else "trained"] += 1
+        finally:
+            lock.release()
+    return counts

@@ -1,0 +1,64 @@
+"""The noise-robustness perturbations of the authors' evaluation scripts.
+
+Each takes a batch of images in [0, 1], shape (B, H, W, C), a strength eta in
+[0, 1] and a NumPy generator, and returns the perturbed batch (float32):
+
+* ``uniform``: each image mixed with uniform noise, (1 - eta) x^ + eta n^,
+  where ^ is L1 normalisation over the whole image;
+* ``picture``: mixed the same way with another image (from the training set);
+* ``holes``: each pixel entry (per channel) set to 0 with probability eta;
+* ``holes_noise``: those entries replaced by Uniform(0, 1) noise.
+
+Mixtures are scaled back to the clean image's own L1 norm, so the model sees
+the brightness it was trained on; the paper's networks L1-normalise every
+patch before their first layer, so for them this equals the authors' feeding
+of L1-normalised images. Deviation: the authors' ``holes_noise`` draws the
+replacement noise L1-normalised over the image (entries ~1e-4, next to pixels
+~0.5); here the holes get noise on the image's own 0-1 scale.
+At eta = 0 every perturbation returns the images unchanged.
+"""
+
+import numpy as np
+
+PERTURBATIONS = ("uniform", "picture", "holes", "holes_noise")
+
+
+def _l1_normalised(images):
+    totals = images.sum(axis=(1, 2, 3), keepdims=True)
+    return np.divide(images, totals, out=np.zeros_like(images), where=totals > 0)
+
+
+def mix(images, others, eta):
+    """(1 - eta) x^ + eta o^, scaled to the L1 norm of each x (x + eta (o^ |x|_1 - x))."""
+    totals = images.sum(axis=(1, 2, 3), keepdims=True)
+    return images + eta * (_l1_normalised(others) * totals - images)
+
+
+def perturb(kind, images, eta, rng, others=None):
+    """Applies perturbation ``kind`` of strength ``eta`` to ``images``.
+
+    Args:
+        kind: one of ``PERTURBATIONS``.
+        images: float array (B, H, W, C) in [0, 1].
+        eta: strength in [0, 1].
+        rng: ``numpy.random.Generator``; the same generator state gives the same draws.
+        others: images of the same shape to mix in (``picture`` only).
+
+    Raises:
+        ValueError: unknown kind, eta outside [0, 1], or ``picture`` without ``others``.
+    """
+    if kind not in PERTURBATIONS:
+        raise ValueError(f"Unknown perturbation {kind!r}. Valid choices: {', '.join(PERTURBATIONS)}.")
+    if not 0.0 <= eta <= 1.0:
+        raise ValueError(f"eta must be in [0, 1]. Received: eta={eta}")
+    images = np.asarray(images, np.float32)
+    if kind == "uniform":
+        return mix(images, rng.random(images.shape, dtype=np.float32), eta)
+    if kind == "picture":
+        if others is None or np.shape(others) != images.shape:
+            raise ValueError(f"'picture' needs `others` of shape {images.shape}. Received: {np.shape(others)}")
+        return mix(images, np.asarray(others, np.float32), eta)
+    holes = rng.random(images.shape) < eta  # rng.random < 1 always: eta = 1 makes every entry a hole
+    if kind == "holes":
+        return np.where(holes, np.float32(0), images)
+    return np.where(holes, rng.random(images.shape, dtype=np.float32), images)

@@ -1,0 +1,76 @@
+"""The experiments' figures: Figure 5 (accuracy per arch over seeds) and the robustness curves.
+
+matplotlib with the Agg backend; one function per figure, taking rows (dicts).
+"""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+DPI = 120
+
+
+def plot_figure5(summary, path):
+    """Test accuracy per arch: mean ± std over seeds (one marker per variant), each seed as a dot.
+
+    The paper's number, where it has one, is a dashed line over its arch.
+
+    Args:
+        summary: groups from :func:`keras_nmf.experiments.summary.summarize`.
+        path: the PNG to write.
+    """
+    archs = list(dict.fromkeys(group["arch"] for group in summary))
+    variants = list(dict.fromkeys(group["variant"] for group in summary))
+    spread = 0.6 / max(len(variants), 1)
+    figure, axes = plt.subplots(figsize=(1.8 + 1.6 * len(archs), 4.2))
+    for v_index, variant in enumerate(variants):
+        offset = (v_index - (len(variants) - 1) / 2) * spread
+        groups = [group for group in summary if group["variant"] == variant]
+        xs = [archs.index(group["arch"]) + offset for group in groups]
+        axes.errorbar(xs, [g["mean"] for g in groups], yerr=[g["std"] for g in groups], fmt="o", capsize=5,
+                      markersize=7, label=f"{variant} (mean ± std)")
+        for x, group in zip(xs, groups):
+            axes.scatter([x] * len(group["accuracies"]), group["accuracies"], s=12, color="grey", zorder=3)
+    paper_label = "paper (500 epochs)"
+    for group in summary:
+        if group["paper"] is not None:
+            x = archs.index(group["arch"])
+            axes.hlines(group["paper"], x - 0.35, x + 0.35, colors="black", linestyles="dashed", label=paper_label)
+            paper_label = None
+    axes.set_xticks(range(len(archs)), archs)
+    axes.set_xlim(-0.6, len(archs) - 0.4)
+    axes.set_xlabel("architecture")
+    axes.set_ylabel("CIFAR-10 test accuracy (%)")
+    axes.set_title("Figure 5: accuracy over seeds")
+    axes.grid(axis="y", alpha=0.3)
+    axes.legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=DPI)
+    plt.close(figure)
+
+
+def plot_robustness(rows, path):
+    """One panel per perturbation, one accuracy-vs-eta curve per model.
+
+    Args:
+        rows: dicts with ``model``, ``perturbation``, ``eta``, ``accuracy`` (0-1).
+        path: the PNG to write.
+    """
+    perturbations = list(dict.fromkeys(row["perturbation"] for row in rows))
+    models = list(dict.fromkeys(row["model"] for row in rows))
+    figure, axes = plt.subplots(1, len(perturbations), figsize=(3.6 * len(perturbations), 3.6),
+                                sharey=True, squeeze=False)
+    for axis, perturbation in zip(axes[0], perturbations):
+        for model in models:
+            curve = sorted((row["eta"], 100 * row["accuracy"]) for row in rows
+                           if row["model"] == model and row["perturbation"] == perturbation)
+            axis.plot([eta for eta, _ in curve], [acc for _, acc in curve], marker=".", label=model)
+        axis.set_title(perturbation)
+        axis.set_xlabel("η")
+        axis.grid(alpha=0.3)
+    axes[0][0].set_ylabel("test accuracy (%)")
+    axes[0][-1].legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=DPI)
+    plt.close(figure)

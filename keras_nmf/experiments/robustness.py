@@ -1,0 +1,114 @@
+"""Noise robustness of saved models: accuracy against perturbation strength eta.
+
+The test images are centre-cropped to each model's input size; for every
+(perturbation, eta) the perturbed test set is drawn once, from a generator
+seeded by (seed, perturbation, step), and every model is evaluated on that same
+set, so the draws are identical across models and reruns.
+"""
+
+import csv
+import pathlib
+import time
+
+import keras
+import numpy as np
+
+import keras_nmf  # noqa: F401  (registers the custom layers, loss and optimizer)
+from keras_nmf.data import DataError, load_arrays
+from keras_nmf.data.augment import centre_crop
+from keras_nmf.experiments.perturbations import PERTURBATIONS, perturb
+
+CSV_COLUMNS = ("model", "perturbation", "eta", "accuracy", "images", "path")
+
+
+def model_labels(paths):
+    """Readable, unique labels: the run directory's name for ``<run>/model.keras``, else the file stem."""
+    labels = []
+    for path in map(pathlib.Path, paths):
+        label = path.parent.name if path.name == "model.keras" and path.parent.name else path.stem
+        while label in labels:
+            label += "'"
+        labels.append(label)
+    return labels
+
+
+def load_models(paths):
+    """Loads ``.keras`` models; all must take the same input shape.
+
+    Raises:
+        FileNotFoundError: a missing file.
+        ValueError: models with different input shapes (evaluate them in separate calls).
+    """
+    models = []
+    for path in paths:
+        if not pathlib.Path(path).is_file():
+            raise FileNotFoundError(f"Model file not found: {path}")
+        models.append(keras.models.load_model(path, compile=False))
+    shapes = {tuple(model.input_shape[1:]) for model in models}
+    if len(shapes) != 1:
+        raise ValueError(
+            f"The models take different input shapes ({', '.join(map(str, sorted(shapes)))}); "
+            "run robustness.py once per input shape."
+        )
+    return models
+
+
+def prepare_images(name, data_dir, tfds_dir, input_shape, limit_test=None, seed=0):
+    """Centre-cropped test images and labels, and centre-cropped training images (for ``picture``), in [0, 1]."""
+    train, test, _ = load_arrays(name, data_dir, tfds_dir)
+    crop, channels = input_shape[0], input_shape[-1]
+    if test[0].shape[-1] != channels or min(test[0].shape[1:3]) < crop:
+        raise DataError(f"The data's images {test[0].shape[1:]} do not fit the models' input {tuple(input_shape)}.")
+    images, labels = test
+    if limit_test:
+        keep = np.sort(np.random.default_rng(seed).permutation(len(labels))[:limit_test])
+        images, labels = images[keep], labels[keep]
+    to_unit = lambda array: centre_crop(array, crop).astype(np.float32) / 255.0  # noqa: E731
+    return to_unit(images), labels, to_unit(train[0])
+
+
+def perturbed_test_set(kind, step, eta, images, train_images, seed):
+    """The test set under one (perturbation, eta): the same for every model and every rerun."""
+    rng = np.random.default_rng([seed, PERTURBATIONS.index(kind), step])
+    others = train_images[rng.integers(0, len(train_images), len(images))] if kind == "picture" else None
+    return perturb(kind, images, eta, rng, others)
+
+
+def accuracy(model, images, labels, batch_size):
+    probabilities = model.predict(images, batch_size=batch_size, verbose=0)
+    if not np.all(np.isfinite(probabilities)):
+        raise FloatingPointError(f"Model {model.name} output non-finite values on perturbed images.")
+    return float(np.mean(np.argmax(probabilities, axis=-1) == labels))
+
+
+def evaluate_robustness(models, labels_of_models, images, labels, train_images, perturbations=PERTURBATIONS,
+                        steps=21, seed=0, batch_size=100, print_fn=print):
+    """Accuracy of every model under every perturbation at eta = 0, 1/(steps-1), ..., 1.
+
+    Returns rows ``{"model", "perturbation", "eta", "accuracy", "images"}``.
+    """
+    if steps < 2:
+        raise ValueError(f"--steps must be >= 2 (eta from 0 to 1). Received: steps={steps}")
+    rows, start = [], time.perf_counter()
+    conditions = [(kind, step) for kind in perturbations for step in range(steps)]
+    for done, (kind, step) in enumerate(conditions, start=1):
+        eta = step / (steps - 1)
+        perturbed = perturbed_test_set(kind, step, eta, images, train_images, seed)
+        line = []
+        for model, label in zip(models, labels_of_models):
+            value = accuracy(model, perturbed, labels, batch_size)
+            rows.append({"model": label, "perturbation": kind, "eta": round(eta, 6), "accuracy": value,
+                         "images": len(labels)})
+            line.append(f"{label} {100 * value:.1f}%")
+        left = (time.perf_counter() - start) / done * (len(conditions) - done)
+        print_fn(f"[{done}/{len(conditions)}] {kind} eta={eta:.2f}: {' | '.join(line)} | ~{left / 60:.0f} min left",
+                 flush=True)
+    return rows
+
+
+def write_rows(rows, path, paths_by_label):
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "path": paths_by_label[row["model"]]})

@@ -1,0 +1,155 @@
+"""Summaries of a grid directory: summary.csv, summary.md and figure5.png.
+
+Everything is rebuilt from the finished run directories (their results.json)
+under the grid's directory, so several invocations (one per GPU or host,
+sharing the directory) fill one report, and the report can be rebuilt at any
+time; nothing here is a second ledger.
+"""
+
+import csv
+import datetime
+import json
+import pathlib
+import statistics
+
+from keras_nmf.models import ARCHITECTURES
+
+#: CIFAR-10 test accuracy (%) published in the paper (5 seeds, 500 epochs, full data).
+PAPER_ACCURACY = {"cnn": 81.0, "cnmf": 81.5, "cnmf_1x1": 83.7}
+#: Paper section 4.2: CNMF with NMF weights from the local (unsupervised) rule.
+PAPER_LOCAL_LEARNING_ACCURACY = {"cnmf": 32.0}
+
+CSV_COLUMNS = (
+    "run", "arch", "variant", "seed", "parameters_total", "parameters_nmf", "parameters_cnn", "test_accuracy",
+    "epochs", "train_images", "train_seconds", "precision", "backward", "nmf_learning",
+)
+
+
+def paper_accuracy(arch, config):
+    """The paper's number for a run of this arch and configuration, or None.
+
+    The base networks (one-step backward, backprop NMF weights) have the
+    section 3 numbers; CNMF with local NMF learning has section 4.2's 32 %.
+    The paper gives no number for cnn_1x1 or for the autodiff backward
+    ("comparable accuracy", Figure 1).
+    """
+    if config.get("nmf_learning") == "local":
+        return PAPER_LOCAL_LEARNING_ACCURACY.get(arch)
+    if config.get("backward", "approx") == "approx":
+        return PAPER_ACCURACY.get(arch)
+    return None
+
+
+def collect_rows(out) -> list:
+    """One row per finished run directory under ``out`` (its results.json), sorted."""
+    rows = []
+    for results_path in sorted(pathlib.Path(out).glob("*/results.json")):
+        results = json.loads(results_path.read_text())
+        config, parameters = results["config"], results["parameters"]
+        rows.append({
+            "run": results_path.parent.name,
+            "arch": results["arch"],
+            "variant": config.get("variant", "base"),
+            "seed": config["seed"],
+            "parameters_total": parameters["trainable"],
+            "parameters_nmf": parameters["nmf"],
+            "parameters_cnn": parameters["cnn"],
+            "test_accuracy": results["test_accuracy"],
+            "epochs": results["epochs_run"],
+            "train_images": results["data"]["train_size"],
+            "train_seconds": round(results["train_seconds"], 1),
+            "precision": results["precision"],
+            "backward": config["backward"],
+            "nmf_learning": config["nmf_learning"],
+            "test_images": results["data"]["test_size"],
+            "paper_accuracy": paper_accuracy(results["arch"], config),
+        })
+    arch_order = {arch: index for index, arch in enumerate(ARCHITECTURES)}
+    rows.sort(key=lambda row: (row["variant"] != "base", row["variant"], arch_order.get(row["arch"], 99),
+                               row["arch"], row["seed"]))
+    return rows
+
+
+def summarize(rows) -> list:
+    """Mean and standard deviation of the test accuracy per (arch, variant), in row order.
+
+    The standard deviation is the sample one (n - 1), 0 for a single run.
+    """
+    groups = {}
+    for row in rows:
+        groups.setdefault((row["arch"], row["variant"]), []).append(row)
+    summary = []
+    for (arch, variant), members in groups.items():
+        accuracies = [100 * row["test_accuracy"] for row in members]
+        budgets = sorted({(row["epochs"], row["train_images"], row["test_images"]) for row in members})
+        summary.append({
+            "arch": arch,
+            "variant": variant,
+            "runs": len(members),
+            "seeds": [row["seed"] for row in members],
+            "mean": statistics.mean(accuracies),
+            "std": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0,
+            "accuracies": accuracies,
+            "paper": members[0]["paper_accuracy"],
+            "parameters": (members[0]["parameters_total"], members[0]["parameters_nmf"],
+                           members[0]["parameters_cnn"]),
+            "budgets": budgets,
+            "minutes": statistics.mean(row["train_seconds"] for row in members) / 60,
+            "setting": f"backward {members[0]['backward']}, NMF learning {members[0]['nmf_learning']}",
+        })
+    return summary
+
+
+def write_csv(rows, path):
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _budget_text(budgets):
+    return "; ".join(f"{epochs} epochs x {train:,} train, {test:,} test images" for epochs, train, test in budgets)
+
+
+def write_markdown(summary, path, out):
+    lines = [
+        "# Figure 5: test accuracy over seeds",
+        "",
+        f"Rebuilt from the {sum(group['runs'] for group in summary)} finished run directories in `{out}` "
+        f"on {datetime.date.today().isoformat()} (`scripts/compare.py`). Mean ± sample standard deviation over "
+        "seeds; the paper's numbers are CIFAR-10 test accuracy after up to 500 epochs on the full training set "
+        "(5 seeds), so they are a reference, not the expectation at a short budget.",
+        "",
+        "| arch | variant | setting | runs (seeds) | test accuracy % | paper % | parameters (NMF / CNN) "
+        "| budget | minutes per run |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for group in summary:
+        total, nmf, cnn = group["parameters"]
+        paper = f"{group['paper']:.1f}" if group["paper"] is not None else "–"
+        seeds = ", ".join(map(str, group["seeds"]))
+        lines.append(
+            f"| {group['arch']} | {group['variant']} | {group['setting']} | {group['runs']} ({seeds}) "
+            f"| {group['mean']:.1f} ± {group['std']:.1f} | {paper} | {total:,} ({nmf:,} / {cnn:,}) "
+            f"| {_budget_text(group['budgets'])} | {group['minutes']:.1f} |"
+        )
+    pathlib.Path(path).write_text("\n".join(lines) + "\n")
+
+
+def write_summary(out) -> list:
+    """Writes ``summary.csv``, ``summary.md`` and ``figure5.png`` in ``out``; returns the summary groups.
+
+    Raises:
+        FileNotFoundError: no finished run under ``out``.
+    """
+    from keras_nmf.experiments.plots import plot_figure5  # matplotlib only when writing
+
+    out = pathlib.Path(out)
+    rows = collect_rows(out)
+    if not rows:
+        raise FileNotFoundError(f"No finished run (<run>/results.json) under {out}: nothing to summarise.")
+    summary = summarize(rows)
+    write_csv(rows, out / "summary.csv")
+    write_markdown(summary, out / "summary.md", out)
+    plot_figure5(summary, out / "figure5.png")
+    return summary

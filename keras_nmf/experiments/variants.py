@@ -1,0 +1,84 @@
+"""Variants: named sets of ``TrainConfig`` overrides (the ablations of a comparison)."""
+
+import dataclasses
+import re
+
+from keras_nmf.training.config import TrainConfig, build_parser
+
+#: Fields that a comparison sets per run; a variant may not override them.
+RESERVED_FIELDS = ("arch", "seed", "logdir", "resume", "verbose")
+
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.]*$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """A label and the ``TrainConfig`` fields it changes.
+
+    ``Variant("local", {"nmf_learning": "local"})`` is the paper's section 4.2
+    ablation; ``Variant("autodiff", {"backward": "autodiff"})`` is Figure 1's
+    backward through all iterations. The label names the run directories
+    (``<arch>-<label>-seed<k>``; the base variant has no label part) and the
+    rows of the summary.
+    """
+
+    label: str
+    overrides: tuple = ()  # ((field, value), ...), hashable
+
+    def apply(self, config: TrainConfig) -> TrainConfig:
+        return dataclasses.replace(config, **dict(self.overrides))
+
+    def describe(self):
+        return ", ".join(f"{key}={value}" for key, value in self.overrides) or "as given"
+
+
+BASE_VARIANT = Variant("base")
+
+
+def _field_types():
+    """Each TrainConfig field's command-line type conversion (from train.py's parser)."""
+    types = {}
+    for action in build_parser()._actions:
+        if action.dest in {f.name for f in dataclasses.fields(TrainConfig)}:
+            types[action.dest] = action.type or (lambda text: {"true": True, "false": False}[text.lower()])
+    return types
+
+
+def parse_variant(text: str) -> Variant:
+    """Parses ``label:field=value[,field=value...]``, e.g. ``local:nmf_learning=local``.
+
+    Fields are ``TrainConfig`` field names (``backward``, ``iterations``, ...;
+    dashes allowed), values are converted as the matching train.py flag
+    converts them. ``label`` alone (no colon) is a variant without overrides,
+    for a second budget beside another (``approx:backward=approx``).
+
+    Raises:
+        ValueError: naming the problem and the expected form.
+    """
+    form = "Expected LABEL:FIELD=VALUE[,FIELD=VALUE], e.g. local:nmf_learning=local"
+    label, _, assignments = text.partition(":")
+    if not _LABEL.match(label) or label == BASE_VARIANT.label:
+        raise ValueError(
+            f"Bad variant label {label!r}: use letters, digits, '_' or '.', not 'base'. {form}. Received: {text!r}"
+        )
+    types = _field_types()
+    overrides = []
+    for assignment in filter(None, assignments.split(",")):
+        field, equals, value = assignment.partition("=")
+        field = field.strip().replace("-", "_")
+        if not equals:
+            raise ValueError(f"Variant {label!r}: {assignment!r} is not FIELD=VALUE. {form}. Received: {text!r}")
+        if field in RESERVED_FIELDS:
+            raise ValueError(f"Variant {label!r} cannot set {field!r}: the comparison sets it per run. Received: {text!r}")
+        if field not in types:
+            raise ValueError(
+                f"Variant {label!r}: unknown field {field!r}. Valid fields: "
+                f"{', '.join(sorted(set(types) - set(RESERVED_FIELDS)))}. Received: {text!r}"
+            )
+        try:
+            overrides.append((field, types[field](value.strip())))
+        except (ValueError, KeyError):
+            raise ValueError(f"Variant {label!r}: bad value {value!r} for {field}. Received: {text!r}") from None
+    variant = Variant(label, tuple(overrides))
+    variant.apply(TrainConfig())  # choices and ranges are checked by TrainConfig itself
+    return variant
