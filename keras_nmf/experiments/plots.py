@@ -50,6 +50,35 @@ def plot_figure5(summary, path):
     plt.close(figure)
 
 
+def plot_learning_curves(curves, path):
+    """Test accuracy against epochs: one line per (arch, variant), the mean over seeds, the seeds' range shaded.
+
+    Args:
+        curves: rows ``{"arch", "variant", "seed", "epoch", "test_accuracy"}`` (accuracy 0-1).
+        path: the PNG to write.
+    """
+    figure, axes = plt.subplots(figsize=(6.4, 4.2))
+    for arch, variant in dict.fromkeys((row["arch"], row["variant"]) for row in curves):
+        by_epoch = {}
+        for row in curves:
+            if (row["arch"], row["variant"]) == (arch, variant):
+                by_epoch.setdefault(row["epoch"], []).append(100 * row["test_accuracy"])
+        epochs = sorted(by_epoch)
+        means = [sum(by_epoch[e]) / len(by_epoch[e]) for e in epochs]
+        label = arch if variant == "base" else f"{arch} ({variant})"
+        line, = axes.plot(epochs, means, marker="o", label=label)
+        axes.fill_between(epochs, [min(by_epoch[e]) for e in epochs], [max(by_epoch[e]) for e in epochs],
+                          color=line.get_color(), alpha=0.15)
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("test accuracy (%)")
+    axes.set_title("Learning curves (mean over seeds, range shaded)")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=DPI)
+    plt.close(figure)
+
+
 def plot_robustness(rows, path):
     """One panel per perturbation, one accuracy-vs-eta curve per model.
 

@@ -1,4 +1,4 @@
-"""Summaries of a grid directory: summary.csv, summary.md and figure5.png.
+"""Summaries of a grid directory: summary.csv, summary.md, figure5.png and learning_curves.png.
 
 Everything is rebuilt from the finished run directories (their results.json)
 under the grid's directory, so several invocations (one per GPU or host,
@@ -70,6 +70,21 @@ def collect_rows(out) -> list:
     return rows
 
 
+def collect_curves(out, rows) -> list:
+    """Test accuracy per epoch of each finished run (its epochs.csv), where it was evaluated.
+
+    Returns ``{"arch", "variant", "seed", "epoch", "test_accuracy"}`` rows (epochs from 1).
+    """
+    curves = []
+    for row in rows:
+        with open(pathlib.Path(out) / row["run"] / "epochs.csv", newline="") as handle:
+            for epoch in csv.DictReader(handle):
+                if epoch.get("test_accuracy"):
+                    curves.append({"arch": row["arch"], "variant": row["variant"], "seed": row["seed"],
+                                   "epoch": int(epoch["epoch"]) + 1, "test_accuracy": float(epoch["test_accuracy"])})
+    return curves
+
+
 def summarize(rows) -> list:
     """Mean and standard deviation of the test accuracy per (arch, variant), in row order.
 
@@ -137,12 +152,14 @@ def write_markdown(summary, path, out):
 
 
 def write_summary(out) -> list:
-    """Writes ``summary.csv``, ``summary.md`` and ``figure5.png`` in ``out``; returns the summary groups.
+    """Writes ``summary.csv``, ``summary.md``, ``figure5.png`` and ``learning_curves.png`` in ``out``.
+
+    Returns the summary groups.
 
     Raises:
         FileNotFoundError: no finished run under ``out``.
     """
-    from keras_nmf.experiments.plots import plot_figure5  # matplotlib only when writing
+    from keras_nmf.experiments.plots import plot_figure5, plot_learning_curves  # matplotlib only when writing
 
     out = pathlib.Path(out)
     rows = collect_rows(out)
@@ -152,4 +169,5 @@ def write_summary(out) -> list:
     write_csv(rows, out / "summary.csv")
     write_markdown(summary, out / "summary.md", out)
     plot_figure5(summary, out / "figure5.png")
+    plot_learning_curves(collect_curves(out, rows), out / "learning_curves.png")
     return summary

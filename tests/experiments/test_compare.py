@@ -1,0 +1,117 @@
+"""scripts/compare.py on a generated image folder: the grid, its report, skipping, resuming, errors."""
+
+import csv
+import json
+import sys
+
+import keras
+import pytest
+
+from keras_nmf.experiments import BASE_VARIANT, ConfigMismatchError, parse_variant, plan_grid, run_grid
+from keras_nmf.models import build_model, count_parameters
+from keras_nmf.training import TrainConfig
+from tests.conftest import REPO_ROOT
+from tests.image_folders import make_image_folder
+
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+import compare  # noqa: E402
+
+QUICK = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4", "--iterations", "2",
+         "--bn-recalibration-batches", "1", "--no-jit", "--verbose", "0"]
+
+
+@pytest.fixture(scope="module")
+def image_folder(tmp_path_factory):
+    return make_image_folder(tmp_path_factory.mktemp("images"), per_class=(6, 2))
+
+
+def _rows(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.slow
+def test_grid_report_and_rerun(image_folder, tmp_path, capsys):
+    out = tmp_path / "grid"
+    argv = ["--archs", "cnn", "cnmf", "--seeds", "0", "1", "--out", str(out), "--data-dir", str(image_folder), *QUICK]
+    assert compare.main(argv) == 0
+    rows = _rows(out / "summary.csv")
+    assert sorted((row["arch"], row["seed"]) for row in rows) == [("cnmf", "0"), ("cnmf", "1"), ("cnn", "0"), ("cnn", "1")]
+    for row in rows:
+        expected = count_parameters(build_model(row["arch"], input_shape=(28, 28, 3), num_classes=3))
+        assert (int(row["parameters_total"]), int(row["parameters_nmf"]), int(row["parameters_cnn"])) == (
+            expected["trainable"], expected["nmf"], expected["cnn"])
+        assert row["variant"] == "base" and row["epochs"] == "1" and 0 <= float(row["test_accuracy"]) <= 1
+    assert (out / "figure5.png").stat().st_size > 0 and (out / "learning_curves.png").stat().st_size > 0
+    assert "| cnn | base |" in (out / "summary.md").read_text()
+    assert "[run 4/4] training cnmf-seed1" in capsys.readouterr().out
+
+    finished = {path: path.stat().st_mtime_ns for path in out.glob("*/results.json")}
+    assert compare.main(argv) == 0
+    assert "4 runs planned: 4 finished, 0 to train." in capsys.readouterr().out
+    assert {path: path.stat().st_mtime_ns for path in out.glob("*/results.json")} == finished
+
+    changed = [*argv, "--kxk-lr", "0.02"]
+    assert compare.main(changed) == 2
+    error = capsys.readouterr().err
+    assert "already holds a run with another configuration" in error and "kxk_lr: saved 0.01, now 0.02" in error
+
+
+class _InterruptOnce(keras.callbacks.Callback):
+    """Ctrl-C at the end of the first epoch of the first run it sees."""
+
+    fired = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not _InterruptOnce.fired:
+            _InterruptOnce.fired = True
+            raise KeyboardInterrupt
+
+
+@pytest.mark.slow
+def test_an_interrupted_run_is_resumed_not_restarted(image_folder, tmp_path):
+    base = TrainConfig(data_dir=str(image_folder), epochs=2, steps_per_epoch=2, batch_size=4, iterations=2,
+                       bn_recalibration_batches=1, jit=False, verbose=0)
+    out = tmp_path / "grid"
+    with pytest.raises(KeyboardInterrupt):
+        run_grid(plan_grid(base, ["cnn"], [0, 1], [BASE_VARIANT], out), extra_callbacks=[_InterruptOnce()])
+    assert (out / "cnn-seed0" / "config.json").exists() and not (out / "cnn-seed0" / "results.json").exists()
+    assert not (out / "cnn-seed1").exists()
+
+    counts = run_grid(plan_grid(base, ["cnn"], [0, 1], [BASE_VARIANT], out))
+    assert counts == {"trained": 1, "resumed": 1, "skipped_finished": 0, "skipped_locked": 0, "failed": 0}
+    epochs = (out / "cnn-seed0" / "epochs.csv").read_text().splitlines()[1:]
+    assert [row.split(",")[0] for row in epochs] == ["0", "1"]  # epoch 1 kept, epoch 2 ran once
+    assert json.loads((out / "cnn-seed0" / "results.json").read_text())["epochs_run"] == 2
+
+
+def test_plan_names_runs_by_variant_and_checks_saved_configs(tmp_path):
+    local = parse_variant("local:nmf_learning=local")
+    runs = plan_grid(TrainConfig(epochs=3), ["cnn", "cnmf"], [0, 1], [BASE_VARIANT, local], tmp_path)
+    assert [run.name for run in runs[:4]] == ["cnn-seed0", "cnmf-seed0", "cnn-local-seed0", "cnmf-local-seed0"]
+    assert runs[3].config.nmf_learning == "local" and runs[3].config.variant == "local"
+    assert runs[0].config.nmf_learning == "backprop" and runs[0].status == "new"
+
+    runs[0].run_dir.mkdir(parents=True)
+    TrainConfig(**{**runs[0].config.to_dict(), "epochs": 5}).save(runs[0].run_dir / "config.json")
+    with pytest.raises(ConfigMismatchError, match="epochs: saved 5, now 3"):
+        plan_grid(TrainConfig(epochs=3), ["cnn"], [0], [BASE_VARIANT], tmp_path)
+    with pytest.raises(ValueError, match="labels must be unique"):
+        plan_grid(TrainConfig(), ["cnn"], [0], [local, local], tmp_path)
+
+
+def test_reserved_and_bad_flags_are_clear_errors(capsys):
+    for argv, message in [
+        (["--out", "x", "--arch", "cnn"], "--arch is set per run by compare.py; use --archs"),
+        (["--out", "x", "--seed", "3"], "--seed is set per run by compare.py; use --seeds"),
+        (["--out", "x", "--variant", "local:learning=local"], "unknown field 'learning'"),
+        (["--out", "x", "--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            compare.parse_args(argv)
+        assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_summary_only_without_runs_says_so(tmp_path, capsys):
+    assert compare.main(["--out", str(tmp_path), "--summary-only"]) == 2
+    assert "No finished run" in capsys.readouterr().err

@@ -1,0 +1,71 @@
+"""What long experiments need: a NaN stops the run resumably, and --deterministic reproduces weights."""
+
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from keras_nmf.training import TrainConfig, train
+from keras_nmf.training.callbacks import NonFiniteLossError
+from tests.conftest import REPO_ROOT
+from tests.image_folders import make_image_folder
+
+
+@pytest.fixture(scope="module")
+def image_folder(tmp_path_factory):
+    return make_image_folder(tmp_path_factory.mktemp("images"), per_class=(6, 2))
+
+
+class _PoisonSecondEpoch(keras.callbacks.Callback):
+    """Sets one weight to NaN before the second batch of the second epoch (a poisoned step)."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._epoch == 1 and batch == 1:
+            kernel = self.model.get_layer("block4_conv").kernel
+            kernel.assign(np.full(kernel.shape, np.nan, "float32"))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+
+@pytest.mark.slow
+def test_a_nan_loss_stops_the_run_and_leaves_the_last_good_epoch_resumable(image_folder, tmp_path, capsys):
+    logdir = tmp_path / "run"
+    config = TrainConfig(arch="cnn", data_dir=str(image_folder), logdir=str(logdir), epochs=3, steps_per_epoch=3,
+                         batch_size=4, bn_recalibration_batches=1, verbose=0)
+    with pytest.raises(NonFiniteLossError, match=r"Non-finite training loss \(nan\) at batch 2 in epoch 2"):
+        train(config, extra_callbacks=[_PoisonSecondEpoch()])
+    message = capsys.readouterr().out
+    assert "the last good state is the backup of epoch 1" in message
+    assert f"python scripts/train.py --resume --logdir {logdir}" in message
+    assert not (logdir / "model.keras").exists() and not (logdir / "results.json").exists()
+
+    results = train(TrainConfig(resume=True, logdir=str(logdir), verbose=0))
+    assert np.isfinite(results["test_loss"]) and results["epochs_run"] == 3
+    epochs = (logdir / "epochs.csv").read_text().splitlines()[1:]
+    assert [row.split(",")[0] for row in epochs] == ["0", "1", "2"]  # resumed after epoch 1, no NaN row
+    model = keras.models.load_model(logdir / "model.keras")
+    assert all(np.all(np.isfinite(w)) for w in model.get_weights())
+
+
+def _train_cli(image_folder, logdir):
+    command = [sys.executable, str(REPO_ROOT / "scripts" / "train.py"), "--arch", "cnmf_1x1", "--deterministic",
+               "--seed", "3", "--data-dir", str(image_folder), "--logdir", str(logdir), "--epochs", "1",
+               "--steps-per-epoch", "3", "--batch-size", "4", "--iterations", "3", "--bn-recalibration-batches", "2",
+               "--no-jit", "--verbose", "0"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return keras.models.load_model(logdir / "model.keras").get_weights()
+
+
+@pytest.mark.slow
+def test_deterministic_runs_give_bit_identical_weights(image_folder, tmp_path):
+    first = _train_cli(image_folder, tmp_path / "a")
+    second = _train_cli(image_folder, tmp_path / "b")
+    assert len(first) == len(second)
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    assert json.loads((tmp_path / "a" / "config.json").read_text())["deterministic"] is True
