@@ -21,13 +21,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from keras_nmf.data import DataError  # noqa: E402
 from keras_nmf.training import parse_config, train  # noqa: E402
 from keras_nmf.training.callbacks import NonFiniteLossError  # noqa: E402
+from keras_nmf.training.distribute import DistributeError  # noqa: E402
 
 
 def main(argv=None):
     config = parse_config(argv, description=__doc__)
     try:
         train(config)
-    except (DataError, FileNotFoundError, FileExistsError) as error:
+    except (DataError, DistributeError, FileNotFoundError, FileExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except NonFiniteLossError:

@@ -52,6 +52,7 @@ def build_model(
     nmf_chunk_elements: int | None = 2**20,
     bn_momentum: float = 0.9,
     bn_epsilon: float = TORCH_BN_EPSILON,
+    bn_synchronized: bool = False,
 ) -> keras.Model:
     """Builds one of the paper's networks as a functional ``keras.Model``.
 
@@ -89,6 +90,8 @@ def build_model(
             CNN's BatchNorm inputs have per-channel variances of ~1e-6 at the
             start (each patch is L1-normalised), so Keras's 1e-3 would
             dominate them.
+        bn_synchronized: BatchNorm statistics over the global batch across
+            replicas of a ``tf.distribute`` strategy (``synchronized=True``).
 
     Returns:
         An uncompiled ``keras.Model`` named after ``arch``.
@@ -135,7 +138,8 @@ def build_model(
             )(x)
         spatial = x.shape[1] * x.shape[2] > 1
         if spatial:
-            x = keras.layers.BatchNormalization(momentum=bn_momentum, epsilon=bn_epsilon, name=f"{prefix}_bn")(x)
+            x = keras.layers.BatchNormalization(
+                momentum=bn_momentum, epsilon=bn_epsilon, synchronized=bn_synchronized, name=f"{prefix}_bn")(x)
         if arch.endswith("_1x1"):
             x = keras.layers.ReLU(name=f"{prefix}_mix_relu")(x)
             x = L1Normalize(name=f"{prefix}_mix_norm")(x)
@@ -145,7 +149,8 @@ def build_model(
             )(x)
             if spatial:
                 x = keras.layers.BatchNormalization(
-                    momentum=bn_momentum, epsilon=bn_epsilon, name=f"{prefix}_mix_bn")(x)
+                    momentum=bn_momentum, epsilon=bn_epsilon, synchronized=bn_synchronized,
+                    name=f"{prefix}_mix_bn")(x)
         if pool:
             x = keras.layers.AveragePooling2D(2, name=f"{prefix}_pool")(x)
     x = keras.layers.Flatten(name="logits")(x)

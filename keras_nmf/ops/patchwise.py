@@ -102,8 +102,10 @@ def patchwise_nmf_approx(
     def _in_chunks(images, w):
         batch = tf.shape(images)[0]
         # As few chunks as the limit allows, as even as possible (little padding).
-        chunks = (batch + images_per_chunk - 1) // images_per_chunk
-        per_chunk = (batch + chunks - 1) // chunks
+        # At least one chunk of one image: a replica of a distributed step can
+        # get an empty batch, which must not divide by zero.
+        chunks = tf.maximum((batch + images_per_chunk - 1) // images_per_chunk, 1)
+        per_chunk = tf.maximum((batch + chunks - 1) // chunks, 1)
         image_chunks = _to_chunks(images, chunks, per_chunk)
         h_chunks = tf.map_fn(
             lambda chunk: _patterns_by_image(infer(chunk), per_chunk),

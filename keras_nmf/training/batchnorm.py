@@ -1,6 +1,8 @@
 """Precise BatchNorm: re-estimate the moving statistics for the current weights."""
 
 import keras
+import numpy as np
+import tensorflow as tf
 
 
 def batchnorm_layers(model):
@@ -18,22 +20,47 @@ def recalibrate_batchnorm(model, dataset, batches=50):
     images with the moving averages, 54 % after recalibration). The authors'
     code sidesteps this by using batch statistics at test time; recalibrating
     ("precise BN", Wu & Johnson 2021) keeps inference independent of the batch.
+
+    Each batch runs one training-mode forward pass with momentum 0, so the
+    moving statistics become that batch's statistics, which are averaged here.
+    Under a ``tf.distribute`` strategy the passes run on every replica over the
+    distributed batches (BatchNorm ``synchronized=True`` makes them the global
+    batch's statistics), so every replica and worker ends with the same values.
     Weights are untouched. Returns the number of batches used.
     """
     layers = batchnorm_layers(model)
     if not layers or batches < 1:
         return 0
     momenta = [layer.momentum for layer in layers]
+    sums = [[np.zeros(layer.moving_mean.shape, np.float64), np.zeros(layer.moving_variance.shape, np.float64)]
+            for layer in layers]
+    images_only = dataset.take(batches).map(lambda images, *_: images)
+    strategy = model.distribute_strategy  # the default strategy for a model built outside any scope
+    distributed = strategy.num_replicas_in_sync > 1
     used = 0
     try:
-        for images, _ in dataset.take(batches):
+        for layer in layers:
+            layer.momentum = 0.0
+        if distributed:
+            forward = tf.function(lambda images: model(images, training=True))
+            batches_iter = strategy.experimental_distribute_dataset(images_only)
+            step = lambda images: strategy.run(forward, args=(images,))  # noqa: E731
+        else:
+            batches_iter = images_only
+            step = lambda images: model(images, training=True)  # noqa: E731
+        for images in batches_iter:
+            step(images)
             used += 1
-            for layer in layers:
-                layer.momentum = (used - 1) / used  # cumulative average of batch statistics
-            model(images, training=True)  # eager: BatchNorm reads its momentum on every call
+            for layer, (mean_sum, variance_sum) in zip(layers, sums):
+                mean_sum += keras.ops.convert_to_numpy(layer.moving_mean)
+                variance_sum += keras.ops.convert_to_numpy(layer.moving_variance)
     finally:
         for layer, momentum in zip(layers, momenta):
             layer.momentum = momentum
+    if used:
+        for layer, (mean_sum, variance_sum) in zip(layers, sums):
+            layer.moving_mean.assign((mean_sum / used).astype(np.float32))
+            layer.moving_variance.assign((variance_sum / used).astype(np.float32))
     return used
 
 

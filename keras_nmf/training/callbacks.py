@@ -163,3 +163,25 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
         for variable in self.model.weights:
             if not np.all(np.isfinite(keras.ops.convert_to_numpy(variable))):
                 self._fail(f"Non-finite values in {variable.path} at the end")
+
+
+class ChiefBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """``BackupAndRestore`` whose non-chief workers restore from the chief's backup but never write it.
+
+    Keras 3's callback is not multi-worker aware: every worker would write the
+    same files. With ``write=False`` (non-chief workers of a
+    ``MultiWorkerMirroredStrategy`` sharing the run directory) the worker
+    restores the same state as the chief at the start and leaves the files to it.
+    """
+
+    def __init__(self, backup_dir, write=True, **kwargs):
+        super().__init__(backup_dir, **kwargs)
+        self.write = write
+
+    def _save_model(self):
+        if self.write:
+            super()._save_model()
+
+    def on_train_end(self, logs=None):
+        if self.write:
+            super().on_train_end(logs)

@@ -8,6 +8,7 @@ import pathlib
 from keras_nmf.data import TFDS_DATASETS
 from keras_nmf.models import ARCHITECTURES
 from keras_nmf.ops import BACKWARD_MODES, LEARNING_MODES
+from keras_nmf.training.distribute import STRATEGIES
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 MONITORS = ("loss", "val_loss")
@@ -55,6 +56,9 @@ class TrainConfig:
     bn_recalibration_batches: int = _field(50, "re-estimate BatchNorm statistics on N training batches each epoch (0: off)")
     # Execution.
     precision: str = _field("auto", "auto: mixed precision on a capable GPU, float32 on CPU", PRECISIONS)
+    distribute: str = _field(
+        "none", "tf.distribute strategy: mirrored (this host's GPUs) or multiworker (TF_CONFIG hosts); "
+        "--batch-size stays the global batch", STRATEGIES)
     jit: bool = _field(None, "XLA-compile the train step (default: whichever was measured faster: on for NMF networks, off for CNNs)")
     seed: int = _field(0, "random seed (weights, data order, augmentation)")
     deterministic: bool = _field(

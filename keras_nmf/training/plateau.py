@@ -14,9 +14,10 @@ class ResumableReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
     forget how many epochs it had already waited on a plateau.
     """
 
-    def __init__(self, state_path, **kwargs):
+    def __init__(self, state_path, write_state=True, **kwargs):
         super().__init__(**kwargs)
         self.state_path = pathlib.Path(state_path)
+        self.write_state = write_state  # False on non-chief workers: they read the chief's file
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
@@ -26,5 +27,7 @@ class ResumableReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
 
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)
+        if not self.write_state:
+            return
         state = {"best": float(self.best), "wait": int(self.wait), "cooldown_counter": int(self.cooldown_counter)}
         self.state_path.write_text(json.dumps(state))

@@ -19,6 +19,7 @@ from keras_nmf.models import build_model, count_parameters
 from keras_nmf.training import callbacks as run_callbacks
 from keras_nmf.training.batchnorm import RecalibrateBatchNorm
 from keras_nmf.training.config import TrainConfig
+from keras_nmf.training.distribute import is_chief, make_strategy, patch_multiworker_build, replicas, strategy_scope
 from keras_nmf.optimizers import MultiRateAdam
 from keras_nmf.training.plateau import ResumableReduceLROnPlateau
 
@@ -83,8 +84,13 @@ def prepare_run(config):
     """Resolves the run directory; on resume the saved configuration wins.
 
     Nothing is written here: the directory and config.json are created by
-    :func:`start_run` once the data has loaded.
+    :func:`start_run` once the data has loaded. A new run may not reuse a run
+    directory (checked by :func:`check_new_run`, on the chief only).
     """
+    if config.distribute == "multiworker" and not config.logdir:
+        raise FileNotFoundError(
+            "--distribute multiworker needs --logdir DIR on a filesystem that every worker shares "
+            "(the chief writes it, the others read its backups).")
     run_dir = find_run_dir(config)
     if config.resume:
         saved = run_dir / "config.json"
@@ -96,10 +102,13 @@ def prepare_run(config):
         resumed.resume, resumed.logdir, resumed.verbose = True, str(run_dir), config.verbose
         print(f"Resuming {run_dir} with its saved configuration.")
         return run_dir, resumed
-    if (run_dir / "config.json").exists():
-        raise FileExistsError(f"{run_dir} already holds a run: pass --resume to continue it, or another --logdir.")
     config.logdir = str(run_dir)
     return run_dir, config
+
+
+def check_new_run(run_dir, config):
+    if not config.resume and (run_dir / "config.json").exists():
+        raise FileExistsError(f"{run_dir} already holds a run: pass --resume to continue it, or another --logdir.")
 
 
 def start_run(run_dir, config):
@@ -131,29 +140,37 @@ def _epoch_history(csv_path):
         return list(csv.DictReader(handle))
 
 
-def build_callbacks(config, run_dir, data, floor):
-    """The run's callbacks, in order: BatchNorm recalibration, then test logging, then the loggers."""
+def build_callbacks(config, run_dir, data, floor, chief=True):
+    """The run's callbacks, in order: BatchNorm recalibration, then test logging, then the loggers.
+
+    Non-chief workers of a multi-worker run train and evaluate the same steps
+    (collectives need every worker) but write nothing into the run directory.
+    """
     first_layer = "block1_cnmf" if config.arch.startswith("cnmf") else "block1_conv"
-    return [
+    callbacks = [
         RecalibrateBatchNorm(data.train, config.bn_recalibration_batches),
         run_callbacks.TestSetEvaluation(data.test, every=config.eval_every),
         run_callbacks.EpochSummary(config.epochs),
         ResumableReduceLROnPlateau(
             run_dir / "plateau.json", monitor=config.monitor, factor=config.plateau_factor,
-            patience=config.plateau_patience, min_lr=0.0, verbose=1,
+            patience=config.plateau_patience, min_lr=0.0, verbose=int(chief), write_state=chief,
         ),
         floor,
         run_callbacks.StopOnNonFiniteLoss(run_dir),  # before the backup: never back up NaNs
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
-        keras.callbacks.CSVLogger(str(run_dir / "epochs.csv"), append=True),
-        keras.callbacks.TensorBoard(str(run_dir), write_graph=False),
-        run_callbacks.BasisImages(str(run_dir), first_layer),
+        run_callbacks.ChiefBackupAndRestore(str(run_dir / "backup"), write=chief),
     ]
+    if chief:
+        callbacks += [
+            keras.callbacks.CSVLogger(str(run_dir / "epochs.csv"), append=True),
+            keras.callbacks.TensorBoard(str(run_dir), write_graph=False),
+            run_callbacks.BasisImages(str(run_dir), first_layer),
+        ]
+    return callbacks
 
 
-def summarize_run(model, config, data, run_dir, parameters, precision, jit, stopped_by_floor, session_seconds):
-    """The final test evaluation and everything results.json records."""
-    test = model.evaluate(data.test, verbose=0, return_dict=True)
+def summarize_run(test, config, data, run_dir, parameters, precision, jit, stopped_by_floor, session_seconds,
+                  num_replicas=1):
+    """Everything results.json records, from the final test evaluation ``test``."""
     history = _epoch_history(run_dir / "epochs.csv")
     return {
         "arch": config.arch,
@@ -169,6 +186,7 @@ def summarize_run(model, config, data, run_dir, parameters, precision, jit, stop
         "test_set_use": "logged each epoch and evaluated at the end; never used for selection or scheduling",
         "precision": precision,
         "jit_compile": jit,
+        "replicas": num_replicas,
         "data": {"source": config.data_dir or f"tfds:{config.dataset}", "train_size": data.train_size,
                  "validation_size": data.validation_size, "test_size": data.test_size,
                  "input_shape": list(data.input_shape), "classes": data.class_names},
@@ -185,6 +203,10 @@ def train(config: TrainConfig, extra_callbacks=()) -> dict:
     then). Returns the results dict (also saved as ``<run dir>/results.json``).
     """
     run_dir, config = prepare_run(config)
+    strategy = make_strategy(config.distribute)  # first: a multi-worker strategy must precede other TF work
+    chief = is_chief(strategy)
+    if chief:
+        check_new_run(run_dir, config)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
@@ -192,21 +214,25 @@ def train(config: TrainConfig, extra_callbacks=()) -> dict:
     keras.config.set_dtype_policy(precision)
     jit = DEFAULT_JIT[config.arch] if config.jit is None else config.jit
     print(f"Configuration: {json.dumps(config.to_dict())}")
-    print(f"Run directory: {run_dir} | precision {precision} | XLA {'on' if jit else 'off'}")
+    print(f"Run directory: {run_dir} | precision {precision} | XLA {'on' if jit else 'off'} | "
+          f"{replicas(strategy)} replica(s), global batch {config.batch_size}" + ("" if chief else " | non-chief worker"))
 
     data = load_dataset(
         name=config.dataset, data_dir=config.data_dir, tfds_dir=config.tfds_dir,
         batch_size=config.batch_size, crop_size=config.crop_size, val_split=config.val_split,
         limit_train=config.limit_train, limit_test=config.limit_test, seed=config.seed,
     )
-    start_run(run_dir, config)
-    model = build_model(
-        config.arch, input_shape=data.input_shape, num_classes=data.num_classes, width=config.width,
-        nmf_groups=config.nmf_groups, conv_groups=config.conv_groups, iterations=config.iterations,
-        epsilon=config.epsilon, backward=config.backward, nmf_learning=config.nmf_learning,
-        nmf_chunk_elements=config.nmf_chunk_elements or None,
-    )
-    compile_model(model, config, jit)
+    if chief:
+        start_run(run_dir, config)
+    with strategy_scope(strategy):
+        model = build_model(
+            config.arch, input_shape=data.input_shape, num_classes=data.num_classes, width=config.width,
+            nmf_groups=config.nmf_groups, conv_groups=config.conv_groups, iterations=config.iterations,
+            epsilon=config.epsilon, backward=config.backward, nmf_learning=config.nmf_learning,
+            nmf_chunk_elements=config.nmf_chunk_elements or None, bn_synchronized=strategy is not None,
+        )
+        compile_model(model, config, jit)
+    patch_multiworker_build(model, strategy)
     parameters = count_parameters(model)
     monitor_note = "training loss" if config.monitor == "loss" else "validation loss (held-out train split)"
     print(
@@ -218,7 +244,7 @@ def train(config: TrainConfig, extra_callbacks=()) -> dict:
 
     train_data = data.train.repeat() if config.steps_per_epoch else data.train
     floor = run_callbacks.LearningRateFloor(config.min_lr)
-    callbacks = build_callbacks(config, run_dir, data, floor) + list(extra_callbacks)
+    callbacks = build_callbacks(config, run_dir, data, floor, chief) + list(extra_callbacks)
     start = time.perf_counter()
     try:
         model.fit(
@@ -236,9 +262,14 @@ def train(config: TrainConfig, extra_callbacks=()) -> dict:
         raise
     session_seconds = time.perf_counter() - start
 
+    test = model.evaluate(data.test, verbose=0, return_dict=True)  # every worker: a collective
+    if not chief:
+        print(f"Non-chief worker done: test accuracy {test['accuracy']:.4f}; the chief writes {run_dir}.")
+        return {"test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"]), "chief": False}
     model.save(run_dir / "model.keras")
-    results = summarize_run(model, config, data, run_dir, parameters, precision, jit,
-                            stopped_by_floor=floor.stopped_epoch is not None, session_seconds=session_seconds)
+    results = summarize_run(test, config, data, run_dir, parameters, precision, jit,
+                            stopped_by_floor=floor.stopped_epoch is not None, session_seconds=session_seconds,
+                            num_replicas=replicas(strategy))
     (run_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"Test accuracy {results['test_accuracy']:.4f} | loss {results['test_loss']:.4f} | "
           f"{results['epochs_run']} epochs | results in {run_dir / 'results.json'}")

@@ -78,6 +78,17 @@ def test_chunked_batch_matches_reference(config, images_per_chunk, mode):
     np.testing.assert_allclose(grad_u, expected[2], rtol=2e-3, atol=1e-5)
 
 
+@pytest.mark.parametrize("mode", ["graph", "xla"])
+def test_an_empty_batch_in_chunks_gives_empty_outputs_and_gradients(mode):
+    """A replica of a distributed step can receive no images; nothing may divide by zero."""
+    layer = CNMF2D(6, 3, iterations=3, chunk_elements=9 * 4 * 25)
+    images = np.zeros((0, 7, 7, 4), "float32")
+    layer.build(images.shape)
+    out, grad_x, grad_u = output_and_gradients(layer, images, np.zeros((0, 5, 5, 6)), mode)
+    assert out.shape == (0, 5, 5, 6) and grad_x.shape == images.shape
+    assert grad_u.shape == layer.kernel.shape and not np.any(grad_u)
+
+
 def test_local_learning_matches_reference():
     rng = np.random.default_rng(7)
     images = _images_with_zero_patch(rng, (2, 6, 6, 4))

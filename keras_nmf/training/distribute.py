@@ -1,0 +1,147 @@
+"""``tf.distribute`` strategies for ``--distribute`` and who writes the run directory.
+
+* ``none``: TensorFlow's default strategy (one device).
+* ``mirrored``: ``MirroredStrategy`` over this host's GPUs (over its logical
+  CPUs when it has no GPU, e.g. in tests).
+* ``multiworker``: ``MultiWorkerMirroredStrategy`` across hosts described by
+  the ``TF_CONFIG`` environment variable; the chief (``chief``, or worker 0
+  when the cluster has no chief) writes the run directory, the other workers
+  train the same steps and write nothing.
+
+``--batch-size`` is always the global batch, split evenly over the replicas,
+so the paper's 50 stays 50 whatever the number of devices.
+"""
+
+import contextlib
+import json
+import os
+
+import tensorflow as tf
+
+STRATEGIES = ("none", "mirrored", "multiworker")
+
+_TF_CONFIG_EXAMPLE = (
+    'TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}\''
+)
+
+
+class DistributeError(RuntimeError):
+    """The requested strategy cannot start; the message says how to fix it."""
+
+
+def _check_tf_config():
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        raise DistributeError(
+            f"--distribute multiworker needs the TF_CONFIG environment variable on every worker, "
+            f"e.g. {_TF_CONFIG_EXAMPLE} (index 1 on the second host)."
+        )
+    try:
+        config = json.loads(raw)
+        cluster, task = config["cluster"], config["task"]
+        addresses = cluster[task["type"]]
+        addresses[int(task["index"])]
+    except (ValueError, KeyError, IndexError, TypeError) as error:
+        raise DistributeError(
+            f"TF_CONFIG is not a valid cluster description ({type(error).__name__}: {error}). "
+            f"Expected e.g. {_TF_CONFIG_EXAMPLE}. Received: {raw}"
+        ) from None
+    return config
+
+
+def make_strategy(name):
+    """The strategy for ``--distribute NAME``, or None for ``none``.
+
+    Create it before any other TensorFlow work in the process (a
+    ``MultiWorkerMirroredStrategy`` must be created at program start).
+
+    Raises:
+        DistributeError: an unknown name, a missing or malformed TF_CONFIG, or
+            a cluster that could not be reached.
+    """
+    if name == "none":
+        return None
+    if name == "mirrored":
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([device.name for device in devices])
+    if name == "multiworker":
+        config = _check_tf_config()
+        try:
+            return tf.distribute.MultiWorkerMirroredStrategy()
+        except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as error:
+            raise DistributeError(
+                f"MultiWorkerMirroredStrategy could not reach the cluster {config['cluster']} "
+                f"({error.message.splitlines()[0]}). Start the same command on every worker listed in TF_CONFIG "
+                "and check that the addresses are reachable from each host."
+            ) from None
+    raise DistributeError(f"Unknown --distribute {name!r}. Valid choices: {', '.join(STRATEGIES)}.")
+
+
+def strategy_scope(strategy):
+    """``strategy.scope()``, or a no-op context for the default strategy."""
+    return strategy.scope() if strategy is not None else contextlib.nullcontext()
+
+
+def is_chief(strategy):
+    """True unless this process is a non-chief worker of a multi-worker strategy."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+def replicas(strategy):
+    return strategy.num_replicas_in_sync if strategy is not None else 1
+
+
+def patch_multiworker_build(model, strategy):
+    """Works around two Keras 3 defects under ``MultiWorkerMirroredStrategy``.
+
+    keras-team/keras#20585 (tensorflow/tensorflow#72388): Keras 3's TF trainer
+    fails under a multi-worker strategy with "Attempt to convert a value
+    (PerReplica...)" and then "Invalid reduction dimension 0 for input with 0
+    dimensions":
+
+    1. ``fit`` builds the model from a first batch obtained by
+       ``strategy.reduce("MEAN", batch)``; the batch serves only for its
+       shapes, so this takes the first local replica's part instead.
+    2. The step's logs (scalars) are averaged over the workers with
+       ``strategy.reduce("MEAN", value, axis=0)``; a scalar has no axis 0, so
+       this averages them with ``axis=None`` (the mean over replicas, which is
+       what the logs mean). Every worker then logs the same global loss and
+       the plateau schedule takes the same decisions everywhere.
+
+    Gradients are all-reduced by the optimizer either way. Applied to
+    multi-worker strategies only; every other case runs Keras's own code.
+    """
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return model
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+
+    def local_part(value):
+        if isinstance(value, tf.distribute.DistributedValues):
+            return strategy.experimental_local_results(value)[0]
+        return value
+
+    def maybe_symbolic_build(iterator=None, data_batch=None):
+        if iterator is not None:
+            for _, _, batches in iterator:
+                data_batch = tf.nest.map_structure(local_part, next(batches))
+                break
+        with strategy.scope():
+            model._symbolic_build(data_batch=data_batch)
+
+    model._maybe_symbolic_build = maybe_symbolic_build
+    keras_reduce = getattr(tf_trainer.reduce_per_replica, "keras_original", tf_trainer.reduce_per_replica)
+
+    def reduce_per_replica(values, strategy_, reduction="auto"):
+        if reduction in ("auto", "mean") and tf_trainer._collective_all_reduce_multi_worker(strategy_):
+            return tf.nest.map_structure(lambda value: strategy_.reduce("MEAN", value, axis=None), values)
+        return keras_reduce(values, strategy_, reduction)
+
+    reduce_per_replica.keras_original = keras_reduce
+    tf_trainer.reduce_per_replica = reduce_per_replica
+    return model

@@ -1,0 +1,163 @@
+"""tf.distribute: MirroredStrategy over two logical CPUs, MultiWorkerMirroredStrategy over two local workers.
+
+TensorFlow fixes its logical devices at start-up, so each case runs in a fresh
+Python process (pytest's own process has initialised TensorFlow already).
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from keras_nmf.training import TrainConfig
+from keras_nmf.training.distribute import DistributeError, is_chief, make_strategy
+from tests.conftest import REPO_ROOT
+from tests.image_folders import make_image_folder
+
+TWO_LOGICAL_CPUS = """
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+"""
+
+
+def _python(code, env=None, timeout=600):
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                            cwd=REPO_ROOT, env={**os.environ, **(env or {})}, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def image_folder(tmp_path_factory):
+    return make_image_folder(tmp_path_factory.mktemp("images"), per_class=(8, 2))
+
+
+@pytest.mark.slow
+def test_mirrored_step_equals_the_single_device_step():
+    out = _python(TWO_LOGICAL_CPUS + """
+import json, keras, numpy as np
+from keras_nmf.models import build_model
+from keras_nmf.training import TrainConfig
+from keras_nmf.training.distribute import make_strategy
+from keras_nmf.training.run import compile_model
+rng = np.random.default_rng(0)
+batch = tf.data.Dataset.from_tensor_slices((rng.random((8, 28, 28, 3), dtype=np.float32), rng.integers(0, 10, 8))).batch(8)
+def trained(strategy):
+    keras.utils.set_random_seed(1)
+    with strategy.scope() if strategy else tf.name_scope("single"):
+        model = build_model("cnmf_1x1", iterations=3, nmf_chunk_elements=4096, bn_synchronized=strategy is not None)
+        compile_model(model, TrainConfig(), jit=False)
+    initial = [w.copy() for w in model.get_weights()]
+    model.fit(batch, epochs=1, verbose=0)
+    return model, initial
+strategy = make_strategy("mirrored")
+single, start = trained(None)
+mirrored, start_mirrored = trained(strategy)
+moved = max(float(np.abs(a - b).max()) for a, b in zip(single.get_weights(), start))
+same_start = max(float(np.abs(a - b).max()) for a, b in zip(start, start_mirrored))
+diffs = {v.path: float(np.abs(a - b).max()) for v, a, b in zip(single.weights, single.get_weights(), mirrored.get_weights())}
+print(json.dumps({"replicas": strategy.num_replicas_in_sync, "moved": moved, "same_start": same_start, "diffs": diffs}))
+""")
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["replicas"] == 2 and report["same_start"] == 0.0 and report["moved"] > 1e-3
+    assert any("moving_variance" in path for path in report["diffs"])  # BatchNorm state is compared too
+    worst = max(report["diffs"].items(), key=lambda item: item[1])
+    assert worst[1] < 1e-4, worst
+
+
+@pytest.mark.slow
+def test_mirrored_fit_runs_end_to_end_and_resumes(image_folder, tmp_path):
+    logdir = tmp_path / "run"
+    common = f"""
+import keras
+from keras_nmf.training import TrainConfig, train
+config = TrainConfig(arch="cnmf_1x1", distribute="mirrored", data_dir="{image_folder}", logdir="{logdir}",
+                     epochs=2, steps_per_epoch=2, batch_size=4, iterations=2, bn_recalibration_batches=1,
+                     jit=False, verbose=0)
+"""
+    _python(TWO_LOGICAL_CPUS + common + """
+class Interrupt(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        raise KeyboardInterrupt
+try:
+    train(config, extra_callbacks=[Interrupt()])
+except KeyboardInterrupt:
+    print("interrupted")
+""")
+    assert not (logdir / "results.json").exists() and (logdir / "backup").is_dir()
+    _python(TWO_LOGICAL_CPUS + common + """
+import dataclasses
+train(dataclasses.replace(config, resume=True))
+""")
+    results = json.loads((logdir / "results.json").read_text())
+    assert results["replicas"] == 2 and results["epochs_run"] == 2 and np.isfinite(results["test_loss"])
+    epochs = (logdir / "epochs.csv").read_text().splitlines()[1:]
+    assert [row.split(",")[0] for row in epochs] == ["0", "1"]
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+@pytest.mark.slow
+def test_multiworker_epoch_on_two_local_workers(image_folder, tmp_path):
+    logdir = tmp_path / "run"
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
+    code = f"""
+import sys, keras, numpy as np
+from keras_nmf.training import TrainConfig, train
+class SaveWeights(keras.callbacks.Callback):
+    def on_train_end(self, logs=None):
+        np.savez("{tmp_path}/weights-" + sys.argv[1] + ".npz", *self.model.get_weights())
+config = TrainConfig(arch="cnmf", distribute="multiworker", data_dir="{image_folder}", logdir="{logdir}",
+                     epochs=1, steps_per_epoch=2, batch_size=4, iterations=2, bn_recalibration_batches=1,
+                     jit=False, verbose=0)
+print(train(config, extra_callbacks=[SaveWeights()]))
+"""
+    workers = []
+    for index in range(2):
+        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        workers.append(subprocess.Popen([sys.executable, "-c", code, str(index)], cwd=REPO_ROOT, env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = [worker.communicate(timeout=600)[0] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], "\n".join(o[-3000:] for o in outputs)
+    assert "non-chief worker" in outputs[1] and "non-chief worker" not in outputs[0]
+    first, second = (np.load(tmp_path / f"weights-{index}.npz") for index in range(2))
+    assert len(first.files) == len(second.files) > 0
+    for name in first.files:
+        np.testing.assert_array_equal(first[name], second[name])
+    written = sorted(path.name for path in logdir.iterdir())
+    assert {"config.json", "results.json", "model.keras", "epochs.csv"} <= set(written)
+    assert json.loads((logdir / "results.json").read_text())["replicas"] == 2
+
+
+def test_multiworker_without_tf_config_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(DistributeError, match="needs the TF_CONFIG environment variable"):
+        make_strategy("multiworker")
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 3}}')
+    with pytest.raises(DistributeError, match="not a valid cluster description"):
+        make_strategy("multiworker")
+
+
+def test_multiworker_needs_a_shared_logdir():
+    from keras_nmf.training.run import prepare_run
+
+    with pytest.raises(FileNotFoundError, match="needs --logdir DIR on a filesystem that every worker shares"):
+        prepare_run(TrainConfig(distribute="multiworker"))
+
+
+def test_single_device_is_chief():
+    assert make_strategy("none") is None and is_chief(None)
