@@ -44,18 +44,24 @@ def main(argv=None):
     parser.add_argument("--archs", nargs="+", default=["cnn", "cnmf", "cnn_1x1", "cnmf_1x1"],
                         choices=["cnn", "cnmf", "cnn_1x1", "cnmf_1x1"])
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--precision", default="float32", choices=["float32", "mixed_float16", "mixed_bfloat16"],
+                        help="Keras dtype policy of the networks (the NMF iterations stay float32)")
+    parser.add_argument("--no-figure1", action="store_true", help="per-architecture figures only")
     args = parser.parse_args(argv)
     if args.quick:
         settings = {"iterations": 4, "figure1_iterations": (2, 4), "batch": 8, "repeats": 3, "jit": False}
     else:
         settings = {"iterations": 20, "figure1_iterations": (5, 20, 50), "batch": 50, "repeats": args.repeats}
-    report = backprop.run(archs=tuple(args.archs), **settings)
+    if args.no_figure1:
+        settings["figure1_iterations"] = ()
+    report = backprop.run(archs=tuple(args.archs), precision=args.precision, **settings)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "backprop.json").write_text(json.dumps(report, indent=2) + "\n")
-    backprop.plot_figure1(report, out / "figure1.png")
+    if report["figure1"]:
+        backprop.plot_figure1(report, out / "figure1.png")
     print_table(report)
-    print(f"wrote {out / 'backprop.json'} and {out / 'figure1.png'}")
+    print(f"wrote {out / 'backprop.json'}" + (f" and {out / 'figure1.png'}" if report["figure1"] else ""))
 
 
 if __name__ == "__main__":

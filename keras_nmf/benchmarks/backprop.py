@@ -61,8 +61,13 @@ def _train_step_memory(train_step, device):
     return (peak - baseline) / 2**20
 
 
-def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=None, input_shape=(28, 28, 3)):
-    """Times and memory of one configuration, in this process. Returns a dict."""
+def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=None, input_shape=(28, 28, 3),
+            precision="float32"):
+    """Times and memory of one configuration, in this process. Returns a dict.
+
+    ``precision`` is the Keras dtype policy (``float32``, ``mixed_bfloat16``,
+    ...); the NMF iterations run in float32 under every policy.
+    """
     import keras
     import numpy as np
     import tensorflow as tf
@@ -76,6 +81,7 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
     if not gpu:
         _reserve_allocator_region()
     keras.utils.set_random_seed(0)
+    keras.config.set_dtype_policy(precision)
     jit = DEFAULT_JIT[arch] if jit is None else jit
     model = build_model(arch, input_shape=input_shape, iterations=iterations, backward=backward)
     compile_model(model, TrainConfig(arch=arch), jit)
@@ -109,6 +115,7 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
         "iterations": iterations,
         "backward": backward,
         "jit_compile": jit,
+        "precision": precision,
         "batch": batch,
         "parameters": count_parameters(model),
         "forward_ms": forward_ms,
@@ -208,12 +215,13 @@ def _machine():
 
 
 def run(archs=("cnn", "cnmf", "cnn_1x1", "cnmf_1x1"), iterations=20, figure1_iterations=(5, 20, 50),
-        batch=50, repeats=10, jit=None, progress=print):
+        batch=50, repeats=10, jit=None, precision="float32", progress=print):
     """Runs every configuration (one subprocess each) and returns the report dict.
 
-    ``jit=None`` compiles each network as training does (``DEFAULT_JIT``).
+    ``jit=None`` compiles each network as training does (``DEFAULT_JIT``);
+    ``figure1_iterations=()`` skips Figure 1 (per-arch figures only).
     """
-    common = {"batch": batch, "repeats": repeats, "jit": jit}
+    common = {"batch": batch, "repeats": repeats, "jit": jit, "precision": precision}
     architectures = {}
     for arch in archs:
         progress(f"measuring {arch} (N = {iterations}) ...")
@@ -249,7 +257,7 @@ def run(archs=("cnn", "cnmf", "cnn_1x1", "cnmf_1x1"), iterations=20, figure1_ite
     return {
         "machine": _machine(),
         "method": {
-            "batch": batch, "input_shape": [28, 28, 3], "classes": 10, "dtype": "float32",
+            "batch": batch, "input_shape": [28, 28, 3], "classes": 10, "dtype": precision,
             "repeats": repeats, "statistic": "median after 2 warm-up steps",
             "jit_compile": "as training runs it (XLA for NMF networks, not for CNNs)" if jit is None else jit,
             "backward_ms": "forward+loss+gradients minus forward (both tf.functions), median of back-to-back pairs",

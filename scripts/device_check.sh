@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# One prepared check for a GPU machine (about 5-8 minutes on one H100/H200). From the repository root:
+#   bash scripts/device_check.sh            # writes device_out/ (or $OUT/ where OUT is set)
+# 1. the GPU-marked tests (pytest -m gpu): CNMF2D outputs and both gradients on the GPU against the float64
+#    reference in float32, mixed_float16 and mixed_bfloat16, chunked and whole-batch, and the TF32 measurement;
+# 2. bench_backprop per-architecture throughput and step memory, float32 and mixed_bfloat16;
+# 3. one epoch of cnmf_1x1 on ../shared/data/cifar10-jpeg (epoch time, test accuracy).
+# The last line printed is one JSON summary. Without a GPU the GPU parts are skipped and said so.
+# PYTHON=path/to/python uses an existing environment instead of creating .venv.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-device_out}
+mkdir -p "$OUT"
+export TF_CPP_MIN_LOG_LEVEL=2 PYTHONUNBUFFERED=1 KERAS_NMF_GPU_REPORT="$OUT/gpu_tests.json"
+DATA_DIR=${DATA_DIR:-../shared/data/cifar10-jpeg}
+START=$(date +%s)
+
+if [ -z "${PYTHON:-}" ]; then
+  if command -v nvidia-smi >/dev/null 2>&1 && [ ! -f .venv/.installed-gpu ]; then
+    python3 -m venv .venv && .venv/bin/python -m pip install --quiet -e ".[dev,gpu]" && touch .venv/.installed-gpu .venv/.installed
+  else
+    make --quiet .venv/.installed
+  fi
+  PYTHON=.venv/bin/python
+fi
+
+GPU=$("$PYTHON" -c "import tensorflow as tf; print(len(tf.config.list_physical_devices('GPU')))" 2>/dev/null || echo 0)
+echo "GPUs visible to TensorFlow: $GPU"
+rm -f "$KERAS_NMF_GPU_REPORT"
+
+"$PYTHON" -m pytest -q -m gpu tests/gpu -p no:cacheprovider 2>&1 | tee "$OUT/gpu_tests.log"
+TESTS=$(tail -n 1 "$OUT/gpu_tests.log")
+
+BENCH=()
+EPOCH="{}"
+if [ "$GPU" -gt 0 ]; then
+  for precision in float32 mixed_bfloat16; do
+    timeout 240 "$PYTHON" scripts/bench_backprop.py --no-figure1 --repeats 10 --precision "$precision" \
+      --out "$OUT/bench_$precision" | tee "$OUT/bench_$precision.log" && BENCH+=("$precision")
+  done
+  if [ -d "$DATA_DIR/train" ]; then
+    rm -rf "$OUT/epoch"
+    timeout 300 "$PYTHON" scripts/train.py --arch cnmf_1x1 --epochs 1 --data-dir "$DATA_DIR" --logdir "$OUT/epoch" \
+      --verbose 2 | tee "$OUT/epoch.log"
+    [ -f "$OUT/epoch/results.json" ] && EPOCH=$(cat "$OUT/epoch/results.json")
+  else
+    echo "No CIFAR-10 folder at $DATA_DIR: the one-epoch run is skipped."
+  fi
+else
+  echo "No GPU: the GPU tests were skipped, and the benchmarks and the epoch need a GPU; nothing was measured."
+fi
+
+"$PYTHON" - "$OUT" "$GPU" "$TESTS" "$(( $(date +%s) - START ))" "$EPOCH" "${BENCH[@]}" <<'PY'
+import json, pathlib, sys
+out, gpus, tests, seconds, epoch = pathlib.Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), json.loads(sys.argv[5])
+summary = {"gpus": gpus, "gpu_tests": tests, "seconds": seconds}
+report = out / "gpu_tests.json"
+if report.exists():
+    summary["gpu_errors"] = json.loads(report.read_text())
+for precision in sys.argv[6:]:
+    bench = json.loads((out / f"bench_{precision}" / "backprop.json").read_text())
+    summary[f"images_per_s_{precision}"] = {
+        arch: {"train": round(r["train_images_per_s"], 1), "inference": round(r["inference_images_per_s"], 1),
+               "step_peak_mib": round(r["peak_train_memory_mib"], 1)}
+        for arch, r in bench["architectures"].items()}
+if epoch:
+    summary["cnmf_1x1_epoch"] = {"seconds": round(epoch["train_seconds"], 1), "test_accuracy": epoch["test_accuracy"],
+                                 "precision": epoch["precision"], "jit_compile": epoch["jit_compile"]}
+print(json.dumps(summary))
+PY

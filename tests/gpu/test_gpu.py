@@ -1,0 +1,83 @@
+"""CNMF2D on a GPU against the float64 reference (run by scripts/device_check.sh; skipped without a GPU).
+
+Also measures whether the NMF iterations keep their accuracy under TF32,
+TensorFlow's default float32 matmul mode on Ampere and newer NVIDIA GPUs; the
+errors are written to $KERAS_NMF_GPU_REPORT (JSON) when it is set.
+"""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_nmf.layers import CNMF2D
+from tests import nmf_reference as ref
+from tests.layers.gradients import output_and_gradients
+
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not tf.config.list_physical_devices("GPU"), reason="no GPU visible to TensorFlow"),
+]
+
+#: Tolerances by policy: float32 math, or outputs rounded to a 16-bit compute dtype.
+TOLERANCES = {"float32": (1e-4, 2e-3), "mixed_float16": (2e-3, 2e-2), "mixed_bfloat16": (1e-2, 5e-2)}
+
+
+def _case(chunk_elements=2**20, seed=0, shape=(4, 12, 12, 8), filters=16, iterations=20):
+    """A layer with random weights, its input, an upstream gradient and the reference results."""
+    rng = np.random.default_rng(seed)
+    images = rng.random(shape)
+    layer = CNMF2D(filters, 5, iterations=iterations, chunk_elements=chunk_elements)
+    layer.build(images.shape)
+    kernel = rng.random(layer.kernel.shape)
+    layer.set_weights([kernel.astype("float32")])
+    phi = rng.normal(size=layer.compute_output_shape(images.shape))
+    expected = ref.conv_forward_backward(images, kernel, iterations=iterations, phi=phi)
+    return layer, images, phi, expected
+
+
+def _relative_errors(got, expected):
+    return [float(np.max(np.abs(g - e)) / np.max(np.abs(e))) for g, e in zip(got, expected)]
+
+
+def _report(key, value):
+    path = os.environ.get("KERAS_NMF_GPU_REPORT")
+    if path:
+        report = json.loads(open(path).read()) if os.path.exists(path) else {}
+        report[key] = value
+        with open(path, "w") as handle:
+            json.dump(report, handle, indent=2)
+
+
+@pytest.mark.parametrize("policy", list(TOLERANCES))
+@pytest.mark.parametrize("chunk_elements", [2**20, None], ids=["chunked", "whole-batch"])
+def test_outputs_and_gradients_on_gpu_match_reference(policy, chunk_elements):
+    keras.config.set_dtype_policy(policy)
+    layer, images, phi, expected = _case(chunk_elements)
+    with tf.device("/GPU:0"):
+        got = output_and_gradients(layer, images, phi, mode="xla")
+    assert layer.compute_dtype == keras.config.dtype_policy().compute_dtype
+    output_tolerance, gradient_tolerance = TOLERANCES[policy]
+    errors = _relative_errors(got, expected)
+    _report(f"{policy}/{'chunked' if chunk_elements else 'whole-batch'}", errors)
+    assert errors[0] < output_tolerance and max(errors[1:]) < gradient_tolerance, errors
+
+
+def test_tf32_effect_on_the_iterations_is_measured():
+    """True float32 must match the reference; TF32's error is measured and reported for the README."""
+    layer, images, phi, expected = _case()
+    previous = tf.config.experimental.tensor_float_32_execution_enabled()
+    errors = {}
+    try:
+        for tf32 in (False, True):
+            tf.config.experimental.enable_tensor_float_32_execution(tf32)
+            with tf.device("/GPU:0"):
+                errors["tf32" if tf32 else "float32"] = _relative_errors(
+                    output_and_gradients(layer, images, phi, mode="xla"), expected)
+    finally:
+        tf.config.experimental.enable_tensor_float_32_execution(previous)
+    _report("tf32_vs_float32", errors)
+    assert errors["float32"][0] < 1e-4 and max(errors["float32"][1:]) < 2e-3, errors
