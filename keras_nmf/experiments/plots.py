@@ -103,3 +103,46 @@ def plot_robustness(rows, path):
     figure.tight_layout()
     figure.savefig(path, dpi=DPI)
     plt.close(figure)
+
+
+def plot_figure6(rows, front, path):
+    """The paper's Figure 6: (a) accuracy vs total parameters coloured by the CNN/NMF ratio, front drawn;
+    (b) accuracy vs the ratio coloured by total parameters, front members edged, the best trial marked.
+
+    Args:
+        rows: completed trials (``parameters_total``, ``cnn_nmf_ratio``, ``test_accuracy`` 0-1).
+        front: the Pareto front (a subset of ``rows``).
+        path: the PNG to write.
+    """
+    from matplotlib.colors import LogNorm
+
+    params = [row["parameters_total"] for row in rows]
+    ratios = [row["cnn_nmf_ratio"] for row in rows]
+    accuracy = [100 * row["test_accuracy"] for row in rows]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    points = left.scatter(params, accuracy, c=ratios, cmap="viridis", norm=LogNorm(), s=36, zorder=3)
+    left.step([row["parameters_total"] for row in front], [100 * row["test_accuracy"] for row in front],
+              where="post", color="black", linewidth=1.2, label="Pareto front", zorder=2)
+    left.set_xscale("log")
+    left.set_xlabel("total parameters")
+    left.set_ylabel("test accuracy (%)")
+    left.set_title("(a) accuracy vs size")
+    left.legend(fontsize=8, loc="lower right")
+    figure.colorbar(points, ax=left, label="CNN / NMF parameters")
+    on_front = {id(row) for row in front}
+    edges = ["black" if id(row) in on_front else "none" for row in rows]
+    points = right.scatter(ratios, accuracy, c=params, cmap="plasma", norm=LogNorm(), s=36, edgecolors=edges,
+                           linewidths=1.2, zorder=3)
+    best = max(rows, key=lambda row: row["test_accuracy"])
+    right.scatter([best["cnn_nmf_ratio"]], [100 * best["test_accuracy"]], marker="*", s=260, facecolors="none",
+                  edgecolors="red", linewidths=1.5, label=f"best (ratio {best['cnn_nmf_ratio']:.2f})", zorder=4)
+    right.set_xscale("log")
+    right.set_xlabel("CNN / NMF parameters")
+    right.set_title("(b) accuracy vs parameter ratio (front edged)")
+    right.legend(fontsize=8, loc="lower right")
+    figure.colorbar(points, ax=right, label="total parameters")
+    for axis in (left, right):
+        axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=DPI)
+    plt.close(figure)

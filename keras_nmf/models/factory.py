@@ -38,6 +38,20 @@ def _check_groups(name, groups, channel_counts):
         )
 
 
+def check_groups(width: int = 1, nmf_groups: int = 1, conv_groups: int = 1, nmf: bool = True):
+    """Raises ValueError unless the groups divide the channels of every grouped layer at ``width``.
+
+    ``nmf=False`` (the CNN archs, which have no NMF layers) checks ``conv_groups`` only.
+    """
+    if not isinstance(width, int) or width < 1:
+        raise ValueError(f"`width` must be a positive integer. Received: width={width}")
+    channels = [c * width for c, _, _ in HIDDEN_BLOCKS]
+    grouped_channels = channels + [channels[0]]
+    if nmf:
+        _check_groups("nmf_groups", nmf_groups, grouped_channels)
+    _check_groups("conv_groups", conv_groups, grouped_channels)
+
+
 def build_model(
     arch: str = "cnmf_1x1",
     input_shape: tuple = (28, 28, 3),
@@ -101,14 +115,9 @@ def build_model(
             divide the channels, or an input too small for the blocks.
     """
     _check_choice("arch", arch, ARCHITECTURES)
-    if not isinstance(width, int) or width < 1:
-        raise ValueError(f"`width` must be a positive integer. Received: width={width}")
-    channels = [c * width for c, _, _ in HIDDEN_BLOCKS]
-    grouped_channels = channels + [channels[0]]
     nmf = arch.startswith("cnmf")
-    if nmf:
-        _check_groups("nmf_groups", nmf_groups, grouped_channels)
-    _check_groups("conv_groups", conv_groups, grouped_channels)
+    check_groups(width, nmf_groups, conv_groups, nmf)
+    channels = [c * width for c, _, _ in HIDDEN_BLOCKS]
 
     inputs = keras.Input(input_shape, name="images")
     x = inputs

@@ -100,10 +100,13 @@ def _flag_type(spec):
     return hints.get(spec.name, default_type)
 
 
-def build_parser(description=None):
-    """An ``argparse`` parser with one flag per ``TrainConfig`` field."""
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser(description=None, exclude=()):
+    """An ``argparse`` parser with one flag per ``TrainConfig`` field (except the ``exclude`` fields)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     allow_abbrev=False)
     for spec in dataclasses.fields(TrainConfig):
+        if spec.name in exclude:
+            continue
         flag = "--" + spec.name.replace("_", "-")
         help_text = spec.metadata["help"] + (f" (default: {spec.default})" if spec.default is not None else "")
         if spec.name in ("jit", "resume", "deterministic"):

@@ -1,18 +1,64 @@
-"""The HyperModel builds compiled models from sampled widths and groups."""
+"""The sweep space of section 3.1: all 100 variants build, bad groups are rejected with the fix."""
+
+import itertools
 
 import keras_tuner as kt
+import pytest
 
 from keras_nmf.layers import CNMF2D
-from tuning.hypermodel import NMFHyperModel
+from keras_nmf.models import build_model, count_parameters
+from keras_nmf.training import TrainConfig
+from tuning.hypermodel import GROUPS, WIDTHS, NMFHyperModel
 
 
-def test_build_on_fresh_hyperparameters_and_a_chosen_point():
-    hypermodel = NMFHyperModel("cnmf_1x1", iterations=2)
-    model = hypermodel.build(kt.HyperParameters())
-    assert model.optimizer is not None and model.output_shape == (None, 10)
+def _hp(width, nmf_groups, conv_groups):
     hp = kt.HyperParameters()
-    hp.Fixed("width", 2)
-    hp.Fixed("groups", 4)
-    model = hypermodel.build(hp)
-    layer = model.get_layer("block2_cnmf")
-    assert isinstance(layer, CNMF2D) and layer.groups == 4 and layer.filters == 128
+    hp.Fixed("width", width)
+    hp.Fixed("nmf_groups", nmf_groups)
+    hp.Fixed("conv_groups", conv_groups)
+    return hp
+
+
+def test_all_100_variants_build_with_their_shapes():
+    hypermodel = NMFHyperModel(TrainConfig(arch="cnmf_1x1", iterations=2))
+    variants = hypermodel.variants()
+    assert len(variants) == 4 * 5 * 5 == 100 and len(set(variants)) == 100
+    sizes = set()
+    for width, nmf_groups, conv_groups in variants:
+        model = hypermodel.build(_hp(width, nmf_groups, conv_groups))
+        block2 = model.get_layer("block2_cnmf")
+        assert isinstance(block2, CNMF2D) and block2.filters == 64 * width and block2.groups == nmf_groups
+        assert model.get_layer("block2_mix").groups == conv_groups and model.output_shape == (None, 10)
+        assert model.optimizer is not None
+        sizes.add(count_parameters(model)["trainable"])
+    assert len(sizes) == 100  # nmf and conv groups move the size independently
+
+
+def test_a_fresh_hyperparameter_set_builds_and_cnn_archs_drop_the_nmf_choice():
+    model = NMFHyperModel(TrainConfig(arch="cnmf_1x1", iterations=2)).build(kt.HyperParameters())
+    assert model.get_layer("block2_cnmf").groups == GROUPS[0]
+    cnn = NMFHyperModel(TrainConfig(arch="cnn_1x1"))
+    assert {v[1] for v in cnn.variants()} == {1} and len(cnn.variants()) == len(WIDTHS) * len(GROUPS)
+    hp = kt.HyperParameters()
+    cnn.build(hp)
+    assert "nmf_groups" not in hp.values
+
+
+@pytest.mark.parametrize("field, values, message", [
+    ("nmf_groups", [1, 3], "`nmf_groups` must divide the channels of every grouped layer .* Received: nmf_groups=3"),
+    ("conv_groups", [32, 64], "Received: conv_groups=64"),
+])
+def test_invalid_group_choices_are_rejected(field, values, message):
+    with pytest.raises(ValueError, match=message):
+        NMFHyperModel(TrainConfig(arch="cnmf_1x1"), widths=[1], **{field: values})
+
+
+def test_variants_match_the_factory_parameter_counts():
+    hypermodel = NMFHyperModel(TrainConfig(arch="cnmf_1x1", iterations=2), widths=[2], nmf_groups=[4],
+                               conv_groups=[8])
+    (width, nmf_groups, conv_groups), = hypermodel.variants()
+    built = hypermodel.build(_hp(width, nmf_groups, conv_groups))
+    direct = build_model("cnmf_1x1", width=2, nmf_groups=4, conv_groups=8, iterations=2)
+    assert count_parameters(built) == count_parameters(direct)
+    assert list(itertools.chain(*[v.shape for v in built.weights])) == list(
+        itertools.chain(*[v.shape for v in direct.weights]))

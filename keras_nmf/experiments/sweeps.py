@@ -1,0 +1,92 @@
+"""Sweep results (paper section 3.1, Figure 6): trial rows from a KerasTuner directory and the Pareto front.
+
+A search directory is the single source of truth: each trial's ``trial.json``
+(KerasTuner: status, hyperparameters, objective) and ``record.json`` (written
+by :class:`tuning.tuner.RecordingGridSearch` at the trial's end: parameter
+counts, validation and test accuracy, epochs, seconds, worker). Finished,
+partial and running searches can all be read at any time.
+"""
+
+import csv
+import json
+import pathlib
+
+CSV_COLUMNS = (
+    "trial_id", "status", "width", "nmf_groups", "conv_groups", "parameters_total", "parameters_nmf",
+    "parameters_cnn", "cnn_nmf_ratio", "val_accuracy", "test_accuracy", "epochs", "seconds", "worker", "host",
+)
+
+
+def find_project(directory):
+    """The KerasTuner project folder (the one holding ``oracle.json``) in or under ``directory``.
+
+    Raises:
+        FileNotFoundError: no project, or several (name one of them).
+    """
+    directory = pathlib.Path(directory)
+    if (directory / "oracle.json").exists():
+        return directory
+    projects = sorted(path.parent for path in directory.glob("*/oracle.json"))
+    if len(projects) == 1:
+        return projects[0]
+    if not projects:
+        raise FileNotFoundError(f"No KerasTuner search (oracle.json) in {directory} or its subfolders.")
+    raise FileNotFoundError(f"{directory} holds several searches; name one: {', '.join(map(str, projects))}")
+
+
+def collect_trials(directory) -> list:
+    """One row per trial, sorted by trial id; trials without a record (running, failed) have empty results."""
+    rows = []
+    for trial_path in sorted(find_project(directory).glob("trial_*/trial.json")):
+        trial = json.loads(trial_path.read_text())
+        values = trial.get("hyperparameters", {}).get("values", {})
+        record_path = trial_path.parent / "record.json"
+        record = json.loads(record_path.read_text()) if record_path.exists() else {}
+        rows.append({
+            "trial_id": trial["trial_id"],
+            "status": trial.get("status"),
+            "width": values.get("width"),
+            "nmf_groups": values.get("nmf_groups"),
+            "conv_groups": values.get("conv_groups"),
+            **{key: record.get(key) for key in CSV_COLUMNS[5:]},
+        })
+    return rows
+
+
+def completed(rows):
+    """Rows of finished trials with a test accuracy (the ones a figure can show)."""
+    return [row for row in rows if row["status"] == "COMPLETED" and row.get("test_accuracy") is not None]
+
+
+def pareto_front(rows, key="test_accuracy"):
+    """The trials with the best ``key`` for at most their number of parameters, by parameters.
+
+    A trial is on the front when no trial with as many or fewer parameters is
+    at least as accurate (among equal sizes, only the most accurate counts).
+    """
+    ordered = sorted(completed(rows), key=lambda row: (row["parameters_total"], -row[key]))
+    front, best = [], float("-inf")
+    for row in ordered:
+        if row[key] > best:
+            front.append(row)
+            best = row[key]
+    return front
+
+
+def write_trials_csv(rows, path):
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def format_front(front) -> str:
+    """The Pareto front as a Markdown table."""
+    lines = ["| parameters | CNN/NMF ratio | width | NMF groups | conv groups | test accuracy % | val accuracy % |",
+             "|---|---|---|---|---|---|---|"]
+    for row in front:
+        ratio = f"{row['cnn_nmf_ratio']:.3f}" if row.get("cnn_nmf_ratio") is not None else "–"
+        val = f"{100 * row['val_accuracy']:.1f}" if row.get("val_accuracy") is not None else "–"
+        lines.append(f"| {row['parameters_total']:,} | {ratio} | {row['width']} | {row['nmf_groups']} "
+                     f"| {row['conv_groups']} | {100 * row['test_accuracy']:.1f} | {val} |")
+    return "\n".join(lines)

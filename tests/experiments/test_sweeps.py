@@ -1,0 +1,59 @@
+"""Sweep reports: trial rows from a hand-made KerasTuner directory, and its Pareto front computed by hand."""
+
+import json
+
+import pytest
+
+from keras_nmf.experiments.sweeps import collect_trials, completed, find_project, format_front, pareto_front
+
+#: (trial id, status, width, nmf groups, conv groups, parameters, test accuracy)
+TRIALS = [
+    ("00", "COMPLETED", 1, 1, 1, 1000, 0.50),
+    ("01", "COMPLETED", 1, 4, 1, 600, 0.40),
+    ("02", "COMPLETED", 2, 1, 1, 4000, 0.55),
+    ("03", "COMPLETED", 2, 4, 4, 2500, 0.45),   # larger than 00, less accurate: dominated
+    ("04", "COMPLETED", 1, 16, 16, 600, 0.42),  # same size as 01, more accurate: replaces it
+    ("05", "RUNNING", 4, 1, 1, None, None),
+    ("06", "COMPLETED", 4, 1, 1, 9000, 0.55),   # no better than 02, which is smaller: dominated
+]
+
+
+def _write_search(root):
+    project = root / "cnmf_1x1"
+    project.mkdir(parents=True)
+    (project / "oracle.json").write_text("{}")
+    for trial_id, status, width, nmf_groups, conv_groups, parameters, accuracy in TRIALS:
+        folder = project / f"trial_{trial_id}"
+        folder.mkdir()
+        values = {"width": width, "nmf_groups": nmf_groups, "conv_groups": conv_groups}
+        (folder / "trial.json").write_text(json.dumps({
+            "trial_id": trial_id, "status": status, "hyperparameters": {"values": values}}))
+        if parameters:
+            (folder / "record.json").write_text(json.dumps({
+                "parameters_total": parameters, "parameters_nmf": parameters // 2,
+                "parameters_cnn": parameters - parameters // 2, "cnn_nmf_ratio": 1.0, "test_accuracy": accuracy,
+                "val_accuracy": accuracy - 0.01, "epochs": 1, "seconds": 2.0, "worker": "tuner0", "host": "h"}))
+    return project
+
+
+def test_rows_and_the_hand_computed_front(tmp_path):
+    project = _write_search(tmp_path)
+    assert find_project(tmp_path) == project == find_project(project)
+    rows = collect_trials(tmp_path)
+    assert [row["trial_id"] for row in rows] == [t[0] for t in TRIALS]
+    assert rows[5]["status"] == "RUNNING" and rows[5]["test_accuracy"] is None
+    assert len(completed(rows)) == 6
+    front = pareto_front(rows)
+    assert [row["trial_id"] for row in front] == ["04", "00", "02"]
+    table = format_front(front)
+    assert table.splitlines()[2].startswith("| 600 | 1.000 | 1 | 16 | 16 | 42.0 | 41.0 |")
+
+
+def test_missing_or_ambiguous_search_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No KerasTuner search"):
+        find_project(tmp_path)
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "oracle.json").write_text("{}")
+    with pytest.raises(FileNotFoundError, match="several searches"):
+        find_project(tmp_path)

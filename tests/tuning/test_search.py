@@ -1,0 +1,70 @@
+"""tuning/search.py distributed on loopback (a chief and two workers), then tuning/report.py on its directory."""
+
+import csv
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.image_folders import make_image_folder
+
+SEARCH = str(REPO_ROOT / "tuning" / "search.py")
+REPORT = str(REPO_ROOT / "tuning" / "report.py")
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_chief_and_two_workers_complete_the_grid_and_the_report_reads_it(tmp_path):
+    images = make_image_folder(tmp_path / "images", per_class=(8, 2))
+    directory = tmp_path / "sweep"
+    argv = [sys.executable, SEARCH, "--data-dir", str(images), "--directory", str(directory), "--widths", "1",
+            "--nmf-groups", "1", "2", "--conv-groups", "1", "2", "--epochs", "1", "--steps-per-epoch", "2",
+            "--batch-size", "4", "--iterations", "2", "--bn-recalibration-batches", "1", "--no-jit",
+            "--verbose", "0"]
+    port = str(_free_port())
+    processes = {}
+    for tuner_id in ("chief", "tuner0", "tuner1"):
+        env = {**os.environ, "KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": "127.0.0.1",
+               "KERASTUNER_ORACLE_PORT": port}
+        processes[tuner_id] = subprocess.Popen(argv, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                                               stderr=subprocess.STDOUT, text=True)
+    outputs = {}
+    try:
+        for tuner_id, process in processes.items():
+            outputs[tuner_id] = process.communicate(timeout=600)[0]
+    finally:
+        for process in processes.values():
+            process.kill()
+    assert all(p.returncode == 0 for p in processes.values()), {k: v[-2000:] for k, v in outputs.items()}
+
+    report = subprocess.run([sys.executable, REPORT, str(directory)], capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert "Pareto front" in report.stdout and (directory / "figure6.png").stat().st_size > 0
+    with open(directory / "trials.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 4 and {row["status"] for row in rows} == {"COMPLETED"}
+    assert {(row["nmf_groups"], row["conv_groups"]) for row in rows} == {("1", "1"), ("1", "2"), ("2", "1"), ("2", "2")}
+    assert {row["worker"] for row in rows} == {"tuner0", "tuner1"}  # both workers trained, the chief none
+    for row in rows:
+        assert int(row["parameters_total"]) == int(row["parameters_nmf"]) + int(row["parameters_cnn"])
+        assert 0.0 <= float(row["test_accuracy"]) <= 1.0 and row["epochs"] == "1"
+
+
+def test_report_without_a_search_is_a_clear_error(tmp_path):
+    result = subprocess.run([sys.executable, REPORT, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "No KerasTuner search" in result.stderr
+
+
+def test_bad_group_choice_is_a_clear_error(tmp_path):
+    images = make_image_folder(tmp_path / "images", per_class=(4, 1))
+    result = subprocess.run([sys.executable, SEARCH, "--data-dir", str(images), "--nmf-groups", "3", "--dry-run"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "Received: nmf_groups=3" in result.stderr
