@@ -6,7 +6,6 @@ seeded by (seed, perturbation, step), and every model is evaluated on that same
 set, so the draws are identical across models and reruns.
 """
 
-import csv
 import pathlib
 import time
 
@@ -16,6 +15,7 @@ import numpy as np
 import keras_nmf  # noqa: F401  (registers the custom layers, loss and optimizer)
 from keras_nmf.data import DataError, load_arrays
 from keras_nmf.data.augment import centre_crop
+from keras_nmf.experiments.csv_rows import write_csv
 from keras_nmf.experiments.perturbations import PERTURBATIONS, perturb
 
 CSV_COLUMNS = ("model", "perturbation", "eta", "accuracy", "images", "path")
@@ -107,8 +107,4 @@ def evaluate_robustness(models, labels_of_models, images, labels, train_images, 
 
 
 def write_rows(rows, path, paths_by_label):
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({**row, "path": paths_by_label[row["model"]]})
+    write_csv([{**row, "path": paths_by_label[row["model"]]} for row in rows], path, CSV_COLUMNS)

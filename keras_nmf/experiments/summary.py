@@ -12,6 +12,7 @@ import json
 import pathlib
 import statistics
 
+from keras_nmf.experiments.csv_rows import write_csv
 from keras_nmf.models import ARCHITECTURES
 
 #: CIFAR-10 test accuracy (%) published in the paper (5 seeds, 500 epochs, full data).
@@ -115,13 +116,6 @@ def summarize(rows) -> list:
     return summary
 
 
-def write_csv(rows, path):
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def _budget_text(budgets):
     return "; ".join(f"{epochs} epochs x {train:,} train, {test:,} test images" for epochs, train, test in budgets)
 
@@ -166,7 +160,7 @@ def write_summary(out) -> list:
     if not rows:
         raise FileNotFoundError(f"No finished run (<run>/results.json) under {out}: nothing to summarise.")
     summary = summarize(rows)
-    write_csv(rows, out / "summary.csv")
+    write_csv(rows, out / "summary.csv", CSV_COLUMNS)
     write_markdown(summary, out / "summary.md", out)
     plot_figure5(summary, out / "figure5.png")
     plot_learning_curves(collect_curves(out, rows), out / "learning_curves.png")

@@ -7,9 +7,10 @@ counts, validation and test accuracy, epochs, seconds, worker). Finished,
 partial and running searches can all be read at any time.
 """
 
-import csv
 import json
 import pathlib
+
+from keras_nmf.experiments.csv_rows import write_csv
 
 CSV_COLUMNS = (
     "trial_id", "status", "width", "nmf_groups", "conv_groups", "parameters_total", "parameters_nmf",
@@ -74,10 +75,7 @@ def pareto_front(rows, key="test_accuracy"):
 
 
 def write_trials_csv(rows, path):
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(rows, path, CSV_COLUMNS)
 
 
 def format_front(front) -> str:

@@ -201,6 +201,13 @@ def train(config: TrainConfig, extra_callbacks=()) -> dict:
 
     ``extra_callbacks`` run after the built-in ones (the epoch is backed up by
     then). Returns the results dict (also saved as ``<run dir>/results.json``).
+    Under ``config.distribute`` the model is built in the strategy's scope and
+    only the chief writes the run directory; a non-chief worker returns its
+    test accuracy and loss only.
+
+    Raises:
+        NonFiniteLossError: the loss or the weights became NaN/Inf (resumable).
+        DistributeError: the strategy cannot start (e.g. no TF_CONFIG).
     """
     run_dir, config = prepare_run(config)
     strategy = make_strategy(config.distribute)  # first: a multi-worker strategy must precede other TF work
