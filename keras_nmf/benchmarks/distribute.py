@@ -17,10 +17,12 @@ def split_cpu(devices=2):
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * devices)
 
 
-def compare_step_times(arch="cnmf_1x1", batch=50, iterations=20, repeats=10, jit=None):
+def compare_step_times(arch="cnmf_1x1", batch=50, iterations=20, repeats=10, jit=False):
     """Median ``train_on_batch`` time (ms) without a strategy and under ``MirroredStrategy``, interleaved.
 
     ``train_on_batch`` splits the global batch over the replicas as ``fit`` does.
+
+    Both run without XLA (``jit=False``), as ``--distribute`` trains by default.
 
     Returns ``{"arch", "batch", "replicas", "none_ms", "mirrored_ms", "mirrored_vs_none"}``.
     """
@@ -31,9 +33,8 @@ def compare_step_times(arch="cnmf_1x1", batch=50, iterations=20, repeats=10, jit
     from keras_nmf.models import build_model
     from keras_nmf.training.config import TrainConfig
     from keras_nmf.training.distribute import make_strategy
-    from keras_nmf.training.run import DEFAULT_JIT, compile_model
+    from keras_nmf.training.run import compile_model
 
-    jit = DEFAULT_JIT[arch] if jit is None else jit
     images = tf.random.uniform((batch, 28, 28, 3))
     labels = tf.constant(np.arange(batch) % 10)
     strategy = make_strategy("mirrored")

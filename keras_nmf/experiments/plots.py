@@ -115,6 +115,7 @@ def plot_figure6(rows, front, path):
         path: the PNG to write.
     """
     from matplotlib.colors import LogNorm
+    from matplotlib.ticker import NullFormatter
 
     params = [row["parameters_total"] for row in rows]
     ratios = [row["cnn_nmf_ratio"] for row in rows]
@@ -143,6 +144,7 @@ def plot_figure6(rows, front, path):
     figure.colorbar(points, ax=right, label="total parameters")
     for axis in (left, right):
         axis.grid(alpha=0.3)
+        axis.xaxis.set_minor_formatter(NullFormatter())  # log axes: label the decades only
     figure.tight_layout()
     figure.savefig(path, dpi=DPI)
     plt.close(figure)

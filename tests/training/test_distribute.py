@@ -159,5 +159,9 @@ def test_multiworker_needs_a_shared_logdir():
         prepare_run(TrainConfig(distribute="multiworker"))
 
 
-def test_single_device_is_chief():
+def test_single_device_is_chief_and_xla_defaults_off_under_a_strategy():
+    from keras_nmf.training.run import default_jit
+
     assert make_strategy("none") is None and is_chief(None)
+    assert default_jit("cnmf_1x1") and not default_jit("cnn")
+    assert not default_jit("cnmf_1x1", make_strategy("mirrored"))
