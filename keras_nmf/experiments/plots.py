@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 DPI = 120
 
@@ -69,6 +70,7 @@ def plot_learning_curves(curves, path):
         line, = axes.plot(epochs, means, marker="o", label=label)
         axes.fill_between(epochs, [min(by_epoch[e]) for e in epochs], [max(by_epoch[e]) for e in epochs],
                           color=line.get_color(), alpha=0.15)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("epoch")
     axes.set_ylabel("test accuracy (%)")
     axes.set_title("Learning curves (mean over seeds, range shaded)")
