@@ -77,7 +77,7 @@ def test_mirrored_fit_runs_end_to_end_and_resumes(image_folder, tmp_path):
     common = f"""
 import keras
 from keras_nmf.training import TrainConfig, train
-config = TrainConfig(arch="cnmf_1x1", distribute="mirrored", data_dir="{image_folder}", logdir="{logdir}",
+config = TrainConfig(arch="cnn", distribute="mirrored", data_dir="{image_folder}", logdir="{logdir}",
                      epochs=2, steps_per_epoch=2, batch_size=4, iterations=2, bn_recalibration_batches=1,
                      jit=False, verbose=0)
 """
