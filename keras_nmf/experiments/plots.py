@@ -33,11 +33,13 @@ def plot_figure5(summary, path):
                       markersize=7, label=f"{variant} (mean ± std)")
         for x, group in zip(xs, groups):
             axes.scatter([x] * len(group["accuracies"]), group["accuracies"], s=12, color="grey", zorder=3)
-    paper_label = "paper (500 epochs)"
+    paper_label = "paper (500 epochs), over the variant it belongs to"
     for group in summary:
         if group["paper"] is not None:
-            x = archs.index(group["arch"])
-            axes.hlines(group["paper"], x - 0.35, x + 0.35, colors="black", linestyles="dashed", label=paper_label)
+            v_index = variants.index(group["variant"])
+            x = archs.index(group["arch"]) + (v_index - (len(variants) - 1) / 2) * spread
+            axes.hlines(group["paper"], x - spread / 2, x + spread / 2, colors="black", linestyles="dashed",
+                        label=paper_label)
             paper_label = None
     axes.set_xticks(range(len(archs)), archs)
     axes.set_xlim(-0.6, len(archs) - 0.4)
