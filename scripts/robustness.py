@@ -50,8 +50,12 @@ def main(argv=None):
     labels_of_models = model_labels(args.models)
     print(f"{len(models)} models, {len(labels)} test images, perturbations {', '.join(args.perturbations)}, "
           f"{args.steps} steps of eta")
-    rows = evaluate_robustness(models, labels_of_models, images, labels, train_images, args.perturbations,
-                               args.steps, args.seed, args.batch_size)
+    try:
+        rows = evaluate_robustness(models, labels_of_models, images, labels, train_images, args.perturbations,
+                                   args.steps, args.seed, args.batch_size)
+    except FloatingPointError as error:  # a model output NaN/Inf: say which, no traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     write_rows(rows, out / "robustness.csv", dict(zip(labels_of_models, args.models)))
