@@ -21,7 +21,7 @@ from keras_nmf.training import TrainConfig, train
 from keras_nmf.training.callbacks import NonFiniteLossError
 
 #: Fields that may differ between a saved and a planned run (not results-relevant).
-VOLATILE_FIELDS = ("resume", "verbose")
+VOLATILE_FIELDS = ("resume", "verbose", "distribute_timeout")
 
 FINISHED, INTERRUPTED, NEW = "finished", "interrupted", "new"
 

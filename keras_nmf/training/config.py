@@ -8,7 +8,7 @@ import pathlib
 from keras_nmf.data import TFDS_DATASETS
 from keras_nmf.models import ARCHITECTURES
 from keras_nmf.ops import BACKWARD_MODES, LEARNING_MODES
-from keras_nmf.training.distribute import STRATEGIES
+from keras_nmf.training.distribute import DEFAULT_STARTUP_TIMEOUT_S, STRATEGIES
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 MONITORS = ("loss", "val_loss")
@@ -59,6 +59,9 @@ class TrainConfig:
     distribute: str = _field(
         "none", "tf.distribute strategy: mirrored (this host's GPUs) or multiworker (TF_CONFIG hosts); "
         "--batch-size stays the global batch", STRATEGIES)
+    distribute_timeout: float = _field(
+        DEFAULT_STARTUP_TIMEOUT_S, "multiworker: seconds to wait for every TF_CONFIG worker to join before "
+        "exiting (status 4) with the names of the workers that do not answer; 0 waits forever")
     jit: bool = _field(None, "XLA-compile the train step (default: whichever was measured faster: on for NMF networks, off for CNNs)")
     seed: int = _field(0, "random seed (weights, data order, augmentation)")
     deterministic: bool = _field(
@@ -76,6 +79,8 @@ class TrainConfig:
                 raise ValueError(f"Unknown {spec.name} {value!r}. Valid choices: {', '.join(choices)}.")
         if self.monitor == "val_loss" and not self.val_split:
             raise ValueError("--monitor val_loss needs a validation split: add --val-split 0.1 (for example).")
+        if self.distribute_timeout < 0:
+            raise ValueError(f"--distribute-timeout must be >= 0 (0 waits forever). Received: {self.distribute_timeout}")
         if self.nmf_chunk_elements < 0:
             raise ValueError(f"--nmf-chunk-elements must be >= 0. Received: {self.nmf_chunk_elements}")
         for name in ("epochs", "batch_size", "iterations", "width", "eval_every"):

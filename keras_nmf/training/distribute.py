@@ -15,6 +15,9 @@ so the paper's 50 stays 50 whatever the number of devices.
 import contextlib
 import json
 import os
+import pathlib
+import subprocess
+import sys
 
 import tensorflow as tf
 
@@ -23,6 +26,10 @@ STRATEGIES = ("none", "mirrored", "multiworker")
 _TF_CONFIG_EXAMPLE = (
     'TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}\''
 )
+
+
+DEFAULT_STARTUP_TIMEOUT_S = 600.0
+WATCHDOG_SCRIPT = pathlib.Path(__file__).with_name("cluster_watchdog.py")
 
 
 class DistributeError(RuntimeError):
@@ -49,11 +56,18 @@ def _check_tf_config():
     return config
 
 
-def make_strategy(name):
+def make_strategy(name, startup_timeout_s=DEFAULT_STARTUP_TIMEOUT_S):
     """The strategy for ``--distribute NAME``, or None for ``none``.
 
     Create it before any other TensorFlow work in the process (a
     ``MultiWorkerMirroredStrategy`` must be created at program start).
+
+    Args:
+        name: one of :data:`STRATEGIES`.
+        startup_timeout_s: ``multiworker`` only: seconds to wait for every
+            worker of TF_CONFIG to join (0: forever). TensorFlow itself waits
+            forever; past this deadline the process prints which workers do
+            not answer and is stopped (see :func:`cluster_startup_deadline`).
 
     Raises:
         DistributeError: an unknown name, a missing or malformed TF_CONFIG, or
@@ -67,7 +81,8 @@ def make_strategy(name):
     if name == "multiworker":
         config = _check_tf_config()
         try:
-            return tf.distribute.MultiWorkerMirroredStrategy()
+            with cluster_startup_deadline(startup_timeout_s):
+                return tf.distribute.MultiWorkerMirroredStrategy()
         except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as error:
             raise DistributeError(
                 f"MultiWorkerMirroredStrategy could not reach the cluster {config['cluster']} "
@@ -75,6 +90,56 @@ def make_strategy(name):
                 "and check that the addresses are reachable from each host."
             ) from None
     raise DistributeError(f"Unknown --distribute {name!r}. Valid choices: {', '.join(STRATEGIES)}.")
+
+
+@contextlib.contextmanager
+def cluster_startup_deadline(timeout_s):
+    """Bounds the wait for the other workers of TF_CONFIG while the block runs.
+
+    ``MultiWorkerMirroredStrategy()`` waits for every worker with no timeout
+    while holding the GIL, so the deadline is kept by a separate process,
+    :mod:`keras_nmf.training.cluster_watchdog`: when the block has not
+    finished after ``timeout_s`` seconds it prints which workers do not answer
+    and how to fix it, and ends this process (SIGKILL: the only signal the
+    blocked worker obeys). ``timeout_s`` None or 0 waits forever, like
+    TensorFlow.
+    """
+    if not timeout_s:
+        yield
+        return
+    watchdog = subprocess.Popen([sys.executable, "-I", str(WATCHDOG_SCRIPT), str(os.getpid()), str(timeout_s)],
+                                stdin=subprocess.PIPE)
+    try:
+        yield
+    finally:
+        watchdog.stdin.close()  # releases the watchdog
+        watchdog.wait()
+
+
+@contextlib.contextmanager
+def lost_worker_is_an_error(strategy, resume_command):
+    """Turns a peer lost during multi-worker training into a :class:`DistributeError`.
+
+    When a worker dies or its host drops off the network, the collectives of
+    the others abort with ``UnavailableError`` ("Collective ops is aborted
+    by: ... Connection reset by peer") raised from deep inside the train
+    step. Under a multi-worker strategy this re-raises it as a
+    ``DistributeError`` that says so and gives ``resume_command`` (every
+    worker restores the last completed epoch from the chief's backup). Other
+    strategies, and other errors, pass through unchanged.
+    """
+    try:
+        yield
+    except (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError) as error:
+        if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            raise
+        lines = [line.strip() for line in (error.message or "").splitlines() if line.strip()]
+        cause = next((line for line in lines if "aborted by" in line), lines[0] if lines else type(error).__name__)
+        raise DistributeError(
+            f"a worker of the cluster stopped answering during training ({cause}). The last completed epoch "
+            f"is backed up: once every worker of TF_CONFIG can run again, start this on each of them:\n"
+            f"  {resume_command}"
+        ) from error
 
 
 def strategy_scope(strategy):

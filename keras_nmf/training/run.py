@@ -19,7 +19,9 @@ from keras_nmf.models import build_model, count_parameters
 from keras_nmf.training import callbacks as run_callbacks
 from keras_nmf.training.batchnorm import RecalibrateBatchNorm
 from keras_nmf.training.config import TrainConfig
-from keras_nmf.training.distribute import is_chief, make_strategy, patch_multiworker_build, replicas, strategy_scope
+from keras_nmf.training.distribute import (
+    is_chief, lost_worker_is_an_error, make_strategy, patch_multiworker_build, replicas, strategy_scope,
+)
 from keras_nmf.optimizers import MultiRateAdam
 from keras_nmf.training.plateau import ResumableReduceLROnPlateau
 
@@ -110,6 +112,7 @@ def prepare_run(config):
             raise FileExistsError(f"--resume: the run in {run_dir} already finished (results.json exists).")
         resumed = TrainConfig.load(saved)
         resumed.resume, resumed.logdir, resumed.verbose = True, str(run_dir), config.verbose
+        resumed.distribute_timeout = config.distribute_timeout
         print(f"Resuming {run_dir} with its saved configuration.")
         return run_dir, resumed
     config.logdir = str(run_dir)
@@ -217,10 +220,12 @@ def train(config: TrainConfig, extra_callbacks=()) -> dict:
 
     Raises:
         NonFiniteLossError: the loss or the weights became NaN/Inf (resumable).
-        DistributeError: the strategy cannot start (e.g. no TF_CONFIG).
+        DistributeError: the strategy cannot start (e.g. no TF_CONFIG), or a
+            worker of a multi-worker run was lost (resumable).
     """
     run_dir, config = prepare_run(config)
-    strategy = make_strategy(config.distribute)  # first: a multi-worker strategy must precede other TF work
+    # First: a multi-worker strategy must precede any other TensorFlow work.
+    strategy = make_strategy(config.distribute, config.distribute_timeout)
     chief = is_chief(strategy)
     if chief:
         check_new_run(run_dir, config)
@@ -263,15 +268,16 @@ def train(config: TrainConfig, extra_callbacks=()) -> dict:
     floor = run_callbacks.LearningRateFloor(config.min_lr)
     callbacks = build_callbacks(config, run_dir, data, floor, chief) + list(extra_callbacks)
     start = time.perf_counter()
+    resume_command = f"python scripts/train.py --resume --logdir {run_dir}"
     try:
-        model.fit(
-            train_data, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
-            validation_data=data.validation, callbacks=callbacks, verbose=config.verbose,
-        )
+        with lost_worker_is_an_error(strategy, resume_command):
+            model.fit(
+                train_data, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
+                validation_data=data.validation, callbacks=callbacks, verbose=config.verbose,
+            )
     except KeyboardInterrupt:
         print(
-            f"\nInterrupted. The last completed epoch is saved; continue with:\n"
-            f"  python scripts/train.py --resume --logdir {run_dir}"
+            f"\nInterrupted. The last completed epoch is saved; continue with:\n  {resume_command}"
         )
         raise
     except run_callbacks.NonFiniteLossError as error:

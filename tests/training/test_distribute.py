@@ -165,3 +165,84 @@ def test_single_device_is_chief_and_xla_defaults_off_under_a_strategy():
     assert make_strategy("none") is None and is_chief(None)
     assert default_jit("cnmf_1x1") and not default_jit("cnn")
     assert not default_jit("cnmf_1x1", make_strategy("mirrored"))
+
+
+def test_watchdog_names_the_workers_that_do_not_answer():
+    from keras_nmf.training.cluster_watchdog import did_not_form_message, silent_peers
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen()
+    answering = f"127.0.0.1:{listening.getsockname()[1]}"
+    own, silent = (f"127.0.0.1:{port}" for port in _free_ports(2))
+    tf_config = {"cluster": {"chief": [own], "worker": [answering, silent]}, "task": {"type": "chief", "index": 0}}
+    try:
+        assert silent_peers(tf_config) == [f"worker 1 at {silent}"]
+        message = did_not_form_message(tf_config, 30)
+    finally:
+        listening.close()
+    assert "did not form within 30 s (this is chief 0): no answer from worker 1" in message
+    assert "--distribute-timeout" in message and "TF_CONFIG" in message
+
+
+def _watchdog_over_a_sleeper(timeout_s, release):
+    from keras_nmf.training.distribute import WATCHDOG_SCRIPT
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    port = _free_ports(1)[0]
+    env = {**os.environ, "TF_CONFIG": json.dumps(
+        {"cluster": {"worker": ["127.0.0.1:1", f"127.0.0.1:{port}"]}, "task": {"type": "worker", "index": 0}})}
+    watchdog = subprocess.Popen([sys.executable, "-I", str(WATCHDOG_SCRIPT), str(sleeper.pid), str(timeout_s)],
+                                stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    if release:
+        watchdog.stdin.close()
+    watchdog.wait(timeout=30)  # stdin stays open unless released: the cluster never forms
+    stderr = watchdog.stderr.read()
+    try:
+        sleeper_status = sleeper.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        sleeper_status = "alive"
+        sleeper.kill()
+    return watchdog.returncode, stderr, sleeper_status, port
+
+
+def test_watchdog_leaves_a_worker_whose_cluster_formed_alone():
+    returncode, stderr, sleeper_status, _ = _watchdog_over_a_sleeper(timeout_s=30, release=True)
+    assert (returncode, stderr, sleeper_status) == (0, "", "alive")
+
+
+def test_watchdog_stops_a_worker_still_waiting_at_the_deadline():
+    returncode, stderr, sleeper_status, port = _watchdog_over_a_sleeper(timeout_s=0.5, release=False)
+    assert returncode == 1 and sleeper_status == -9
+    assert f"no answer from worker 1 at 127.0.0.1:{port}" in stderr
+
+
+@pytest.mark.slow
+def test_multiworker_with_a_missing_worker_stops_with_a_clear_error():
+    ports = _free_ports(2)
+    tf_config = {"cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]}, "task": {"type": "worker", "index": 1}}
+    code = "from keras_nmf.training.distribute import make_strategy\nmake_strategy('multiworker', startup_timeout_s=3)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
+                            env={**os.environ, "TF_CONFIG": json.dumps(tf_config)})
+    assert result.returncode == -9, result.stderr[-3000:]
+    assert f"the cluster did not form within 3 s (this is worker 1): no answer from worker 0 at 127.0.0.1:{ports[0]}" \
+        in result.stderr
+
+
+def test_a_lost_worker_during_training_is_a_resumable_error():
+    import tensorflow as tf
+
+    from keras_nmf.training.distribute import lost_worker_is_an_error
+
+    errors, MultiWorkerMirroredStrategy = tf.errors, tf.distribute.MultiWorkerMirroredStrategy
+
+    lost = errors.UnavailableError(None, None, "Graph execution error:\n\nCollective ops is aborted by: "
+                                   "recvmsg:Connection reset by peer\nThe error could be from a previous operation.")
+    multiworker = MultiWorkerMirroredStrategy.__new__(MultiWorkerMirroredStrategy)  # type only: no cluster
+    with pytest.raises(DistributeError, match="stopped answering during training \\(Collective ops is aborted by: "
+                       "recvmsg:Connection reset by peer\\).*\n  python scripts/train.py --resume --logdir RUN"):
+        with lost_worker_is_an_error(multiworker, "python scripts/train.py --resume --logdir RUN"):
+            raise lost
+    with pytest.raises(errors.UnavailableError):  # single-host strategies: TensorFlow's own error
+        with lost_worker_is_an_error(None, "unused"):
+            raise lost
