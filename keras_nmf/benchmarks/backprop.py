@@ -75,13 +75,13 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
     from keras_nmf.benchmarks.timing import median_ms, paired_medians_ms
     from keras_nmf.models import build_model, count_parameters
     from keras_nmf.training.config import TrainConfig
-    from keras_nmf.training.run import DEFAULT_JIT, compile_model
+    from keras_nmf.training.run import DEFAULT_JIT, apply_precision, compile_model
 
     gpu = bool(tf.config.list_physical_devices("GPU"))
     if not gpu:
         _reserve_allocator_region()
     keras.utils.set_random_seed(0)
-    keras.config.set_dtype_policy(precision)
+    apply_precision(precision)  # as train.py: float32 without TF32
     jit = DEFAULT_JIT[arch] if jit is None else jit
     model = build_model(arch, input_shape=input_shape, iterations=iterations, backward=backward)
     compile_model(model, TrainConfig(arch=arch), jit)

@@ -24,9 +24,9 @@ BACKWARD_MODES = ("approx", "autodiff")
 LEARNING_MODES = ("backprop", "local")
 
 
-def _reconstruction(h, w):
+def _reconstruction(h, w, matmul=tf.matmul):
     """R_ps = sum_j W_sj h_pj, shape ([G,] P, S)."""
-    return tf.matmul(h, w, transpose_b=True)
+    return matmul(h, w, transpose_b=True)
 
 
 def _inverse_sums(x):
@@ -34,7 +34,7 @@ def _inverse_sums(x):
     return tf.math.divide_no_nan(1.0, tf.reduce_sum(x, axis=-1, keepdims=True))
 
 
-def nmf_iterations(x, w, iterations, epsilon=None):
+def nmf_iterations(x, w, iterations, epsilon=None, matmul=tf.matmul):
     """Runs ``iterations`` NMF updates from h(0) = 1/I (eq. 6, renormalised).
 
     Per step: R = W h, u_i = sum_s xhat_s W_si / R_s with xhat = x / sum_s x_s,
@@ -51,24 +51,28 @@ def nmf_iterations(x, w, iterations, epsilon=None):
         w: float32 tensor ([G,] S, I), non-negative, unit column sums.
         iterations: int >= 1, number of updates N.
         epsilon: None for the plain multiplicative update, else a float in (0, 1].
+        matmul: the matrix product of the two matmuls per step (``tf.matmul``;
+            :mod:`keras_nmf.benchmarks.tf32` passes one that rounds its inputs
+            as TF32 tensor cores do). float64 x and w run in float64 (the
+            reference).
 
     Returns:
-        float32 tensor ([G,] P, I): h(N).
+        tensor ([G,] P, I) of x's dtype: h(N).
     """
     num_hidden = tf.shape(w)[-1]
     pattern_shape = tf.shape(x)[:-1]
     inverse_sums = _inverse_sums(x)
     h = tf.fill(
         tf.concat([pattern_shape, [num_hidden]], axis=0),
-        1.0 / tf.cast(num_hidden, tf.float32),
+        1.0 / tf.cast(num_hidden, x.dtype),
     )
     # h(0) = 1/I is the same for every pattern, so R(0) = W h(0) is one row
     # (the row sums of W over I), broadcast: the first step skips a matmul.
     reconstruction = tf.reduce_mean(w, axis=-1)[..., tf.newaxis, :]
     for step in range(iterations):
         if step:
-            reconstruction = _reconstruction(h, w)
-        u = tf.matmul(x / (reconstruction + TINY), w) * inverse_sums
+            reconstruction = _reconstruction(h, w, matmul)
+        u = matmul(x / (reconstruction + TINY), w) * inverse_sums
         if epsilon is None:
             h = h * u  # eq. 3 (eq. 6 with eps = 1)
         else:

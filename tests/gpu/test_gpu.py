@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from keras_nmf.layers import CNMF2D
+from keras_nmf.training.run import apply_precision
 from tests import nmf_reference as ref
 from tests.layers.gradients import output_and_gradients
 
@@ -52,10 +53,17 @@ def _report(key, value):
             json.dump(report, handle, indent=2)
 
 
+@pytest.fixture(autouse=True)
+def _restore_tf32():
+    previous = tf.config.experimental.tensor_float_32_execution_enabled()
+    yield
+    tf.config.experimental.enable_tensor_float_32_execution(previous)
+
+
 @pytest.mark.parametrize("policy", list(TOLERANCES))
 @pytest.mark.parametrize("chunk_elements", [2**20, None], ids=["chunked", "whole-batch"])
 def test_outputs_and_gradients_on_gpu_match_reference(policy, chunk_elements):
-    keras.config.set_dtype_policy(policy)
+    apply_precision(policy)  # as train.py: float32 without TF32, the mixed policies with TensorFlow's default
     layer, images, phi, expected = _case(chunk_elements)
     with tf.device("/GPU:0"):
         got = output_and_gradients(layer, images, phi, mode="xla")
@@ -69,15 +77,11 @@ def test_outputs_and_gradients_on_gpu_match_reference(policy, chunk_elements):
 def test_tf32_effect_on_the_iterations_is_measured():
     """True float32 must match the reference; TF32's error is measured and reported for the README."""
     layer, images, phi, expected = _case()
-    previous = tf.config.experimental.tensor_float_32_execution_enabled()
     errors = {}
-    try:
-        for tf32 in (False, True):
-            tf.config.experimental.enable_tensor_float_32_execution(tf32)
-            with tf.device("/GPU:0"):
-                errors["tf32" if tf32 else "float32"] = _relative_errors(
-                    output_and_gradients(layer, images, phi, mode="xla"), expected)
-    finally:
-        tf.config.experimental.enable_tensor_float_32_execution(previous)
+    for tf32 in (False, True):
+        tf.config.experimental.enable_tensor_float_32_execution(tf32)
+        with tf.device("/GPU:0"):
+            errors["tf32" if tf32 else "float32"] = _relative_errors(
+                output_and_gradients(layer, images, phi, mode="xla"), expected)
     _report("tf32_vs_float32", errors)
     assert errors["float32"][0] < 1e-4 and max(errors["float32"][1:]) < 2e-3, errors
