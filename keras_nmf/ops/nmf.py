@@ -11,13 +11,18 @@ about 1.4x faster than a batched one with G = 1.
 * ``h``: ``([G,] P, I)`` the hidden activations, each pattern's ``h`` summing to 1.
 
 All arithmetic runs in float32; callers cast in and out (mixed precision).
-Divisions are guarded by :data:`TINY` and otherwise literal, so an all-zero
-pattern gives ``h = 0`` under the plain update (PAPER.md section 1).
+The iterations divide with divide-no-NaN (0 where a denominator is 0), so an
+all-zero pattern gives ``h = 0`` under the plain update (PAPER.md section 1).
+A ``+ TINY`` guard there would do the same forward, but its autodiff gradient
+breaks under XLA: XLA rewrites (-x / y) / y as -x / (y * y), and y = TINY
+squared flushes to zero, so an all-zero patch anywhere in a batch made the
+whole gradient NaN with ``backward="autodiff"``. The one-step backward,
+outside autodiff, guards R with :data:`TINY`.
 """
 
 import tensorflow as tf
 
-#: Guard added to every denominator of the NMF iterations (R + TINY, sum + TINY).
+#: Guard added to R in the one-step backward (eqs. 18-19): R + TINY.
 TINY = 1e-20
 
 BACKWARD_MODES = ("approx", "autodiff")
@@ -72,12 +77,12 @@ def nmf_iterations(x, w, iterations, epsilon=None, matmul=tf.matmul):
     for step in range(iterations):
         if step:
             reconstruction = _reconstruction(h, w, matmul)
-        u = matmul(x / (reconstruction + TINY), w) * inverse_sums
+        u = matmul(tf.math.divide_no_nan(x, reconstruction), w) * inverse_sums
         if epsilon is None:
             h = h * u  # eq. 3 (eq. 6 with eps = 1)
         else:
             h = h + epsilon * h * (u - 1.0)  # eq. 6
-        h = h / (tf.reduce_sum(h, axis=-1, keepdims=True) + TINY)
+        h = tf.math.divide_no_nan(h, tf.reduce_sum(h, axis=-1, keepdims=True))
     return h
 
 

@@ -96,3 +96,25 @@ def test_nmf_weights_is_eq20_with_its_gradient():
     np.testing.assert_allclose(w.numpy(), ref.weights_from_kernel(u), rtol=1e-5)
     np.testing.assert_allclose(w.numpy().sum(axis=(0, 1, 2)), 1.0, rtol=1e-6)
     np.testing.assert_allclose(tape.gradient(loss, ut).numpy(), ref.weights_from_kernel_vjp(u, upstream), rtol=1e-4, atol=1e-6)
+
+
+def test_autodiff_gradient_with_an_all_zero_pattern_is_finite_under_xla():
+    """XLA turned (-x / (y + tiny)) / (y + tiny) into -x / (y + tiny)**2 = 0 / 0 for a zero patch (NaN)."""
+    rng = np.random.default_rng(0)
+    x = rng.random((6, 12)).astype(np.float32)
+    x[2] = 0.0
+    w = rng.random((12, 5)).astype(np.float32)
+    w /= w.sum(axis=0)
+    upstream = tf.constant(rng.normal(size=(6, 5)).astype(np.float32))
+
+    def gradients(x, w):
+        with tf.GradientTape() as tape:
+            tape.watch([x, w])
+            loss = tf.reduce_sum(ops.nmf(x, w, 5, backward="autodiff") * upstream)
+        return tape.gradient(loss, [x, w])
+
+    eager, xla = (tf.function(gradients, jit_compile=jit)(tf.constant(x), tf.constant(w)) for jit in (False, True))
+    for got, expected in zip(xla, eager):
+        assert np.isfinite(got.numpy()).all()
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(eager[0].numpy()[2], 0.0)  # the zero pattern's h is 0 whatever x does there
