@@ -79,6 +79,11 @@ class TrainConfig:
                 raise ValueError(f"Unknown {spec.name} {value!r}. Valid choices: {', '.join(choices)}.")
         if self.monitor == "val_loss" and not self.val_split:
             raise ValueError("--monitor val_loss needs a validation split: add --val-split 0.1 (for example).")
+        if self.jit and self.distribute != "none":
+            raise ValueError(
+                "--jit does not work with --distribute: XLA steps cannot use variables mirrored on other devices "
+                "(keras-team/keras#19005; Keras itself disables XLA under tf.distribute). Drop --jit (XLA is off "
+                "by default under a strategy).")
         if self.distribute_timeout < 0:
             raise ValueError(f"--distribute-timeout must be >= 0 (0 waits forever). Received: {self.distribute_timeout}")
         if self.nmf_chunk_elements < 0:

@@ -38,9 +38,11 @@ DEFAULT_JIT = {"cnn": False, "cnn_1x1": False, "cnmf": True, "cnmf_1x1": True}
 def default_jit(arch, strategy=None):
     """XLA where it measured faster (``DEFAULT_JIT``), but off under a ``tf.distribute`` strategy.
 
-    XLA-compiled steps under ``MirroredStrategy`` failed here with "Trying to
-    access resource ... located in device CPU:1 from device CPU:0" (the XLA
-    known issue of variables on another device); ``--jit`` still forces it.
+    XLA-compiled steps under ``MirroredStrategy`` fail with "Trying to access
+    resource ... located in device CPU:1 from device CPU:0" (XLA's known
+    issue of variables on another device; keras-team/keras#19005, where Keras
+    disabled XLA under tf.distribute). ``TrainConfig`` rejects ``--jit`` with
+    ``--distribute``.
     """
     return DEFAULT_JIT[arch] and strategy is None
 

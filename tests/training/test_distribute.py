@@ -246,3 +246,11 @@ def test_a_lost_worker_during_training_is_a_resumable_error():
     with pytest.raises(errors.UnavailableError):  # single-host strategies: TensorFlow's own error
         with lost_worker_is_an_error(None, "unused"):
             raise lost
+
+
+def test_config_rejects_xla_under_a_strategy_and_a_negative_timeout():
+    with pytest.raises(ValueError, match="--jit does not work with --distribute.*keras-team/keras#19005"):
+        TrainConfig(jit=True, distribute="mirrored")
+    with pytest.raises(ValueError, match="--distribute-timeout must be >= 0"):
+        TrainConfig(distribute="multiworker", distribute_timeout=-1)
+    assert TrainConfig(jit=False, distribute="mirrored").distribute_timeout == 600
