@@ -46,6 +46,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--precision", default="float32", choices=["float32", "mixed_float16", "mixed_bfloat16"],
                         help="Keras dtype policy of the networks (the NMF iterations stay float32)")
+    parser.add_argument("--tf32", action="store_true",
+                        help="leave TensorFlow's TF32 matmuls on under float32 (GPU; train.py turns them off)")
     parser.add_argument("--no-figure1", action="store_true", help="per-architecture figures only")
     args = parser.parse_args(argv)
     if args.quick:
@@ -54,7 +56,7 @@ def main(argv=None):
         settings = {"iterations": 20, "figure1_iterations": (5, 20, 50), "batch": 50, "repeats": args.repeats}
     if args.no_figure1:
         settings["figure1_iterations"] = ()
-    report = backprop.run(archs=tuple(args.archs), precision=args.precision, **settings)
+    report = backprop.run(archs=tuple(args.archs), precision=args.precision, tf32=args.tf32, **settings)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "backprop.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -3,7 +3,8 @@
 #   bash scripts/device_check.sh            # writes device_out/ (or $OUT/ where OUT is set)
 # 1. the GPU-marked tests (pytest -m gpu): CNMF2D outputs and both gradients on the GPU against the float64
 #    reference in float32, mixed_float16 and mixed_bfloat16, chunked and whole-batch, and the TF32 measurement;
-# 2. bench_backprop per-architecture throughput and step memory, float32 and mixed_bfloat16;
+# 2. bench_backprop per-architecture throughput and step memory, float32 and mixed_bfloat16, and cnn / cnmf_1x1
+#    in float32 with TF32 left on (what train.py's true float32 costs);
 # 3. one epoch of cnmf_1x1 on ../shared/data/cifar10-jpeg (epoch time, test accuracy).
 # The last line printed is one JSON summary. Without a GPU the GPU parts are skipped and said so.
 # PYTHON=path/to/python uses an existing environment instead of creating .venv.
@@ -38,6 +39,9 @@ if [ "$GPU" -gt 0 ]; then
     timeout 240 "$PYTHON" scripts/bench_backprop.py --no-figure1 --repeats 10 --precision "$precision" \
       --out "$OUT/bench_$precision" | tee "$OUT/bench_$precision.log" && BENCH+=("$precision")
   done
+  timeout 150 "$PYTHON" scripts/bench_backprop.py --no-figure1 --repeats 10 --precision float32 --tf32 \
+    --archs cnn cnmf_1x1 --out "$OUT/bench_float32_tf32" | tee "$OUT/bench_float32_tf32.log" \
+    && BENCH+=("float32_tf32")
   if [ -d "$DATA_DIR/train" ]; then
     rm -rf "$OUT/epoch"
     timeout 300 "$PYTHON" scripts/train.py --arch cnmf_1x1 --epochs 1 --data-dir "$DATA_DIR" --logdir "$OUT/epoch" \

@@ -62,11 +62,13 @@ def _train_step_memory(train_step, device):
 
 
 def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=None, input_shape=(28, 28, 3),
-            precision="float32"):
+            precision="float32", tf32=False):
     """Times and memory of one configuration, in this process. Returns a dict.
 
     ``precision`` is the Keras dtype policy (``float32``, ``mixed_bfloat16``,
-    ...); the NMF iterations run in float32 under every policy.
+    ...); the NMF iterations run in float32 under every policy. ``float32``
+    means true float32 matmuls, as in training, unless ``tf32`` leaves
+    TensorFlow's TF32 default on (the GPU speed that true float32 costs).
     """
     import keras
     import numpy as np
@@ -82,6 +84,8 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
         _reserve_allocator_region()
     keras.utils.set_random_seed(0)
     apply_precision(precision)  # as train.py: float32 without TF32
+    if tf32:
+        tf.config.experimental.enable_tensor_float_32_execution(True)
     jit = DEFAULT_JIT[arch] if jit is None else jit
     model = build_model(arch, input_shape=input_shape, iterations=iterations, backward=backward)
     compile_model(model, TrainConfig(arch=arch), jit)
@@ -116,6 +120,7 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
         "backward": backward,
         "jit_compile": jit,
         "precision": precision,
+        "tf32": tf.config.experimental.tensor_float_32_execution_enabled(),
         "batch": batch,
         "parameters": count_parameters(model),
         "forward_ms": forward_ms,
@@ -215,13 +220,13 @@ def _machine():
 
 
 def run(archs=("cnn", "cnmf", "cnn_1x1", "cnmf_1x1"), iterations=20, figure1_iterations=(5, 20, 50),
-        batch=50, repeats=10, jit=None, precision="float32", progress=print):
+        batch=50, repeats=10, jit=None, precision="float32", tf32=False, progress=print):
     """Runs every configuration (one subprocess each) and returns the report dict.
 
     ``jit=None`` compiles each network as training does (``DEFAULT_JIT``);
     ``figure1_iterations=()`` skips Figure 1 (per-arch figures only).
     """
-    common = {"batch": batch, "repeats": repeats, "jit": jit, "precision": precision}
+    common = {"batch": batch, "repeats": repeats, "jit": jit, "precision": precision, "tf32": tf32}
     architectures = {}
     for arch in archs:
         progress(f"measuring {arch} (N = {iterations}) ...")
@@ -257,7 +262,7 @@ def run(archs=("cnn", "cnmf", "cnn_1x1", "cnmf_1x1"), iterations=20, figure1_ite
     return {
         "machine": _machine(),
         "method": {
-            "batch": batch, "input_shape": [28, 28, 3], "classes": 10, "dtype": precision,
+            "batch": batch, "input_shape": [28, 28, 3], "classes": 10, "dtype": precision, "tf32": tf32,
             "repeats": repeats, "statistic": "median after 2 warm-up steps",
             "jit_compile": "as training runs it (XLA for NMF networks, not for CNNs)" if jit is None else jit,
             "backward_ms": "forward+loss+gradients minus forward (both tf.functions), median of back-to-back pairs",
