@@ -60,8 +60,8 @@ class TrainConfig:
         "none", "tf.distribute strategy: mirrored (this host's GPUs) or multiworker (TF_CONFIG hosts); "
         "--batch-size stays the global batch", STRATEGIES)
     distribute_timeout: float = _field(
-        DEFAULT_STARTUP_TIMEOUT_S, "multiworker: seconds to wait for every TF_CONFIG worker to join before "
-        "exiting (status 4) with the names of the workers that do not answer; 0 waits forever")
+        DEFAULT_STARTUP_TIMEOUT_S, "multiworker: seconds to wait for every TF_CONFIG worker to join; then the worker stops "
+        "with the names of the workers that do not answer (0: wait forever)")
     jit: bool = _field(None, "XLA-compile the train step (default: whichever was measured faster: on for NMF networks, off for CNNs)")
     seed: int = _field(0, "random seed (weights, data order, augmentation)")
     deterministic: bool = _field(
