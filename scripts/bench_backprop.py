@@ -40,7 +40,7 @@ def print_table(report):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="bench_out", help="output directory")
-    parser.add_argument("--quick", action="store_true", help="smoke run: batch 8, N = 2 and 4, 3 repeats, no XLA (about a minute)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: batch 8, N = 4, 3 repeats, no XLA (under a minute)")
     parser.add_argument("--archs", nargs="+", default=["cnn", "cnmf", "cnn_1x1", "cnmf_1x1"],
                         choices=["cnn", "cnmf", "cnn_1x1", "cnmf_1x1"])
     parser.add_argument("--repeats", type=int, default=10)
@@ -51,7 +51,7 @@ def main(argv=None):
     parser.add_argument("--no-figure1", action="store_true", help="per-architecture figures only")
     args = parser.parse_args(argv)
     if args.quick:
-        settings = {"iterations": 4, "figure1_iterations": (2, 4), "batch": 8, "repeats": 3, "jit": False}
+        settings = {"iterations": 4, "figure1_iterations": (4,), "batch": 8, "repeats": 3, "jit": False}
     else:
         settings = {"iterations": 20, "figure1_iterations": (5, 20, 50), "batch": 50, "repeats": args.repeats}
     if args.no_figure1:

@@ -199,7 +199,7 @@ def _watchdog_over_a_sleeper(timeout_s, release):
     watchdog.wait(timeout=30)  # stdin stays open unless released: the cluster never forms
     stderr = watchdog.stderr.read()
     try:
-        sleeper_status = sleeper.wait(timeout=5)
+        sleeper_status = sleeper.wait(timeout=1)
     except subprocess.TimeoutExpired:
         sleeper_status = "alive"
         sleeper.kill()

@@ -1,9 +1,12 @@
 """scripts/train.py end to end on a generated image folder: run, reload, resume, errors."""
 
+import contextlib
+import io
 import json
 import pathlib
 import subprocess
 import sys
+import types
 
 import keras
 import numpy as np
@@ -79,25 +82,37 @@ def test_learning_rate_floor_stops_training(image_folder, tmp_path):
 
 
 def _run_cli(*args):
+    """scripts/train.py as a separate process (the real command line)."""
     return subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "train.py"), *args],
                           capture_output=True, text=True, timeout=300)
 
 
+def _run_main(*args):
+    """scripts/train.py's main() in this process: its exit status and output, without a new TensorFlow start."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            returncode = train_script.main(list(args))
+        except SystemExit as exit_:  # argparse
+            returncode = exit_.code
+    return types.SimpleNamespace(returncode=returncode, stdout=stdout.getvalue(), stderr=stderr.getvalue())
+
+
 def test_cli_errors_are_clear(tmp_path, image_folder):
-    unknown = _run_cli("--arch", "resnet")
+    unknown = _run_main("--arch", "resnet")
     assert unknown.returncode == 2 and "invalid choice: 'resnet'" in unknown.stderr
-    flag = _run_cli("--no-such-flag")
+    flag = _run_main("--no-such-flag")
     assert flag.returncode == 2 and "unrecognized arguments: --no-such-flag" in flag.stderr
-    missing = _run_cli("--data-dir", str(tmp_path / "missing"), "--logdir", str(tmp_path / "r1"))
+    missing = _run_main("--data-dir", str(tmp_path / "missing"), "--logdir", str(tmp_path / "r1"))
     assert missing.returncode == 2 and "Data directory not found" in missing.stderr
     empty = tmp_path / "empty"
     (empty / "test" / "cat").mkdir(parents=True)
-    no_train = _run_cli("--data-dir", str(empty), "--logdir", str(tmp_path / "r2"))
+    no_train = _run_main("--data-dir", str(empty), "--logdir", str(tmp_path / "r2"))
     assert no_train.returncode == 2 and "has no 'train/' folder" in no_train.stderr
     assert not (tmp_path / "r2").exists()  # nothing written before the data loads
-    monitor = _run_cli("--monitor", "val_loss")
+    monitor = _run_main("--monitor", "val_loss")
     assert monitor.returncode == 2 and "--val-split" in monitor.stderr
-    chunks = _run_cli("--nmf-chunk-elements", "-1")
+    chunks = _run_main("--nmf-chunk-elements", "-1")
     assert chunks.returncode == 2 and "--nmf-chunk-elements must be >= 0" in chunks.stderr
 
 
