@@ -24,7 +24,7 @@ from keras_nmf.models import build_model, check_groups, count_parameters
 from keras_nmf.training.batchnorm import RecalibrateBatchNorm
 from keras_nmf.training.callbacks import LearningRateFloor
 from keras_nmf.training.config import TrainConfig
-from keras_nmf.training.run import DEFAULT_JIT, compile_model
+from keras_nmf.training.run import compile_model, default_jit
 
 WIDTHS = (1, 2, 4, 8)
 GROUPS = (1, 2, 4, 8, 16)
@@ -69,7 +69,7 @@ class NMFHyperModel(kt.HyperModel):
             epsilon=self.recipe.epsilon, nmf_chunk_elements=self.recipe.nmf_chunk_elements or None,
         )
         if jit is None:
-            jit = DEFAULT_JIT[self.recipe.arch] if self.recipe.jit is None else self.recipe.jit
+            jit = default_jit(self.recipe.arch) if self.recipe.jit is None else self.recipe.jit
         return compile_model(model, self.recipe, jit)
 
     def build(self, hp):

@@ -8,6 +8,7 @@ Prints the Pareto front (best test accuracy for at most that many parameters) as
 """
 
 import argparse
+import collections
 import os
 import pathlib
 import sys
@@ -34,9 +35,7 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     write_trials_csv(rows, out / "trials.csv")
     done = completed(rows)
-    statuses = {}
-    for row in rows:
-        statuses[row["status"]] = statuses.get(row["status"], 0) + 1
+    statuses = collections.Counter(row["status"] for row in rows)
     print(f"{len(rows)} trials ({', '.join(f'{n} {s.lower()}' for s, n in sorted(statuses.items()))}); "
           f"wrote {out / 'trials.csv'}")
     if not done:

@@ -33,8 +33,8 @@ from tuning.costs import estimate_costs  # noqa: E402
 from tuning.hypermodel import GROUPS, WIDTHS, NMFHyperModel, RecordingGridSearch  # noqa: E402
 
 #: TrainConfig fields that the sweep samples or that make no sense per trial.
-NOT_RECIPE = ("width", "nmf_groups", "conv_groups", "logdir", "resume", "variant", "distribute", "verbose",
-              "eval_every")
+NOT_RECIPE = ("width", "nmf_groups", "conv_groups", "logdir", "resume", "variant", "distribute",
+              "distribute_timeout", "verbose", "eval_every")
 
 
 def parse_args(argv=None):

@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_nmf.ops import nmf_iterations
+from keras_nmf.ops.patches import extract_patches
 
 FLOAT32_MANTISSA_BITS = 23
 TF32_MANTISSA_BITS = 10
@@ -97,9 +98,8 @@ def random_nmf_weights(patch_size, filters, seed=0):
 
 def image_patterns(images, kernel_size=5):
     """Every kernel_size x kernel_size patch (stride 1, valid) of float images (B, H, W, C), as (P, S)."""
-    patches = tf.image.extract_patches(tf.convert_to_tensor(images, tf.float32),
-                                       sizes=[1, kernel_size, kernel_size, 1], strides=[1, 1, 1, 1],
-                                       rates=[1, 1, 1, 1], padding="VALID")
+    patches = extract_patches(tf.convert_to_tensor(images, tf.float32), (kernel_size, kernel_size), (1, 1), (1, 1),
+                              "valid")  # as CNMF2D extracts them
     return patches.numpy().reshape(-1, patches.shape[-1])
 
 

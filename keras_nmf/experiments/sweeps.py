@@ -2,7 +2,7 @@
 
 A search directory is the single source of truth: each trial's ``trial.json``
 (KerasTuner: status, hyperparameters, objective) and ``record.json`` (written
-by :class:`tuning.tuner.RecordingGridSearch` at the trial's end: parameter
+by :class:`tuning.hypermodel.RecordingGridSearch` at the trial's end: parameter
 counts, validation and test accuracy, epochs, seconds, worker). Finished,
 partial and running searches can all be read at any time.
 """
