@@ -18,6 +18,7 @@ from keras_nmf.training import TrainConfig
 from keras_nmf.training.distribute import DistributeError, is_chief, make_strategy
 from tests.conftest import REPO_ROOT
 from tests.image_folders import make_image_folder
+from tests.ports import free_ports
 
 TWO_LOGICAL_CPUS = """
 import tensorflow as tf
@@ -101,20 +102,10 @@ train(dataclasses.replace(config, resume=True))
     assert [row.split(",")[0] for row in epochs] == ["0", "1"]
 
 
-def _free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
-
-
 @pytest.mark.slow
 def test_multiworker_epoch_on_two_local_workers(image_folder, tmp_path):
     logdir = tmp_path / "run"
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     code = f"""
 import sys, keras, numpy as np
 from keras_nmf.training import TrainConfig, train
@@ -174,7 +165,7 @@ def test_watchdog_names_the_workers_that_do_not_answer():
     listening.bind(("127.0.0.1", 0))
     listening.listen()
     answering = f"127.0.0.1:{listening.getsockname()[1]}"
-    own, silent = (f"127.0.0.1:{port}" for port in _free_ports(2))
+    own, silent = (f"127.0.0.1:{port}" for port in free_ports(2))
     tf_config = {"cluster": {"chief": [own], "worker": [answering, silent]}, "task": {"type": "chief", "index": 0}}
     try:
         assert silent_peers(tf_config) == [f"worker 1 at {silent}"]
@@ -189,7 +180,7 @@ def _watchdog_over_a_sleeper(timeout_s, release):
     from keras_nmf.training.distribute import WATCHDOG_SCRIPT
 
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    port = _free_ports(1)[0]
+    port = free_ports(1)[0]
     env = {**os.environ, "TF_CONFIG": json.dumps(
         {"cluster": {"worker": ["127.0.0.1:1", f"127.0.0.1:{port}"]}, "task": {"type": "worker", "index": 0}})}
     watchdog = subprocess.Popen([sys.executable, "-I", str(WATCHDOG_SCRIPT), str(sleeper.pid), str(timeout_s)],
@@ -219,7 +210,7 @@ def test_watchdog_stops_a_worker_still_waiting_at_the_deadline():
 
 @pytest.mark.slow
 def test_multiworker_with_a_missing_worker_stops_with_a_clear_error():
-    ports = _free_ports(2)
+    ports = free_ports(2)
     tf_config = {"cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]}, "task": {"type": "worker", "index": 1}}
     code = "from keras_nmf.training.distribute import make_strategy\nmake_strategy('multiworker', startup_timeout_s=3)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,

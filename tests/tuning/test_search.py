@@ -2,7 +2,6 @@
 
 import csv
 import os
-import socket
 import subprocess
 import sys
 
@@ -10,15 +9,10 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.image_folders import make_image_folder
+from tests.ports import free_ports
 
 SEARCH = str(REPO_ROOT / "tuning" / "search.py")
 REPORT = str(REPO_ROOT / "tuning" / "report.py")
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.slow
@@ -29,7 +23,7 @@ def test_chief_and_two_workers_complete_the_grid_and_the_report_reads_it(tmp_pat
             "--nmf-groups", "1", "2", "--conv-groups", "1", "2", "--epochs", "1", "--steps-per-epoch", "2",
             "--batch-size", "4", "--iterations", "2", "--bn-recalibration-batches", "1", "--no-jit",
             "--verbose", "0"]
-    port = str(_free_port())
+    port = str(free_ports(1)[0])
     processes = {}
     for tuner_id in ("chief", "tuner0", "tuner1"):
         env = {**os.environ, "KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": "127.0.0.1",
