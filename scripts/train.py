@@ -11,6 +11,9 @@ Examples:
 Each run directory holds config.json, epochs.csv, TensorBoard logs (scalars and
 the first layer's basis images), a backup for --resume, model.keras and
 results.json. Ctrl-C keeps the last completed epoch: continue with --resume.
+--resume may change the learning rates (--lr, --kxk-lr, applied to the restored
+run), --epochs and runtime flags; any other flag that differs from the saved
+configuration is an error.
 """
 
 import os
@@ -21,14 +24,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from keras_nmf.data import DataError  # noqa: E402
 from keras_nmf.training import parse_config, train  # noqa: E402
 from keras_nmf.training.callbacks import NonFiniteLossError  # noqa: E402
+from keras_nmf.training.config import ConfigError  # noqa: E402
 from keras_nmf.training.distribute import DistributeError  # noqa: E402
 
 
 def main(argv=None):
-    config = parse_config(argv, description=__doc__)
+    config, given = parse_config(argv, description=__doc__)
     try:
-        train(config)
-    except (DataError, DistributeError, FileNotFoundError, FileExistsError) as error:
+        train(config, given=given)
+    except (ConfigError, DataError, DistributeError, FileNotFoundError, FileExistsError, PermissionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except NonFiniteLossError:

@@ -107,23 +107,37 @@ def decode_images(paths, image_shape, num_parallel_calls=tf.data.AUTOTUNE):
     return np.concatenate(chunks) if chunks else np.zeros((0,) + tuple(image_shape), np.uint8)
 
 
-def load_image_folder(root, verbose=True):
-    """Loads ``root/train`` and ``root/test`` into memory.
+def image_folder_shape(root):
+    """(height, width, channels) of the data set's images: those of its first training image."""
+    train_paths, _, _ = list_image_folder(root, "train")
+    return _probe_image(train_paths[0])
+
+
+def load_image_folder(root, verbose=True, limit_train=None, limit_test=None, seed=0):
+    """Loads ``root/train`` and ``root/test`` into memory, decoding only the images used.
 
     The image shape (and 1 or 3 channels) is taken from the first training
-    image. Returns ``(train, test, class_names)`` with ``train`` and ``test`` as
-    ``(uint8 images, int64 labels)``.
+    image. ``limit_train``/``limit_test`` keep the seeded subsets of
+    :func:`keras_nmf.data.subsets.subset_indices` (the same images as a tfds
+    source's arrays would keep). Returns ``(train, test, class_names)`` with
+    ``train`` and ``test`` as ``(uint8 images, int64 labels)``.
     """
+    from keras_nmf.data.subsets import subset_indices
+
     train_paths, train_labels, classes = list_image_folder(root, "train")
     test_paths, test_labels, _ = list_image_folder(root, "test", classes)
     image_shape = _probe_image(train_paths[0])
+    keep_train = subset_indices(len(train_paths), limit_train, seed, "train")
+    keep_test = subset_indices(len(test_paths), limit_test, seed, "test")
     if verbose:
+        def count(keep, total):
+            return f"{len(keep)} of {total}" if len(keep) < total else f"{total}"
         print(
-            f"Loading {len(train_paths)} train and {len(test_paths)} test images "
-            f"({len(classes)} classes, {image_shape[0]}x{image_shape[1]}x{image_shape[2]}) "
+            f"Loading {count(keep_train, len(train_paths))} train and {count(keep_test, len(test_paths))} test "
+            f"images ({len(classes)} classes, {image_shape[0]}x{image_shape[1]}x{image_shape[2]}) "
             f"from {os.path.abspath(root)} ...",
             flush=True,
         )
-    train = (decode_images(train_paths, image_shape), train_labels)
-    test = (decode_images(test_paths, image_shape), test_labels)
+    train = (decode_images([train_paths[i] for i in keep_train], image_shape), train_labels[keep_train])
+    test = (decode_images([test_paths[i] for i in keep_test], image_shape), test_labels[keep_test])
     return train, test, classes

@@ -6,8 +6,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_nmf.data import augment
-from keras_nmf.data.image_folder import DataError, load_image_folder
-from keras_nmf.data.tfds_source import load_tfds
+from keras_nmf.data.image_folder import DataError, image_folder_shape, load_image_folder
+from keras_nmf.data.tfds_source import TFDS_IMAGE_SHAPES, load_tfds
 
 #: The paper crops 32x32 CIFAR-10 to 28x28, and 28x28 MNIST to 24x24.
 CROP_MARGIN = 4
@@ -66,14 +66,32 @@ def eval_pipeline(images, labels, crop_size, batch_size):
     return dataset.cache().prefetch(tf.data.AUTOTUNE)
 
 
-def load_arrays(name="cifar10", data_dir=None, tfds_dir=None, verbose=True):
+def load_arrays(name="cifar10", data_dir=None, tfds_dir=None, verbose=True, limit_train=None, limit_test=None,
+                seed=0):
     """The raw ``(train, test, class_names)`` arrays of an image folder or a tfds data set.
 
-    ``train`` and ``test`` are ``(uint8 images (N, H, W, C), int64 labels)``.
+    ``train`` and ``test`` are ``(uint8 images (N, H, W, C), int64 labels)``;
+    ``limit_train``/``limit_test`` keep the seeded subsets of
+    :func:`keras_nmf.data.subsets.subset_indices` (an image folder decodes only those).
     """
+    limits = {"limit_train": limit_train, "limit_test": limit_test, "seed": seed}
     if data_dir:
-        return load_image_folder(data_dir, verbose=verbose)
-    return load_tfds(name, tfds_dir, verbose=verbose)
+        return load_image_folder(data_dir, verbose=verbose, **limits)
+    return load_tfds(name, tfds_dir, verbose=verbose, **limits)
+
+
+def input_shape_of(name="cifar10", data_dir=None, crop_size=None):
+    """The model input shape ``(crop, crop, channels)`` of a data set, without loading it.
+
+    Raises:
+        DataError: the crop does not fit the images (or the image folder is unusable).
+    """
+    height, width, channels = image_folder_shape(data_dir) if data_dir else TFDS_IMAGE_SHAPES[name]
+    crop_size = crop_size or min(height, width) - CROP_MARGIN
+    if not 0 < crop_size <= min(height, width):
+        raise DataError(f"--crop-size {crop_size} does not fit {height}x{width} images: pass at most "
+                        f"{min(height, width)}.")
+    return (crop_size, crop_size, channels)
 
 
 def load_dataset(
@@ -99,7 +117,8 @@ def load_dataset(
         batch_size: examples per batch.
         crop_size: side of the square crops; default image side - 4.
         val_split: fraction of train held out for validation (0: none).
-        limit_train, limit_test: use only this many (seeded random) examples.
+        limit_train, limit_test: use only this many examples, drawn by
+            :func:`keras_nmf.data.subsets.subset_indices` (one stream per split).
         seed: seed of the split, the subsets and the shuffling.
 
     Returns:
@@ -108,21 +127,15 @@ def load_dataset(
     Raises:
         DataError: with the fix, for missing or unreadable data.
     """
-    train, test, class_names = load_arrays(name, data_dir, tfds_dir, verbose)
-    rng = np.random.default_rng(seed)
-    if limit_train:
-        keep = np.sort(rng.permutation(len(train[1]))[:limit_train])
-        train = (train[0][keep], train[1][keep])
-    if limit_test:
-        keep = np.sort(rng.permutation(len(test[1]))[:limit_test])
-        test = (test[0][keep], test[1][keep])
+    train, test, class_names = load_arrays(name, data_dir, tfds_dir, verbose, limit_train, limit_test, seed)
     validation = None
     if val_split:
         train, validation = _split_validation(*train, val_split, seed)
     height, width, channels = train[0].shape[1:]
     crop_size = crop_size or min(height, width) - CROP_MARGIN
     if not 0 < crop_size <= min(height, width):
-        raise DataError(f"crop_size={crop_size} does not fit {height}x{width} images.")
+        raise DataError(f"--crop-size {crop_size} does not fit {height}x{width} images: pass at most "
+                        f"{min(height, width)}.")
     return DatasetSplits(
         train=train_pipeline(*train, crop_size, batch_size, seed),
         test=eval_pipeline(*test, crop_size, batch_size),

@@ -9,6 +9,9 @@ from keras_nmf.data.image_folder import DataError
 
 TFDS_DATASETS = ("cifar10", "mnist", "fashion_mnist")
 
+#: (height, width, channels) of each data set's images (known without loading it).
+TFDS_IMAGE_SHAPES = {"cifar10": (32, 32, 3), "mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1)}
+
 
 def _check_downloadable(builder, name, timeout=5.0):
     """Fails fast, with the offline alternative, when the download hosts are unreachable.
@@ -30,11 +33,14 @@ def _check_downloadable(builder, name, timeout=5.0):
             ) from None
 
 
-def load_tfds(name, tfds_dir=None, verbose=True):
+def load_tfds(name, tfds_dir=None, verbose=True, limit_train=None, limit_test=None, seed=0):
     """Loads a ``tensorflow_datasets`` image classification set into memory.
 
-    Returns ``(train, test, class_names)`` like ``load_image_folder``.
+    Returns ``(train, test, class_names)`` like ``load_image_folder``, with the
+    same seeded subsets (:func:`keras_nmf.data.subsets.subset_indices`).
     """
+    from keras_nmf.data.subsets import subset_indices
+
     if name not in TFDS_DATASETS:
         raise DataError(f"Unknown dataset {name!r}. Valid choices: {', '.join(TFDS_DATASETS)}, or --data-dir DIR.")
     import tensorflow_datasets as tfds
@@ -48,6 +54,8 @@ def load_tfds(name, tfds_dir=None, verbose=True):
     splits = {}
     for split in ("train", "test"):
         data = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1, as_supervised=True))
-        splits[split] = (np.asarray(data[0], np.uint8), np.asarray(data[1], np.int64))
+        images, labels = np.asarray(data[0], np.uint8), np.asarray(data[1], np.int64)
+        keep = subset_indices(len(labels), limit_train if split == "train" else limit_test, seed, split)
+        splits[split] = (images[keep], labels[keep])
     class_names = builder.info.features["label"].names
     return splits["train"], splits["test"], class_names

@@ -23,6 +23,8 @@ class TestSetEvaluation(keras.callbacks.Callback):
     validation split), and no model is selected by it.
     """
 
+    KEYS = ("test_loss", "test_accuracy")
+
     def __init__(self, dataset, every=1):
         super().__init__()
         self.dataset = dataset
@@ -37,7 +39,11 @@ class TestSetEvaluation(keras.callbacks.Callback):
 
 
 class EpochSummary(keras.callbacks.Callback):
-    """One fixed-format line per epoch, and ``epoch_seconds``/``learning_rate`` in the logs."""
+    """One fixed-format line per epoch, and ``seconds``/``learning_rate`` in the logs.
+
+    TensorBoard prefixes epoch logs with ``epoch_``: the tags are
+    ``epoch_seconds`` and ``epoch_learning_rate``.
+    """
 
     COLUMNS = ("loss", "accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy")
 
@@ -52,23 +58,43 @@ class EpochSummary(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
-        logs["epoch_seconds"] = time.perf_counter() - self._start
+        logs["seconds"] = time.perf_counter() - self._start
         logs["learning_rate"] = current_learning_rate(self.model)
         fields = [f"epoch {epoch + 1:4d}/{self.total_epochs}"]
         for key in self.COLUMNS:
             if key in logs:
                 fields.append(f"{key} {logs[key]:.4f}")
         fields.append(f"lr {logs['learning_rate']:.1e}")
-        fields.append(f"{logs['epoch_seconds']:.1f}s")
+        fields.append(f"{logs['seconds']:.1f}s")
         self.print_fn(" | ".join(fields), flush=True)
 
 
-class LearningRateFloor(keras.callbacks.Callback):
-    """Stops training when every learning rate is below ``floor`` (PAPER.md section 6)."""
+class EpochCSVLogger(keras.callbacks.CSVLogger):
+    """``CSVLogger`` whose columns are the logged keys (plus ``always``), not padded with empty ``val_*`` ones.
 
-    def __init__(self, floor=1e-9):
+    Keras's logger adds a ``val_<key>`` column for every key when the first
+    epoch has no validation metrics, which without a validation split are
+    empty forever. ``always`` names keys that some epochs lack (the test
+    metrics under ``--eval-every N``), so their column exists from the start.
+    """
+
+    def __init__(self, filename, always=(), **kwargs):
+        super().__init__(filename, **kwargs)
+        self.always = tuple(always)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.keys is None:
+            self.keys = sorted(set(logs or {}) | set(self.always))
+        super().on_epoch_end(epoch, logs)
+
+
+class LearningRateFloor(keras.callbacks.Callback):
+    """Stops training when every learning rate is below ``floor`` (Nouri et al., section 6)."""
+
+    def __init__(self, floor=1e-9, print_fn=print):
         super().__init__()
         self.floor = floor
+        self.print_fn = print_fn
         self.stopped_epoch = None
 
     def on_epoch_end(self, epoch, logs=None):
@@ -76,7 +102,7 @@ class LearningRateFloor(keras.callbacks.Callback):
         if current_learning_rate(self.model) * multiplier < self.floor:
             self.model.stop_training = True
             self.stopped_epoch = epoch + 1
-            print(f"Every learning rate is below {self.floor:g}: stopping after epoch {epoch + 1}.")
+            self.print_fn(f"Every learning rate is below {self.floor:g}: stopping after epoch {epoch + 1}.")
 
 
 def basis_grid(kernel, nmf=True, columns=8, scale=4):
@@ -117,71 +143,45 @@ class BasisImages(keras.callbacks.Callback):
 
 
 class NonFiniteLossError(RuntimeError):
-    """Training produced a NaN/Inf loss or weights; the message says how to resume."""
+    """Training produced a NaN/Inf loss or weights; the message says what to do next."""
 
 
-class StopOnNonFiniteLoss(keras.callbacks.Callback):
-    """Stops a run at the first non-finite loss or weight, with a resumable backup left behind.
+class StopOnNonFinite(keras.callbacks.TerminateOnNaN):
+    """Keras's ``TerminateOnNaN(raise_error=True)``, raising :class:`NonFiniteLossError` with the epoch and batch.
 
-    Keras's ``TerminateOnNaN`` only sets ``stop_training``, after which the run
-    would save a NaN model. This raises :class:`NonFiniteLossError` instead,
-    naming the epoch and batch, so that ``train`` saves nothing. Weights are
-    checked at each epoch's end too; place this callback before
-    ``BackupAndRestore`` so that a non-finite state is never backed up, and the
-    last backup is the last good epoch.
+    ``TerminateOnNaN`` detects a NaN/Inf loss after each batch and raises at
+    once, so that no later callback runs (no backup of a NaN state, no model
+    saved). This names the epoch and batch, adds ``advice`` (a run's resume
+    command), and also checks the weights at each epoch's end. Place it
+    before the backup callback: the last backup is then the last good epoch.
 
     Args:
-        run_dir: the run directory (for the message's resume command).
+        advice: text appended to the error (what the user can do next).
+        last_good: ``f(epoch)``, a sentence saying what state survives a stop in ``epoch`` (0-based).
     """
 
-    def __init__(self, run_dir):
-        super().__init__()
-        self.run_dir = run_dir
+    def __init__(self, advice="", last_good=None):
+        super().__init__(raise_error=True)
+        self.advice = advice
+        self.last_good = last_good
         self._epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
 
-    def _fail(self, what):
-        backup = f"{self.run_dir}/backup"
-        last_good = (
-            f"the last good state is the backup of epoch {self._epoch} in {backup}"
-            if self._epoch else "no epoch had finished, so the run restarts from scratch"
-        )
-        raise NonFiniteLossError(
-            f"{what} in epoch {self._epoch + 1}. Training stopped and no model was saved; {last_good}. "
-            f"Lower the learning rates (--lr, --kxk-lr) or check the data, then continue with:\n"
-            f"  python scripts/train.py --resume --logdir {self.run_dir}"
-        )
+    def _fail(self, what, cause=None):
+        survived = f" {self.last_good(self._epoch)}" if self.last_good else ""
+        message = f"{what} in epoch {self._epoch + 1}. Training stopped and no model was saved.{survived}"
+        raise NonFiniteLossError(message + (f" {self.advice}" if self.advice else "")) from cause
 
-    def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            self._fail(f"Non-finite training loss ({float(loss)}) at batch {batch + 1}")
+    def on_batch_end(self, batch, logs=None):
+        try:
+            super().on_batch_end(batch, logs)
+        except RuntimeError as error:
+            loss = (logs or {}).get("loss")
+            self._fail(f"Non-finite training loss ({float(loss)}) at batch {batch + 1}", error)
 
     def on_epoch_end(self, epoch, logs=None):
         for variable in self.model.weights:
             if not np.all(np.isfinite(keras.ops.convert_to_numpy(variable))):
                 self._fail(f"Non-finite values in {variable.path} at the end")
-
-
-class ChiefBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """``BackupAndRestore`` whose non-chief workers restore from the chief's backup but never write it.
-
-    Keras 3's callback is not multi-worker aware: every worker would write the
-    same files. With ``write=False`` (non-chief workers of a
-    ``MultiWorkerMirroredStrategy`` sharing the run directory) the worker
-    restores the same state as the chief at the start and leaves the files to it.
-    """
-
-    def __init__(self, backup_dir, write=True, **kwargs):
-        super().__init__(backup_dir, **kwargs)
-        self.write = write
-
-    def _save_model(self):
-        if self.write:
-            super()._save_model()
-
-    def on_train_end(self, logs=None):
-        if self.write:
-            super().on_train_end(logs)

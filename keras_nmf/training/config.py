@@ -1,4 +1,22 @@
-"""``TrainConfig``: every knob of a training run, and its command-line parser."""
+"""``TrainConfig``: every knob of a training run, each described once, in its field.
+
+A field's metadata is the single source of every fact about it: its type,
+its help, its choices and range, its **role** and how each entry point treats
+it. The parsers of ``scripts/train.py``, ``scripts/compare.py`` and
+``tuning/search.py``, the variant parser, the grid's configuration check and
+``--resume``'s rules are all derived from it.
+
+Roles:
+
+* ``recipe``: what is trained and how (the model, the optimisation, the
+  seed, the precision); results depend on it.
+* ``data``: which data and how much of it; results depend on it.
+* ``runtime``: how the run executes (XLA, chunking, the strategy, where it
+  writes, the label of a comparison); the same recipe and data give the same
+  results up to rounding.
+* ``volatile``: may differ between two sessions of one run (``--resume``,
+  progress output, a timeout) and is never part of a configuration check.
+"""
 
 import argparse
 import dataclasses
@@ -6,132 +24,266 @@ import json
 import pathlib
 
 from keras_nmf.data import TFDS_DATASETS
-from keras_nmf.models import ARCHITECTURES
+from keras_nmf.models import ARCHITECTURES, check_groups
 from keras_nmf.ops import BACKWARD_MODES, LEARNING_MODES
 from keras_nmf.training.distribute import DEFAULT_STARTUP_TIMEOUT_S, STRATEGIES
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 MONITORS = ("loss", "val_loss")
+ROLES = ("recipe", "data", "runtime", "volatile")
+
+#: Why a sweep trial cannot honour a field (``tuning/search.py`` refuses the flag with this reason).
+SWEEP_SAMPLES = "the sweep samples it: use the sweep's list flag (--widths, --nmf-groups, --conv-groups)"
 
 
-def _field(default, help, choices=None):
-    return dataclasses.field(default=default, metadata={"help": help, "choices": choices})
+class ConfigError(ValueError):
+    """A configuration that cannot run; the message names the flag and the fix."""
+
+
+def _field(default, help, type=None, choices=None, role="recipe", minimum=None, above=None, maximum=None,
+           below=None, per_run=None, sweep=None, resume_adjustable=False):
+    """One ``TrainConfig`` field and every fact about it.
+
+    Args:
+        default, help, choices: as for an ``argparse`` flag.
+        type: the value's type (``bool`` flags become ``--x/--no-x``); default: the default's type.
+        role: one of ``ROLES``.
+        minimum, above, maximum, below: the range (``>=``, ``>``, ``<=``, ``<``); ``None`` values skip it.
+        per_run: set per run by a run grid (``scripts/compare.py``); names the grid's flag to use instead.
+        sweep: ``None`` when a sweep trial honours the field, else the reason ``tuning/search.py`` refuses it.
+        resume_adjustable: ``--resume`` applies a new value (e.g. lowered learning rates after a NaN stop);
+            every other non-volatile field must keep its saved value.
+    """
+    metadata = {"help": help, "type": type or _type_of(default), "choices": choices, "role": role,
+                "minimum": minimum, "above": above, "maximum": maximum, "below": below, "per_run": per_run,
+                "sweep": sweep, "resume_adjustable": resume_adjustable}
+    assert role in ROLES, role
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def _type_of(default):
+    return type(default) if default is not None else str
+
+
+_ONE_TRIAL_PER_WORKER = ("KerasTuner distributes trials over workers itself (KERASTUNER_TUNER_ID, one worker per "
+                         "device); a trial runs on one device")
 
 
 @dataclasses.dataclass
 class TrainConfig:
-    """Defaults reproduce the paper's recipe (PAPER.md sections 5-6)."""
+    """Defaults reproduce the paper's recipe (Nouri et al., sections 5-6)."""
 
     # Model (build_model arguments).
-    arch: str = _field("cnmf_1x1", "network", ARCHITECTURES)
-    width: int = _field(1, "channel multiplier of the hidden blocks (32, 64, 96 x width)")
-    nmf_groups: int = _field(1, "groups of the CNMF2D layers of blocks 2-3")
-    conv_groups: int = _field(1, "groups of the CNN kxk convs (blocks 2-3) and the 1x1 mixing convs")
-    iterations: int = _field(20, "NMF iterations N (eq. 6)")
-    epsilon: float = _field(None, "eq. 6 step size in (0, 1]; default: plain update")
-    backward: str = _field("approx", "NMF backward: one-step eqs. 18-19, or autodiff", BACKWARD_MODES)
-    nmf_learning: str = _field("backprop", "NMF weights by backprop, or the local NMF rule (ablation)", LEARNING_MODES)
+    arch: str = _field("cnmf_1x1", "network", choices=ARCHITECTURES, per_run="--archs")
+    width: int = _field(1, "channel multiplier of the hidden blocks (32, 64, 96 x width)", minimum=1,
+                        sweep=SWEEP_SAMPLES)
+    nmf_groups: int = _field(1, "groups of the CNMF2D layers of blocks 2-3", minimum=1, sweep=SWEEP_SAMPLES)
+    conv_groups: int = _field(1, "groups of the CNN kxk convs (blocks 2-3) and the 1x1 mixing convs", minimum=1,
+                              sweep=SWEEP_SAMPLES)
+    iterations: int = _field(20, "NMF iterations N (eq. 6)", minimum=1)
+    epsilon: float = _field(None, "eq. 6 step size in (0, 1]; default: the plain update (eq. 3)", type=float,
+                            above=0.0, maximum=1.0)
+    backward: str = _field("approx", "NMF backward: one-step eqs. 18-19, or autodiff", choices=BACKWARD_MODES)
+    nmf_learning: str = _field("backprop", "NMF weights by backprop, or the local NMF rule (section 4.2 ablation)",
+                               choices=LEARNING_MODES)
     nmf_chunk_elements: int = _field(
-        2**20, "CNMF2D patch entries processed at a time (bounds memory); 0: the whole batch at once")
+        2**20, "CNMF2D patch entries processed at a time (bounds memory); 0: the whole batch at once",
+        role="runtime", minimum=0)
     # Data.
-    dataset: str = _field("cifar10", "tensorflow_datasets name (ignored with --data-dir)", TFDS_DATASETS)
-    data_dir: str = _field(None, "image folder DIR/train/<class>/*, DIR/test/<class>/* instead of tfds")
-    tfds_dir: str = _field(None, "tensorflow_datasets data directory")
-    crop_size: int = _field(None, "random/centre crop side; default image side - 4 (32 -> 28)")
-    limit_train: int = _field(None, "use only N training images (smoke runs)")
-    limit_test: int = _field(None, "use only N test images (smoke runs)")
-    val_split: float = _field(0.0, "fraction of train held out as validation set")
+    dataset: str = _field("cifar10", "tensorflow_datasets name (ignored with --data-dir)", choices=TFDS_DATASETS,
+                          role="data")
+    data_dir: str = _field(None, "image folder DIR/train/<class>/*, DIR/test/<class>/* instead of tfds", role="data")
+    tfds_dir: str = _field(None, "tensorflow_datasets data directory", role="data")
+    crop_size: int = _field(None, "random/centre crop side; default image side - 4 (32 -> 28)", type=int,
+                            role="data", minimum=1)
+    limit_train: int = _field(None, "use only N (seeded random) training images (smoke runs)", type=int,
+                              role="data", minimum=1)
+    limit_test: int = _field(None, "use only N (seeded random) test images; the same N in train.py, evaluate.py, "
+                                   "compare.py and robustness.py", type=int, role="data", minimum=1)
+    val_split: float = _field(0.0, "fraction of train held out as validation set", role="data", minimum=0.0,
+                              below=1.0)
     # Optimisation.
-    epochs: int = _field(500, "maximum epochs")
-    steps_per_epoch: int = _field(None, "batches per epoch (default: the whole training set)")
-    batch_size: int = _field(50, "batch size")
-    lr: float = _field(1e-3, "Adam learning rate of the 1x1 convs and BatchNorm")
-    kxk_lr: float = _field(1e-2, "Adam learning rate of each block's kxk weights (NMF kernels or CNN convs)")
-    alpha: float = _field(0.5, "weight of the squared error in the loss (eq. 21)")
-    monitor: str = _field("loss", "ReduceLROnPlateau monitors the training loss, or val_loss (needs --val-split)", MONITORS)
-    plateau_patience: int = _field(10, "epochs without improvement before the learning rate drops")
-    plateau_factor: float = _field(0.1, "learning-rate factor on a plateau")
-    min_lr: float = _field(1e-9, "stop when every learning rate is below this")
-    eval_every: int = _field(1, "evaluate the test set every N epochs (logging only)")
-    bn_recalibration_batches: int = _field(50, "re-estimate BatchNorm statistics on N training batches each epoch (0: off)")
+    epochs: int = _field(500, "maximum epochs (--resume may raise it)", minimum=1, resume_adjustable=True)
+    steps_per_epoch: int = _field(None, "batches per epoch (default: the whole training set)", type=int, minimum=1)
+    batch_size: int = _field(50, "batch size (the global batch under --distribute)", minimum=1)
+    lr: float = _field(1e-3, "Adam learning rate of the 1x1 convs and BatchNorm (with --resume: the new current rate)",
+                       above=0.0, resume_adjustable=True)
+    kxk_lr: float = _field(1e-2, "Adam learning rate of each block's kxk weights (NMF kernels or CNN convs)",
+                           above=0.0, resume_adjustable=True)
+    alpha: float = _field(0.5, "weight of the squared error in the loss (eq. 21)", minimum=0.0)
+    monitor: str = _field("loss", "ReduceLROnPlateau monitors the training loss, or val_loss (needs --val-split)",
+                          choices=MONITORS)
+    plateau_patience: int = _field(10, "epochs without improvement before the learning rate drops", minimum=0)
+    plateau_factor: float = _field(0.1, "learning-rate factor on a plateau", above=0.0, below=1.0)
+    min_lr: float = _field(1e-9, "stop when every learning rate is below this", minimum=0.0)
+    eval_every: int = _field(1, "evaluate the test set every N epochs (logging only)", role="runtime", minimum=1,
+                             sweep="a trial evaluates the test set once, at its end")
+    bn_recalibration_batches: int = _field(
+        50, "re-estimate BatchNorm statistics on N training batches each epoch (0: off)", minimum=0)
     # Execution.
-    precision: str = _field("auto", "auto: mixed precision on a capable GPU, float32 on CPU", PRECISIONS)
+    precision: str = _field("auto", "auto: mixed precision on a capable GPU, float32 on CPU", choices=PRECISIONS)
     distribute: str = _field(
         "none", "tf.distribute strategy: mirrored (this host's GPUs) or multiworker (TF_CONFIG hosts); "
-        "--batch-size stays the global batch", STRATEGIES)
+        "--batch-size stays the global batch", choices=STRATEGIES, role="runtime", sweep=_ONE_TRIAL_PER_WORKER)
     distribute_timeout: float = _field(
-        DEFAULT_STARTUP_TIMEOUT_S, "multiworker: seconds to wait for every TF_CONFIG worker to join; then the worker stops "
-        "with the names of the workers that do not answer (0: wait forever)")
-    jit: bool = _field(None, "XLA-compile the train step (default: whichever was measured faster: on for NMF networks, off for CNNs)")
-    seed: int = _field(0, "random seed (weights, data order, augmentation)")
+        DEFAULT_STARTUP_TIMEOUT_S, "multiworker: seconds to wait for every TF_CONFIG worker to join; then the worker "
+        "stops with the names of the workers that do not answer (0: wait forever)", role="volatile", minimum=0.0,
+        sweep=_ONE_TRIAL_PER_WORKER)
+    jit: bool = _field(None, "XLA-compile the train step (default: whichever was measured faster: on for NMF "
+                             "networks, off for CNNs)", type=bool, role="runtime")
+    seed: int = _field(0, "random seed (weights, data order, augmentation, subsets)", per_run="--seeds")
     deterministic: bool = _field(
         False, "enable_op_determinism: the same seed and flags give bit-identical weights (slower)")
-    variant: str = _field("base", "label of this run in a comparison (scripts/compare.py --variant)")
-    logdir: str = _field(None, "run directory (default runs/<arch>-<timestamp>)")
-    resume: bool = _field(False, "resume the run in --logdir (or the latest runs/<arch>-*) from its last epoch")
-    verbose: int = _field(1, "Keras progress: 0 silent, 1 bar, 2 one line per epoch")
+    variant: str = _field("base", "label of this run in a comparison (scripts/compare.py --variant)", role="runtime",
+                          per_run="--variant LABEL:FIELD=VALUE", sweep="a sweep has no variants")
+    logdir: str = _field(None, "run directory (default runs/<arch>-<timestamp>)", role="runtime", per_run="--out",
+                         sweep="KerasTuner gives each trial its folder under --directory")
+    resume: bool = _field(False, "resume the run in --logdir (or the latest runs/<arch>-*) from its last epoch",
+                          role="volatile", per_run="rerunning the same command",
+                          sweep="rerun the same command: the search resumes from --directory")
+    verbose: int = _field(1, "Keras progress: 0 silent, 1 bar, 2 one line per epoch", role="volatile", minimum=0,
+                          maximum=2)
 
     def __post_init__(self):
         for spec in dataclasses.fields(self):
-            choices = spec.metadata.get("choices")
-            value = getattr(self, spec.name)
-            if choices and value not in choices:
-                raise ValueError(f"Unknown {spec.name} {value!r}. Valid choices: {', '.join(choices)}.")
+            _check_value(spec, getattr(self, spec.name))
         if self.monitor == "val_loss" and not self.val_split:
-            raise ValueError("--monitor val_loss needs a validation split: add --val-split 0.1 (for example).")
+            raise ConfigError("--monitor val_loss needs a validation split: add --val-split 0.1 (for example).")
         if self.jit and self.distribute != "none":
-            raise ValueError(
+            raise ConfigError(
                 "--jit does not work with --distribute: XLA steps cannot use variables mirrored on other devices "
                 "(keras-team/keras#19005; Keras itself disables XLA under tf.distribute). Drop --jit (XLA is off "
                 "by default under a strategy).")
-        if self.distribute_timeout < 0:
-            raise ValueError(f"--distribute-timeout must be >= 0 (0 waits forever). Received: {self.distribute_timeout}")
-        if self.nmf_chunk_elements < 0:
-            raise ValueError(f"--nmf-chunk-elements must be >= 0. Received: {self.nmf_chunk_elements}")
-        for name in ("epochs", "batch_size", "iterations", "width", "eval_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be >= 1. Received: {getattr(self, name)}")
+        try:
+            check_groups(self.width, self.nmf_groups, self.conv_groups, nmf=self.arch.startswith("cnmf"))
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
 
     def to_dict(self):
         return dataclasses.asdict(self)
 
     def save(self, path):
-        pathlib.Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        """Writes config.json atomically (a temporary file, then a rename)."""
+        path = pathlib.Path(path)
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        temporary.replace(path)
 
     @classmethod
     def load(cls, path):
         return cls(**json.loads(pathlib.Path(path).read_text()))
 
 
-def _flag_type(spec):
-    default_type = type(spec.default) if spec.default is not None else None
-    hints = {"epsilon": float, "data_dir": str, "tfds_dir": str, "crop_size": int, "limit_train": int,
-             "limit_test": int, "steps_per_epoch": int, "logdir": str}
-    return hints.get(spec.name, default_type)
+def flag(name):
+    """``lr`` -> ``--lr``, ``kxk_lr`` -> ``--kxk-lr``."""
+    return "--" + name.replace("_", "-")
 
 
-def build_parser(description=None, exclude=()):
-    """An ``argparse`` parser with one flag per ``TrainConfig`` field (except the ``exclude`` fields)."""
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     allow_abbrev=False)
+def fields_where(**conditions):
+    """Names of the ``TrainConfig`` fields whose metadata match, e.g. ``fields_where(role="volatile")``.
+
+    A condition value of ``bool`` ``True`` matches any non-empty metadata value.
+    """
+    names = []
+    for spec in dataclasses.fields(TrainConfig):
+        if all((bool(spec.metadata[key]) if wanted is True else spec.metadata[key] == wanted)
+               for key, wanted in conditions.items()):
+            names.append(spec.name)
+    return names
+
+
+def field_spec(name):
+    return {spec.name: spec for spec in dataclasses.fields(TrainConfig)}[name]
+
+
+def _check_value(spec, value):
+    meta = spec.metadata
+    if value is None:
+        return
+    if meta["choices"] and value not in meta["choices"]:
+        raise ConfigError(f"Unknown {flag(spec.name)} {value!r}. Valid choices: {', '.join(meta['choices'])}.")
+    bounds = (("minimum", lambda v, b: v >= b, ">="), ("above", lambda v, b: v > b, ">"),
+              ("maximum", lambda v, b: v <= b, "<="), ("below", lambda v, b: v < b, "<"))
+    for key, holds, symbol in bounds:
+        bound = meta[key]
+        if bound is not None and not holds(value, bound):
+            hint = " or leave it out" if spec.default is None else ""
+            raise ConfigError(f"{flag(spec.name)} must be {symbol} {bound}{hint}. Received: {value}")
+
+
+def parse_value(name, text):
+    """Converts the command-line text of one field as its flag does (booleans: true/false)."""
+    kind = field_spec(name).metadata["type"]
+    if kind is bool:
+        lowered = text.strip().lower()
+        if lowered not in ("true", "false"):
+            raise ValueError(f"{name} takes true or false. Received: {text!r}")
+        return lowered == "true"
+    return kind(text)
+
+
+class _Refuse(argparse.Action):
+    """A flag that an entry point cannot honour: using it is an error that gives the reason."""
+
+    def __init__(self, option_strings, dest, reason=None, **kwargs):
+        self.reason = reason
+        super().__init__(option_strings, dest, nargs="?", help=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error(f"{option_string} is not accepted here: {self.reason}.")
+
+
+def build_parser(description=None, exclude=(), refuse=None, parser=None):
+    """An ``argparse`` parser with one flag per ``TrainConfig`` field.
+
+    Unset flags are absent from the parsed namespace (``argparse.SUPPRESS``),
+    so callers know which flags were given (``--resume`` needs that); pass the
+    namespace to :func:`config_from_args`.
+
+    Args:
+        exclude: fields without a flag (the caller defines its own flag of that name).
+        refuse: ``{field: reason}``: the flag exists but using it is an error giving the reason.
+    """
+    parser = parser or argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
+    refuse = refuse or {}
     for spec in dataclasses.fields(TrainConfig):
         if spec.name in exclude:
             continue
-        flag = "--" + spec.name.replace("_", "-")
-        help_text = spec.metadata["help"] + (f" (default: {spec.default})" if spec.default is not None else "")
-        if spec.name in ("jit", "resume", "deterministic"):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=spec.default, help=help_text)
+        meta = spec.metadata
+        if spec.name in refuse:
+            parser.add_argument(flag(spec.name), action=_Refuse, reason=refuse[spec.name], default=argparse.SUPPRESS)
+            if meta["type"] is bool:
+                parser.add_argument("--no-" + spec.name.replace("_", "-"), action=_Refuse, reason=refuse[spec.name],
+                                    default=argparse.SUPPRESS)
+            continue
+        help_text = meta["help"] + (f" (default: {spec.default})" if spec.default is not None else "")
+        if meta["type"] is bool:
+            parser.add_argument(flag(spec.name), action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                                help=help_text)
         else:
-            parser.add_argument(flag, type=_flag_type(spec), default=spec.default,
-                                choices=spec.metadata.get("choices"), help=help_text)
+            parser.add_argument(flag(spec.name), type=meta["type"], default=argparse.SUPPRESS,
+                                choices=meta["choices"], help=help_text)
     return parser
 
 
-def parse_config(argv=None, description=None):
-    """Parses command-line flags into a ``TrainConfig`` (unknown flags are errors)."""
-    parser = build_parser(description)
-    args = parser.parse_args(argv)
+def config_from_args(parser, args, defaults=None):
+    """The ``TrainConfig`` of a parsed namespace, and the names of the fields given on the command line.
+
+    ``defaults`` override ``TrainConfig``'s defaults for unset flags (e.g. the
+    sweep's ``epochs=20``). A value out of range exits through ``parser.error``
+    (exit code 2) with the flag's name.
+    """
+    names = {spec.name for spec in dataclasses.fields(TrainConfig)}
+    given = {key: value for key, value in vars(args).items() if key in names}
+    values = {**(defaults or {}), **given}
     try:
-        return TrainConfig(**vars(args))
-    except ValueError as error:
+        return TrainConfig(**values), set(given)
+    except ConfigError as error:
         parser.error(str(error))
+
+
+def parse_config(argv=None, description=None):
+    """Parses train.py's flags: returns ``(TrainConfig, names of the fields given)``; bad flags exit 2."""
+    parser = build_parser(description)
+    return config_from_args(parser, parser.parse_args(argv))

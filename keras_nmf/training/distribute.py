@@ -181,9 +181,13 @@ def patch_multiworker_build(model, strategy):
 
     Gradients are all-reduced by the optimizer either way. Applied to
     multi-worker strategies only; every other case runs Keras's own code.
+    The names patched are pinned by ``tests/test_keras_internals.py``.
+
+    Returns:
+        A function that undoes the module-level patch (the run's end calls it).
     """
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        return model
+        return lambda: None
     from keras.src.backend.tensorflow import trainer as tf_trainer
 
     def local_part(value):
@@ -209,4 +213,8 @@ def patch_multiworker_build(model, strategy):
 
     reduce_per_replica.keras_original = keras_reduce
     tf_trainer.reduce_per_replica = reduce_per_replica
-    return model
+
+    def undo():
+        tf_trainer.reduce_per_replica = keras_reduce
+
+    return undo

@@ -1,33 +1,33 @@
-"""``ResumableReduceLROnPlateau``: the plateau schedule survives ``--resume``."""
-
-import json
-import pathlib
+"""``ResumableReduceLROnPlateau``: the plateau schedule, with counters that ``--resume`` restores."""
 
 import keras
 
 
 class ResumableReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
-    """``ReduceLROnPlateau`` whose counters (best, wait, cooldown) persist in a JSON file.
+    """``ReduceLROnPlateau`` whose counters (best, wait, cooldown) are part of the run's backup.
 
-    ``BackupAndRestore`` restores the model and the optimizer (its learning
-    rate included) but not callback state; without this, a resumed run would
-    forget how many epochs it had already waited on a plateau.
+    ``keras.callbacks.BackupAndRestore`` restores the model and the optimizer
+    (its learning rate included) but no callback state; without this, a
+    resumed run would forget how many epochs it had already waited on a
+    plateau. :class:`keras_nmf.training.backup.RunBackup` saves
+    :meth:`get_state` with the weights, atomically, and restores it with
+    :meth:`set_state` after this callback's ``on_train_begin`` reset.
     """
 
-    def __init__(self, state_path, write_state=True, **kwargs):
+    def __init__(self, print_fn=print, **kwargs):
         super().__init__(**kwargs)
-        self.state_path = pathlib.Path(state_path)
-        self.write_state = write_state  # False on non-chief workers: they read the chief's file
+        self.print_fn = print_fn
 
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        if self.state_path.exists():
-            state = json.loads(self.state_path.read_text())
-            self.best, self.wait, self.cooldown_counter = state["best"], state["wait"], state["cooldown_counter"]
+    def get_state(self):
+        return {"best": float(self.best), "wait": int(self.wait), "cooldown_counter": int(self.cooldown_counter)}
+
+    def set_state(self, state):
+        self.best, self.wait, self.cooldown_counter = state["best"], state["wait"], state["cooldown_counter"]
 
     def on_epoch_end(self, epoch, logs=None):
+        before = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         super().on_epoch_end(epoch, logs)
-        if not self.write_state:
-            return
-        state = {"best": float(self.best), "wait": int(self.wait), "cooldown_counter": int(self.cooldown_counter)}
-        self.state_path.write_text(json.dumps(state))
+        after = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        if after != before:
+            self.print_fn(f"Epoch {epoch + 1}: {self.monitor} did not improve for {self.patience} epochs; "
+                          f"learning rates x{self.factor:g} (base rate {before:.1e} -> {after:.1e}).")

@@ -1,8 +1,16 @@
-"""``train(config)``: the paper's training recipe, end to end (PAPER.md section 6)."""
+"""``train(config)``: one training run of the paper's recipe, end to end (Nouri et al., section 6).
+
+Everything is checked before anything is written: the flags (``TrainConfig``),
+``--resume``'s rules, the output location, and a build of the model on the
+data set's input shape. Then the data is loaded, the run directory created,
+and :func:`keras_nmf.training.recipe.training_session` trains.
+"""
 
 import csv
+import dataclasses
 import datetime
 import json
+import os
 import pathlib
 import platform
 import subprocess
@@ -13,67 +21,16 @@ import numpy as np
 import tensorflow as tf
 
 import keras_nmf
-from keras_nmf.data import load_dataset
-from keras_nmf.losses import CrossEntropyMSE
+from keras_nmf.data import input_shape_of, load_dataset
 from keras_nmf.models import build_model, count_parameters
 from keras_nmf.training import callbacks as run_callbacks
-from keras_nmf.training.batchnorm import RecalibrateBatchNorm
-from keras_nmf.training.config import TrainConfig
-from keras_nmf.training.distribute import (
-    is_chief, lost_worker_is_an_error, make_strategy, patch_multiworker_build, replicas, strategy_scope,
-)
-from keras_nmf.optimizers import MultiRateAdam
-from keras_nmf.training.plateau import ResumableReduceLROnPlateau
+from keras_nmf.training.backup import RunBackup
+from keras_nmf.training.config import ConfigError, TrainConfig, field_spec, flag
+from keras_nmf.training.distribute import is_chief, lost_worker_is_an_error, make_strategy, replicas
+from keras_nmf.training.recipe import recipe_callbacks, training_session
 
-#: Variables trained at ``kxk_lr``: every block's kxk NMF kernel or CNN conv.
-KXK_VARIABLES = r"^block\d+_(cnmf|conv)/"
-
-#: XLA by default where it is faster. Measured on the 2-CPU reference machine
-#: (batch 50, float32, train_on_batch, 25 interleaved steps, medians):
-#: cnmf_1x1 344 ms with XLA vs 411 ms without (patch extraction and its
-#: gradient fuse); cnn 36 ms with XLA vs 31 ms without.
-DEFAULT_JIT = {"cnn": False, "cnn_1x1": False, "cnmf": True, "cnmf_1x1": True}
-
-
-def default_jit(arch, strategy=None):
-    """XLA where it measured faster (``DEFAULT_JIT``), but off under a ``tf.distribute`` strategy.
-
-    XLA-compiled steps under ``MirroredStrategy`` fail with "Trying to access
-    resource ... located in device CPU:1 from device CPU:0" (XLA's known
-    issue of variables on another device; keras-team/keras#19005, where Keras
-    disabled XLA under tf.distribute). ``TrainConfig`` rejects ``--jit`` with
-    ``--distribute``.
-    """
-    return DEFAULT_JIT[arch] and strategy is None
-
-
-def resolve_precision(precision):
-    """``auto``: mixed_bfloat16 (compute capability >= 8), mixed_float16 (>= 7) or float32."""
-    if precision != "auto":
-        return precision
-    for gpu in tf.config.list_physical_devices("GPU"):
-        capability = tf.config.experimental.get_device_details(gpu).get("compute_capability", (0, 0))
-        if capability >= (8, 0):
-            return "mixed_bfloat16"
-        if capability >= (7, 0):
-            return "mixed_float16"
-    return "float32"
-
-
-def apply_precision(precision):
-    """Sets Keras's dtype policy; ``float32`` also means true float32 matmuls on the GPU.
-
-    On Ampere and newer GPUs TensorFlow runs float32 matmuls as TF32 (10-bit
-    mantissa) by default. Emulated on a CPU (``scripts/bench_tf32.py``), TF32
-    moves ~5e-4 of each h's mass after N = 20 iterations, 1000x float32's
-    error, so ``float32`` turns TF32 off. Under the mixed policies TF32 stays
-    on (TensorFlow's default): its error is below the bfloat16 rounding of the
-    layer's input that ``mixed_bfloat16`` already accepts. The switch is
-    process-wide (TensorFlow has no per-op setting).
-    """
-    keras.config.set_dtype_policy(precision)
-    if precision == "float32":
-        tf.config.experimental.enable_tensor_float_32_execution(False)
+#: Classes per data set, for the dry build before the data is loaded (an image folder: its class folders).
+_DRY_BUILD_CLASSES = 10
 
 
 def software_versions():
@@ -110,58 +67,114 @@ def find_run_dir(config):
     return pathlib.Path("runs") / f"{config.arch}-{stamp}"
 
 
-def prepare_run(config):
-    """Resolves the run directory; on resume the saved configuration wins.
+def _changeable_on_resume(name):
+    meta = field_spec(name).metadata
+    return meta["resume_adjustable"] or meta["role"] in ("runtime", "volatile")
 
-    Nothing is written here: the directory and config.json are created by
-    :func:`start_run` once the data has loaded. A new run may not reuse a run
-    directory (checked by :func:`check_new_run`, on the chief only).
+
+def resume_config(saved: TrainConfig, requested: TrainConfig, given) -> tuple:
+    """The configuration of a resumed run: the saved one, with the given flags that may change.
+
+    Learning rates, ``--epochs`` and runtime flags (XLA, chunking, output) may
+    change; a recipe or data flag that differs from the saved value is an
+    error, never silently ignored.
+
+    Returns:
+        ``(config, changes)``, ``changes`` as ``{field: (saved, new)}``.
+
+    Raises:
+        ConfigError: a flag that cannot change on --resume.
+    """
+    changes, refused = {}, []
+    for name in sorted(given):
+        old, new = getattr(saved, name), getattr(requested, name)
+        if name in ("resume", "logdir") or old == new:
+            continue
+        if _changeable_on_resume(name):
+            changes[name] = (old, new)
+        else:
+            refused.append(f"{flag(name)} (saved {old!r}, given {new!r})")
+    if refused:
+        raise ConfigError(
+            f"--resume continues a run with its saved configuration; these flags cannot change: {', '.join(refused)}. "
+            f"Drop them, or start a new run with another --logdir.")
+    config = dataclasses.replace(saved, resume=True, logdir=requested.logdir,
+                                 **{name: new for name, (_, new) in changes.items()})
+    return config, changes
+
+
+def prepare_run(config, given=None):
+    """Resolves the run directory and, on ``--resume``, the configuration; writes nothing.
+
+    Args:
+        given: names of the fields set explicitly (the command line's flags);
+            ``None``: those that differ from ``TrainConfig``'s defaults.
+
+    Returns:
+        ``(run_dir, config, changes)``: ``changes`` are the fields a resume changed.
     """
     if config.distribute == "multiworker" and not config.logdir:
         raise FileNotFoundError(
             "--distribute multiworker needs --logdir DIR on a filesystem that every worker shares "
             "(the chief writes it, the others read its backups).")
+    if given is None:
+        defaults = TrainConfig()
+        given = {f.name for f in dataclasses.fields(config) if getattr(config, f.name) != getattr(defaults, f.name)}
     run_dir = find_run_dir(config)
-    if config.resume:
-        saved = run_dir / "config.json"
-        if not saved.exists():
-            raise FileNotFoundError(f"--resume: {run_dir} has no config.json; is it a keras_nmf run directory?")
-        if (run_dir / "results.json").exists():
-            raise FileExistsError(f"--resume: the run in {run_dir} already finished (results.json exists).")
-        resumed = TrainConfig.load(saved)
-        resumed.resume, resumed.logdir, resumed.verbose = True, str(run_dir), config.verbose
-        resumed.distribute_timeout = config.distribute_timeout
-        print(f"Resuming {run_dir} with its saved configuration.")
-        return run_dir, resumed
-    config.logdir = str(run_dir)
-    return run_dir, config
-
-
-def check_new_run(run_dir, config):
-    if not config.resume and (run_dir / "config.json").exists():
-        raise FileExistsError(f"{run_dir} already holds a run: pass --resume to continue it, or another --logdir.")
-
-
-def start_run(run_dir, config):
-    """Creates the run directory and saves config.json (a new run only)."""
     if not config.resume:
+        return run_dir, dataclasses.replace(config, logdir=str(run_dir)), {}
+    saved_path = run_dir / "config.json"
+    if not saved_path.exists():
+        raise FileNotFoundError(f"--resume: {run_dir} has no config.json; is it a keras_nmf run directory?")
+    if (run_dir / "results.json").exists():
+        raise FileExistsError(f"--resume: the run in {run_dir} already finished (results.json exists).")
+    requested = dataclasses.replace(config, logdir=str(run_dir))
+    resumed, changes = resume_config(TrainConfig.load(saved_path), requested, given)
+    changed = "; ".join(f"{flag(name)} {old} -> {new}" for name, (old, new) in changes.items())
+    print(f"Resuming {run_dir} with its saved configuration" + (f"; changed: {changed}." if changed else "."))
+    return run_dir, resumed, changes
+
+
+def check_output_location(run_dir, config):
+    """A new run needs an unused run directory in a writable place (checked before any work)."""
+    if config.resume:
+        return
+    if (run_dir / "config.json").exists():
+        raise FileExistsError(f"{run_dir} already holds a run: pass --resume to continue it, or another --logdir.")
+    existing = run_dir
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(f"Cannot create the run directory {run_dir}: {existing} is not a writable folder. "
+                              f"Pass --logdir DIR in a writable place.")
+
+
+def check_model_builds(config):
+    """Builds the model once on the data set's input shape, before any data is loaded or file written.
+
+    Raises:
+        ConfigError: the model cannot be built with these flags (the message says why).
+        DataError: the data set's images cannot give that input (e.g. ``--crop-size``).
+    """
+    input_shape = input_shape_of(config.dataset, config.data_dir, config.crop_size)
+    try:
+        model = build_model(
+            config.arch, input_shape=input_shape, num_classes=_DRY_BUILD_CLASSES, width=config.width,
+            nmf_groups=config.nmf_groups, conv_groups=config.conv_groups, iterations=config.iterations,
+            epsilon=config.epsilon, backward=config.backward, nmf_learning=config.nmf_learning,
+            nmf_chunk_elements=config.nmf_chunk_elements or None,
+        )
+    except ValueError as error:
+        raise ConfigError(f"The model cannot be built with these flags: {error}") from None
+    del model
+    keras.backend.clear_session()
+
+
+def start_run(run_dir, config, changes):
+    """Creates the run directory and saves config.json (a new run, or a resume that changed flags)."""
+    if not config.resume or changes:
         run_dir.mkdir(parents=True, exist_ok=True)
         config.save(run_dir / "config.json")
-
-
-def compile_model(model, config, jit):
-    optimizer = MultiRateAdam(
-        learning_rate=config.lr,
-        rate_multipliers={KXK_VARIABLES: config.kxk_lr / config.lr},
-        epsilon=1e-8,  # PyTorch's Adam default, as in the authors' code
-    )
-    model.compile(
-        optimizer=optimizer,
-        loss=CrossEntropyMSE(alpha=config.alpha),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-        jit_compile=jit,
-    )
-    return model
 
 
 def _epoch_history(csv_path):
@@ -171,32 +184,43 @@ def _epoch_history(csv_path):
         return list(csv.DictReader(handle))
 
 
-def build_callbacks(config, run_dir, data, floor, chief=True):
-    """The run's callbacks, in order: BatchNorm recalibration, then test logging, then the loggers.
+def _resume_command(run_dir, extra=""):
+    return f"python scripts/train.py --resume --logdir {run_dir}{extra}"
+
+
+def build_callbacks(config, run_dir, data, chief=True, learning_rate=None):
+    """The run's callbacks, in order: the recipe's, test logging, the backup, then the loggers.
 
     Non-chief workers of a multi-worker run train and evaluate the same steps
     (collectives need every worker) but write nothing into the run directory.
+
+    Returns:
+        ``(callbacks, floor, backup)``.
     """
     first_layer = "block1_cnmf" if config.arch.startswith("cnmf") else "block1_conv"
-    callbacks = [
-        RecalibrateBatchNorm(data.train, config.bn_recalibration_batches),
-        run_callbacks.TestSetEvaluation(data.test, every=config.eval_every),
-        run_callbacks.EpochSummary(config.epochs),
-        ResumableReduceLROnPlateau(
-            run_dir / "plateau.json", monitor=config.monitor, factor=config.plateau_factor,
-            patience=config.plateau_patience, min_lr=0.0, verbose=int(chief), write_state=chief,
-        ),
-        floor,
-        run_callbacks.StopOnNonFiniteLoss(run_dir),  # before the backup: never back up NaNs
-        run_callbacks.ChiefBackupAndRestore(str(run_dir / "backup"), write=chief),
-    ]
+    lowered = f" --lr {config.lr / 10:g} --kxk-lr {config.kxk_lr / 10:g}"
+    backup_dir = run_dir / "backup"
+    recipe, plateau, floor = recipe_callbacks(
+        config, data.train,
+        nan_advice=(f"Lower learning rates usually help; --resume applies them:\n  "
+                    f"{_resume_command(run_dir, lowered)}"),
+        last_good=lambda epoch: (f"The backup of epoch {epoch} in {backup_dir} is the last good state."
+                                 if epoch else "No epoch had finished: --resume starts from epoch 1."),
+        print_fn=print if chief else (lambda *args, **kwargs: None),
+    )
+    backup = RunBackup(backup_dir, stateful={"plateau": plateau}, write=chief, learning_rate=learning_rate)
+    callbacks = [run_callbacks.TestSetEvaluation(data.test, every=config.eval_every)] + recipe
+    if config.verbose:
+        callbacks.append(keras.callbacks.ProgbarLogger())  # finishes its line before the summary line
+    callbacks += [run_callbacks.EpochSummary(config.epochs), backup]
     if chief:
         callbacks += [
-            keras.callbacks.CSVLogger(str(run_dir / "epochs.csv"), append=True),
+            run_callbacks.EpochCSVLogger(str(run_dir / "epochs.csv"), always=run_callbacks.TestSetEvaluation.KEYS,
+                                         append=True),
             keras.callbacks.TensorBoard(str(run_dir), write_graph=False),
             run_callbacks.BasisImages(str(run_dir), first_layer),
         ]
-    return callbacks
+    return callbacks, floor, backup
 
 
 def summarize_run(test, config, data, run_dir, parameters, precision, jit, stopped_by_floor, session_seconds,
@@ -211,7 +235,7 @@ def summarize_run(test, config, data, run_dir, parameters, precision, jit, stopp
         "parameters": parameters,
         "epochs_run": len(history),
         "stopped_by_lr_floor": stopped_by_floor,
-        "train_seconds": sum(float(row["epoch_seconds"]) for row in history),
+        "train_seconds": sum(float(row["seconds"]) for row in history),
         "wall_seconds_this_session": session_seconds,
         "plateau_monitor": config.monitor,
         "test_set_use": "logged each epoch and evaluated at the end; never used for selection or scheduling",
@@ -227,35 +251,31 @@ def summarize_run(test, config, data, run_dir, parameters, precision, jit, stopp
     }
 
 
-def train(config: TrainConfig, extra_callbacks=()) -> dict:
+def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
     """Trains one network and writes config.json, model.keras and results.json.
 
     ``extra_callbacks`` run after the built-in ones (the epoch is backed up by
-    then). Returns the results dict (also saved as ``<run dir>/results.json``).
-    Under ``config.distribute`` the model is built in the strategy's scope and
-    only the chief writes the run directory; a non-chief worker returns its
-    test accuracy and loss only.
+    then). ``given``: the fields set on the command line (see
+    :func:`prepare_run`; decides what ``--resume`` changes). Returns the
+    results dict (also saved as ``<run dir>/results.json``). Under
+    ``config.distribute`` the model is built in the strategy's scope and only
+    the chief writes the run directory; a non-chief worker returns its test
+    accuracy and loss only. Every process-wide setting (precision, TF32,
+    determinism) is restored on return.
 
     Raises:
+        ConfigError: flags that cannot run together, or cannot change on --resume.
         NonFiniteLossError: the loss or the weights became NaN/Inf (resumable).
         DistributeError: the strategy cannot start (e.g. no TF_CONFIG), or a
             worker of a multi-worker run was lost (resumable).
     """
-    run_dir, config = prepare_run(config)
+    run_dir, config, changes = prepare_run(config, given)
     # First: a multi-worker strategy must precede any other TensorFlow work.
     strategy = make_strategy(config.distribute, config.distribute_timeout)
     chief = is_chief(strategy)
     if chief:
-        check_new_run(run_dir, config)
-    if config.deterministic:
-        tf.config.experimental.enable_op_determinism()
-    keras.utils.set_random_seed(config.seed)
-    precision = resolve_precision(config.precision)
-    apply_precision(precision)
-    jit = default_jit(config.arch, strategy) if config.jit is None else config.jit
-    print(f"Configuration: {json.dumps(config.to_dict())}")
-    print(f"Run directory: {run_dir} | precision {precision} | XLA {'on' if jit else 'off'} | "
-          f"{replicas(strategy)} replica(s), global batch {config.batch_size}" + ("" if chief else " | non-chief worker"))
+        check_output_location(run_dir, config)
+    check_model_builds(config)
 
     data = load_dataset(
         name=config.dataset, data_dir=config.data_dir, tfds_dir=config.tfds_dir,
@@ -263,54 +283,53 @@ def train(config: TrainConfig, extra_callbacks=()) -> dict:
         limit_train=config.limit_train, limit_test=config.limit_test, seed=config.seed,
     )
     if chief:
-        start_run(run_dir, config)
-    with strategy_scope(strategy):
-        model = build_model(
-            config.arch, input_shape=data.input_shape, num_classes=data.num_classes, width=config.width,
-            nmf_groups=config.nmf_groups, conv_groups=config.conv_groups, iterations=config.iterations,
-            epsilon=config.epsilon, backward=config.backward, nmf_learning=config.nmf_learning,
-            nmf_chunk_elements=config.nmf_chunk_elements or None, bn_synchronized=strategy is not None,
-        )
-        compile_model(model, config, jit)
-    patch_multiworker_build(model, strategy)
-    parameters = count_parameters(model)
-    monitor_note = "training loss" if config.monitor == "loss" else "validation loss (held-out train split)"
-    print(
-        f"{config.arch}: {parameters['trainable']:,} trainable parameters (NMF {parameters['nmf']:,}, "
-        f"CNN {parameters['cnn']:,}) | {data.train_size} train, {data.validation_size} validation, "
-        f"{data.test_size} test images | learning-rate plateaus on the {monitor_note}; "
-        f"the test set is evaluated for logging only"
-    )
-
-    train_data = data.train.repeat() if config.steps_per_epoch else data.train
-    floor = run_callbacks.LearningRateFloor(config.min_lr)
-    callbacks = build_callbacks(config, run_dir, data, floor, chief) + list(extra_callbacks)
-    start = time.perf_counter()
-    resume_command = f"python scripts/train.py --resume --logdir {run_dir}"
-    try:
-        with lost_worker_is_an_error(strategy, resume_command):
-            model.fit(
-                train_data, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
-                validation_data=data.validation, callbacks=callbacks, verbose=config.verbose,
-            )
-    except KeyboardInterrupt:
+        start_run(run_dir, config, changes)
+    with training_session(config, data.input_shape, data.num_classes, strategy) as session:
+        model = session.model
+        print(f"Run directory: {run_dir} | precision {session.precision} | XLA {'on' if session.jit else 'off'} | "
+              f"{replicas(strategy)} replica(s), global batch {config.batch_size}"
+              + ("" if chief else " | non-chief worker"))
+        parameters = count_parameters(model)
+        monitor_note = "training loss" if config.monitor == "loss" else "validation loss (held-out train split)"
         print(
-            f"\nInterrupted. The last completed epoch is saved; continue with:\n  {resume_command}"
+            f"{config.arch}: {parameters['trainable']:,} trainable parameters (NMF {parameters['nmf']:,}, "
+            f"CNN {parameters['cnn']:,}) | {data.train_size} train, {data.validation_size} validation, "
+            f"{data.test_size} test images | learning-rate plateaus on the {monitor_note}; "
+            f"the test set is evaluated for logging only", flush=True,
         )
-        raise
-    except run_callbacks.NonFiniteLossError as error:
-        print(f"\n{error}")
-        raise
-    session_seconds = time.perf_counter() - start
+        train_data = data.train.repeat() if config.steps_per_epoch else data.train
+        callbacks, floor, backup = build_callbacks(
+            config, run_dir, data, chief, learning_rate=config.lr if "lr" in changes else None)
+        start = time.perf_counter()
+        try:
+            with lost_worker_is_an_error(strategy, _resume_command(run_dir)):
+                model.fit(
+                    train_data, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
+                    validation_data=data.validation, callbacks=callbacks + list(extra_callbacks),
+                    verbose=config.verbose, shuffle=False,  # the pipeline shuffles every epoch itself
+                )
+        except KeyboardInterrupt:
+            state = backup.read_state()
+            if state is None:
+                print(f"\nInterrupted before the first epoch finished: no epoch was saved. Start again from "
+                      f"epoch 1 with:\n  {_resume_command(run_dir)}")
+            else:
+                print(f"\nInterrupted. Epoch {state['epoch']} is the last one saved; continue with:\n  "
+                      f"{_resume_command(run_dir)}")
+            raise
+        except run_callbacks.NonFiniteLossError as error:
+            print(f"\n{error}")
+            raise
+        session_seconds = time.perf_counter() - start
 
-    test = model.evaluate(data.test, verbose=0, return_dict=True)  # every worker: a collective
-    if not chief:
-        print(f"Non-chief worker done: test accuracy {test['accuracy']:.4f}; the chief writes {run_dir}.")
-        return {"test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"]), "chief": False}
-    model.save(run_dir / "model.keras")
-    results = summarize_run(test, config, data, run_dir, parameters, precision, jit,
-                            stopped_by_floor=floor.stopped_epoch is not None, session_seconds=session_seconds,
-                            num_replicas=replicas(strategy))
+        test = model.evaluate(data.test, verbose=0, return_dict=True)  # every worker: a collective
+        if not chief:
+            print(f"Non-chief worker done: test accuracy {test['accuracy']:.4f}; the chief writes {run_dir}.")
+            return {"test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"]), "chief": False}
+        model.save(run_dir / "model.keras")
+        results = summarize_run(test, config, data, run_dir, parameters, session.precision, session.jit,
+                                stopped_by_floor=floor.stopped_epoch is not None, session_seconds=session_seconds,
+                                num_replicas=replicas(strategy))
     (run_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"Test accuracy {results['test_accuracy']:.4f} | loss {results['test_loss']:.4f} | "
           f"{results['epochs_run']} epochs | results in {run_dir / 'results.json'}")

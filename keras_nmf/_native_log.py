@@ -1,0 +1,50 @@
+"""Silences TensorFlow's native start-up noise on hosts without a GPU, and nothing else.
+
+Importing TensorFlow and listing its GPUs writes, from C++ and before any log
+level applies (``TF_CPP_MIN_LOG_LEVEL`` cannot reach it), a pre-init absl
+warning and "Could not find cuda drivers" twice, a CPU-feature note, and on
+CPU hosts an error line "failed call to cuInit". This module captures the
+process's stderr (file descriptor 2) while that happens, drops exactly those
+lines, and writes everything else back, so real errors are never hidden.
+"""
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+
+#: The start-up lines dropped; anything else captured is written back to stderr.
+NOISE = re.compile(
+    r"(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|^[IWE]\d{4} .*(cudart_stub\.cc|cpu_feature_guard\.cc|cuda_platform\.cc|cuda_executor\.cc|cuda_diagnostics)"
+    r"|^To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags\.)"
+)
+
+
+def drop_noise(text):
+    return "".join(line for line in text.splitlines(keepends=True) if not NOISE.search(line))
+
+
+@contextlib.contextmanager
+def quiet_native_startup():
+    """Captures fd 2 for the block; on exit writes back all but the known start-up noise."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable stderr (e.g. some embedded interpreters)
+        yield
+        return
+    with tempfile.TemporaryFile(mode="w+b") as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            kept = drop_noise(capture.read().decode(errors="replace"))
+            if kept:
+                sys.stderr.write(kept)
+                sys.stderr.flush()

@@ -1,0 +1,198 @@
+"""The training core: one place that turns a ``TrainConfig`` into a compiled model and its callbacks.
+
+``scripts/train.py`` (through :func:`keras_nmf.training.train`), the run grids
+of ``scripts/compare.py``, the KerasTuner trials of ``tuning/search.py`` and
+the benchmarks all go through :func:`process_settings`,
+:func:`build_compiled_model` and :func:`recipe_callbacks`, so a flag means the
+same thing everywhere. The recipe is the paper's (Nouri, Rotermund,
+Garcia-Ortiz and Pawelzik, "Including local feature interactions in deep
+non-negative matrix factorization networks improves performance", section 6):
+loss eq. 21, Adam with one rate for the kxk weights and one for the rest,
+ReduceLROnPlateau, a learning-rate floor.
+"""
+
+import contextlib
+import dataclasses
+
+import keras
+import tensorflow as tf
+from tensorflow.python.framework import config as tf_config  # op determinism's getter and switch-off
+
+from keras_nmf.losses import CrossEntropyMSE
+from keras_nmf.models import build_model
+from keras_nmf.optimizers import MultiRateAdam
+from keras_nmf.training import callbacks as run_callbacks
+from keras_nmf.training.batchnorm import RecalibrateBatchNorm
+from keras_nmf.training.distribute import patch_multiworker_build, strategy_scope
+from keras_nmf.training.plateau import ResumableReduceLROnPlateau
+
+#: Variables trained at ``kxk_lr``: every block's kxk NMF kernel or CNN conv.
+KXK_VARIABLES = r"^block\d+_(cnmf|conv)/"
+
+#: XLA by default where it is faster. Measured on the 2-CPU reference machine
+#: (batch 50, float32, train_on_batch, 25 interleaved steps, medians):
+#: cnmf_1x1 344 ms with XLA vs 411 ms without (patch extraction and its
+#: gradient fuse); cnn 36 ms with XLA vs 31 ms without.
+DEFAULT_JIT = {"cnn": False, "cnn_1x1": False, "cnmf": True, "cnmf_1x1": True}
+
+
+def default_jit(arch, strategy=None):
+    """XLA where it measured faster (``DEFAULT_JIT``), but off under a ``tf.distribute`` strategy.
+
+    XLA-compiled steps under ``MirroredStrategy`` fail with "Trying to access
+    resource ... located in device CPU:1 from device CPU:0" (XLA's known
+    issue of variables on another device; keras-team/keras#19005, where Keras
+    disabled XLA under tf.distribute). ``TrainConfig`` rejects ``--jit`` with
+    ``--distribute``.
+    """
+    return DEFAULT_JIT[arch] and strategy is None
+
+
+def resolve_jit(config, strategy=None):
+    return default_jit(config.arch, strategy) if config.jit is None else config.jit
+
+
+def resolve_precision(precision):
+    """``auto``: mixed_bfloat16 (compute capability >= 8), mixed_float16 (>= 7) or float32."""
+    if precision != "auto":
+        return precision
+    for gpu in tf.config.list_physical_devices("GPU"):
+        capability = tf.config.experimental.get_device_details(gpu).get("compute_capability", (0, 0))
+        if capability >= (8, 0):
+            return "mixed_bfloat16"
+        if capability >= (7, 0):
+            return "mixed_float16"
+    return "float32"
+
+
+@contextlib.contextmanager
+def process_settings(precision="float32", deterministic=False):
+    """Applies a run's process-wide settings and restores the previous ones on exit.
+
+    * The Keras dtype policy ``precision`` (``auto`` resolved by
+      :func:`resolve_precision`).
+    * TF32: ``float32`` means true float32 matmuls on the GPU. On Ampere and
+      newer GPUs TensorFlow runs float32 matmuls as TF32 (10-bit mantissa) by
+      default; emulated on a CPU (``scripts/bench_tf32.py``), TF32 moves ~5e-4
+      of each h's mass after N = 20 iterations, 1000x float32's error. Under
+      the mixed policies TF32 stays on (TensorFlow's default): its error is
+      below the bfloat16 rounding of the layer's input that ``mixed_bfloat16``
+      already accepts.
+    * ``deterministic``: ``tf.config.experimental.enable_op_determinism()``.
+
+    TensorFlow has no per-op switch for these, so two runs in one process
+    (a grid, a sweep) would otherwise leak them into each other.
+
+    Yields:
+        The resolved precision.
+    """
+    resolved = resolve_precision(precision)
+    previous = (keras.config.dtype_policy(), tf.config.experimental.tensor_float_32_execution_enabled(),
+                tf_config.is_op_determinism_enabled())
+    try:
+        keras.config.set_dtype_policy(resolved)
+        tf.config.experimental.enable_tensor_float_32_execution(resolved != "float32")
+        if deterministic:
+            tf.config.experimental.enable_op_determinism()
+        else:
+            tf_config.disable_op_determinism()
+        yield resolved
+    finally:
+        policy, tf32, determinism = previous
+        keras.config.set_dtype_policy(policy)
+        tf.config.experimental.enable_tensor_float_32_execution(tf32)
+        if determinism:
+            tf.config.experimental.enable_op_determinism()
+        else:
+            tf_config.disable_op_determinism()
+
+
+def compile_model(model, config, jit):
+    """Compiles with the recipe: MultiRateAdam (``lr``, ``kxk_lr``), loss eq. 21, accuracy."""
+    optimizer = MultiRateAdam(
+        learning_rate=config.lr,
+        rate_multipliers={KXK_VARIABLES: config.kxk_lr / config.lr},
+        epsilon=1e-8,  # PyTorch's Adam default, as in the authors' code
+    )
+    model.compile(
+        optimizer=optimizer,
+        loss=CrossEntropyMSE(alpha=config.alpha),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        jit_compile=jit,
+    )
+    return model
+
+
+def build_compiled_model(config, input_shape, num_classes, strategy=None, jit=None, **overrides):
+    """``build_model`` from the config's model fields, compiled with the recipe, in the strategy's scope.
+
+    ``overrides`` replace config fields for this model only (a sweep's sampled
+    ``width``, ``nmf_groups``, ``conv_groups``). Call it inside
+    :func:`process_settings` so that the layers take the run's dtype policy.
+    """
+    config = dataclasses.replace(config, **overrides) if overrides else config
+    with strategy_scope(strategy):
+        model = build_model(
+            config.arch, input_shape=input_shape, num_classes=num_classes, width=config.width,
+            nmf_groups=config.nmf_groups, conv_groups=config.conv_groups, iterations=config.iterations,
+            epsilon=config.epsilon, backward=config.backward, nmf_learning=config.nmf_learning,
+            nmf_chunk_elements=config.nmf_chunk_elements or None, bn_synchronized=strategy is not None,
+        )
+        compile_model(model, config, resolve_jit(config, strategy) if jit is None else jit)
+    return model
+
+
+def recipe_callbacks(config, train_data, nan_advice="", last_good=None, print_fn=print):
+    """The callbacks that are part of the recipe itself, for a run and a sweep trial alike, in order.
+
+    Precise BatchNorm statistics before any evaluation, the plateau schedule,
+    the learning-rate floor, and the stop on a non-finite loss or weights
+    (before any backup, so that NaNs are never saved).
+
+    Args:
+        nan_advice, last_good: what the non-finite stop adds to its error (see ``StopOnNonFinite``).
+
+    Returns:
+        ``(callbacks, plateau, floor)``: ``plateau`` has the state a backup must keep;
+        ``floor.stopped_epoch`` says whether the floor stopped training.
+    """
+    floor = run_callbacks.LearningRateFloor(config.min_lr, print_fn=print_fn)
+    plateau = ResumableReduceLROnPlateau(monitor=config.monitor, factor=config.plateau_factor,
+                                         patience=config.plateau_patience, min_lr=0.0, verbose=0, print_fn=print_fn)
+    callbacks = [
+        RecalibrateBatchNorm(train_data, config.bn_recalibration_batches),
+        plateau,
+        floor,
+        run_callbacks.StopOnNonFinite(nan_advice, last_good),
+    ]
+    return callbacks, plateau, floor
+
+
+@dataclasses.dataclass
+class Session:
+    """What :func:`training_session` sets up: the compiled model and the settings it runs under."""
+
+    model: keras.Model
+    precision: str
+    jit: bool
+
+
+@contextlib.contextmanager
+def training_session(config, input_shape, num_classes, strategy=None):
+    """The one entry point of a training run: settings applied, model built and compiled; all undone on exit.
+
+    Applies the precision and determinism (:func:`process_settings`), seeds
+    every generator with ``config.seed``, builds and compiles the model in the
+    strategy's scope, and patches Keras's multi-worker ``fit`` where needed.
+    On exit every process-wide setting is restored, so the next run in the
+    same process (a grid's, a sweep's) starts from a clean slate.
+    """
+    with process_settings(config.precision, config.deterministic) as precision:
+        keras.utils.set_random_seed(config.seed)
+        jit = resolve_jit(config, strategy)
+        model = build_compiled_model(config, input_shape, num_classes, strategy, jit=jit)
+        undo_patch = patch_multiworker_build(model, strategy)
+        try:
+            yield Session(model, precision, jit)
+        finally:
+            undo_patch()
