@@ -29,13 +29,9 @@ from keras_nmf.data import DataError  # noqa: E402
 from keras_nmf.experiments import (  # noqa: E402
     BASE_VARIANT, ConfigMismatchError, parse_variant, plan_grid, run_grid, write_summary,
 )
+from keras_nmf.experiments.outputs import prepare_output_dir  # noqa: E402
 from keras_nmf.models import ARCHITECTURES  # noqa: E402
-from keras_nmf.training import build_parser as build_train_parser  # noqa: E402
-from keras_nmf.training import TrainConfig  # noqa: E402
-
-#: train.py flags that compare.py sets per run.
-RESERVED_FLAGS = {"--arch": "--archs", "--seed": "--seeds", "--logdir": "--out", "--resume": "rerunning",
-                  "--variant": "--variant LABEL:FIELD=VALUE"}
+from keras_nmf.training.config import build_parser, config_from_args, field_spec, fields_where  # noqa: E402
 
 
 def _variant(text):
@@ -48,40 +44,35 @@ def _variant(text):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                                      allow_abbrev=False)
-    parser.add_argument("--archs", nargs="+", choices=ARCHITECTURES, default=list(ARCHITECTURES))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--out", required=True, help="the grid's directory (shared by every invocation)")
-    parser.add_argument("--variant", dest="variants", action="append", type=_variant, metavar="LABEL:FIELD=VALUE,...",
-                        help="run this variant instead of the base configuration (repeatable), "
-                             "e.g. local:nmf_learning=local or autodiff:backward=autodiff")
-    parser.add_argument("--summary-only", action="store_true", help="rebuild the report without training")
-    args, train_argv = parser.parse_known_args(argv)
-    for flag in train_argv:
-        name = flag.split("=", 1)[0]
-        if name in RESERVED_FLAGS or name == "--no-resume":
-            parser.error(f"{name} is set per run by compare.py; use {RESERVED_FLAGS.get(name, 'rerunning')} instead.")
-    train_args = build_train_parser("flags passed to every run").parse_args(train_argv)
-    if "--verbose" not in train_argv:
-        train_args.verbose = 2  # one line per epoch: readable in a log file
-    if train_args.data_dir:
-        train_args.data_dir = str(pathlib.Path(train_args.data_dir).resolve())
-    try:
-        base = TrainConfig(**vars(train_args))
-    except ValueError as error:
-        parser.error(str(error))
+    grid = parser.add_argument_group("grid")
+    grid.add_argument("--archs", nargs="+", choices=ARCHITECTURES, default=list(ARCHITECTURES))
+    grid.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    grid.add_argument("--out", required=True, help="the grid's directory (shared by every invocation)")
+    grid.add_argument("--variant", dest="variants", action="append", type=_variant, metavar="LABEL:FIELD=VALUE,...",
+                      help="run this variant instead of the base configuration (repeatable), "
+                           "e.g. local:nmf_learning=local or autodiff:backward=autodiff")
+    grid.add_argument("--summary-only", action="store_true", help="rebuild the report without training")
+    per_run = {name: f"compare.py sets it per run; use {field_spec(name).metadata['per_run']}"
+               for name in fields_where(per_run=True)}
+    build_parser(parser=parser.add_argument_group("every run (train.py's flags)"), exclude=("variant",),
+                 refuse=per_run)
+    args = parser.parse_args(argv)
+    base, _ = config_from_args(parser, args, defaults={"verbose": 2})  # one line per epoch: readable in a log
+    if base.data_dir:
+        base.data_dir = str(pathlib.Path(base.data_dir).resolve())
     return args, base
 
 
 def main(argv=None):
     args, base = parse_args(argv)
-    out = pathlib.Path(args.out)
     try:
+        out = prepare_output_dir(args.out)
         if not args.summary_only:
             runs = plan_grid(base, args.archs, args.seeds, args.variants or [BASE_VARIANT], out)
             counts = run_grid(runs)
             print(f"Grid done: {counts}")
         summary = write_summary(out)
-    except (ConfigMismatchError, DataError, FileNotFoundError) as error:
+    except (ConfigMismatchError, DataError, FileNotFoundError, PermissionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,8 +1,14 @@
 """Test accuracy of a saved model.
 
 Examples:
-    python scripts/evaluate.py runs/cnmf_1x1-20261127-120000/model.keras --data-dir ../shared/data/cifar10-jpeg
+    python scripts/evaluate.py runs/cnmf_1x1-20261127-120000/model.keras      # the run's own data settings
+    python scripts/evaluate.py model.keras --data-dir ../shared/data/cifar10-jpeg
     python scripts/evaluate.py model.keras --dataset mnist
+
+For <run dir>/model.keras the data set, --limit-test and --seed default to those
+in <run dir>/config.json, so the accuracy is that of results.json; flags given
+here win. --limit-test N with --seed S selects the same N test images as
+train.py's --limit-test N --seed S.
 """
 
 import argparse
@@ -13,26 +19,37 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_nmf.data import TFDS_DATASETS, DataError  # noqa: E402
-from keras_nmf.training.evaluate import evaluate_saved_model  # noqa: E402
+from keras_nmf.training.evaluate import ModelFileError, evaluate_saved_model, run_data_settings  # noqa: E402
+
+
+def _positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1. Received: {value}")
+    return value
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", help="a .keras file written by scripts/train.py")
     parser.add_argument("--data-dir", help="image folder DIR/train/<class>/*, DIR/test/<class>/*")
-    parser.add_argument("--dataset", default="cifar10", choices=TFDS_DATASETS, help="tfds data set (without --data-dir)")
+    parser.add_argument("--dataset", choices=TFDS_DATASETS, help="tfds data set (without --data-dir; default cifar10)")
     parser.add_argument("--tfds-dir", help="tensorflow_datasets data directory")
-    parser.add_argument("--batch-size", type=int, default=50)
-    parser.add_argument("--limit-test", type=int, help="evaluate only N test images")
+    parser.add_argument("--batch-size", type=_positive, default=50)
+    parser.add_argument("--limit-test", type=_positive, help="evaluate only N (seeded) test images")
+    parser.add_argument("--seed", type=int, help="seed of the --limit-test subset (default: the run's, else 0)")
     args = parser.parse_args(argv)
-    if not os.path.isfile(args.model):
-        parser.error(f"model file not found: {args.model}")
+    settings = {"dataset": "cifar10", "data_dir": None, "tfds_dir": None, "limit_test": None, "seed": 0}
+    from_run = {key: value for key, value in run_data_settings(args.model).items() if value is not None}
+    given = {key: value for key, value in vars(args).items() if key in settings and value is not None}
+    settings.update(from_run)
+    settings.update(given)
+    taken = sorted(set(from_run) - set(given))
+    if taken:
+        print(f"From the run's config.json: {', '.join(f'{key}={from_run[key]}' for key in taken)}")
     try:
-        results = evaluate_saved_model(
-            args.model, data_dir=args.data_dir, dataset=args.dataset, tfds_dir=args.tfds_dir,
-            batch_size=args.batch_size, limit_test=args.limit_test,
-        )
-    except DataError as error:
+        results = evaluate_saved_model(args.model, batch_size=args.batch_size, **settings)
+    except (DataError, ModelFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"test accuracy {results['test_accuracy']:.4f} | test loss {results['test_loss']:.4f} | {results['test_size']} images")

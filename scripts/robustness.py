@@ -14,7 +14,6 @@ OUT/robustness.csv (model, perturbation, eta, accuracy) and OUT/robustness.png.
 
 import argparse
 import os
-import pathlib
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -22,7 +21,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from keras_nmf.data import TFDS_DATASETS, DataError  # noqa: E402
 from keras_nmf.experiments import PERTURBATIONS, evaluate_robustness  # noqa: E402
 from keras_nmf.experiments.plots import plot_robustness  # noqa: E402
-from keras_nmf.experiments.robustness import load_models, model_labels, prepare_images, write_rows  # noqa: E402
+from keras_nmf.experiments.outputs import prepare_output_dir  # noqa: E402
+from keras_nmf.experiments.robustness import load_models, model_labels, prepare_images, robustness_csv  # noqa: E402
 
 
 def main(argv=None):
@@ -32,33 +32,36 @@ def main(argv=None):
     parser.add_argument("--data-dir", help="image folder DIR/train/<class>/*, DIR/test/<class>/* (default: tfds)")
     parser.add_argument("--dataset", default="cifar10", choices=TFDS_DATASETS)
     parser.add_argument("--tfds-dir")
-    parser.add_argument("--limit-test", type=int, help="use N (seeded random) test images")
+    parser.add_argument("--limit-test", type=int, help="use N (seeded random) test images, as train.py's --limit-test")
     parser.add_argument("--steps", type=int, default=21, help="eta steps from 0 to 1 (default 21: 0, 0.05, ...)")
     parser.add_argument("--perturbations", nargs="+", choices=PERTURBATIONS, default=list(PERTURBATIONS))
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise draws and the test subset")
     parser.add_argument("--batch-size", type=int, default=100)
     args = parser.parse_args(argv)
-    if args.steps < 2:
-        parser.error(f"--steps must be >= 2 (eta from 0 to 1). Received: {args.steps}")
+    for name, value, least in (("--steps", args.steps, 2), ("--limit-test", args.limit_test, 1),
+                               ("--batch-size", args.batch_size, 1)):
+        if value is not None and value < least:
+            parser.error(f"{name} must be >= {least}. Received: {value}")
     try:
+        out = prepare_output_dir(args.out)
         models = load_models(args.models)
         images, labels, train_images = prepare_images(
             args.dataset, args.data_dir, args.tfds_dir, models[0].input_shape[1:], args.limit_test, args.seed)
-    except (FileNotFoundError, ValueError) as error:  # DataError is a ValueError
+    except (FileNotFoundError, PermissionError, ValueError) as error:  # DataError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 2
     labels_of_models = model_labels(args.models)
     print(f"{len(models)} models, {len(labels)} test images, perturbations {', '.join(args.perturbations)}, "
           f"{args.steps} steps of eta")
+    paths = dict(zip(labels_of_models, args.models))
     try:
-        rows = evaluate_robustness(models, labels_of_models, images, labels, train_images, args.perturbations,
-                                   args.steps, args.seed, args.batch_size)
+        with robustness_csv(out / "robustness.csv") as csv_file:
+            rows = evaluate_robustness(models, labels_of_models, images, labels, train_images, args.perturbations,
+                                       args.steps, args.seed, args.batch_size,
+                                       on_row=lambda row: csv_file.write({**row, "path": paths[row["model"]]}))
     except FloatingPointError as error:  # a model output NaN/Inf: say which, no traceback
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {error} The rows measured before it are in {out / 'robustness.csv'}.", file=sys.stderr)
         return 2
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_rows(rows, out / "robustness.csv", dict(zip(labels_of_models, args.models)))
     plot_robustness(rows, out / "robustness.png")
     print(f"Wrote {out / 'robustness.csv'} and {out / 'robustness.png'}")
     return 0

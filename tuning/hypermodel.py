@@ -1,17 +1,20 @@
-"""``NMFHyperModel``: the paper's sweep space (section 3.1) for KerasTuner.
+"""The paper's sweep space (Nouri et al., section 3.1, Figure 6) for KerasTuner, on the training core.
 
 Width x NMF groups x conv groups, sampled independently: 4 x 5 x 5 = 100
-variants of ``cnmf_1x1``. Each trial trains with the paper's recipe, as
-``scripts/train.py`` does: eq. 21 loss, Adam at ``lr`` with ``kxk_lr`` for the
-kxk weights, ReduceLROnPlateau on the training loss, the learning-rate floor,
-precise BatchNorm before each evaluation. At the trial's end the test set is
-evaluated once for the report (never the objective) and the trial's record
-(parameter counts, accuracies, epochs, seconds, worker) is written beside
-KerasTuner's ``trial.json``.
+variants of ``cnmf_1x1``. Each trial is built, compiled and trained by the
+same core as ``scripts/train.py`` (:mod:`keras_nmf.training.recipe`): the
+recipe's precision and determinism applied for the trial and restored after
+it, the eq. 21 loss, the two Adam rates, the plateau schedule on ``--monitor``,
+the learning-rate floor, precise BatchNorm, and the stop on a non-finite loss
+or weights, which ends the trial FAILED (KerasTuner's own status) with the
+reason. ``HyperModel.fit`` returns the trial's metrics (validation and test
+accuracy, parameter counts, epochs, seconds), so KerasTuner records them in
+its ``trial.json``; ``record.json`` beside it adds the worker and the host.
 """
 
 import itertools
 import json
+import math
 import os
 import pathlib
 import socket
@@ -20,28 +23,27 @@ import time
 import keras
 import keras_tuner as kt
 
-from keras_nmf.models import build_model, check_groups, count_parameters
-from keras_nmf.training.batchnorm import RecalibrateBatchNorm
-from keras_nmf.training.callbacks import LearningRateFloor
+from keras_nmf.models import check_groups, count_parameters
+from keras_nmf.training.callbacks import NonFiniteLossError
 from keras_nmf.training.config import TrainConfig
-from keras_nmf.training.run import compile_model, default_jit
+from keras_nmf.training.recipe import build_compiled_model, process_settings, recipe_callbacks
 
 WIDTHS = (1, 2, 4, 8)
 GROUPS = (1, 2, 4, 8, 16)
+OBJECTIVE = "val_accuracy"
+RECORD_FILE = "record.json"
 
 
 class NMFHyperModel(kt.HyperModel):
-    """Samples ``width``, ``nmf_groups`` and ``conv_groups``, then calls the factory.
+    """Samples ``width``, ``nmf_groups`` and ``conv_groups``; everything else is the recipe's.
 
     For the CNN archs (no NMF layers) ``nmf_groups`` is not part of the space.
 
     Args:
-        recipe: a ``TrainConfig`` with the arch and the training recipe
-            (``arch``, ``iterations``, ``lr``, ``kxk_lr``, ``alpha``, plateau
-            settings, ``min_lr``, ``bn_recalibration_batches``, ``jit``).
+        recipe: the ``TrainConfig`` every trial trains with (its sampled fields are ignored).
         input_shape, num_classes: as ``build_model``.
         widths, nmf_groups, conv_groups: the values to search.
-        test_data: batches evaluated once at each trial's end (the report's test accuracy).
+        test_data: batches evaluated once at each trial's end (the report's test accuracy, never the objective).
 
     Raises:
         ValueError: a group value that does not divide the channels at some width.
@@ -63,14 +65,9 @@ class NMFHyperModel(kt.HyperModel):
         return list(itertools.product(self.widths, self.nmf_groups, self.conv_groups))
 
     def build_variant(self, width, nmf_groups, conv_groups, jit=None):
-        model = build_model(
-            self.recipe.arch, input_shape=self.input_shape, num_classes=self.num_classes, width=width,
-            nmf_groups=nmf_groups, conv_groups=conv_groups, iterations=self.recipe.iterations,
-            epsilon=self.recipe.epsilon, nmf_chunk_elements=self.recipe.nmf_chunk_elements or None,
-        )
-        if jit is None:
-            jit = default_jit(self.recipe.arch) if self.recipe.jit is None else self.recipe.jit
-        return compile_model(model, self.recipe, jit)
+        """The recipe's compiled model at one point of the space (call it inside ``process_settings``)."""
+        return build_compiled_model(self.recipe, self.input_shape, self.num_classes, jit=jit, width=width,
+                                    nmf_groups=nmf_groups, conv_groups=conv_groups)
 
     def build(self, hp):
         width = hp.Choice("width", self.widths)
@@ -78,47 +75,117 @@ class NMFHyperModel(kt.HyperModel):
         conv_groups = hp.Choice("conv_groups", self.conv_groups)
         return self.build_variant(width, nmf_groups, conv_groups)
 
-    def fit(self, hp, model, *args, recalibration_data=None, record_dir=None, **kwargs):
-        """``model.fit`` with the recipe's callbacks, forwarding the tuner's; then the trial's record.
+    def fit(self, hp, model, *args, recalibration_data=None, **kwargs):
+        """``model.fit`` with the recipe's callbacks (and the tuner's); returns the trial's metrics.
 
-        ``record_dir`` (set by ``RecordingGridSearch``) receives ``record.json``.
+        Raises:
+            keras_tuner.errors.FailedTrialError: the loss, the weights or the
+                final metrics are not finite (the trial ends FAILED with this reason).
         """
-        recipe = self.recipe
-        callbacks = [
-            keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=recipe.plateau_factor,
-                                              patience=recipe.plateau_patience, min_lr=0.0),
-            LearningRateFloor(recipe.min_lr),
-        ]
-        if recalibration_data is not None:
-            callbacks.insert(0, RecalibrateBatchNorm(recalibration_data, recipe.bn_recalibration_batches))
+        callbacks, _, _ = recipe_callbacks(self.recipe, recalibration_data, print_fn=print)
+        if recalibration_data is None or not self.recipe.bn_recalibration_batches:
+            callbacks = callbacks[1:]  # no data to re-estimate BatchNorm on
         kwargs["callbacks"] = callbacks + list(kwargs.get("callbacks") or [])
+        kwargs.setdefault("shuffle", False)  # the pipeline shuffles every epoch itself
         start = time.perf_counter()
-        history = model.fit(*args, **kwargs)
-        seconds = time.perf_counter() - start
-        if record_dir is not None:
-            self._write_record(pathlib.Path(record_dir), model, history, seconds)
-        return history
+        try:
+            history = model.fit(*args, **kwargs)
+        except NonFiniteLossError as error:
+            raise kt.errors.FailedTrialError(str(error)) from None
+        metrics = self._metrics(model, history, time.perf_counter() - start)
+        bad = sorted(name for name, value in metrics.items() if not math.isfinite(value))
+        if bad:
+            raise kt.errors.FailedTrialError(f"Non-finite final metrics: {', '.join(bad)}.")
+        return metrics
 
-    def _write_record(self, folder, model, history, seconds):
+    def _metrics(self, model, history, seconds):
         parameters = count_parameters(model)
-        val = history.history.get("val_accuracy") or [None]
-        test = model.evaluate(self.test_data, verbose=0, return_dict=True) if self.test_data is not None else {}
-        record = {
+        metrics = {
             "parameters_total": parameters["trainable"], "parameters_nmf": parameters["nmf"],
-            "parameters_cnn": parameters["cnn"], "cnn_nmf_ratio": parameters["cnn_nmf_ratio"],
-            "val_accuracy": val[-1], "best_val_accuracy": max((v for v in val if v is not None), default=None),
-            "test_accuracy": test.get("accuracy"), "test_loss": test.get("loss"),
-            "epochs": len(history.epoch), "seconds": round(seconds, 2),
-            "worker": os.environ.get("KERASTUNER_TUNER_ID", "local"), "host": socket.gethostname(),
-            "recipe": self.recipe.to_dict(),
+            "parameters_cnn": parameters["cnn"], "epochs": len(history.epoch), "seconds": round(seconds, 2),
         }
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+        if parameters["cnn_nmf_ratio"] is not None:
+            metrics["cnn_nmf_ratio"] = parameters["cnn_nmf_ratio"]
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            if history.history.get(key):
+                metrics[key] = float(history.history[key][-1])
+        if self.test_data is not None:
+            test = model.evaluate(self.test_data, verbose=0, return_dict=True)
+            metrics["test_accuracy"], metrics["test_loss"] = float(test["accuracy"]), float(test["loss"])
+        return {name: float(value) for name, value in metrics.items()}
 
 
-class RecordingGridSearch(kt.GridSearch):
-    """``GridSearch`` that hands each trial's directory to the hypermodel for its ``record.json``."""
+class ResumableGridOracle(kt.oracles.GridSearchOracle):
+    """``GridSearchOracle`` that never hands out a combination some trial already holds.
+
+    KerasTuner's grid oracle keeps its place in the grid in memory only
+    (keras-team/keras-tuner#1055): a restarted search lost it and retrained a
+    finished trial. This oracle derives the next combination from the trials
+    themselves, which KerasTuner reloads from the directory: the first one in
+    grid order that no trial (completed, failed, running) holds. A restarted
+    worker still gets its own unfinished trial back (KerasTuner's
+    ``ongoing_trials``), and a restarted chief re-queues the trials that were
+    running (KerasTuner's retry queue).
+    """
+
+    def populate_space(self, trial_id):
+        space = self.get_space().space
+        names = [hp.name for hp in space]
+        taken = {tuple(sorted(trial.hyperparameters.values.items()))
+                 for other_id, trial in self.trials.items() if other_id != trial_id}
+        for combination in itertools.product(*(hp.values for hp in space)):
+            values = dict(zip(names, combination))
+            if tuple(sorted(values.items())) not in taken:
+                return {"status": kt.engine.trial.TrialStatus.RUNNING, "values": values}
+        if self.ongoing_trials:
+            return {"status": kt.engine.trial.TrialStatus.IDLE, "values": None}
+        return {"status": kt.engine.trial.TrialStatus.STOPPED, "values": None}
+
+
+def finished_metrics(trial_dir, values):
+    """The metrics of a COMPLETED trial with these values already in ``trial_dir`` (KerasTuner's record), else None."""
+    path = pathlib.Path(trial_dir) / "trial.json"
+    if not path.exists():
+        return None
+    trial = kt.engine.trial.Trial.load(str(path))
+    if trial.status != kt.engine.trial.TrialStatus.COMPLETED or trial.hyperparameters.values != values:
+        return None
+    return {name: trial.metrics.get_last_value(name) for name in trial.metrics.metrics}
+
+
+class SweepTuner(kt.Tuner):
+    """Grid search over :class:`NMFHyperModel` that never retrains or rewrites a finished trial.
+
+    Each trial runs under the recipe's process settings (precision, TF32,
+    determinism), restored afterwards, with every generator seeded from the
+    recipe's seed. A trial whose folder already holds a COMPLETED record with
+    the same values returns that record instead of training again, and
+    ``record.json`` (worker, host) is written once, never overwritten.
+    """
+
+    def __init__(self, hypermodel: NMFHyperModel, max_trials=None, seed=None, **kwargs):
+        oracle = ResumableGridOracle(objective=kt.Objective(OBJECTIVE, "max"), max_trials=max_trials, seed=seed)
+        super().__init__(oracle, hypermodel, **kwargs)
 
     def run_trial(self, trial, *args, **kwargs):
-        kwargs["record_dir"] = self.get_trial_dir(trial.trial_id)
-        return super().run_trial(trial, *args, **kwargs)
+        trial_dir = pathlib.Path(self.get_trial_dir(trial.trial_id))
+        earlier = finished_metrics(trial_dir, trial.hyperparameters.values)
+        if earlier is not None:
+            print(f"Trial {trial.trial_id} already finished with these values: keeping its record.")
+            return earlier
+        recipe = self.hypermodel.recipe
+        with process_settings(recipe.precision, recipe.deterministic):
+            keras.utils.set_random_seed(recipe.seed)
+            results = super().run_trial(trial, *args, **kwargs)
+        _write_record_once(trial_dir, {"worker": os.environ.get("KERASTUNER_TUNER_ID", "local"),
+                                       "host": socket.gethostname(), "recipe": recipe.to_dict()})
+        return results
+
+
+def _write_record_once(folder, record):
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(folder / RECORD_FILE, "x") as handle:
+            handle.write(json.dumps(record, indent=2) + "\n")
+    except FileExistsError:
+        pass

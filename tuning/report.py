@@ -4,7 +4,8 @@ Examples:
     python tuning/report.py tuning_runs                  # writes tuning_runs/trials.csv and figure6.png
     python tuning/report.py tuning_runs/cnmf_1x1 --out docs/sweeps
 
-Prints the Pareto front (best test accuracy for at most that many parameters) as a table.
+Prints the Pareto front (best test accuracy for at most that many parameters) as a table; failed trials
+(a NaN stop, with the reason) are listed apart and never plotted.
 """
 
 import argparse
@@ -14,7 +15,6 @@ import pathlib
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from keras_nmf.experiments.sweeps import (  # noqa: E402
     collect_trials, completed, format_front, pareto_front, write_trials_csv,
@@ -34,6 +34,10 @@ def main(argv=None):
     out = pathlib.Path(args.out or args.directory)
     out.mkdir(parents=True, exist_ok=True)
     write_trials_csv(rows, out / "trials.csv")
+    failed = [row for row in rows if row["status"] in ("FAILED", "INVALID")]
+    for row in failed:
+        print(f"trial {row['trial_id']} {row['status'].lower()} (width {row['width']}, nmf_groups {row['nmf_groups']}, "
+              f"conv_groups {row['conv_groups']}): {row['reason']}; not plotted")
     done = completed(rows)
     statuses = collections.Counter(row["status"] for row in rows)
     print(f"{len(rows)} trials ({', '.join(f'{n} {s.lower()}' for s, n in sorted(statuses.items()))}); "

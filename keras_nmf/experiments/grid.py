@@ -19,9 +19,10 @@ import time
 from keras_nmf.experiments.variants import BASE_VARIANT, Variant
 from keras_nmf.training import TrainConfig, train
 from keras_nmf.training.callbacks import NonFiniteLossError
+from keras_nmf.training.config import fields_where
 
-#: Fields that may differ between a saved and a planned run (not results-relevant).
-VOLATILE_FIELDS = ("resume", "verbose", "distribute_timeout")
+#: Fields that may differ between a saved and a planned run (TrainConfig's ``volatile`` role).
+VOLATILE_FIELDS = tuple(fields_where(role="volatile"))
 
 FINISHED, INTERRUPTED, NEW = "finished", "interrupted", "new"
 

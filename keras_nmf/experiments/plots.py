@@ -122,8 +122,10 @@ def plot_figure6(rows, front, path):
     from matplotlib.ticker import NullFormatter
 
     params = [row["parameters_total"] for row in rows]
-    ratios = [row["cnn_nmf_ratio"] for row in rows]
+    ratios = [row.get("cnn_nmf_ratio") for row in rows]
     accuracy = [100 * row["test_accuracy"] for row in rows]
+    if any(ratio is None for ratio in ratios):  # a CNN sweep: no NMF parameters, no ratio axis
+        return _plot_sizes_only(rows, front, path)
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     points = left.scatter(params, accuracy, c=ratios, cmap="viridis", norm=LogNorm(), s=36, zorder=3)
     left.step([row["parameters_total"] for row in front], [100 * row["test_accuracy"] for row in front],
@@ -149,6 +151,27 @@ def plot_figure6(rows, front, path):
     for axis in (left, right):
         axis.grid(alpha=0.3)
         axis.xaxis.set_minor_formatter(NullFormatter())  # log axes: label the decades only
+    figure.tight_layout()
+    figure.savefig(path, dpi=DPI)
+    plt.close(figure)
+
+
+def _plot_sizes_only(rows, front, path):
+    """Figure 6 (a) alone, for sweeps without NMF parameters (the CNN archs): accuracy vs total parameters."""
+    from matplotlib.ticker import NullFormatter
+
+    figure, axis = plt.subplots(figsize=(6, 4.2))
+    axis.scatter([row["parameters_total"] for row in rows], [100 * row["test_accuracy"] for row in rows], s=36,
+                 zorder=3)
+    axis.step([row["parameters_total"] for row in front], [100 * row["test_accuracy"] for row in front],
+              where="post", color="black", linewidth=1.2, label="Pareto front", zorder=2)
+    axis.set_xscale("log")
+    axis.set_xlabel("total parameters")
+    axis.set_ylabel("test accuracy (%)")
+    axis.set_title("accuracy vs size (no NMF layers: no CNN/NMF ratio)")
+    axis.legend(fontsize=8, loc="lower right")
+    axis.grid(alpha=0.3)
+    axis.xaxis.set_minor_formatter(NullFormatter())
     figure.tight_layout()
     figure.savefig(path, dpi=DPI)
     plt.close(figure)

@@ -15,7 +15,7 @@ import numpy as np
 import keras_nmf  # noqa: F401  (registers the custom layers, loss and optimizer)
 from keras_nmf.data import DataError, load_arrays
 from keras_nmf.data.augment import centre_crop
-from keras_nmf.experiments.csv_rows import write_csv
+from keras_nmf.experiments.csv_rows import CsvRowWriter
 from keras_nmf.experiments.perturbations import PERTURBATIONS, perturb
 
 CSV_COLUMNS = ("model", "perturbation", "eta", "accuracy", "images", "path")
@@ -54,15 +54,15 @@ def load_models(paths):
 
 
 def prepare_images(name, data_dir, tfds_dir, input_shape, limit_test=None, seed=0):
-    """Centre-cropped test images and labels, and centre-cropped training images (for ``picture``), in [0, 1]."""
-    train, test, _ = load_arrays(name, data_dir, tfds_dir)
+    """Centre-cropped test images and labels, and centre-cropped training images (for ``picture``), in [0, 1].
+
+    ``limit_test`` keeps the same seeded test subset as train.py's ``--limit-test`` with the same ``--seed``.
+    """
+    train, test, _ = load_arrays(name, data_dir, tfds_dir, limit_test=limit_test, seed=seed)
     crop, channels = input_shape[0], input_shape[-1]
     if test[0].shape[-1] != channels or min(test[0].shape[1:3]) < crop:
         raise DataError(f"The data's images {test[0].shape[1:]} do not fit the models' input {tuple(input_shape)}.")
     images, labels = test
-    if limit_test:
-        keep = np.sort(np.random.default_rng(seed).permutation(len(labels))[:limit_test])
-        images, labels = images[keep], labels[keep]
     to_unit = lambda array: centre_crop(array, crop).astype(np.float32) / 255.0  # noqa: E731
     return to_unit(images), labels, to_unit(train[0])
 
@@ -82,8 +82,11 @@ def accuracy(model, images, labels, batch_size):
 
 
 def evaluate_robustness(models, labels_of_models, images, labels, train_images, perturbations=PERTURBATIONS,
-                        steps=21, seed=0, batch_size=100, print_fn=print):
+                        steps=21, seed=0, batch_size=100, print_fn=print, on_row=None):
     """Accuracy of every model under every perturbation at eta = 0, 1/(steps-1), ..., 1.
+
+    ``on_row(row)`` is called as soon as each row is measured (e.g. a
+    :class:`~keras_nmf.experiments.csv_rows.CsvRowWriter`'s ``write``).
 
     Returns rows ``{"model", "perturbation", "eta", "accuracy", "images"}``.
     """
@@ -99,6 +102,8 @@ def evaluate_robustness(models, labels_of_models, images, labels, train_images, 
             value = accuracy(model, perturbed, labels, batch_size)
             rows.append({"model": label, "perturbation": kind, "eta": round(eta, 6), "accuracy": value,
                          "images": len(labels)})
+            if on_row is not None:
+                on_row(rows[-1])
             line.append(f"{label} {100 * value:.1f}%")
         left = (time.perf_counter() - start) / done * (len(conditions) - done)
         print_fn(f"[{done}/{len(conditions)}] {kind} eta={eta:.2f}: {' | '.join(line)} | ~{left / 60:.0f} min left",
@@ -106,5 +111,6 @@ def evaluate_robustness(models, labels_of_models, images, labels, train_images, 
     return rows
 
 
-def write_rows(rows, path, paths_by_label):
-    write_csv([{**row, "path": paths_by_label[row["model"]]} for row in rows], path, CSV_COLUMNS)
+def robustness_csv(path):
+    """A row-by-row writer of ``robustness.csv`` (columns ``CSV_COLUMNS``)."""
+    return CsvRowWriter(path, CSV_COLUMNS)

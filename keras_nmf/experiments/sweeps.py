@@ -1,10 +1,12 @@
-"""Sweep results (paper section 3.1, Figure 6): trial rows from a KerasTuner directory and the Pareto front.
+"""Sweep results (Nouri et al., section 3.1, Figure 6): trial rows from a KerasTuner directory and the Pareto front.
 
-A search directory is the single source of truth: each trial's ``trial.json``
-(KerasTuner: status, hyperparameters, objective) and ``record.json`` (written
-by :class:`tuning.hypermodel.RecordingGridSearch` at the trial's end: parameter
-counts, validation and test accuracy, epochs, seconds, worker). Finished,
-partial and running searches can all be read at any time.
+A search directory is the single source of truth, read through KerasTuner's
+own records: each trial's ``trial.json`` is loaded with
+``keras_tuner.engine.trial.Trial.load`` (status, hyperparameters, the metrics
+that :meth:`tuning.hypermodel.NMFHyperModel.fit` returned: parameter counts,
+validation and test accuracy, epochs, seconds; the reason of a failure), and
+``record.json`` beside it adds the worker and the host. Finished, partial and
+running searches can all be read at any time.
 """
 
 import json
@@ -12,10 +14,12 @@ import pathlib
 
 from keras_nmf.experiments.csv_rows import write_csv
 
-CSV_COLUMNS = (
-    "trial_id", "status", "width", "nmf_groups", "conv_groups", "parameters_total", "parameters_nmf",
-    "parameters_cnn", "cnn_nmf_ratio", "val_accuracy", "test_accuracy", "epochs", "seconds", "worker", "host",
-)
+#: Metric columns, as :meth:`tuning.hypermodel.NMFHyperModel.fit` names them.
+METRIC_COLUMNS = ("parameters_total", "parameters_nmf", "parameters_cnn", "cnn_nmf_ratio", "val_accuracy",
+                  "test_accuracy", "epochs", "seconds")
+INTEGER_METRICS = ("parameters_total", "parameters_nmf", "parameters_cnn", "epochs")
+CSV_COLUMNS = ("trial_id", "status", "width", "nmf_groups", "conv_groups") + METRIC_COLUMNS + (
+    "worker", "host", "reason")
 
 
 def find_project(directory):
@@ -35,21 +39,36 @@ def find_project(directory):
     raise FileNotFoundError(f"{directory} holds several searches; name one: {', '.join(map(str, projects))}")
 
 
+def _reason(trial):
+    """The last line of a failed trial's message (KerasTuner stores the traceback), e.g. the NaN stop."""
+    lines = [line for line in (trial.message or "").strip().splitlines() if line.strip()]
+    return lines[-1].split(": ", 1)[-1] if lines else None
+
+
 def collect_trials(directory) -> list:
-    """One row per trial, sorted by trial id; trials without a record (running, failed) have empty results."""
+    """One row per trial, sorted by trial id; trials without metrics (running, failed) have empty results."""
+    from keras_tuner.engine.trial import Trial
+
     rows = []
     for trial_path in sorted(find_project(directory).glob("trial_*/trial.json")):
-        trial = json.loads(trial_path.read_text())
-        values = trial.get("hyperparameters", {}).get("values", {})
+        trial = Trial.load(str(trial_path))
+        values = trial.hyperparameters.values
         record_path = trial_path.parent / "record.json"
         record = json.loads(record_path.read_text()) if record_path.exists() else {}
+        metrics = {}
+        for name in METRIC_COLUMNS:
+            value = trial.metrics.get_last_value(name) if trial.metrics.exists(name) else None
+            metrics[name] = int(value) if value is not None and name in INTEGER_METRICS else value
         rows.append({
-            "trial_id": trial["trial_id"],
-            "status": trial.get("status"),
+            "trial_id": trial.trial_id,
+            "status": trial.status,
             "width": values.get("width"),
             "nmf_groups": values.get("nmf_groups"),
             "conv_groups": values.get("conv_groups"),
-            **{key: record.get(key) for key in CSV_COLUMNS[5:]},
+            **metrics,
+            "worker": record.get("worker"),
+            "host": record.get("host"),
+            "reason": _reason(trial) if trial.status in ("FAILED", "INVALID") else None,
         })
     return rows
 
@@ -85,6 +104,6 @@ def format_front(front) -> str:
     for row in front:
         ratio = f"{row['cnn_nmf_ratio']:.3f}" if row.get("cnn_nmf_ratio") is not None else "–"
         val = f"{100 * row['val_accuracy']:.1f}" if row.get("val_accuracy") is not None else "–"
-        lines.append(f"| {row['parameters_total']:,} | {ratio} | {row['width']} | {row['nmf_groups']} "
+        lines.append(f"| {row['parameters_total']:,} | {ratio} | {row['width']} | {row['nmf_groups'] if row['nmf_groups'] is not None else '–'} "
                      f"| {row['conv_groups']} | {100 * row['test_accuracy']:.1f} | {val} |")
     return "\n".join(lines)

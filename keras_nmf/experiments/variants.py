@@ -3,10 +3,10 @@
 import dataclasses
 import re
 
-from keras_nmf.training.config import TrainConfig, build_parser
+from keras_nmf.training.config import ConfigError, TrainConfig, fields_where, parse_value
 
-#: Fields that a comparison sets per run; a variant may not override them.
-RESERVED_FIELDS = ("arch", "seed", "logdir", "resume", "verbose")
+#: Fields that a comparison sets per run, and the volatile ones; a variant may not override them.
+RESERVED_FIELDS = tuple(dict.fromkeys(fields_where(per_run=True) + fields_where(role="volatile")))
 
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.]*$")
 
@@ -35,15 +35,6 @@ class Variant:
 BASE_VARIANT = Variant("base")
 
 
-def _field_types():
-    """Each TrainConfig field's command-line type conversion (from train.py's parser)."""
-    types = {}
-    for action in build_parser()._actions:
-        if action.dest in {f.name for f in dataclasses.fields(TrainConfig)}:
-            types[action.dest] = action.type or (lambda text: {"true": True, "false": False}[text.lower()])
-    return types
-
-
 def parse_variant(text: str) -> Variant:
     """Parses ``label:field=value[,field=value...]``, e.g. ``local:nmf_learning=local``.
 
@@ -61,7 +52,7 @@ def parse_variant(text: str) -> Variant:
         raise ValueError(
             f"Bad variant label {label!r}: use letters, digits, '_' or '.', not 'base'. {form}. Received: {text!r}"
         )
-    types = _field_types()
+    names = {field.name for field in dataclasses.fields(TrainConfig)}
     overrides = []
     for assignment in filter(None, assignments.split(",")):
         field, equals, value = assignment.partition("=")
@@ -70,15 +61,18 @@ def parse_variant(text: str) -> Variant:
             raise ValueError(f"Variant {label!r}: {assignment!r} is not FIELD=VALUE. {form}. Received: {text!r}")
         if field in RESERVED_FIELDS:
             raise ValueError(f"Variant {label!r} cannot set {field!r}: the comparison sets it per run. Received: {text!r}")
-        if field not in types:
+        if field not in names:
             raise ValueError(
                 f"Variant {label!r}: unknown field {field!r}. Valid fields: "
-                f"{', '.join(sorted(set(types) - set(RESERVED_FIELDS)))}. Received: {text!r}"
+                f"{', '.join(sorted(names - set(RESERVED_FIELDS)))}. Received: {text!r}"
             )
         try:
-            overrides.append((field, types[field](value.strip())))
-        except (ValueError, KeyError):
+            overrides.append((field, parse_value(field, value.strip())))
+        except ValueError:
             raise ValueError(f"Variant {label!r}: bad value {value!r} for {field}. Received: {text!r}") from None
     variant = Variant(label, tuple(overrides))
-    variant.apply(TrainConfig())  # choices and ranges are checked by TrainConfig itself
+    try:
+        variant.apply(TrainConfig())  # choices and ranges are checked by TrainConfig itself
+    except ConfigError as error:
+        raise ValueError(f"Variant {label!r}: {error}") from None
     return variant

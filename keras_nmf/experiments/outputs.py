@@ -1,0 +1,27 @@
+"""Output folders of the experiment scripts: created and checked writable before any work."""
+
+import os
+import pathlib
+import tempfile
+
+
+def prepare_output_dir(path):
+    """Creates ``path`` (and its parents) and checks that files can be written there.
+
+    Called first, so that a mistyped or read-only ``--out`` fails at once
+    rather than after hours of training or evaluation.
+
+    Raises:
+        PermissionError: naming the folder and the fix.
+    """
+    folder = pathlib.Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+            pass
+    except OSError as error:
+        raise PermissionError(f"Cannot write to the output folder {folder}: {error.strerror or error}. "
+                              f"Pass --out DIR in a writable place.") from None
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(f"Cannot write to the output folder {folder}. Pass --out DIR in a writable place.")
+    return folder
