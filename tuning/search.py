@@ -45,7 +45,8 @@ def _at_least_one(text):
 def parse_args(argv=None):
     refused = {name: field_spec(name).metadata["sweep"] for name in fields_where(sweep=True)
                if name not in ("width", "nmf_groups", "conv_groups", "verbose")}
-    parser = build_parser(__doc__, exclude=("width", "nmf_groups", "conv_groups"), refuse=refused)
+    sampled = ("width", "nmf_groups", "conv_groups")
+    parser = build_parser(__doc__, exclude=sampled, refuse=refused)
     sweep = parser.add_argument_group("sweep")
     sweep.add_argument("--widths", type=_at_least_one, nargs="+", default=list(WIDTHS))
     sweep.add_argument("--nmf-groups", type=_at_least_one, nargs="+", default=list(GROUPS))
@@ -56,7 +57,7 @@ def parse_args(argv=None):
                        help="stop after this many trials, finished ones included (default: the whole grid)")
     sweep.add_argument("--dry-run", action="store_true", help="list the variants, their sizes and cost; no training")
     args = parser.parse_args(argv)
-    recipe, _ = config_from_args(parser, args, defaults=SWEEP_DEFAULTS)
+    recipe, _ = config_from_args(parser, args, defaults=SWEEP_DEFAULTS, exclude=sampled)
     if not recipe.val_split:
         parser.error("--val-split must be > 0: the objective is the accuracy on a held-out part of the training set.")
     return args, recipe

@@ -75,66 +75,66 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
     import tensorflow as tf
 
     from keras_nmf.benchmarks.timing import median_ms, paired_medians_ms
-    from keras_nmf.models import build_model, count_parameters
+    from keras_nmf.models import count_parameters
     from keras_nmf.training.config import TrainConfig
-    from keras_nmf.training.run import DEFAULT_JIT, apply_precision, compile_model
+    from keras_nmf.training.recipe import build_compiled_model, process_settings, resolve_jit
 
     gpu = bool(tf.config.list_physical_devices("GPU"))
     if not gpu:
         _reserve_allocator_region()
     keras.utils.set_random_seed(0)
-    apply_precision(precision)  # as train.py: float32 without TF32
-    if tf32:
-        tf.config.experimental.enable_tensor_float_32_execution(True)
-    jit = DEFAULT_JIT[arch] if jit is None else jit
-    model = build_model(arch, input_shape=input_shape, iterations=iterations, backward=backward)
-    compile_model(model, TrainConfig(arch=arch), jit)
-    images = tf.random.uniform((batch,) + tuple(input_shape))
-    labels = tf.constant(np.arange(batch) % 10)
+    config = TrainConfig(arch=arch, iterations=iterations, backward=backward, jit=jit, precision=precision)
+    jit = resolve_jit(config)
+    with process_settings(precision):  # as train.py: float32 without TF32; restored on return
+        if tf32:
+            tf.config.experimental.enable_tensor_float_32_execution(True)
+        model = build_compiled_model(config, input_shape, 10, jit=jit)
+        images = tf.random.uniform((batch,) + tuple(input_shape))
+        labels = tf.constant(np.arange(batch) % 10)
 
-    forward = tf.function(lambda x: model(x, training=True), jit_compile=jit)
-    inference = tf.function(lambda x: model(x, training=False), jit_compile=jit)
+        forward = tf.function(lambda x: model(x, training=True), jit_compile=jit)
+        inference = tf.function(lambda x: model(x, training=False), jit_compile=jit)
 
-    @tf.function(jit_compile=jit)
-    def forward_backward(x, y):
-        with tf.GradientTape() as tape:
-            loss = model.loss(y, model(x, training=True))
-        return tape.gradient(loss, model.trainable_variables)
+        @tf.function(jit_compile=jit)
+        def forward_backward(x, y):
+            with tf.GradientTape() as tape:
+                loss = model.loss(y, model(x, training=True))
+            return tape.gradient(loss, model.trainable_variables)
 
-    def train_step():
-        model.train_on_batch(images, labels)
+        def train_step():
+            model.train_on_batch(images, labels)
 
-    for _ in range(2):  # warm-up: tracing and XLA compilation
-        train_step()
-    train_ms = median_ms(train_step, warmup=0, repeats=repeats)
-    peak_memory = _train_step_memory(train_step, "GPU:0" if gpu else "CPU:0")
+        for _ in range(2):  # warm-up: tracing and XLA compilation
+            train_step()
+        train_ms = median_ms(train_step, warmup=0, repeats=repeats)
+        peak_memory = _train_step_memory(train_step, "GPU:0" if gpu else "CPU:0")
 
-    profile = _profile_nmf_layers(model, images, jit, repeats) if arch.startswith("cnmf") else []
-    forward_backward_ms, forward_ms, backward_ms = paired_medians_ms(
-        forward_backward, lambda x, y: forward(x), images, labels, repeats=repeats
-    )
-    inference_ms = median_ms(inference, images, repeats=repeats)
-    return {
-        "arch": arch,
-        "iterations": iterations,
-        "backward": backward,
-        "jit_compile": jit,
-        "precision": precision,
-        "tf32": tf.config.experimental.tensor_float_32_execution_enabled(),
-        "batch": batch,
-        "parameters": count_parameters(model),
-        "forward_ms": forward_ms,
-        "backward_ms": backward_ms,
-        "forward_backward_ms": forward_backward_ms,
-        "train_step_ms": train_ms,
-        "inference_ms": inference_ms,
-        "train_images_per_s": batch / train_ms * 1e3,
-        "inference_images_per_s": batch / inference_ms * 1e3,
-        "peak_train_memory_mib": peak_memory,
-        "nmf_layer_profile": profile,
-        "memory_method": "TensorFlow allocator peak during a training step over the memory live before it",
-        "device": "GPU" if gpu else "CPU",
-    }
+        profile = _profile_nmf_layers(model, images, jit, repeats) if arch.startswith("cnmf") else []
+        forward_backward_ms, forward_ms, backward_ms = paired_medians_ms(
+            forward_backward, lambda x, y: forward(x), images, labels, repeats=repeats
+        )
+        inference_ms = median_ms(inference, images, repeats=repeats)
+        return {
+            "arch": arch,
+            "iterations": iterations,
+            "backward": backward,
+            "jit_compile": jit,
+            "precision": precision,
+            "tf32": tf.config.experimental.tensor_float_32_execution_enabled(),
+            "batch": batch,
+            "parameters": count_parameters(model),
+            "forward_ms": forward_ms,
+            "backward_ms": backward_ms,
+            "forward_backward_ms": forward_backward_ms,
+            "train_step_ms": train_ms,
+            "inference_ms": inference_ms,
+            "train_images_per_s": batch / train_ms * 1e3,
+            "inference_images_per_s": batch / inference_ms * 1e3,
+            "peak_train_memory_mib": peak_memory,
+            "nmf_layer_profile": profile,
+            "memory_method": "TensorFlow allocator peak during a training step over the memory live before it",
+            "device": "GPU" if gpu else "CPU",
+        }
 
 
 def _profile_nmf_layers(model, images, jit, repeats):

@@ -33,7 +33,7 @@ def compare_step_times(arch="cnmf_1x1", batch=50, iterations=20, repeats=10, jit
     from keras_nmf.models import build_model
     from keras_nmf.training.config import TrainConfig
     from keras_nmf.training.distribute import make_strategy
-    from keras_nmf.training.run import compile_model
+    from keras_nmf.training.recipe import compile_model
 
     images = tf.random.uniform((batch, 28, 28, 3))
     labels = tf.constant(np.arange(batch) % 10)

@@ -267,14 +267,15 @@ def build_parser(description=None, exclude=(), refuse=None, parser=None):
     return parser
 
 
-def config_from_args(parser, args, defaults=None):
+def config_from_args(parser, args, defaults=None, exclude=()):
     """The ``TrainConfig`` of a parsed namespace, and the names of the fields given on the command line.
 
     ``defaults`` override ``TrainConfig``'s defaults for unset flags (e.g. the
-    sweep's ``epochs=20``). A value out of range exits through ``parser.error``
-    (exit code 2) with the flag's name.
+    sweep's ``epochs=20``); ``exclude`` names namespace entries that are the
+    caller's own flags (as passed to :func:`build_parser`). A value out of
+    range exits through ``parser.error`` (exit code 2) with the flag's name.
     """
-    names = {spec.name for spec in dataclasses.fields(TrainConfig)}
+    names = {spec.name for spec in dataclasses.fields(TrainConfig)} - set(exclude)
     given = {key: value for key, value in vars(args).items() if key in names}
     values = {**(defaults or {}), **given}
     try:

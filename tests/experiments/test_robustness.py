@@ -11,7 +11,7 @@ from keras_nmf.experiments.robustness import model_labels, perturbed_test_set, p
 from keras_nmf.models import build_model
 from keras_nmf.training import TrainConfig
 from keras_nmf.training.evaluate import evaluate_saved_model
-from keras_nmf.training.run import compile_model
+from keras_nmf.training.recipe import compile_model
 from tests.conftest import REPO_ROOT
 from tests.image_folders import make_image_folder
 

@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from keras_nmf.layers import CNMF2D
-from keras_nmf.training.run import apply_precision
+from keras_nmf.training.recipe import process_settings
 from tests import nmf_reference as ref
 from tests.layers.gradients import output_and_gradients
 
@@ -63,11 +63,11 @@ def _restore_tf32():
 @pytest.mark.parametrize("policy", list(TOLERANCES))
 @pytest.mark.parametrize("chunk_elements", [2**20, None], ids=["chunked", "whole-batch"])
 def test_outputs_and_gradients_on_gpu_match_reference(policy, chunk_elements):
-    apply_precision(policy)  # as train.py: float32 without TF32, the mixed policies with TensorFlow's default
-    layer, images, phi, expected = _case(chunk_elements)
-    with tf.device("/GPU:0"):
-        got = output_and_gradients(layer, images, phi, mode="xla")
-    assert layer.compute_dtype == keras.config.dtype_policy().compute_dtype
+    with process_settings(policy):  # as train.py: float32 without TF32, the mixed policies with TF32 on
+        layer, images, phi, expected = _case(chunk_elements)
+        with tf.device("/GPU:0"):
+            got = output_and_gradients(layer, images, phi, mode="xla")
+        assert layer.compute_dtype == keras.config.dtype_policy().compute_dtype
     output_tolerance, gradient_tolerance = TOLERANCES[policy]
     errors = _relative_errors(got, expected)
     _report(f"{policy}/{'chunked' if chunk_elements else 'whole-batch'}", errors)

@@ -46,7 +46,7 @@ import json, keras, numpy as np
 from keras_nmf.models import build_model
 from keras_nmf.training import TrainConfig
 from keras_nmf.training.distribute import make_strategy
-from keras_nmf.training.run import compile_model
+from keras_nmf.training.recipe import compile_model
 rng = np.random.default_rng(0)
 batch = tf.data.Dataset.from_tensor_slices((rng.random((8, 28, 28, 3), dtype=np.float32), rng.integers(0, 10, 8))).batch(8)
 def trained(strategy):
@@ -151,7 +151,7 @@ def test_multiworker_needs_a_shared_logdir():
 
 
 def test_single_device_is_chief_and_xla_defaults_off_under_a_strategy():
-    from keras_nmf.training.run import default_jit
+    from keras_nmf.training.recipe import default_jit
 
     assert make_strategy("none") is None and is_chief(None)
     assert default_jit("cnmf_1x1") and not default_jit("cnn")

@@ -1,21 +1,33 @@
-"""apply_precision: the dtype policy, and float32 without TF32."""
+"""process_settings: the dtype policy, float32 without TF32, op determinism; all restored on exit."""
 
 import keras
 import tensorflow as tf
+from tensorflow.python.framework import config as tf_config
 
-from keras_nmf.training.run import apply_precision
+from keras_nmf.training.recipe import process_settings
 
 
-def test_float32_turns_tf32_off_and_mixed_policies_leave_it():
-    previous = tf.config.experimental.tensor_float_32_execution_enabled()
+def _state():
+    return (keras.config.dtype_policy().name, tf.config.experimental.tensor_float_32_execution_enabled(),
+            tf_config.is_op_determinism_enabled())
+
+
+def test_settings_apply_inside_and_are_restored_on_exit():
+    before = _state()
+    with process_settings("mixed_bfloat16", deterministic=True) as precision:
+        assert precision == "mixed_bfloat16"
+        assert _state() == ("mixed_bfloat16", True, True)
+    assert _state() == before
+    with process_settings("float32"):
+        assert _state() == ("float32", False, False)  # true float32 matmuls on a GPU
+    assert _state() == before
+
+
+def test_settings_are_restored_when_the_block_raises():
+    before = _state()
     try:
-        tf.config.experimental.enable_tensor_float_32_execution(True)
-        apply_precision("mixed_bfloat16")
-        assert keras.config.dtype_policy().name == "mixed_bfloat16"
-        assert tf.config.experimental.tensor_float_32_execution_enabled()
-        apply_precision("float32")
-        assert keras.config.dtype_policy().name == "float32"
-        assert not tf.config.experimental.tensor_float_32_execution_enabled()
-    finally:
-        tf.config.experimental.enable_tensor_float_32_execution(previous)
-        keras.config.set_dtype_policy("float32")
+        with process_settings("mixed_float16", deterministic=True):
+            raise RuntimeError("a failed run")
+    except RuntimeError:
+        pass
+    assert _state() == before

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_nmf.training import TrainConfig, train
+from keras_nmf.training import TrainConfig, parse_config, train
 from keras_nmf.training.callbacks import NonFiniteLossError
 from tests.conftest import REPO_ROOT
 from tests.image_folders import make_image_folder
@@ -39,16 +39,29 @@ def test_a_nan_loss_stops_the_run_and_leaves_the_last_good_epoch_resumable(image
     with pytest.raises(NonFiniteLossError, match=r"Non-finite training loss \(nan\) at batch 2 in epoch 2"):
         train(config, extra_callbacks=[_PoisonSecondEpoch()])
     message = capsys.readouterr().out
-    assert "the last good state is the backup of epoch 1" in message
-    assert f"python scripts/train.py --resume --logdir {logdir}" in message
+    assert f"The backup of epoch 1 in {logdir / 'backup'} is the last good state" in message
+    command = f"python scripts/train.py --resume --logdir {logdir} --lr 0.0001 --kxk-lr 0.001"
+    assert command in message
     assert not (logdir / "model.keras").exists() and not (logdir / "results.json").exists()
 
-    results = train(TrainConfig(resume=True, logdir=str(logdir), verbose=0))
+    # The command the message names works, and its lowered rates take effect in the resumed run.
+    seen = _LearningRateAtStart()
+    config, given = parse_config(command.split()[2:] + ["--verbose", "0"])
+    results = train(config, extra_callbacks=[seen], given=given)
+    assert seen.rate == pytest.approx(1e-4) and results["config"]["lr"] == pytest.approx(1e-4)
+    assert results["config"]["kxk_lr"] == pytest.approx(1e-3)
     assert np.isfinite(results["test_loss"]) and results["epochs_run"] == 3
     epochs = (logdir / "epochs.csv").read_text().splitlines()[1:]
     assert [row.split(",")[0] for row in epochs] == ["0", "1", "2"]  # resumed after epoch 1, no NaN row
     model = keras.models.load_model(logdir / "model.keras")
     assert all(np.all(np.isfinite(w)) for w in model.get_weights())
+
+
+class _LearningRateAtStart(keras.callbacks.Callback):
+    """Records the base learning rate when training starts (after the backup's restore)."""
+
+    def on_train_begin(self, logs=None):
+        self.rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
 
 def _train_cli(image_folder, logdir):

@@ -1,0 +1,77 @@
+"""RunBackup: weights, optimizer, plateau counters and epoch are committed together, or not at all."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from keras_nmf.training import backup as backup_module
+from keras_nmf.training.backup import RunBackup
+from keras_nmf.training.plateau import ResumableReduceLROnPlateau
+
+
+def _model():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.1), loss="mse")
+    return model
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(16, 4)).astype("float32"), rng.normal(size=(16, 1)).astype("float32")
+
+
+class _Snapshots(keras.callbacks.Callback):
+    """The state after each epoch's backup: weights, optimizer iterations, plateau counters."""
+
+    def __init__(self, plateau):
+        super().__init__()
+        self.plateau, self.by_epoch = plateau, {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.by_epoch[epoch + 1] = ([w.copy() for w in self.model.get_weights()],
+                                    int(self.model.optimizer.iterations.numpy()), self.plateau.get_state())
+
+
+def test_a_stop_between_weights_and_commit_leaves_the_previous_epoch_whole(tmp_path, monkeypatch):
+    x, y = _data()
+    plateau = ResumableReduceLROnPlateau(monitor="loss", patience=1, factor=0.5, verbose=0)
+    snapshots = _Snapshots(plateau)
+    backup = RunBackup(tmp_path / "backup", stateful={"plateau": plateau}, print_fn=lambda *a, **k: None)
+    commits = []
+    real_replace = os.replace
+
+    def dies_at_the_third_commit(source, target):
+        commits.append(target)
+        if len(commits) == 3:
+            raise SystemExit("killed between the weights and the commit of epoch 3")
+        real_replace(source, target)
+
+    monkeypatch.setattr(backup_module.os, "replace", dies_at_the_third_commit)
+    with pytest.raises(SystemExit):
+        _model().fit(x, y, epochs=5, batch_size=4, verbose=0, callbacks=[plateau, backup, snapshots])
+    monkeypatch.setattr(backup_module.os, "replace", real_replace)
+    assert backup.read_state()["epoch"] == 2  # epoch 3's weights were written, never committed
+
+    plateau_again = ResumableReduceLROnPlateau(monitor="loss", patience=1, factor=0.5, verbose=0)
+    restored = _model()
+    restore = RunBackup(tmp_path / "backup", stateful={"plateau": plateau_again}, print_fn=lambda *a, **k: None)
+    restore.set_model(restored)
+    plateau_again.set_model(restored)
+    plateau_again.on_train_begin()
+    restore.on_train_begin()
+    weights, iterations, plateau_state = snapshots.by_epoch[2]
+    for got, expected in zip(restored.get_weights(), weights):
+        np.testing.assert_array_equal(got, expected)
+    assert int(restored.optimizer.iterations.numpy()) == iterations
+    assert plateau_again.get_state() == plateau_state
+    assert restored._initial_epoch == 2
+    assert [p.name for p in (tmp_path / "backup").glob("epoch-*.weights.h5")] != []
+
+
+def test_the_backup_is_removed_when_training_ends(tmp_path):
+    x, y = _data()
+    backup = RunBackup(tmp_path / "backup", print_fn=lambda *a, **k: None)
+    _model().fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[backup])
+    assert not (tmp_path / "backup").exists()

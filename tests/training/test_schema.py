@@ -1,0 +1,99 @@
+"""TrainConfig's field metadata is the one source: every parser, check and rule is derived from it."""
+
+import dataclasses
+import sys
+
+import pytest
+
+from keras_nmf.experiments import grid, variants
+from keras_nmf.training.config import ROLES, ConfigError, TrainConfig, build_parser, field_spec, fields_where, flag
+from tests.conftest import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+import compare  # noqa: E402
+import train as train_script  # noqa: E402
+from tuning import search  # noqa: E402
+
+FIELDS = [spec.name for spec in dataclasses.fields(TrainConfig)]
+
+
+def test_every_field_has_a_role_a_type_and_a_train_flag():
+    options = {option for action in build_parser()._actions for option in action.option_strings}
+    for name in FIELDS:
+        meta = field_spec(name).metadata
+        assert meta["role"] in ROLES and meta["type"] in (str, int, float, bool) and meta["help"]
+        assert flag(name) in options
+
+
+def test_grid_and_variant_rules_are_derived_from_the_roles():
+    assert set(grid.VOLATILE_FIELDS) == {"resume", "verbose", "distribute_timeout"}
+    assert set(variants.RESERVED_FIELDS) == set(fields_where(per_run=True)) | set(fields_where(role="volatile"))
+    with pytest.raises(ValueError, match="cannot set 'seed'"):
+        variants.parse_variant("x:seed=3")
+    assert variants.parse_variant("j:jit=false,epsilon=0.5").overrides == (("jit", False), ("epsilon", 0.5))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--lr", "-1"], "--lr must be > 0.0"),
+    (["--nmf-groups", "3"], "Received: nmf_groups=3"),
+    (["--limit-train", "0"], "--limit-train must be >= 1 or leave it out"),
+    (["--limit-test", "-10"], "--limit-test must be >= 1"),
+    (["--steps-per-epoch", "-1"], "--steps-per-epoch must be >= 1"),
+    (["--plateau-factor", "1.5"], "--plateau-factor must be < 1.0"),
+    (["--val-split", "1"], "--val-split must be < 1.0"),
+])
+def test_bad_flags_exit_2_at_parse_time_and_create_nothing(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        train_script.main(argv + ["--logdir", str(tmp_path / "run")])
+    assert stop.value.code == 2 and message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_compare_refuses_the_per_run_flags_with_their_replacement(capsys):
+    for name in fields_where(per_run=True):
+        if name == "variant":
+            continue  # compare.py's own --variant LABEL:FIELD=VALUE
+        with pytest.raises(SystemExit):
+            compare.parse_args(["--out", "x", flag(name), "1"])
+        assert field_spec(name).metadata["per_run"] in capsys.readouterr().err
+
+
+def test_search_honours_or_refuses_every_train_flag(tmp_path, capsys):
+    """Each train.py flag either reaches every trial's recipe or is an error that says why."""
+    samples = {str: None, int: "2", float: "0.5", bool: None}
+    base = ["--data-dir", str(tmp_path)]
+    for name in FIELDS:
+        meta = field_spec(name).metadata
+        if name in ("width", "nmf_groups", "conv_groups"):
+            continue  # the sweep's own list flags of those names
+        if meta["sweep"]:
+            with pytest.raises(SystemExit):
+                search.parse_args(base + [flag(name), "1"])
+            assert meta["sweep"] in capsys.readouterr().err
+            continue
+        if meta["type"] is bool:
+            argv, expected = [flag(name)], True
+        elif meta["choices"]:
+            expected = meta["choices"][-1]
+            argv = [flag(name), expected]
+        elif name in ("data_dir", "tfds_dir"):
+            argv, expected = [flag(name), str(tmp_path)], str(tmp_path)
+        else:
+            text = {"crop_size": "24", "val_split": "0.2", "plateau_factor": "0.5", "epsilon": "0.5"}.get(
+                name, samples[meta["type"]])
+            argv, expected = [flag(name), text], meta["type"](text)
+        if name == "monitor":
+            argv += ["--val-split", "0.1"]
+        if name == "jit" or name == "deterministic":
+            pass
+        _, recipe = search.parse_args(base + argv)
+        assert getattr(recipe, name) == expected, name
+    with pytest.raises(SystemExit):
+        search.parse_args(base + ["--max-trials", "0"])
+    assert "must be >= 1" in capsys.readouterr().err
+
+
+def test_config_error_names_the_flag():
+    with pytest.raises(ConfigError, match="--epsilon must be <= 1.0"):
+        TrainConfig(epsilon=2.0)
