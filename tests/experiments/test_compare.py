@@ -102,8 +102,8 @@ def test_plan_names_runs_by_variant_and_checks_saved_configs(tmp_path):
 
 def test_reserved_and_bad_flags_are_clear_errors(capsys):
     for argv, message in [
-        (["--out", "x", "--arch", "cnn"], "--arch is set per run by compare.py; use --archs"),
-        (["--out", "x", "--seed", "3"], "--seed is set per run by compare.py; use --seeds"),
+        (["--out", "x", "--arch", "cnn"], "--arch is not accepted here: compare.py sets it per run; use --archs"),
+        (["--out", "x", "--seed", "3"], "--seed is not accepted here: compare.py sets it per run; use --seeds"),
         (["--out", "x", "--variant", "local:learning=local"], "unknown field 'learning'"),
         (["--out", "x", "--no-such-flag"], "unrecognized arguments: --no-such-flag"),
     ]:

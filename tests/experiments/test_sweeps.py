@@ -19,20 +19,28 @@ TRIALS = [
 
 
 def _write_search(root):
+    """A search directory as KerasTuner writes it (its own Trial records), without training anything."""
+    import keras_tuner as kt
+
     project = root / "cnmf_1x1"
     project.mkdir(parents=True)
     (project / "oracle.json").write_text("{}")
     for trial_id, status, width, nmf_groups, conv_groups, parameters, accuracy in TRIALS:
         folder = project / f"trial_{trial_id}"
         folder.mkdir()
-        values = {"width": width, "nmf_groups": nmf_groups, "conv_groups": conv_groups}
-        (folder / "trial.json").write_text(json.dumps({
-            "trial_id": trial_id, "status": status, "hyperparameters": {"values": values}}))
+        hp = kt.HyperParameters()
+        hp.Choice("width", [1, 2, 4]), hp.Choice("nmf_groups", [1, 4, 16]), hp.Choice("conv_groups", [1, 4, 16])
+        hp.values.update({"width": width, "nmf_groups": nmf_groups, "conv_groups": conv_groups})
+        trial = kt.engine.trial.Trial(hp, trial_id=trial_id, status=status)
         if parameters:
-            (folder / "record.json").write_text(json.dumps({
-                "parameters_total": parameters, "parameters_nmf": parameters // 2,
-                "parameters_cnn": parameters - parameters // 2, "cnn_nmf_ratio": 1.0, "test_accuracy": accuracy,
-                "val_accuracy": accuracy - 0.01, "epochs": 1, "seconds": 2.0, "worker": "tuner0", "host": "h"}))
+            metrics = {"parameters_total": parameters, "parameters_nmf": parameters // 2,
+                       "parameters_cnn": parameters - parameters // 2, "cnn_nmf_ratio": 1.0,
+                       "test_accuracy": accuracy, "val_accuracy": accuracy - 0.01, "epochs": 1, "seconds": 2.0}
+            for name, value in metrics.items():
+                trial.metrics.register(name, "max")
+                trial.metrics.update(name, value)
+            (folder / "record.json").write_text(json.dumps({"worker": "tuner0", "host": "h"}))
+        trial.save(str(folder / "trial.json"))
     return project
 
 

@@ -23,7 +23,7 @@ def test_a_label_alone_is_a_variant_without_overrides():
     ("x:seed=3", "cannot set 'seed'"),
     ("x:arch=cnn", "cannot set 'arch'"),
     ("x:iterations=many", "bad value 'many' for iterations"),
-    ("x:backward=exact", "Unknown backward 'exact'"),
+    ("x:backward=exact", "Unknown --backward 'exact'"),
     ("x:iterations", "is not FIELD=VALUE"),
     ("base:iterations=3", "Bad variant label 'base'"),
     ("my run:iterations=3", "Bad variant label"),

@@ -129,3 +129,50 @@ def test_existing_run_directory_is_not_overwritten(image_folder, tmp_path):
     (logdir / "config.json").write_text(json.dumps(TrainConfig().to_dict()))
     with pytest.raises(FileExistsError, match="--resume"):
         train(TrainConfig(data_dir=str(image_folder), logdir=str(logdir)))
+
+
+@pytest.mark.slow
+def test_evaluate_script_reproduces_results_json_on_the_runs_own_test_subset(image_folder, tmp_path, capsys):
+    import evaluate as evaluate_script
+
+    logdir = tmp_path / "run"
+    assert train_script.main(["--arch", "cnn", "--data-dir", str(image_folder), "--logdir", str(logdir),
+                              "--limit-train", "10", "--limit-test", "4", "--seed", "3", *QUICK]) == 0
+    results = json.loads((logdir / "results.json").read_text())
+    capsys.readouterr()
+    assert evaluate_script.main([str(logdir / "model.keras")]) == 0
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed["test_size"] == 4 == results["data"]["test_size"]
+    assert printed["test_accuracy"] == pytest.approx(results["test_accuracy"])
+    assert printed["test_loss"] == pytest.approx(results["test_loss"], rel=1e-5)
+
+
+def test_evaluate_script_says_when_a_file_is_not_a_keras_model(tmp_path, capsys):
+    import evaluate as evaluate_script
+
+    text_file = tmp_path / "notes.txt"
+    text_file.write_text("not a model")
+    assert evaluate_script.main([str(text_file)]) == 2
+    assert "is not a .keras model file" in capsys.readouterr().err
+
+
+class _InterruptAtFirstBatch(keras.callbacks.Callback):
+    def on_train_batch_begin(self, batch, logs=None):
+        raise KeyboardInterrupt
+
+
+@pytest.mark.slow
+def test_ctrl_c_before_any_epoch_says_so_and_resume_refuses_a_changed_recipe(image_folder, tmp_path, capsys):
+    from keras_nmf.training.config import ConfigError
+
+    logdir = tmp_path / "run"
+    config = TrainConfig(arch="cnn", data_dir=str(image_folder), logdir=str(logdir), epochs=2,
+                         steps_per_epoch=2, batch_size=4, verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, extra_callbacks=[_InterruptAtFirstBatch()])
+    out = capsys.readouterr().out
+    assert "Interrupted before the first epoch finished: no epoch was saved" in out
+    assert "last one saved" not in out
+    with pytest.raises(ConfigError, match=r"these flags cannot change: --arch \(saved 'cnn', given 'cnmf'\)"):
+        train(TrainConfig(resume=True, logdir=str(logdir), arch="cnmf", verbose=0),
+              given={"resume", "logdir", "arch", "verbose"})

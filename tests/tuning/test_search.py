@@ -15,14 +15,7 @@ SEARCH = str(REPO_ROOT / "tuning" / "search.py")
 REPORT = str(REPO_ROOT / "tuning" / "report.py")
 
 
-@pytest.mark.slow
-def test_chief_and_two_workers_complete_the_grid_and_the_report_reads_it(tmp_path):
-    images = make_image_folder(tmp_path / "images", per_class=(8, 2))
-    directory = tmp_path / "sweep"
-    argv = [sys.executable, SEARCH, "--data-dir", str(images), "--directory", str(directory), "--widths", "1",
-            "--nmf-groups", "1", "2", "--conv-groups", "1", "2", "--epochs", "1", "--steps-per-epoch", "2",
-            "--batch-size", "4", "--iterations", "2", "--bn-recalibration-batches", "1", "--no-jit",
-            "--verbose", "0"]
+def _run_chief_and_workers(argv):
     port = str(free_ports(1)[0])
     processes = {}
     for tuner_id in ("chief", "tuner0", "tuner1"):
@@ -38,6 +31,26 @@ def test_chief_and_two_workers_complete_the_grid_and_the_report_reads_it(tmp_pat
         for process in processes.values():
             process.kill()
     assert all(p.returncode == 0 for p in processes.values()), {k: v[-2000:] for k, v in outputs.items()}
+    return outputs
+
+
+@pytest.mark.slow
+def test_chief_and_two_workers_complete_the_grid_restart_trains_nothing_and_the_report_reads_it(tmp_path):
+    images = make_image_folder(tmp_path / "images", per_class=(8, 2))
+    directory = tmp_path / "sweep"
+    argv = [sys.executable, SEARCH, "--data-dir", str(images), "--directory", str(directory), "--widths", "1",
+            "--nmf-groups", "1", "2", "--conv-groups", "1", "2", "--epochs", "1", "--steps-per-epoch", "2",
+            "--batch-size", "4", "--iterations", "2", "--bn-recalibration-batches", "1", "--no-jit",
+            "--verbose", "0"]
+    outputs = _run_chief_and_workers(argv)
+    records = sorted(directory.glob("*/trial_*/*.json"))
+    before = {path: path.read_bytes() for path in records}
+
+    # Restarted on the finished search: nothing is trained, nothing rewritten.
+    again = _run_chief_and_workers(argv)
+    assert sorted(directory.glob("*/trial_*/*.json")) == records, again
+    assert {path: path.read_bytes() for path in records} == before
+    assert not any("Epoch 1/1" in text for text in again.values()), outputs
 
     report = subprocess.run([sys.executable, REPORT, str(directory)], capture_output=True, text=True, timeout=300)
     assert report.returncode == 0, report.stderr[-2000:]
