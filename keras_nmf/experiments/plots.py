@@ -127,14 +127,7 @@ def plot_figure6(rows, front, path):
     if any(ratio is None for ratio in ratios):  # a CNN sweep: no NMF parameters, no ratio axis
         return _plot_sizes_only(rows, front, path)
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    points = left.scatter(params, accuracy, c=ratios, cmap="viridis", norm=LogNorm(), s=36, zorder=3)
-    left.step([row["parameters_total"] for row in front], [100 * row["test_accuracy"] for row in front],
-              where="post", color="black", linewidth=1.2, label="Pareto front", zorder=2)
-    left.set_xscale("log")
-    left.set_xlabel("total parameters")
-    left.set_ylabel("test accuracy (%)")
-    left.set_title("(a) accuracy vs size")
-    left.legend(fontsize=8, loc="lower right")
+    points = _accuracy_vs_size(left, rows, front, "(a) accuracy vs size", c=ratios, cmap="viridis", norm=LogNorm())
     figure.colorbar(points, ax=left, label="CNN / NMF parameters")
     on_front = {id(row) for row in front}
     edges = ["black" if id(row) in on_front else "none" for row in rows]
@@ -156,20 +149,26 @@ def plot_figure6(rows, front, path):
     plt.close(figure)
 
 
-def _plot_sizes_only(rows, front, path):
-    """Figure 6 (a) alone, for sweeps without NMF parameters (the CNN archs): accuracy vs total parameters."""
-    from matplotlib.ticker import NullFormatter
-
-    figure, axis = plt.subplots(figsize=(6, 4.2))
-    axis.scatter([row["parameters_total"] for row in rows], [100 * row["test_accuracy"] for row in rows], s=36,
-                 zorder=3)
+def _accuracy_vs_size(axis, rows, front, title, **colours):
+    """Figure 6 (a) on ``axis``: test accuracy against total parameters, the Pareto front as a step line."""
+    points = axis.scatter([row["parameters_total"] for row in rows], [100 * row["test_accuracy"] for row in rows],
+                          s=36, zorder=3, **colours)
     axis.step([row["parameters_total"] for row in front], [100 * row["test_accuracy"] for row in front],
               where="post", color="black", linewidth=1.2, label="Pareto front", zorder=2)
     axis.set_xscale("log")
     axis.set_xlabel("total parameters")
     axis.set_ylabel("test accuracy (%)")
-    axis.set_title("accuracy vs size (no NMF layers: no CNN/NMF ratio)")
+    axis.set_title(title)
     axis.legend(fontsize=8, loc="lower right")
+    return points
+
+
+def _plot_sizes_only(rows, front, path):
+    """Figure 6 (a) alone, for sweeps without NMF parameters (the CNN archs): accuracy vs total parameters."""
+    from matplotlib.ticker import NullFormatter
+
+    figure, axis = plt.subplots(figsize=(6, 4.2))
+    _accuracy_vs_size(axis, rows, front, "accuracy vs size (no NMF layers: no CNN/NMF ratio)")
     axis.grid(alpha=0.3)
     axis.xaxis.set_minor_formatter(NullFormatter())
     figure.tight_layout()
