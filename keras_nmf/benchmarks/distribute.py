@@ -30,10 +30,9 @@ def compare_step_times(arch="cnmf_1x1", batch=50, iterations=20, repeats=10, jit
     import numpy as np
     import tensorflow as tf
 
-    from keras_nmf.models import build_model
     from keras_nmf.training.config import TrainConfig
     from keras_nmf.training.distribute import make_strategy
-    from keras_nmf.training.recipe import compile_model
+    from keras_nmf.training.recipe import build_compiled_model
 
     images = tf.random.uniform((batch, 28, 28, 3))
     labels = tf.constant(np.arange(batch) % 10)
@@ -41,10 +40,9 @@ def compare_step_times(arch="cnmf_1x1", batch=50, iterations=20, repeats=10, jit
     models = {}
     for name, scope in (("none", None), ("mirrored", strategy)):
         keras.utils.set_random_seed(0)
-        with scope.scope() if scope else tf.name_scope(name):
-            model = build_model(arch, iterations=iterations, bn_synchronized=scope is not None)
-            compile_model(model, TrainConfig(arch=arch), jit)
-        models[name] = model
+        with tf.name_scope(name):
+            models[name] = build_compiled_model(TrainConfig(arch=arch, iterations=iterations), (28, 28, 3), 10,
+                                                strategy=scope, jit=jit)
     for model in models.values():  # warm-up: tracing and XLA compilation
         for _ in range(2):
             model.train_on_batch(images, labels)

@@ -1,4 +1,4 @@
-"""The paper's augmentation (PAPER.md section 6), per image, in ``tf.data``.
+"""The paper's augmentation (Nouri et al., training; the authors' code), per image, in ``tf.data``.
 
 Train: random crop, random horizontal flip, colour jitter with the authors'
 torchvision values (brightness 0.5, contrast 0.1, saturation 0.1, hue 0.15),

@@ -3,7 +3,7 @@
 import dataclasses
 import re
 
-from keras_nmf.training.config import ConfigError, TrainConfig, fields_where, parse_value
+from keras_nmf.training.config import ConfigError, TrainConfig, check_field, fields_where, parse_value
 
 #: Fields that a comparison sets per run, and the volatile ones; a variant may not override them.
 RESERVED_FIELDS = tuple(dict.fromkeys(fields_where(per_run=True) + fields_where(role="volatile")))
@@ -35,8 +35,21 @@ class Variant:
 BASE_VARIANT = Variant("base")
 
 
+def _assignments(text):
+    """``a=1,b=x,y`` -> ``["a=1", "b=x,y"]``: a piece without ``=`` continues the previous value (lists)."""
+    pieces = []
+    for piece in filter(None, text.split(",")):
+        if "=" not in piece and pieces:
+            pieces[-1] += "," + piece
+        else:
+            pieces.append(piece)
+    return pieces
+
+
 def parse_variant(text: str) -> Variant:
     """Parses ``label:field=value[,field=value...]``, e.g. ``local:nmf_learning=local``.
+
+    A value may itself be a comma list (``hidden_local:nmf_learning=local,local,local,backprop``).
 
     Fields are ``TrainConfig`` field names (``backward``, ``iterations``, ...;
     dashes allowed), values are converted as the matching train.py flag
@@ -54,7 +67,7 @@ def parse_variant(text: str) -> Variant:
         )
     names = {field.name for field in dataclasses.fields(TrainConfig)}
     overrides = []
-    for assignment in filter(None, assignments.split(",")):
+    for assignment in _assignments(assignments):
         field, equals, value = assignment.partition("=")
         field = field.strip().replace("-", "_")
         if not equals:
@@ -70,9 +83,9 @@ def parse_variant(text: str) -> Variant:
             overrides.append((field, parse_value(field, value.strip())))
         except ValueError:
             raise ValueError(f"Variant {label!r}: bad value {value!r} for {field}. Received: {text!r}") from None
-    variant = Variant(label, tuple(overrides))
-    try:
-        variant.apply(TrainConfig())  # choices and ranges are checked by TrainConfig itself
+    try:  # each value on its own; rules across fields (e.g. arch and bias) are checked when the grid is planned
+        for field, value in overrides:
+            check_field(field, value)
     except ConfigError as error:
         raise ValueError(f"Variant {label!r}: {error}") from None
-    return variant
+    return Variant(label, tuple(overrides))

@@ -22,7 +22,7 @@ def _int_pair(value, name):
 
 @keras.saving.register_keras_serializable(package="keras_nmf")
 class CNMF2D(BaseNMF):
-    """2D convolutional NMF layer (PAPER.md section 4).
+    """2D convolutional NMF layer (Nouri et al., convolutional NMF: one NMF problem per patch).
 
     Every ``kernel_size`` patch of the non-negative NHWC input, flattened in
     (kh, kw, C) order like a ``Conv2D`` kernel, is L1-normalised and explained

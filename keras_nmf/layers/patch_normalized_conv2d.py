@@ -10,7 +10,7 @@ class PatchNormalizedConv2D(keras.layers.Conv2D):
 
     The authors' CNN normalises every k x k x C patch to unit sum before the
     convolution, exactly as an NMF layer normalises its input, so that CNN and
-    CNMF networks differ only in the module type (PAPER.md section 5). The
+    CNMF networks differ only in the module type (Nouri et al., Figure 4 and the authors' code). The
     convolution is linear, so this is computed without materialising patches:
     ``conv(x) / patch_sum(x) + bias``, where ``patch_sum`` is a box sum over
     each group's channels (0 where the patch is all zero: divide-no-NaN).

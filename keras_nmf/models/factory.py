@@ -1,8 +1,8 @@
-"""``build_model``: the paper's four CIFAR-10 networks (PAPER.md section 5)."""
+"""``build_model``: the paper's four CIFAR-10 networks (Nouri et al., Figure 4 and the authors' code)."""
 
 import keras
 
-from keras_nmf.initializers import NearIdentity
+from keras_nmf.initializers import FanInUniform, NearIdentity
 from keras_nmf.layers import CNMF2D, L1Normalize, PatchNormalizedConv2D
 
 ARCHITECTURES = ("cnn", "cnmf", "cnn_1x1", "cnmf_1x1")
@@ -20,6 +20,31 @@ TORCH_CONV_INITIALIZER = {"class_name": "VarianceScaling",
 
 #: PyTorch's BatchNorm epsilon, as in the authors' code (Keras's default is 1e-3).
 TORCH_BN_EPSILON = 1e-5
+
+
+#: NMF blocks of every network (three hidden blocks and the output block).
+NUM_BLOCKS = len(HIDDEN_BLOCKS) + 1
+
+
+def block_learning_modes(nmf_learning, num_blocks=NUM_BLOCKS):
+    """One ``CNMF2D`` learning mode per block from ``"local"``, ``"local,local,local,backprop"`` or a sequence.
+
+    A single mode applies to every block; otherwise give exactly one per block
+    (block 1 first). ``("local", "local", "local", "backprop")`` is the
+    section 4.2 ablation with a back-propagated classifier block.
+
+    Raises:
+        ValueError: an unknown mode, or a count other than 1 or ``num_blocks``.
+    """
+    from keras_nmf.ops import LEARNING_MODES
+
+    modes = tuple(m.strip() for m in nmf_learning.split(",")) if isinstance(nmf_learning, str) else tuple(nmf_learning)
+    unknown = [m for m in modes if m not in LEARNING_MODES]
+    if unknown or len(modes) not in (1, num_blocks):
+        raise ValueError(
+            f"`nmf_learning` takes one of {', '.join(LEARNING_MODES)}, or one per NMF block ({num_blocks}, block 1 "
+            f"first, e.g. local,local,local,backprop). Received: nmf_learning={nmf_learning!r}")
+    return modes * num_blocks if len(modes) == 1 else modes
 
 
 def _check_choice(name, value, choices):
@@ -62,8 +87,9 @@ def build_model(
     iterations: int = 20,
     epsilon: float | None = None,
     backward: str = "approx",
-    nmf_learning: str = "backprop",
+    nmf_learning: str | tuple = "backprop",
     nmf_chunk_elements: int | None = 2**20,
+    cnn_kxk_bias: bool = False,
     bn_momentum: float = 0.9,
     bn_epsilon: float = TORCH_BN_EPSILON,
     bn_synchronized: bool = False,
@@ -96,9 +122,15 @@ def build_model(
         nmf_groups: groups of the CNMF2D layers of blocks 2 and 3.
         conv_groups: groups of the CNN kxk convs of blocks 2, 3 and the 1x1 convs.
         iterations, epsilon, backward: ``CNMF2D`` arguments (eq. 6, eqs. 18-19).
-        nmf_learning: ``CNMF2D``'s ``learning`` (``"local"``: the section 4.2 ablation).
+        nmf_learning: ``CNMF2D``'s ``learning``: one mode for every block, or
+            one per block (:func:`block_learning_modes`; ``"local"`` everywhere
+            is the all-local section 4.2 ablation, ``("local", "local", "local",
+            "backprop")`` keeps the classifier block on the task gradient).
         nmf_chunk_elements: ``CNMF2D``'s ``chunk_elements`` (memory bound of the
             one-step backward; None: the whole batch at once).
+        cnn_kxk_bias: the CNN archs' kxk convolutions get a bias, initialised
+            as PyTorch does (Uniform(+-1/sqrt(fan_in))); trained at the kxk rate.
+            ``docs/experiments/cnn_baseline.md`` holds the measurements behind the default.
         bn_momentum: BatchNorm momentum (0.9 matches PyTorch's default 0.1).
         bn_epsilon: BatchNorm epsilon (1e-5, PyTorch's and the authors'). The
             CNN's BatchNorm inputs have per-channel variances of ~1e-6 at the
@@ -117,6 +149,7 @@ def build_model(
     _check_choice("arch", arch, ARCHITECTURES)
     nmf = arch.startswith("cnmf")
     check_groups(width, nmf_groups, conv_groups, nmf)
+    learning = block_learning_modes(nmf_learning)
     channels = [c * width for c, _, _ in HIDDEN_BLOCKS]
 
     inputs = keras.Input(input_shape, name="images")
@@ -137,13 +170,14 @@ def build_model(
         if nmf:
             x = CNMF2D(
                 filters, kernel, groups=nmf_groups if inner else 1, iterations=iterations,
-                epsilon=epsilon, backward=backward, learning=nmf_learning,
+                epsilon=epsilon, backward=backward, learning=learning[index - 1],
                 chunk_elements=nmf_chunk_elements, name=f"{prefix}_cnmf",
             )(x)
         else:
+            groups = conv_groups if inner else 1
             x = PatchNormalizedConv2D(
-                filters, kernel, groups=conv_groups if inner else 1, use_bias=False,
-                kernel_initializer=TORCH_CONV_INITIALIZER, name=f"{prefix}_conv",
+                filters, kernel, groups=groups, use_bias=cnn_kxk_bias, kernel_initializer=TORCH_CONV_INITIALIZER,
+                bias_initializer=FanInUniform(kernel * kernel * x.shape[-1] // groups), name=f"{prefix}_conv",
             )(x)
         spatial = x.shape[1] * x.shape[2] > 1
         if spatial:

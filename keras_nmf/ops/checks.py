@@ -1,6 +1,8 @@
 """Run-time input checks: NMF needs a finite, non-negative input."""
 
 import tensorflow as tf
+from tensorflow.python.framework import ops as tf_ops
+from tensorflow.python.ops import control_flow_util
 
 
 def _message(layer_name):
@@ -17,9 +19,13 @@ def check_non_negative_finite(x, layer_name):
 
     Eagerly this raises ``ValueError``; inside a ``tf.function`` it adds an
     assertion that raises ``InvalidArgumentError`` with the same message when
-    the step runs. (XLA cannot raise: under ``jit_compile=True`` TensorFlow drops
-    the assertion, so check the data once without XLA.)
+    the step runs. XLA cannot raise, so inside an XLA-compiled function
+    (``jit_compile=True``) no assertion is added (TensorFlow would drop it with
+    an "Ignoring Assert operator" warning per layer): check the data once
+    without XLA.
     """
+    if not tf.executing_eagerly() and control_flow_util.GraphOrParentsInXlaContext(tf_ops.get_default_graph()):
+        return x
     # Two reductions, no elementwise temporaries: any NaN or Inf makes the sum
     # non-finite, and a finite sum with min(x) >= 0 means x >= 0 everywhere.
     valid = tf.logical_and(

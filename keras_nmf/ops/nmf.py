@@ -12,7 +12,7 @@ about 1.4x faster than a batched one with G = 1.
 
 All arithmetic runs in float32; callers cast in and out (mixed precision).
 The iterations divide with divide-no-NaN (0 where a denominator is 0), so an
-all-zero pattern gives ``h = 0`` under the plain update (PAPER.md section 1).
+all-zero pattern gives ``h = 0`` under the plain update (Nouri et al., eqs. 3 and 6).
 A ``+ TINY`` guard there would do the same forward, but its autodiff gradient
 breaks under XLA: XLA rewrites (-x / y) / y as -x / (y * y), and y = TINY
 squared flushes to zero, so an all-zero patch anywhere in a batch made the

@@ -1,4 +1,4 @@
-"""Patch extraction for convolutional NMF (PAPER.md section 4).
+"""Patch extraction for convolutional NMF (Nouri et al., convolutional NMF: one NMF problem per patch).
 
 Patches are flattened in (kh, kw, C) order, the order of a ``Conv2D`` kernel,
 and the output grid is exactly ``keras.layers.Conv2D``'s for the same

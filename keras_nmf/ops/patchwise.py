@@ -2,7 +2,7 @@
 
 :func:`patchwise_nmf_approx` is :func:`keras_nmf.ops.nmf_approx` applied to the
 L1-normalised patterns of an image batch, written so that a training step
-needs about a CNN's memory (PAPER.md section 3, Figure 1):
+needs about a CNN's memory (Nouri et al., eqs. 18-19 and Figure 1):
 
 * the custom gradient keeps only the images, W and the final h, the same
   tensors a convolution keeps (its input, kernel and output); the patterns,

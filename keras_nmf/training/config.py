@@ -24,8 +24,8 @@ import json
 import pathlib
 
 from keras_nmf.data import TFDS_DATASETS
-from keras_nmf.models import ARCHITECTURES, check_groups
-from keras_nmf.ops import BACKWARD_MODES, LEARNING_MODES
+from keras_nmf.models import ARCHITECTURES, block_learning_modes, check_groups
+from keras_nmf.ops import BACKWARD_MODES
 from keras_nmf.training.distribute import DEFAULT_STARTUP_TIMEOUT_S, STRATEGIES
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
@@ -41,7 +41,7 @@ class ConfigError(ValueError):
 
 
 def _field(default, help, type=None, choices=None, role="recipe", minimum=None, above=None, maximum=None,
-           below=None, per_run=None, sweep=None, resume_adjustable=False):
+           below=None, per_run=None, sweep=None, resume_adjustable=False, check=None):
     """One ``TrainConfig`` field and every fact about it.
 
     Args:
@@ -53,10 +53,11 @@ def _field(default, help, type=None, choices=None, role="recipe", minimum=None, 
         sweep: ``None`` when a sweep trial honours the field, else the reason ``tuning/search.py`` refuses it.
         resume_adjustable: ``--resume`` applies a new value (e.g. lowered learning rates after a NaN stop);
             every other non-volatile field must keep its saved value.
+        check: a function of the value that raises ``ValueError`` for a bad one (beyond choices and ranges).
     """
     metadata = {"help": help, "type": type or _type_of(default), "choices": choices, "role": role,
                 "minimum": minimum, "above": above, "maximum": maximum, "below": below, "per_run": per_run,
-                "sweep": sweep, "resume_adjustable": resume_adjustable}
+                "sweep": sweep, "resume_adjustable": resume_adjustable, "check": check}
     assert role in ROLES, role
     return dataclasses.field(default=default, metadata=metadata)
 
@@ -84,8 +85,11 @@ class TrainConfig:
     epsilon: float = _field(None, "eq. 6 step size in (0, 1]; default: the plain update (eq. 3)", type=float,
                             above=0.0, maximum=1.0)
     backward: str = _field("approx", "NMF backward: one-step eqs. 18-19, or autodiff", choices=BACKWARD_MODES)
-    nmf_learning: str = _field("backprop", "NMF weights by backprop, or the local NMF rule (section 4.2 ablation)",
-                               choices=LEARNING_MODES)
+    nmf_learning: str = _field(
+        "backprop", "NMF weights by backprop or by the local NMF rule (section 4.2 ablation): one mode for every "
+        "block, or one per block, block 1 first (e.g. local,local,local,backprop)", check=block_learning_modes)
+    cnn_kxk_bias: bool = _field(False, "the CNN archs' kxk convolutions have a bias (PyTorch's initialisation; "
+                                       "docs/experiments/cnn_baseline.md)")
     nmf_chunk_elements: int = _field(
         2**20, "CNMF2D patch entries processed at a time (bounds memory); 0: the whole batch at once",
         role="runtime", minimum=0)
@@ -154,10 +158,13 @@ class TrainConfig:
                 "--jit does not work with --distribute: XLA steps cannot use variables mirrored on other devices "
                 "(keras-team/keras#19005; Keras itself disables XLA under tf.distribute). Drop --jit (XLA is off "
                 "by default under a strategy).")
+        nmf = self.arch.startswith("cnmf")
         try:
-            check_groups(self.width, self.nmf_groups, self.conv_groups, nmf=self.arch.startswith("cnmf"))
+            check_groups(self.width, self.nmf_groups, self.conv_groups, nmf=nmf)
         except ValueError as error:
             raise ConfigError(str(error)) from None
+        if self.cnn_kxk_bias and nmf:
+            raise ConfigError(f"--cnn-kxk-bias applies to the CNN archs (cnn, cnn_1x1), not to {self.arch}.")
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -196,10 +203,24 @@ def field_spec(name):
     return {spec.name: spec for spec in dataclasses.fields(TrainConfig)}[name]
 
 
+def check_field(name, value):
+    """Checks one field's value on its own (choices, range, its ``check``); cross-field rules need the whole config.
+
+    Raises:
+        ConfigError: naming the flag.
+    """
+    _check_value(field_spec(name), value)
+
+
 def _check_value(spec, value):
     meta = spec.metadata
     if value is None:
         return
+    if meta["check"] is not None:
+        try:
+            meta["check"](value)
+        except ValueError as error:
+            raise ConfigError(f"{flag(spec.name)}: {error}") from None
     if meta["choices"] and value not in meta["choices"]:
         raise ConfigError(f"Unknown {flag(spec.name)} {value!r}. Valid choices: {', '.join(meta['choices'])}.")
     bounds = (("minimum", lambda v, b: v >= b, ">="), ("above", lambda v, b: v > b, ">"),

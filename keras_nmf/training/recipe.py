@@ -123,6 +123,16 @@ def compile_model(model, config, jit):
     return model
 
 
+def model_arguments(config):
+    """``build_model``'s arguments from a config's model fields (the one mapping, for every caller)."""
+    return dict(
+        width=config.width, nmf_groups=config.nmf_groups, conv_groups=config.conv_groups,
+        iterations=config.iterations, epsilon=config.epsilon, backward=config.backward,
+        nmf_learning=config.nmf_learning, nmf_chunk_elements=config.nmf_chunk_elements or None,
+        cnn_kxk_bias=config.cnn_kxk_bias,
+    )
+
+
 def build_compiled_model(config, input_shape, num_classes, strategy=None, jit=None, **overrides):
     """``build_model`` from the config's model fields, compiled with the recipe, in the strategy's scope.
 
@@ -132,12 +142,8 @@ def build_compiled_model(config, input_shape, num_classes, strategy=None, jit=No
     """
     config = dataclasses.replace(config, **overrides) if overrides else config
     with strategy_scope(strategy):
-        model = build_model(
-            config.arch, input_shape=input_shape, num_classes=num_classes, width=config.width,
-            nmf_groups=config.nmf_groups, conv_groups=config.conv_groups, iterations=config.iterations,
-            epsilon=config.epsilon, backward=config.backward, nmf_learning=config.nmf_learning,
-            nmf_chunk_elements=config.nmf_chunk_elements or None, bn_synchronized=strategy is not None,
-        )
+        model = build_model(config.arch, input_shape=input_shape, num_classes=num_classes,
+                            bn_synchronized=strategy is not None, **model_arguments(config))
         compile_model(model, config, resolve_jit(config, strategy) if jit is None else jit)
     return model
 

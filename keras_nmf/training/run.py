@@ -27,7 +27,7 @@ from keras_nmf.training import callbacks as run_callbacks
 from keras_nmf.training.backup import RunBackup
 from keras_nmf.training.config import ConfigError, TrainConfig, field_spec, flag
 from keras_nmf.training.distribute import is_chief, lost_worker_is_an_error, make_strategy, replicas
-from keras_nmf.training.recipe import recipe_callbacks, training_session
+from keras_nmf.training.recipe import model_arguments, process_settings, recipe_callbacks, training_session
 
 #: Classes per data set, for the dry build before the data is loaded (an image folder: its class folders).
 _DRY_BUILD_CLASSES = 10
@@ -158,12 +158,8 @@ def check_model_builds(config):
     """
     input_shape = input_shape_of(config.dataset, config.data_dir, config.crop_size)
     try:
-        model = build_model(
-            config.arch, input_shape=input_shape, num_classes=_DRY_BUILD_CLASSES, width=config.width,
-            nmf_groups=config.nmf_groups, conv_groups=config.conv_groups, iterations=config.iterations,
-            epsilon=config.epsilon, backward=config.backward, nmf_learning=config.nmf_learning,
-            nmf_chunk_elements=config.nmf_chunk_elements or None,
-        )
+        model = build_model(config.arch, input_shape=input_shape, num_classes=_DRY_BUILD_CLASSES,
+                            **model_arguments(config))
     except ValueError as error:
         raise ConfigError(f"The model cannot be built with these flags: {error}") from None
     del model
@@ -277,13 +273,21 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
         check_output_location(run_dir, config)
     check_model_builds(config)
 
-    data = load_dataset(
-        name=config.dataset, data_dir=config.data_dir, tfds_dir=config.tfds_dir,
-        batch_size=config.batch_size, crop_size=config.crop_size, val_split=config.val_split,
-        limit_train=config.limit_train, limit_test=config.limit_test, seed=config.seed,
-    )
-    if chief:
-        start_run(run_dir, config, changes)
+    # The data pipeline's random ops take the run's seed and determinism too: apply both before building it.
+    with process_settings(config.precision, config.deterministic):
+        keras.utils.set_random_seed(config.seed)
+        data = load_dataset(
+            name=config.dataset, data_dir=config.data_dir, tfds_dir=config.tfds_dir,
+            batch_size=config.batch_size, crop_size=config.crop_size, val_split=config.val_split,
+            limit_train=config.limit_train, limit_test=config.limit_test, seed=config.seed,
+        )
+        if chief:
+            start_run(run_dir, config, changes)
+        return _train_session(config, run_dir, data, strategy, chief, changes, extra_callbacks)
+
+
+def _train_session(config, run_dir, data, strategy, chief, changes, extra_callbacks):
+    """Builds, trains, evaluates and saves inside :func:`training_session`; returns the results."""
     with training_session(config, data.input_shape, data.num_classes, strategy) as session:
         model = session.model
         print(f"Run directory: {run_dir} | precision {session.precision} | XLA {'on' if session.jit else 'off'} | "

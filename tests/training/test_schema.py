@@ -80,13 +80,13 @@ def test_search_honours_or_refuses_every_train_flag(tmp_path, capsys):
         elif name in ("data_dir", "tfds_dir"):
             argv, expected = [flag(name), str(tmp_path)], str(tmp_path)
         else:
-            text = {"crop_size": "24", "val_split": "0.2", "plateau_factor": "0.5", "epsilon": "0.5"}.get(
-                name, samples[meta["type"]])
+            text = {"crop_size": "24", "val_split": "0.2", "plateau_factor": "0.5", "epsilon": "0.5",
+                    "nmf_learning": "local,local,local,backprop"}.get(name, samples[meta["type"]])
             argv, expected = [flag(name), text], meta["type"](text)
         if name == "monitor":
             argv += ["--val-split", "0.1"]
-        if name == "jit" or name == "deterministic":
-            pass
+        if name == "cnn_kxk_bias":
+            argv += ["--arch", "cnn"]
         _, recipe = search.parse_args(base + argv)
         assert getattr(recipe, name) == expected, name
     with pytest.raises(SystemExit):
