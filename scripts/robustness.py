@@ -5,11 +5,15 @@ Examples:
         --out runs/robustness --data-dir ../shared/data/cifar10-jpeg --limit-test 1000
     python scripts/robustness.py model.keras --out R --perturbations holes uniform --steps 11
 
-Perturbations: uniform (mixed with L1-normalised uniform noise, (1-eta) x^ + eta n^),
-picture (mixed the same way with a training image), holes (each pixel entry set
-to 0 with probability eta), holes_noise (those entries replaced by uniform
-noise). Every model sees the same random draws, from --seed. Writes
-OUT/robustness.csv (model, perturbation, eta, accuracy) and OUT/robustness.png.
+Perturbations (the authors' four by default): uniform (mixed with L1-normalised
+uniform noise, (1-eta) x^ + eta n^), picture (mixed the same way with a training
+image), holes (each pixel entry set to 0 with probability eta), holes_noise
+(those entries replaced by uniform noise L1-normalised over the image, as the
+authors draw it); holes_noise_unit (the holes get Uniform(0, 1) noise) on
+request. Every model sees the same random draws, from --seed; --limit-test N
+with the same --seed selects the same N test images as train.py. OUT is created
+and checked first; OUT/robustness.csv (model, perturbation, eta, accuracy) is
+written row by row as the evaluation goes, then OUT/robustness.png.
 """
 
 import argparse
@@ -20,6 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_nmf.data import TFDS_DATASETS, DataError  # noqa: E402
 from keras_nmf.experiments import PERTURBATIONS, evaluate_robustness  # noqa: E402
+from keras_nmf.experiments.perturbations import AUTHORS_PERTURBATIONS  # noqa: E402
 from keras_nmf.experiments.plots import plot_robustness  # noqa: E402
 from keras_nmf.experiments.outputs import prepare_output_dir  # noqa: E402
 from keras_nmf.experiments.robustness import load_models, model_labels, prepare_images, robustness_csv  # noqa: E402
@@ -34,7 +39,7 @@ def main(argv=None):
     parser.add_argument("--tfds-dir")
     parser.add_argument("--limit-test", type=int, help="use N (seeded random) test images, as train.py's --limit-test")
     parser.add_argument("--steps", type=int, default=21, help="eta steps from 0 to 1 (default 21: 0, 0.05, ...)")
-    parser.add_argument("--perturbations", nargs="+", choices=PERTURBATIONS, default=list(PERTURBATIONS))
+    parser.add_argument("--perturbations", nargs="+", choices=PERTURBATIONS, default=list(AUTHORS_PERTURBATIONS))
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise draws and the test subset")
     parser.add_argument("--batch-size", type=int, default=100)
     args = parser.parse_args(argv)

@@ -7,20 +7,26 @@ Each takes a batch of images in [0, 1], shape (B, H, W, C), a strength eta in
   where ^ is L1 normalisation over the whole image;
 * ``picture``: mixed the same way with another image (from the training set);
 * ``holes``: each pixel entry (per channel) set to 0 with probability eta;
-* ``holes_noise``: those entries replaced by Uniform(0, 1) noise.
+* ``holes_noise``: those entries replaced by uniform noise L1-normalised over
+  the whole image, n / sum(n), as the authors' ``noise_holes_w_noise.py`` draws
+  it (entries ~1/(H W C / 2), ~1e-3 for CIFAR-10, next to pixels ~0.5: the holes
+  are nearly dark);
+* ``holes_noise_unit``: those entries replaced by Uniform(0, 1) noise on the
+  image's own 0-1 scale (bright noise; this package's earlier ``holes_noise``).
 
 Mixtures are scaled back to the clean image's own L1 norm, so the model sees
 the brightness it was trained on; the paper's networks L1-normalise every
 patch before their first layer, so for them this equals the authors' feeding
-of L1-normalised images. Deviation: the authors' ``holes_noise`` draws the
-replacement noise L1-normalised over the image (entries ~1e-4, next to pixels
-~0.5); here the holes get noise on the image's own 0-1 scale.
+of L1-normalised images (and the authors' final normalisation of the holed
+image changes nothing for them either).
 At eta = 0 every perturbation returns the images unchanged.
 """
 
 import numpy as np
 
-PERTURBATIONS = ("uniform", "picture", "holes", "holes_noise")
+PERTURBATIONS = ("uniform", "picture", "holes", "holes_noise", "holes_noise_unit")
+#: The four of the authors' evaluation scripts (robustness.py's default).
+AUTHORS_PERTURBATIONS = PERTURBATIONS[:4]
 
 
 def _l1_normalised(images):
@@ -61,4 +67,7 @@ def perturb(kind, images, eta, rng, others=None):
     holes = rng.random(images.shape) < eta  # rng.random < 1 always: eta = 1 makes every entry a hole
     if kind == "holes":
         return np.where(holes, np.float32(0), images)
-    return np.where(holes, rng.random(images.shape, dtype=np.float32), images)
+    noise = rng.random(images.shape, dtype=np.float32)
+    if kind == "holes_noise":
+        noise = _l1_normalised(noise)
+    return np.where(holes, noise, images)

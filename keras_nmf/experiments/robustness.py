@@ -16,7 +16,7 @@ import keras_nmf  # noqa: F401  (registers the custom layers, loss and optimizer
 from keras_nmf.data import DataError, load_arrays
 from keras_nmf.data.augment import centre_crop
 from keras_nmf.experiments.csv_rows import CsvRowWriter
-from keras_nmf.experiments.perturbations import PERTURBATIONS, perturb
+from keras_nmf.experiments.perturbations import AUTHORS_PERTURBATIONS, PERTURBATIONS, perturb
 
 CSV_COLUMNS = ("model", "perturbation", "eta", "accuracy", "images", "path")
 
@@ -81,7 +81,7 @@ def accuracy(model, images, labels, batch_size):
     return float(np.mean(np.argmax(probabilities, axis=-1) == labels))
 
 
-def evaluate_robustness(models, labels_of_models, images, labels, train_images, perturbations=PERTURBATIONS,
+def evaluate_robustness(models, labels_of_models, images, labels, train_images, perturbations=AUTHORS_PERTURBATIONS,
                         steps=21, seed=0, batch_size=100, print_fn=print, on_row=None):
     """Accuracy of every model under every perturbation at eta = 0, 1/(steps-1), ..., 1.
 

@@ -1,4 +1,4 @@
-"""The four perturbations: identity at eta = 0, their definitions at eta = 1, reproducible draws."""
+"""The perturbations: identity at eta = 0, their definitions at eta = 1, reproducible draws."""
 
 import numpy as np
 import pytest
@@ -34,10 +34,24 @@ def test_picture_at_eta_one_is_the_other_picture_rescaled(images):
     np.testing.assert_allclose(mixed, others * scale, rtol=1e-5)
 
 
-def test_holes_at_eta_one_are_all_zero_and_holes_noise_is_uniform(images):
+def test_holes_at_eta_one_are_all_zero_and_holes_noise_unit_is_uniform(images):
     assert not perturb("holes", images, 1.0, np.random.default_rng(5)).any()
-    noisy = perturb("holes_noise", images, 1.0, np.random.default_rng(5))
+    noisy = perturb("holes_noise_unit", images, 1.0, np.random.default_rng(5))
     assert not np.isin(noisy, images).any() and 0.0 <= noisy.min() and noisy.max() < 1.0
+
+
+def test_holes_noise_follows_the_authors_formula_on_a_hand_made_image():
+    """noise_holes_w_noise.py: image * keep + (1 - keep) * n / sum(n), n ~ U(0, 1) over the whole image."""
+    image = np.full((1, 2, 2, 1), 0.5, np.float32)
+    rng = np.random.default_rng(7)
+    holes = rng.random(image.shape) < 0.5  # the draws perturb() makes, in its order
+    noise = rng.random(image.shape, dtype=np.float32)
+    expected = np.where(holes, noise / noise.sum(), image)
+    got = perturb("holes_noise", image, 0.5, np.random.default_rng(7))
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert holes.any() and not holes.all()  # this seed makes both kinds of entry
+    at_one = perturb("holes_noise", image, 1.0, np.random.default_rng(8))
+    np.testing.assert_allclose(at_one.sum(), 1.0, rtol=1e-6)  # all holes: one L1-normalised noise image
 
 
 def test_holes_remove_about_eta_of_the_entries():
