@@ -174,3 +174,45 @@ def _plot_sizes_only(rows, front, path):
     figure.tight_layout()
     figure.savefig(path, dpi=DPI)
     plt.close(figure)
+
+
+def plot_gradient_fidelity(rows, path):
+    """Per model (rows of panels): kernel-gradient cosine to autodiff against N, one line per layer and mode,
+    and the fixed-point residual against N (right panel).
+
+    Args:
+        rows: :func:`keras_nmf.experiments.gradient_fidelity.gradient_fidelity` rows.
+        path: the PNG to write.
+    """
+    models = list(dict.fromkeys(row["model"] for row in rows))
+    figure, axes = plt.subplots(len(models), 3, figsize=(15, 3.8 * len(models)), squeeze=False)
+    for axes_row, model in zip(axes, models):
+        mine = [row for row in rows if row["model"] == model]
+        layers = list(dict.fromkeys(row["layer"] for row in mine))
+        for axis, mode in zip(axes_row[:2], ("approx", "implicit")):
+            for layer in layers:
+                points = sorted((row["iterations"], row["kernel_cosine"]) for row in mine
+                                if row["layer"] == layer and row["mode"] == mode)
+                axis.plot(*zip(*points), marker="o", label=layer, linestyle="--" if layer == "network" else "-")
+            axis.set_xscale("log")
+            axis.set_xlabel("iterations N")
+            axis.set_ylabel("cosine to autodiff (kernel gradient)")
+            axis.set_title(f"{model}: {'one-step (eqs. 18-19)' if mode == 'approx' else 'implicit (fixed point)'}")
+            axis.grid(alpha=0.3)
+            axis.legend(fontsize=7)
+        axis = axes_row[2]
+        for layer in layers:
+            points = sorted((row["iterations"], row["residual_median"]) for row in mine
+                            if row["layer"] == layer and row["mode"] == "approx" and row.get("residual_median"))
+            if points:
+                axis.plot(*zip(*points), marker="o", label=layer)
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("iterations N")
+        axis.set_ylabel("median |h(N) - h(N-1)|_1")
+        axis.set_title(f"{model}: fixed-point residual")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=DPI)
+    plt.close(figure)

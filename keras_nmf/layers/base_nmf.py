@@ -1,12 +1,51 @@
 """Shared constructor, validation and math of the NMF layers."""
 
+import dataclasses
+
 import keras
 import tensorflow as tf
 
 from keras_nmf import ops
+from keras_nmf.ops import diagnostics
 
 
-def validate_nmf_arguments(iterations, epsilon, backward, learning):
+@dataclasses.dataclass
+class NMFFactorization:
+    """One NMF layer's factorisation of its input, pattern by pattern (``layer.factorize``).
+
+    Attributes:
+        patterns: ([G,] P, S) the raw input patterns (patches for ``CNMF2D``).
+        weights: ([G,] S, I) the NMF weights W (eq. 20).
+        h: ([G,] P, I) the activations h(N) (eq. 6).
+        h_previous: h(N-1), or None when not asked for.
+    """
+
+    patterns: object
+    weights: object
+    h: object
+    h_previous: object = None
+
+    @property
+    def reconstruction(self):
+        """W h per pattern, ([G,] P, S): the layer's reconstruction of its L1-normalised input."""
+        return keras.ops.matmul(self.h, keras.ops.swapaxes(self.weights, -1, -2))
+
+    def reconstruction_error(self):
+        """``|xhat - W h|_1`` per pattern, ([G,] P)."""
+        return diagnostics.reconstruction_error(self.patterns, self.weights, self.h)
+
+    def residual(self):
+        """``|h(N) - h(N-1)|_1`` per pattern (needs ``with_previous=True``)."""
+        if self.h_previous is None:
+            raise ValueError("The fixed-point residual needs h(N-1): call factorize(inputs, with_previous=True).")
+        return diagnostics.fixed_point_residual(self.h, self.h_previous)
+
+    def sparsity(self):
+        """Hoyer sparsity of h per pattern, ([G,] P)."""
+        return diagnostics.hoyer_sparsity(self.h)
+
+
+def validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dtype="float32"):
     """Raises ``ValueError`` for NMF arguments outside their domain."""
     if not isinstance(iterations, int) or isinstance(iterations, bool) or iterations < 1:
         raise ValueError(
@@ -26,6 +65,10 @@ def validate_nmf_arguments(iterations, epsilon, backward, learning):
     if learning not in ops.LEARNING_MODES:
         raise ValueError(
             f"`learning` must be one of {ops.LEARNING_MODES}. Received: learning={learning!r}"
+        )
+    if implicit_dtype not in ops.IMPLICIT_DTYPES:
+        raise ValueError(
+            f"`implicit_dtype` must be one of {ops.IMPLICIT_DTYPES}. Received: implicit_dtype={implicit_dtype!r}"
         )
     if learning == "local" and backward != "approx":
         raise ValueError(
@@ -50,10 +93,13 @@ class BaseNMF(keras.layers.Layer):
         learning="backprop",
         kernel_initializer=None,
         check_inputs=True,
+        implicit_dtype="float32",
         **kwargs,
     ):
         super().__init__(**kwargs)
-        validate_nmf_arguments(iterations, epsilon, backward, learning)
+        validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dtype)
+        self.implicit_dtype = implicit_dtype
+        self.implicit_fallbacks = None
         self.iterations = iterations
         self.epsilon = None if epsilon is None else float(epsilon)
         self.backward = backward
@@ -74,6 +120,10 @@ class BaseNMF(keras.layers.Layer):
             trainable=True,
             autocast=False,
         )
+        if self.backward == "implicit":
+            # Patterns whose fixed-point system was singular or ill-conditioned (one-step gradient used instead).
+            self.implicit_fallbacks = self.add_weight(
+                name="implicit_fallbacks", shape=(), initializer="zeros", dtype="int64", trainable=False)
 
     def _prepare_input(self, inputs):
         """Casts to float32 and checks x >= 0 and finite."""
@@ -91,7 +141,35 @@ class BaseNMF(keras.layers.Layer):
             self.epsilon,
             backward=self.backward,
             learning=self.learning,
+            **self._implicit_arguments(),
         )
+
+    def _implicit_arguments(self):
+        counter = self.implicit_fallbacks.value if self.implicit_fallbacks is not None else None
+        return {"implicit_dtype": self.implicit_dtype, "fallback_counter": counter}
+
+    def factorize(self, inputs, with_previous=False):
+        """The layer's factorisation of ``inputs``: patterns, W, h and W h (no gradient).
+
+        ``with_previous=True`` also runs N - 1 iterations, for the fixed-point
+        residual. The output of ``layer(inputs)`` is ``h`` rearranged (per
+        position and group for ``CNMF2D``).
+
+        Returns:
+            :class:`NMFFactorization`.
+        """
+        x = self._prepare_input(inputs)
+        patterns, weights = self._patterns_and_weights(x)
+        h = ops.nmf_iterations(patterns, weights, self.iterations, self.epsilon)
+        previous = None
+        if with_previous:
+            previous = (ops.nmf_iterations(patterns, weights, self.iterations - 1, self.epsilon)
+                        if self.iterations > 1 else tf.fill(tf.shape(h), 1.0 / h.shape[-1]))
+        return NMFFactorization(patterns, weights, h, previous)
+
+    def _patterns_and_weights(self, x):
+        """The ([G,] P, S) patterns of a float32 input and the ([G,] S, I) weights (eq. 20)."""
+        raise NotImplementedError
 
     def get_config(self):
         config = super().get_config()
@@ -105,6 +183,7 @@ class BaseNMF(keras.layers.Layer):
                     self.kernel_initializer
                 ),
                 "check_inputs": self.check_inputs,
+                "implicit_dtype": self.implicit_dtype,
             }
         )
         return config

@@ -61,7 +61,11 @@ class CNMF2D(BaseNMF):
         iterations: int >= 1, number N of eq. 6 updates. Defaults to 20.
         epsilon: None (plain update h <- h * u, eq. 3) or float in (0, 1],
             eq. 6's step size.
-        backward: ``"approx"`` (eqs. 18-19) or ``"autodiff"``.
+        backward: ``"approx"`` (eqs. 18-19), ``"autodiff"`` or ``"implicit"``
+            (the exact gradient at the fixed point, chunked like ``"approx"``;
+            ``implicit_dtype="float64"`` solves its I x I systems in float64;
+            ``layer.implicit_fallbacks`` counts the patterns that kept the
+            one-step gradient because their system was singular).
         learning: ``"backprop"``, or ``"local"``: the kernel learns by the
             unsupervised Lee-Seung KL direction -sum h x / R instead of the task
             gradient (the ablation of paper section 4.2); eq. 19 still sends
@@ -191,6 +195,9 @@ class CNMF2D(BaseNMF):
         )
         return ops.split_groups(patches, self.groups, images.shape[-1])
 
+    def _patterns_and_weights(self, x):
+        return self._patterns(x), self._grouped_weights()
+
     def _images_per_chunk(self, output_shape, channels):
         """Whole images per chunk within ``chunk_elements`` (at least one), or None."""
         if self.chunk_elements is None:
@@ -215,6 +222,8 @@ class CNMF2D(BaseNMF):
                 self.epsilon,
                 self.learning,
                 images_per_chunk=self._images_per_chunk(output_shape, x.shape[-1]),
+                backward=self.backward,
+                **self._implicit_arguments(),
             )
         output = ops.merge_groups(h, output_shape[1:3])
         return tf.cast(output, self.compute_dtype)

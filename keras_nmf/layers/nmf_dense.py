@@ -28,7 +28,8 @@ class NMFDense(BaseNMF):
         iterations: int >= 1, number N of eq. 6 updates. Defaults to 20.
         epsilon: None (plain update h <- h * u, eq. 3) or float in (0, 1],
             the step size of eq. 6.
-        backward: ``"approx"`` (eqs. 18-19) or ``"autodiff"``.
+        backward: ``"approx"`` (eqs. 18-19), ``"autodiff"`` or ``"implicit"``
+            (the exact gradient at the fixed point; see ``CNMF2D``).
         learning: ``"backprop"``, or ``"local"``: the kernel receives the
             unsupervised Lee-Seung KL direction -sum h x / R (paper section 4.2)
             instead of the task gradient, while eq. 19 still sends the task
@@ -85,6 +86,9 @@ class NMFDense(BaseNMF):
         weights = ops.nmf_weights(self.kernel.value)  # eq. 20
         h = self._infer(x, weights)
         return tf.cast(h, self.compute_dtype)
+
+    def _patterns_and_weights(self, x):
+        return x, ops.nmf_weights(self.kernel.value)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

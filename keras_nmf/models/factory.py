@@ -90,6 +90,7 @@ def build_model(
     nmf_learning: str | tuple = "backprop",
     nmf_chunk_elements: int | None = 2**20,
     cnn_kxk_bias: bool = False,
+    implicit_dtype: str = "float32",
     bn_momentum: float = 0.9,
     bn_epsilon: float = TORCH_BN_EPSILON,
     bn_synchronized: bool = False,
@@ -121,7 +122,8 @@ def build_model(
         width: multiplier of the hidden channels (the paper sweeps 1, 2, 4, 8).
         nmf_groups: groups of the CNMF2D layers of blocks 2 and 3.
         conv_groups: groups of the CNN kxk convs of blocks 2, 3 and the 1x1 convs.
-        iterations, epsilon, backward: ``CNMF2D`` arguments (eq. 6, eqs. 18-19).
+        iterations, epsilon, backward, implicit_dtype: ``CNMF2D`` arguments
+            (eq. 6; the backward: eqs. 18-19, autodiff or the exact fixed-point gradient).
         nmf_learning: ``CNMF2D``'s ``learning``: one mode for every block, or
             one per block (:func:`block_learning_modes`; ``"local"`` everywhere
             is the all-local section 4.2 ablation, ``("local", "local", "local",
@@ -170,7 +172,7 @@ def build_model(
         if nmf:
             x = CNMF2D(
                 filters, kernel, groups=nmf_groups if inner else 1, iterations=iterations,
-                epsilon=epsilon, backward=backward, learning=learning[index - 1],
+                epsilon=epsilon, backward=backward, learning=learning[index - 1], implicit_dtype=implicit_dtype,
                 chunk_elements=nmf_chunk_elements, name=f"{prefix}_cnmf",
             )(x)
         else:

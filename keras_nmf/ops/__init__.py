@@ -3,6 +3,7 @@
 from keras_nmf.ops.checks import check_non_negative_finite
 from keras_nmf.ops.nmf import (
     BACKWARD_MODES,
+    IMPLICIT_DTYPES,
     LEARNING_MODES,
     TINY,
     l1_normalize,

@@ -25,7 +25,8 @@ import tensorflow as tf
 #: Guard added to R in the one-step backward (eqs. 18-19): R + TINY.
 TINY = 1e-20
 
-BACKWARD_MODES = ("approx", "autodiff")
+BACKWARD_MODES = ("approx", "autodiff", "implicit")
+IMPLICIT_DTYPES = ("float32", "float64")
 LEARNING_MODES = ("backprop", "local")
 
 
@@ -125,11 +126,39 @@ def approx_gradients(x, w, h, upstream, learning="backprop"):
     return grad_x, grad_w
 
 
-def nmf_approx(x, w, iterations, epsilon=None, learning="backprop"):
-    """NMF inference with the one-step approximate backward (eqs. 18-19).
+def backward_gradients(x, w, h, upstream, learning="backprop", backward="approx", epsilon=None,
+                       implicit_dtype="float32", fallback_counter=None):
+    """(dL/dx, dL/dW) at the final h: the one-step backward, or the exact fixed-point gradient.
+
+    * ``backward="approx"``: :func:`approx_gradients` (eqs. 18-19).
+    * ``backward="implicit"``: the exact gradient of the fixed point
+      (:mod:`keras_nmf.ops.implicit`): eqs. 18-19 applied to v, the solution of
+      (I - J^T) v = dL/dh, times eq. 6's epsilon when one is set (the exact
+      derivative of that update). Patterns whose system is singular or
+      ill-conditioned keep the one-step gradient; their count is added to
+      ``fallback_counter`` (a variable) when one is given.
+    """
+    if backward != "implicit":
+        return approx_gradients(x, w, h, upstream, learning)
+    from keras_nmf.ops.implicit import implicit_cotangent
+
+    v, fell_back = implicit_cotangent(x, w, h, upstream, epsilon, implicit_dtype)
+    grad_x, grad_w = approx_gradients(x, w, h, v)
+    if epsilon is not None:
+        grad_x, grad_w = epsilon * grad_x, epsilon * grad_w
+    if fallback_counter is None:
+        return grad_x, grad_w
+    count = tf.reduce_sum(tf.cast(fell_back, fallback_counter.dtype))
+    with tf.control_dependencies([fallback_counter.assign_add(count)]):
+        return tf.identity(grad_x), tf.identity(grad_w)
+
+
+def nmf_approx(x, w, iterations, epsilon=None, learning="backprop", backward="approx", implicit_dtype="float32",
+               fallback_counter=None):
+    """NMF inference with a backward at the final h only (eqs. 18-19, or the exact fixed-point gradient).
 
     The forward is :func:`nmf_iterations` (raw x, normalised inside); the
-    gradient is :func:`approx_gradients`, from x, W and the final h only, so
+    gradient is :func:`backward_gradients`, from x, W and the final h only, so
     nothing from the N iterations is kept.
     """
 
@@ -138,14 +167,16 @@ def nmf_approx(x, w, iterations, epsilon=None, learning="backprop"):
         h = nmf_iterations(x, w, iterations, epsilon)
 
         def grad(upstream):
-            return approx_gradients(x, w, h, upstream, learning)
+            return backward_gradients(x, w, h, upstream, learning, backward, epsilon, implicit_dtype,
+                                      fallback_counter)
 
         return h, grad
 
     return _nmf(x, w)
 
 
-def nmf(x, w, iterations, epsilon=None, backward="approx", learning="backprop"):
+def nmf(x, w, iterations, epsilon=None, backward="approx", learning="backprop", implicit_dtype="float32",
+        fallback_counter=None):
     """Dispatches to the approximate backward or plain autodiff.
 
     Args:
@@ -153,16 +184,18 @@ def nmf(x, w, iterations, epsilon=None, backward="approx", learning="backprop"):
         w: float32 ([G,] S, I) NMF weights (eq. 20).
         iterations: number of eq. 6 updates.
         epsilon: eq. 6's step size, None for the plain update.
-        backward: ``"approx"`` (eqs. 18-19) or ``"autodiff"`` (through all
-            iterations, the baseline of the paper's Figure 1).
+        backward: ``"approx"`` (eqs. 18-19), ``"autodiff"`` (through all
+            iterations, the baseline of the paper's Figure 1) or ``"implicit"``
+            (the exact gradient at the fixed point, :mod:`keras_nmf.ops.implicit`).
         learning: ``"backprop"`` or ``"local"`` (needs ``backward="approx"``).
+        implicit_dtype, fallback_counter: see :func:`backward_gradients`.
 
     Returns:
         float32 ([G,] P, I) activations h(N).
     """
     if backward == "autodiff":
         return nmf_iterations(x, w, iterations, epsilon)
-    return nmf_approx(x, w, iterations, epsilon, learning)
+    return nmf_approx(x, w, iterations, epsilon, learning, backward, implicit_dtype, fallback_counter)
 
 
 def l1_normalize(x, axis=-1):

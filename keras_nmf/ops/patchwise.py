@@ -18,7 +18,7 @@ patterns are visited differs.
 
 import tensorflow as tf
 
-from keras_nmf.ops.nmf import approx_gradients, nmf_iterations
+from keras_nmf.ops.nmf import backward_gradients, nmf_iterations
 
 
 def _to_chunks(tensor, chunks, images_per_chunk):
@@ -61,6 +61,9 @@ def patchwise_nmf_approx(
     epsilon=None,
     learning="backprop",
     images_per_chunk=None,
+    backward="approx",
+    implicit_dtype="float32",
+    fallback_counter=None,
 ):
     """NMF of every image patch (eq. 6) with the recomputing one-step backward.
 
@@ -75,6 +78,10 @@ def patchwise_nmf_approx(
         iterations, epsilon, learning: as :func:`keras_nmf.ops.nmf_approx`.
         images_per_chunk: images processed at a time, or None for the whole
             batch at once.
+        backward, implicit_dtype, fallback_counter: ``"approx"`` (eqs. 18-19)
+            or ``"implicit"`` (the exact fixed-point gradient, its I x I
+            systems solved chunk by chunk too); see
+            :func:`keras_nmf.ops.nmf.backward_gradients`.
 
     Returns:
         float32 ([G,] B*Q, I): h(N) for every patch, as ``nmf_approx`` on
@@ -90,7 +97,8 @@ def patchwise_nmf_approx(
         with tf.GradientTape() as tape:
             tape.watch(image_chunk)
             x = to_patterns(image_chunk)
-        grad_x, grad_w = approx_gradients(x, w, h_chunk, upstream_chunk, learning)
+        grad_x, grad_w = backward_gradients(x, w, h_chunk, upstream_chunk, learning, backward, epsilon,
+                                            implicit_dtype, fallback_counter)
         return tape.gradient(x, image_chunk, output_gradients=grad_x), grad_w
 
     @tf.custom_gradient

@@ -25,7 +25,7 @@ import pathlib
 
 from keras_nmf.data import TFDS_DATASETS
 from keras_nmf.models import ARCHITECTURES, block_learning_modes, check_groups
-from keras_nmf.ops import BACKWARD_MODES
+from keras_nmf.ops import BACKWARD_MODES, IMPLICIT_DTYPES
 from keras_nmf.training.distribute import DEFAULT_STARTUP_TIMEOUT_S, STRATEGIES
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
@@ -84,7 +84,10 @@ class TrainConfig:
     iterations: int = _field(20, "NMF iterations N (eq. 6)", minimum=1)
     epsilon: float = _field(None, "eq. 6 step size in (0, 1]; default: the plain update (eq. 3)", type=float,
                             above=0.0, maximum=1.0)
-    backward: str = _field("approx", "NMF backward: one-step eqs. 18-19, or autodiff", choices=BACKWARD_MODES)
+    backward: str = _field("approx", "NMF backward: the one-step eqs. 18-19, autodiff through the iterations, or "
+                                     "the exact gradient at the fixed point (implicit)", choices=BACKWARD_MODES)
+    implicit_dtype: str = _field("float32", "dtype of the implicit backward's per-pattern linear solves",
+                                 choices=IMPLICIT_DTYPES)
     nmf_learning: str = _field(
         "backprop", "NMF weights by backprop or by the local NMF rule (section 4.2 ablation): one mode for every "
         "block, or one per block, block 1 first (e.g. local,local,local,backprop)", check=block_learning_modes)
@@ -122,6 +125,9 @@ class TrainConfig:
     min_lr: float = _field(1e-9, "stop when every learning rate is below this", minimum=0.0)
     eval_every: int = _field(1, "evaluate the test set every N epochs (logging only)", role="runtime", minimum=1,
                              sweep="a trial evaluates the test set once, at its end")
+    nmf_diagnostics: bool = _field(
+        True, "log each NMF layer's reconstruction error, fixed-point residual and sparsity of h on one fixed test "
+        "batch per epoch (epochs.csv, TensorBoard)", role="runtime", sweep="a trial has no epochs.csv or TensorBoard")
     bn_recalibration_batches: int = _field(
         50, "re-estimate BatchNorm statistics on N training batches each epoch (0: off)", minimum=0)
     # Execution.

@@ -129,7 +129,7 @@ def model_arguments(config):
         width=config.width, nmf_groups=config.nmf_groups, conv_groups=config.conv_groups,
         iterations=config.iterations, epsilon=config.epsilon, backward=config.backward,
         nmf_learning=config.nmf_learning, nmf_chunk_elements=config.nmf_chunk_elements or None,
-        cnn_kxk_bias=config.cnn_kxk_bias,
+        cnn_kxk_bias=config.cnn_kxk_bias, implicit_dtype=config.implicit_dtype,
     )
 
 

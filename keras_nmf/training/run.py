@@ -26,6 +26,7 @@ from keras_nmf.models import build_model, count_parameters
 from keras_nmf.training import callbacks as run_callbacks
 from keras_nmf.training.backup import RunBackup
 from keras_nmf.training.config import ConfigError, TrainConfig, field_spec, flag
+from keras_nmf.training.diagnostics import NMFDiagnostics
 from keras_nmf.training.distribute import is_chief, lost_worker_is_an_error, make_strategy, replicas
 from keras_nmf.training.recipe import model_arguments, process_settings, recipe_callbacks, training_session
 
@@ -206,6 +207,8 @@ def build_callbacks(config, run_dir, data, chief=True, learning_rate=None):
     )
     backup = RunBackup(backup_dir, stateful={"plateau": plateau}, write=chief, learning_rate=learning_rate)
     callbacks = [run_callbacks.TestSetEvaluation(data.test, every=config.eval_every)] + recipe
+    if config.nmf_diagnostics:
+        callbacks.append(NMFDiagnostics(next(iter(data.test))[0]))
     if config.verbose:
         callbacks.append(keras.callbacks.ProgbarLogger())  # finishes its line before the summary line
     callbacks += [run_callbacks.EpochSummary(config.epochs), backup]

@@ -102,3 +102,43 @@ def test_nmf_chunk_elements_reach_every_cnmf_layer(chunk_elements):
     nmf_layers = [layer for layer in model.layers if isinstance(layer, CNMF2D)]
     assert len(nmf_layers) == 4
     assert all(layer.chunk_elements == chunk_elements for layer in nmf_layers)
+
+
+def test_per_block_learning_local_hidden_blocks_and_a_backprop_classifier():
+    import tensorflow as tf
+
+    images = np.random.default_rng(0).uniform(0, 1, (2, 28, 28, 3)).astype("float32")
+    labels = np.array([1, 7])
+    models = {mode: build_model("cnmf", iterations=3, nmf_learning=mode)
+              for mode in ("backprop", "local", "local,local,local,backprop")}
+    weights = models["backprop"].get_weights()
+    gradients = {}
+    for mode, model in models.items():
+        model.set_weights(weights)
+        with tf.GradientTape() as tape:
+            loss = keras.losses.sparse_categorical_crossentropy(labels, model(images, training=True))
+        kernels = [layer.kernel for layer in model.layers if isinstance(layer, CNMF2D)]
+        gradients[mode] = [g.numpy() for g in tape.gradient(loss, kernels)]
+    assert [layer.learning for layer in models["local,local,local,backprop"].layers if isinstance(layer, CNMF2D)] == [
+        "local", "local", "local", "backprop"]
+    mixed = gradients["local,local,local,backprop"]
+    for block in range(3):  # hidden blocks: the unsupervised rule, whatever the task
+        np.testing.assert_allclose(mixed[block], gradients["local"][block], rtol=1e-5, atol=1e-9)
+        assert not np.allclose(mixed[block], gradients["backprop"][block])
+    np.testing.assert_allclose(mixed[3], gradients["backprop"][3], rtol=1e-5, atol=1e-9)  # the classifier: the task
+
+
+def test_bad_per_block_learning_is_named():
+    with pytest.raises(ValueError, match="one per NMF block"):
+        build_model("cnmf", nmf_learning="local,backprop")
+
+
+@pytest.mark.parametrize("arch, without, added", [("cnn", 153_056, 32 + 64 + 96 + 10),
+                                                  ("cnn_1x1", 167_886, 32 + 64 + 96 + 10)])
+def test_the_kxk_bias_adds_one_parameter_per_filter(arch, without, added):
+    assert count_parameters(build_model(arch))["trainable"] == without
+    with_bias = build_model(arch, cnn_kxk_bias=True)
+    assert count_parameters(with_bias)["trainable"] == without + added  # 168,088 for cnn_1x1, as the authors' figure
+    bias = with_bias.get_layer("block2_conv").bias.numpy()
+    limit = 1 / np.sqrt(5 * 5 * 32)  # PyTorch's Uniform(+-1/sqrt(fan_in)), fan_in = k * k * C_in
+    assert np.abs(bias).max() <= limit and np.abs(bias).max() > limit / 2

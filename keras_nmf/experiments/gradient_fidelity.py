@@ -1,0 +1,210 @@
+"""How close are the one-step (eqs. 18-19) and the implicit gradients to autodiff through the N iterations?
+
+For a model of this package (a chain of layers, as ``build_model`` makes) and
+one batch of real images, per NMF layer and per N:
+
+* the gradient of the loss (eq. 21) with respect to the layer's input and to
+  its kernel U, with the layer's backward set to ``approx`` (the paper's
+  one-step backward), ``implicit`` (the exact fixed-point gradient) and
+  ``autodiff`` (back-propagation through the N iterations, the reference);
+  everything before the layer is held fixed, everything after it is the
+  model's own, so the upstream gradient is the real one;
+* the cosine similarity and relative error |g - g_autodiff| / |g_autodiff| of
+  the first two against the third;
+* the fixed-point residual |h(N) - h(N-1)|_1 per pattern (median, 90th
+  percentile), and how many patterns the implicit solve left to the one-step
+  gradient;
+
+and for the whole network (every NMF layer switched at once), the cosine and
+relative error of the gradient of all trainable weights.
+"""
+
+import time
+
+import keras
+import numpy as np
+
+from keras_nmf.losses import CrossEntropyMSE
+from keras_nmf.training.diagnostics import nmf_layers
+
+ITERATIONS = (5, 10, 20, 50, 100)
+MODES = ("approx", "implicit")
+CSV_COLUMNS = ("model", "layer", "iterations", "mode", "input_cosine", "input_relative_error", "kernel_cosine",
+               "kernel_relative_error", "residual_median", "residual_p90", "fallbacks", "patterns")
+
+
+def cosine(a, b):
+    """Cosine similarity of two arrays, flattened (1.0 for two zero arrays, 0.0 when only one is zero)."""
+    a, b = np.ravel(np.asarray(a, np.float64)), np.ravel(np.asarray(b, np.float64))
+    norms = np.linalg.norm(a) * np.linalg.norm(b)
+    if norms == 0:
+        return 1.0 if not a.any() and not b.any() else 0.0
+    return float(a @ b / norms)
+
+
+def relative_error(a, b):
+    """|a - b| / |b| (Euclidean norms, flattened); 0 when both are zero."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    denominator = np.linalg.norm(b)
+    if denominator == 0:
+        return 0.0 if not a.any() else float("inf")
+    return float(np.linalg.norm(a - b) / denominator)
+
+
+def _variant(layer, iterations, backward, implicit_dtype="float32"):
+    """A copy of an NMF layer with another N and backward, sharing the kernel's values."""
+    config = {**layer.get_config(), "iterations": iterations, "backward": backward, "check_inputs": False,
+              "implicit_dtype": implicit_dtype, "learning": "backprop"}
+    copy = layer.__class__.from_config(config)
+    copy.build(layer.input.shape)
+    copy.kernel.assign(layer.kernel)
+    return copy
+
+
+def _clone(model, iterations, backward, implicit_dtype="float32"):
+    """The whole model with every NMF layer switched to (iterations, backward), same weights."""
+    nmf = set(id(layer) for layer in nmf_layers(model))
+
+    def clone_layer(layer):
+        if id(layer) in nmf:
+            config = {**layer.get_config(), "iterations": iterations, "backward": backward, "check_inputs": False,
+                      "implicit_dtype": implicit_dtype, "learning": "backprop"}
+            return layer.__class__.from_config(config)
+        return layer.__class__.from_config(layer.get_config())
+
+    clone = keras.models.clone_model(model, clone_function=clone_layer)
+    for source, target in zip(model.layers, clone.layers):
+        for from_variable, to_variable in zip(source.weights, target.weights):  # the implicit counter comes last
+            to_variable.assign(from_variable)
+    return clone
+
+
+def _following_layers(model, layer):
+    """The layers after ``layer`` in the model's chain (the model must be a chain, as ``build_model``'s are)."""
+    layers = [item for item in model.layers if not isinstance(item, keras.layers.InputLayer)]
+    return layers[layers.index(layer) + 1:]
+
+
+def _gradients(layer_copy, tail, layer_inputs, labels, loss_fn, training):
+    import tensorflow as tf  # the gradient tape: the package's training stack is TensorFlow's
+
+    with tf.GradientTape() as tape:
+        tape.watch(layer_inputs)
+        x = layer_copy(layer_inputs)
+        for item in tail:
+            x = item(x, training=training) if _takes_training(item) else item(x)
+        loss = loss_fn(labels, x)
+    grad_input, grad_kernel = tape.gradient(loss, [layer_inputs, layer_copy.kernel])
+    return grad_input.numpy(), grad_kernel.numpy()
+
+
+def _takes_training(layer):
+    return isinstance(layer, (keras.layers.BatchNormalization, keras.layers.Dropout))
+
+
+def layer_fidelity(model, layer, images, labels, iterations, loss_fn=None, training=False, implicit_dtype="float32"):
+    """The rows of one NMF layer at one N (one per mode), against autodiff through the N iterations."""
+    loss_fn = loss_fn or CrossEntropyMSE()
+    head = keras.Model(model.inputs, layer.input)
+    layer_inputs = keras.ops.convert_to_tensor(head([images], training=training))
+    tail = _following_layers(model, layer)
+    reference = _gradients(_variant(layer, iterations, "autodiff"), tail, layer_inputs, labels, loss_fn, training)
+    factorization = _variant(layer, iterations, "approx").factorize(layer_inputs, with_previous=True)
+    residual = keras.ops.convert_to_numpy(factorization.residual()).ravel()
+    rows = []
+    for mode in MODES:
+        copy = _variant(layer, iterations, mode, implicit_dtype)
+        grad_input, grad_kernel = _gradients(copy, tail, layer_inputs, labels, loss_fn, training)
+        fallbacks = int(copy.implicit_fallbacks.numpy()) if copy.implicit_fallbacks is not None else 0
+        rows.append({
+            "model": model.name, "layer": layer.name, "iterations": iterations, "mode": mode,
+            "input_cosine": cosine(grad_input, reference[0]),
+            "input_relative_error": relative_error(grad_input, reference[0]),
+            "kernel_cosine": cosine(grad_kernel, reference[1]),
+            "kernel_relative_error": relative_error(grad_kernel, reference[1]),
+            "residual_median": float(np.median(residual)), "residual_p90": float(np.percentile(residual, 90)),
+            "fallbacks": fallbacks, "patterns": int(residual.size),
+        })
+    return rows
+
+
+def network_fidelity(model, images, labels, iterations, loss_fn=None, implicit_dtype="float32"):
+    """The whole network's weight gradient with every NMF layer on each mode, against all-autodiff."""
+    import tensorflow as tf
+
+    loss_fn = loss_fn or CrossEntropyMSE()
+
+    def weight_gradient(backward):
+        clone = _clone(model, iterations, backward, implicit_dtype)
+        with tf.GradientTape() as tape:
+            loss = loss_fn(labels, clone(images, training=True))
+        gradients = tape.gradient(loss, clone.trainable_variables)
+        return np.concatenate([g.numpy().ravel() for g in gradients])
+
+    reference = weight_gradient("autodiff")
+    rows = []
+    for mode in MODES:
+        gradient = weight_gradient(mode)
+        rows.append({"model": model.name, "layer": "network", "iterations": iterations, "mode": mode,
+                     "kernel_cosine": cosine(gradient, reference),
+                     "kernel_relative_error": relative_error(gradient, reference)})
+    return rows
+
+
+def gradient_fidelity(model, images, labels, iterations=ITERATIONS, label=None, print_fn=print,
+                      implicit_dtype="float32", on_row=None):
+    """Every row of the report for one model: per NMF layer and N, then the whole network per N.
+
+    Args:
+        model: a chain model of this package (``build_model``, or a saved one).
+        images, labels: one batch (the model's inputs, integer labels).
+        iterations: the N to compare at.
+        label: the ``model`` column (default: the model's name).
+        on_row: called with each row as soon as it is measured (a CSV writer's ``write``).
+    """
+    rows = []
+    start = time.perf_counter()
+    for n in iterations:
+        for layer in nmf_layers(model):
+            new = layer_fidelity(model, layer, images, labels, n, implicit_dtype=implicit_dtype)
+            rows += new
+            for row in new:
+                row["model"] = label or row["model"]
+                if on_row:
+                    on_row(row)
+            approx = new[0]
+            print_fn(f"N={n:3d} {layer.name}: one-step cosine input {approx['input_cosine']:.4f} kernel "
+                     f"{approx['kernel_cosine']:.4f} | implicit kernel {new[1]['kernel_cosine']:.4f} | residual "
+                     f"median {approx['residual_median']:.1e} | {time.perf_counter() - start:.0f}s", flush=True)
+        network = network_fidelity(model, images, labels, n, implicit_dtype=implicit_dtype)
+        for row in network:
+            row["model"] = label or row["model"]
+            if on_row:
+                on_row(row)
+        rows += network
+        print_fn(f"N={n:3d} network: weight-gradient cosine one-step {network[0]['kernel_cosine']:.4f}, "
+                 f"implicit {network[1]['kernel_cosine']:.4f}", flush=True)
+    return rows
+
+
+def fidelity_table(rows, iterations=20):
+    """Markdown: per layer at one N, cosine and relative error of the one-step and implicit gradients."""
+    lines = [f"| model | layer | residual median | one-step: input cos | kernel cos | kernel rel. error "
+             f"| implicit: input cos | kernel cos | kernel rel. error | implicit fallbacks |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    chosen = [row for row in rows if row["iterations"] == iterations]
+    keys = list(dict.fromkeys((row["model"], row["layer"]) for row in chosen))
+
+    def value(row, key, form):
+        return form.format(row[key]) if row.get(key) is not None else "–"
+
+    for model, layer in keys:
+        approx, implicit = (next(r for r in chosen if (r["model"], r["layer"], r["mode"]) == (model, layer, mode))
+                            for mode in MODES)
+        lines.append(
+            f"| {model} | {layer} | {value(approx, 'residual_median', '{:.1e}')} "
+            f"| {value(approx, 'input_cosine', '{:.4f}')} | {value(approx, 'kernel_cosine', '{:.4f}')} "
+            f"| {value(approx, 'kernel_relative_error', '{:.3f}')} | {value(implicit, 'input_cosine', '{:.4f}')} "
+            f"| {value(implicit, 'kernel_cosine', '{:.4f}')} | {value(implicit, 'kernel_relative_error', '{:.3g}')} "
+            f"| {value(implicit, 'fallbacks', '{}')} / {value(implicit, 'patterns', '{}')} |")
+    return "\n".join(lines)

@@ -1,0 +1,55 @@
+"""``NMFDiagnostics``: per NMF layer, how well it factorises its input, logged each epoch."""
+
+import keras
+import numpy as np
+
+from keras_nmf.layers.base_nmf import BaseNMF
+
+#: The quantities logged per layer, as ``<layer>_<quantity>`` (epochs.csv columns, TensorBoard ``epoch_<...>``).
+QUANTITIES = ("reconstruction_error", "residual", "sparsity")
+
+
+def nmf_layers(model):
+    """The model's NMF layers (``CNMF2D``, ``NMFDense``), in order."""
+    return [layer for layer in model.layers if isinstance(layer, BaseNMF)]
+
+
+def layer_diagnostics(layer, layer_inputs):
+    """Means over the patterns of one batch: ``{quantity: value}`` (see :mod:`keras_nmf.ops.diagnostics`)."""
+    factorization = layer.factorize(layer_inputs, with_previous=True)
+    values = {
+        "reconstruction_error": factorization.reconstruction_error(),
+        "residual": factorization.residual(),
+        "sparsity": factorization.sparsity(),
+    }
+    return {name: float(np.mean(keras.ops.convert_to_numpy(value))) for name, value in values.items()}
+
+
+class NMFDiagnostics(keras.callbacks.Callback):
+    """Adds ``<layer>_reconstruction_error``, ``<layer>_residual`` and ``<layer>_sparsity`` to each epoch's logs.
+
+    On one fixed batch (the same every epoch), for every NMF layer: the mean
+    reconstruction error |xhat - W h|_1 per pattern, the mean fixed-point
+    residual |h(N) - h(N-1)|_1 (how far the N iterations are from the fixed
+    point where eqs. 18-19 are derived) and the mean Hoyer sparsity of h.
+    Cheap: one forward pass to each layer's input and N + (N - 1) iterations
+    per layer. Place it before the loggers (``CSVLogger``, ``TensorBoard``).
+
+    Args:
+        images: the fixed batch (model inputs).
+    """
+
+    def __init__(self, images):
+        super().__init__()
+        self.images = images
+        self._heads = None
+
+    def on_train_begin(self, logs=None):
+        self._heads = [(layer, keras.Model(self.model.inputs, layer.input)) for layer in nmf_layers(self.model)]
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        for layer, head in self._heads:
+            for name, value in layer_diagnostics(layer, head([self.images], training=False)).items():
+                logs[f"{layer.name}_{name}"] = value
