@@ -65,3 +65,12 @@ def test_missing_or_ambiguous_search_is_named(tmp_path):
         (tmp_path / name / "oracle.json").write_text("{}")
     with pytest.raises(FileNotFoundError, match="several searches"):
         find_project(tmp_path)
+
+
+def test_a_cnn_sweep_without_ratios_gets_its_figure(tmp_path):
+    from keras_nmf.experiments.plots import plot_figure6
+
+    rows = [{"parameters_total": 1000, "test_accuracy": 0.5, "cnn_nmf_ratio": None},
+            {"parameters_total": 3000, "test_accuracy": 0.6, "cnn_nmf_ratio": None}]
+    plot_figure6(rows, pareto_front([{**row, "status": "COMPLETED"} for row in rows]), tmp_path / "figure6.png")
+    assert (tmp_path / "figure6.png").stat().st_size > 0

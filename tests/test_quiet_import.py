@@ -1,0 +1,19 @@
+"""Importing the package prints nothing: TensorFlow's native start-up noise is filtered, real errors are not."""
+
+import subprocess
+import sys
+
+from keras_nmf._native_log import drop_noise
+
+
+def test_import_writes_nothing_to_stderr():
+    result = subprocess.run([sys.executable, "-c", "import keras_nmf"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stderr == "" and result.stdout == ""
+
+
+def test_only_the_known_start_up_lines_are_dropped():
+    noise = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+             "I0000 00:00:1795883444.204832    2896 cudart_stub.cc:31] Could not find cuda drivers on your machine\n"
+             "E0000 00:00:1795883448.372431    2896 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error\n")
+    real = "Traceback (most recent call last):\nValueError: something real\n"
+    assert drop_noise(noise + real) == real
