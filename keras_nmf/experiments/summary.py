@@ -24,8 +24,11 @@ PAPER_LOCAL_LEARNING_ACCURACY = {"cnmf": 32.0}
 
 CSV_COLUMNS = (
     "run", "arch", "variant", "seed", "parameters_total", "parameters_nmf", "parameters_cnn", "test_accuracy",
-    "epochs", "train_images", "train_seconds", "precision", "backward", "nmf_learning",
+    "epochs", "train_images", "test_images", "train_seconds", "precision", "backward", "nmf_learning",
 )
+_CSV_NUMBERS = {"seed": int, "parameters_total": int, "parameters_nmf": int, "parameters_cnn": int,
+                "test_accuracy": float, "epochs": int, "train_images": int, "test_images": int,
+                "train_seconds": float}
 
 
 def paper_accuracy(arch, config):
@@ -70,6 +73,23 @@ def collect_rows(out) -> list:
     arch_order = {arch: index for index, arch in enumerate(ARCHITECTURES)}
     rows.sort(key=lambda row: (row["variant"] != "base", row["variant"], arch_order.get(row["arch"], 99),
                                row["arch"], row["seed"]))
+    return rows
+
+
+def rows_from_csv(path, test_images=None) -> list:
+    """The rows of a ``summary.csv`` written earlier (for a report whose run directories are gone).
+
+    ``test_images`` fills that column for files written before it existed.
+    The published numbers are looked up anew (:func:`paper_accuracy`).
+    """
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        if not row.get("test_images"):
+            row["test_images"] = test_images
+        for key, kind in _CSV_NUMBERS.items():
+            row[key] = kind(row[key]) if row.get(key) not in (None, "") else None
+        row["paper_accuracy"] = paper_accuracy(row["arch"], row)
     return rows
 
 
