@@ -68,7 +68,8 @@ def _check_saved_config(run):
     saved_path = run.run_dir / "config.json"
     if not saved_path.exists():
         return
-    saved = json.loads(saved_path.read_text())
+    # A field added after the run was saved takes its default (what that run trained with).
+    saved = {**TrainConfig().to_dict(), **json.loads(saved_path.read_text())}
     planned = run.config.to_dict()
     differences = [
         f"{key}: saved {saved.get(key)!r}, now {planned.get(key)!r}"
