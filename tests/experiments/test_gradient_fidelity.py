@@ -4,7 +4,9 @@ import keras
 import numpy as np
 import pytest
 
-from keras_nmf.experiments.gradient_fidelity import cosine, fidelity_table, gradient_fidelity, relative_error
+from keras_nmf.experiments.gradient_fidelity import (
+    cosine, fidelity_table, gradient_fidelity, norm_ratio, relative_error,
+)
 from keras_nmf.layers import NMFDense
 from tests import nmf_reference as ref
 
@@ -14,6 +16,7 @@ def test_cosine_and_relative_error_match_numpy():
     assert cosine(a, b) == pytest.approx(float((a * b).sum() / np.linalg.norm(a) / np.linalg.norm(b)))
     assert relative_error(a, b) == pytest.approx(float(np.linalg.norm(a - b) / np.linalg.norm(b)))
     assert cosine(np.zeros(2), np.zeros(2)) == 1.0 and cosine(np.zeros(2), np.ones(2)) == 0.0
+    assert norm_ratio(a, b) == pytest.approx(float(np.linalg.norm(a) / np.linalg.norm(b)))
 
 
 def test_rows_of_a_tiny_model_match_a_numpy_computation():
