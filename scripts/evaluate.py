@@ -19,14 +19,8 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_nmf.data import TFDS_DATASETS, DataError  # noqa: E402
+from keras_nmf.experiments.cli import positive_int  # noqa: E402
 from keras_nmf.training.evaluate import ModelFileError, evaluate_saved_model, run_data_settings  # noqa: E402
-
-
-def _positive(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1. Received: {value}")
-    return value
 
 
 def main(argv=None):
@@ -35,8 +29,8 @@ def main(argv=None):
     parser.add_argument("--data-dir", help="image folder DIR/train/<class>/*, DIR/test/<class>/*")
     parser.add_argument("--dataset", choices=TFDS_DATASETS, help="tfds data set (without --data-dir; default cifar10)")
     parser.add_argument("--tfds-dir", help="tensorflow_datasets data directory")
-    parser.add_argument("--batch-size", type=_positive, default=50)
-    parser.add_argument("--limit-test", type=_positive, help="evaluate only N (seeded) test images")
+    parser.add_argument("--batch-size", type=positive_int, default=50)
+    parser.add_argument("--limit-test", type=positive_int, help="evaluate only N (seeded) test images")
     parser.add_argument("--seed", type=int, help="seed of the --limit-test subset (default: the run's, else 0)")
     args = parser.parse_args(argv)
     settings = {"dataset": "cifar10", "data_dir": None, "tfds_dir": None, "limit_test": None, "seed": 0}

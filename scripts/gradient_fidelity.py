@@ -19,7 +19,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from keras_nmf.data import TFDS_DATASETS, DataError  # noqa: E402
+from keras_nmf.experiments.cli import add_model_output_arguments, positive_int  # noqa: E402
 from keras_nmf.experiments.csv_rows import CsvRowWriter  # noqa: E402
 from keras_nmf.experiments.fidelity_inputs import fidelity_batch, load_fidelity_model  # noqa: E402
 from keras_nmf.experiments.gradient_fidelity import (  # noqa: E402
@@ -29,22 +29,11 @@ from keras_nmf.experiments.outputs import prepare_output_dir  # noqa: E402
 from keras_nmf.experiments.plots import plot_gradient_fidelity  # noqa: E402
 
 
-def _positive(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1. Received: {value}")
-    return value
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("models", nargs="+", help=".keras files, or untrained:<arch>")
-    parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument("--data-dir", help="image folder DIR/train/<class>/*, DIR/test/<class>/* (default: tfds)")
-    parser.add_argument("--dataset", default="cifar10", choices=TFDS_DATASETS)
-    parser.add_argument("--tfds-dir")
-    parser.add_argument("--batch-size", type=_positive, default=16, help="test images in the batch (default 16)")
-    parser.add_argument("--iterations", type=_positive, nargs="+", default=list(ITERATIONS))
+    add_model_output_arguments(parser, ".keras files, or untrained:<arch>")
+    parser.add_argument("--batch-size", type=positive_int, default=16, help="test images in the batch (default 16)")
+    parser.add_argument("--iterations", type=positive_int, nargs="+", default=list(ITERATIONS))
     parser.add_argument("--seed", type=int, default=0, help="seed of the batch and of untrained models")
     parser.add_argument("--implicit-dtype", choices=("float32", "float64"), default="float32")
     args = parser.parse_args(argv)

@@ -22,7 +22,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from keras_nmf.data import TFDS_DATASETS, DataError  # noqa: E402
+from keras_nmf.experiments.cli import add_model_output_arguments  # noqa: E402
 from keras_nmf.experiments import PERTURBATIONS, evaluate_robustness  # noqa: E402
 from keras_nmf.experiments.perturbations import AUTHORS_PERTURBATIONS  # noqa: E402
 from keras_nmf.experiments.plots import plot_robustness  # noqa: E402
@@ -32,11 +32,7 @@ from keras_nmf.experiments.robustness import load_models, model_labels, prepare_
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("models", nargs="+", help=".keras files saved by this package")
-    parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument("--data-dir", help="image folder DIR/train/<class>/*, DIR/test/<class>/* (default: tfds)")
-    parser.add_argument("--dataset", default="cifar10", choices=TFDS_DATASETS)
-    parser.add_argument("--tfds-dir")
+    add_model_output_arguments(parser, ".keras files saved by this package")
     parser.add_argument("--limit-test", type=int, help="use N (seeded random) test images, as train.py's --limit-test")
     parser.add_argument("--steps", type=int, default=21, help="eta steps from 0 to 1 (default 21: 0, 0.05, ...)")
     parser.add_argument("--perturbations", nargs="+", choices=PERTURBATIONS, default=list(AUTHORS_PERTURBATIONS))

@@ -19,13 +19,13 @@ the reason. An interrupted or finished search resumes from its directory: finish
 or rewritten, a restarted worker re-runs its unfinished trial, a restarted chief re-queues the running ones.
 """
 
-import argparse
 import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_nmf.data import DataError, load_dataset  # noqa: E402
+from keras_nmf.experiments.cli import positive_int  # noqa: E402
 from keras_nmf.training.config import build_parser, config_from_args, field_spec, fields_where  # noqa: E402
 from keras_nmf.training.recipe import process_settings  # noqa: E402
 from tuning.costs import estimate_costs  # noqa: E402
@@ -35,25 +35,18 @@ from tuning.hypermodel import GROUPS, WIDTHS, NMFHyperModel, SweepTuner  # noqa:
 SWEEP_DEFAULTS = {"epochs": 20, "val_split": 0.1, "verbose": 2}
 
 
-def _at_least_one(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1 (leave it out to run the whole grid). Received: {value}")
-    return value
-
-
 def parse_args(argv=None):
     refused = {name: field_spec(name).metadata["sweep"] for name in fields_where(sweep=True)
                if name not in ("width", "nmf_groups", "conv_groups", "verbose")}
     sampled = ("width", "nmf_groups", "conv_groups")
     parser = build_parser(__doc__, exclude=sampled, refuse=refused)
     sweep = parser.add_argument_group("sweep")
-    sweep.add_argument("--widths", type=_at_least_one, nargs="+", default=list(WIDTHS))
-    sweep.add_argument("--nmf-groups", type=_at_least_one, nargs="+", default=list(GROUPS))
-    sweep.add_argument("--conv-groups", type=_at_least_one, nargs="+", default=list(GROUPS))
+    sweep.add_argument("--widths", type=positive_int, nargs="+", default=list(WIDTHS))
+    sweep.add_argument("--nmf-groups", type=positive_int, nargs="+", default=list(GROUPS))
+    sweep.add_argument("--conv-groups", type=positive_int, nargs="+", default=list(GROUPS))
     sweep.add_argument("--directory", default="tuning_runs", help="shared by all hosts of a distributed search")
     sweep.add_argument("--project-name", help="default: the arch")
-    sweep.add_argument("--max-trials", type=_at_least_one,
+    sweep.add_argument("--max-trials", type=positive_int,
                        help="stop after this many trials, finished ones included (default: the whole grid)")
     sweep.add_argument("--dry-run", action="store_true", help="list the variants, their sizes and cost; no training")
     args = parser.parse_args(argv)
