@@ -176,6 +176,15 @@ def _plot_sizes_only(rows, front, path):
     plt.close(figure)
 
 
+def _log_n_axis(axis, ylabel, title):
+    axis.set_xscale("log")
+    axis.set_xlabel("iterations N")
+    axis.set_ylabel(ylabel)
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=7)
+
+
 def plot_gradient_fidelity(rows, path):
     """Per model (rows of panels): kernel-gradient cosine to autodiff against N, one line per layer and mode,
     and the fixed-point residual against N (right panel).
@@ -194,25 +203,16 @@ def plot_gradient_fidelity(rows, path):
                 points = sorted((row["iterations"], row["kernel_cosine"]) for row in mine
                                 if row["layer"] == layer and row["mode"] == mode)
                 axis.plot(*zip(*points), marker="o", label=layer, linestyle="--" if layer == "network" else "-")
-            axis.set_xscale("log")
-            axis.set_xlabel("iterations N")
-            axis.set_ylabel("cosine to autodiff (kernel gradient)")
-            axis.set_title(f"{model}: {'one-step (eqs. 18-19)' if mode == 'approx' else 'implicit (fixed point)'}")
-            axis.grid(alpha=0.3)
-            axis.legend(fontsize=7)
+            title = "one-step (eqs. 18-19)" if mode == "approx" else "implicit (fixed point)"
+            _log_n_axis(axis, "cosine to autodiff (kernel gradient)", f"{model}: {title}")
         axis = axes_row[2]
         for layer in layers:
             points = sorted((row["iterations"], row["residual_median"]) for row in mine
                             if row["layer"] == layer and row["mode"] == "approx" and row.get("residual_median"))
             if points:
                 axis.plot(*zip(*points), marker="o", label=layer)
-        axis.set_xscale("log")
         axis.set_yscale("log")
-        axis.set_xlabel("iterations N")
-        axis.set_ylabel("median |h(N) - h(N-1)|_1")
-        axis.set_title(f"{model}: fixed-point residual")
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize=7)
+        _log_n_axis(axis, "median |h(N) - h(N-1)|_1", f"{model}: fixed-point residual")
     figure.tight_layout()
     figure.savefig(path, dpi=DPI)
     plt.close(figure)

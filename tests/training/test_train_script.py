@@ -57,14 +57,24 @@ class _InterruptAfterFirstEpoch(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
-@pytest.mark.slow
-def test_resume_continues_at_the_next_epoch(image_folder, tmp_path, capsys):
-    logdir = tmp_path / "run"
+class _InterruptAtFirstBatch(keras.callbacks.Callback):
+    def on_train_batch_begin(self, batch, logs=None):
+        raise KeyboardInterrupt
+
+
+def _interrupted_run(image_folder, logdir, interrupt):
+    """A two-epoch cnn run stopped by ``interrupt`` (a Ctrl-C inside fit)."""
     config = TrainConfig(arch="cnn", data_dir=str(image_folder), logdir=str(logdir), epochs=2,
                          steps_per_epoch=2, batch_size=4, verbose=0)
     with pytest.raises(KeyboardInterrupt):
-        train(config, extra_callbacks=[_InterruptAfterFirstEpoch()])
-    assert "--resume --logdir" in capsys.readouterr().out
+        train(config, extra_callbacks=[interrupt])
+
+
+@pytest.mark.slow
+def test_resume_continues_at_the_next_epoch(image_folder, tmp_path, capsys):
+    logdir = tmp_path / "run"
+    _interrupted_run(image_folder, logdir, _InterruptAfterFirstEpoch())
+    assert "Epoch 1 is the last one saved" in capsys.readouterr().out
     assert not (logdir / "results.json").exists()
     results = train(TrainConfig(resume=True, logdir=str(logdir), verbose=0))
     epochs = (logdir / "epochs.csv").read_text().splitlines()
@@ -156,20 +166,12 @@ def test_evaluate_script_says_when_a_file_is_not_a_keras_model(tmp_path, capsys)
     assert "is not a .keras model file" in capsys.readouterr().err
 
 
-class _InterruptAtFirstBatch(keras.callbacks.Callback):
-    def on_train_batch_begin(self, batch, logs=None):
-        raise KeyboardInterrupt
-
-
 @pytest.mark.slow
 def test_ctrl_c_before_any_epoch_says_so_and_resume_refuses_a_changed_recipe(image_folder, tmp_path, capsys):
     from keras_nmf.training.config import ConfigError
 
     logdir = tmp_path / "run"
-    config = TrainConfig(arch="cnn", data_dir=str(image_folder), logdir=str(logdir), epochs=2,
-                         steps_per_epoch=2, batch_size=4, verbose=0)
-    with pytest.raises(KeyboardInterrupt):
-        train(config, extra_callbacks=[_InterruptAtFirstBatch()])
+    _interrupted_run(image_folder, logdir, _InterruptAtFirstBatch())
     out = capsys.readouterr().out
     assert "Interrupted before the first epoch finished: no epoch was saved" in out
     assert "last one saved" not in out
