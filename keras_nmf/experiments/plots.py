@@ -24,7 +24,7 @@ def plot_figure5(summary, path):
     archs = list(dict.fromkeys(group["arch"] for group in summary))
     variants = list(dict.fromkeys(group["variant"] for group in summary))
     spread = 0.6 / max(len(variants), 1)
-    figure, axes = plt.subplots(figsize=(1.8 + 1.6 * len(archs), 4.2))
+    figure, axes = plt.subplots(figsize=(4.2 + 1.6 * len(archs), 4.2))
     for v_index, variant in enumerate(variants):
         offset = (v_index - (len(variants) - 1) / 2) * spread
         groups = [group for group in summary if group["variant"] == variant]
@@ -47,7 +47,7 @@ def plot_figure5(summary, path):
     axes.set_ylabel("CIFAR-10 test accuracy (%)")
     axes.set_title("Figure 5: accuracy over seeds")
     axes.grid(axis="y", alpha=0.3)
-    axes.legend(fontsize=8, loc="lower right")
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes: covers no point
     figure.tight_layout()
     figure.savefig(path, dpi=DPI)
     plt.close(figure)
