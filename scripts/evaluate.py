@@ -20,7 +20,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_nmf.data import TFDS_DATASETS, DataError  # noqa: E402
 from keras_nmf.experiments.cli import positive_int  # noqa: E402
-from keras_nmf.training.evaluate import ModelFileError, evaluate_saved_model, run_data_settings  # noqa: E402
+from keras_nmf.training.evaluate import (  # noqa: E402
+    RUN_DATA_FIELDS, ModelFileError, data_settings, evaluate_saved_model,
+)
 
 
 def main(argv=None):
@@ -33,14 +35,9 @@ def main(argv=None):
     parser.add_argument("--limit-test", type=positive_int, help="evaluate only N (seeded) test images")
     parser.add_argument("--seed", type=int, help="seed of the --limit-test subset (default: the run's, else 0)")
     args = parser.parse_args(argv)
-    settings = {"dataset": "cifar10", "data_dir": None, "tfds_dir": None, "limit_test": None, "seed": 0}
-    from_run = {key: value for key, value in run_data_settings(args.model).items() if value is not None}
-    given = {key: value for key, value in vars(args).items() if key in settings and value is not None}
-    settings.update(from_run)
-    settings.update(given)
-    taken = sorted(set(from_run) - set(given))
+    settings, taken = data_settings(args.model, {name: getattr(args, name) for name in RUN_DATA_FIELDS})
     if taken:
-        print(f"From the run's config.json: {', '.join(f'{key}={from_run[key]}' for key in taken)}")
+        print(f"From the run's config.json: {', '.join(f'{key}={value}' for key, value in taken.items())}")
     try:
         results = evaluate_saved_model(args.model, batch_size=args.batch_size, **settings)
     except (DataError, ModelFileError) as error:

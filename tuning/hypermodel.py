@@ -82,9 +82,7 @@ class NMFHyperModel(kt.HyperModel):
             keras_tuner.errors.FailedTrialError: the loss, the weights or the
                 final metrics are not finite (the trial ends FAILED with this reason).
         """
-        callbacks, _, _ = recipe_callbacks(self.recipe, recalibration_data, print_fn=print)
-        if recalibration_data is None or not self.recipe.bn_recalibration_batches:
-            callbacks = callbacks[1:]  # no data to re-estimate BatchNorm on
+        callbacks, _, _ = recipe_callbacks(self.recipe, recalibration_data)
         kwargs["callbacks"] = callbacks + list(kwargs.get("callbacks") or [])
         kwargs.setdefault("shuffle", False)  # the pipeline shuffles every epoch itself
         start = time.perf_counter()

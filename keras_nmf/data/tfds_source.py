@@ -6,6 +6,7 @@ import urllib.parse
 import numpy as np
 
 from keras_nmf.data.image_folder import DataError
+from keras_nmf.data.subsets import subset_indices
 
 TFDS_DATASETS = ("cifar10", "mnist", "fashion_mnist")
 
@@ -39,8 +40,6 @@ def load_tfds(name, tfds_dir=None, verbose=True, limit_train=None, limit_test=No
     Returns ``(train, test, class_names)`` like ``load_image_folder``, with the
     same seeded subsets (:func:`keras_nmf.data.subsets.subset_indices`).
     """
-    from keras_nmf.data.subsets import subset_indices
-
     if name not in TFDS_DATASETS:
         raise DataError(f"Unknown dataset {name!r}. Valid choices: {', '.join(TFDS_DATASETS)}, or --data-dir DIR.")
     import tensorflow_datasets as tfds

@@ -61,11 +61,16 @@ def norm_ratio(a, b):
     return float(numerator / denominator) if denominator else (0.0 if not numerator else float("inf"))
 
 
-def _variant(layer, iterations, backward, implicit_dtype="float32"):
-    """A copy of an NMF layer with another N and backward, sharing the kernel's values."""
+def _switched(layer, iterations, backward, implicit_dtype="float32"):
+    """A new, unbuilt NMF layer like ``layer`` but with another N and backward (task gradient, no input check)."""
     config = {**layer.get_config(), "iterations": iterations, "backward": backward, "check_inputs": False,
               "implicit_dtype": implicit_dtype, "learning": "backprop"}
-    copy = layer.__class__.from_config(config)
+    return layer.__class__.from_config(config)
+
+
+def _variant(layer, iterations, backward, implicit_dtype="float32"):
+    """A copy of an NMF layer with another N and backward, sharing the kernel's values."""
+    copy = _switched(layer, iterations, backward, implicit_dtype)
     copy.build(layer.input.shape)
     copy.kernel.assign(layer.kernel)
     return copy
@@ -77,9 +82,7 @@ def _clone(model, iterations, backward, implicit_dtype="float32"):
 
     def clone_layer(layer):
         if id(layer) in nmf:
-            config = {**layer.get_config(), "iterations": iterations, "backward": backward, "check_inputs": False,
-                      "implicit_dtype": implicit_dtype, "learning": "backprop"}
-            return layer.__class__.from_config(config)
+            return _switched(layer, iterations, backward, implicit_dtype)
         return layer.__class__.from_config(layer.get_config())
 
     clone = keras.models.clone_model(model, clone_function=clone_layer)
@@ -102,14 +105,10 @@ def _gradients(layer_copy, tail, layer_inputs, labels, loss_fn, training):
         tape.watch(layer_inputs)
         x = layer_copy(layer_inputs)
         for item in tail:
-            x = item(x, training=training) if _takes_training(item) else item(x)
+            x = item(x, training=training)  # Keras passes `training` on only to layers whose call takes it
         loss = loss_fn(labels, x)
     grad_input, grad_kernel = tape.gradient(loss, [layer_inputs, layer_copy.kernel])
     return grad_input.numpy(), grad_kernel.numpy()
-
-
-def _takes_training(layer):
-    return isinstance(layer, (keras.layers.BatchNormalization, keras.layers.Dropout))
 
 
 def layer_fidelity(model, layer, images, labels, iterations, loss_fn=None, training=False, implicit_dtype="float32"):
@@ -177,26 +176,24 @@ def gradient_fidelity(model, images, labels, iterations=ITERATIONS, label=None, 
     """
     rows = []
     start = time.perf_counter()
-    for n in iterations:
-        for layer in nmf_layers(model):
-            new = layer_fidelity(model, layer, images, labels, n, implicit_dtype=implicit_dtype)
-            rows += new
-            for row in new:
-                row["model"] = label or row["model"]
-                if on_row:
-                    on_row(row)
-            approx = new[0]
-            print_fn(f"N={n:3d} {layer.name}: one-step cosine input {approx['input_cosine']:.4f} kernel "
-                     f"{approx['kernel_cosine']:.4f} | implicit kernel {new[1]['kernel_cosine']:.4f} | residual "
-                     f"median {approx['residual_median']:.1e} | {time.perf_counter() - start:.0f}s", flush=True)
-        network = network_fidelity(model, images, labels, n, implicit_dtype=implicit_dtype)
-        for row in network:
+
+    def record(new_rows):
+        for row in new_rows:
             row["model"] = label or row["model"]
             if on_row:
                 on_row(row)
-        rows += network
-        print_fn(f"N={n:3d} network: weight-gradient cosine one-step {network[0]['kernel_cosine']:.4f}, "
-                 f"implicit {network[1]['kernel_cosine']:.4f}", flush=True)
+        rows.extend(new_rows)
+        return new_rows
+
+    for n in iterations:
+        for layer in nmf_layers(model):
+            approx, implicit = record(layer_fidelity(model, layer, images, labels, n, implicit_dtype=implicit_dtype))
+            print_fn(f"N={n:3d} {layer.name}: one-step cosine input {approx['input_cosine']:.4f} kernel "
+                     f"{approx['kernel_cosine']:.4f} | implicit kernel {implicit['kernel_cosine']:.4f} | residual "
+                     f"median {approx['residual_median']:.1e} | {time.perf_counter() - start:.0f}s", flush=True)
+        approx, implicit = record(network_fidelity(model, images, labels, n, implicit_dtype=implicit_dtype))
+        print_fn(f"N={n:3d} network: weight-gradient cosine one-step {approx['kernel_cosine']:.4f}, "
+                 f"implicit {implicit['kernel_cosine']:.4f}", flush=True)
     return rows
 
 

@@ -28,7 +28,7 @@ class NMFFactorization:
     @property
     def reconstruction(self):
         """W h per pattern, ([G,] P, S): the layer's reconstruction of its L1-normalised input."""
-        return keras.ops.matmul(self.h, keras.ops.swapaxes(self.weights, -1, -2))
+        return diagnostics.reconstruction(self.weights, self.h)
 
     def reconstruction_error(self):
         """``|xhat - W h|_1`` per pattern, ([G,] P)."""

@@ -12,11 +12,15 @@
 from keras import ops
 
 
+def reconstruction(weights, h):
+    """W h per pattern, ([G,] P, S): ``weights`` ([G,] S, I), ``h`` ([G,] P, I)."""
+    return ops.matmul(h, ops.swapaxes(weights, -1, -2))
+
+
 def reconstruction_error(patterns, weights, h):
     """``|xhat - W h|_1`` per pattern: ``patterns`` ([G,] P, S) raw, ``weights`` ([G,] S, I), ``h`` ([G,] P, I)."""
     x_hat = ops.divide_no_nan(patterns, ops.sum(patterns, axis=-1, keepdims=True))
-    reconstruction = ops.matmul(h, ops.swapaxes(weights, -1, -2))
-    return ops.sum(ops.abs(x_hat - reconstruction), axis=-1)
+    return ops.sum(ops.abs(x_hat - reconstruction(weights, h)), axis=-1)
 
 
 def fixed_point_residual(h, h_previous):

@@ -22,6 +22,8 @@ outside autodiff, guards R with :data:`TINY`.
 
 import tensorflow as tf
 
+from keras_nmf.ops.implicit import implicit_cotangent
+
 #: Guard added to R in the one-step backward (eqs. 18-19): R + TINY.
 TINY = 1e-20
 
@@ -140,8 +142,6 @@ def backward_gradients(x, w, h, upstream, learning="backprop", backward="approx"
     """
     if backward != "implicit":
         return approx_gradients(x, w, h, upstream, learning)
-    from keras_nmf.ops.implicit import implicit_cotangent
-
     v, fell_back = implicit_cotangent(x, w, h, upstream, epsilon, implicit_dtype)
     grad_x, grad_w = approx_gradients(x, w, h, v)
     if epsilon is not None:

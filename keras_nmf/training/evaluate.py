@@ -8,6 +8,7 @@ import keras
 
 import keras_nmf  # noqa: F401  (registers the custom layers, loss and optimizer)
 from keras_nmf.data import load_dataset
+from keras_nmf.training.config import TrainConfig
 
 #: Data settings that evaluate.py takes from the run's config.json when the model sits in a run directory.
 RUN_DATA_FIELDS = ("dataset", "data_dir", "tfds_dir", "limit_test", "seed")
@@ -34,6 +35,24 @@ def run_data_settings(model_path):
         return {}
     saved = json.loads(config_path.read_text())
     return {name: saved.get(name) for name in RUN_DATA_FIELDS}
+
+
+def data_settings(model_path, given):
+    """What to evaluate on: ``TrainConfig``'s defaults, overridden by the run's config.json, then by ``given``.
+
+    Args:
+        given: the settings passed explicitly (``None`` values count as not given).
+
+    Returns:
+        ``(settings, taken)``: the keyword arguments of :func:`evaluate_saved_model` for the data, and the
+        settings that came from the run's config.json.
+    """
+    defaults = TrainConfig()
+    settings = {name: getattr(defaults, name) for name in RUN_DATA_FIELDS}
+    from_run = {name: value for name, value in run_data_settings(model_path).items() if value is not None}
+    given = {name: value for name, value in given.items() if value is not None}
+    taken = {name: from_run[name] for name in sorted(set(from_run) - set(given))}
+    return {**settings, **from_run, **given}, taken
 
 
 def evaluate_saved_model(model_path, data_dir=None, dataset="cifar10", tfds_dir=None, batch_size=50, limit_test=None,

@@ -151,9 +151,9 @@ def build_compiled_model(config, input_shape, num_classes, strategy=None, jit=No
 def recipe_callbacks(config, train_data, nan_advice="", last_good=None, print_fn=print):
     """The callbacks that are part of the recipe itself, for a run and a sweep trial alike, in order.
 
-    Precise BatchNorm statistics before any evaluation, the plateau schedule,
-    the learning-rate floor, and the stop on a non-finite loss or weights
-    (before any backup, so that NaNs are never saved).
+    Precise BatchNorm statistics before any evaluation (when ``train_data`` is
+    given), the plateau schedule, the learning-rate floor, and the stop on a
+    non-finite loss or weights (before any backup, so that NaNs are never saved).
 
     Args:
         nan_advice, last_good: what the non-finite stop adds to its error (see ``StopOnNonFinite``).
@@ -165,12 +165,8 @@ def recipe_callbacks(config, train_data, nan_advice="", last_good=None, print_fn
     floor = run_callbacks.LearningRateFloor(config.min_lr, print_fn=print_fn)
     plateau = ResumableReduceLROnPlateau(monitor=config.monitor, factor=config.plateau_factor,
                                          patience=config.plateau_patience, min_lr=0.0, verbose=0, print_fn=print_fn)
-    callbacks = [
-        RecalibrateBatchNorm(train_data, config.bn_recalibration_batches),
-        plateau,
-        floor,
-        run_callbacks.StopOnNonFinite(nan_advice, last_good),
-    ]
+    callbacks = [] if train_data is None else [RecalibrateBatchNorm(train_data, config.bn_recalibration_batches)]
+    callbacks += [plateau, floor, run_callbacks.StopOnNonFinite(nan_advice, last_good)]
     return callbacks, plateau, floor
 
 
