@@ -7,18 +7,32 @@ equation and section numbers. Importing this package registers its layers,
 loss and optimizer, which loading a ``.keras`` file of its models needs.
 """
 
+import importlib
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from keras_nmf._native_log import quiet_native_startup  # noqa: E402
+if os.environ["KERAS_BACKEND"] == "tensorflow":
+    from keras_nmf._native_log import quiet_native_startup
 
-with quiet_native_startup():
-    import tensorflow as _tf
+    with quiet_native_startup():
+        import tensorflow as _tf
 
-    _tf.config.list_physical_devices("GPU")  # CUDA's probe, once, while its noise is filtered
+        _tf.config.list_physical_devices("GPU")  # CUDA's probe, once, while its noise is filtered
 
-from keras_nmf import data, initializers, layers, losses, models, ops, optimizers  # noqa: E402
+# The layers, networks, loss, optimizer and initializers are backend-agnostic
+# (keras.ops); the training stack (keras_nmf.data, keras_nmf.training) uses
+# tf.data and is imported on first use, so this package imports on a host
+# without TensorFlow under KERAS_BACKEND=jax or torch.
+from keras_nmf import initializers, layers, losses, models, ops, optimizers  # noqa: E402
 
 __version__ = "0.1.0"
+
+_LAZY_SUBPACKAGES = ("data", "training", "experiments", "benchmarks")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBPACKAGES:
+        return importlib.import_module(f"keras_nmf.{name}")
+    raise AttributeError(f"module 'keras_nmf' has no attribute {name!r}")

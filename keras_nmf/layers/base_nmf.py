@@ -3,7 +3,6 @@
 import dataclasses
 
 import keras
-import tensorflow as tf
 
 from keras_nmf import ops
 from keras_nmf.ops import diagnostics
@@ -127,7 +126,7 @@ class BaseNMF(keras.layers.Layer):
 
     def _prepare_input(self, inputs):
         """Casts to float32 and checks x >= 0 and finite."""
-        x = tf.cast(inputs, tf.float32)
+        x = keras.ops.cast(inputs, "float32")
         if self.check_inputs:
             x = ops.check_non_negative_finite(x, self.name)
         return x
@@ -164,7 +163,7 @@ class BaseNMF(keras.layers.Layer):
         previous = None
         if with_previous:
             previous = (ops.nmf_iterations(patterns, weights, self.iterations - 1, self.epsilon)
-                        if self.iterations > 1 else tf.fill(tf.shape(h), 1.0 / h.shape[-1]))
+                        if self.iterations > 1 else keras.ops.full_like(h, 1.0 / h.shape[-1]))
         return NMFFactorization(patterns, weights, h, previous)
 
     def _patterns_and_weights(self, x):

@@ -1,7 +1,6 @@
 """``CNMF2D``: convolutional NMF, one NMF problem per image patch."""
 
 import keras
-import tensorflow as tf
 
 from keras_nmf import ops
 from keras_nmf.layers.base_nmf import BaseNMF
@@ -35,7 +34,7 @@ class CNMF2D(BaseNMF):
     filters, or is 0 where the patch is all zero (plain update).
 
     Gradients: ``backward="approx"`` uses the one-step approximation at the
-    final h (eqs. 18-19, ``tf.custom_gradient``). It keeps only the input, W
+    final h (eqs. 18-19, ``keras.ops.custom_gradient``). It keeps only the input, W
     and h, as a convolution keeps its input, kernel and output, and rebuilds
     the patches in the backward; forward and backward visit the batch in
     chunks of whole images (``chunk_elements``), so the iteration
@@ -183,10 +182,10 @@ class CNMF2D(BaseNMF):
         weights = ops.nmf_weights(self.kernel.value)  # eq. 20
         taps_by_channels = weights.shape[0] * weights.shape[1] * weights.shape[2]
         if self.groups == 1:
-            return tf.reshape(weights, [taps_by_channels, self.filters])
+            return keras.ops.reshape(weights, (taps_by_channels, self.filters))
         per_group = self.filters // self.groups
-        weights = tf.reshape(weights, [taps_by_channels, self.groups, per_group])
-        return tf.transpose(weights, [1, 0, 2])
+        weights = keras.ops.reshape(weights, (taps_by_channels, self.groups, per_group))
+        return keras.ops.transpose(weights, (1, 0, 2))
 
     def _patterns(self, images):
         """(b, H, W, C) images -> ([G,] P, S) patterns (patches, split by group)."""
@@ -226,7 +225,7 @@ class CNMF2D(BaseNMF):
                 **self._implicit_arguments(),
             )
         output = ops.merge_groups(h, output_shape[1:3])
-        return tf.cast(output, self.compute_dtype)
+        return keras.ops.cast(output, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         rows, cols = (

@@ -1,7 +1,6 @@
 """``NMFDense``: one NMF problem per input vector."""
 
 import keras
-import tensorflow as tf
 
 from keras_nmf import ops
 from keras_nmf.layers.base_nmf import BaseNMF
@@ -20,7 +19,7 @@ class NMFDense(BaseNMF):
     W is derived in every call from the free trainable ``kernel`` U as
     W = |U| / sum_s |U| (eq. 20). With ``backward="approx"`` the gradients are
     the one-step approximations of eqs. 18-19 at the final h (via
-    ``tf.custom_gradient``), so training costs about what a dense layer does;
+    ``keras.ops.custom_gradient``), so training costs about what a dense layer does;
     ``backward="autodiff"`` differentiates through all N iterations.
 
     Args:
@@ -85,7 +84,7 @@ class NMFDense(BaseNMF):
         x = self._prepare_input(inputs)
         weights = ops.nmf_weights(self.kernel.value)  # eq. 20
         h = self._infer(x, weights)
-        return tf.cast(h, self.compute_dtype)
+        return keras.ops.cast(h, self.compute_dtype)
 
     def _patterns_and_weights(self, x):
         return x, ops.nmf_weights(self.kernel.value)

@@ -1,7 +1,7 @@
 """``PatchNormalizedConv2D``: a Conv2D that sees each patch L1-normalised."""
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 
 @keras.saving.register_keras_serializable(package="keras_nmf")
@@ -22,13 +22,10 @@ class PatchNormalizedConv2D(keras.layers.Conv2D):
     def call(self, inputs):
         linear = self.convolution_op(inputs, self.kernel)
         patch_sums = self._patch_sums(inputs)  # (B, H', W', groups)
-        per_group = self.filters // self.groups
-        shape = tf.shape(linear)
-        grouped = tf.reshape(
-            linear, tf.concat([shape[:3], [self.groups, per_group]], axis=0)
-        )
-        normalized = tf.math.divide_no_nan(grouped, patch_sums[..., tf.newaxis])
-        outputs = tf.reshape(normalized, shape)
+        shape = ops.shape(linear)
+        grouped = ops.reshape(linear, tuple(shape[:3]) + (self.groups, self.filters // self.groups))
+        normalized = ops.divide_no_nan(grouped, ops.expand_dims(patch_sums, -1))
+        outputs = ops.reshape(normalized, shape)
         if self.use_bias:
             outputs = outputs + self.bias
         if self.activation is not None:
@@ -37,17 +34,13 @@ class PatchNormalizedConv2D(keras.layers.Conv2D):
 
     def _patch_sums(self, inputs):
         """Sum of each (kh, kw, C/groups) patch, by group: (B, H', W', groups)."""
-        shape = tf.shape(inputs)
+        shape = ops.shape(inputs)
         per_group = self.kernel.shape[2]  # input channels of each group
-        channel_sums = tf.reduce_sum(
-            tf.reshape(inputs, tf.concat([shape[:3], [self.groups, per_group]], 0)),
-            axis=-1,
-        )
-        ones = tf.ones(self.kernel_size + (1, 1), dtype=inputs.dtype)
-        return tf.nn.depthwise_conv2d(
+        channel_sums = ops.sum(ops.reshape(inputs, tuple(shape[:3]) + (self.groups, per_group)), axis=-1)
+        return ops.depthwise_conv(
             channel_sums,
-            tf.tile(ones, [1, 1, self.groups, 1]),
-            strides=(1,) + tuple(self.strides) + (1,),
-            padding=self.padding.upper(),
-            dilations=self.dilation_rate,
+            ops.ones(self.kernel_size + (self.groups, 1), dtype=inputs.dtype),
+            strides=self.strides,
+            padding=self.padding,
+            dilation_rate=self.dilation_rate,
         )

@@ -20,8 +20,9 @@ whole gradient NaN with ``backward="autodiff"``. The one-step backward,
 outside autodiff, guards R with :data:`TINY`.
 """
 
-import tensorflow as tf
+from keras import ops
 
+from keras_nmf.ops import backend
 from keras_nmf.ops.implicit import implicit_cotangent
 
 #: Guard added to R in the one-step backward (eqs. 18-19): R + TINY.
@@ -32,17 +33,26 @@ IMPLICIT_DTYPES = ("float32", "float64")
 LEARNING_MODES = ("backprop", "local")
 
 
-def _reconstruction(h, w, matmul=tf.matmul):
+def _transpose(a):
+    return ops.swapaxes(a, -1, -2)
+
+
+def _reconstruction(h, w, matmul=ops.matmul):
     """R_ps = sum_j W_sj h_pj, shape ([G,] P, S)."""
-    return matmul(h, w, transpose_b=True)
+    return matmul(h, _transpose(w))
 
 
 def _inverse_sums(x):
     """1 / sum_s x_s per pattern, shape ([G,] P, 1); 0 for an all-zero pattern."""
-    return tf.math.divide_no_nan(1.0, tf.reduce_sum(x, axis=-1, keepdims=True))
+    return ops.divide_no_nan(1.0, ops.sum(x, axis=-1, keepdims=True))
 
 
-def nmf_iterations(x, w, iterations, epsilon=None, matmul=tf.matmul):
+def _renormalised(h):
+    """h / sum_i h_i per pattern; 0 for an all-zero h."""
+    return ops.divide_no_nan(h, ops.sum(h, axis=-1, keepdims=True))
+
+
+def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul):
     """Runs ``iterations`` NMF updates from h(0) = 1/I (eq. 6, renormalised).
 
     Per step: R = W h, u_i = sum_s xhat_s W_si / R_s with xhat = x / sum_s x_s,
@@ -59,33 +69,31 @@ def nmf_iterations(x, w, iterations, epsilon=None, matmul=tf.matmul):
         w: float32 tensor ([G,] S, I), non-negative, unit column sums.
         iterations: int >= 1, number of updates N.
         epsilon: None for the plain multiplicative update, else a float in (0, 1].
-        matmul: the matrix product of the two matmuls per step (``tf.matmul``;
-            :mod:`keras_nmf.benchmarks.tf32` passes one that rounds its inputs
-            as TF32 tensor cores do). float64 x and w run in float64 (the
-            reference).
+        matmul: the matrix product ``matmul(a, b)`` of the two matmuls per step
+            (``keras.ops.matmul``; :mod:`keras_nmf.benchmarks.tf32` passes one
+            that rounds its inputs as TF32 tensor cores do). float64 x and w
+            run in float64 (the reference).
 
     Returns:
         tensor ([G,] P, I) of x's dtype: h(N).
     """
-    num_hidden = tf.shape(w)[-1]
-    pattern_shape = tf.shape(x)[:-1]
     inverse_sums = _inverse_sums(x)
-    h = tf.fill(
-        tf.concat([pattern_shape, [num_hidden]], axis=0),
-        1.0 / tf.cast(num_hidden, x.dtype),
-    )
     # h(0) = 1/I is the same for every pattern, so R(0) = W h(0) is one row
-    # (the row sums of W over I), broadcast: the first step skips a matmul.
-    reconstruction = tf.reduce_mean(w, axis=-1)[..., tf.newaxis, :]
-    for step in range(iterations):
-        if step:
+    # (the row sums of W over I), broadcast: the first step skips a matmul,
+    # and h(0)'s constant factor cancels in the renormalisation.
+    reconstruction = ops.expand_dims(ops.mean(w, axis=-1), -2)
+    h = None
+    for _ in range(iterations):
+        if h is not None:
             reconstruction = _reconstruction(h, w, matmul)
-        u = matmul(tf.math.divide_no_nan(x, reconstruction), w) * inverse_sums
-        if epsilon is None:
+        u = matmul(ops.divide_no_nan(x, reconstruction), w) * inverse_sums
+        if h is None:
+            h = u if epsilon is None else 1.0 + epsilon * (u - 1.0)  # h(0) * (...), h(0) = 1/I cancels
+        elif epsilon is None:
             h = h * u  # eq. 3 (eq. 6 with eps = 1)
         else:
             h = h + epsilon * h * (u - 1.0)  # eq. 6
-        h = tf.math.divide_no_nan(h, tf.reduce_sum(h, axis=-1, keepdims=True))
+        h = _renormalised(h)
     return h
 
 
@@ -118,12 +126,11 @@ def approx_gradients(x, w, h, upstream, learning="backprop"):
     x_over_r = x / reconstruction  # xhat / R, times sum_s x_s
     h_scaled = h * inverse_sums
     if learning == "local":
-        grad_w = -tf.matmul(x_over_r, h_scaled, transpose_a=True)  # eqs. 4-5
+        grad_w = -ops.matmul(_transpose(x_over_r), h_scaled)  # eqs. 4-5
     else:
-        grad_w = tf.matmul(
-            x_over_r, h_scaled * upstream, transpose_a=True
-        ) - tf.matmul(x_over_r * grad_normalized, h_scaled, transpose_a=True)  # eq. 18
-    projection = tf.reduce_sum(grad_normalized * x, axis=-1, keepdims=True)
+        grad_w = ops.matmul(_transpose(x_over_r), h_scaled * upstream) - ops.matmul(
+            _transpose(x_over_r * grad_normalized), h_scaled)  # eq. 18
+    projection = ops.sum(grad_normalized * x, axis=-1, keepdims=True)
     grad_x = (grad_normalized - projection * inverse_sums) * inverse_sums
     return grad_x, grad_w
 
@@ -138,7 +145,8 @@ def backward_gradients(x, w, h, upstream, learning="backprop", backward="approx"
       (I - J^T) v = dL/dh, times eq. 6's epsilon when one is set (the exact
       derivative of that update). Patterns whose system is singular or
       ill-conditioned keep the one-step gradient; their count is added to
-      ``fallback_counter`` (a variable) when one is given.
+      ``fallback_counter`` (a variable) when one is given; the count is kept
+      on the TensorFlow backend only (see :func:`keras_nmf.ops.backend.after_counting`).
     """
     if backward != "implicit":
         return approx_gradients(x, w, h, upstream, learning)
@@ -148,9 +156,8 @@ def backward_gradients(x, w, h, upstream, learning="backprop", backward="approx"
         grad_x, grad_w = epsilon * grad_x, epsilon * grad_w
     if fallback_counter is None:
         return grad_x, grad_w
-    count = tf.reduce_sum(tf.cast(fell_back, fallback_counter.dtype))
-    with tf.control_dependencies([fallback_counter.assign_add(count)]):
-        return tf.identity(grad_x), tf.identity(grad_w)
+    count = ops.sum(ops.cast(fell_back, fallback_counter.dtype))
+    return backend.after_counting(fallback_counter, count, (grad_x, grad_w))
 
 
 def nmf_approx(x, w, iterations, epsilon=None, learning="backprop", backward="approx", implicit_dtype="float32",
@@ -162,11 +169,12 @@ def nmf_approx(x, w, iterations, epsilon=None, learning="backprop", backward="ap
     nothing from the N iterations is kept.
     """
 
-    @tf.custom_gradient
+    @ops.custom_gradient
     def _nmf(x, w):
         h = nmf_iterations(x, w, iterations, epsilon)
 
-        def grad(upstream):
+        def grad(*args, upstream=None):  # PyTorch passes upstream by keyword, TensorFlow and JAX as args[0]
+            upstream = args[0] if upstream is None else upstream
             return backward_gradients(x, w, h, upstream, learning, backward, epsilon, implicit_dtype,
                                       fallback_counter)
 
@@ -205,7 +213,7 @@ def l1_normalize(x, axis=-1):
     all-zero pattern a gradient of dL/dx / tiny (~1e20), which wrecks training
     after any ReLU that silences a patch.
     """
-    return tf.math.divide_no_nan(x, tf.reduce_sum(x, axis=axis, keepdims=True))
+    return ops.divide_no_nan(x, ops.sum(x, axis=axis, keepdims=True))
 
 
 def nmf_weights(kernel):
@@ -214,8 +222,6 @@ def nmf_weights(kernel):
     A reparametrisation computed in each forward pass, so gradients reach the
     free kernel U through the abs and the normalisation.
     """
-    magnitude = tf.abs(kernel)
-    reduce_axes = list(range(len(kernel.shape) - 1))
-    return tf.math.divide_no_nan(
-        magnitude, tf.reduce_sum(magnitude, axis=reduce_axes, keepdims=True)
-    )  # eq. 20
+    magnitude = ops.abs(kernel)
+    reduce_axes = tuple(range(len(kernel.shape) - 1))
+    return ops.divide_no_nan(magnitude, ops.sum(magnitude, axis=reduce_axes, keepdims=True))  # eq. 20

@@ -7,7 +7,7 @@ and the output grid is exactly ``keras.layers.Conv2D``'s for the same
 
 import math
 
-import tensorflow as tf
+from keras import ops
 
 
 def conv_output_length(input_length, kernel_size, stride, dilation, padding):
@@ -45,7 +45,7 @@ def extract_patches(images, kernel_size, strides, dilation_rate, padding):
     (kh, kw), (sh, sw), (dh, dw) = kernel_size, strides, dilation_rate
     height, width, channels = images.shape[1], images.shape[2], images.shape[3]
     if padding == "same":
-        images = tf.pad(
+        images = ops.pad(
             images,
             [
                 [0, 0],
@@ -68,8 +68,8 @@ def extract_patches(images, kernel_size, strides, dilation_rate, padding):
         for i in range(kh)
         for j in range(kw)
     ]
-    patches = tf.stack(slices, axis=3)  # (B, H', W', kh * kw, C)
-    return tf.reshape(patches, [-1, out_h, out_w, kh * kw * channels])
+    patches = ops.stack(slices, axis=3)  # (B, H', W', kh * kw, C)
+    return ops.reshape(patches, (-1, out_h, out_w, kh * kw * channels))
 
 
 def split_groups(patches, groups, channels):
@@ -80,11 +80,11 @@ def split_groups(patches, groups, channels):
     reshape (see ``keras_nmf.ops.nmf`` on 2-D problems).
     """
     if groups == 1:
-        return tf.reshape(patches, [-1, patches.shape[-1]])
+        return ops.reshape(patches, (-1, patches.shape[-1]))
     taps = patches.shape[-1] // channels
-    grouped = tf.reshape(patches, [-1, taps, groups, channels // groups])
-    grouped = tf.transpose(grouped, [2, 0, 1, 3])  # (G, P, taps, C/G)
-    return tf.reshape(grouped, [groups, -1, taps * (channels // groups)])
+    grouped = ops.reshape(patches, (-1, taps, groups, channels // groups))
+    grouped = ops.transpose(grouped, (2, 0, 1, 3))  # (G, P, taps, C/G)
+    return ops.reshape(grouped, (groups, -1, taps * (channels // groups)))
 
 
 def merge_groups(h, spatial_shape):
@@ -94,6 +94,6 @@ def merge_groups(h, spatial_shape):
     the batch size is inferred.
     """
     if len(h.shape) == 3:
-        h = tf.transpose(h, [1, 0, 2])  # (P, G, I/G)
+        h = ops.transpose(h, (1, 0, 2))  # (P, G, I/G)
     filters = h.shape[-1] * (h.shape[-2] if len(h.shape) == 3 else 1)
-    return tf.reshape(h, [-1, spatial_shape[0], spatial_shape[1], filters])
+    return ops.reshape(h, (-1, spatial_shape[0], spatial_shape[1], filters))

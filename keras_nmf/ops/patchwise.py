@@ -16,41 +16,53 @@ The math is exactly that of :mod:`keras_nmf.ops.nmf`; only the order in which
 patterns are visited differs.
 """
 
-import tensorflow as tf
+from keras import ops
 
+from keras_nmf.ops import backend
 from keras_nmf.ops.nmf import backward_gradients, nmf_iterations
+
+
+def _chunking(batch, images_per_chunk):
+    """(chunks, images per chunk): as few chunks as the limit allows, as even as possible (little padding).
+
+    At least one chunk of one image: a replica of a distributed step can get an
+    empty batch, which must not divide by zero. ``batch`` is an int where the
+    shape is static (always on JAX), else a scalar tensor (TensorFlow's None batch).
+    """
+    if isinstance(batch, int):
+        chunks = max(-(-batch // images_per_chunk), 1)
+        return chunks, max(-(-batch // chunks), 1)
+    chunks = ops.maximum((batch + images_per_chunk - 1) // images_per_chunk, 1)
+    return chunks, ops.maximum((batch + chunks - 1) // chunks, 1)
 
 
 def _to_chunks(tensor, chunks, images_per_chunk):
     """(B, ...) -> (chunks, images_per_chunk, ...), zero-padding the batch."""
-    padding = chunks * images_per_chunk - tf.shape(tensor)[0]
-    padded = tf.pad(tensor, [[0, padding]] + [[0, 0]] * (len(tensor.shape) - 1))
-    return tf.reshape(
-        padded, tf.concat([[chunks, images_per_chunk], tf.shape(tensor)[1:]], 0)
-    )
+    padding = chunks * images_per_chunk - ops.shape(tensor)[0]
+    padded = ops.pad(tensor, [[0, padding]] + [[0, 0]] * (len(tensor.shape) - 1))
+    return ops.reshape(padded, (chunks, images_per_chunk) + tuple(ops.shape(tensor)[1:]))
 
 
 def _from_chunks(chunked, batch):
     """(chunks, images_per_chunk, ...) -> (batch, ...), dropping the padding."""
-    merged = tf.reshape(chunked, tf.concat([[-1], tf.shape(chunked)[2:]], 0))
-    return merged[:batch]
+    return ops.reshape(chunked, (-1,) + tuple(ops.shape(chunked)[2:]))[:batch]
 
 
 def _patterns_by_image(patterns, batch):
     """([G,] B*Q, X) rows (batch-major) -> (B, [G,] Q, X), Q rows per image."""
     if len(patterns.shape) == 2:
-        return tf.reshape(patterns, [batch, -1, patterns.shape[-1]])
+        return ops.reshape(patterns, (batch, -1, patterns.shape[-1]))
     groups = patterns.shape[0]
-    per_image = tf.reshape(patterns, [groups, batch, -1, patterns.shape[-1]])
-    return tf.transpose(per_image, [1, 0, 2, 3])
+    per_image = ops.reshape(patterns, (groups, batch, -1, patterns.shape[-1]))
+    return ops.transpose(per_image, (1, 0, 2, 3))
 
 
 def _patterns_by_row(per_image):
     """(b, [G,] Q, X) -> ([G,] b*Q, X), the inverse of :func:`_patterns_by_image`."""
     if len(per_image.shape) == 3:
-        return tf.reshape(per_image, [-1, per_image.shape[-1]])
-    per_image = tf.transpose(per_image, [1, 0, 2, 3])
-    return tf.reshape(per_image, [per_image.shape[0], -1, per_image.shape[-1]])
+        return ops.reshape(per_image, (-1, per_image.shape[-1]))
+    per_image = ops.transpose(per_image, (1, 0, 2, 3))
+    return ops.reshape(per_image, (per_image.shape[0], -1, per_image.shape[-1]))
 
 
 def patchwise_nmf_approx(
@@ -94,49 +106,43 @@ def patchwise_nmf_approx(
 
     def chunk_gradients(image_chunk, h_chunk, upstream_chunk):
         """Eqs. 18-19 on one chunk, patterns rebuilt: (dL/d images, dL/dW)."""
-        with tf.GradientTape() as tape:
-            tape.watch(image_chunk)
-            x = to_patterns(image_chunk)
+        x = to_patterns(image_chunk)
         grad_x, grad_w = backward_gradients(x, w, h_chunk, upstream_chunk, learning, backward, epsilon,
                                             implicit_dtype, fallback_counter)
-        return tape.gradient(x, image_chunk, output_gradients=grad_x), grad_w
+        return backend.vjp(to_patterns, image_chunk, grad_x), grad_w
 
-    @tf.custom_gradient
+    # The backward functions take (*args, upstream=None): PyTorch passes the
+    # upstream gradient by keyword, TensorFlow and JAX as the only argument.
+    @ops.custom_gradient
     def _whole_batch(images, w):
         h = infer(images)
-        return h, lambda upstream: chunk_gradients(images, h, upstream)
 
-    @tf.custom_gradient
+        def grad(*args, upstream=None):
+            return chunk_gradients(images, h, args[0] if upstream is None else upstream)
+
+        return h, grad
+
+    @ops.custom_gradient
     def _in_chunks(images, w):
-        batch = tf.shape(images)[0]
-        # As few chunks as the limit allows, as even as possible (little padding).
-        # At least one chunk of one image: a replica of a distributed step can
-        # get an empty batch, which must not divide by zero.
-        chunks = tf.maximum((batch + images_per_chunk - 1) // images_per_chunk, 1)
-        per_chunk = tf.maximum((batch + chunks - 1) // chunks, 1)
+        batch = ops.shape(images)[0]
+        chunks, per_chunk = _chunking(batch, images_per_chunk)
         image_chunks = _to_chunks(images, chunks, per_chunk)
-        h_chunks = tf.map_fn(
-            lambda chunk: _patterns_by_image(infer(chunk), per_chunk),
-            image_chunks,
-            fn_output_signature=tf.float32,
+        h_chunks = backend.map_chunks(
+            lambda chunk: _patterns_by_image(infer(chunk), per_chunk), image_chunks, "float32"
         )  # (chunks, per_chunk, [G,] Q, I)
         h = _patterns_by_row(_from_chunks(h_chunks, batch))
 
-        def grad(upstream):
-            upstream_chunks = _to_chunks(
-                _patterns_by_image(upstream, batch), chunks, per_chunk
-            )
-            grad_image_chunks, grad_w_chunks = tf.map_fn(
-                lambda args: chunk_gradients(
-                    args[0], _patterns_by_row(args[1]), _patterns_by_row(args[2])
+        def grad(*args, upstream=None):
+            upstream = args[0] if upstream is None else upstream
+            upstream_chunks = _to_chunks(_patterns_by_image(upstream, batch), chunks, per_chunk)
+            grad_image_chunks, grad_w_chunks = backend.map_chunks(
+                lambda chunk: chunk_gradients(
+                    chunk[0], _patterns_by_row(chunk[1]), _patterns_by_row(chunk[2])
                 ),
                 (image_chunks, h_chunks, upstream_chunks),
-                fn_output_signature=(tf.float32, tf.float32),
+                ("float32", "float32"),
             )
-            return (
-                _from_chunks(grad_image_chunks, batch),
-                tf.reduce_sum(grad_w_chunks, axis=0),
-            )
+            return _from_chunks(grad_image_chunks, batch), ops.sum(grad_w_chunks, axis=0)
 
         return h, grad
 
