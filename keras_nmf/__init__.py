@@ -14,12 +14,9 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 if os.environ["KERAS_BACKEND"] == "tensorflow":
-    from keras_nmf._native_log import quiet_native_startup
+    from keras_nmf._native_log import import_tensorflow_quietly
 
-    with quiet_native_startup():
-        import tensorflow as _tf
-
-        _tf.config.list_physical_devices("GPU")  # CUDA's probe, once, while its noise is filtered
+    import_tensorflow_quietly()
 
 # The layers, networks, loss, optimizer and initializers are backend-agnostic
 # (keras.ops); the training stack (keras_nmf.data, keras_nmf.training) uses

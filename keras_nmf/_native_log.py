@@ -48,3 +48,21 @@ def quiet_native_startup():
             if kept:
                 sys.stderr.write(kept)
                 sys.stderr.flush()
+
+
+def import_tensorflow_quietly():
+    """Imports TensorFlow and probes its GPUs with the start-up noise filtered; returns the module.
+
+    ``import keras_nmf`` does this under the TensorFlow backend; the training
+    stack (``keras_nmf.data``, ``keras_nmf.training``), which uses tf.data and
+    TensorBoard under every backend, does it on its first import.
+    """
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    with quiet_native_startup():
+        import tensorflow
+
+        tensorflow.config.list_physical_devices("GPU")  # CUDA's probe, once, while its noise is filtered
+    return tensorflow

@@ -100,35 +100,37 @@ def patchwise_nmf_approx(
         ``to_patterns(images)`` returns it (same values, same gradients).
     """
 
-    def infer(image_chunk):
+    # The weights are passed into every function below rather than closed
+    # over: JAX's custom gradient must see each differentiated value as an argument.
+    def infer(image_chunk, weights):
         """h(N) of a chunk's patterns, ([G,] b*Q, I)."""
-        return nmf_iterations(to_patterns(image_chunk), w, iterations, epsilon)
+        return nmf_iterations(to_patterns(image_chunk), weights, iterations, epsilon)
 
-    def chunk_gradients(image_chunk, h_chunk, upstream_chunk):
+    def chunk_gradients(image_chunk, weights, h_chunk, upstream_chunk):
         """Eqs. 18-19 on one chunk, patterns rebuilt: (dL/d images, dL/dW)."""
         x = to_patterns(image_chunk)
-        grad_x, grad_w = backward_gradients(x, w, h_chunk, upstream_chunk, learning, backward, epsilon,
+        grad_x, grad_w = backward_gradients(x, weights, h_chunk, upstream_chunk, learning, backward, epsilon,
                                             implicit_dtype, fallback_counter)
         return backend.vjp(to_patterns, image_chunk, grad_x), grad_w
 
     # The backward functions take (*args, upstream=None): PyTorch passes the
     # upstream gradient by keyword, TensorFlow and JAX as the only argument.
     @ops.custom_gradient
-    def _whole_batch(images, w):
-        h = infer(images)
+    def _whole_batch(images, weights):
+        h = infer(images, weights)
 
         def grad(*args, upstream=None):
-            return chunk_gradients(images, h, args[0] if upstream is None else upstream)
+            return chunk_gradients(images, weights, h, args[0] if upstream is None else upstream)
 
         return h, grad
 
     @ops.custom_gradient
-    def _in_chunks(images, w):
+    def _in_chunks(images, weights):
         batch = ops.shape(images)[0]
         chunks, per_chunk = _chunking(batch, images_per_chunk)
         image_chunks = _to_chunks(images, chunks, per_chunk)
         h_chunks = backend.map_chunks(
-            lambda chunk: _patterns_by_image(infer(chunk), per_chunk), image_chunks, "float32"
+            lambda chunk: _patterns_by_image(infer(chunk, weights), per_chunk), image_chunks, "float32"
         )  # (chunks, per_chunk, [G,] Q, I)
         h = _patterns_by_row(_from_chunks(h_chunks, batch))
 
@@ -137,7 +139,7 @@ def patchwise_nmf_approx(
             upstream_chunks = _to_chunks(_patterns_by_image(upstream, batch), chunks, per_chunk)
             grad_image_chunks, grad_w_chunks = backend.map_chunks(
                 lambda chunk: chunk_gradients(
-                    chunk[0], _patterns_by_row(chunk[1]), _patterns_by_row(chunk[2])
+                    chunk[0], weights, _patterns_by_row(chunk[1]), _patterns_by_row(chunk[2])
                 ),
                 (image_chunks, h_chunks, upstream_chunks),
                 ("float32", "float32"),

@@ -2,7 +2,6 @@
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 
 def batchnorm_layers(model):
@@ -35,13 +34,16 @@ def recalibrate_batchnorm(model, dataset, batches=50):
     sums = [[np.zeros(layer.moving_mean.shape, np.float64), np.zeros(layer.moving_variance.shape, np.float64)]
             for layer in layers]
     images_only = dataset.take(batches).map(lambda images, *_: images)
-    strategy = model.distribute_strategy  # the default strategy for a model built outside any scope
-    distributed = strategy.num_replicas_in_sync > 1
+    # TensorFlow: the default strategy for a model built outside any scope; other backends have none.
+    strategy = getattr(model, "distribute_strategy", None)
+    distributed = strategy is not None and strategy.num_replicas_in_sync > 1
     used = 0
     try:
         for layer in layers:
             layer.momentum = 0.0
         if distributed:
+            import tensorflow as tf
+
             forward = tf.function(lambda images: model(images, training=True))
             batches_iter = strategy.experimental_distribute_dataset(images_only)
             step = lambda images: strategy.run(forward, args=(images,))  # noqa: E731

@@ -112,7 +112,7 @@ def basis_grid(kernel, nmf=True, columns=8, scale=4):
     Conv: each filter min-max scaled.
     """
     kernel = np.asarray(kernel, np.float32)
-    filters = nmf_weights(kernel).numpy() if nmf else kernel
+    filters = keras.ops.convert_to_numpy(nmf_weights(kernel)) if nmf else kernel
     kh, kw, channels, count = filters.shape
     rows = math.ceil(count / columns)
     grid = np.zeros((rows * (kh + 1) + 1, columns * (kw + 1) + 1, channels), np.float32)
@@ -136,7 +136,7 @@ class BasisImages(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         layer = self.model.get_layer(self.layer_name)
-        image = basis_grid(layer.kernel.numpy(), nmf=isinstance(layer, CNMF2D))
+        image = basis_grid(keras.ops.convert_to_numpy(layer.kernel), nmf=isinstance(layer, CNMF2D))
         with self.writer.as_default():
             tf.summary.image(f"{self.layer_name}/basis", image, step=epoch + 1)
         self.writer.flush()

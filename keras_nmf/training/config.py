@@ -23,6 +23,8 @@ import dataclasses
 import json
 import pathlib
 
+import keras
+
 from keras_nmf.data import TFDS_DATASETS
 from keras_nmf.models import ARCHITECTURES, block_learning_modes, check_groups
 from keras_nmf.ops import BACKWARD_MODES, IMPLICIT_DTYPES
@@ -164,6 +166,7 @@ class TrainConfig:
                 "--jit does not work with --distribute: XLA steps cannot use variables mirrored on other devices "
                 "(keras-team/keras#19005; Keras itself disables XLA under tf.distribute). Drop --jit (XLA is off "
                 "by default under a strategy).")
+        _check_backend_support(self)
         nmf = self.arch.startswith("cnmf")
         try:
             check_groups(self.width, self.nmf_groups, self.conv_groups, nmf=nmf)
@@ -185,6 +188,22 @@ class TrainConfig:
     @classmethod
     def load(cls, path):
         return cls(**json.loads(pathlib.Path(path).read_text()))
+
+
+def _check_backend_support(config):
+    """Refuses the settings that only the TensorFlow backend can honour, naming the backend and the way out."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return
+    if config.distribute != "none":
+        raise ConfigError(
+            f"--distribute {config.distribute} is a tf.distribute strategy and needs KERAS_BACKEND=tensorflow; "
+            f"the {backend} backend trains on one device here. Drop --distribute or set KERAS_BACKEND=tensorflow.")
+    if config.deterministic:
+        raise ConfigError(
+            f"--deterministic is TensorFlow's op determinism; the {backend} backend has no switch for it in a running "
+            "process (JAX: start with XLA_FLAGS=--xla_gpu_deterministic_ops=true on a GPU; on a CPU it is "
+            "deterministic already). Drop --deterministic or set KERAS_BACKEND=tensorflow.")
 
 
 def flag(name):

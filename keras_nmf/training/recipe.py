@@ -15,12 +15,11 @@ import contextlib
 import dataclasses
 
 import keras
-import tensorflow as tf
-from tensorflow.python.framework import config as tf_config  # op determinism's getter and switch-off
 
 from keras_nmf.losses import CrossEntropyMSE
 from keras_nmf.models import build_model
 from keras_nmf.optimizers import MultiRateAdam
+from keras_nmf.training import backend_settings
 from keras_nmf.training import callbacks as run_callbacks
 from keras_nmf.training.batchnorm import RecalibrateBatchNorm
 from keras_nmf.training.distribute import patch_multiworker_build, strategy_scope
@@ -39,12 +38,17 @@ DEFAULT_JIT = {"cnn": False, "cnn_1x1": False, "cnmf": True, "cnmf_1x1": True}
 def default_jit(arch, strategy=None):
     """XLA where it measured faster (``DEFAULT_JIT``), but off under a ``tf.distribute`` strategy.
 
+    ``DEFAULT_JIT`` is TensorFlow's choice; on the JAX backend every step is
+    compiled (``jax.jit``, Keras's default there), as uncompiled JAX runs op by op.
+
     XLA-compiled steps under ``MirroredStrategy`` fail with "Trying to access
     resource ... located in device CPU:1 from device CPU:0" (XLA's known
     issue of variables on another device; keras-team/keras#19005, where Keras
     disabled XLA under tf.distribute). ``TrainConfig`` rejects ``--jit`` with
     ``--distribute``.
     """
+    if backend_settings.backend() != backend_settings.TENSORFLOW:
+        return True
     return DEFAULT_JIT[arch] and strategy is None
 
 
@@ -56,12 +60,11 @@ def resolve_precision(precision):
     """``auto``: mixed_bfloat16 (compute capability >= 8), mixed_float16 (>= 7) or float32."""
     if precision != "auto":
         return precision
-    for gpu in tf.config.list_physical_devices("GPU"):
-        capability = tf.config.experimental.get_device_details(gpu).get("compute_capability", (0, 0))
-        if capability >= (8, 0):
-            return "mixed_bfloat16"
-        if capability >= (7, 0):
-            return "mixed_float16"
+    capability = backend_settings.gpu_compute_capability() or (0, 0)
+    if capability >= (8, 0):
+        return "mixed_bfloat16"
+    if capability >= (7, 0):
+        return "mixed_float16"
     return "float32"
 
 
@@ -72,39 +75,34 @@ def process_settings(precision="float32", deterministic=False):
     * The Keras dtype policy ``precision`` (``auto`` resolved by
       :func:`resolve_precision`).
     * TF32: ``float32`` means true float32 matmuls on the GPU. On Ampere and
-      newer GPUs TensorFlow runs float32 matmuls as TF32 (10-bit mantissa) by
-      default; emulated on a CPU (``scripts/bench_tf32.py``), TF32 moves ~5e-4
+      newer GPUs TensorFlow and JAX run float32 matmuls as TF32 (10-bit mantissa) by
+      default (:mod:`keras_nmf.training.backend_settings`); emulated on a CPU (``scripts/bench_tf32.py``), TF32 moves ~5e-4
       of each h's mass after N = 20 iterations, 1000x float32's error. Under
       the mixed policies TF32 stays on (TensorFlow's default): its error is
       below the bfloat16 rounding of the layer's input that ``mixed_bfloat16``
       already accepts.
-    * ``deterministic``: ``tf.config.experimental.enable_op_determinism()``.
+    * ``deterministic``: ``tf.config.experimental.enable_op_determinism()``
+      (TensorFlow only).
 
-    TensorFlow has no per-op switch for these, so two runs in one process
+    The backends have no per-op switch for these, so two runs in one process
     (a grid, a sweep) would otherwise leak them into each other.
 
     Yields:
         The resolved precision.
     """
     resolved = resolve_precision(precision)
-    previous = (keras.config.dtype_policy(), tf.config.experimental.tensor_float_32_execution_enabled(),
-                tf_config.is_op_determinism_enabled())
+    previous = (keras.config.dtype_policy(), backend_settings.tf32_enabled(),
+                backend_settings.determinism_enabled())
     try:
         keras.config.set_dtype_policy(resolved)
-        tf.config.experimental.enable_tensor_float_32_execution(resolved != "float32")
-        if deterministic:
-            tf.config.experimental.enable_op_determinism()
-        else:
-            tf_config.disable_op_determinism()
+        backend_settings.set_tf32(resolved != "float32")
+        backend_settings.set_determinism(deterministic)
         yield resolved
     finally:
         policy, tf32, determinism = previous
         keras.config.set_dtype_policy(policy)
-        tf.config.experimental.enable_tensor_float_32_execution(tf32)
-        if determinism:
-            tf.config.experimental.enable_op_determinism()
-        else:
-            tf_config.disable_op_determinism()
+        backend_settings.set_tf32(tf32)
+        backend_settings.set_determinism(determinism)
 
 
 def compile_model(model, config, jit):

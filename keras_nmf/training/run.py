@@ -39,6 +39,7 @@ def software_versions():
         "keras_nmf": keras_nmf.__version__,
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
+        "keras_backend": keras.backend.backend(),
         "numpy": np.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
