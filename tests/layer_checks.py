@@ -4,7 +4,8 @@ import json
 
 import keras
 import numpy as np
-import tensorflow as tf
+
+from tests.backend import compiled, layer_output_and_gradients, to_numpy
 
 
 def _non_negative_input(shape, seed=0):
@@ -36,16 +37,16 @@ def run_layer_test(layer_cls, init_kwargs, input_shape, expected_output_shape, t
     model = keras.Model(inputs, outputs)
     model.compile(optimizer="adam", loss="mse", jit_compile=True)
     target = np.random.default_rng(1).random(tuple(expected_output_shape)).astype("float32")
-    kernel_before = model.layers[-1].kernel.numpy().copy()
+    kernel_before = to_numpy(model.layers[-1].kernel)
     history = model.fit(x, target, epochs=1, batch_size=input_shape[0], verbose=0)
     assert np.isfinite(history.history["loss"][0])
-    assert not np.allclose(kernel_before, model.layers[-1].kernel.numpy())
+    assert not np.allclose(kernel_before, to_numpy(model.layers[-1].kernel))
     path = tmp_path / f"{layer_cls.__name__}.keras"
     model.save(path)
     reloaded = keras.models.load_model(path)
     np.testing.assert_array_equal(model.predict(x, verbose=0), reloaded.predict(x, verbose=0))
 
-    # Subclassed model under tf.function.
+    # Subclassed model, compiled (tf.function with XLA; jax.jit).
     class Wrapper(keras.Model):
         def __init__(self):
             super().__init__()
@@ -55,19 +56,15 @@ def run_layer_test(layer_cls, init_kwargs, input_shape, expected_output_shape, t
             return self.inner(inputs)
 
     wrapped = Wrapper()
-    compiled = tf.function(wrapped.__call__, jit_compile=True)
-    assert np.all(np.isfinite(compiled(x).numpy()))
+    assert np.all(np.isfinite(to_numpy(compiled(wrapped)(x))))
 
     # Mixed precision: outputs in the compute dtype, weights in float32, finite gradients.
     for policy in ("mixed_float16", "mixed_bfloat16"):
         mixed = layer_cls(**init_kwargs, dtype=policy)
-        with tf.GradientTape() as tape:
-            inputs_mixed = tf.constant(x, dtype=mixed.compute_dtype)
-            tape.watch(inputs_mixed)
-            out = mixed(inputs_mixed)
-            loss = tf.reduce_sum(tf.cast(out, "float32") ** 2)
-        grad_x, grad_u = tape.gradient(loss, [inputs_mixed, mixed.kernel])
-        assert out.dtype == mixed.compute_dtype, policy
+        out, grad_x, grad_u = layer_output_and_gradients(
+            mixed, keras.ops.cast(x, mixed.compute_dtype),
+            lambda out: keras.ops.sum(keras.ops.cast(out, "float32") ** 2))
+        assert keras.backend.standardize_dtype(out.dtype) == mixed.compute_dtype, policy
         assert mixed.kernel.dtype == "float32", policy
         for value in (out, grad_x, grad_u):
-            assert np.all(np.isfinite(tf.cast(value, "float32").numpy())), policy
+            assert np.all(np.isfinite(to_numpy(value))), policy

@@ -4,13 +4,14 @@ import keras
 import numpy as np
 
 from keras_nmf.optimizers import MultiRateAdam
+from tests.backend import to_numpy
 
 
 def _one_step(optimizer, gradient):
     variables = [keras.Variable(np.zeros(3, "float32"), name="kxk"), keras.Variable(np.zeros(3, "float32"), name="mix")]
     optimizer.apply_gradients([(gradient, variables[0]), (gradient, variables[1])])
     optimizer.apply_gradients([(gradient * 0.5, variables[0]), (gradient * 0.5, variables[1])])
-    return [v.numpy() for v in variables]
+    return [keras.ops.convert_to_numpy(v) for v in variables]
 
 
 def test_multiplier_scales_the_adam_step_not_the_gradient():

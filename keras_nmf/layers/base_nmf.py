@@ -69,6 +69,10 @@ def validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dty
         raise ValueError(
             f"`implicit_dtype` must be one of {ops.IMPLICIT_DTYPES}. Received: implicit_dtype={implicit_dtype!r}"
         )
+    if implicit_dtype == "float64" and not ops.backend.float64_available():
+        raise ValueError(
+            "`implicit_dtype='float64'` needs float64 tensors, which JAX provides only with JAX_ENABLE_X64=1 "
+            "(set it before starting Python), or use implicit_dtype='float32'.")
     if learning == "local" and backward != "approx":
         raise ValueError(
             "`learning='local'` replaces the weight gradient of the one-step "
@@ -121,8 +125,11 @@ class BaseNMF(keras.layers.Layer):
         )
         if self.backward == "implicit":
             # Patterns whose fixed-point system was singular or ill-conditioned (one-step gradient used instead).
+            # int64 where the backend has it (JAX without JAX_ENABLE_X64 has not; it does not count either,
+            # see keras_nmf.ops.backend.after_counting).
             self.implicit_fallbacks = self.add_weight(
-                name="implicit_fallbacks", shape=(), initializer="zeros", dtype="int64", trainable=False)
+                name="implicit_fallbacks", shape=(), initializer="zeros", trainable=False,
+                dtype="int64" if ops.backend.float64_available() else "int32")
 
     def _prepare_input(self, inputs):
         """Casts to float32 and checks x >= 0 and finite."""

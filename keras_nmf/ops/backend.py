@@ -98,3 +98,12 @@ def after_counting(counter, amount, outputs):
 
     with tf.control_dependencies([counter.assign_add(amount)]):
         return tuple(tf.identity(t) for t in outputs)
+
+
+def float64_available():
+    """Whether float64 tensors exist: always, except on JAX without ``JAX_ENABLE_X64`` (it then computes in float32)."""
+    if name() != "jax":
+        return True
+    import jax
+
+    return bool(jax.config.jax_enable_x64)

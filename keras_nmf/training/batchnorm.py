@@ -3,6 +3,8 @@
 import keras
 import numpy as np
 
+from keras_nmf.training.compiled import compiled_call
+
 
 def batchnorm_layers(model):
     return [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
@@ -49,7 +51,7 @@ def recalibrate_batchnorm(model, dataset, batches=50):
             step = lambda images: strategy.run(forward, args=(images,))  # noqa: E731
         else:
             batches_iter = images_only
-            step = lambda images: model(images, training=True)  # noqa: E731
+            step = compiled_call(model, training=True)
         for images in batches_iter:
             step(images)
             used += 1

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from keras_nmf.layers.base_nmf import BaseNMF
+from keras_nmf.training.compiled import compiled_call
 
 #: The quantities logged per layer, as ``<layer>_<quantity>`` (epochs.csv columns, TensorBoard ``epoch_<...>``).
 QUANTITIES = ("reconstruction_error", "residual", "sparsity")
@@ -45,11 +46,12 @@ class NMFDiagnostics(keras.callbacks.Callback):
         self._heads = None
 
     def on_train_begin(self, logs=None):
-        self._heads = [(layer, keras.Model(self.model.inputs, layer.input)) for layer in nmf_layers(self.model)]
+        self._heads = [(layer, compiled_call(keras.Model(self.model.inputs, layer.input), training=False))
+                       for layer in nmf_layers(self.model)]
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
         for layer, head in self._heads:
-            for name, value in layer_diagnostics(layer, head([self.images], training=False)).items():
+            for name, value in layer_diagnostics(layer, head(self.images)).items():
                 logs[f"{layer.name}_{name}"] = value

@@ -1,33 +1,18 @@
 """Helpers to read a layer's output and its gradients for a linear loss sum(out * phi)."""
 
+import keras
 import numpy as np
-import tensorflow as tf
+
+from tests.backend import layer_output_and_gradients, to_numpy
 
 
 def output_and_gradients(layer, inputs, phi, mode="eager"):
     """Returns (output, dL/dinputs, dL/dkernel) as float64 arrays for L = sum(out * phi).
 
-    ``mode``: ``"eager"``, ``"graph"`` (a tf.function traced with an unknown
-    batch size, as ``fit`` traces) or ``"xla"`` (``jit_compile=True``).
+    ``mode``: ``"eager"``, ``"graph"`` (on TensorFlow a tf.function traced with
+    an unknown batch size, as ``fit`` traces) or ``"xla"`` (see :mod:`tests.backend`).
     """
-
-    def forward_backward(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            out = layer(x)
-            loss = tf.reduce_sum(out * tf.constant(phi, tf.float32))
-        return (out,) + tuple(tape.gradient(loss, [x, layer.kernel]))
-
-    if mode != "eager":
-        signature = [tf.TensorSpec((None,) + tuple(inputs.shape[1:]), tf.float32)]
-        forward_backward = tf.function(
-            forward_backward,
-            input_signature=None if mode == "xla" else signature,
-            jit_compile=mode == "xla",
-        )
-    out, grad_x, grad_u = forward_backward(tf.constant(inputs, tf.float32))
-    return (
-        out.numpy().astype(np.float64),
-        grad_x.numpy().astype(np.float64),
-        grad_u.numpy().astype(np.float64),
-    )
+    phi = np.asarray(phi, np.float32)
+    results = layer_output_and_gradients(
+        layer, np.asarray(inputs, np.float32), lambda out: keras.ops.sum(out * phi), mode)
+    return tuple(to_numpy(value) for value in results)

@@ -3,10 +3,10 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from keras_nmf.layers import CNMF2D
 from tests import nmf_reference as ref
+from tests.backend import tensorflow_only, to_numpy
 from tests.layer_checks import run_layer_test
 from tests.layers.gradients import output_and_gradients
 
@@ -107,7 +107,7 @@ def test_local_learning_matches_reference():
 def test_outputs_are_normalised_per_group_and_zero_on_zero_patches(groups):
     rng = np.random.default_rng(3)
     images = _images_with_zero_patch(rng, (2, 9, 9, 4)).astype("float32")
-    out = CNMF2D(8, 3, groups=groups)(images).numpy()
+    out = to_numpy(CNMF2D(8, 3, groups=groups)(images))
     assert np.all(out >= 0)
     per_group = out.reshape(out.shape[:3] + (groups, 8 // groups)).sum(axis=-1)
     np.testing.assert_array_equal(out[0, :2, :2], 0.0)  # patches inside the zero corner
@@ -125,6 +125,8 @@ def test_output_shape_matches_conv2d(config):
 
 def _unrolled_tf_float64(images, kernel, iterations):
     """An independent float64 TF transcription of the CNMF2D forward (valid, stride 1)."""
+    import tensorflow as tf
+
     kh, kw, channels, _ = kernel.shape
     patches = tf.image.extract_patches(
         images, [1, kh, kw, 1], [1, 1, 1, 1], [1, 1, 1, 1], "VALID"
@@ -140,7 +142,11 @@ def _unrolled_tf_float64(images, kernel, iterations):
     return tf.reshape(h, tf.concat([tf.shape(patches)[:3], [-1]], 0))
 
 
+@tensorflow_only  # TensorFlow's own autodiff of an independent transcription; the reference tests run on JAX too
 def test_autodiff_backward_matches_tensorflow_unrolled_gradient():
+    import tensorflow as tf
+
+
     rng = np.random.default_rng(5)
     images = rng.random((2, 6, 6, 3))
     kernel = rng.random((3, 3, 3, 5)) + 0.1
@@ -213,10 +219,16 @@ def test_kernel_larger_than_valid_input():
         CNMF2D(4, 5)(keras.Input((4, 4, 3)))
 
 
-def test_negative_input_in_a_compiled_step_names_the_layer():
+def test_negative_input_in_an_eager_call_names_the_layer():
     model = keras.Sequential([keras.Input((5, 5, 2)), CNMF2D(3, 3, name="cnmf_in")])
-    images = -np.ones((1, 5, 5, 2), "float32")
     with pytest.raises(ValueError, match="Layer cnmf_in received.*put a ReLU"):
-        model(images)
+        model(-np.ones((1, 5, 5, 2), "float32"))
+
+
+@tensorflow_only  # a tf.function graph can assert; a jax.jit step cannot raise (ops.checks)
+def test_negative_input_in_a_compiled_step_names_the_layer():
+    import tensorflow as tf
+
+    model = keras.Sequential([keras.Input((5, 5, 2)), CNMF2D(3, 3, name="cnmf_in")])
     with pytest.raises(tf.errors.InvalidArgumentError, match="Layer cnmf_in received.*put a ReLU"):
-        model.predict(images, verbose=0)
+        model.predict(-np.ones((1, 5, 5, 2), "float32"), verbose=0)

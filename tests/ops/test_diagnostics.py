@@ -7,6 +7,7 @@ from keras_nmf.layers import CNMF2D, NMFDense
 from keras_nmf.ops import diagnostics
 from keras_nmf.training.diagnostics import NMFDiagnostics
 from tests import nmf_reference as ref
+from tests.backend import to_numpy
 
 
 def test_quantities_match_numpy():
@@ -32,7 +33,7 @@ def test_factorize_gives_h_and_the_reconstruction_beside_the_layer_output():
     output = layer(inputs)
     factorization = layer.factorize(inputs, with_previous=True)
     np.testing.assert_allclose(factorization.h, output, rtol=1e-6)
-    w = ref.weights_from_kernel(layer.kernel.numpy().astype(np.float64))
+    w = ref.weights_from_kernel(to_numpy(layer.kernel))
     expected_h = ref.nmf_forward(inputs.astype(np.float64) / inputs.sum(-1, keepdims=True), w, 6)
     np.testing.assert_allclose(factorization.h, expected_h, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(factorization.reconstruction, expected_h @ w.T, rtol=1e-4, atol=1e-6)

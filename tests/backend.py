@@ -1,0 +1,145 @@
+"""What the tests need from the active Keras backend: gradients, compiled calls, a TensorFlow-only marker.
+
+The layer, ops and model tests run under ``KERAS_BACKEND=tensorflow`` (the
+whole suite) and ``KERAS_BACKEND=jax`` (``make test`` runs them again); these
+helpers give both the same words for taking a gradient and compiling a call.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+BACKEND = keras.backend.backend()
+
+#: Tests of TensorFlow machinery itself (graph assertions, tf.function tracing, tf.distribute).
+tensorflow_only = pytest.mark.skipif(BACKEND != "tensorflow", reason="tests TensorFlow-specific behaviour")
+
+#: How a computation is run: op by op, traced with an unknown batch size (as ``fit`` traces on TensorFlow), or XLA.
+MODES = ("eager", "graph", "xla")
+
+
+def to_numpy(value, dtype=np.float64):
+    return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(value, "float32") if _is_low_precision(value)
+                                                 else value), dtype=dtype)
+
+
+def _is_low_precision(value):
+    return keras.backend.standardize_dtype(value.dtype) in ("float16", "bfloat16")
+
+
+def value_and_gradients(loss_fn, *tensors, mode="eager"):
+    """``(loss_fn(*tensors), [d loss / d tensor ...])`` for a scalar ``loss_fn`` of tensors (no variables)."""
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        def run(*args):
+            with tf.GradientTape() as tape:
+                for arg in args:
+                    tape.watch(arg)
+                loss = loss_fn(*args)
+            return loss, tape.gradient(loss, list(args))
+
+        if mode != "eager":
+            run = tf.function(run, jit_compile=mode == "xla")
+        return run(*[tf.convert_to_tensor(t) for t in tensors])
+    import jax
+
+    run = jax.value_and_grad(loss_fn, argnums=tuple(range(len(tensors))))
+    if mode != "eager":
+        run = jax.jit(run)
+    loss, grads = run(*[jax.numpy.asarray(t) for t in tensors])
+    return loss, list(grads)
+
+
+def layer_output_and_gradients(layer, inputs, loss_of_output, mode="eager"):
+    """``(output, dL/dinputs, dL/dkernel)`` for ``L = loss_of_output(layer(inputs))``, as backend tensors.
+
+    ``mode`` (:data:`MODES`): on TensorFlow ``"graph"`` is a ``tf.function``
+    traced with an unknown batch size and ``"xla"`` one with
+    ``jit_compile=True``; on JAX both are ``jax.jit`` (shapes are static there).
+    """
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        def forward_backward(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                out = layer(x)
+                loss = loss_of_output(out)
+            return (out,) + tuple(tape.gradient(loss, [x, layer.kernel]))
+
+        if mode != "eager":
+            signature = [tf.TensorSpec((None,) + tuple(inputs.shape[1:]), inputs.dtype)]
+            forward_backward = tf.function(
+                forward_backward, input_signature=None if mode == "xla" else signature, jit_compile=mode == "xla")
+        return forward_backward(tf.convert_to_tensor(inputs))
+    import jax
+
+    if not layer.built:
+        layer.build(inputs.shape)
+    kernel_index = next(i for i, v in enumerate(layer.trainable_variables) if v is layer.kernel)
+    non_trainable = [v.value for v in layer.non_trainable_variables]
+
+    def loss(kernel, x):
+        trainable = [kernel if i == kernel_index else v.value for i, v in enumerate(layer.trainable_variables)]
+        out, _ = layer.stateless_call(trainable, non_trainable, x)
+        return loss_of_output(out), out
+
+    run = jax.value_and_grad(loss, argnums=(0, 1), has_aux=True)
+    if mode != "eager":
+        run = jax.jit(run)
+    (_, out), (grad_kernel, grad_x) = run(layer.kernel.value, jax.numpy.asarray(inputs))
+    return out, grad_x, grad_kernel
+
+
+def compiled(model):
+    """``model``'s call compiled with XLA: ``tf.function(jit_compile=True)`` or ``jax.jit`` over ``stateless_call``."""
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(model.__call__, jit_compile=True)
+    import jax
+
+    def call(x):
+        if not model.built:
+            model(x)  # builds the weights eagerly, once
+        out, _ = jax.jit(model.stateless_call)(
+            [v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables], x)
+        return out
+
+    return call
+
+
+def float64_supported():
+    """float64 tensors exist: always on TensorFlow; on JAX only with ``JAX_ENABLE_X64=1``."""
+    if BACKEND != "jax":
+        return True
+    import jax
+
+    return bool(jax.config.jax_enable_x64)
+
+
+#: Tests of float64 arithmetic (JAX computes in float32 unless JAX_ENABLE_X64=1).
+float64_only = pytest.mark.skipif(not float64_supported(), reason="needs float64 (JAX: JAX_ENABLE_X64=1)")
+
+
+def weight_gradients(model, inputs, loss_of_output, variables, training=True):
+    """``[dL/dv for v in variables]`` (numpy) for ``L = loss_of_output(model(inputs, training))``."""
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            loss = loss_of_output(model(inputs, training=training))
+        return [to_numpy(g) for g in tape.gradient(loss, variables)]
+    import jax
+
+    trainable = model.trainable_variables
+    non_trainable = [v.value for v in model.non_trainable_variables]
+
+    def loss(values):
+        out, _ = model.stateless_call(values, non_trainable, inputs, training=training)
+        return loss_of_output(out)
+
+    grads = jax.grad(loss)([v.value for v in trainable])
+    index = {id(v): i for i, v in enumerate(trainable)}
+    return [to_numpy(grads[index[id(v)]]) for v in variables]

@@ -1,0 +1,102 @@
+"""One backend's half of tests/test_cross_backend.py: ``python -m tests.cross_backend_worker STAGE DIR``.
+
+The backend is whatever ``KERAS_BACKEND`` says. Stages:
+
+* ``reference``: builds each network (seeded) and saves its weights;
+* ``compare``: builds each network and loads the reference weights;
+
+then both save the training-mode outputs and weight gradients on a fixed batch, the inference-mode
+predictions and a ``.keras`` file, and ``compare`` also predicts with the other backend's ``.keras`` files;
+* ``reload``: the predictions of the other backend's ``.keras`` files (the reference side's turn).
+
+Everything goes to DIR as ``.npz`` files; the test compares them.
+"""
+
+import pathlib
+import sys
+
+import keras
+import numpy as np
+
+import keras_nmf  # noqa: F401  (registers the layers for loading)
+from keras_nmf.losses import CrossEntropyMSE
+from keras_nmf.models import ARCHITECTURES, build_model
+
+#: Small enough to run four networks on two backends in well under a minute; N as the paper's default.
+BATCH, INPUT_SHAPE, ITERATIONS = 4, (28, 28, 3), 20
+
+
+def batch():
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 1, (BATCH,) + INPUT_SHAPE).astype("float32")
+    images[0, :6, :6] = 0.0  # all-zero patches: the divide-no-NaN paths
+    return images, np.arange(BATCH) % 10
+
+
+def network(arch):
+    return build_model(arch, INPUT_SHAPE, 10, iterations=ITERATIONS)
+
+
+def cancelled_biases(model):
+    """Paths of the biases that a BatchNorm follows: their gradient is zero, up to rounding on either backend."""
+    layers = model.layers
+    return [layer.bias.path for layer, following in zip(layers, layers[1:])
+            if getattr(layer, "bias", None) is not None and isinstance(following, keras.layers.BatchNormalization)]
+
+
+def outputs_and_gradients(model, images, labels):
+    """Training-mode outputs and the gradient of the recipe's loss (eq. 21) for every trainable weight."""
+    loss_fn = CrossEntropyMSE()
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            outputs = model(images, training=True)
+            loss = loss_fn(labels, outputs)
+        gradients = tape.gradient(loss, model.trainable_variables)
+    elif backend == "jax":
+        import jax
+
+        non_trainable = [v.value for v in model.non_trainable_variables]
+
+        def loss(values):
+            out, _ = model.stateless_call(values, non_trainable, images, training=True)
+            return loss_fn(labels, out), out
+
+        (_, outputs), gradients = jax.jit(jax.value_and_grad(loss, has_aux=True))(
+            [v.value for v in model.trainable_variables])
+    else:
+        raise SystemExit(f"unsupported backend {backend}")
+    arrays = {"outputs": keras.ops.convert_to_numpy(outputs), "cancelled": np.array(cancelled_biases(model))}
+    for variable, gradient in zip(model.trainable_variables, gradients):
+        arrays[f"grad:{variable.path}"] = keras.ops.convert_to_numpy(gradient)
+    return arrays
+
+
+def main(stage, directory):
+    directory = pathlib.Path(directory)
+    backend = keras.backend.backend()
+    images, labels = batch()
+    for arch in ARCHITECTURES:
+        if stage == "reload":
+            for path in directory.glob(f"{arch}-*.keras"):
+                if path.stem != f"{arch}-{backend}":
+                    np.save(directory / f"{path.stem}-loaded-by-{backend}.npy",
+                            keras.models.load_model(path).predict(images, verbose=0))
+            continue
+        keras.utils.set_random_seed(0)
+        model = network(arch)
+        if stage == "reference":
+            model.save_weights(directory / f"{arch}.weights.h5")
+        else:
+            model.load_weights(directory / f"{arch}.weights.h5")
+        np.savez(directory / f"{arch}-{backend}.npz", **outputs_and_gradients(model, images, labels))
+        np.save(directory / f"{arch}-{backend}-inference.npy", model.predict(images, verbose=0))
+        model.save(directory / f"{arch}-{backend}.keras")
+    if stage == "compare":
+        main("reload", directory)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

@@ -1,0 +1,70 @@
+"""The four networks compute the same on TensorFlow and JAX, and a .keras file moves between them.
+
+Three subprocesses (tests/cross_backend_worker.py): TensorFlow builds each
+network and saves its weights; JAX loads them; both save the training-mode
+outputs and the gradient of the recipe's loss for every weight, which must
+agree within 1e-5 relative, (biases that a BatchNorm follows have
+a zero gradient: both must be zero up to rounding), and a ``.keras`` file, which the other backend
+loads and must predict with as the saving backend did.
+"""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from keras_nmf.models import ARCHITECTURES
+from tests.conftest import REPO_ROOT
+
+pytest.importorskip("jax")
+
+#: Relative tolerance of outputs and gradients across backends (float32 throughout).
+RTOL = 1e-5
+
+
+def _stage(stage, backend, directory):
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", JAX_PLATFORMS="cpu")
+    result = subprocess.run([sys.executable, "-m", "tests.cross_backend_worker", stage, str(directory)], cwd=REPO_ROOT,
+                            env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"{stage} on {backend} failed:\n{result.stderr[-4000:]}"
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("cross_backend")
+    _stage("reference", "tensorflow", directory)
+    _stage("compare", "jax", directory)
+    _stage("reload", "tensorflow", directory)
+    return directory
+
+
+def _relative_error(got, expected):
+    return float(np.linalg.norm(got - expected) / max(np.linalg.norm(expected), 1e-30))
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_outputs_and_every_weight_gradient_agree(results, arch):
+    tensorflow, jax = np.load(results / f"{arch}-tensorflow.npz"), np.load(results / f"{arch}-jax.npz")
+    assert sorted(tensorflow.files) == sorted(jax.files)
+    gradients = [name for name in tensorflow.files if name.startswith("grad:")]
+    assert len(gradients) >= 8  # every trainable weight, not a few
+    # A bias followed by BatchNorm has a zero gradient: only rounding noise, which no relative test can compare.
+    cancelled = {f"grad:{path}" for path in tensorflow["cancelled"]}
+    scale = max(np.linalg.norm(tensorflow[name]) for name in gradients)
+    for name in ["outputs"] + gradients:
+        assert np.all(np.isfinite(jax[name])), name
+        if name in cancelled:
+            assert max(np.linalg.norm(jax[name]), np.linalg.norm(tensorflow[name])) <= RTOL * scale, name
+        else:
+            error = _relative_error(jax[name], tensorflow[name])
+            assert error <= RTOL, f"{arch} {name}: relative error {error:.2e}"
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+@pytest.mark.parametrize("saved_by, loaded_by", [("tensorflow", "jax"), ("jax", "tensorflow")])
+def test_a_keras_file_predicts_the_same_on_the_other_backend(results, arch, saved_by, loaded_by):
+    expected = np.load(results / f"{arch}-{saved_by}-inference.npy")
+    loaded = np.load(results / f"{arch}-{saved_by}-loaded-by-{loaded_by}.npy")
+    np.testing.assert_allclose(loaded, expected, rtol=RTOL, atol=1e-7)
