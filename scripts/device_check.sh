@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # One prepared check for a GPU machine (about 5-8 minutes on one H100/H200). From the repository root:
 #   bash scripts/device_check.sh            # writes device_out/ (or $OUT/ where OUT is set)
+# The backend: $KERAS_BACKEND where set, else TensorFlow where it imports, else JAX (a GPU host without
+# TensorFlow, such as the lent machine: Keras and what it needs beyond that image come from the wheels in .whl/).
+# TensorFlow:
 # 1. the GPU-marked tests (pytest -m gpu): CNMF2D outputs and both gradients on the GPU against the float64
 #    reference in float32, mixed_float16 and mixed_bfloat16, chunked and whole-batch, and the TF32 measurement;
 # 2. bench_backprop per-architecture throughput and step memory, float32 and mixed_bfloat16, and cnn / cnmf_1x1
 #    in float32 with TF32 left on (what train.py's true float32 costs);
 # 3. one epoch of cnmf_1x1 on ../shared/data/cifar10-jpeg (epoch time, test accuracy).
+# JAX: the same GPU-marked tests; bench_backends (train step of the four networks, float32 and mixed_bfloat16,
+# and the cnmf_1x1 step against its iterations' matmuls); one CIFAR-10-sized epoch of cnmf_1x1 on random images
+# (no tf.data there; said so in the summary). DEVICE_CHECK_QUICK=1 shrinks the JAX benchmarks to a CPU smoke run
+# (float32 only).
 # The last line printed is one JSON summary. Without a GPU the GPU parts are skipped and said so.
 # PYTHON=path/to/python uses an existing environment instead of creating .venv.
 set -uo pipefail
@@ -15,6 +22,71 @@ mkdir -p "$OUT"
 export TF_CPP_MIN_LOG_LEVEL=2 PYTHONUNBUFFERED=1 KERAS_NMF_GPU_REPORT="$OUT/gpu_tests.json"
 DATA_DIR=${DATA_DIR:-../shared/data/cifar10-jpeg}
 START=$(date +%s)
+
+if [ -z "${KERAS_BACKEND:-}" ]; then
+  PROBE=${PYTHON:-python3}
+  if ! "$PROBE" -c "import tensorflow" >/dev/null 2>&1 && "$PROBE" -c "import jax" >/dev/null 2>&1; then
+    KERAS_BACKEND=jax  # a host without TensorFlow (the lent GPU machine)
+  else
+    KERAS_BACKEND=tensorflow
+  fi
+fi
+export KERAS_BACKEND
+echo "Keras backend: $KERAS_BACKEND"
+
+if [ "$KERAS_BACKEND" != tensorflow ]; then
+  PYTHON=${PYTHON:-python3}
+  SITE=/tmp/keras_nmf_site
+  if ! "$PYTHON" -c "import keras" >/dev/null 2>&1 && ls .whl/*.whl >/dev/null 2>&1; then
+    "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" .whl/*.whl \
+      || { echo "Installing the carried wheels (.whl/) failed."; exit 1; }
+    export PYTHONPATH="$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH}"
+  else
+    export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+  fi
+  GPU=$("$PYTHON" -c "import jax; print(sum(d.platform == 'gpu' for d in jax.devices()))" 2>/dev/null || echo 0)
+  echo "GPUs visible to JAX: $GPU"
+  rm -f "$KERAS_NMF_GPU_REPORT"
+  "$PYTHON" -m pytest -q -m gpu tests/gpu -p no:cacheprovider 2>&1 | tee "$OUT/gpu_tests.log"
+  TESTS=$(tail -n 1 "$OUT/gpu_tests.log")
+  BENCH=()
+  if [ "$GPU" -gt 0 ] || [ -n "${DEVICE_CHECK_QUICK:-}" ]; then
+    if [ -n "${DEVICE_CHECK_QUICK:-}" ]; then
+      SIZES=(--archs cnn cnmf_1x1 --batch 4 --iterations 2 --repeats 2 --epoch-images 40)
+      PRECISIONS=(float32)
+    else
+      SIZES=(--archs cnn cnmf cnn_1x1 cnmf_1x1 --repeats 20 --epoch-images 50000)
+      PRECISIONS=(float32 mixed_bfloat16)
+    fi
+    for precision in "${PRECISIONS[@]}"; do
+      timeout 200 "$PYTHON" scripts/bench_backends.py --backends "$KERAS_BACKEND" --precision "$precision" \
+        "${SIZES[@]}" --out "$OUT/bench_$precision" | tee "$OUT/bench_$precision.log" && BENCH+=("$precision")
+    done
+  else
+    echo "No GPU: the GPU tests were skipped, and the benchmarks and the epoch need a GPU; nothing was measured."
+  fi
+  "$PYTHON" - "$OUT" "$GPU" "$TESTS" "$(( $(date +%s) - START ))" "$KERAS_BACKEND" "${BENCH[@]}" <<'PY'
+import json, pathlib, sys
+out, gpus, tests, seconds, backend = pathlib.Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
+summary = {"backend": backend, "gpus": gpus, "gpu_tests": tests, "seconds": seconds}
+report = out / "gpu_tests.json"
+if report.exists():
+    summary["gpu_errors"] = json.loads(report.read_text())
+for precision in sys.argv[6:]:
+    figures = json.loads((out / f"bench_{precision}" / "backends.json").read_text())["backends"][backend]
+    summary["versions"] = figures["versions"]
+    summary[f"train_{precision}"] = {
+        r["arch"]: {"step_ms": round(r["train_step_ms"], 2), "images_per_s": round(r["train_images_per_s"], 1),
+                    **({"step_vs_iteration_matmuls": round(r["step_vs_iteration_matmuls"], 2)}
+                       if "step_vs_iteration_matmuls" in r else {})}
+        for r in figures["results"]}
+    if "epoch" in figures:
+        summary[f"cnmf_1x1_epoch_{precision}"] = {k: (round(v, 2) if isinstance(v, float) else v)
+                                                  for k, v in figures["epoch"].items()}
+print(json.dumps(summary))
+PY
+  exit 0
+fi
 
 if [ -z "${PYTHON:-}" ]; then
   if command -v nvidia-smi >/dev/null 2>&1 && [ ! -f .venv/.installed-gpu ]; then

@@ -143,3 +143,29 @@ def weight_gradients(model, inputs, loss_of_output, variables, training=True):
     grads = jax.grad(loss)([v.value for v in trainable])
     index = {id(v): i for i, v in enumerate(trainable)}
     return [to_numpy(grads[index[id(v)]]) for v in variables]
+
+
+def gpu_available():
+    """Whether the active backend sees a GPU."""
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    if BACKEND == "jax":
+        import jax
+
+        return any(device.platform == "gpu" for device in jax.devices())
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def on_gpu():
+    """A context placing work on the first GPU: ``tf.device`` on TensorFlow; JAX and Keras-on-PyTorch already default to it."""
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        return tf.device("/GPU:0")
+    import contextlib
+
+    return contextlib.nullcontext()

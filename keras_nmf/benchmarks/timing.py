@@ -3,12 +3,15 @@
 import statistics
 import time
 
-import tensorflow as tf
+import keras
 
 
 def _block(result):
-    for value in tf.nest.flatten(result):
-        if hasattr(value, "numpy"):
+    """Waits for every tensor in ``result`` (JAX dispatches asynchronously; reading a value waits)."""
+    for value in keras.tree.flatten(result):
+        if hasattr(value, "block_until_ready"):
+            value.block_until_ready()
+        elif hasattr(value, "numpy"):
             value.numpy()
 
 
@@ -48,12 +51,25 @@ def paired_medians_ms(fn_long, fn_short, *args, warmup=2, repeats=10):
     )
 
 
+def compiled(fn, jit=True):
+    """``fn`` compiled by the active backend: ``tf.function`` (XLA if ``jit``), ``jax.jit``; PyTorch: as it is."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn, jit_compile=jit)
+    if backend == "jax":
+        import jax
+
+        return jax.jit(fn)
+    return fn
+
+
 def matmul_gflops(size=2048, repeats=10):
     """This machine's float32 matmul rate (GFLOP/s) on a square ``size`` product."""
-    a = tf.random.uniform((size, size))
-    b = tf.random.uniform((size, size))
-    matmul = tf.function(tf.matmul)
-    return 2 * size**3 / median_ms(matmul, a, b, repeats=repeats) / 1e6
+    a = keras.random.uniform((size, size))
+    b = keras.random.uniform((size, size))
+    return 2 * size**3 / median_ms(compiled(keras.ops.matmul, jit=False), a, b, repeats=repeats) / 1e6
 
 
 def nmf_iteration_flops(patterns, pattern_size, filters, iterations):

@@ -6,11 +6,10 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
+from keras_nmf.data.errors import DataError  # noqa: F401  (raised here; imported from here by callers)
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
-
-class DataError(ValueError):
-    """A data set that cannot be used as given; the message says how to fix it."""
 
 
 def list_image_folder(root, split, class_names=None):

@@ -8,7 +8,7 @@ subset).
 
 import numpy as np
 
-from keras_nmf.data.image_folder import DataError
+from keras_nmf.data.errors import DataError
 
 #: The random stream of each split: ``default_rng([seed, SPLIT_STREAMS[split]])``.
 SPLIT_STREAMS = {"train": 0, "test": 1}

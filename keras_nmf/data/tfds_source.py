@@ -5,7 +5,7 @@ import urllib.parse
 
 import numpy as np
 
-from keras_nmf.data.image_folder import DataError
+from keras_nmf.data.errors import DataError
 from keras_nmf.data.subsets import subset_indices
 
 TFDS_DATASETS = ("cifar10", "mnist", "fashion_mnist")

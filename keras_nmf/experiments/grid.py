@@ -17,7 +17,8 @@ import statistics
 import time
 
 from keras_nmf.experiments.variants import BASE_VARIANT, Variant
-from keras_nmf.training import TrainConfig, train
+from keras_nmf import training
+from keras_nmf.training import TrainConfig
 from keras_nmf.training.callbacks import NonFiniteLossError
 from keras_nmf.training.config import fields_where
 
@@ -173,7 +174,7 @@ def _format_duration(seconds):
     return f"~{minutes:.0f} min" if minutes < 90 else f"~{minutes / 60:.1f} h"
 
 
-def run_grid(runs, extra_callbacks=(), print_fn=print, train_fn=train) -> dict:
+def run_grid(runs, extra_callbacks=(), print_fn=print, train_fn=None) -> dict:
     """Trains every unfinished run of ``runs`` in order; returns counts by outcome.
 
     Finished runs are skipped, interrupted ones resumed (``--resume``), and a
@@ -187,6 +188,7 @@ def run_grid(runs, extra_callbacks=(), print_fn=print, train_fn=train) -> dict:
     Returns:
         ``{"trained", "resumed", "skipped_finished", "skipped_locked", "failed"}``.
     """
+    train_fn = train_fn or training.train  # imported on first use: TensorFlow's tf.data
     counts = {"trained": 0, "resumed": 0, "skipped_finished": 0, "skipped_locked": 0, "failed": 0}
     seconds = _known_seconds(runs)
     finished = sum(run.status == FINISHED for run in runs)

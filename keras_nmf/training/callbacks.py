@@ -5,8 +5,8 @@ import time
 
 import keras
 import numpy as np
-import tensorflow as tf
 
+from keras_nmf._native_log import import_tensorflow_quietly
 from keras_nmf.layers import CNMF2D
 from keras_nmf.ops import nmf_weights
 
@@ -130,11 +130,15 @@ class BasisImages(keras.callbacks.Callback):
     """Writes the first kxk layer's filters to TensorBoard (``images/``) each epoch."""
 
     def __init__(self, log_dir, layer_name):
+        tf = import_tensorflow_quietly()
+
         super().__init__()
         self.writer = tf.summary.create_file_writer(f"{log_dir}/images")
         self.layer_name = layer_name
 
     def on_epoch_end(self, epoch, logs=None):
+        tf = import_tensorflow_quietly()
+
         layer = self.model.get_layer(self.layer_name)
         image = basis_grid(keras.ops.convert_to_numpy(layer.kernel), nmf=isinstance(layer, CNMF2D))
         with self.writer.as_default():

@@ -19,7 +19,7 @@ import pathlib
 import subprocess
 import sys
 
-import tensorflow as tf
+from keras_nmf._native_log import import_tensorflow_quietly
 
 STRATEGIES = ("none", "mirrored", "multiworker")
 
@@ -73,6 +73,8 @@ def make_strategy(name, startup_timeout_s=DEFAULT_STARTUP_TIMEOUT_S):
         DistributeError: an unknown name, a missing or malformed TF_CONFIG, or
             a cluster that could not be reached.
     """
+    tf = import_tensorflow_quietly()
+
     if name == "none":
         return None
     if name == "mirrored":
@@ -128,6 +130,8 @@ def lost_worker_is_an_error(strategy, resume_command):
     worker restores the last completed epoch from the chief's backup). Other
     strategies, and other errors, pass through unchanged.
     """
+    tf = import_tensorflow_quietly()
+
     try:
         yield
     except (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError) as error:
@@ -186,6 +190,8 @@ def patch_multiworker_build(model, strategy):
     Returns:
         A function that undoes the module-level patch (the run's end calls it).
     """
+    tf = import_tensorflow_quietly()
+
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return lambda: None
     from keras.src.backend.tensorflow import trainer as tf_trainer

@@ -1,8 +1,9 @@
 """CNMF2D on a GPU against the float64 reference (run by scripts/device_check.sh; skipped without a GPU).
 
-Also measures whether the NMF iterations keep their accuracy under TF32,
-TensorFlow's default float32 matmul mode on Ampere and newer NVIDIA GPUs; the
-errors are written to $KERAS_NMF_GPU_REPORT (JSON) when it is set.
+Runs on the TensorFlow and the JAX backend. Also measures whether the NMF
+iterations keep their accuracy under TF32, the default float32 matmul mode of
+TensorFlow and JAX on Ampere and newer NVIDIA GPUs; the errors are written to
+$KERAS_NMF_GPU_REPORT (JSON) when it is set.
 """
 
 import json
@@ -11,16 +12,17 @@ import os
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from keras_nmf.layers import CNMF2D
+from keras_nmf.training import backend_settings
 from keras_nmf.training.recipe import process_settings
 from tests import nmf_reference as ref
+from tests.backend import BACKEND, gpu_available, on_gpu
 from tests.layers.gradients import output_and_gradients
 
 pytestmark = [
     pytest.mark.gpu,
-    pytest.mark.skipif(not tf.config.list_physical_devices("GPU"), reason="no GPU visible to TensorFlow"),
+    pytest.mark.skipif(not gpu_available(), reason=f"no GPU visible to {BACKEND}"),
 ]
 
 #: Tolerances by policy: float32 math, or outputs rounded to a 16-bit compute dtype.
@@ -55,9 +57,9 @@ def _report(key, value):
 
 @pytest.fixture(autouse=True)
 def _restore_tf32():
-    previous = tf.config.experimental.tensor_float_32_execution_enabled()
+    previous = backend_settings.tf32_enabled()
     yield
-    tf.config.experimental.enable_tensor_float_32_execution(previous)
+    backend_settings.set_tf32(previous)
 
 
 @pytest.mark.parametrize("policy", list(TOLERANCES))
@@ -65,12 +67,12 @@ def _restore_tf32():
 def test_outputs_and_gradients_on_gpu_match_reference(policy, chunk_elements):
     with process_settings(policy):  # as train.py: float32 without TF32, the mixed policies with TF32 on
         layer, images, phi, expected = _case(chunk_elements)
-        with tf.device("/GPU:0"):
+        with on_gpu():
             got = output_and_gradients(layer, images, phi, mode="xla")
         assert layer.compute_dtype == keras.config.dtype_policy().compute_dtype
     output_tolerance, gradient_tolerance = TOLERANCES[policy]
     errors = _relative_errors(got, expected)
-    _report(f"{policy}/{'chunked' if chunk_elements else 'whole-batch'}", errors)
+    _report(f"{BACKEND}/{policy}/{'chunked' if chunk_elements else 'whole-batch'}", errors)
     assert errors[0] < output_tolerance and max(errors[1:]) < gradient_tolerance, errors
 
 
@@ -79,9 +81,9 @@ def test_tf32_effect_on_the_iterations_is_measured():
     layer, images, phi, expected = _case()
     errors = {}
     for tf32 in (False, True):
-        tf.config.experimental.enable_tensor_float_32_execution(tf32)
-        with tf.device("/GPU:0"):
+        backend_settings.set_tf32(tf32)
+        with on_gpu():
             errors["tf32" if tf32 else "float32"] = _relative_errors(
                 output_and_gradients(layer, images, phi, mode="xla"), expected)
-    _report("tf32_vs_float32", errors)
+    _report(f"{BACKEND}/tf32_vs_float32", errors)
     assert errors["float32"][0] < 1e-4 and max(errors["float32"][1:]) < 2e-3, errors
