@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 # Offline machines: train on the image-folder copy of CIFAR-10 beside the project when present.
 DATA_DIR ?= $(wildcard ../shared/data/cifar10-jpeg)
 TRAIN_ARGS ?=
+# The backend-agnostic layers, ops and networks, tested again on JAX (docs/backends.md).
+JAX_TESTS := tests/layers tests/ops tests/models tests/test_losses.py tests/test_optimizers.py
 
 .PHONY: train test test-fast bench clean
 
@@ -21,6 +23,7 @@ train: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
+	KERAS_BACKEND=jax $(PY) -m pytest -q $(JAX_TESTS)
 
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -q -m "not slow"

@@ -15,7 +15,8 @@ BACKEND = keras.backend.backend()
 tensorflow_only = pytest.mark.skipif(BACKEND != "tensorflow", reason="tests TensorFlow-specific behaviour")
 
 #: How a computation is run: op by op, traced with an unknown batch size (as ``fit`` traces on TensorFlow), or XLA.
-MODES = ("eager", "graph", "xla")
+#: On JAX the three are one (``jax.jit``, static shapes), so tests parametrised by mode run it once there.
+MODES = ("eager", "graph", "xla") if BACKEND == "tensorflow" else ("xla",)
 
 
 def to_numpy(value, dtype=np.float64):
@@ -56,7 +57,7 @@ def layer_output_and_gradients(layer, inputs, loss_of_output, mode="eager"):
 
     ``mode`` (:data:`MODES`): on TensorFlow ``"graph"`` is a ``tf.function``
     traced with an unknown batch size and ``"xla"`` one with
-    ``jit_compile=True``; on JAX both are ``jax.jit`` (shapes are static there).
+    ``jit_compile=True``; on JAX every mode is ``jax.jit`` (shapes are static there).
     """
     if BACKEND == "tensorflow":
         import tensorflow as tf
@@ -85,9 +86,8 @@ def layer_output_and_gradients(layer, inputs, loss_of_output, mode="eager"):
         out, _ = layer.stateless_call(trainable, non_trainable, x)
         return loss_of_output(out), out
 
-    run = jax.value_and_grad(loss, argnums=(0, 1), has_aux=True)
-    if mode != "eager":
-        run = jax.jit(run)
+    # Compiled in every mode: op-by-op JAX costs seconds per call, and "eager" means TensorFlow's eager mode.
+    run = jax.jit(jax.value_and_grad(loss, argnums=(0, 1), has_aux=True))
     (_, out), (grad_kernel, grad_x) = run(layer.kernel.value, jax.numpy.asarray(inputs))
     return out, grad_x, grad_kernel
 
@@ -140,7 +140,7 @@ def weight_gradients(model, inputs, loss_of_output, variables, training=True):
         out, _ = model.stateless_call(values, non_trainable, inputs, training=training)
         return loss_of_output(out)
 
-    grads = jax.grad(loss)([v.value for v in trainable])
+    grads = jax.jit(jax.grad(loss))([v.value for v in trainable])
     index = {id(v): i for i, v in enumerate(trainable)}
     return [to_numpy(grads[index[id(v)]]) for v in variables]
 

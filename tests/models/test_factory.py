@@ -6,13 +6,19 @@ import pytest
 
 from keras_nmf.layers import CNMF2D, L1Normalize, PatchNormalizedConv2D
 from keras_nmf.models import ARCHITECTURES, build_model, count_parameters
-from tests.backend import to_numpy, weight_gradients
+from tests.backend import BACKEND, to_numpy, weight_gradients
+
+#: Tests of the networks' wiring and parameter counts, which Keras's functional API gives identically on every
+#: backend: run on TensorFlow. On JAX (where make test runs this file again and each model build compiles its
+#: initializers) the four networks are built, and checked against TensorFlow's numbers, by tests/test_cross_backend.py.
+wiring = pytest.mark.skipif(BACKEND != "tensorflow", reason="backend-independent wiring (see the marker)")
 
 
 def _layer_types(model):
     return {layer.name: type(layer) for layer in model.layers}
 
 
+@wiring
 @pytest.mark.parametrize("arch", ARCHITECTURES)
 def test_block_structure(arch):
     model = build_model(arch)
@@ -35,6 +41,7 @@ def test_block_structure(arch):
     assert [n for n in types if n.endswith("_pool")] == ["block1_pool", "block2_pool"]
 
 
+@wiring
 def test_nmf_parameter_counts_follow_width_and_groups():
     def nmf_count(width, groups):
         return count_parameters(build_model("cnmf", width=width, nmf_groups=groups))["nmf"]
@@ -46,6 +53,7 @@ def test_nmf_parameter_counts_follow_width_and_groups():
     assert nmf_count(1, 4) == grouped
 
 
+@wiring
 def test_cnn_and_nmf_split_of_parameters():
     counts = count_parameters(build_model("cnmf_1x1"))
     mixing = (32 * 32 + 32) + (64 * 64 + 64) + (96 * 96 + 96) + (10 * 10 + 10)
@@ -60,6 +68,7 @@ def test_mixing_convs_start_near_identity():
     np.testing.assert_allclose(kernel, np.eye(64), atol=2e-3)
 
 
+@wiring
 def test_grouped_mixing_kernel_is_identity_within_groups():
     kernel = to_numpy(build_model("cnn_1x1", conv_groups=4).get_layer("block2_mix").kernel)[0, 0]
     assert kernel.shape == (16, 64)
@@ -97,6 +106,7 @@ def test_too_small_input_is_rejected():
         build_model("cnn", input_shape=(12, 12, 3))
 
 
+@wiring
 @pytest.mark.parametrize("chunk_elements", [2**20, None])
 def test_nmf_chunk_elements_reach_every_cnmf_layer(chunk_elements):
     model = build_model("cnmf_1x1", nmf_chunk_elements=chunk_elements)
@@ -122,9 +132,9 @@ def test_per_block_learning_local_hidden_blocks_and_a_backprop_classifier():
         "local", "local", "local", "backprop"]
     mixed = gradients["local,local,local,backprop"]
     for block in range(3):  # hidden blocks: the unsupervised rule, whatever the task
-        np.testing.assert_allclose(mixed[block], gradients["local"][block], rtol=1e-5, atol=1e-9)
+        np.testing.assert_allclose(mixed[block], gradients["local"][block], rtol=1e-4, atol=1e-8)
         assert not np.allclose(mixed[block], gradients["backprop"][block])
-    np.testing.assert_allclose(mixed[3], gradients["backprop"][3], rtol=1e-5, atol=1e-9)  # the classifier: the task
+    np.testing.assert_allclose(mixed[3], gradients["backprop"][3], rtol=1e-4, atol=1e-8)  # the classifier: the task
 
 
 def test_bad_per_block_learning_is_named():
@@ -132,6 +142,7 @@ def test_bad_per_block_learning_is_named():
         build_model("cnmf", nmf_learning="local,backprop")
 
 
+@wiring
 @pytest.mark.parametrize("arch, without, added", [("cnn", 153_056, 32 + 64 + 96 + 10),
                                                   ("cnn_1x1", 167_886, 32 + 64 + 96 + 10)])
 def test_the_kxk_bias_adds_one_parameter_per_filter(arch, without, added):
