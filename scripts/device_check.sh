@@ -23,6 +23,16 @@ export TF_CPP_MIN_LOG_LEVEL=2 PYTHONUNBUFFERED=1 KERAS_NMF_GPU_REPORT="$OUT/gpu_
 DATA_DIR=${DATA_DIR:-../shared/data/cifar10-jpeg}
 START=$(date +%s)
 
+# The GPU-marked tests on the active backend. $1: Python that prints how many GPUs the backend sees.
+# Sets GPU (that number) and TESTS (pytest's last line).
+gpu_tests() {
+  GPU=$("$PYTHON" -c "$1" 2>/dev/null || echo 0)
+  echo "GPUs visible to $KERAS_BACKEND: $GPU"
+  rm -f "$KERAS_NMF_GPU_REPORT"
+  "$PYTHON" -m pytest -q -m gpu tests/gpu -p no:cacheprovider 2>&1 | tee "$OUT/gpu_tests.log"
+  TESTS=$(tail -n 1 "$OUT/gpu_tests.log")
+}
+
 if [ -z "${KERAS_BACKEND:-}" ]; then
   PROBE=${PYTHON:-python3}
   if ! "$PROBE" -c "import tensorflow" >/dev/null 2>&1 && "$PROBE" -c "import jax" >/dev/null 2>&1; then
@@ -44,11 +54,7 @@ if [ "$KERAS_BACKEND" != tensorflow ]; then
   else
     export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
   fi
-  GPU=$("$PYTHON" -c "import jax; print(sum(d.platform == 'gpu' for d in jax.devices()))" 2>/dev/null || echo 0)
-  echo "GPUs visible to JAX: $GPU"
-  rm -f "$KERAS_NMF_GPU_REPORT"
-  "$PYTHON" -m pytest -q -m gpu tests/gpu -p no:cacheprovider 2>&1 | tee "$OUT/gpu_tests.log"
-  TESTS=$(tail -n 1 "$OUT/gpu_tests.log")
+  gpu_tests "import jax; print(sum(d.platform == 'gpu' for d in jax.devices()))"
   BENCH=()
   if [ "$GPU" -gt 0 ] || [ -n "${DEVICE_CHECK_QUICK:-}" ]; then
     if [ -n "${DEVICE_CHECK_QUICK:-}" ]; then
@@ -97,12 +103,7 @@ if [ -z "${PYTHON:-}" ]; then
   PYTHON=.venv/bin/python
 fi
 
-GPU=$("$PYTHON" -c "import tensorflow as tf; print(len(tf.config.list_physical_devices('GPU')))" 2>/dev/null || echo 0)
-echo "GPUs visible to TensorFlow: $GPU"
-rm -f "$KERAS_NMF_GPU_REPORT"
-
-"$PYTHON" -m pytest -q -m gpu tests/gpu -p no:cacheprovider 2>&1 | tee "$OUT/gpu_tests.log"
-TESTS=$(tail -n 1 "$OUT/gpu_tests.log")
+gpu_tests "import tensorflow as tf; print(len(tf.config.list_physical_devices('GPU')))"
 
 BENCH=()
 EPOCH="{}"

@@ -1,11 +1,13 @@
 """The few places where the Keras backends differ and ``keras.ops`` has no common word.
 
 Everything else under :mod:`keras_nmf.ops` is written in ``keras.ops`` alone.
-The three helpers here are what ``keras.ops`` does not offer: the adjoint of a
+The helpers here are what ``keras.ops`` does not offer: the adjoint of a
 function (``vjp``, used to carry eq. 19 back through the patch extraction in the
-backward), a map over chunks that traces its body once (``map_chunks``), and
+backward), a map over chunks that traces its body once (``map_chunks``),
 whether a tensor is a value that can be read now (``is_concrete``) or a symbol
-inside a compiled step (``tf.function``, ``jax.jit``), where a check cannot raise.
+inside a compiled step (``tf.function``, ``jax.jit``), where a check cannot
+raise, a variable update inside a backward (``after_counting``, TensorFlow only)
+and whether float64 exists (``float64_available``).
 
 Each backend's framework is imported only when that backend is active, so the
 layers import on a JAX- or PyTorch-only host without TensorFlow.

@@ -1,0 +1,59 @@
+"""The training stack's JAX-specific behaviour, run by tests/training/test_jax_backend.py in a JAX subprocess.
+
+``python -m tests.training.jax_training_checks`` (with ``KERAS_BACKEND=jax``) runs every ``check_*``
+function below and prints ``ok`` after the last one; an assertion stops it with a traceback.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_nmf.training import backend_settings
+from keras_nmf.training.batchnorm import recalibrate_batchnorm
+from keras_nmf.training.config import ConfigError, TrainConfig
+from keras_nmf.training.recipe import default_jit, process_settings
+
+
+def check_tensorflow_only_flags_are_refused_with_the_way_out():
+    for fields, words in (({"distribute": "mirrored"}, "needs KERAS_BACKEND=tensorflow"),
+                          ({"deterministic": True}, "XLA_FLAGS=--xla_gpu_deterministic_ops=true")):
+        try:
+            TrainConfig(**fields)
+        except ConfigError as error:
+            assert words in str(error) and "jax backend" in str(error), str(error)
+        else:
+            raise AssertionError(f"{fields} was accepted on JAX")
+
+
+def check_every_network_is_compiled_by_default():
+    assert default_jit("cnn") and default_jit("cnmf_1x1")
+
+
+def check_float32_means_highest_matmul_precision_and_is_restored():
+    before = backend_settings.tf32_enabled()
+    with process_settings("float32") as precision:
+        assert precision == "float32" and not backend_settings.tf32_enabled()
+    with process_settings("mixed_bfloat16"):
+        assert backend_settings.tf32_enabled() and keras.config.dtype_policy().name == "mixed_bfloat16"
+    assert backend_settings.tf32_enabled() == before and keras.config.dtype_policy().name == "float32"
+
+
+def check_batchnorm_recalibration_runs_compiled_and_writes_the_statistics():
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.BatchNormalization(momentum=0.9)(inputs))
+    batches = [np.random.default_rng(i).normal(i, 1.0 + i, (8, 3)).astype("float32") for i in range(3)]
+    dataset = tf.data.Dataset.from_tensor_slices((np.stack(batches), np.zeros(3)))
+    assert recalibrate_batchnorm(model, dataset, batches=5) == 3
+    layer = model.layers[-1]
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.moving_mean),
+                               np.mean([b.mean(0) for b in batches], 0), rtol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.moving_variance),
+                               np.mean([b.var(0) for b in batches], 0), rtol=1e-4)
+
+
+if __name__ == "__main__":
+    assert keras.backend.backend() == "jax", keras.backend.backend()
+    for name, check in list(globals().items()):
+        if name.startswith("check_"):
+            check()
+    print("ok")
