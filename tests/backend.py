@@ -93,11 +93,15 @@ def layer_output_and_gradients(layer, inputs, loss_of_output, mode="eager"):
 
 
 def compiled(model):
-    """``model``'s call compiled with XLA: ``tf.function(jit_compile=True)`` or ``jax.jit`` over ``stateless_call``."""
-    if BACKEND == "tensorflow":
-        import tensorflow as tf
+    """``model``'s call compiled with XLA: ``tf.function(jit_compile=True)`` or ``jax.jit`` over ``stateless_call``.
 
-        return tf.function(model.__call__, jit_compile=True)
+    Unlike :func:`keras_nmf.training.compiled.compiled_call` this passes no ``training`` argument, so it also
+    compiles a subclassed model whose ``call`` takes none, and it writes no state back.
+    """
+    if BACKEND == "tensorflow":
+        from keras_nmf.benchmarks.timing import compiled as compiled_function
+
+        return compiled_function(model.__call__, jit=True)
     import jax
 
     def call(x):
@@ -123,41 +127,37 @@ def float64_supported():
 float64_only = pytest.mark.skipif(not float64_supported(), reason="needs float64 (JAX: JAX_ENABLE_X64=1)")
 
 
-def weight_gradients(model, inputs, loss_of_output, variables, training=True):
-    """``[dL/dv for v in variables]`` (numpy) for ``L = loss_of_output(model(inputs, training))``."""
+def outputs_and_weight_gradients(model, inputs, loss_of_output, variables, training=True):
+    """``(outputs, [dL/dv for v in variables])`` as NumPy arrays, for ``outputs = model(inputs, training)`` and
+    ``L = loss_of_output(outputs)``: a ``GradientTape``, or ``jax.value_and_grad`` (compiled) over ``stateless_call``."""
     if BACKEND == "tensorflow":
         import tensorflow as tf
 
         with tf.GradientTape() as tape:
-            loss = loss_of_output(model(inputs, training=training))
-        return [to_numpy(g) for g in tape.gradient(loss, variables)]
-    import jax
+            outputs = model(inputs, training=training)
+            loss = loss_of_output(outputs)
+        gradients = tape.gradient(loss, variables)
+    else:
+        import jax
 
-    trainable = model.trainable_variables
-    non_trainable = [v.value for v in model.non_trainable_variables]
+        trainable = model.trainable_variables
+        non_trainable = [v.value for v in model.non_trainable_variables]
 
-    def loss(values):
-        out, _ = model.stateless_call(values, non_trainable, inputs, training=training)
-        return loss_of_output(out)
+        def loss(values):
+            out, _ = model.stateless_call(values, non_trainable, inputs, training=training)
+            return loss_of_output(out), out
 
-    grads = jax.jit(jax.grad(loss))([v.value for v in trainable])
-    index = {id(v): i for i, v in enumerate(trainable)}
-    return [to_numpy(grads[index[id(v)]]) for v in variables]
+        (_, outputs), grads = jax.jit(jax.value_and_grad(loss, has_aux=True))([v.value for v in trainable])
+        index = {id(v): i for i, v in enumerate(trainable)}
+        gradients = [grads[index[id(v)]] for v in variables]
+    return keras.ops.convert_to_numpy(outputs), [keras.ops.convert_to_numpy(g) for g in gradients]
 
 
 def gpu_available():
     """Whether the active backend sees a GPU."""
-    if BACKEND == "tensorflow":
-        import tensorflow as tf
+    from keras_nmf.training.backend_settings import gpu_compute_capability
 
-        return bool(tf.config.list_physical_devices("GPU"))
-    if BACKEND == "jax":
-        import jax
-
-        return any(device.platform == "gpu" for device in jax.devices())
-    import torch
-
-    return torch.cuda.is_available()
+    return gpu_compute_capability() is not None
 
 
 def on_gpu():

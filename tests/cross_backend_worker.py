@@ -21,6 +21,7 @@ import numpy as np
 import keras_nmf  # noqa: F401  (registers the layers for loading)
 from keras_nmf.losses import CrossEntropyMSE
 from keras_nmf.models import ARCHITECTURES, build_model
+from tests.backend import outputs_and_weight_gradients
 
 #: Small enough to run four networks on two backends in well under a minute; N as the paper's default.
 BATCH, INPUT_SHAPE, ITERATIONS = 4, (28, 28, 3), 20
@@ -47,30 +48,11 @@ def cancelled_biases(model):
 def outputs_and_gradients(model, images, labels):
     """Training-mode outputs and the gradient of the recipe's loss (eq. 21) for every trainable weight."""
     loss_fn = CrossEntropyMSE()
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        with tf.GradientTape() as tape:
-            outputs = model(images, training=True)
-            loss = loss_fn(labels, outputs)
-        gradients = tape.gradient(loss, model.trainable_variables)
-    elif backend == "jax":
-        import jax
-
-        non_trainable = [v.value for v in model.non_trainable_variables]
-
-        def loss(values):
-            out, _ = model.stateless_call(values, non_trainable, images, training=True)
-            return loss_fn(labels, out), out
-
-        (_, outputs), gradients = jax.jit(jax.value_and_grad(loss, has_aux=True))(
-            [v.value for v in model.trainable_variables])
-    else:
-        raise SystemExit(f"unsupported backend {backend}")
-    arrays = {"outputs": keras.ops.convert_to_numpy(outputs), "cancelled": np.array(cancelled_biases(model))}
+    outputs, gradients = outputs_and_weight_gradients(
+        model, images, lambda out: loss_fn(labels, out), model.trainable_variables)
+    arrays = {"outputs": outputs, "cancelled": np.array(cancelled_biases(model))}
     for variable, gradient in zip(model.trainable_variables, gradients):
-        arrays[f"grad:{variable.path}"] = keras.ops.convert_to_numpy(gradient)
+        arrays[f"grad:{variable.path}"] = gradient
     return arrays
 
 

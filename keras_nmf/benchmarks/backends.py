@@ -21,21 +21,24 @@ import sys
 BACKENDS = ("tensorflow", "jax")
 
 
+def nmf_problem_shape(layer, input_shape):
+    """(patterns, pattern size, filters, groups) of a ``CNMF2D`` layer's NMF problem for an input of ``input_shape``."""
+    batch, rows, cols, _ = layer.compute_output_shape(tuple(input_shape))
+    size = layer.kernel_size[0] * layer.kernel_size[1] * input_shape[-1] // layer.groups
+    return batch * rows * cols, size, layer.filters, layer.groups
+
+
 def _nmf_layer_shapes(model, batch):
-    """(patterns, pattern size, filters, groups) of each CNMF2D layer for a batch of ``batch`` images."""
+    """:func:`nmf_problem_shape` of each CNMF2D layer for a batch of ``batch`` images."""
     from keras_nmf.layers import CNMF2D
 
-    shapes = []
-    for layer in model.layers:
-        if isinstance(layer, CNMF2D):
-            rows, cols = layer.compute_output_shape((batch,) + tuple(layer.input.shape[1:]))[1:3]
-            size = layer.kernel_size[0] * layer.kernel_size[1] * layer.input.shape[-1] // layer.groups
-            shapes.append((batch * rows * cols, size, layer.filters, layer.groups))
-    return shapes
+    return [nmf_problem_shape(layer, (batch,) + tuple(layer.input.shape[1:]))
+            for layer in model.layers if isinstance(layer, CNMF2D)]
 
 
-def iteration_matmuls_ms(patterns, size, filters, groups, iterations, repeats):
-    """Median time of the N iterations' matmuls alone at one layer's shapes, compiled on the active backend."""
+def iteration_matmuls_ms(patterns, size, filters, groups, iterations, repeats, jit=True):
+    """Median time of the N iterations' matmuls alone at one layer's shapes, compiled on the active backend
+    (on TensorFlow: a ``tf.function``, with XLA if ``jit``)."""
     import keras
 
     from keras_nmf.benchmarks.timing import compiled, median_ms
@@ -52,7 +55,7 @@ def iteration_matmuls_ms(patterns, size, filters, groups, iterations, repeats):
             h = keras.ops.matmul(keras.ops.matmul(h, w_t), w)
         return keras.ops.sum(h)
 
-    return median_ms(compiled(matmuls), h, w, repeats=repeats)
+    return median_ms(compiled(matmuls, jit=jit), h, w, repeats=repeats)
 
 
 def measure(arch, batch=50, iterations=20, repeats=10, precision="float32", input_shape=(28, 28, 3)):

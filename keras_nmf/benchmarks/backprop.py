@@ -146,6 +146,7 @@ def _profile_nmf_layers(model, images, jit, repeats):
     import keras
     import tensorflow as tf
 
+    from keras_nmf.benchmarks.backends import iteration_matmuls_ms, nmf_problem_shape
     from keras_nmf.benchmarks.timing import median_ms, nmf_iteration_flops
     from keras_nmf.layers import CNMF2D
 
@@ -154,41 +155,15 @@ def _profile_nmf_layers(model, images, jit, repeats):
     layer_inputs = probe(images, training=True)
     rows = []
     for layer, layer_input in zip(layers, layer_inputs):
-        output_shape = layer.compute_output_shape(layer_input.shape)
-        patterns = output_shape[0] * output_shape[1] * output_shape[2]
-        size = layer.kernel_size[0] * layer.kernel_size[1] * layer_input.shape[-1] // layer.groups
+        patterns, size, _, _ = nmf_problem_shape(layer, layer_input.shape)
         flops = nmf_iteration_flops(patterns, size, layer.filters, layer.iterations)
         ms = median_ms(tf.function(layer, jit_compile=jit), layer_input, repeats=repeats)
-        matmuls_ms = _iteration_matmuls_ms(patterns, size, layer.filters, layer.groups, layer.iterations,
-                                           jit, repeats)
+        matmuls_ms = iteration_matmuls_ms(patterns, size, layer.filters, layer.groups, layer.iterations,
+                                          repeats, jit=jit)
         rows.append({"layer": layer.name, "patterns": patterns, "pattern_size": size, "filters": layer.filters,
                      "groups": layer.groups, "forward_ms": ms, "iteration_gflop": flops / 1e9,
                      "gflops": flops / ms / 1e6, "iteration_matmuls_ms": matmuls_ms})
     return rows
-
-
-def _iteration_matmuls_ms(patterns, size, filters, groups, iterations, jit, repeats):
-    """Time of the iterations' matmuls alone (R = W h, then W^T times a P x S
-    operand, N times) at one layer's shapes: what no implementation of eq. 6
-    on this machine's matmul kernels can undercut."""
-    import tensorflow as tf
-
-    from keras_nmf.benchmarks.timing import median_ms
-
-    batch_shape = [groups] if groups > 1 else []
-    hidden = filters // groups
-    # Entries ~ 1/sqrt(S I): each R -> u round trip keeps values near 1, so
-    # neither overflow nor denormals distort the timing.
-    w = tf.random.uniform(batch_shape + [size, hidden], maxval=2.0 / (size * hidden) ** 0.5)
-    h = tf.fill(batch_shape + [patterns, hidden], 1.0 / hidden)
-
-    @tf.function(jit_compile=jit)
-    def matmuls(h, w):
-        for _ in range(iterations):
-            h = tf.matmul(tf.matmul(h, w, transpose_b=True), w)
-        return tf.reduce_sum(h)
-
-    return median_ms(matmuls, h, w, repeats=repeats)
 
 
 # ----------------------------------------------------------------------------- orchestration

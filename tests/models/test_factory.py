@@ -6,7 +6,7 @@ import pytest
 
 from keras_nmf.layers import CNMF2D, L1Normalize, PatchNormalizedConv2D
 from keras_nmf.models import ARCHITECTURES, build_model, count_parameters
-from tests.backend import BACKEND, to_numpy, weight_gradients
+from tests.backend import BACKEND, outputs_and_weight_gradients, to_numpy
 
 #: Tests of the networks' wiring and parameter counts, which Keras's functional API gives identically on every
 #: backend: run on TensorFlow. On JAX (where make test runs this file again and each model build compiles its
@@ -125,7 +125,7 @@ def test_per_block_learning_local_hidden_blocks_and_a_backprop_classifier():
     for mode, model in models.items():
         model.set_weights(weights)
         kernels = [layer.kernel for layer in model.layers if isinstance(layer, CNMF2D)]
-        gradients[mode] = weight_gradients(
+        _, gradients[mode] = outputs_and_weight_gradients(
             model, images, lambda out: keras.ops.sum(keras.losses.sparse_categorical_crossentropy(labels, out)),
             kernels)
     assert [layer.learning for layer in models["local,local,local,backprop"].layers if isinstance(layer, CNMF2D)] == [
