@@ -15,14 +15,10 @@ somewhere else:
 TensorFlow's and JAX's modules are imported only under their backend.
 """
 
-import keras
+from keras_nmf.ops.backend import name as backend
 
 TENSORFLOW = "tensorflow"
 JAX = "jax"
-
-
-def backend():
-    return keras.backend.backend()
 
 
 def gpu_compute_capability():
