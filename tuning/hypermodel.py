@@ -64,6 +64,12 @@ class NMFHyperModel(kt.HyperModel):
         """Every (width, nmf_groups, conv_groups) of the space, in grid order."""
         return list(itertools.product(self.widths, self.nmf_groups, self.conv_groups))
 
+    def variant_values(self):
+        """Every variant as the hyperparameter values a trial records (no ``nmf_groups`` for the CNN archs)."""
+        names = ("width", "nmf_groups", "conv_groups") if self.nmf else ("width", "conv_groups")
+        return [{name: value for name, value in zip(("width", "nmf_groups", "conv_groups"), variant) if name in names}
+                for variant in self.variants()]
+
     def build_variant(self, width, nmf_groups, conv_groups, jit=None):
         """The recipe's compiled model at one point of the space (call it inside ``process_settings``)."""
         return build_compiled_model(self.recipe, self.input_shape, self.num_classes, jit=jit, width=width,

@@ -20,12 +20,16 @@ or rewritten, a restarted worker re-runs its unfinished trial, a restarted chief
 """
 
 import os
+import pathlib
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import grpc  # noqa: E402  (KerasTuner's distributed mode talks to the chief over gRPC)
+
 from keras_nmf.data import DataError, load_dataset  # noqa: E402
 from keras_nmf.experiments.cli import positive_int  # noqa: E402
+from keras_nmf.experiments.sweeps import search_finished  # noqa: E402
 from keras_nmf.training.config import build_parser, config_from_args, field_spec, fields_where  # noqa: E402
 from keras_nmf.training.recipe import process_settings  # noqa: E402
 from tuning.costs import estimate_costs  # noqa: E402
@@ -71,13 +75,46 @@ def main(argv=None):
         with process_settings(recipe.precision, recipe.deterministic):
             estimate_costs(hypermodel, recipe.batch_size, data.train_size)
         return 0
+    project = pathlib.Path(args.directory) / (args.project_name or recipe.arch)
+    variants = hypermodel.variant_values()
+    if search_finished(project, variants, args.max_trials):
+        # Every host stops here on its own: a worker whose chief had already closed the finished search would
+        # otherwise wait up to an hour for it (KerasTuner's client timeout).
+        print(f"The search in {project} is finished: nothing to train. Report: python tuning/report.py "
+              f"{args.directory}")
+        return 0
     tuner = SweepTuner(hypermodel, max_trials=args.max_trials, seed=recipe.seed, directory=args.directory,
-                       project_name=args.project_name or recipe.arch, overwrite=False)
+                       project_name=project.name, overwrite=False)
     train = data.train.repeat() if recipe.steps_per_epoch else data.train
-    tuner.search(train, validation_data=data.validation, epochs=recipe.epochs, steps_per_epoch=recipe.steps_per_epoch,
-                 recalibration_data=data.train, verbose=recipe.verbose)
-    if "chief" in os.environ.get("KERASTUNER_TUNER_ID", "chief"):
+    status = run_search(tuner, project, variants, args.max_trials, train, validation_data=data.validation,
+                        epochs=recipe.epochs, steps_per_epoch=recipe.steps_per_epoch, recalibration_data=data.train,
+                        verbose=recipe.verbose)
+    if status == 0 and "chief" in os.environ.get("KERASTUNER_TUNER_ID", "chief"):
         print(f"Search done; report: python tuning/report.py {args.directory}")
+    return status
+
+
+def run_search(tuner, project, variants, max_trials, *args, **kwargs):
+    """``tuner.search``; a worker that loses the chief oracle ends cleanly, or with the way to resume.
+
+    KerasTuner's chief closes its server once the grid is handed out and the
+    workers it knows of are told to stop; a worker still starting up, or
+    between two requests, then sees its request fail (keras-team/keras-tuner#915).
+    If the records say the search is finished, that worker has nothing left to
+    do (exit 0); otherwise the error says how to resume (exit 1).
+    """
+    try:
+        tuner.search(*args, **kwargs)
+    except grpc.RpcError as error:
+        chief = f"{os.environ.get('KERASTUNER_ORACLE_IP')}:{os.environ.get('KERASTUNER_ORACLE_PORT')}"
+        if search_finished(project, variants, max_trials):
+            print(f"The chief oracle at {chief} closed the finished search in {project}: nothing left to train.")
+            return 0
+        reason = error.code().name if callable(getattr(error, "code", None)) else type(error).__name__
+        print(f"error: lost the chief oracle at {chief} ({reason}) before the search in {project} "
+              "finished. Restart the chief, then this worker, with the same command: finished trials are kept, "
+              "unfinished ones run again.", file=sys.stderr)
+        return 1
     return 0
 
 

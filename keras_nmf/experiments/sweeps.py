@@ -73,6 +73,33 @@ def collect_trials(directory) -> list:
     return rows
 
 
+#: Trial statuses a restarted search never runs again (KerasTuner re-queues RUNNING and retries INVALID ones).
+FINAL_STATUSES = ("COMPLETED", "FAILED")
+
+
+def search_finished(directory, variants, max_trials=None) -> bool:
+    """Whether a search restarted on ``directory`` would have nothing left to train, read from its records alone.
+
+    The rule of the grid oracle (:class:`tuning.hypermodel.ResumableGridOracle`
+    and KerasTuner's ``max_trials``): no trial is left to run or re-run, and
+    either ``max_trials`` trials exist or every variant is held by a trial.
+
+    Args:
+        directory: the search's project folder (or the folder above it).
+        variants: the hyperparameter values of every variant, as the trials record them.
+        max_trials: the search's trial limit, or None for the whole grid.
+    """
+    try:
+        rows = collect_trials(directory)
+    except FileNotFoundError:
+        return False
+    if any(row["status"] not in FINAL_STATUSES for row in rows):
+        return False
+    if max_trials and len(rows) >= max_trials:
+        return True
+    return all(any(all(row[name] == value for name, value in values.items()) for row in rows) for values in variants)
+
+
 def completed(rows):
     """Rows of finished trials with a test accuracy (the ones a figure can show)."""
     return [row for row in rows if row["status"] == "COMPLETED" and row.get("test_accuracy") is not None]

@@ -5,11 +5,13 @@ import os
 import subprocess
 import sys
 
+import grpc
 import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.image_folders import make_image_folder
 from tests.ports import free_ports
+from tuning import search
 
 SEARCH = str(REPO_ROOT / "tuning" / "search.py")
 REPORT = str(REPO_ROOT / "tuning" / "report.py")
@@ -51,6 +53,7 @@ def test_chief_and_two_workers_complete_the_grid_restart_trains_nothing_and_the_
     assert sorted(directory.glob("*/trial_*/*.json")) == records, again
     assert {path: path.read_bytes() for path in records} == before
     assert not any("Epoch 1/1" in text for text in again.values()), outputs
+    assert all("is finished: nothing to train" in text for text in again.values()), again
 
     report = subprocess.run([sys.executable, REPORT, str(directory)], capture_output=True, text=True, timeout=300)
     assert report.returncode == 0, report.stderr[-2000:]
@@ -75,3 +78,29 @@ def test_bad_group_choice_is_a_clear_error(tmp_path):
     result = subprocess.run([sys.executable, SEARCH, "--data-dir", str(images), "--nmf-groups", "3", "--dry-run"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and "Received: nmf_groups=3" in result.stderr
+
+
+class _ChiefGone(grpc.RpcError):
+    def code(self):
+        return grpc.StatusCode.UNAVAILABLE
+
+
+class _WorkerTuner:
+    def search(self, *args, **kwargs):
+        raise _ChiefGone()
+
+
+@pytest.mark.parametrize("finished, status, message", [
+    (True, 0, "closed the finished search"),
+    (False, 1, "lost the chief oracle at 127.0.0.1:8000 (UNAVAILABLE)"),
+])
+def test_a_worker_that_loses_the_chief_ends_cleanly_or_says_how_to_resume(finished, status, message, monkeypatch,
+                                                                         capsys):
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "8000")
+    monkeypatch.setattr(search, "search_finished", lambda *args: finished)
+    assert search.run_search(_WorkerTuner(), "sweep/cnmf_1x1", [], None) == status
+    captured = capsys.readouterr()
+    assert message in captured.out + captured.err
+    if not finished:
+        assert "Restart the chief, then this worker" in captured.err

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_nmf.experiments.sweeps import collect_trials, completed
+from keras_nmf.experiments.sweeps import collect_trials, completed, search_finished
 from keras_nmf.training import TrainConfig
 from tuning import report
 from tuning.hypermodel import NMFHyperModel, SweepTuner
@@ -21,9 +21,13 @@ def _batches(poison=False, count=8):
     return tf.data.Dataset.from_tensor_slices((images, labels)).batch(4)
 
 
-def _search(directory, poison=False):
+def _hypermodel(conv_groups=(1, 2)):
     recipe = TrainConfig(arch="cnn", epochs=1, bn_recalibration_batches=1, jit=False, val_split=0.1, verbose=0)
-    hypermodel = NMFHyperModel(recipe, SHAPE, 3, widths=[1], conv_groups=[1, 2], test_data=_batches())
+    return NMFHyperModel(recipe, SHAPE, 3, widths=[1], conv_groups=conv_groups, test_data=_batches())
+
+
+def _search(directory, poison=False):
+    hypermodel = _hypermodel()
     tuner = SweepTuner(hypermodel, seed=0, directory=str(directory), project_name="cnn", overwrite=False)
     tuner.search(_batches(poison), validation_data=_batches(), epochs=1, recalibration_data=_batches(), verbose=0)
     return tuner
@@ -42,6 +46,16 @@ def test_a_restarted_finished_search_trains_nothing_and_leaves_records_identical
     assert len(tuner.oracle.trials) == 2
     assert sorted((tmp_path / "cnn").glob("trial_*/*.json")) == files
     assert {path: path.read_bytes() for path in files} == before
+
+    # What search.py reads before contacting any chief: finished for this grid, not for a wider one.
+    project = tmp_path / "cnn"
+    assert search_finished(project, _hypermodel().variant_values())
+    assert not search_finished(project, _hypermodel(conv_groups=(1, 2, 4)).variant_values())
+    assert search_finished(project, _hypermodel(conv_groups=(1, 2, 4)).variant_values(), max_trials=2)
+    assert not search_finished(tmp_path / "other", _hypermodel().variant_values())
+    running = files[0].parent / "trial.json"
+    running.write_text(running.read_text().replace('"COMPLETED"', '"RUNNING"'))
+    assert not search_finished(project, _hypermodel().variant_values())  # a restarted chief re-queues it
 
 
 @pytest.mark.slow
