@@ -23,7 +23,8 @@ from keras_nmf.experiments.cli import positive_int  # noqa: E402
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="bench_out", help="output directory")
-    parser.add_argument("--backends", nargs="+", default=list(backends.BACKENDS), choices=backends.BACKENDS)
+    parser.add_argument("--backends", nargs="+", default=list(backends.DEFAULT_BACKENDS),
+                        choices=backends.BACKENDS)
     parser.add_argument("--archs", nargs="+", default=["cnn", "cnmf_1x1"], choices=["cnn", "cnmf", "cnn_1x1", "cnmf_1x1"])
     parser.add_argument("--batch", type=positive_int, default=50)
     parser.add_argument("--iterations", type=positive_int, default=20, help="NMF iterations N (eq. 6)")

@@ -9,7 +9,7 @@
 # 2. bench_backprop per-architecture throughput and step memory, float32 and mixed_bfloat16, and cnn / cnmf_1x1
 #    in float32 with TF32 left on (what train.py's true float32 costs);
 # 3. one epoch of cnmf_1x1 on ../shared/data/cifar10-jpeg (epoch time, test accuracy).
-# JAX: the same GPU-marked tests; bench_backends (train step of the four networks, float32 and mixed_bfloat16,
+# JAX (or PyTorch, with KERAS_BACKEND=torch): the same GPU-marked tests; bench_backends (train step of the four networks, float32 and mixed_bfloat16,
 # and the cnmf_1x1 step against its iterations' matmuls); one CIFAR-10-sized epoch of cnmf_1x1 on random images
 # (no tf.data there; said so in the summary). DEVICE_CHECK_QUICK=1 shrinks the JAX benchmarks to a CPU smoke run
 # (float32 only).
@@ -54,7 +54,11 @@ if [ "$KERAS_BACKEND" != tensorflow ]; then
   else
     export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
   fi
-  gpu_tests "import jax; print(sum(d.platform == 'gpu' for d in jax.devices()))"
+  if [ "$KERAS_BACKEND" = torch ]; then
+    gpu_tests "import torch; print(torch.cuda.device_count())"
+  else
+    gpu_tests "import jax; print(sum(d.platform == 'gpu' for d in jax.devices()))"
+  fi
   BENCH=()
   if [ "$GPU" -gt 0 ] || [ -n "${DEVICE_CHECK_QUICK:-}" ]; then
     if [ -n "${DEVICE_CHECK_QUICK:-}" ]; then

@@ -1,8 +1,9 @@
 """What the tests need from the active Keras backend: gradients, compiled calls, a TensorFlow-only marker.
 
 The layer, ops and model tests run under ``KERAS_BACKEND=tensorflow`` (the
-whole suite) and ``KERAS_BACKEND=jax`` (``make test`` runs them again); these
-helpers give both the same words for taking a gradient and compiling a call.
+whole suite), ``KERAS_BACKEND=jax`` and ``KERAS_BACKEND=torch`` (``make test``
+runs them again on each); these helpers give all three the same words for
+taking a gradient and compiling a call.
 """
 
 import keras
@@ -15,8 +16,9 @@ BACKEND = keras.backend.backend()
 tensorflow_only = pytest.mark.skipif(BACKEND != "tensorflow", reason="tests TensorFlow-specific behaviour")
 
 #: How a computation is run: op by op, traced with an unknown batch size (as ``fit`` traces on TensorFlow), or XLA.
-#: On JAX the three are one (``jax.jit``, static shapes), so tests parametrised by mode run it once there.
-MODES = ("eager", "graph", "xla") if BACKEND == "tensorflow" else ("xla",)
+#: On JAX the three are one (``jax.jit``, static shapes), so tests parametrised by mode run it once there; PyTorch
+#: runs eagerly.
+MODES = {"tensorflow": ("eager", "graph", "xla"), "jax": ("xla",)}.get(BACKEND, ("eager",))
 
 
 def to_numpy(value, dtype=np.float64):
@@ -43,6 +45,10 @@ def value_and_gradients(loss_fn, *tensors, mode="eager"):
         if mode != "eager":
             run = tf.function(run, jit_compile=mode == "xla")
         return run(*[tf.convert_to_tensor(t) for t in tensors])
+    if BACKEND == "torch":
+        leaves = [_torch_leaf(t) for t in tensors]
+        loss = loss_fn(*leaves)
+        return loss, list(_torch_gradients(loss, leaves))
     import jax
 
     run = jax.value_and_grad(loss_fn, argnums=tuple(range(len(tensors))))
@@ -74,6 +80,10 @@ def layer_output_and_gradients(layer, inputs, loss_of_output, mode="eager"):
             forward_backward = tf.function(
                 forward_backward, input_signature=None if mode == "xla" else signature, jit_compile=mode == "xla")
         return forward_backward(tf.convert_to_tensor(inputs))
+    if BACKEND == "torch":
+        x = _torch_leaf(inputs)
+        out = layer(x)
+        return (out,) + _torch_gradients(loss_of_output(out), [x, layer.kernel.value])
     import jax
 
     if not layer.built:
@@ -102,6 +112,8 @@ def compiled(model):
         from keras_nmf.benchmarks.timing import compiled as compiled_function
 
         return compiled_function(model.__call__, jit=True)
+    if BACKEND == "torch":
+        return model.__call__  # eager: Keras compiles nothing on PyTorch unless jit_compile is asked for
     import jax
 
     def call(x):
@@ -115,16 +127,15 @@ def compiled(model):
 
 
 def float64_supported():
-    """float64 tensors exist: always on TensorFlow; on JAX only with ``JAX_ENABLE_X64=1``."""
-    if BACKEND != "jax":
-        return True
-    import jax
+    """float64 arithmetic in ``keras.ops``: TensorFlow, and JAX with ``JAX_ENABLE_X64=1`` (not PyTorch)."""
+    from keras_nmf.ops.backend import float64_available
 
-    return bool(jax.config.jax_enable_x64)
+    return float64_available()
 
 
 #: Tests of float64 arithmetic (JAX computes in float32 unless JAX_ENABLE_X64=1).
-float64_only = pytest.mark.skipif(not float64_supported(), reason="needs float64 (JAX: JAX_ENABLE_X64=1)")
+float64_only = pytest.mark.skipif(not float64_supported(),
+                                  reason="needs float64 arithmetic (JAX: JAX_ENABLE_X64=1; not on PyTorch)")
 
 
 def outputs_and_weight_gradients(model, inputs, loss_of_output, variables, training=True):
@@ -137,6 +148,10 @@ def outputs_and_weight_gradients(model, inputs, loss_of_output, variables, train
             outputs = model(inputs, training=training)
             loss = loss_of_output(outputs)
         gradients = tape.gradient(loss, variables)
+    elif BACKEND == "torch":
+        outputs = model(inputs, training=training)
+        gradients = _torch_gradients(loss_of_output(outputs), [v.value for v in variables])
+        outputs = outputs.detach()
     else:
         import jax
 
@@ -151,6 +166,19 @@ def outputs_and_weight_gradients(model, inputs, loss_of_output, variables, train
         index = {id(v): i for i, v in enumerate(trainable)}
         gradients = [grads[index[id(v)]] for v in variables]
     return keras.ops.convert_to_numpy(outputs), [keras.ops.convert_to_numpy(g) for g in gradients]
+
+
+def _torch_leaf(value):
+    """``value`` as a PyTorch tensor on Keras's device that gradients are taken for."""
+    return keras.ops.convert_to_tensor(value).detach().clone().requires_grad_(True)
+
+
+def _torch_gradients(loss, leaves):
+    """``d loss / d leaf`` for each leaf (zeros where the loss does not depend on it), detached."""
+    import torch
+
+    gradients = torch.autograd.grad(loss, leaves, allow_unused=True)
+    return tuple(torch.zeros_like(leaf) if g is None else g.detach() for leaf, g in zip(leaves, gradients))
 
 
 def gpu_available():

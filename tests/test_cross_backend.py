@@ -1,13 +1,15 @@
-"""The four networks compute the same on TensorFlow and JAX, and a .keras file moves between them.
+"""The four networks compute the same on TensorFlow, JAX and PyTorch, and a .keras file moves between them.
 
-Three subprocesses (tests/cross_backend_worker.py): TensorFlow builds each
-network and saves its weights; JAX loads them; both save the training-mode
-outputs and the gradient of the recipe's loss for every weight, which must
-agree within 1e-5 relative, (biases that a BatchNorm follows have
-a zero gradient: both must be zero up to rounding), and a ``.keras`` file, which the other backend
-loads and must predict with as the saving backend did.
+One subprocess per stage (tests/cross_backend_worker.py): TensorFlow builds each
+network and saves its weights; JAX, then PyTorch (where installed), load them;
+each saves the training-mode outputs and the gradient of the recipe's loss for
+every weight, which must agree with TensorFlow's within 1e-5 relative (biases
+that a BatchNorm follows have a zero gradient: both must be zero up to
+rounding), and a ``.keras`` file, which the other backends load and must
+predict with as the saving backend did.
 """
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -19,6 +21,9 @@ from keras_nmf.models import ARCHITECTURES
 from tests.conftest import REPO_ROOT
 
 pytest.importorskip("jax")
+
+#: The backends compared with TensorFlow: JAX always (make test installs it), PyTorch where it is installed.
+OTHERS = ("jax",) + (("torch",) if importlib.util.find_spec("torch") else ())
 
 #: Relative tolerance of outputs and gradients across backends (float32 throughout).
 RTOL = 1e-5
@@ -35,7 +40,8 @@ def _stage(stage, backend, directory):
 def results(tmp_path_factory):
     directory = tmp_path_factory.mktemp("cross_backend")
     _stage("reference", "tensorflow", directory)
-    _stage("compare", "jax", directory)
+    for backend in OTHERS:
+        _stage("compare", backend, directory)
     _stage("reload", "tensorflow", directory)
     return directory
 
@@ -44,26 +50,32 @@ def _relative_error(got, expected):
     return float(np.linalg.norm(got - expected) / max(np.linalg.norm(expected), 1e-30))
 
 
+@pytest.mark.parametrize("backend", OTHERS)
 @pytest.mark.parametrize("arch", ARCHITECTURES)
-def test_outputs_and_every_weight_gradient_agree(results, arch):
-    tensorflow, jax = np.load(results / f"{arch}-tensorflow.npz"), np.load(results / f"{arch}-jax.npz")
-    assert sorted(tensorflow.files) == sorted(jax.files)
+def test_outputs_and_every_weight_gradient_agree(results, arch, backend):
+    tensorflow, other = np.load(results / f"{arch}-tensorflow.npz"), np.load(results / f"{arch}-{backend}.npz")
+    assert sorted(tensorflow.files) == sorted(other.files)
     gradients = [name for name in tensorflow.files if name.startswith("grad:")]
     assert len(gradients) >= 8  # every trainable weight, not a few
     # A bias followed by BatchNorm has a zero gradient: only rounding noise, which no relative test can compare.
     cancelled = {f"grad:{path}" for path in tensorflow["cancelled"]}
     scale = max(np.linalg.norm(tensorflow[name]) for name in gradients)
     for name in ["outputs"] + gradients:
-        assert np.all(np.isfinite(jax[name])), name
+        assert np.all(np.isfinite(other[name])), name
         if name in cancelled:
-            assert max(np.linalg.norm(jax[name]), np.linalg.norm(tensorflow[name])) <= RTOL * scale, name
+            assert max(np.linalg.norm(other[name]), np.linalg.norm(tensorflow[name])) <= RTOL * scale, name
         else:
-            error = _relative_error(jax[name], tensorflow[name])
-            assert error <= RTOL, f"{arch} {name}: relative error {error:.2e}"
+            error = _relative_error(other[name], tensorflow[name])
+            assert error <= RTOL, f"{arch} {backend} {name}: relative error {error:.2e}"
+
+
+#: (saving backend, loading backend): each later stage loads the files of the stages before it.
+TRANSFERS = [("tensorflow", other) for other in OTHERS] + [(other, "tensorflow") for other in OTHERS] + (
+    [("jax", "torch")] if "torch" in OTHERS else [])
 
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
-@pytest.mark.parametrize("saved_by, loaded_by", [("tensorflow", "jax"), ("jax", "tensorflow")])
+@pytest.mark.parametrize("saved_by, loaded_by", TRANSFERS)
 def test_a_keras_file_predicts_the_same_on_the_other_backend(results, arch, saved_by, loaded_by):
     expected = np.load(results / f"{arch}-{saved_by}-inference.npy")
     loaded = np.load(results / f"{arch}-{saved_by}-loaded-by-{loaded_by}.npy")

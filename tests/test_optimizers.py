@@ -9,8 +9,9 @@ from tests.backend import to_numpy
 
 def _one_step(optimizer, gradient):
     variables = [keras.Variable(np.zeros(3, "float32"), name="kxk"), keras.Variable(np.zeros(3, "float32"), name="mix")]
-    optimizer.apply_gradients([(gradient, variables[0]), (gradient, variables[1])])
-    optimizer.apply_gradients([(gradient * 0.5, variables[0]), (gradient * 0.5, variables[1])])
+    for scale in (1.0, 0.5):
+        step = keras.ops.convert_to_tensor(gradient * scale)  # a backend tensor, as training passes (PyTorch needs one)
+        optimizer.apply_gradients([(step, variables[0]), (step, variables[1])])
     return [keras.ops.convert_to_numpy(v) for v in variables]
 
 

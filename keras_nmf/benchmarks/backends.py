@@ -18,7 +18,9 @@ import platform
 import subprocess
 import sys
 
-BACKENDS = ("tensorflow", "jax")
+#: The backends this benchmark can measure, and those it measures unless told (PyTorch: ``--backends torch``).
+BACKENDS = ("tensorflow", "jax", "torch")
+DEFAULT_BACKENDS = ("tensorflow", "jax")
 
 
 def nmf_problem_shape(layer, input_shape):
@@ -145,7 +147,7 @@ def _worker(spec):
     return report
 
 
-def run(backends=BACKENDS, archs=("cnn", "cnmf_1x1"), epoch=None, progress=print, **settings):
+def run(backends=DEFAULT_BACKENDS, archs=("cnn", "cnmf_1x1"), epoch=None, progress=print, **settings):
     """Each backend in a fresh subprocess; returns ``{"machine": ..., "backends": {backend: worker result}}``.
 
     ``epoch``: None, or the keyword arguments of :func:`epoch_seconds` (its ``arch``, image counts) to time

@@ -7,7 +7,13 @@ import keras
 
 
 def _block(result):
-    """Waits for every tensor in ``result`` (JAX dispatches asynchronously; reading a value waits)."""
+    """Waits for every tensor in ``result`` (JAX and CUDA dispatch asynchronously; reading a value waits)."""
+    if keras.backend.backend() == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        return
     for value in keras.tree.flatten(result):
         if hasattr(value, "block_until_ready"):
             value.block_until_ready()

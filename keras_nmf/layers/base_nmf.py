@@ -71,8 +71,9 @@ def validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dty
         )
     if implicit_dtype == "float64" and not ops.backend.float64_available():
         raise ValueError(
-            "`implicit_dtype='float64'` needs float64 tensors, which JAX provides only with JAX_ENABLE_X64=1 "
-            "(set it before starting Python), or use implicit_dtype='float32'.")
+            "`implicit_dtype='float64'` needs float64 arithmetic, which Keras gives on TensorFlow, and on JAX with "
+            "JAX_ENABLE_X64=1 (set it before starting Python); on PyTorch Keras computes float64 in float32. "
+            "Use implicit_dtype='float32' here.")
     if learning == "local" and backward != "approx":
         raise ValueError(
             "`learning='local'` replaces the weight gradient of the one-step "
@@ -125,8 +126,8 @@ class BaseNMF(keras.layers.Layer):
         )
         if self.backward == "implicit":
             # Patterns whose fixed-point system was singular or ill-conditioned (one-step gradient used instead).
-            # int64 where the backend has it (JAX without JAX_ENABLE_X64 has not; it does not count either,
-            # see keras_nmf.ops.backend.after_counting).
+            # int64 where the backend computes in 64 bits (only TensorFlow counts, see
+            # keras_nmf.ops.backend.after_counting).
             self.implicit_fallbacks = self.add_weight(
                 name="implicit_fallbacks", shape=(), initializer="zeros", trainable=False,
                 dtype="int64" if ops.backend.float64_available() else "int32")

@@ -103,8 +103,17 @@ def after_counting(counter, amount, outputs):
 
 
 def float64_available():
-    """Whether float64 tensors exist: always, except on JAX without ``JAX_ENABLE_X64`` (it then computes in float32)."""
-    if name() != "jax":
+    """Whether ``keras.ops`` computes float64 tensors in float64.
+
+    TensorFlow: always. JAX: only with ``JAX_ENABLE_X64=1`` (else it computes
+    in float32). PyTorch: no; Keras's dtype promotion turns 64-bit results into
+    32-bit ones on every backend but TensorFlow (``BIT64_TO_BIT32_DTYPE`` in
+    ``keras.src.backend.common.dtypes``), so a float64 matmul there is a float32 one.
+    """
+    backend = name()
+    if backend == "torch":
+        return False
+    if backend != "jax":
         return True
     import jax
 

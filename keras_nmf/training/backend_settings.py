@@ -54,7 +54,7 @@ def tf32_enabled():
         return jax.config.jax_default_matmul_precision not in ("highest", "float32")
     import torch
 
-    return torch.backends.cuda.matmul.allow_tf32
+    return torch.backends.cuda.matmul.allow_tf32 or torch.backends.cudnn.allow_tf32
 
 
 def set_tf32(enabled):
@@ -70,7 +70,9 @@ def set_tf32(enabled):
     else:
         import torch
 
+        # Matmuls and cuDNN convolutions have separate switches on PyTorch (convolutions default to TF32).
         torch.backends.cuda.matmul.allow_tf32 = enabled
+        torch.backends.cudnn.allow_tf32 = enabled
 
 
 def determinism_enabled():

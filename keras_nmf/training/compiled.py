@@ -6,7 +6,8 @@ on the JAX backend about 3 s per batch of 50 for ``cnmf_1x1`` on 2 CPU cores,
 against 0.2 s compiled. :func:`compiled_call` compiles the call once per model
 (``tf.function`` on TensorFlow, ``jax.jit`` over ``stateless_call`` on JAX,
 writing the updated non-trainable state, such as BatchNorm's moving
-statistics, back to the variables) and runs eagerly elsewhere.
+statistics, back to the variables) and runs eagerly on PyTorch, without
+autograd.
 """
 
 import weakref
@@ -47,4 +48,10 @@ def _compile(model, training):
             return outputs
 
         return call
-    return lambda images: model(images, training=training)
+    import torch
+
+    def eager_call(images):
+        with torch.no_grad():  # nothing here is differentiated: no autograd graph kept
+            return model(images, training=training)
+
+    return eager_call

@@ -200,10 +200,13 @@ def _check_backend_support(config):
             f"--distribute {config.distribute} is a tf.distribute strategy and needs KERAS_BACKEND=tensorflow; "
             f"the {backend} backend trains on one device here. Drop --distribute or set KERAS_BACKEND=tensorflow.")
     if config.deterministic:
+        own_way = {"jax": "start with XLA_FLAGS=--xla_gpu_deterministic_ops=true on a GPU; on a CPU it is "
+                          "deterministic already",
+                   "torch": "torch.use_deterministic_algorithms, with CUBLAS_WORKSPACE_CONFIG set before CUDA starts, "
+                            "is not wired into this project"}.get(backend, "no switch is wired for it")
         raise ConfigError(
-            f"--deterministic is TensorFlow's op determinism; the {backend} backend has no switch for it in a running "
-            "process (JAX: start with XLA_FLAGS=--xla_gpu_deterministic_ops=true on a GPU; on a CPU it is "
-            "deterministic already). Drop --deterministic or set KERAS_BACKEND=tensorflow.")
+            f"--deterministic is TensorFlow's op determinism; the {backend} backend has no switch for it here "
+            f"({own_way}). Drop --deterministic or set KERAS_BACKEND=tensorflow.")
 
 
 def flag(name):

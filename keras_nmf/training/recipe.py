@@ -39,7 +39,9 @@ def default_jit(arch, strategy=None):
     """XLA where it measured faster (``DEFAULT_JIT``), but off under a ``tf.distribute`` strategy.
 
     ``DEFAULT_JIT`` is TensorFlow's choice; on the JAX backend every step is
-    compiled (``jax.jit``, Keras's default there), as uncompiled JAX runs op by op.
+    compiled (``jax.jit``, Keras's default there), as uncompiled JAX runs op by
+    op; on PyTorch steps run eagerly (Keras's default there: its ``jit_compile``
+    is ``torch.compile``, which took minutes per layer on this project's CPU).
 
     XLA-compiled steps under ``MirroredStrategy`` fail with "Trying to access
     resource ... located in device CPU:1 from device CPU:0" (XLA's known
@@ -47,8 +49,10 @@ def default_jit(arch, strategy=None):
     disabled XLA under tf.distribute). ``TrainConfig`` rejects ``--jit`` with
     ``--distribute``.
     """
-    if backend_settings.backend() != backend_settings.TENSORFLOW:
+    if backend_settings.backend() == backend_settings.JAX:
         return True
+    if backend_settings.backend() != backend_settings.TENSORFLOW:
+        return False
     return DEFAULT_JIT[arch] and strategy is None
 
 

@@ -32,13 +32,14 @@ def test_factorize_gives_h_and_the_reconstruction_beside_the_layer_output():
     layer = NMFDense(4, iterations=6)
     output = layer(inputs)
     factorization = layer.factorize(inputs, with_previous=True)
-    np.testing.assert_allclose(factorization.h, output, rtol=1e-6)
+    h = to_numpy(factorization.h)
+    np.testing.assert_allclose(h, to_numpy(output), rtol=1e-6)
     w = ref.weights_from_kernel(to_numpy(layer.kernel))
     expected_h = ref.nmf_forward(inputs.astype(np.float64) / inputs.sum(-1, keepdims=True), w, 6)
-    np.testing.assert_allclose(factorization.h, expected_h, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(factorization.reconstruction, expected_h @ w.T, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(h, expected_h, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(factorization.reconstruction), expected_h @ w.T, rtol=1e-4, atol=1e-6)
     previous = ref.nmf_forward(inputs.astype(np.float64) / inputs.sum(-1, keepdims=True), w, 5)
-    np.testing.assert_allclose(factorization.residual(), np.abs(expected_h - previous).sum(-1), atol=1e-5)
+    np.testing.assert_allclose(to_numpy(factorization.residual()), np.abs(expected_h - previous).sum(-1), atol=1e-5)
 
 
 def test_the_callback_writes_its_scalars_each_epoch():

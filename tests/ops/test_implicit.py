@@ -37,7 +37,7 @@ def test_implicit_equals_autodiff_through_converged_iterations(epsilon):
     iterations = 400 if epsilon is None else 700
     h = nmf_iterations(x, w, iterations, epsilon)
     _, autodiff = value_and_gradients(
-        lambda x, w: keras.ops.sum(nmf_iterations(x, w, iterations, epsilon) * phi), x, w)
+        lambda x, w: keras.ops.sum(keras.ops.multiply(nmf_iterations(x, w, iterations, epsilon), phi)), x, w)
     assert float(np.max(np.abs(to_numpy(nmf_iterations(x, w, iterations + 1, epsilon) - h)))) < 1e-9  # converged
     got = backward_gradients(x, w, h, phi, backward="implicit", epsilon=epsilon, implicit_dtype="float64")
     one_step = backward_gradients(x, w, h, phi, backward="approx")
@@ -63,7 +63,7 @@ def _weight_gradient(layer, inputs):
     from tests.backend import layer_output_and_gradients
 
     weights = keras.ops.arange(3, dtype="float32")
-    return to_numpy(layer_output_and_gradients(layer, inputs, lambda out: keras.ops.sum(out * weights))[2])
+    return to_numpy(layer_output_and_gradients(layer, inputs, lambda out: keras.ops.sum(keras.ops.multiply(out, weights)))[2])
 
 
 def test_layers_train_with_the_implicit_backward():

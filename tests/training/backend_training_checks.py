@@ -1,7 +1,7 @@
-"""The training stack's JAX-specific behaviour, run by tests/training/test_jax_backend.py in a JAX subprocess.
+"""The training stack on JAX and PyTorch, run by tests/training/test_other_backends.py in a subprocess per backend.
 
-``python -m tests.training.jax_training_checks`` (with ``KERAS_BACKEND=jax``) runs every ``check_*``
-function below and prints ``ok`` after the last one; an assertion stops it with a traceback.
+``python -m tests.training.backend_training_checks`` (with ``KERAS_BACKEND=jax`` or ``torch``) runs every
+``check_*`` function below and prints ``ok`` after the last one; an assertion stops it with a traceback.
 """
 
 import keras
@@ -16,17 +16,18 @@ from keras_nmf.training.recipe import default_jit, process_settings
 
 def check_tensorflow_only_flags_are_refused_with_the_way_out():
     for fields, words in (({"distribute": "mirrored"}, "needs KERAS_BACKEND=tensorflow"),
-                          ({"deterministic": True}, "XLA_FLAGS=--xla_gpu_deterministic_ops=true")):
+                          ({"deterministic": True}, "Drop --deterministic")):
         try:
             TrainConfig(**fields)
         except ConfigError as error:
-            assert words in str(error) and "jax backend" in str(error), str(error)
+            assert words in str(error) and f"{keras.backend.backend()} backend" in str(error), str(error)
         else:
-            raise AssertionError(f"{fields} was accepted on JAX")
+            raise AssertionError(f"{fields} was accepted on {keras.backend.backend()}")
 
 
-def check_every_network_is_compiled_by_default():
-    assert default_jit("cnn") and default_jit("cnmf_1x1")
+def check_networks_are_compiled_by_default_on_jax_and_eager_on_torch():
+    compiled = keras.backend.backend() == "jax"
+    assert default_jit("cnn") == compiled and default_jit("cnmf_1x1") == compiled
 
 
 def check_float32_means_highest_matmul_precision_and_is_restored():
@@ -38,7 +39,7 @@ def check_float32_means_highest_matmul_precision_and_is_restored():
     assert backend_settings.tf32_enabled() == before and keras.config.dtype_policy().name == "float32"
 
 
-def check_batchnorm_recalibration_runs_compiled_and_writes_the_statistics():
+def check_batchnorm_recalibration_writes_the_statistics():
     inputs = keras.Input((3,))
     model = keras.Model(inputs, keras.layers.BatchNormalization(momentum=0.9)(inputs))
     batches = [np.random.default_rng(i).normal(i, 1.0 + i, (8, 3)).astype("float32") for i in range(3)]
@@ -52,7 +53,7 @@ def check_batchnorm_recalibration_runs_compiled_and_writes_the_statistics():
 
 
 if __name__ == "__main__":
-    assert keras.backend.backend() == "jax", keras.backend.backend()
+    assert keras.backend.backend() in ("jax", "torch"), keras.backend.backend()
     for name, check in list(globals().items()):
         if name.startswith("check_"):
             check()
