@@ -66,8 +66,8 @@ class NMFHyperModel(kt.HyperModel):
 
     def variant_values(self):
         """Every variant as the hyperparameter values a trial records (no ``nmf_groups`` for the CNN archs)."""
-        names = ("width", "nmf_groups", "conv_groups") if self.nmf else ("width", "conv_groups")
-        return [{name: value for name, value in zip(("width", "nmf_groups", "conv_groups"), variant) if name in names}
+        names = ("width", "nmf_groups", "conv_groups")
+        return [{name: value for name, value in zip(names, variant) if self.nmf or name != "nmf_groups"}
                 for variant in self.variants()]
 
     def build_variant(self, width, nmf_groups, conv_groups, jit=None):
