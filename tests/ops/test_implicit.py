@@ -63,7 +63,8 @@ def _weight_gradient(layer, inputs):
     from tests.backend import layer_output_and_gradients
 
     weights = keras.ops.arange(3, dtype="float32")
-    return to_numpy(layer_output_and_gradients(layer, inputs, lambda out: keras.ops.sum(keras.ops.multiply(out, weights)))[2])
+    loss = lambda out: keras.ops.sum(keras.ops.multiply(out, weights))  # noqa: E731
+    return to_numpy(layer_output_and_gradients(layer, inputs, loss)[2])
 
 
 def test_layers_train_with_the_implicit_backward():
