@@ -11,9 +11,8 @@
 # 3. one epoch of cnmf_1x1 on ../shared/data/cifar10-jpeg (epoch time, test accuracy).
 # JAX (or PyTorch, with KERAS_BACKEND=torch): the same GPU-marked tests; bench_backends (train step of the four
 # networks, float32 and mixed_bfloat16, and the cnmf_1x1 step against its iterations' matmuls); one
-# CIFAR-10-sized epoch of cnmf_1x1 on random images
-# (no tf.data there; said so in the summary). DEVICE_CHECK_QUICK=1 shrinks the JAX benchmarks to a CPU smoke run
-# (float32 only).
+# CIFAR-10-sized epoch of cnmf_1x1 on random images (no tf.data there; said so in the summary).
+# DEVICE_CHECK_QUICK=1 shrinks these benchmarks to a CPU smoke run (float32 only).
 # The last line printed is one JSON summary. Without a GPU the GPU parts are skipped and said so.
 # PYTHON=path/to/python uses an existing environment instead of creating .venv.
 set -uo pipefail

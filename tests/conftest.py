@@ -27,4 +27,3 @@ def cifar10_jpeg():
     if not (CIFAR10_JPEG / "train").is_dir():
         pytest.skip(f"CIFAR-10 JPEG folder not found at {CIFAR10_JPEG}")
     return CIFAR10_JPEG
-

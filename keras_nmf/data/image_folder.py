@@ -6,10 +6,9 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
-from keras_nmf.data.errors import DataError  # noqa: F401  (raised here; imported from here by callers)
+from keras_nmf.data.errors import DataError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
-
 
 
 def list_image_folder(root, split, class_names=None):

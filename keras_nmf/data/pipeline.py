@@ -6,7 +6,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_nmf.data import augment
-from keras_nmf.data.image_folder import DataError, image_folder_shape, load_image_folder
+from keras_nmf.data.errors import DataError
+from keras_nmf.data.image_folder import image_folder_shape, load_image_folder
 from keras_nmf.data.tfds_source import TFDS_IMAGE_SHAPES, load_tfds
 
 #: The paper crops 32x32 CIFAR-10 to 28x28, and 28x28 MNIST to 24x24.
