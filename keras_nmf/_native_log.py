@@ -2,8 +2,10 @@
 
 Importing TensorFlow and listing its GPUs writes, from C++ and before any log
 level applies (``TF_CPP_MIN_LOG_LEVEL`` cannot reach it), a pre-init absl
-warning and "Could not find cuda drivers" twice, a CPU-feature note, and on
-CPU hosts an error line "failed call to cuInit". This module captures the
+warning and "Could not find cuda drivers" twice, a CPU-feature note, on
+CPU hosts an error line "failed call to cuInit", and, where TensorFlow turns on
+its oneDNN kernels (on by default on recent x86 CPUs, e.g. with AVX-512 or AMX),
+the notice "oneDNN custom operations are on ..." twice. This module captures the
 process's stderr (file descriptor 2) while that happens, drops exactly those
 lines, and writes everything else back, so real errors are never hidden.
 """
@@ -18,6 +20,7 @@ import tempfile
 NOISE = re.compile(
     r"(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
     r"|^[IWE]\d{4} .*(cudart_stub\.cc|cpu_feature_guard\.cc|cuda_platform\.cc|cuda_executor\.cc|cuda_diagnostics)"
+    r"|^[IWE]\d{4} .*\] oneDNN custom operations are on\."
     r"|^To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags\.)"
 )
 
