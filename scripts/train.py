@@ -26,15 +26,19 @@ from keras_nmf.training import parse_config, train  # noqa: E402
 from keras_nmf.training.callbacks import NonFiniteLossError  # noqa: E402
 from keras_nmf.training.config import ConfigError  # noqa: E402
 from keras_nmf.training.distribute import DistributeError  # noqa: E402
+from keras_nmf.training.run_files import RunFileError, RunLockedError, RunWriteError  # noqa: E402
 
 
 def main(argv=None):
     config, given = parse_config(argv, description=__doc__)
     try:
         train(config, given=given)
-    except (ConfigError, DataError, DistributeError, FileNotFoundError, FileExistsError, PermissionError) as error:
+    except (ConfigError, DataError, DistributeError, RunFileError, RunLockedError, FileNotFoundError,
+            FileExistsError, PermissionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except RunWriteError:
+        return 4  # train() printed what could not be written, what survived and the resume command
     except NonFiniteLossError:
         return 3  # train() printed the epoch, batch and the resume command
     except KeyboardInterrupt:

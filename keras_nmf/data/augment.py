@@ -5,6 +5,11 @@ torchvision values (brightness 0.5, contrast 0.1, saturation 0.1, hue 0.15),
 applied in that fixed order with factors drawn per image (the authors' code
 draws one per batch, and torchvision shuffles the order). Test: centre crop.
 Images are float32 in [0, 1] (no mean subtraction: NMF needs x >= 0).
+
+Every random draw of the training pipeline is a stateless function of a seed
+(``seed`` argument), so an image's augmentation depends on the run's seed,
+the epoch and the image's position in that epoch only: a resumed run draws
+what the uninterrupted run would have drawn.
 """
 
 import tensorflow as tf
@@ -12,11 +17,26 @@ import tensorflow as tf
 BRIGHTNESS, CONTRAST, SATURATION, HUE = 0.5, 0.1, 0.1, 0.15
 
 
-def random_crop_and_flip(image, crop_size):
-    """One uint8 image (H, W, C) -> random crop_size x crop_size crop, maybe mirrored."""
+#: Colour-jitter factors drawn per image: brightness, contrast, saturation, hue shift.
+JITTER_FACTORS = 4
+
+
+def random_crop_and_flip(image, crop_size, seed):
+    """One uint8 image (H, W, C) -> random crop_size x crop_size crop, mirrored with probability 1/2.
+
+    ``seed``: a stateless seed (shape (2,) integer tensor) that fixes both draws.
+    """
     channels = image.shape[-1]
-    image = tf.image.random_crop(image, (crop_size, crop_size, channels))
-    return tf.image.random_flip_left_right(image)
+    crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
+    image = tf.image.stateless_random_crop(image, (crop_size, crop_size, channels), seed=crop_seed)
+    return tf.image.stateless_random_flip_left_right(image, seed=flip_seed)
+
+
+def jitter_factors(seed):
+    """The four colour-jitter factors of one image, (4,) float32, uniform in the authors' ranges."""
+    low = tf.constant([1 - BRIGHTNESS, 1 - CONTRAST, 1 - SATURATION, -HUE], tf.float32)
+    high = tf.constant([1 + BRIGHTNESS, 1 + CONTRAST, 1 + SATURATION, HUE], tf.float32)
+    return low + (high - low) * tf.random.stateless_uniform([JITTER_FACTORS], seed=seed)
 
 
 def centre_crop(images, crop_size):
@@ -26,28 +46,29 @@ def centre_crop(images, crop_size):
     return images[..., top : top + crop_size, left : left + crop_size, :]
 
 
-def _per_image_factor(batch, low, high):
-    return tf.random.uniform([batch, 1, 1, 1], low, high)
-
-
 def _grayscale(images):
     return tf.image.rgb_to_grayscale(images) if images.shape[-1] == 3 else images
 
 
-def colour_jitter(images):
-    """torchvision ColorJitter(0.5, 0.1, 0.1, 0.15) on a float batch in [0, 1]."""
+def colour_jitter(images, factors=None):
+    """torchvision ColorJitter(0.5, 0.1, 0.1, 0.15) on a float batch in [0, 1].
+
+    ``factors``: (B, 4) per-image factors from :func:`jitter_factors`; ``None`` draws them here (unseeded).
+    """
     batch = tf.shape(images)[0]
-    images = tf.clip_by_value(images * _per_image_factor(batch, 1 - BRIGHTNESS, 1 + BRIGHTNESS), 0.0, 1.0)
+    if factors is None:
+        factors = tf.map_fn(jitter_factors, tf.random.uniform([batch, 2], maxval=2**31 - 1, dtype=tf.int32))
+    brightness, contrast, saturation, hue_shift = (tf.reshape(factors[:, k], [batch, 1, 1, 1])
+                                                   for k in range(JITTER_FACTORS))
+    images = tf.clip_by_value(images * brightness, 0.0, 1.0)
     mean = tf.reduce_mean(_grayscale(images), axis=[1, 2, 3], keepdims=True)
-    contrast = _per_image_factor(batch, 1 - CONTRAST, 1 + CONTRAST)
     images = tf.clip_by_value((images - mean) * contrast + mean, 0.0, 1.0)
     if images.shape[-1] != 3:
         return images
     gray = _grayscale(images)
-    saturation = _per_image_factor(batch, 1 - SATURATION, 1 + SATURATION)
     images = tf.clip_by_value((images - gray) * saturation + gray, 0.0, 1.0)
     hsv = tf.image.rgb_to_hsv(images)
-    hue_shift = tf.random.uniform([batch, 1, 1], -HUE, HUE)
+    hue_shift = hue_shift[..., 0]
     hue = tf.math.floormod(hsv[..., 0] + hue_shift, 1.0)
     return tf.image.hsv_to_rgb(tf.stack([hue, hsv[..., 1], hsv[..., 2]], axis=-1))
 

@@ -1,6 +1,7 @@
 """``load_dataset``: in-memory images -> batched, augmented ``tf.data`` pipelines."""
 
 import dataclasses
+import math
 
 import numpy as np
 import tensorflow as tf
@@ -16,9 +17,14 @@ CROP_MARGIN = 4
 
 @dataclasses.dataclass
 class DatasetSplits:
-    """Batched pipelines plus what the model factory needs to know."""
+    """Batched pipelines plus what the model factory needs to know.
+
+    ``train`` is epoch 0's batches (one finite pass); ``stream`` gives any
+    epoch's batches and the endless stream from an epoch on, for ``fit``.
+    """
 
     train: tf.data.Dataset
+    stream: "TrainStream"
     test: tf.data.Dataset
     validation: tf.data.Dataset | None
     input_shape: tuple
@@ -41,20 +47,70 @@ def _split_validation(images, labels, fraction, seed):
     return (images[keep], labels[keep]), (images[val], labels[val])
 
 
-def train_pipeline(images, labels, crop_size, batch_size, seed=None):
-    """Shuffled each epoch, random crop + flip per image, jitter per image in the batch."""
-    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
-    dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.map(
-        lambda image, label: (augment.random_crop_and_flip(image, crop_size), label),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
-    dataset = dataset.batch(batch_size, drop_remainder=False)
-    dataset = dataset.map(
-        lambda batch, label: (augment.colour_jitter(augment.to_unit_range(batch)), label),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
-    return dataset.prefetch(tf.data.AUTOTUNE)
+#: Salt of the per-image augmentation seeds (kept apart from the per-pass shuffle seeds 0, 1, ...).
+_AUGMENT_SALT = 1_000_003
+
+
+class TrainStream:
+    """The augmented training batches of every epoch, each epoch a function of (seed, epoch) alone.
+
+    Epoch e visits a permutation of the training images drawn from the seed
+    ``(seed, e)`` (stateless: no generator state lives in the process), and
+    the image at position k of epoch e gets its random crop, flip and
+    colour-jitter factors from the seed ``(seed, e, k)``. A resumed run, a new
+    process, therefore sees exactly the batches the uninterrupted run saw.
+
+    Args:
+        images, labels: the training arrays (uint8 images (N, H, W, C)).
+        crop_size, batch_size: as :func:`load_dataset`.
+        seed: the run's seed.
+        steps_per_epoch: batches per epoch; ``None``: one pass over the images (the last batch may be smaller).
+            With a number, epoch e takes the first ``steps_per_epoch * batch_size`` images of its own shuffled
+            passes (as many passes as needed).
+    """
+
+    def __init__(self, images, labels, crop_size, batch_size, seed=0, steps_per_epoch=None):
+        self.images = tf.constant(images)
+        self.labels = tf.constant(labels)
+        self.crop_size, self.batch_size, self.seed = crop_size, batch_size, int(seed)
+        self.size = len(labels)
+        self.steps = steps_per_epoch or math.ceil(self.size / batch_size)
+        self.samples = self.steps * batch_size if steps_per_epoch else self.size
+
+    def _epoch_key(self, epoch):
+        return tf.random.experimental.stateless_fold_in(tf.constant([self.seed, 0], tf.int64), epoch)
+
+    def order(self, epoch):
+        """The image indices of epoch ``epoch`` in visiting order, (samples,) int64."""
+        key = self._epoch_key(epoch)
+        passes = math.ceil(self.samples / self.size)
+        permutations = [tf.argsort(tf.random.stateless_uniform(
+            [self.size], seed=tf.random.experimental.stateless_fold_in(key, p))) for p in range(passes)]
+        return tf.cast(tf.concat(permutations, 0)[: self.samples], tf.int64)
+
+    def epoch(self, epoch):
+        """The batches of one epoch: (float32 images in [0, 1], labels)."""
+        epoch = tf.cast(epoch, tf.int64)
+        augment_key = tf.random.experimental.stateless_fold_in(self._epoch_key(epoch), _AUGMENT_SALT)
+        positions = tf.data.Dataset.range(self.samples)
+        indexed = tf.data.Dataset.zip(positions, tf.data.Dataset.from_tensor_slices(self.order(epoch)))
+
+        def augmented(position, index):
+            key = tf.random.experimental.stateless_fold_in(augment_key, position)
+            crop_key, jitter_key = tf.unstack(tf.random.experimental.stateless_split(key, num=2))
+            image = augment.random_crop_and_flip(tf.gather(self.images, index), self.crop_size, crop_key)
+            return image, augment.jitter_factors(jitter_key), tf.gather(self.labels, index)
+
+        dataset = indexed.map(augmented, num_parallel_calls=tf.data.AUTOTUNE).batch(self.batch_size)
+        return dataset.map(
+            lambda batch, factors, label: (augment.colour_jitter(augment.to_unit_range(batch), factors), label),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+
+    def from_epoch(self, first_epoch=0):
+        """Epochs ``first_epoch``, ``first_epoch + 1``, ... back to back (endless; ``fit`` needs ``steps``)."""
+        epochs = tf.data.Dataset.range(first_epoch, np.iinfo(np.int64).max)
+        return epochs.flat_map(self.epoch).prefetch(tf.data.AUTOTUNE)
 
 
 def eval_pipeline(images, labels, crop_size, batch_size):
@@ -106,6 +162,7 @@ def load_dataset(
     limit_test=None,
     seed=0,
     verbose=True,
+    steps_per_epoch=None,
 ):
     """Loads a data set into memory and returns its pipelines.
 
@@ -120,7 +177,8 @@ def load_dataset(
         val_split: fraction of train held out for validation (0: none).
         limit_train, limit_test: use only this many examples, drawn by
             :func:`keras_nmf.data.subsets.subset_indices` (one stream per split).
-        seed: seed of the split, the subsets and the shuffling.
+        seed: seed of the split, the subsets, the shuffling and the augmentation.
+        steps_per_epoch: batches per training epoch (see :class:`TrainStream`).
 
     Returns:
         :class:`DatasetSplits`.
@@ -137,8 +195,10 @@ def load_dataset(
     if not 0 < crop_size <= min(height, width):
         raise DataError(f"--crop-size {crop_size} does not fit {height}x{width} images: pass at most "
                         f"{min(height, width)}.")
+    stream = TrainStream(*train, crop_size, batch_size, seed, steps_per_epoch)
     return DatasetSplits(
-        train=train_pipeline(*train, crop_size, batch_size, seed),
+        train=stream.epoch(0).prefetch(tf.data.AUTOTUNE),
+        stream=stream,
         test=eval_pipeline(*test, crop_size, batch_size),
         validation=eval_pipeline(*validation, crop_size, batch_size) if validation else None,
         input_shape=(crop_size, crop_size, channels),

@@ -10,8 +10,6 @@ saved configuration differs from the planned one is an error, never a mix.
 """
 
 import dataclasses
-import fcntl
-import json
 import pathlib
 import statistics
 import time
@@ -21,6 +19,7 @@ from keras_nmf import training
 from keras_nmf.training import TrainConfig
 from keras_nmf.training.callbacks import NonFiniteLossError
 from keras_nmf.training.config import fields_where
+from keras_nmf.training.run_files import RunLock, read_json
 
 #: Fields that may differ between a saved and a planned run (TrainConfig's ``volatile`` role).
 VOLATILE_FIELDS = tuple(fields_where(role="volatile"))
@@ -70,7 +69,8 @@ def _check_saved_config(run):
     if not saved_path.exists():
         return
     # A field added after the run was saved takes its default (what that run trained with).
-    saved = {**TrainConfig().to_dict(), **json.loads(saved_path.read_text())}
+    fix = f"Delete {run.run_dir} to train it again, or use another --out directory."
+    saved = {**TrainConfig().to_dict(), **read_json(saved_path, "the run's configuration", fix)}
     planned = run.config.to_dict()
     differences = [
         f"{key}: saved {saved.get(key)!r}, now {planned.get(key)!r}"
@@ -115,41 +115,13 @@ def plan_grid(base_config: TrainConfig, archs, seeds, variants, out) -> list:
     return runs
 
 
-class _RunLock:
-    """An exclusive lock on a run directory, so two processes never train the same run.
-
-    ``flock`` locks are released by the kernel when the holder dies, so a
-    killed process leaves no stale lock.
-    """
-
-    def __init__(self, run_dir):
-        self.path = pathlib.Path(run_dir).parent / f".{pathlib.Path(run_dir).name}.lock"
-        self._handle = None
-
-    def acquire(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(self.path, "w")
-        try:
-            fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._handle.close()
-            self._handle = None
-            return False
-        return True
-
-    def release(self):
-        if self._handle is not None:
-            fcntl.flock(self._handle, fcntl.LOCK_UN)
-            self._handle.close()
-            self._handle = None
-
-
 def _known_seconds(runs):
     """Seconds per finished run, by (arch, variant label), from their results.json."""
     seconds = {}
     for run in runs:
         if run.status == FINISHED:
-            results = json.loads((run.run_dir / "results.json").read_text())
+            results = read_json(run.run_dir / "results.json", "the run's results",
+                                f"Delete {run.run_dir} to train it again.")
             seconds.setdefault((run.arch, run.variant.label), []).append(float(results["train_seconds"]))
     return seconds
 
@@ -198,7 +170,7 @@ def run_grid(runs, extra_callbacks=(), print_fn=print, train_fn=None) -> dict:
         if status == FINISHED:
             counts["skipped_finished"] += 1
             continue
-        lock = _RunLock(run.run_dir)
+        lock = RunLock(run.run_dir)
         if not lock.acquire():
             counts["skipped_locked"] += 1
             print_fn(f"[run {index}/{len(runs)}] {run.name}: being trained by another process, skipped.", flush=True)

@@ -104,7 +104,7 @@ def collect_curves(out, rows) -> list:
             for epoch in csv.DictReader(handle):
                 if epoch.get("test_accuracy"):
                     curves.append({"arch": row["arch"], "variant": row["variant"], "seed": row["seed"],
-                                   "epoch": int(epoch["epoch"]) + 1, "test_accuracy": float(epoch["test_accuracy"])})
+                                   "epoch": int(epoch["epoch"]), "test_accuracy": float(epoch["test_accuracy"])})
     return curves
 
 

@@ -7,6 +7,10 @@ import keras
 from keras_nmf import ops
 from keras_nmf.ops import diagnostics
 
+#: The largest ``iterations`` (N) a layer accepts. Up to :data:`keras_nmf.ops.UNROLL_LIMIT` the N updates are
+#: unrolled; above it they run as one compiled loop, so compile time does not grow with N.
+MAX_ITERATIONS = 10_000
+
 
 @dataclasses.dataclass
 class NMFFactorization:

@@ -18,7 +18,9 @@ def current_learning_rate(model):
 class TestSetEvaluation(keras.callbacks.Callback):
     """Adds ``test_loss`` and ``test_accuracy`` to the epoch logs (logging only).
 
-    Place it before the callbacks that record logs. The test set never steers
+    Place it after the BatchNorm recalibration (so the logged numbers use the
+    statistics that the final evaluation and the saved model use) and before
+    the callbacks that record logs. The test set never steers
     training: the plateau schedule monitors the training loss (or a held-out
     validation split), and no model is selected by it.
     """
@@ -69,23 +71,11 @@ class EpochSummary(keras.callbacks.Callback):
         self.print_fn(" | ".join(fields), flush=True)
 
 
-class EpochCSVLogger(keras.callbacks.CSVLogger):
-    """``CSVLogger`` whose columns are the logged keys (plus ``always``), not padded with empty ``val_*`` ones.
-
-    Keras's logger adds a ``val_<key>`` column for every key when the first
-    epoch has no validation metrics, which without a validation split are
-    empty forever. ``always`` names keys that some epochs lack (the test
-    metrics under ``--eval-every N``), so their column exists from the start.
-    """
-
-    def __init__(self, filename, always=(), **kwargs):
-        super().__init__(filename, **kwargs)
-        self.always = tuple(always)
+class EpochTensorBoard(keras.callbacks.TensorBoard):
+    """Keras's ``TensorBoard`` with epochs counted from 1, as the console, ``epochs.csv`` and the basis images do."""
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.keys is None:
-            self.keys = sorted(set(logs or {}) | set(self.always))
-        super().on_epoch_end(epoch, logs)
+        super().on_epoch_end(epoch + 1, logs)
 
 
 class LearningRateFloor(keras.callbacks.Callback):
@@ -103,6 +93,12 @@ class LearningRateFloor(keras.callbacks.Callback):
             self.model.stop_training = True
             self.stopped_epoch = epoch + 1
             self.print_fn(f"Every learning rate is below {self.floor:g}: stopping after epoch {epoch + 1}.")
+
+    def get_state(self):
+        return {"stopped_epoch": self.stopped_epoch}
+
+    def set_state(self, state):
+        self.stopped_epoch = state.get("stopped_epoch")
 
 
 def basis_grid(kernel, nmf=True, columns=8, scale=4):

@@ -20,15 +20,16 @@ Roles:
 
 import argparse
 import dataclasses
-import json
-import pathlib
+import math
 
 import keras
 
 from keras_nmf.data import TFDS_DATASETS
 from keras_nmf.models import ARCHITECTURES, block_learning_modes, check_groups
+from keras_nmf.layers.base_nmf import MAX_ITERATIONS
 from keras_nmf.ops import BACKWARD_MODES, IMPLICIT_DTYPES
 from keras_nmf.training.distribute import DEFAULT_STARTUP_TIMEOUT_S, STRATEGIES
+from keras_nmf.training.run_files import RunFileError, atomic_write_json, read_json
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 MONITORS = ("loss", "val_loss")
@@ -43,7 +44,7 @@ class ConfigError(ValueError):
 
 
 def _field(default, help, type=None, choices=None, role="recipe", minimum=None, above=None, maximum=None,
-           below=None, per_run=None, sweep=None, resume_adjustable=False, check=None):
+           below=None, per_run=None, sweep=None, resume_adjustable=False, check=None, applies_to=None):
     """One ``TrainConfig`` field and every fact about it.
 
     Args:
@@ -56,10 +57,12 @@ def _field(default, help, type=None, choices=None, role="recipe", minimum=None, 
         resume_adjustable: ``--resume`` applies a new value (e.g. lowered learning rates after a NaN stop);
             every other non-volatile field must keep its saved value.
         check: a function of the value that raises ``ValueError`` for a bad one (beyond choices and ranges).
+        applies_to: ``"nmf"`` or ``"cnn"``: the archs whose model the field changes; a value other than the
+            default with another arch is refused (it would be recorded and ignored).
     """
     metadata = {"help": help, "type": type or _type_of(default), "choices": choices, "role": role,
                 "minimum": minimum, "above": above, "maximum": maximum, "below": below, "per_run": per_run,
-                "sweep": sweep, "resume_adjustable": resume_adjustable, "check": check}
+                "sweep": sweep, "resume_adjustable": resume_adjustable, "check": check, "applies_to": applies_to}
     assert role in ROLES, role
     return dataclasses.field(default=default, metadata=metadata)
 
@@ -80,24 +83,27 @@ class TrainConfig:
     arch: str = _field("cnmf_1x1", "network", choices=ARCHITECTURES, per_run="--archs")
     width: int = _field(1, "channel multiplier of the hidden blocks (32, 64, 96 x width)", minimum=1,
                         sweep=SWEEP_SAMPLES)
-    nmf_groups: int = _field(1, "groups of the CNMF2D layers of blocks 2-3", minimum=1, sweep=SWEEP_SAMPLES)
+    nmf_groups: int = _field(1, "groups of the CNMF2D layers of blocks 2-3", minimum=1, sweep=SWEEP_SAMPLES,
+                             applies_to="nmf")
     conv_groups: int = _field(1, "groups of the CNN kxk convs (blocks 2-3) and the 1x1 mixing convs", minimum=1,
                               sweep=SWEEP_SAMPLES)
-    iterations: int = _field(20, "NMF iterations N (eq. 6)", minimum=1)
+    iterations: int = _field(20, "NMF iterations N (eq. 6)", minimum=1, maximum=MAX_ITERATIONS, applies_to="nmf")
     epsilon: float = _field(None, "eq. 6 step size in (0, 1]; default: the plain update (eq. 3)", type=float,
-                            above=0.0, maximum=1.0)
+                            above=0.0, maximum=1.0, applies_to="nmf")
     backward: str = _field("approx", "NMF backward: the one-step eqs. 18-19, autodiff through the iterations, or "
-                                     "the exact gradient at the fixed point (implicit)", choices=BACKWARD_MODES)
+                                     "the exact gradient at the fixed point (implicit)", choices=BACKWARD_MODES,
+                           applies_to="nmf")
     implicit_dtype: str = _field("float32", "dtype of the implicit backward's per-pattern linear solves",
-                                 choices=IMPLICIT_DTYPES)
+                                 choices=IMPLICIT_DTYPES, applies_to="nmf")
     nmf_learning: str = _field(
         "backprop", "NMF weights by backprop or by the local NMF rule (section 4.2 ablation): one mode for every "
-        "block, or one per block, block 1 first (e.g. local,local,local,backprop)", check=block_learning_modes)
+        "block, or one per block, block 1 first (e.g. local,local,local,backprop)", check=block_learning_modes,
+        applies_to="nmf")
     cnn_kxk_bias: bool = _field(False, "the CNN archs' kxk convolutions have a bias (PyTorch's initialisation; "
-                                       "docs/experiments/cnn_baseline.md)")
+                                       "docs/experiments/cnn_baseline.md)", applies_to="cnn")
     nmf_chunk_elements: int = _field(
         2**20, "CNMF2D patch entries processed at a time (bounds memory); 0: the whole batch at once",
-        role="runtime", minimum=0)
+        role="runtime", minimum=0, applies_to="nmf")
     # Data.
     dataset: str = _field("cifar10", "tensorflow_datasets name (ignored with --data-dir)", choices=TFDS_DATASETS,
                           role="data")
@@ -161,6 +167,11 @@ class TrainConfig:
             _check_value(spec, getattr(self, spec.name))
         if self.monitor == "val_loss" and not self.val_split:
             raise ConfigError("--monitor val_loss needs a validation split: add --val-split 0.1 (for example).")
+        if self.jit and self.deterministic and keras.backend.backend() == "tensorflow":
+            raise ConfigError(
+                "--jit does not work with --deterministic: Keras compiles no XLA step under TensorFlow's op "
+                "determinism (not every XLA op is deterministic). Drop --jit (XLA is off by default with "
+                "--deterministic).")
         if self.jit and self.distribute != "none":
             raise ConfigError(
                 "--jit does not work with --distribute: XLA steps cannot use variables mirrored on other devices "
@@ -172,22 +183,45 @@ class TrainConfig:
             check_groups(self.width, self.nmf_groups, self.conv_groups, nmf=nmf)
         except ValueError as error:
             raise ConfigError(str(error)) from None
-        if self.cnn_kxk_bias and nmf:
-            raise ConfigError(f"--cnn-kxk-bias applies to the CNN archs (cnn, cnn_1x1), not to {self.arch}.")
+        _check_applies_to_arch(self, "nmf" if nmf else "cnn")
 
     def to_dict(self):
         return dataclasses.asdict(self)
 
     def save(self, path):
         """Writes config.json atomically (a temporary file, then a rename)."""
-        path = pathlib.Path(path)
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        temporary.replace(path)
+        atomic_write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path):
-        return cls(**json.loads(pathlib.Path(path).read_text()))
+        """The configuration saved in ``path`` (a run's config.json).
+
+        A field added after the run was saved takes its default (what that run trained with).
+
+        Raises:
+            RunFileError: the file is unreadable, corrupt, has unknown fields or values out of range.
+        """
+        fix = "Restore it from a copy, or start a new run with another --logdir."
+        saved = read_json(path, "the run's configuration", fix)
+        unknown = sorted(set(saved) - {spec.name for spec in dataclasses.fields(cls)})
+        if unknown:
+            raise RunFileError(f"{path} (the run's configuration) has unknown fields: {', '.join(unknown)}. It was "
+                               f"written by another version of keras_nmf, or edited. {fix}")
+        try:
+            return cls(**saved)
+        except (ConfigError, TypeError) as error:
+            raise RunFileError(f"{path} (the run's configuration) holds a value that cannot run: {error} {fix}") \
+                from None
+
+
+def _check_applies_to_arch(config, family):
+    """Refuses a field set away from its default for an arch whose model it does not change."""
+    archs = {"nmf": "cnmf, cnmf_1x1", "cnn": "cnn, cnn_1x1"}
+    for spec in dataclasses.fields(config):
+        applies_to = spec.metadata["applies_to"]
+        if applies_to and applies_to != family and getattr(config, spec.name) != spec.default:
+            raise ConfigError(f"{flag(spec.name)} applies to the {applies_to.upper()} archs ({archs[applies_to]}), "
+                              f"not to {config.arch}: drop it for this arch.")
 
 
 def _check_backend_support(config):
@@ -244,6 +278,8 @@ def _check_value(spec, value):
     meta = spec.metadata
     if value is None:
         return
+    if meta["type"] is float and isinstance(value, (int, float)) and not math.isfinite(value):
+        raise ConfigError(f"{flag(spec.name)} must be a finite number. Received: {value}")
     if meta["check"] is not None:
         try:
             meta["check"](value)

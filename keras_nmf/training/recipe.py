@@ -57,7 +57,17 @@ def default_jit(arch, strategy=None):
 
 
 def resolve_jit(config, strategy=None):
-    return default_jit(config.arch, strategy) if config.jit is None else config.jit
+    """``--jit`` if given, else :func:`default_jit`; off under TensorFlow's op determinism.
+
+    Keras compiles no XLA step while ``enable_op_determinism`` is on (not every
+    XLA op is deterministic; ``model_supports_jit``), so ``--deterministic``
+    runs without XLA on TensorFlow (``TrainConfig`` refuses ``--jit`` with it).
+    """
+    if config.jit is not None:
+        return config.jit
+    if config.deterministic and backend_settings.backend() == backend_settings.TENSORFLOW:
+        return False
+    return default_jit(config.arch, strategy)
 
 
 def resolve_precision(precision):
@@ -197,6 +207,6 @@ def training_session(config, input_shape, num_classes, strategy=None):
         model = build_compiled_model(config, input_shape, num_classes, strategy, jit=jit)
         undo_patch = patch_multiworker_build(model, strategy)
         try:
-            yield Session(model, precision, jit)
+            yield Session(model, precision, bool(model.jit_compile))  # what Keras compiled, not what was asked
         finally:
             undo_patch()

@@ -2,11 +2,19 @@
 
 Everything is checked before anything is written: the flags (``TrainConfig``),
 ``--resume``'s rules, the output location, and a build of the model on the
-data set's input shape. Then the data is loaded, the run directory created,
-and :func:`keras_nmf.training.recipe.training_session` trains.
+data set's input shape. Then the run directory is locked (one process per
+run), the data loaded, the run directory created, and
+:func:`keras_nmf.training.recipe.training_session` trains.
+
+What survives a stop: every finished epoch is committed by
+:class:`keras_nmf.training.backup.RunBackup` (weights, optimizer, schedule,
+history) and ``epochs.csv`` is derived from that commit; when training ends,
+``model.keras`` and ``results.json`` are written atomically and only then is
+the backup removed. A kill, Ctrl-C or full disk at any moment therefore leaves
+a directory that ``--resume`` completes without retraining a finished epoch
+(after the last epoch it only evaluates and saves).
 """
 
-import csv
 import dataclasses
 import datetime
 import json
@@ -14,6 +22,7 @@ import os
 import pathlib
 import platform
 import subprocess
+import sys
 import time
 
 import keras
@@ -28,6 +37,9 @@ from keras_nmf.training.backup import RunBackup
 from keras_nmf.training.config import ConfigError, TrainConfig, field_spec, flag
 from keras_nmf.training.diagnostics import NMFDiagnostics
 from keras_nmf.training.distribute import is_chief, lost_worker_is_an_error, make_strategy, replicas
+from keras_nmf.training.run_files import (
+    RunFileError, RunLock, RunWriteError, atomic_save_model, atomic_write_json, remove_temporaries,
+)
 from keras_nmf.training.recipe import model_arguments, process_settings, recipe_callbacks, training_session
 
 #: Classes per data set, for the dry build before the data is loaded (an image folder: its class folders).
@@ -175,39 +187,67 @@ def start_run(run_dir, config, changes):
         config.save(run_dir / "config.json")
 
 
-def _epoch_history(csv_path):
-    if not csv_path.exists():
-        return []
-    with open(csv_path, newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
 def _resume_command(run_dir, extra=""):
     return f"python scripts/train.py --resume --logdir {run_dir}{extra}"
 
 
-def build_callbacks(config, run_dir, data, chief=True, learning_rate=None):
-    """The run's callbacks, in order: the recipe's, test logging, the backup, then the loggers.
+def nan_advice(config, run_dir):
+    """What to do after a non-finite loss: the flags that can help, and the command that applies them."""
+    lowered = f" --lr {config.lr / 10:g} --kxk-lr {config.kxk_lr / 10:g}"
+    advice = (f"Lower learning rates usually help; --resume applies them:\n  "
+              f"{_resume_command(run_dir, lowered)}")
+    if config.alpha > LARGE_ALPHA:
+        advice += (f"\n--alpha {config.alpha:g} weights the squared error of the loss (eq. 21) heavily and is the "
+                   f"likely cause; it cannot change on --resume: start a new run with a smaller --alpha (the "
+                   f"paper's is 0.5).")
+    return advice
 
-    Non-chief workers of a multi-worker run train and evaluate the same steps
-    (collectives need every worker) but write nothing into the run directory.
+
+#: Above this ``--alpha`` the NaN advice names it as the likely cause (the paper uses 0.5).
+LARGE_ALPHA = 100.0
+
+
+def stop_message(backup, run_dir):
+    """What a stop (Ctrl-C, a failed write) leaves, true for the moment it happened, and how to go on."""
+    try:
+        state = backup.read_state()
+    except RunFileError as error:
+        return f"The backup cannot be read: {error}"
+    if state is None:
+        return f"No epoch had finished, so none was saved; --resume starts from epoch 1:\n  {_resume_command(run_dir)}"
+    if backup.training_finished(state):
+        return (f"Training had finished (epoch {state['epoch']} is saved in {backup.backup_dir}), but the results "
+                f"were not all written; --resume evaluates and saves it without training:\n  "
+                f"{_resume_command(run_dir)}")
+    return f"Epoch {state['epoch']} is the last one saved; continue with:\n  {_resume_command(run_dir)}"
+
+
+def build_callbacks(config, run_dir, data, chief=True, learning_rate=None):
+    """The run's callbacks, in the order they must run at each epoch's end.
+
+    The recipe's (BatchNorm recalibration, plateau, LR floor, non-finite
+    stop), then the test evaluation and the NMF diagnostics (on the
+    recalibrated statistics, as the final evaluation), the summary line, the
+    backup (which commits the epoch's logs with the state and rewrites
+    ``epochs.csv``), then TensorBoard. Non-chief workers of a multi-worker run
+    train and evaluate the same steps (collectives need every worker) but
+    write nothing into the run directory.
 
     Returns:
         ``(callbacks, floor, backup)``.
     """
     first_layer = "block1_cnmf" if config.arch.startswith("cnmf") else "block1_conv"
-    lowered = f" --lr {config.lr / 10:g} --kxk-lr {config.kxk_lr / 10:g}"
     backup_dir = run_dir / "backup"
     recipe, plateau, floor = recipe_callbacks(
         config, data.train,
-        nan_advice=(f"Lower learning rates usually help; --resume applies them:\n  "
-                    f"{_resume_command(run_dir, lowered)}"),
+        nan_advice=nan_advice(config, run_dir),
         last_good=lambda epoch: (f"The backup of epoch {epoch} in {backup_dir} is the last good state."
                                  if epoch else "No epoch had finished: --resume starts from epoch 1."),
         print_fn=print if chief else (lambda *args, **kwargs: None),
     )
-    backup = RunBackup(backup_dir, stateful={"plateau": plateau}, write=chief, learning_rate=learning_rate)
-    callbacks = [run_callbacks.TestSetEvaluation(data.test, every=config.eval_every)] + recipe
+    backup = RunBackup(backup_dir, config.epochs, stateful={"plateau": plateau, "floor": floor},
+                       history_path=run_dir / "epochs.csv", write=chief, learning_rate=learning_rate)
+    callbacks = recipe + [run_callbacks.TestSetEvaluation(data.test, every=config.eval_every)]
     if config.nmf_diagnostics:
         callbacks.append(NMFDiagnostics(next(iter(data.test))[0]))
     if config.verbose:
@@ -215,27 +255,24 @@ def build_callbacks(config, run_dir, data, chief=True, learning_rate=None):
     callbacks += [run_callbacks.EpochSummary(config.epochs), backup]
     if chief:
         callbacks += [
-            run_callbacks.EpochCSVLogger(str(run_dir / "epochs.csv"), always=run_callbacks.TestSetEvaluation.KEYS,
-                                         append=True),
-            keras.callbacks.TensorBoard(str(run_dir), write_graph=False),
+            run_callbacks.EpochTensorBoard(str(run_dir), write_graph=False),
             run_callbacks.BasisImages(str(run_dir), first_layer),
         ]
     return callbacks, floor, backup
 
 
-def summarize_run(test, config, data, run_dir, parameters, precision, jit, stopped_by_floor, session_seconds,
+def summarize_run(test, config, data, history, parameters, precision, jit, stopped_by_floor, session_seconds,
                   num_replicas=1):
-    """Everything results.json records, from the final test evaluation ``test``."""
-    history = _epoch_history(run_dir / "epochs.csv")
+    """Everything results.json records, from the final test evaluation ``test`` and every epoch's logs."""
     return {
         "arch": config.arch,
         "test_accuracy": float(test["accuracy"]),
         "test_loss": float(test["loss"]),
-        "final_train_loss": float(history[-1]["loss"]) if history else None,
+        "final_train_loss": history[-1]["loss"] if history else None,
         "parameters": parameters,
         "epochs_run": len(history),
         "stopped_by_lr_floor": stopped_by_floor,
-        "train_seconds": sum(float(row["seconds"]) for row in history),
+        "train_seconds": sum(row.get("seconds") or 0.0 for row in history),
         "wall_seconds_this_session": session_seconds,
         "plateau_monitor": config.monitor,
         "test_set_use": "logged each epoch and evaluated at the end; never used for selection or scheduling",
@@ -252,19 +289,22 @@ def summarize_run(test, config, data, run_dir, parameters, precision, jit, stopp
 
 
 def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
-    """Trains one network and writes config.json, model.keras and results.json.
+    """Trains one network and writes config.json, epochs.csv, model.keras and results.json.
 
     ``extra_callbacks`` run after the built-in ones (the epoch is backed up by
     then). ``given``: the fields set on the command line (see
     :func:`prepare_run`; decides what ``--resume`` changes). Returns the
     results dict (also saved as ``<run dir>/results.json``). Under
     ``config.distribute`` the model is built in the strategy's scope and only
-    the chief writes the run directory; a non-chief worker returns its test
-    accuracy and loss only. Every process-wide setting (precision, TF32,
-    determinism) is restored on return.
+    the chief writes (and locks) the run directory; a non-chief worker returns
+    its test accuracy and loss only. Every process-wide setting (precision,
+    TF32, determinism) is restored on return.
 
     Raises:
         ConfigError: flags that cannot run together, or cannot change on --resume.
+        RunLockedError: another process trains this run directory.
+        RunFileError: a run file (config.json, the backup) is corrupt; the message says what is intact.
+        RunWriteError: a file could not be written (a full disk); every committed epoch is kept (resumable).
         NonFiniteLossError: the loss or the weights became NaN/Inf (resumable).
         DistributeError: the strategy cannot start (e.g. no TF_CONFIG), or a
             worker of a multi-worker run was lost (resumable).
@@ -273,21 +313,30 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
     # First: a multi-worker strategy must precede any other TensorFlow work.
     strategy = make_strategy(config.distribute, config.distribute_timeout)
     chief = is_chief(strategy)
+    lock = RunLock(run_dir)
     if chief:
         check_output_location(run_dir, config)
-    check_model_builds(config)
-
-    # The data pipeline's random ops take the run's seed and determinism too: apply both before building it.
-    with process_settings(config.precision, config.deterministic):
-        keras.utils.set_random_seed(config.seed)
-        data = load_dataset(
-            name=config.dataset, data_dir=config.data_dir, tfds_dir=config.tfds_dir,
-            batch_size=config.batch_size, crop_size=config.crop_size, val_split=config.val_split,
-            limit_train=config.limit_train, limit_test=config.limit_test, seed=config.seed,
-        )
+        lock.acquire_or_raise()  # at once: a second process on this run directory is refused before any work
+    try:
+        check_model_builds(config)
         if chief:
-            start_run(run_dir, config, changes)
-        return _train_session(config, run_dir, data, strategy, chief, changes, extra_callbacks)
+            for folder in (run_dir, run_dir / "backup"):
+                remove_temporaries(folder)  # what a killed writer left
+        # The data pipeline's random ops take the run's seed and determinism too: apply both before building it.
+        with process_settings(config.precision, config.deterministic):
+            keras.utils.set_random_seed(config.seed)
+            data = load_dataset(
+                name=config.dataset, data_dir=config.data_dir, tfds_dir=config.tfds_dir,
+                batch_size=config.batch_size, crop_size=config.crop_size, val_split=config.val_split,
+                limit_train=config.limit_train, limit_test=config.limit_test, seed=config.seed,
+                steps_per_epoch=config.steps_per_epoch,
+            )
+            if chief:
+                start_run(run_dir, config, changes)
+            return _train_session(config, run_dir, data, strategy, chief, changes, extra_callbacks)
+    finally:
+        if chief:
+            lock.release()
 
 
 def _train_session(config, run_dir, data, strategy, chief, changes, extra_callbacks):
@@ -305,40 +354,42 @@ def _train_session(config, run_dir, data, strategy, chief, changes, extra_callba
             f"{data.test_size} test images | learning-rate plateaus on the {monitor_note}; "
             f"the test set is evaluated for logging only", flush=True,
         )
-        train_data = data.train.repeat() if config.steps_per_epoch else data.train
         callbacks, floor, backup = build_callbacks(
             config, run_dir, data, chief, learning_rate=config.lr if "lr" in changes else None)
+        state = backup.read_state()  # checked before any training: a corrupt backup is an error now
+        first_epoch = state["epoch"] if state else 0
         start = time.perf_counter()
         try:
-            with lost_worker_is_an_error(strategy, _resume_command(run_dir)):
-                model.fit(
-                    train_data, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
-                    validation_data=data.validation, callbacks=callbacks + list(extra_callbacks),
-                    verbose=config.verbose, shuffle=False,  # the pipeline shuffles every epoch itself
-                )
-        except KeyboardInterrupt:
-            state = backup.read_state()
-            if state is None:
-                print(f"\nInterrupted before the first epoch finished: no epoch was saved. Start again from "
-                      f"epoch 1 with:\n  {_resume_command(run_dir)}")
+            if backup.training_finished(state):
+                backup.set_model(model)
+                backup.restore()
             else:
-                print(f"\nInterrupted. Epoch {state['epoch']} is the last one saved; continue with:\n  "
-                      f"{_resume_command(run_dir)}")
+                with lost_worker_is_an_error(strategy, _resume_command(run_dir)):
+                    model.fit(
+                        data.stream.from_epoch(first_epoch), epochs=config.epochs, steps_per_epoch=data.stream.steps,
+                        validation_data=data.validation, callbacks=callbacks + list(extra_callbacks),
+                        verbose=config.verbose, shuffle=False,  # the stream shuffles every epoch itself
+                    )
+            session_seconds = time.perf_counter() - start
+            test = model.evaluate(data.test, verbose=0, return_dict=True)  # every worker: a collective
+            if not chief:
+                print(f"Non-chief worker done: test accuracy {test['accuracy']:.4f}; the chief writes {run_dir}.")
+                return {"test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"]), "chief": False}
+            atomic_save_model(model, run_dir / "model.keras")
+            results = summarize_run(test, config, data, backup.history, parameters, session.precision, session.jit,
+                                    stopped_by_floor=floor.stopped_epoch is not None,
+                                    session_seconds=session_seconds, num_replicas=replicas(strategy))
+            atomic_write_json(run_dir / "results.json", results)
+        except KeyboardInterrupt:
+            print(f"\nInterrupted. {stop_message(backup, run_dir)}")
+            raise
+        except RunWriteError as error:
+            print(f"\n{error} {stop_message(backup, run_dir)}", file=sys.stderr)
             raise
         except run_callbacks.NonFiniteLossError as error:
             print(f"\n{error}")
             raise
-        session_seconds = time.perf_counter() - start
-
-        test = model.evaluate(data.test, verbose=0, return_dict=True)  # every worker: a collective
-        if not chief:
-            print(f"Non-chief worker done: test accuracy {test['accuracy']:.4f}; the chief writes {run_dir}.")
-            return {"test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"]), "chief": False}
-        model.save(run_dir / "model.keras")
-        results = summarize_run(test, config, data, run_dir, parameters, session.precision, session.jit,
-                                stopped_by_floor=floor.stopped_epoch is not None, session_seconds=session_seconds,
-                                num_replicas=replicas(strategy))
-    (run_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        backup.remove()  # only now: the results are safely written
     print(f"Test accuracy {results['test_accuracy']:.4f} | loss {results['test_loss']:.4f} | "
           f"{results['epochs_run']} epochs | results in {run_dir / 'results.json'}")
     return results

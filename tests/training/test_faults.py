@@ -1,0 +1,211 @@
+"""The fault matrix: a kill -9, Ctrl-C or full disk at any moment of a run loses no finished epoch.
+
+Each case stops a ``--deterministic`` run at one moment (``tests.training.faults``), checks what it left
+(files, message), resumes it, and compares the result with the same run uninterrupted: every weight, every
+``epochs.csv`` value but the timings, and the final metrics are equal.
+"""
+
+import csv
+import errno
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from keras_nmf.training import TrainConfig, train
+from keras_nmf.training.run_files import RunWriteError
+from tests.conftest import REPO_ROOT
+from tests.image_folders import make_image_folder
+from tests.training import faults
+
+EPOCHS = 3
+
+
+@pytest.fixture(scope="module")
+def image_folder(tmp_path_factory):
+    return make_image_folder(tmp_path_factory.mktemp("images"), per_class=(6, 2))
+
+
+def _flags(image_folder, logdir):
+    return ["--arch", "cnmf", "--deterministic", "--seed", "5", "--data-dir", str(image_folder), "--logdir",
+            str(logdir), "--epochs", str(EPOCHS), "--steps-per-epoch", "3", "--batch-size", "4", "--iterations", "2",
+            "--bn-recalibration-batches", "2", "--plateau-patience", "0", "--verbose", "0"]
+
+
+def _config(image_folder, logdir, **changes):
+    from keras_nmf.training import parse_config
+
+    config, _ = parse_config(_flags(image_folder, logdir))
+    return TrainConfig(**{**config.to_dict(), **changes})
+
+
+def _history(logdir):
+    with open(logdir / "epochs.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [{key: value for key, value in row.items() if key != "seconds"} for row in rows]
+
+
+def _outcome(logdir):
+    results = json.loads((logdir / "results.json").read_text())
+    weights = keras.models.load_model(logdir / "model.keras").get_weights()
+    return results, weights, _history(logdir)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(image_folder, tmp_path_factory):
+    logdir = tmp_path_factory.mktemp("reference") / "run"
+    train(_config(image_folder, logdir))
+    return _outcome(logdir)
+
+
+def _assert_same_run(logdir, uninterrupted):
+    results, weights, history = _outcome(logdir)
+    expected_results, expected_weights, expected_history = uninterrupted
+    assert len(weights) == len(expected_weights)
+    for got, expected in zip(weights, expected_weights):
+        np.testing.assert_array_equal(got, expected)
+    assert history == expected_history  # every epoch once, in order, with the same numbers
+    for key in ("test_accuracy", "test_loss", "final_train_loss", "epochs_run", "stopped_by_lr_floor"):
+        assert results[key] == expected_results[key], key
+    assert results["epochs_run"] == EPOCHS
+    assert results["train_seconds"] >= sum(float(row["seconds"]) for row in csv.DictReader(
+        open(logdir / "epochs.csv"))) - 1e-6
+    assert not (logdir / "backup").exists()
+    assert not list(logdir.glob(".*.tmp*"))
+    # The last logged test accuracy is the final one: both use the recalibrated BatchNorm statistics.
+    assert float(history[-1]["test_accuracy"]) == results["test_accuracy"]
+
+
+def _saved_epochs_after(point):
+    return {"mid_epoch": 1, "before_commit": 1, "after_commit": 2}.get(point, EPOCHS)
+
+
+def _check_left_behind(logdir, point):
+    assert not (logdir / "results.json").exists()
+    state = json.loads((logdir / "backup" / "state.json").read_text())
+    assert state["epoch"] == _saved_epochs_after(point)
+    rows = _history(logdir)
+    assert [int(row["epoch"]) for row in rows] == list(range(1, len(rows) + 1))  # no gap, no duplicate
+    if (logdir / "model.keras").exists():
+        keras.models.load_model(logdir / "model.keras")  # never a truncated model file
+
+
+def _resume(image_folder, logdir):
+    return train(_config(image_folder, logdir, resume=True), given={"resume", "logdir"})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", faults.STOP_POINTS)
+def test_ctrl_c_at_any_moment_resumes_to_the_uninterrupted_run(point, image_folder, tmp_path, uninterrupted,
+                                                               capsys):
+    logdir = tmp_path / "run"
+
+    def interrupt():
+        raise KeyboardInterrupt
+
+    with faults.injected(point, interrupt) as callbacks, pytest.raises(KeyboardInterrupt):
+        train(_config(image_folder, logdir), extra_callbacks=callbacks)
+    message = capsys.readouterr().out
+    _check_left_behind(logdir, point)
+    saved = _saved_epochs_after(point)
+    if saved == EPOCHS:
+        assert f"Training had finished (epoch {EPOCHS} is saved" in message
+        assert "evaluates and saves it without training" in message
+    else:
+        assert f"Epoch {saved} is the last one saved; continue with:" in message
+    assert f"--resume --logdir {logdir}" in message
+    _resume(image_folder, logdir)
+    _assert_same_run(logdir, uninterrupted)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", faults.STOP_POINTS)
+def test_kill_9_at_any_moment_resumes_to_the_uninterrupted_run(point, image_folder, tmp_path, uninterrupted):
+    logdir = tmp_path / "run"
+    command = [sys.executable, "-m", "tests.training.faults", point, "--", *_flags(image_folder, logdir)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=REPO_ROOT,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == -9, result.stderr[-2000:]
+    _check_left_behind(logdir, point)
+    _resume(image_folder, logdir)
+    _assert_same_run(logdir, uninterrupted)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", faults.DISK_POINTS)
+def test_a_full_disk_is_a_clear_error_and_the_run_resumes(point, image_folder, tmp_path, uninterrupted, capsys):
+    logdir = tmp_path / "run"
+    with faults.injected(point, faults.disk_full) as callbacks, pytest.raises(RunWriteError) as raised:
+        train(_config(image_folder, logdir), extra_callbacks=callbacks)
+    assert raised.value.errno == errno.ENOSPC
+    message = capsys.readouterr().err
+    written = "epoch-00002.weights.h5" if point == "full_disk_backup" else "model.keras"
+    assert f"Could not write {logdir}" in message and written in message and "the disk is full" in message
+    assert ("Epoch 1 is the last one saved" if point == "full_disk_backup" else "Training had finished") in message
+    _check_left_behind(logdir, "mid_epoch" if point == "full_disk_backup" else point)
+    assert not (logdir / "model.keras").exists()
+    _resume(image_folder, logdir)
+    _assert_same_run(logdir, uninterrupted)
+
+
+def _mount_small_tmpfs(folder, size):
+    folder.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                            capture_output=True, text=True)
+    return result.returncode == 0
+
+
+@pytest.mark.slow
+def test_a_really_full_disk_at_a_backup(image_folder, tmp_path, capsys):
+    """On a small tmpfs (where this machine allows a mount): the disk fills up for real during epoch 2."""
+    disk = tmp_path / "disk"
+    if not _mount_small_tmpfs(disk, "16m"):
+        pytest.skip("cannot mount a tmpfs here (needs root); the patched full-disk cases cover the logic")
+    try:
+        logdir = disk / "run"
+
+        class FillTheDisk(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                if epoch == 1:
+                    with open(disk / "filler", "wb") as handle:
+                        try:
+                            while True:
+                                handle.write(b"\0" * 65536)
+                        except OSError:
+                            pass
+
+        with pytest.raises(RunWriteError, match="the disk is full"):
+            train(_config(image_folder, logdir), extra_callbacks=[FillTheDisk()])
+        assert "Epoch 1 is the last one saved" in capsys.readouterr().err
+        assert json.loads((logdir / "backup" / "state.json").read_text())["epoch"] == 1
+        (disk / "filler").unlink()
+        results = _resume(image_folder, logdir)
+        assert results["epochs_run"] == EPOCHS
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def test_a_second_process_on_a_run_directory_is_refused_naming_the_holder(image_folder, tmp_path):
+    from keras_nmf.training.run_files import RunLock, RunLockedError
+
+    logdir = tmp_path / "run"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from keras_nmf.training.run_files import RunLock; "
+                               f"RunLock({str(logdir)!r}).acquire_or_raise(); print('locked', flush=True); "
+                               "time.sleep(60)"],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(RunLockedError, match=rf"{logdir} is being trained by process {holder.pid}"):
+            train(_config(image_folder, logdir))
+        assert not logdir.exists()  # refused before anything was written
+    finally:
+        holder.kill()
+        holder.wait()
+    assert RunLock(logdir).acquire()  # a killed holder leaves no stale lock
+    RunLock(logdir).release()
