@@ -72,7 +72,8 @@ def main(argv=None):
             counts = run_grid(runs)
             print(f"Grid done: {counts}")
         summary = write_summary(out)
-    except (ConfigMismatchError, DataError, FileNotFoundError, PermissionError) as error:
+    except (ConfigMismatchError, DataError, FileNotFoundError, PermissionError, ValueError) as error:
+        # ValueError: a variant that cannot run with an arch of the grid, or duplicate labels (ConfigError is one)
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -20,8 +20,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_nmf.data import TFDS_DATASETS, DataError  # noqa: E402
 from keras_nmf.experiments.cli import positive_int  # noqa: E402
+from keras_nmf.training.run_files import RunFileError  # noqa: E402
 from keras_nmf.training.evaluate import (  # noqa: E402
-    RUN_DATA_FIELDS, ModelFileError, data_settings, evaluate_saved_model,
+    RUN_DATA_FIELDS, data_settings, evaluate_saved_model,
 )
 
 
@@ -40,7 +41,7 @@ def main(argv=None):
         print(f"From the run's config.json: {', '.join(f'{key}={value}' for key, value in taken.items())}")
     try:
         results = evaluate_saved_model(args.model, batch_size=args.batch_size, **settings)
-    except (DataError, ModelFileError) as error:
+    except (DataError, RunFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"test accuracy {results['test_accuracy']:.4f} | test loss {results['test_loss']:.4f} | {results['test_size']} images")

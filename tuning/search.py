@@ -19,6 +19,7 @@ the reason. An interrupted or finished search resumes from its directory: finish
 or rewritten, a restarted worker re-runs its unfinished trial, a restarted chief re-queues the running ones.
 """
 
+import math
 import os
 import pathlib
 import sys
@@ -29,11 +30,15 @@ import grpc  # noqa: E402  (KerasTuner's distributed mode talks to the chief ove
 
 from keras_nmf.data import DataError, load_dataset  # noqa: E402
 from keras_nmf.experiments.cli import positive_int  # noqa: E402
+from keras_nmf.experiments.outputs import prepare_output_dir  # noqa: E402
 from keras_nmf.experiments.sweeps import search_finished  # noqa: E402
 from keras_nmf.training.config import build_parser, config_from_args, field_spec, fields_where  # noqa: E402
 from keras_nmf.training.recipe import process_settings  # noqa: E402
 from tuning.costs import estimate_costs  # noqa: E402
 from tuning.hypermodel import GROUPS, WIDTHS, NMFHyperModel, SweepTuner  # noqa: E402
+
+#: How long a worker waits for the chief oracle before it gives up (--chief-timeout).
+DEFAULT_CHIEF_TIMEOUT_S = 600.0
 
 #: Defaults of the sweep that differ from train.py's.
 SWEEP_DEFAULTS = {"epochs": 20, "val_split": 0.1, "verbose": 2}
@@ -53,15 +58,58 @@ def parse_args(argv=None):
     sweep.add_argument("--max-trials", type=positive_int,
                        help="stop after this many trials, finished ones included (default: the whole grid)")
     sweep.add_argument("--dry-run", action="store_true", help="list the variants, their sizes and cost; no training")
+    sweep.add_argument("--chief-timeout", type=float, default=DEFAULT_CHIEF_TIMEOUT_S,
+                       help="a worker waits this many seconds for the chief oracle to answer, then exits 1")
     args = parser.parse_args(argv)
     recipe, _ = config_from_args(parser, args, defaults=SWEEP_DEFAULTS, exclude=sampled)
     if not recipe.val_split:
         parser.error("--val-split must be > 0: the objective is the accuracy on a held-out part of the training set.")
+    if not math.isfinite(args.chief_timeout) or args.chief_timeout <= 0:
+        parser.error(f"--chief-timeout must be a finite number of seconds > 0. Received: {args.chief_timeout}")
+    try:
+        prepare_output_dir(args.directory, flag="--directory")
+    except PermissionError as error:
+        parser.error(str(error))
     return args, recipe
+
+
+def _worker_and_chief():
+    """``(tuner id, chief address)`` on a worker of a distributed search, else ``None``."""
+    tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "chief")
+    if "chief" in tuner_id:
+        return None
+    return tuner_id, f"{os.environ.get('KERASTUNER_ORACLE_IP')}:{os.environ.get('KERASTUNER_ORACLE_PORT')}"
+
+
+def wait_for_chief(timeout_s):
+    """On a worker of a distributed search: waits for the chief oracle; returns an exit code or None to go on.
+
+    KerasTuner's own client would wait up to an hour, silently, for a chief
+    that was never started; the worker says at start whom it will wait for and
+    for how long (``main``), and gives up after ``timeout_s``.
+    """
+    if _worker_and_chief() is None:
+        return None
+    _, chief = _worker_and_chief()
+    channel = grpc.insecure_channel(chief)
+    try:
+        grpc.channel_ready_future(channel).result(timeout=timeout_s)
+    except grpc.FutureTimeoutError:
+        print(f"error: the chief oracle at {chief} did not answer within {timeout_s:g} s. Start the chief "
+              f"(KERASTUNER_TUNER_ID=chief, same command) first, check KERASTUNER_ORACLE_IP and "
+              f"KERASTUNER_ORACLE_PORT, or raise --chief-timeout.", file=sys.stderr)
+        return 1
+    finally:
+        channel.close()
+    return None
 
 
 def main(argv=None):
     args, recipe = parse_args(argv)
+    if _worker_and_chief() and not args.dry_run:
+        tuner_id, chief = _worker_and_chief()
+        print(f"Worker {tuner_id}: the chief oracle is {chief}; once the data is loaded this worker waits up to "
+              f"{args.chief_timeout:g} s for it (--chief-timeout).", flush=True)
     try:
         data = load_dataset(name=recipe.dataset, data_dir=recipe.data_dir, tfds_dir=recipe.tfds_dir,
                             batch_size=recipe.batch_size, crop_size=recipe.crop_size, val_split=recipe.val_split,
@@ -83,6 +131,9 @@ def main(argv=None):
         print(f"The search in {project} is finished: nothing to train. Report: python tuning/report.py "
               f"{args.directory}")
         return 0
+    waited = wait_for_chief(args.chief_timeout)
+    if waited is not None:
+        return waited
     tuner = SweepTuner(hypermodel, max_trials=args.max_trials, seed=recipe.seed, directory=args.directory,
                        project_name=project.name, overwrite=False)
     train = data.train.repeat() if recipe.steps_per_epoch else data.train

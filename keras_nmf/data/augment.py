@@ -57,7 +57,8 @@ def colour_jitter(images, factors=None):
     """
     batch = tf.shape(images)[0]
     if factors is None:
-        factors = tf.map_fn(jitter_factors, tf.random.uniform([batch, 2], maxval=2**31 - 1, dtype=tf.int32))
+        seeds = tf.random.uniform([batch, 2], maxval=2**31 - 1, dtype=tf.int32)
+        factors = tf.map_fn(jitter_factors, seeds, fn_output_signature=tf.float32)
     brightness, contrast, saturation, hue_shift = (tf.reshape(factors[:, k], [batch, 1, 1, 1])
                                                    for k in range(JITTER_FACTORS))
     images = tf.clip_by_value(images * brightness, 0.0, 1.0)

@@ -48,6 +48,9 @@ def list_image_folder(root, split, class_names=None):
             str(path) for path in (folder / name).iterdir()
             if path.suffix.lower() in IMAGE_EXTENSIONS
         )
+        if not files:
+            raise DataError(f"The class folder {folder / name} holds no image files ({', '.join(IMAGE_EXTENSIONS)}): "
+                            f"add its images, or remove the folder from train/ and test/.")
         paths.extend(files)
         labels.extend([label] * len(files))
     if not paths:
@@ -55,11 +58,22 @@ def list_image_folder(root, split, class_names=None):
     return paths, np.array(labels, "int64"), found
 
 
+#: Training images probed for the data set's channel count (evenly spread over the classes).
+CHANNEL_PROBES = 25
+
+
 def _probe_image(path):
-    """(height, width, channels) of one image file; channels 1 or 3."""
+    """(height, width, native channels) of one image file."""
     image = _decode_or_raise(path, channels=0)
-    channels = 1 if image.shape[-1] == 1 else 3
-    return image.shape[0], image.shape[1], channels
+    return tuple(int(d) for d in image.shape)
+
+
+def _probe_shape(paths):
+    """The data set's (height, width, channels): the first image's size; 3 channels if any probed image has colour."""
+    height, width, _ = _probe_image(paths[0])
+    step = max(1, len(paths) // CHANNEL_PROBES)
+    colour = any(_probe_image(path)[2] >= 3 for path in paths[::step][:CHANNEL_PROBES])
+    return height, width, 3 if colour else 1
 
 
 def _decode_or_raise(path, channels):
@@ -78,44 +92,67 @@ def _find_unreadable(paths, channels):
         _decode_or_raise(path, channels)
 
 
-def decode_images(paths, image_shape, num_parallel_calls=tf.data.AUTOTUNE):
+def _to_channels(image, channels):
+    """A decoded image (H, W, 1..4) with ``channels`` (1 or 3) channels: gray <-> RGB, alpha dropped."""
+    native = tf.shape(image)[-1]
+    colour = tf.cond(native >= 3, lambda: image[..., :3], lambda: tf.repeat(image[..., :1], 3, axis=-1))
+    if channels == 3:
+        return colour
+    return tf.cast(tf.round(tf.image.rgb_to_grayscale(tf.cast(colour, tf.float32))), tf.uint8)
+
+
+def decode_images(paths, image_shape, num_parallel_calls=tf.data.AUTOTUNE, verbose=False):
     """Decodes every file into one uint8 array (N, H, W, C), in parallel.
 
-    Images of another size are resized (bilinear) to ``image_shape``. An
-    unreadable file raises :class:`DataError` naming it.
+    An image with another channel count (grayscale, RGBA) is converted to
+    ``image_shape``'s (the count of converted images is printed when
+    ``verbose``). An image of another size, or an unreadable file, raises
+    :class:`DataError` naming it.
     """
     height, width, channels = image_shape
 
     def decode(path):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
-        other_size = tf.reduce_any(tf.shape(image)[:2] != [height, width])
-        image = tf.cond(
-            other_size,
-            lambda: tf.cast(tf.round(tf.image.resize(image, (height, width))), tf.uint8),
-            lambda: image,
-        )
-        return tf.ensure_shape(image, image_shape)
+        image = tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
+        native = tf.shape(image)
+        fits = tf.reduce_all(native[:2] == [height, width])
+        image = tf.cond(fits, lambda: _to_channels(image, channels),
+                        lambda: tf.zeros(image_shape, tf.uint8))
+        return tf.ensure_shape(image, image_shape), native
 
     dataset = tf.data.Dataset.from_tensor_slices(paths).map(decode, num_parallel_calls=num_parallel_calls)
     try:
         chunks = [chunk for chunk in dataset.batch(2048).as_numpy_iterator()]
     except tf.errors.OpError:
-        _find_unreadable(paths, channels)
+        _find_unreadable(paths, 0)
         raise
-    return np.concatenate(chunks) if chunks else np.zeros((0,) + tuple(image_shape), np.uint8)
+    if not chunks:
+        return np.zeros((0,) + tuple(image_shape), np.uint8)
+    native = np.concatenate([shapes for _, shapes in chunks])
+    wrong_size = np.flatnonzero((native[:, 0] != height) | (native[:, 1] != width))
+    if wrong_size.size:
+        first = wrong_size[0]
+        raise DataError(
+            f"{paths[first]} is {native[first, 0]}x{native[first, 1]}, but the data set's images are {height}x{width} "
+            f"(the size of its first training image); {wrong_size.size} image(s) differ. Resize or remove them.")
+    converted = int(np.sum(native[:, 2] != channels))
+    if converted and verbose:
+        print(f"Converted {converted} image(s) with another channel count (grayscale or RGBA) to {channels} "
+              f"channel(s).", flush=True)
+    return np.concatenate([images for images, _ in chunks])
 
 
 def image_folder_shape(root):
-    """(height, width, channels) of the data set's images: those of its first training image."""
+    """(height, width, channels) of the data set's images: the first training image's size; 3 channels if any
+    of :data:`CHANNEL_PROBES` training images has colour, else 1."""
     train_paths, _, _ = list_image_folder(root, "train")
-    return _probe_image(train_paths[0])
+    return _probe_shape(train_paths)
 
 
 def load_image_folder(root, verbose=True, limit_train=None, limit_test=None, seed=0):
     """Loads ``root/train`` and ``root/test`` into memory, decoding only the images used.
 
-    The image shape (and 1 or 3 channels) is taken from the first training
-    image. ``limit_train``/``limit_test`` keep the seeded subsets of
+    The image size is the first training image's, the channels (1 or 3) as
+    :func:`image_folder_shape` says. ``limit_train``/``limit_test`` keep the seeded subsets of
     :func:`keras_nmf.data.subsets.subset_indices` (the same images as a tfds
     source's arrays would keep). Returns ``(train, test, class_names)`` with
     ``train`` and ``test`` as ``(uint8 images, int64 labels)``.
@@ -124,7 +161,7 @@ def load_image_folder(root, verbose=True, limit_train=None, limit_test=None, see
 
     train_paths, train_labels, classes = list_image_folder(root, "train")
     test_paths, test_labels, _ = list_image_folder(root, "test", classes)
-    image_shape = _probe_image(train_paths[0])
+    image_shape = _probe_shape(train_paths)
     keep_train = subset_indices(len(train_paths), limit_train, seed, "train")
     keep_test = subset_indices(len(test_paths), limit_test, seed, "test")
     if verbose:
@@ -136,6 +173,7 @@ def load_image_folder(root, verbose=True, limit_train=None, limit_test=None, see
             f"from {os.path.abspath(root)} ...",
             flush=True,
         )
-    train = (decode_images([train_paths[i] for i in keep_train], image_shape), train_labels[keep_train])
-    test = (decode_images([test_paths[i] for i in keep_test], image_shape), test_labels[keep_test])
+    train = (decode_images([train_paths[i] for i in keep_train], image_shape, verbose=verbose),
+             train_labels[keep_train])
+    test = (decode_images([test_paths[i] for i in keep_test], image_shape, verbose=verbose), test_labels[keep_test])
     return train, test, classes

@@ -7,7 +7,9 @@ import numpy as np
 
 from keras_nmf.data import DataError, load_arrays
 from keras_nmf.data.augment import centre_crop
+from keras_nmf.data.subsets import SubsetSizeError
 from keras_nmf.models import ARCHITECTURES, build_model
+from keras_nmf.training.run_files import load_keras_model
 
 UNTRAINED = "untrained:"
 
@@ -28,13 +30,17 @@ def load_fidelity_model(spec, seed=0):
     if not path.is_file():
         raise FileNotFoundError(f"Model file not found: {spec} (give a .keras file or untrained:<arch>).")
     label = path.parent.name if path.name == "model.keras" else path.stem
-    return label, keras.models.load_model(path, compile=False)
+    return label, load_keras_model(path, compile=False)
 
 
 def fidelity_batch(model, name, data_dir, tfds_dir, batch_size, seed):
     """``batch_size`` seeded test images, centre-cropped to the model's input, in [0, 1], and their labels."""
-    _, (images, labels), _ = load_arrays(name, data_dir, tfds_dir, verbose=False, limit_train=1,
-                                         limit_test=batch_size, seed=seed)
+    try:
+        _, (images, labels), _ = load_arrays(name, data_dir, tfds_dir, verbose=False, limit_train=1,
+                                             limit_test=batch_size, seed=seed)
+    except SubsetSizeError as error:
+        raise DataError(f"--batch-size {batch_size} is more than the data set's {error.total} test images: pass at "
+                        f"most {error.total}.") from None
     crop, channels = model.input_shape[1], model.input_shape[-1]
     if images.shape[-1] != channels or min(images.shape[1:3]) < crop:
         raise DataError(f"The data's images {images.shape[1:]} do not fit the model's input {model.input_shape[1:]}.")

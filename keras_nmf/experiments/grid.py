@@ -18,7 +18,7 @@ from keras_nmf.experiments.variants import BASE_VARIANT, Variant
 from keras_nmf import training
 from keras_nmf.training import TrainConfig
 from keras_nmf.training.callbacks import NonFiniteLossError
-from keras_nmf.training.config import fields_where
+from keras_nmf.training.config import fields_where, for_arch
 from keras_nmf.training.run_files import RunLock, read_json
 
 #: Fields that may differ between a saved and a planned run (TrainConfig's ``volatile`` role).
@@ -94,9 +94,14 @@ def plan_grid(base_config: TrainConfig, archs, seeds, variants, out) -> list:
         variants: :class:`Variant` objects (``[BASE_VARIANT]`` for the plain comparison).
         out: the grid's directory.
 
+    A base flag that applies to one family of archs only (``--iterations`` to
+    the NMF archs, ``--cnn-kxk-bias`` to the CNNs) takes effect in that family's
+    runs and is left at its default in the others; a variant that sets such a
+    field for an arch it does not apply to is refused.
+
     Raises:
         ConfigMismatchError: an existing run directory holds another configuration.
-        ValueError: duplicate variant labels.
+        ValueError: duplicate variant labels, or a variant that cannot run with one of the archs.
     """
     labels = [variant.label for variant in variants]
     if len(set(labels)) != len(labels):
@@ -106,7 +111,7 @@ def plan_grid(base_config: TrainConfig, archs, seeds, variants, out) -> list:
         for variant in variants:
             for arch in archs:
                 config = dataclasses.replace(
-                    base_config, arch=arch, seed=seed, variant=variant.label, resume=False,
+                    for_arch(base_config, arch), arch=arch, seed=seed, variant=variant.label, resume=False,
                     logdir=str(pathlib.Path(out) / run_name(arch, variant, seed)),
                 )
                 run = GridRun(arch, variant, seed, variant.apply(config))

@@ -5,11 +5,14 @@ import pathlib
 import tempfile
 
 
-def prepare_output_dir(path):
+def prepare_output_dir(path, flag="--out"):
     """Creates ``path`` (and its parents) and checks that files can be written there.
 
     Called first, so that a mistyped or read-only ``--out`` fails at once
     rather than after hours of training or evaluation.
+
+    Args:
+        flag: the command-line flag that named ``path``, for the message.
 
     Raises:
         PermissionError: naming the folder and the fix.
@@ -21,7 +24,7 @@ def prepare_output_dir(path):
             pass
     except OSError as error:
         raise PermissionError(f"Cannot write to the output folder {folder}: {error.strerror or error}. "
-                              f"Pass --out DIR in a writable place.") from None
+                              f"Pass {flag} DIR in a writable place.") from None
     if not os.access(folder, os.W_OK):
-        raise PermissionError(f"Cannot write to the output folder {folder}. Pass --out DIR in a writable place.")
+        raise PermissionError(f"Cannot write to the output folder {folder}. Pass {flag} DIR in a writable place.")
     return folder

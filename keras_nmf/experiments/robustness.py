@@ -17,6 +17,7 @@ from keras_nmf.data import DataError, load_arrays
 from keras_nmf.data.augment import centre_crop
 from keras_nmf.experiments.csv_rows import CsvRowWriter
 from keras_nmf.experiments.perturbations import AUTHORS_PERTURBATIONS, PERTURBATIONS, perturb
+from keras_nmf.training.run_files import load_keras_model
 
 CSV_COLUMNS = ("model", "perturbation", "eta", "accuracy", "images", "path")
 
@@ -36,14 +37,10 @@ def load_models(paths):
     """Loads ``.keras`` models; all must take the same input shape.
 
     Raises:
-        FileNotFoundError: a missing file.
+        RunFileError: a missing, truncated or corrupt file (a ValueError).
         ValueError: models with different input shapes (evaluate them in separate calls).
     """
-    models = []
-    for path in paths:
-        if not pathlib.Path(path).is_file():
-            raise FileNotFoundError(f"Model file not found: {path}")
-        models.append(keras.models.load_model(path, compile=False))
+    models = [load_keras_model(path, compile=False) for path in paths]
     shapes = {tuple(model.input_shape[1:]) for model in models}
     if len(shapes) != 1:
         raise ValueError(

@@ -45,16 +45,24 @@ def _reason(trial):
     return lines[-1].split(": ", 1)[-1] if lines else None
 
 
-def collect_trials(directory) -> list:
-    """One row per trial, sorted by trial id; trials without metrics (running, failed) have empty results."""
+def collect_trials(directory, print_fn=print) -> list:
+    """One row per trial, sorted by trial id; trials without metrics (running, failed) have empty results.
+
+    A trial whose ``trial.json`` cannot be read (truncated, corrupt) is named through ``print_fn`` and skipped.
+    """
     from keras_tuner.engine.trial import Trial
 
     rows = []
     for trial_path in sorted(find_project(directory).glob("trial_*/trial.json")):
-        trial = Trial.load(str(trial_path))
+        try:
+            trial = Trial.load(str(trial_path))
+            record_path = trial_path.parent / "record.json"
+            record = json.loads(record_path.read_text()) if record_path.exists() else {}
+        except (OSError, ValueError, KeyError, TypeError) as error:  # json.JSONDecodeError is a ValueError
+            print_fn(f"skipped {trial_path}: unreadable ({type(error).__name__}: {error}); delete the trial folder "
+                     f"to run it again")
+            continue
         values = trial.hyperparameters.values
-        record_path = trial_path.parent / "record.json"
-        record = json.loads(record_path.read_text()) if record_path.exists() else {}
         metrics = {}
         for name in METRIC_COLUMNS:
             value = trial.metrics.get_last_value(name) if trial.metrics.exists(name) else None

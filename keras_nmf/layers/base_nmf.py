@@ -1,6 +1,8 @@
 """Shared constructor, validation and math of the NMF layers."""
 
 import dataclasses
+import numbers
+import warnings
 
 import keras
 
@@ -48,12 +50,22 @@ class NMFFactorization:
         return diagnostics.hoyer_sparsity(self.h)
 
 
+def positive_int(value, name, meaning="", maximum=None):
+    """``value`` as an ``int`` (Python and NumPy integers alike), or ``ValueError`` naming ``name``."""
+    valid = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+    if not valid or (maximum is not None and value > maximum):
+        bound = f"between 1 and {maximum:,}" if maximum is not None else ">= 1"
+        raise ValueError(f"`{name}`{meaning} must be an integer {bound}. Received: {name}={value!r}")
+    return int(value)
+
+
 def validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dtype="float32"):
     """Raises ``ValueError`` for NMF arguments outside their domain."""
-    if not isinstance(iterations, int) or isinstance(iterations, bool) or iterations < 1:
+    positive_int(iterations, "iterations", " (N, the number of eq. 6 updates)", maximum=MAX_ITERATIONS)
+    if epsilon is not None and (not isinstance(epsilon, numbers.Real) or isinstance(epsilon, bool)):
         raise ValueError(
-            "`iterations` (N, the number of eq. 6 updates) must be an integer >= 1. "
-            f"Received: iterations={iterations}"
+            "`epsilon` (eq. 6's step size) must be None (plain multiplicative update) or a float in (0, 1]. "
+            f"Received: epsilon={epsilon!r} of type {type(epsilon).__name__}"
         )
     if epsilon is not None and not (0.0 < float(epsilon) <= 1.0):
         raise ValueError(
@@ -106,9 +118,11 @@ class BaseNMF(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dtype)
+        if not isinstance(check_inputs, (bool, numbers.Integral)):
+            raise ValueError(f"`check_inputs` must be True or False. Received: check_inputs={check_inputs!r}")
         self.implicit_dtype = implicit_dtype
         self.implicit_fallbacks = None
-        self.iterations = iterations
+        self.iterations = int(iterations)
         self.epsilon = None if epsilon is None else float(epsilon)
         self.backward = backward
         self.learning = learning
@@ -128,6 +142,7 @@ class BaseNMF(keras.layers.Layer):
             trainable=True,
             autocast=False,
         )
+        self._warn_if_dead()
         if self.backward == "implicit":
             # Patterns whose fixed-point system was singular or ill-conditioned (one-step gradient used instead).
             # int64 where the backend computes in 64 bits (only TensorFlow counts, see
@@ -135,6 +150,26 @@ class BaseNMF(keras.layers.Layer):
             self.implicit_fallbacks = self.add_weight(
                 name="implicit_fallbacks", shape=(), initializer="zeros", trainable=False,
                 dtype="int64" if ops.backend.float64_available() else "int32")
+
+    def _warn_if_dead(self):
+        """Warns when the initial kernel is constant: every W column equal (or W = 0), so the layer cannot learn."""
+        try:
+            kernel = keras.ops.convert_to_numpy(self.kernel.value)
+        except Exception:  # a symbolic variable (built inside a traced function): nothing to read
+            return
+        if kernel.size > 1 and float(kernel.max()) == float(kernel.min()):
+            what = ("all zero: W = 0 and the layer outputs 0 with a zero gradient" if not kernel.any() else
+                    "constant: every column of W is the same, h stays at 1/I and every filter gets the same "
+                    "gradient")
+            warnings.warn(
+                f"Layer '{self.name}': the initial kernel from kernel_initializer={type(self.kernel_initializer).__name__} "
+                f"is {what}, so this NMF layer is dead. Use a random non-negative initializer (the default, "
+                f"Uniform(0, 1)).", stacklevel=3)
+
+    def _empty_batch(self, x, output_shape):
+        """The output of an empty batch (static batch size 0): zeros, connected to the kernel (zero gradient)."""
+        zeros = keras.ops.zeros((0,) + tuple(output_shape[1:]), "float32")
+        return zeros + 0.0 * keras.ops.sum(self.kernel.value)
 
     def _prepare_input(self, inputs):
         """Casts to float32 and checks x >= 0 and finite."""

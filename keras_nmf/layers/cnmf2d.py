@@ -1,22 +1,28 @@
 """``CNMF2D``: convolutional NMF, one NMF problem per image patch."""
 
+import numbers
+
 import keras
 
 from keras_nmf import ops
-from keras_nmf.layers.base_nmf import BaseNMF
+from keras_nmf.layers.base_nmf import BaseNMF, positive_int
 
 PADDINGS = ("valid", "same")
 
 
 def _int_pair(value, name):
-    """An int or a pair of ints -> a tuple of two positive ints."""
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int) and v >= 1 for v in pair):
+    """An int or a pair of ints (Python or NumPy) -> a tuple of two positive ints."""
+    pair = (value, value) if isinstance(value, numbers.Integral) else value
+    try:
+        pair = tuple(pair)
+        if len(pair) != 2:
+            raise ValueError
+        return tuple(positive_int(v, name) for v in pair)
+    except (TypeError, ValueError):
         raise ValueError(
             f"`{name}` must be a positive int or a pair of positive ints. "
             f"Received: {name}={value}"
-        )
-    return pair
+        ) from None
 
 
 @keras.saving.register_keras_serializable(package="keras_nmf")
@@ -114,14 +120,8 @@ class CNMF2D(BaseNMF):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(filters, int) or filters < 1:
-            raise ValueError(
-                f"`filters` must be a positive integer. Received: filters={filters}"
-            )
-        if not isinstance(groups, int) or groups < 1:
-            raise ValueError(
-                f"`groups` must be a positive integer. Received: groups={groups}"
-            )
+        filters = positive_int(filters, "filters")
+        groups = positive_int(groups, "groups")
         if filters % groups != 0:
             raise ValueError(
                 "`filters` must be divisible by `groups` (each group owns "
@@ -133,15 +133,9 @@ class CNMF2D(BaseNMF):
             raise ValueError(
                 f"`padding` must be one of {PADDINGS}. Received: padding={padding!r}"
             )
-        if chunk_elements is not None and (
-            not isinstance(chunk_elements, int)
-            or isinstance(chunk_elements, bool)
-            or chunk_elements < 1
-        ):
-            raise ValueError(
-                "`chunk_elements` (pattern entries processed at a time) must be a "
-                f"positive integer or None. Received: chunk_elements={chunk_elements}"
-            )
+        if chunk_elements is not None:
+            chunk_elements = positive_int(chunk_elements, "chunk_elements",
+                                          " (pattern entries processed at a time; or None)")
         self.filters = filters
         self.kernel_size = _int_pair(kernel_size, "kernel_size")
         self.strides = _int_pair(strides, "strides")
@@ -208,8 +202,10 @@ class CNMF2D(BaseNMF):
         return max(1, self.chunk_elements // entries_per_image)
 
     def call(self, inputs):
+        output_shape = self.compute_output_shape(inputs.shape)
+        if inputs.shape[0] == 0:
+            return keras.ops.cast(self._empty_batch(inputs, output_shape), self.compute_dtype)
         x = self._prepare_input(inputs)
-        output_shape = self.compute_output_shape(x.shape)
         if self.backward == "autodiff":
             h = self._infer(self._patterns(x), self._grouped_weights())
         else:

@@ -1,5 +1,7 @@
 """``L1Normalize``: divide by the sum along an axis (the between-block normalisation)."""
 
+import numbers
+
 import keras
 
 from keras_nmf import ops
@@ -23,9 +25,15 @@ class L1Normalize(keras.layers.Layer):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(axis, int):
-            raise ValueError(f"`axis` must be an int. Received: axis={axis}")
-        self.axis = axis
+        if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
+            raise ValueError(f"`axis` must be an int (the axis to sum over). Received: axis={axis!r}")
+        self.axis = int(axis)
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        if not -rank <= self.axis < rank:
+            raise ValueError(f"Layer '{self.name}': `axis` must be an axis of the {rank}-D input (from {-rank} to "
+                             f"{rank - 1}). Received: axis={self.axis}, input_shape={tuple(input_shape)}")
 
     def call(self, inputs):
         return ops.l1_normalize(inputs, axis=self.axis)

@@ -3,7 +3,7 @@
 import keras
 
 from keras_nmf import ops
-from keras_nmf.layers.base_nmf import BaseNMF
+from keras_nmf.layers.base_nmf import BaseNMF, positive_int
 
 
 @keras.saving.register_keras_serializable(package="keras_nmf")
@@ -63,11 +63,7 @@ class NMFDense(BaseNMF):
 
     def __init__(self, units, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(units, int) or units < 1:
-            raise ValueError(
-                f"`units` must be a positive integer. Received: units={units}"
-            )
-        self.units = units
+        self.units = positive_int(units, "units")
         self.input_spec = keras.layers.InputSpec(min_ndim=2, max_ndim=2)
 
     def build(self, input_shape):
@@ -81,6 +77,9 @@ class NMFDense(BaseNMF):
         self.input_spec = keras.layers.InputSpec(ndim=2, axes={-1: input_dim})
 
     def call(self, inputs):
+        if inputs.shape[0] == 0:
+            output = self._empty_batch(inputs, self.compute_output_shape(inputs.shape))
+            return keras.ops.cast(output, self.compute_dtype)
         x = self._prepare_input(inputs)
         weights = ops.nmf_weights(self.kernel.value)  # eq. 20
         h = self._infer(x, weights)

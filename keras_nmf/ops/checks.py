@@ -15,8 +15,8 @@ def _message(layer_name):
 
 
 def _is_valid(x):
-    # Two reductions, no elementwise temporaries: any NaN or Inf makes the sum
-    # non-finite, and a finite sum with min(x) >= 0 means x >= 0 everywhere.
+    # isfinite(sum(x)) also refuses a finite input so large that its sums overflow float32 (each pattern's
+    # L1 normalisation would turn it into NaN); the eager message tells that case apart.
     return ops.logical_and(ops.isfinite(ops.sum(x)), ops.min(x) >= 0)
 
 
@@ -34,8 +34,17 @@ def check_non_negative_finite(x, layer_name):
     """
     if backend.is_concrete(x):
         if not bool(ops.convert_to_numpy(_is_valid(x))):
+            non_finite = int(ops.convert_to_numpy(ops.sum(ops.cast(ops.logical_not(ops.isfinite(x)), "int32"))))
+            negative = int(ops.convert_to_numpy(ops.sum(ops.cast(x < 0, "int32"))))
+            if not non_finite and not negative:
+                raise ValueError(
+                    f"Layer {layer_name} received an input too large for float32 NMF: its entries are finite and "
+                    f">= 0 (max {float(ops.convert_to_numpy(ops.max(x))):.3g}), but their sums overflow, so the L1 "
+                    f"normalisation of each pattern would give NaN. Scale the input down: NMF normalises every "
+                    f"pattern, so its scale does not change the result.")
             minimum = float(ops.convert_to_numpy(ops.min(x)))
-            raise ValueError(f"{_message(layer_name)} Received: min(x)={minimum}.")
+            raise ValueError(f"{_message(layer_name)} Received: {negative} negative entries (min(x)={minimum}) and "
+                             f"{non_finite} NaN/Inf entries.")
         return x
     if backend.name() != "tensorflow":
         return x

@@ -89,6 +89,11 @@ def implicit_cotangent(x, w, h, upstream, epsilon=None, dtype="float32"):
     jacobian = fixed_point_jacobian(x64, w64, h64, epsilon)
     identity = ops.eye(h.shape[-1], dtype=dtype)
     system = identity - ops.swapaxes(jacobian, -1, -2)
+    # A non-finite system (R underflows to 0 where a pattern is zero or nearly so) would make TensorFlow's
+    # solve raise "Input matrix is not invertible" outside XLA: such a pattern solves I v = Phi instead and
+    # is counted as a fallback below.
+    finite_system = ops.all(ops.isfinite(system), axis=(-2, -1))
+    system = ops.where(finite_system[..., None, None], system, identity)
     v = ops.squeeze(ops.solve(system + RIDGE[dtype] * identity, ops.expand_dims(phi, -1)), -1)
     residual = ops.squeeze(ops.matmul(system, ops.expand_dims(v, -1)), -1) - phi
     scale = ops.max(ops.abs(phi), axis=-1)
@@ -97,6 +102,6 @@ def implicit_cotangent(x, w, h, upstream, epsilon=None, dtype="float32"):
     accurate = ops.max(ops.abs(ops.where(ops.expand_dims(finite, -1), residual, 0.0)), axis=-1) <= (
         RESIDUAL_TOLERANCE * scale + TINY)
     bounded = ops.max(ops.abs(safe_v), axis=-1) <= MAX_GROWTH * scale + TINY
-    good = ops.logical_and(finite, ops.logical_and(accurate, bounded))
+    good = ops.logical_and(ops.logical_and(finite, finite_system), ops.logical_and(accurate, bounded))
     v = ops.where(ops.expand_dims(good, -1), safe_v, phi)
     return ops.cast(v, upstream.dtype), ops.logical_not(good)

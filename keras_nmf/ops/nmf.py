@@ -28,6 +28,10 @@ from keras_nmf.ops.implicit import implicit_cotangent
 #: Guard added to R in the one-step backward (eqs. 18-19): R + TINY.
 TINY = 1e-20
 
+#: Up to this N the updates are unrolled (one op per step, what XLA fuses best); above it they run as one
+#: ``keras.ops.fori_loop``, so graph size and compile time do not grow with N (scripts/bench_iterations.py).
+UNROLL_LIMIT = 50
+
 BACKWARD_MODES = ("approx", "autodiff", "implicit")
 IMPLICIT_DTYPES = ("float32", "float64")
 LEARNING_MODES = ("backprop", "local")
@@ -74,18 +78,15 @@ def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul):
             that rounds its inputs as TF32 tensor cores do). float64 x and w
             run in float64 (the reference).
 
+    Above :data:`UNROLL_LIMIT` iterations the updates after the first run as
+    one ``keras.ops.fori_loop`` (the same arithmetic, one traced body).
+
     Returns:
         tensor ([G,] P, I) of x's dtype: h(N).
     """
     inverse_sums = _inverse_sums(x)
-    # h(0) = 1/I is the same for every pattern, so R(0) = W h(0) is one row
-    # (the row sums of W over I), broadcast: the first step skips a matmul,
-    # and h(0)'s constant factor cancels in the renormalisation.
-    reconstruction = ops.expand_dims(ops.mean(w, axis=-1), -2)
-    h = None
-    for _ in range(iterations):
-        if h is not None:
-            reconstruction = _reconstruction(h, w, matmul)
+
+    def update(h, reconstruction):
         u = matmul(ops.divide_no_nan(x, reconstruction), w) * inverse_sums
         if h is None:
             h = u if epsilon is None else 1.0 + epsilon * (u - 1.0)  # h(0) * (...), h(0) = 1/I cancels
@@ -93,7 +94,16 @@ def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul):
             h = h * u  # eq. 3 (eq. 6 with eps = 1)
         else:
             h = h + epsilon * h * (u - 1.0)  # eq. 6
-        h = _renormalised(h)
+        return _renormalised(h)
+
+    # h(0) = 1/I is the same for every pattern, so R(0) = W h(0) is one row
+    # (the row sums of W over I), broadcast: the first step skips a matmul,
+    # and h(0)'s constant factor cancels in the renormalisation.
+    h = update(None, ops.expand_dims(ops.mean(w, axis=-1), -2))
+    if iterations > UNROLL_LIMIT:
+        return ops.fori_loop(1, iterations, lambda _, h: update(h, _reconstruction(h, w, matmul)), h)
+    for _ in range(iterations - 1):
+        h = update(h, _reconstruction(h, w, matmul))
     return h
 
 

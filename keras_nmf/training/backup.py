@@ -200,7 +200,7 @@ class RunBackup(keras.callbacks.Callback):
         atomic_save(self.backup_dir / weights, self.model.save_weights)
         state = {"epoch": epoch + 1, "weights": weights,
                  "callbacks": {name: callback.get_state() for name, callback in self.stateful.items()},
-                 "history": self.history}
+                 "history": list(self.history)}  # a copy: the next epoch's row must not reach this state
         if self._state is not None:
             atomic_write_json(self.backup_dir / PREVIOUS_STATE_FILE, self._state)
         atomic_write_json(self.state_path, state)  # the commit

@@ -183,7 +183,7 @@ class TrainConfig:
             check_groups(self.width, self.nmf_groups, self.conv_groups, nmf=nmf)
         except ValueError as error:
             raise ConfigError(str(error)) from None
-        _check_applies_to_arch(self, "nmf" if nmf else "cnn")
+        _check_applies_to_arch(self, arch_family(self.arch))
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -212,6 +212,24 @@ class TrainConfig:
         except (ConfigError, TypeError) as error:
             raise RunFileError(f"{path} (the run's configuration) holds a value that cannot run: {error} {fix}") \
                 from None
+
+
+def arch_family(arch):
+    """``"nmf"`` for the CNMF archs, ``"cnn"`` for the CNNs (what a field's ``applies_to`` names)."""
+    return "nmf" if arch.startswith("cnmf") else "cnn"
+
+
+def for_arch(config, arch):
+    """``config``'s values as they apply to ``arch``: fields of the other arch family back at their defaults.
+
+    For a grid's base configuration, shared by archs of both families.
+    """
+    values = config.to_dict()
+    for spec in dataclasses.fields(config):
+        applies_to = spec.metadata["applies_to"]
+        if applies_to and applies_to != arch_family(arch):
+            values[spec.name] = spec.default
+    return TrainConfig(**{**values, "arch": arch})
 
 
 def _check_applies_to_arch(config, family):

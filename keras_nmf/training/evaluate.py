@@ -1,31 +1,13 @@
 """``evaluate_saved_model``: test accuracy of a saved ``.keras`` model, on the run's own test images."""
 
-import json
 import pathlib
-import zipfile
 
-import keras
-
-import keras_nmf  # noqa: F401  (registers the custom layers, loss and optimizer)
 from keras_nmf.data import load_dataset
 from keras_nmf.training.config import TrainConfig
+from keras_nmf.training.run_files import load_keras_model, read_json
 
 #: Data settings that evaluate.py takes from the run's config.json when the model sits in a run directory.
 RUN_DATA_FIELDS = ("dataset", "data_dir", "tfds_dir", "limit_test", "seed")
-
-
-class ModelFileError(ValueError):
-    """A path that is not a ``.keras`` model file; the message says what is expected."""
-
-
-def check_model_file(path):
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"Model file not found: {path}")
-    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
-        raise ModelFileError(
-            f"{path} is not a .keras model file (a zip archive written by model.save, e.g. <run dir>/model.keras "
-            f"of scripts/train.py).")
 
 
 def run_data_settings(model_path):
@@ -33,7 +15,8 @@ def run_data_settings(model_path):
     config_path = pathlib.Path(model_path).parent / "config.json"
     if not config_path.exists():
         return {}
-    saved = json.loads(config_path.read_text())
+    saved = read_json(config_path, "the run's configuration",
+                      "Pass the data flags (--data-dir, --limit-test, --seed) yourself, or repair the file.")
     return {name: saved.get(name) for name in RUN_DATA_FIELDS}
 
 
@@ -65,10 +48,9 @@ def evaluate_saved_model(model_path, data_dir=None, dataset="cifar10", tfds_dir=
     Returns ``{"test_accuracy", "test_loss", "test_size"}``.
 
     Raises:
-        ModelFileError: the path is not a ``.keras`` file.
+        RunFileError: the path is not a loadable, compiled ``.keras`` file.
     """
-    check_model_file(model_path)
-    model = keras.models.load_model(model_path)
+    model = load_keras_model(model_path)
     data = load_dataset(
         name=dataset, data_dir=data_dir, tfds_dir=tfds_dir, batch_size=batch_size,
         crop_size=model.input_shape[1], limit_test=limit_test, seed=seed,

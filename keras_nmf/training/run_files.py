@@ -158,9 +158,15 @@ def load_keras_model(path, compile=True):
     if not path.is_file():
         raise RunFileError(f"{path} does not exist (a model file is <run dir>/model.keras, written when a run "
                            f"finishes). Pass the path of a finished run's model.keras.")
-    if not zipfile.is_zipfile(path):
-        raise RunFileError(f"{path} is not a .keras file (not a zip archive): it is truncated or corrupt. Retrain "
-                           f"it, or resume its run with --resume if the run's backup is still there.")
+    damaged = None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()  # the first member whose checksum fails
+    except (zipfile.BadZipFile, OSError):
+        damaged = "the archive"
+    if damaged is not None:
+        raise RunFileError(f"{path} is not a .keras file ({damaged} fails its zip checksum): it is truncated or "
+                           f"corrupt. Retrain it, or resume its run with --resume if the run's backup is still there.")
     try:
         model = keras.models.load_model(path, compile=compile)
     except (zipfile.BadZipFile, OSError, ValueError, KeyError, TypeError) as error:

@@ -16,12 +16,35 @@ def test_loads_images_and_sorted_labels(tmp_path):
     np.testing.assert_array_equal(np.bincount(train_y), [4, 4, 4])
 
 
-def test_grayscale_and_other_sizes_are_resized_to_the_first_image(tmp_path):
+def test_an_image_of_another_size_is_an_error_naming_it(tmp_path):
     make_image_folder(tmp_path, per_class=(2, 1), size=28, channels=1)
     make_image_folder(tmp_path / "big", per_class=(1, 0), size=40, channels=1)
     (tmp_path / "big" / "train" / "cat" / "0000.png").rename(tmp_path / "train" / "cat" / "zz_big.png")
-    (train_x, _), _, _ = load_image_folder(tmp_path, verbose=False)
-    assert train_x.shape == (7, 28, 28, 1)
+    with pytest.raises(DataError, match=r"cat/zz_big\.png is 40x40, but the data set's images are 28x28"):
+        load_image_folder(tmp_path, verbose=False)
+
+
+def test_grayscale_and_rgba_images_among_colour_ones_are_converted_and_counted(tmp_path, capsys):
+    make_image_folder(tmp_path, per_class=(3, 1))
+    make_image_folder(tmp_path / "gray", per_class=(1, 0), channels=1, seed=1)
+    make_image_folder(tmp_path / "rgba", per_class=(1, 0), channels=4, seed=2)
+    # The first training image (sorted by name) is grayscale: the set is still colour.
+    (tmp_path / "gray" / "train" / "cat" / "0000.png").rename(tmp_path / "train" / "cat" / "0.png")
+    (tmp_path / "rgba" / "train" / "dog" / "0000.png").rename(tmp_path / "train" / "dog" / "rgba.png")
+    (train_x, _), _, _ = load_image_folder(tmp_path, verbose=True)
+    assert train_x.shape == (11, 32, 32, 3)
+    assert "Converted 2 image(s) with another channel count (grayscale or RGBA) to 3 channel(s)" in \
+        capsys.readouterr().out
+    gray = train_x[0]  # cat/0.png: its one channel copied to R, G and B
+    assert np.array_equal(gray[..., 0], gray[..., 1]) and np.array_equal(gray[..., 1], gray[..., 2])
+
+
+def test_an_empty_class_folder_is_an_error_naming_it(tmp_path):
+    make_image_folder(tmp_path, per_class=(2, 1))
+    (tmp_path / "train" / "bird").mkdir()
+    (tmp_path / "test" / "bird").mkdir()
+    with pytest.raises(DataError, match=r"The class folder .*train/bird holds no image files"):
+        load_image_folder(tmp_path, verbose=False)
 
 
 def test_corrupt_file_is_named(tmp_path):

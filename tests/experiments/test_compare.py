@@ -81,21 +81,27 @@ def test_an_interrupted_run_is_resumed_not_restarted(image_folder, tmp_path):
     counts = run_grid(plan_grid(base, ["cnn"], [0, 1], [BASE_VARIANT], out))
     assert counts == {"trained": 1, "resumed": 1, "skipped_finished": 0, "skipped_locked": 0, "failed": 0}
     epochs = (out / "cnn-seed0" / "epochs.csv").read_text().splitlines()[1:]
-    assert [row.split(",")[0] for row in epochs] == ["0", "1"]  # epoch 1 kept, epoch 2 ran once
+    assert [row.split(",")[0] for row in epochs] == ["1", "2"]  # epoch 1 kept, epoch 2 ran once
     assert json.loads((out / "cnn-seed0" / "results.json").read_text())["epochs_run"] == 2
 
 
 def test_plan_names_runs_by_variant_and_checks_saved_configs(tmp_path):
     local = parse_variant("local:nmf_learning=local")
-    runs = plan_grid(TrainConfig(epochs=3), ["cnn", "cnmf"], [0, 1], [BASE_VARIANT, local], tmp_path)
-    assert [run.name for run in runs[:4]] == ["cnn-seed0", "cnmf-seed0", "cnn-local-seed0", "cnmf-local-seed0"]
+    runs = plan_grid(TrainConfig(epochs=3), ["cnmf_1x1", "cnmf"], [0, 1], [BASE_VARIANT, local], tmp_path)
+    assert [run.name for run in runs[:4]] == ["cnmf_1x1-seed0", "cnmf-seed0", "cnmf_1x1-local-seed0",
+                                              "cnmf-local-seed0"]
     assert runs[3].config.nmf_learning == "local" and runs[3].config.variant == "local"
     assert runs[0].config.nmf_learning == "backprop" and runs[0].status == "new"
+    with pytest.raises(ValueError, match="--nmf-learning applies to the NMF archs"):
+        plan_grid(TrainConfig(), ["cnn"], [0], [local], tmp_path)  # a variant that changes nothing for a CNN
+    # A base flag of one arch family takes effect in that family's runs only.
+    mixed = plan_grid(TrainConfig(iterations=5), ["cnn", "cnmf"], [0], [BASE_VARIANT], tmp_path / "mixed")
+    assert [run.config.iterations for run in mixed] == [20, 5]
 
     runs[0].run_dir.mkdir(parents=True)
     TrainConfig(**{**runs[0].config.to_dict(), "epochs": 5}).save(runs[0].run_dir / "config.json")
     with pytest.raises(ConfigMismatchError, match="epochs: saved 5, now 3"):
-        plan_grid(TrainConfig(epochs=3), ["cnn"], [0], [BASE_VARIANT], tmp_path)
+        plan_grid(TrainConfig(epochs=3), ["cnmf_1x1"], [0], [BASE_VARIANT], tmp_path)
     with pytest.raises(ValueError, match="labels must be unique"):
         plan_grid(TrainConfig(), ["cnn"], [0], [local, local], tmp_path)
 
@@ -115,3 +121,15 @@ def test_reserved_and_bad_flags_are_clear_errors(capsys):
 def test_summary_only_without_runs_says_so(tmp_path, capsys):
     assert compare.main(["--out", str(tmp_path), "--summary-only"]) == 2
     assert "No finished run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("variants, message", [
+    (["--variant", "a:iterations=3", "--variant", "a:iterations=4"], "labels must be unique"),
+    (["--variant", "bias:cnn_kxk_bias=true"], "--cnn-kxk-bias applies to the CNN archs"),
+])
+def test_variant_errors_exit_2_before_any_data_loads(variants, message, tmp_path, capsys):
+    argv = ["--archs", "cnmf", "--seeds", "0", "--out", str(tmp_path / "grid"), "--data-dir",
+            str(tmp_path / "no-such-data"), *variants]
+    assert compare.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Data directory not found" not in err

@@ -74,3 +74,13 @@ def test_a_cnn_sweep_without_ratios_gets_its_figure(tmp_path):
             {"parameters_total": 3000, "test_accuracy": 0.6, "cnn_nmf_ratio": None}]
     plot_figure6(rows, pareto_front([{**row, "status": "COMPLETED"} for row in rows]), tmp_path / "figure6.png")
     assert (tmp_path / "figure6.png").stat().st_size > 0
+
+
+def test_an_unreadable_trial_is_named_and_skipped(tmp_path):
+    project = _write_search(tmp_path)
+    truncated = project / "trial_02" / "trial.json"
+    truncated.write_text(truncated.read_text()[:40])
+    said = []
+    rows = collect_trials(tmp_path, print_fn=said.append)
+    assert [row["trial_id"] for row in rows] == ["00", "01", "03", "04", "05", "06"]
+    assert len(said) == 1 and str(truncated) in said[0] and "unreadable" in said[0]

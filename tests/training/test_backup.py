@@ -1,12 +1,13 @@
 """RunBackup: weights, optimizer, plateau counters and epoch are committed together, or not at all."""
 
 import os
+import pathlib
 
 import keras
 import numpy as np
 import pytest
 
-from keras_nmf.training import backup as backup_module
+from keras_nmf.training import run_files
 from keras_nmf.training.backup import RunBackup
 from keras_nmf.training.plateau import ResumableReduceLROnPlateau
 
@@ -38,25 +39,26 @@ def test_a_stop_between_weights_and_commit_leaves_the_previous_epoch_whole(tmp_p
     x, y = _data()
     plateau = ResumableReduceLROnPlateau(monitor="loss", patience=1, factor=0.5, verbose=0)
     snapshots = _Snapshots(plateau)
-    backup = RunBackup(tmp_path / "backup", stateful={"plateau": plateau}, print_fn=lambda *a, **k: None)
+    backup = RunBackup(tmp_path / "backup", 5, stateful={"plateau": plateau}, print_fn=lambda *a, **k: None)
     commits = []
     real_replace = os.replace
 
     def dies_at_the_third_commit(source, target):
-        commits.append(target)
+        if pathlib.Path(target).name == "state.json":
+            commits.append(target)
         if len(commits) == 3:
             raise SystemExit("killed between the weights and the commit of epoch 3")
         real_replace(source, target)
 
-    monkeypatch.setattr(backup_module.os, "replace", dies_at_the_third_commit)
+    monkeypatch.setattr(run_files.os, "replace", dies_at_the_third_commit)
     with pytest.raises(SystemExit):
         _model().fit(x, y, epochs=5, batch_size=4, verbose=0, callbacks=[plateau, backup, snapshots])
-    monkeypatch.setattr(backup_module.os, "replace", real_replace)
+    monkeypatch.setattr(run_files.os, "replace", real_replace)
     assert backup.read_state()["epoch"] == 2  # epoch 3's weights were written, never committed
 
     plateau_again = ResumableReduceLROnPlateau(monitor="loss", patience=1, factor=0.5, verbose=0)
     restored = _model()
-    restore = RunBackup(tmp_path / "backup", stateful={"plateau": plateau_again}, print_fn=lambda *a, **k: None)
+    restore = RunBackup(tmp_path / "backup", 5, stateful={"plateau": plateau_again}, print_fn=lambda *a, **k: None)
     restore.set_model(restored)
     plateau_again.set_model(restored)
     plateau_again.on_train_begin()
@@ -70,8 +72,10 @@ def test_a_stop_between_weights_and_commit_leaves_the_previous_epoch_whole(tmp_p
     assert [p.name for p in (tmp_path / "backup").glob("epoch-*.weights.h5")] != []
 
 
-def test_the_backup_is_removed_when_training_ends(tmp_path):
+def test_remove_deletes_the_backup(tmp_path):
     x, y = _data()
-    backup = RunBackup(tmp_path / "backup", print_fn=lambda *a, **k: None)
+    backup = RunBackup(tmp_path / "backup", 2, print_fn=lambda *a, **k: None)
     _model().fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[backup])
+    assert backup.read_state()["epoch"] == 2  # kept after fit: the caller removes it once its results are written
+    backup.remove()
     assert not (tmp_path / "backup").exists()

@@ -79,7 +79,7 @@ def test_mirrored_fit_runs_end_to_end_and_resumes(image_folder, tmp_path):
 import keras
 from keras_nmf.training import TrainConfig, train
 config = TrainConfig(arch="cnn", distribute="mirrored", data_dir="{image_folder}", logdir="{logdir}",
-                     epochs=2, steps_per_epoch=2, batch_size=4, iterations=2, bn_recalibration_batches=1,
+                     epochs=2, steps_per_epoch=2, batch_size=4, bn_recalibration_batches=1,
                      jit=False, verbose=0)
 """
     _python(TWO_LOGICAL_CPUS + common + """
@@ -99,7 +99,7 @@ train(dataclasses.replace(config, resume=True))
     results = json.loads((logdir / "results.json").read_text())
     assert results["replicas"] == 2 and results["epochs_run"] == 2 and np.isfinite(results["test_loss"])
     epochs = (logdir / "epochs.csv").read_text().splitlines()[1:]
-    assert [row.split(",")[0] for row in epochs] == ["0", "1"]
+    assert [row.split(",")[0] for row in epochs] == ["1", "2"]
 
 
 @pytest.mark.slow

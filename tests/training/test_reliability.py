@@ -52,7 +52,7 @@ def test_a_nan_loss_stops_the_run_and_leaves_the_last_good_epoch_resumable(image
     assert results["config"]["kxk_lr"] == pytest.approx(1e-3)
     assert np.isfinite(results["test_loss"]) and results["epochs_run"] == 3
     epochs = (logdir / "epochs.csv").read_text().splitlines()[1:]
-    assert [row.split(",")[0] for row in epochs] == ["0", "1", "2"]  # resumed after epoch 1, no NaN row
+    assert [row.split(",")[0] for row in epochs] == ["1", "2", "3"]  # resumed after epoch 1, no NaN row
     model = keras.models.load_model(logdir / "model.keras")
     assert all(np.all(np.isfinite(w)) for w in model.get_weights())
 

@@ -104,3 +104,22 @@ def test_a_worker_that_loses_the_chief_ends_cleanly_or_says_how_to_resume(finish
     assert message in captured.out + captured.err
     if not finished:
         assert "Restart the chief, then this worker" in captured.err
+
+
+def test_a_directory_that_cannot_hold_the_search_is_refused_before_any_data_loads(tmp_path, capsys):
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    with pytest.raises(SystemExit) as exit_info:
+        search.parse_args(["--data-dir", str(tmp_path / "no-data"), "--directory", str(a_file)])
+    assert exit_info.value.code == 2 and f"Pass --directory DIR in a writable place" in capsys.readouterr().err
+
+
+def test_a_worker_without_a_chief_says_whom_it_waits_for_and_gives_up(monkeypatch, capsys):
+    port = free_ports(1)[0]  # nothing listens there
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "tuner0")
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", str(port))
+    assert search.wait_for_chief(0.5) == 1
+    assert f"the chief oracle at 127.0.0.1:{port} did not answer within 0.5 s" in capsys.readouterr().err
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "chief")
+    assert search.wait_for_chief(0.5) is None  # the chief waits for nobody

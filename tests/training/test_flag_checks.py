@@ -1,0 +1,51 @@
+"""Flags that cannot take effect are refused with the reason; what a run records is what ran."""
+
+import keras
+import pytest
+
+from keras_nmf.training import TrainConfig
+from keras_nmf.training.config import ConfigError
+from keras_nmf.training.recipe import resolve_jit
+from keras_nmf.training.run import LARGE_ALPHA, nan_advice
+from tests.backend import tensorflow_only
+
+
+@pytest.mark.parametrize("field", ["lr", "kxk_lr", "min_lr", "alpha", "plateau_factor", "epsilon", "val_split"])
+@pytest.mark.parametrize("value", [float("inf"), float("nan")])
+def test_every_float_flag_must_be_finite(field, value):
+    with pytest.raises(ConfigError, match=f"--{field.replace('_', '-')} must be"):
+        TrainConfig(**{field: value})
+
+
+@pytest.mark.parametrize("arch, field, value", [
+    ("cnn", "nmf_learning", "local"), ("cnn_1x1", "iterations", 5), ("cnn", "backward", "autodiff"),
+    ("cnn", "epsilon", 0.5), ("cnn", "nmf_groups", 2), ("cnn", "nmf_chunk_elements", 0),
+    ("cnmf", "cnn_kxk_bias", True),
+])
+def test_a_flag_of_the_other_arch_family_is_refused(arch, field, value):
+    with pytest.raises(ConfigError, match=f"--{field.replace('_', '-')} applies to the .* archs .*, not to {arch}"):
+        TrainConfig(arch=arch, **{field: value})
+
+
+@tensorflow_only
+def test_deterministic_runs_without_xla_and_says_so():
+    assert resolve_jit(TrainConfig(arch="cnmf_1x1", deterministic=True)) is False
+    assert resolve_jit(TrainConfig(arch="cnmf_1x1")) is True
+    with pytest.raises(ConfigError, match="--jit does not work with --deterministic"):
+        TrainConfig(arch="cnmf_1x1", deterministic=True, jit=True)
+
+
+def test_the_nan_advice_names_alpha_only_when_it_is_large(tmp_path):
+    usual = nan_advice(TrainConfig(), tmp_path)
+    assert "--lr 0.0001 --kxk-lr 0.001" in usual and "--alpha" not in usual
+    large = nan_advice(TrainConfig(alpha=LARGE_ALPHA * 10), tmp_path)
+    assert "--alpha 1000 weights the squared error" in large and "cannot change on --resume" in large
+
+
+def test_the_session_records_what_keras_compiled(tmp_path):
+    from keras_nmf.training.recipe import training_session
+
+    config = TrainConfig(arch="cnn", jit=False)
+    with training_session(config, (28, 28, 3), 10) as session:
+        assert session.jit == bool(session.model.jit_compile) is False
+    keras.backend.clear_session()
