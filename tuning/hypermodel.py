@@ -25,6 +25,7 @@ import keras_tuner as kt
 
 from keras_nmf.models import check_groups, count_parameters
 from keras_nmf.training.callbacks import NonFiniteLossError
+from keras_nmf.training.run_files import RunLock, RunLockedError
 from keras_nmf.training.config import TrainConfig
 from keras_nmf.training.recipe import build_compiled_model, process_settings, recipe_callbacks
 
@@ -173,17 +174,30 @@ class SweepTuner(kt.Tuner):
 
     def run_trial(self, trial, *args, **kwargs):
         trial_dir = pathlib.Path(self.get_trial_dir(trial.trial_id))
-        earlier = finished_metrics(trial_dir, trial.hyperparameters.values)
-        if earlier is not None:
-            print(f"Trial {trial.trial_id} already finished with these values: keeping its record.")
-            return earlier
-        recipe = self.hypermodel.recipe
-        with process_settings(recipe.precision, recipe.deterministic):
-            keras.utils.set_random_seed(recipe.seed)
-            results = super().run_trial(trial, *args, **kwargs)
-        _write_record_once(trial_dir, {"worker": os.environ.get("KERASTUNER_TUNER_ID", "local"),
-                                       "host": socket.gethostname(), "recipe": recipe.to_dict()})
-        return results
+        lock = RunLock(trial_dir)
+        try:
+            lock.acquire_or_raise()
+        except RunLockedError as error:
+            # Fatal for this process (KerasTuner would otherwise record the trial as FAILED and go on).
+            raise TrialLockedError(f"{error} Two searches run on one --directory: stop this one.") from None
+        try:
+            earlier = finished_metrics(trial_dir, trial.hyperparameters.values)
+            if earlier is not None:
+                print(f"Trial {trial.trial_id} already finished with these values: keeping its record.")
+                return earlier
+            recipe = self.hypermodel.recipe
+            with process_settings(recipe.precision, recipe.deterministic):
+                keras.utils.set_random_seed(recipe.seed)
+                results = super().run_trial(trial, *args, **kwargs)
+            _write_record_once(trial_dir, {"worker": os.environ.get("KERASTUNER_TUNER_ID", "local"),
+                                           "host": socket.gethostname(), "recipe": recipe.to_dict()})
+            return results
+        finally:
+            lock.release()
+
+
+class TrialLockedError(kt.errors.FatalError):
+    """Another process trains this trial's folder (one process per trial directory, as per run directory)."""
 
 
 def _write_record_once(folder, record):

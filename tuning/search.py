@@ -35,7 +35,7 @@ from keras_nmf.experiments.sweeps import search_finished  # noqa: E402
 from keras_nmf.training.config import build_parser, config_from_args, field_spec, fields_where  # noqa: E402
 from keras_nmf.training.recipe import process_settings  # noqa: E402
 from tuning.costs import estimate_costs  # noqa: E402
-from tuning.hypermodel import GROUPS, WIDTHS, NMFHyperModel, SweepTuner  # noqa: E402
+from tuning.hypermodel import GROUPS, WIDTHS, NMFHyperModel, SweepTuner, TrialLockedError  # noqa: E402
 
 #: How long a worker waits for the chief oracle before it gives up (--chief-timeout).
 DEFAULT_CHIEF_TIMEOUT_S = 600.0
@@ -156,6 +156,9 @@ def run_search(tuner, project, variants, max_trials, *args, **kwargs):
     """
     try:
         tuner.search(*args, **kwargs)
+    except TrialLockedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except grpc.RpcError as error:
         chief = f"{os.environ.get('KERASTUNER_ORACLE_IP')}:{os.environ.get('KERASTUNER_ORACLE_PORT')}"
         if search_finished(project, variants, max_trials):

@@ -48,3 +48,49 @@ def test_tfds_download_fails_fast_with_data_dir_advice(tmp_path, monkeypatch):
 def test_unknown_tfds_name():
     with pytest.raises(DataError, match="Valid choices: cifar10, mnist, fashion_mnist"):
         load_tfds("imagenet")
+
+
+def _batches(dataset, count=None):
+    batches = []
+    for images, labels in dataset:
+        batches.append((images.numpy(), labels.numpy()))
+        if count is not None and len(batches) == count:
+            break
+    return batches
+
+
+def test_each_epoch_is_a_function_of_seed_and_epoch_alone():
+    from keras_nmf.data.pipeline import TrainStream
+
+    rng = np.random.default_rng(0)
+    images, labels = rng.integers(0, 256, (23, 32, 32, 3), dtype=np.uint8), np.arange(23)
+    stream = TrainStream(images, labels, 28, 5, seed=7)
+    epoch_2 = _batches(stream.epoch(2))
+    assert stream.steps == 5 and [len(b[1]) for b in epoch_2] == [5, 5, 5, 5, 3]
+    assert sorted(np.concatenate([b[1] for b in epoch_2])) == list(range(23))  # a permutation of the images
+    again = _batches(TrainStream(images, labels, 28, 5, seed=7).epoch(2))  # a new stream: a resumed process
+    for (x, y), (x2, y2) in zip(epoch_2, again):
+        np.testing.assert_array_equal(x, x2)
+        np.testing.assert_array_equal(y, y2)
+    other = _batches(stream.epoch(3))
+    assert not np.array_equal(np.concatenate([b[1] for b in other]), np.concatenate([b[1] for b in epoch_2]))
+    resumed = _batches(stream.from_epoch(2), count=6)  # epoch 2's five batches, then epoch 3's first
+    for (x, _), (x2, _) in zip(epoch_2 + other[:1], resumed):
+        np.testing.assert_array_equal(x, x2)
+    assert not np.array_equal(_batches(TrainStream(images, labels, 28, 5, seed=8).epoch(2))[0][0], epoch_2[0][0])
+
+
+def test_the_augmentation_draws_the_papers_ranges():
+    from keras_nmf.data.augment import BRIGHTNESS, CONTRAST, HUE, SATURATION, jitter_factors, random_crop_and_flip
+
+    factors = np.stack([jitter_factors(tf.constant([3, k], tf.int64)).numpy() for k in range(2000)])
+    for column, (low, high) in enumerate([(1 - BRIGHTNESS, 1 + BRIGHTNESS), (1 - CONTRAST, 1 + CONTRAST),
+                                          (1 - SATURATION, 1 + SATURATION), (-HUE, HUE)]):
+        assert low <= factors[:, column].min() < low + 0.02 * (high - low)
+        assert high - 0.02 * (high - low) < factors[:, column].max() <= high
+    image = np.arange(32 * 32, dtype=np.int32).reshape(32, 32, 1)
+    crops = [random_crop_and_flip(image, 28, tf.constant([1, k], tf.int64)).numpy() for k in range(400)]
+    offsets = {(int(c.min()) // 32, int(c.min()) % 32) for c in crops}
+    assert offsets == {(row, col) for row in range(5) for col in range(5)}  # every 28x28 crop of 32x32
+    flipped = np.mean([c[0, 0, 0] > c[0, -1, 0] for c in crops])
+    assert 0.4 < flipped < 0.6
