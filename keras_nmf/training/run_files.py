@@ -52,37 +52,12 @@ def _temporary_path(path, suffix=""):
     return path.with_name(f".{path.name}.{os.getpid()}.tmp{suffix}")
 
 
-def atomic_write_text(path, text):
-    """Writes ``text`` to ``path`` atomically (a temporary file in the same folder, fsync, rename).
-
-    Raises:
-        RunWriteError: the file could not be written; ``path`` is unchanged.
-    """
-    path = pathlib.Path(path)
-    temporary = _temporary_path(path)
-    try:
-        with open(temporary, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException as error:  # a full disk, Ctrl-C: no temporary file is left behind
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        if isinstance(error, OSError):
-            raise _write_failed(path, error) from error
-        raise
-    _fsync_directory(path.parent)
-
-
-def atomic_write_json(path, data):
-    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
-
-
 def atomic_save(path, save):
     """Calls ``save(temporary_path)`` and renames the result over ``path``; the temporary keeps ``path``'s suffix.
 
-    For writers that take a path (``model.save``, ``model.save_weights``).
+    The temporary file lies in ``path``'s folder (a rename within one
+    filesystem is atomic) and is flushed to disk before the rename. For
+    writers that take a path (``model.save``, ``model.save_weights``).
 
     Raises:
         RunWriteError: the writer failed with an ``OSError`` (or h5py's ``RuntimeError``); ``path`` is unchanged.
@@ -103,6 +78,15 @@ def atomic_save(path, save):
             raise RunWriteError(errno.EIO, f"Could not write {path}: {error}.") from error
         raise
     _fsync_directory(path.parent)
+
+
+def atomic_write_text(path, text):
+    """Writes ``text`` to ``path`` atomically (:func:`atomic_save`)."""
+    atomic_save(path, lambda temporary: pathlib.Path(temporary).write_text(text))
+
+
+def atomic_write_json(path, data):
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def remove_temporaries(folder):

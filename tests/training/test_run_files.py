@@ -60,7 +60,7 @@ def _edit_state(folder, **changes):
 @pytest.mark.parametrize("damage, message", [
     (lambda f: (f / STATE_FILE).write_text('{"epoch": 2, "weig'), "is not valid JSON"),
     (lambda f: (f / STATE_FILE).write_text(""), "is empty"),
-    (lambda f: _edit_state(f, epoch=99), "its epoch is 99, not a finished epoch of this run (1 to 3)"),
+    (lambda f: _edit_state(f, epoch=99), "its epoch is 99, not a finished epoch of this run (1 to 3;"),
     (lambda f: _edit_state(f, epoch=-5), "its epoch is -5"),
     (lambda f: _edit_state(f, weights="../../elsewhere.weights.h5"), "is not an epoch-NNNNN.weights.h5 file"),
     (lambda f: _edit_state(f, callbacks={}), "it lacks the state of plateau"),
