@@ -66,11 +66,11 @@ def measure(arch, batch=50, iterations=20, repeats=10, precision="float32", inpu
     import numpy as np
 
     from keras_nmf.benchmarks.timing import median_ms
-    from keras_nmf.training.config import TrainConfig
+    from keras_nmf.training.config import TrainConfig, for_arch
     from keras_nmf.training.recipe import build_compiled_model, process_settings, resolve_jit
 
     keras.utils.set_random_seed(0)
-    config = TrainConfig(arch=arch, iterations=iterations, precision=precision)
+    config = for_arch(TrainConfig(iterations=iterations, precision=precision), arch)
     jit = resolve_jit(config)
     with process_settings(precision) as resolved:
         model = build_compiled_model(config, input_shape, 10, jit=jit)

@@ -76,14 +76,14 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
 
     from keras_nmf.benchmarks.timing import median_ms, paired_medians_ms
     from keras_nmf.models import count_parameters
-    from keras_nmf.training.config import TrainConfig
+    from keras_nmf.training.config import TrainConfig, for_arch
     from keras_nmf.training.recipe import build_compiled_model, process_settings, resolve_jit
 
     gpu = bool(tf.config.list_physical_devices("GPU"))
     if not gpu:
         _reserve_allocator_region()
     keras.utils.set_random_seed(0)
-    config = TrainConfig(arch=arch, iterations=iterations, backward=backward, jit=jit, precision=precision)
+    config = for_arch(TrainConfig(iterations=iterations, backward=backward, jit=jit, precision=precision), arch)
     jit = resolve_jit(config)
     with process_settings(precision):  # as train.py: float32 without TF32; restored on return
         if tf32:

@@ -167,9 +167,10 @@ class BaseNMF(keras.layers.Layer):
                 f"Uniform(0, 1)).", stacklevel=3)
 
     def _empty_batch(self, x, output_shape):
-        """The output of an empty batch (static batch size 0): zeros, connected to the kernel (zero gradient)."""
+        """The output of an empty batch (static batch size 0): zeros, connected to the input and the kernel, whose
+        gradients are then zero (a replica of a distributed step can receive no images)."""
         zeros = keras.ops.zeros((0,) + tuple(output_shape[1:]), "float32")
-        return zeros + 0.0 * keras.ops.sum(self.kernel.value)
+        return zeros + 0.0 * (keras.ops.sum(self.kernel.value) + keras.ops.sum(keras.ops.cast(x, "float32")))
 
     def _prepare_input(self, inputs):
         """Casts to float32 and checks x >= 0 and finite."""

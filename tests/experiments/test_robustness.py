@@ -76,7 +76,7 @@ def test_draws_are_the_same_for_every_model_and_holes_at_one_are_black(image_fol
 def test_labels_and_errors(tmp_path, saved_models, capsys):
     assert model_labels(["a/run1/model.keras", "b/run1/model.keras", "c/net.keras"]) == ["run1", "run1'", "net"]
     assert robustness.main([str(tmp_path / "missing.keras"), "--out", str(tmp_path)]) == 2
-    assert "Model file not found" in capsys.readouterr().err
+    assert "missing.keras does not exist" in capsys.readouterr().err
     wide = build_model("cnn", input_shape=(24, 24, 3), num_classes=3)
     wide.save(tmp_path / "small.keras")
     assert robustness.main([str(saved_models[0]), str(tmp_path / "small.keras"), "--out", str(tmp_path)]) == 2
