@@ -9,7 +9,6 @@ set, so the draws are identical across models and reruns.
 import pathlib
 import time
 
-import keras
 import numpy as np
 
 import keras_nmf  # noqa: F401  (registers the custom layers, loss and optimizer)

@@ -17,7 +17,6 @@ a directory that ``--resume`` completes without retraining a finished epoch
 
 import dataclasses
 import datetime
-import json
 import os
 import pathlib
 import platform
