@@ -8,6 +8,7 @@ both sides of that switch in one process.
 """
 
 import contextlib
+import importlib
 import time
 
 import keras
@@ -15,7 +16,9 @@ import numpy as np
 
 from keras_nmf.benchmarks.timing import _block, median_ms
 from keras_nmf.layers import CNMF2D
-from keras_nmf.ops import nmf as nmf_module
+
+#: The module, not ``keras_nmf.ops.nmf`` (the package exports a function of that name).
+nmf_module = importlib.import_module("keras_nmf.ops.nmf")
 
 
 def _train_step(iterations, jit):
