@@ -38,3 +38,14 @@ def test_rows_of_a_tiny_model_match_a_numpy_computation():
     network = [row for row in rows if row["layer"] == "network"]
     assert len(network) == 4 and all(-1.0 <= row["kernel_cosine"] <= 1.0 for row in network)
     assert "| tiny | nmf |" in fidelity_table(rows, iterations=4)
+
+
+def test_a_batch_larger_than_the_test_set_names_batch_size(tmp_path):
+    from keras_nmf.data import DataError
+    from keras_nmf.experiments.fidelity_inputs import fidelity_batch
+    from keras_nmf.models import build_model
+    from tests.image_folders import make_image_folder
+
+    folder = make_image_folder(tmp_path, per_class=(1, 2))
+    with pytest.raises(DataError, match="--batch-size 100 is more than the data set's 6 test images: pass at most 6"):
+        fidelity_batch(build_model("cnn"), "cifar10", str(folder), None, 100, seed=0)
