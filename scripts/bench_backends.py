@@ -17,6 +17,7 @@ import pathlib
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_nmf.benchmarks import backends  # noqa: E402
+from keras_nmf.training.run_files import atomic_write_text  # noqa: E402
 from keras_nmf.experiments.cli import positive_int  # noqa: E402
 
 
@@ -39,7 +40,7 @@ def main(argv=None):
                           iterations=args.iterations, repeats=args.repeats, precision=args.precision,
                           epoch=None if args.epoch_images is None else {
                               "train_images": args.epoch_images, "test_images": max(args.epoch_images // 5, 1)})
-    (out / "backends.json").write_text(json.dumps(report, indent=2) + "\n")
+    atomic_write_text(out / "backends.json", json.dumps(report, indent=2) + "\n")
     print(backends.table(report))
     for backend, figures in report["backends"].items():
         if "epoch" in figures:

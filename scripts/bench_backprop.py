@@ -17,6 +17,7 @@ import pathlib
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_nmf.benchmarks import backprop  # noqa: E402
+from keras_nmf.training.run_files import atomic_write_text  # noqa: E402
 
 
 def print_table(report):
@@ -59,7 +60,7 @@ def main(argv=None):
     report = backprop.run(archs=tuple(args.archs), precision=args.precision, tf32=args.tf32, **settings)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "backprop.json").write_text(json.dumps(report, indent=2) + "\n")
+    atomic_write_text(out / "backprop.json", json.dumps(report, indent=2) + "\n")
     if report["figure1"]:
         backprop.plot_figure1(report, out / "figure1.png")
     print_table(report)

@@ -19,6 +19,7 @@ import pathlib
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_nmf.benchmarks import tf32  # noqa: E402
+from keras_nmf.training.run_files import atomic_write_text  # noqa: E402
 
 DEFAULT_DATA = "../shared/data/cifar10-jpeg"  # relative to the repository root, as in the README
 
@@ -49,8 +50,8 @@ def main(argv=None):
     if args.out:
         out = pathlib.Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "tf32.md").write_text(f"Block 1 patterns: {source}.\n\n{table}\n")
-        (out / "tf32.json").write_text(json.dumps({"source": source, "rows": rows}, indent=2) + "\n")
+        atomic_write_text(out / "tf32.md", f"Block 1 patterns: {source}.\n\n{table}\n")
+        atomic_write_text(out / "tf32.json", json.dumps({"source": source, "rows": rows}, indent=2) + "\n")
     print(json.dumps({"source": source, "rows": rows}))
 
 

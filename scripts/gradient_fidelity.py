@@ -20,6 +20,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_nmf.experiments.cli import add_model_output_arguments, positive_int  # noqa: E402
+from keras_nmf.training.run_files import atomic_write_text  # noqa: E402
 from keras_nmf.experiments.csv_rows import CsvRowWriter  # noqa: E402
 from keras_nmf.experiments.fidelity_inputs import fidelity_batch, load_fidelity_model  # noqa: E402
 from keras_nmf.experiments.gradient_fidelity import (  # noqa: E402
@@ -53,7 +54,8 @@ def main(argv=None):
                                       implicit_dtype=args.implicit_dtype, on_row=csv_file.write)
     plot_gradient_fidelity(rows, out / "gradient_fidelity.png")
     n = 20 if 20 in args.iterations else args.iterations[0]
-    (out / "gradient_fidelity.md").write_text(f"# Gradient fidelity at N = {n}\n\n{fidelity_table(rows, n)}\n")
+    atomic_write_text(out / "gradient_fidelity.md",
+                      f"# Gradient fidelity at N = {n}\n\n{fidelity_table(rows, n)}\n")
     print(fidelity_table(rows, n))
     print(f"Wrote {out / 'gradient_fidelity.csv'}, {out / 'gradient_fidelity.png'}, {out / 'gradient_fidelity.md'}")
     return 0

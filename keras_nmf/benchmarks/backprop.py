@@ -259,6 +259,8 @@ def plot_figure1(report, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from keras_nmf.training.run_files import atomic_save
+
     entries = report["figure1"]
     iterations = sorted({e["iterations"] for e in entries})
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
@@ -278,7 +280,7 @@ def plot_figure1(report, path):
     axes[0].legend(fontsize=8)
     figure.suptitle("cnmf_1x1 vs cnn, batch 50, 28x28x3 (" + report["machine"]["processor"] + ")")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    atomic_save(path, lambda temporary: figure.savefig(temporary, dpi=100))
     plt.close(figure)
 
 

@@ -1,18 +1,24 @@
 """Rows (dicts) to CSV files, with a fixed column order."""
 
 import csv
+import io
+
+from keras_nmf.training.run_files import atomic_write_text
 
 
 def write_csv(rows, path, columns):
-    """Writes ``rows`` to ``path`` with the header ``columns``; keys outside ``columns`` are left out."""
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    """Writes ``rows`` to ``path`` atomically with the header ``columns``; keys outside ``columns`` are left out."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, text.getvalue())
 
 
 class CsvRowWriter:
     """Writes a CSV row by row, flushed after each, so a long evaluation that stops keeps what it measured.
+
+    Deliberately not atomic (a stop keeps the rows written so far); a torn last line is the most a kill leaves.
 
     Use as a context manager; ``path`` is created (header first) on entry.
     """

@@ -9,6 +9,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from keras_nmf.training.run_files import atomic_save  # noqa: E402
+
 DPI = 120
 
 
@@ -49,7 +51,7 @@ def plot_figure5(summary, path):
     axes.grid(axis="y", alpha=0.3)
     axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes: covers no point
     figure.tight_layout()
-    figure.savefig(path, dpi=DPI)
+    atomic_save(path, lambda temporary: figure.savefig(temporary, dpi=DPI))
     plt.close(figure)
 
 
@@ -79,7 +81,7 @@ def plot_learning_curves(curves, path):
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(path, dpi=DPI)
+    atomic_save(path, lambda temporary: figure.savefig(temporary, dpi=DPI))
     plt.close(figure)
 
 
@@ -105,7 +107,7 @@ def plot_robustness(rows, path):
     axes[0][0].set_ylabel("test accuracy (%)")
     axes[0][-1].legend(fontsize=7)
     figure.tight_layout()
-    figure.savefig(path, dpi=DPI)
+    atomic_save(path, lambda temporary: figure.savefig(temporary, dpi=DPI))
     plt.close(figure)
 
 
@@ -145,7 +147,7 @@ def plot_figure6(rows, front, path):
         axis.grid(alpha=0.3)
         axis.xaxis.set_minor_formatter(NullFormatter())  # log axes: label the decades only
     figure.tight_layout()
-    figure.savefig(path, dpi=DPI)
+    atomic_save(path, lambda temporary: figure.savefig(temporary, dpi=DPI))
     plt.close(figure)
 
 
@@ -172,7 +174,7 @@ def _plot_sizes_only(rows, front, path):
     axis.grid(alpha=0.3)
     axis.xaxis.set_minor_formatter(NullFormatter())
     figure.tight_layout()
-    figure.savefig(path, dpi=DPI)
+    atomic_save(path, lambda temporary: figure.savefig(temporary, dpi=DPI))
     plt.close(figure)
 
 
@@ -214,5 +216,5 @@ def plot_gradient_fidelity(rows, path):
         axis.set_yscale("log")
         _log_n_axis(axis, "median |h(N) - h(N-1)|_1", f"{model}: fixed-point residual")
     figure.tight_layout()
-    figure.savefig(path, dpi=DPI)
+    atomic_save(path, lambda temporary: figure.savefig(temporary, dpi=DPI))
     plt.close(figure)

@@ -14,6 +14,7 @@ import statistics
 
 from keras_nmf.experiments.csv_rows import write_csv
 from keras_nmf.models import ARCHITECTURES
+from keras_nmf.training.run_files import atomic_write_text
 
 #: CIFAR-10 test accuracy (%) published by the authors (5 seeds, 500 epochs, full data): the paper's text
 #: for cnn, cnmf and cnmf_1x1, and their Figure 5 (figures/accuracies.png of github mahbodnr/deep_nmf) for
@@ -164,7 +165,7 @@ def write_markdown(summary, path, out):
             f"| {group['mean']:.1f} ± {group['std']:.1f} | {paper} | {total:,} ({nmf:,} / {cnn:,}) "
             f"| {_budget_text(group['budgets'])} | {group['minutes']:.1f} |"
         )
-    pathlib.Path(path).write_text("\n".join(lines) + "\n")
+    atomic_write_text(path, "\n".join(lines) + "\n")
 
 
 def write_summary(out) -> list:

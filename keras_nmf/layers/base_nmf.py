@@ -162,8 +162,8 @@ class BaseNMF(keras.layers.Layer):
                     "constant: every column of W is the same, h stays at 1/I and every filter gets the same "
                     "gradient")
             warnings.warn(
-                f"Layer '{self.name}': the initial kernel from kernel_initializer={type(self.kernel_initializer).__name__} "
-                f"is {what}, so this NMF layer is dead. Use a random non-negative initializer (the default, "
+                f"Layer '{self.name}': the initial kernel from "
+                f"kernel_initializer={type(self.kernel_initializer).__name__} is {what}, so this NMF layer is dead. Use a random non-negative initializer (the default, "
                 f"Uniform(0, 1)).", stacklevel=3)
 
     def _empty_batch(self, x, output_shape):

@@ -109,8 +109,8 @@ class RunBackup(keras.callbacks.Callback):
 
         epoch = state.get("epoch")
         if not isinstance(epoch, int) or isinstance(epoch, bool) or not 1 <= epoch <= self.epochs:
-            refuse(f"its epoch is {epoch!r}, not a finished epoch of this run (1 to {self.epochs}; the file was edited, "
-                   f"or --resume lowered --epochs below it)")
+            refuse(f"its epoch is {epoch!r}, not a finished epoch of this run (1 to {self.epochs}; the file was "
+                   f"edited, or --resume lowered --epochs below it)")
         weights = state.get("weights")
         if not isinstance(weights, str) or not _WEIGHTS_NAME.match(weights):
             refuse(f"its weights file {weights!r} is not an epoch-NNNNN.weights.h5 file of the backup folder")
