@@ -113,7 +113,8 @@ def main(argv=None):
     try:
         data = load_dataset(name=recipe.dataset, data_dir=recipe.data_dir, tfds_dir=recipe.tfds_dir,
                             batch_size=recipe.batch_size, crop_size=recipe.crop_size, val_split=recipe.val_split,
-                            limit_train=recipe.limit_train, limit_test=recipe.limit_test, seed=recipe.seed)
+                            limit_train=recipe.limit_train, limit_test=recipe.limit_test, seed=recipe.seed,
+                            steps_per_epoch=recipe.steps_per_epoch)
         hypermodel = NMFHyperModel(recipe, data.input_shape, data.num_classes, args.widths, args.nmf_groups,
                                    args.conv_groups, test_data=data.test)
     except (DataError, ValueError) as error:
@@ -136,10 +137,10 @@ def main(argv=None):
         return waited
     tuner = SweepTuner(hypermodel, max_trials=args.max_trials, seed=recipe.seed, directory=args.directory,
                        project_name=project.name, overwrite=False)
-    train = data.train.repeat() if recipe.steps_per_epoch else data.train
-    status = run_search(tuner, project, variants, args.max_trials, train, validation_data=data.validation,
-                        epochs=recipe.epochs, steps_per_epoch=recipe.steps_per_epoch, recalibration_data=data.train,
-                        verbose=recipe.verbose)
+    # Every trial sees the same epochs: epoch e's order and augmentation are drawn from (seed, e).
+    status = run_search(tuner, project, variants, args.max_trials, data.stream.from_epoch(0),
+                        validation_data=data.validation, epochs=recipe.epochs, steps_per_epoch=data.stream.steps,
+                        recalibration_data=data.train, verbose=recipe.verbose)
     if status == 0 and "chief" in os.environ.get("KERASTUNER_TUNER_ID", "chief"):
         print(f"Search done; report: python tuning/report.py {args.directory}")
     return status
