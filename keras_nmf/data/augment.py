@@ -32,11 +32,20 @@ def random_crop_and_flip(image, crop_size, seed):
     return tf.image.stateless_random_flip_left_right(image, seed=flip_seed)
 
 
+#: The jitter factors' ranges, in ``jitter_factors``' order.
+_JITTER_LOW = (1 - BRIGHTNESS, 1 - CONTRAST, 1 - SATURATION, -HUE)
+_JITTER_HIGH = (1 + BRIGHTNESS, 1 + CONTRAST, 1 + SATURATION, HUE)
+
+
+def _scaled_to_jitter_ranges(unit):
+    """Uniform [0, 1) draws (..., 4) -> jitter factors in the authors' ranges."""
+    low = tf.constant(_JITTER_LOW, tf.float32)
+    return low + (tf.constant(_JITTER_HIGH, tf.float32) - low) * unit
+
+
 def jitter_factors(seed):
     """The four colour-jitter factors of one image, (4,) float32, uniform in the authors' ranges."""
-    low = tf.constant([1 - BRIGHTNESS, 1 - CONTRAST, 1 - SATURATION, -HUE], tf.float32)
-    high = tf.constant([1 + BRIGHTNESS, 1 + CONTRAST, 1 + SATURATION, HUE], tf.float32)
-    return low + (high - low) * tf.random.stateless_uniform([JITTER_FACTORS], seed=seed)
+    return _scaled_to_jitter_ranges(tf.random.stateless_uniform([JITTER_FACTORS], seed=seed))
 
 
 def centre_crop(images, crop_size):
@@ -57,8 +66,7 @@ def colour_jitter(images, factors=None):
     """
     batch = tf.shape(images)[0]
     if factors is None:
-        seeds = tf.random.uniform([batch, 2], maxval=2**31 - 1, dtype=tf.int32)
-        factors = tf.map_fn(jitter_factors, seeds, fn_output_signature=tf.float32)
+        factors = _scaled_to_jitter_ranges(tf.random.uniform([batch, JITTER_FACTORS]))
     brightness, contrast, saturation, hue_shift = (tf.reshape(factors[:, k], [batch, 1, 1, 1])
                                                    for k in range(JITTER_FACTORS))
     images = tf.clip_by_value(images * brightness, 0.0, 1.0)

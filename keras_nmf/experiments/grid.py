@@ -111,7 +111,7 @@ def plan_grid(base_config: TrainConfig, archs, seeds, variants, out) -> list:
         for variant in variants:
             for arch in archs:
                 config = dataclasses.replace(
-                    for_arch(base_config, arch), arch=arch, seed=seed, variant=variant.label, resume=False,
+                    for_arch(base_config, arch), seed=seed, variant=variant.label, resume=False,
                     logdir=str(pathlib.Path(out) / run_name(arch, variant, seed)),
                 )
                 run = GridRun(arch, variant, seed, variant.apply(config))

@@ -163,14 +163,15 @@ class BaseNMF(keras.layers.Layer):
                     "gradient")
             warnings.warn(
                 f"Layer '{self.name}': the initial kernel from "
-                f"kernel_initializer={type(self.kernel_initializer).__name__} is {what}, so this NMF layer is dead. Use a random non-negative initializer (the default, "
-                f"Uniform(0, 1)).", stacklevel=3)
+                f"kernel_initializer={type(self.kernel_initializer).__name__} is {what}, so this NMF layer is dead. "
+                f"Use a random non-negative initializer (the default, Uniform(0, 1)).", stacklevel=3)
 
     def _empty_batch(self, x, output_shape):
-        """The output of an empty batch (static batch size 0): zeros, connected to the input and the kernel, whose
-        gradients are then zero (a replica of a distributed step can receive no images)."""
+        """The output of an empty batch (static batch size 0), in the compute dtype: zeros, connected to the input
+        and the kernel, whose gradients are then zero (a replica of a distributed step can receive no images)."""
         zeros = keras.ops.zeros((0,) + tuple(output_shape[1:]), "float32")
-        return zeros + 0.0 * (keras.ops.sum(self.kernel.value) + keras.ops.sum(keras.ops.cast(x, "float32")))
+        connected = zeros + 0.0 * (keras.ops.sum(self.kernel.value) + keras.ops.sum(keras.ops.cast(x, "float32")))
+        return keras.ops.cast(connected, self.compute_dtype)
 
     def _prepare_input(self, inputs):
         """Casts to float32 and checks x >= 0 and finite."""

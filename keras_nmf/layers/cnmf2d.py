@@ -204,7 +204,7 @@ class CNMF2D(BaseNMF):
     def call(self, inputs):
         output_shape = self.compute_output_shape(inputs.shape)
         if inputs.shape[0] == 0:
-            return keras.ops.cast(self._empty_batch(inputs, output_shape), self.compute_dtype)
+            return self._empty_batch(inputs, output_shape)
         x = self._prepare_input(inputs)
         if self.backward == "autodiff":
             h = self._infer(self._patterns(x), self._grouped_weights())

@@ -78,8 +78,7 @@ class NMFDense(BaseNMF):
 
     def call(self, inputs):
         if inputs.shape[0] == 0:
-            output = self._empty_batch(inputs, self.compute_output_shape(inputs.shape))
-            return keras.ops.cast(output, self.compute_dtype)
+            return self._empty_batch(inputs, self.compute_output_shape(inputs.shape))
         x = self._prepare_input(inputs)
         weights = ops.nmf_weights(self.kernel.value)  # eq. 20
         h = self._infer(x, weights)

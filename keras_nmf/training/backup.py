@@ -14,7 +14,6 @@ from keras_nmf.training.run_files import RunFileError, atomic_save, atomic_write
 STATE_FILE = "state.json"
 #: The state committed one epoch before ``state.json``, kept with its weights as a fallback.
 PREVIOUS_STATE_FILE = "state.previous.json"
-HISTORY_FILE = "epochs.csv"
 _WEIGHTS_NAME = re.compile(r"^epoch-\d{5,}\.weights\.h5$")
 
 
@@ -94,7 +93,7 @@ class RunBackup(keras.callbacks.Callback):
         previous = self.backup_dir / PREVIOUS_STATE_FILE
         if path.name == STATE_FILE and previous.exists():
             try:
-                epoch = self._checked(read_json(previous, "the previous backup state", ""), previous)["epoch"]
+                epoch = self.read_state(previous)["epoch"]
             except RunFileError:
                 pass
             else:
@@ -202,21 +201,15 @@ class RunBackup(keras.callbacks.Callback):
         state = {"epoch": epoch + 1, "weights": weights,
                  "callbacks": {name: callback.get_state() for name, callback in self.stateful.items()},
                  "history": list(self.history)}  # a copy: the next epoch's row must not reach this state
-        if self._state is not None:
-            atomic_write_json(self.backup_dir / PREVIOUS_STATE_FILE, self._state)
+        previous, self._state = self._state, state
+        if previous is not None:
+            atomic_write_json(self.backup_dir / PREVIOUS_STATE_FILE, previous)
         atomic_write_json(self.state_path, state)  # the commit
-        self._state = state
-        keep = {weights, self._state_weights(self.backup_dir / PREVIOUS_STATE_FILE)}
+        keep = {weights, previous and previous["weights"]}
         for old in self.backup_dir.glob("epoch-*.weights.h5"):
             if old.name not in keep:
                 old.unlink()
         self._write_history()
-
-    def _state_weights(self, path):
-        try:
-            return read_json(path, "", "").get("weights")
-        except RunFileError:
-            return None
 
     def _write_history(self):
         if self.write and self.history_path is not None:

@@ -25,8 +25,6 @@ class TestSetEvaluation(keras.callbacks.Callback):
     validation split), and no model is selected by it.
     """
 
-    KEYS = ("test_loss", "test_accuracy")
-
     def __init__(self, dataset, every=1):
         super().__init__()
         self.dataset = dataset

@@ -183,7 +183,7 @@ class TrainConfig:
             check_groups(self.width, self.nmf_groups, self.conv_groups, nmf=nmf)
         except ValueError as error:
             raise ConfigError(str(error)) from None
-        _check_applies_to_arch(self, arch_family(self.arch))
+        _check_applies_to_arch(self)
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -219,25 +219,27 @@ def arch_family(arch):
     return "nmf" if arch.startswith("cnmf") else "cnn"
 
 
+def _fields_of_the_other_family(arch):
+    """The ``TrainConfig`` fields that apply only to the arch family ``arch`` does not belong to."""
+    return [spec for spec in dataclasses.fields(TrainConfig)
+            if spec.metadata["applies_to"] not in (None, arch_family(arch))]
+
+
 def for_arch(config, arch):
     """``config``'s values as they apply to ``arch``: fields of the other arch family back at their defaults.
 
     For a grid's base configuration, shared by archs of both families.
     """
-    values = config.to_dict()
-    for spec in dataclasses.fields(config):
-        applies_to = spec.metadata["applies_to"]
-        if applies_to and applies_to != arch_family(arch):
-            values[spec.name] = spec.default
-    return TrainConfig(**{**values, "arch": arch})
+    defaults = {spec.name: spec.default for spec in _fields_of_the_other_family(arch)}
+    return TrainConfig(**{**config.to_dict(), **defaults, "arch": arch})
 
 
-def _check_applies_to_arch(config, family):
+def _check_applies_to_arch(config):
     """Refuses a field set away from its default for an arch whose model it does not change."""
     archs = {"nmf": "cnmf, cnmf_1x1", "cnn": "cnn, cnn_1x1"}
-    for spec in dataclasses.fields(config):
-        applies_to = spec.metadata["applies_to"]
-        if applies_to and applies_to != family and getattr(config, spec.name) != spec.default:
+    for spec in _fields_of_the_other_family(config.arch):
+        if getattr(config, spec.name) != spec.default:
+            applies_to = spec.metadata["applies_to"]
             raise ConfigError(f"{flag(spec.name)} applies to the {applies_to.upper()} archs ({archs[applies_to]}), "
                               f"not to {config.arch}: drop it for this arch.")
 

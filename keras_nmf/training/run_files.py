@@ -230,10 +230,3 @@ class RunLock:
             fcntl.flock(handle, fcntl.LOCK_UN)
             handle.close()
             del RunLock._held[self._key]
-
-    def __enter__(self):
-        self.acquire_or_raise()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.release()
