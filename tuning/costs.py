@@ -5,7 +5,6 @@ import time
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from keras_nmf.models import count_parameters
 
@@ -16,8 +15,12 @@ def estimate_costs(hypermodel, batch_size, train_size, print_fn=print):
     Returns rows ``{"width", "nmf_groups", "conv_groups", "parameters_total", "parameters_nmf",
     "parameters_cnn", "cnn_nmf_ratio", "step_seconds", "seconds_per_epoch"}``.
     """
-    images = tf.random.uniform((batch_size,) + hypermodel.input_shape)
-    labels = tf.constant(np.arange(batch_size) % hypermodel.num_classes)
+    rng = np.random.default_rng(0)
+    if hypermodel.image_shape:  # the model starts with its augmentation: raw uint8 images
+        images = rng.integers(0, 256, (batch_size,) + hypermodel.image_shape, dtype=np.uint8)
+    else:
+        images = rng.random((batch_size,) + hypermodel.input_shape, dtype=np.float32)
+    labels = np.arange(batch_size) % hypermodel.num_classes
     steps = math.ceil(train_size / batch_size)
     print_fn(f"{'width':>5} {'nmf_g':>5} {'conv_g':>6} {'params':>10} {'NMF':>10} {'CNN':>9} {'CNN/NMF':>8} "
              f"{'s/step':>7} {'s/epoch':>8}")

@@ -42,7 +42,8 @@ class NMFHyperModel(kt.HyperModel):
 
     Args:
         recipe: the ``TrainConfig`` every trial trains with (its sampled fields are ignored).
-        input_shape, num_classes: as ``build_model``.
+        input_shape, num_classes, image_shape: as ``build_compiled_model`` (``image_shape``: the model starts
+            with the paper's augmentation and takes the raw images).
         widths, nmf_groups, conv_groups: the values to search.
         test_data: batches evaluated once at each trial's end (the report's test accuracy, never the objective).
 
@@ -51,9 +52,10 @@ class NMFHyperModel(kt.HyperModel):
     """
 
     def __init__(self, recipe: TrainConfig, input_shape=(28, 28, 3), num_classes=10, widths=WIDTHS,
-                 nmf_groups=GROUPS, conv_groups=GROUPS, test_data=None, **kwargs):
+                 nmf_groups=GROUPS, conv_groups=GROUPS, test_data=None, image_shape=None, **kwargs):
         super().__init__(**kwargs)
         self.recipe, self.input_shape, self.num_classes = recipe, tuple(input_shape), num_classes
+        self.image_shape = tuple(image_shape) if image_shape else None
         self.nmf = recipe.arch.startswith("cnmf")
         self.widths, self.conv_groups = list(widths), list(conv_groups)
         self.nmf_groups = list(nmf_groups) if self.nmf else [1]
@@ -73,7 +75,8 @@ class NMFHyperModel(kt.HyperModel):
 
     def build_variant(self, width, nmf_groups, conv_groups, jit=None):
         """The recipe's compiled model at one point of the space (call it inside ``process_settings``)."""
-        return build_compiled_model(self.recipe, self.input_shape, self.num_classes, jit=jit, width=width,
+        return build_compiled_model(self.recipe, self.input_shape, self.num_classes, jit=jit,
+                                    image_shape=self.image_shape, width=width,
                                     nmf_groups=nmf_groups, conv_groups=conv_groups)
 
     def build(self, hp):

@@ -116,7 +116,7 @@ def main(argv=None):
                             limit_train=recipe.limit_train, limit_test=recipe.limit_test, seed=recipe.seed,
                             steps_per_epoch=recipe.steps_per_epoch)
         hypermodel = NMFHyperModel(recipe, data.input_shape, data.num_classes, args.widths, args.nmf_groups,
-                                   args.conv_groups, test_data=data.test)
+                                   args.conv_groups, test_data=data.test, image_shape=data.image_shape)
     except (DataError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,30 +1,15 @@
-"""Data: tensorflow_datasets or image folders, in memory, through ``tf.data``.
+"""Data: image folders (Pillow) or tensorflow_datasets, in memory, as batches of uint8 images.
 
-``TFDS_DATASETS`` and ``DataError`` import without TensorFlow (a JAX- or
-PyTorch-only host can read a training configuration); the loaders import
-TensorFlow, quietly, on first use.
+Nothing here needs TensorFlow except the optional tfds source, which imports
+it on use. The augmentation is a Keras layer inside the model
+(:class:`PaperAugmentation`), so it runs in the training step on every backend.
 """
 
-import importlib
-
+from keras_nmf.data.augment import PaperAugmentation
 from keras_nmf.data.errors import DataError
-from keras_nmf.data.tfds_source import TFDS_DATASETS
-
-_LOADERS = {
-    "load_image_folder": "image_folder",
-    "DatasetSplits": "pipeline",
-    "input_shape_of": "pipeline",
-    "load_arrays": "pipeline",
-    "load_dataset": "pipeline",
-    "subset_indices": "subsets",
-    "load_tfds": "tfds_source",
-}
-
-
-def __getattr__(name):
-    if name not in _LOADERS:
-        raise AttributeError(f"module 'keras_nmf.data' has no attribute {name!r}")
-    from keras_nmf._native_log import import_tensorflow_quietly
-
-    import_tensorflow_quietly()  # tf.data under every backend, its start-up noise filtered
-    return getattr(importlib.import_module(f"keras_nmf.data.{_LOADERS[name]}"), name)
+from keras_nmf.data.image_folder import load_image_folder
+from keras_nmf.data.pipeline import (
+    Batches, DatasetSplits, TrainStream, checked_crop_size, input_shape_of, load_arrays, load_dataset,
+)
+from keras_nmf.data.subsets import subset_indices
+from keras_nmf.data.tfds_source import TFDS_DATASETS, load_tfds

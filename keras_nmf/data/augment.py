@@ -1,51 +1,35 @@
-"""The paper's augmentation (Nouri et al., training; the authors' code), per image, in ``tf.data``.
+"""The paper's augmentation (Nouri et al., training; the authors' code) as a Keras layer, in ``keras.ops``.
 
-Train: random crop, random horizontal flip, colour jitter with the authors'
-torchvision values (brightness 0.5, contrast 0.1, saturation 0.1, hue 0.15),
-applied in that fixed order with factors drawn per image (the authors' code
-draws one per batch, and torchvision shuffles the order). Test: centre crop.
-Images are float32 in [0, 1] (no mean subtraction: NMF needs x >= 0).
+Train: a random crop, a random horizontal flip and colour jitter with the
+authors' torchvision values (brightness 0.5, contrast 0.1, saturation 0.1,
+hue 0.15), each drawn per image, applied in that fixed order (torchvision
+shuffles the order of the four jitter steps; the authors' code draws one set
+of factors per batch). Test: the centre crop. Images come in as uint8 (or
+float) values in [0, 255] and leave as float32 in [0, 1]; there is no mean
+subtraction: NMF needs x >= 0.
 
-Every random draw of the training pipeline is a stateless function of a seed
-(``seed`` argument), so an image's augmentation depends on the run's seed,
-the epoch and the image's position in that epoch only: a resumed run draws
-what the uninterrupted run would have drawn.
+It runs inside the model, in the training step, on every backend and device.
+Keras's own ``RandomCrop`` draws one offset per batch and its colour layers
+(``RandomColorJitter``) use other definitions (additive brightness, per-channel
+contrast), so the torchvision semantics are written here. The random draws
+come from the layer's ``SeedGenerator``, whose state is saved with the
+weights: a run resumed from a backup draws what the uninterrupted run drew.
 """
 
-import tensorflow as tf
+import keras
+from keras import ops
 
 BRIGHTNESS, CONTRAST, SATURATION, HUE = 0.5, 0.1, 0.1, 0.15
 
+#: The jitter factors' ranges: brightness, contrast, saturation (multipliers) and the hue shift (turns).
+JITTER_LOW = (1 - BRIGHTNESS, 1 - CONTRAST, 1 - SATURATION, -HUE)
+JITTER_HIGH = (1 + BRIGHTNESS, 1 + CONTRAST, 1 + SATURATION, HUE)
 
-#: Colour-jitter factors drawn per image: brightness, contrast, saturation, hue shift.
-JITTER_FACTORS = 4
+#: torchvision's (and ITU-R 601-2's) luma weights of ``rgb_to_grayscale``.
+LUMA = (0.2989, 0.587, 0.114)
 
-
-def random_crop_and_flip(image, crop_size, seed):
-    """One uint8 image (H, W, C) -> random crop_size x crop_size crop, mirrored with probability 1/2.
-
-    ``seed``: a stateless seed (shape (2,) integer tensor) that fixes both draws.
-    """
-    channels = image.shape[-1]
-    crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
-    image = tf.image.stateless_random_crop(image, (crop_size, crop_size, channels), seed=crop_seed)
-    return tf.image.stateless_random_flip_left_right(image, seed=flip_seed)
-
-
-#: The jitter factors' ranges, in ``jitter_factors``' order.
-_JITTER_LOW = (1 - BRIGHTNESS, 1 - CONTRAST, 1 - SATURATION, -HUE)
-_JITTER_HIGH = (1 + BRIGHTNESS, 1 + CONTRAST, 1 + SATURATION, HUE)
-
-
-def _scaled_to_jitter_ranges(unit):
-    """Uniform [0, 1) draws (..., 4) -> jitter factors in the authors' ranges."""
-    low = tf.constant(_JITTER_LOW, tf.float32)
-    return low + (tf.constant(_JITTER_HIGH, tf.float32) - low) * unit
-
-
-def jitter_factors(seed):
-    """The four colour-jitter factors of one image, (4,) float32, uniform in the authors' ranges."""
-    return _scaled_to_jitter_ranges(tf.random.stateless_uniform([JITTER_FACTORS], seed=seed))
+#: Uniform draws per image: crop top, crop left, flip, four jitter factors.
+_DRAWS = 7
 
 
 def centre_crop(images, crop_size):
@@ -55,33 +39,99 @@ def centre_crop(images, crop_size):
     return images[..., top : top + crop_size, left : left + crop_size, :]
 
 
-def _grayscale(images):
-    return tf.image.rgb_to_grayscale(images) if images.shape[-1] == 3 else images
+def crop_and_flip(images, tops, lefts, flips, crop_size):
+    """Per-image crops (B, H, W, C) -> (B, crop, crop, C) at ``tops``/``lefts`` (B,), mirrored where ``flips``.
 
-
-def colour_jitter(images, factors=None):
-    """torchvision ColorJitter(0.5, 0.1, 0.1, 0.15) on a float batch in [0, 1].
-
-    ``factors``: (B, 4) per-image factors from :func:`jitter_factors`; ``None`` draws them here (unseeded).
+    One gather over the flattened batch, so every image has its own offset and flip.
     """
-    batch = tf.shape(images)[0]
-    if factors is None:
-        factors = _scaled_to_jitter_ranges(tf.random.uniform([batch, JITTER_FACTORS]))
-    brightness, contrast, saturation, hue_shift = (tf.reshape(factors[:, k], [batch, 1, 1, 1])
-                                                   for k in range(JITTER_FACTORS))
-    images = tf.clip_by_value(images * brightness, 0.0, 1.0)
-    mean = tf.reduce_mean(_grayscale(images), axis=[1, 2, 3], keepdims=True)
-    images = tf.clip_by_value((images - mean) * contrast + mean, 0.0, 1.0)
+    batch, height, width, channels = ops.shape(images)
+    steps = ops.arange(crop_size, dtype="int32")
+    rows = ops.expand_dims(tops, 1) + steps  # (B, crop)
+    columns = ops.expand_dims(lefts, 1) + ops.where(ops.expand_dims(flips, 1), crop_size - 1 - steps, steps)
+    base = ops.arange(batch, dtype="int32") * (height * width)
+    flat = (ops.reshape(base, (-1, 1, 1)) + ops.expand_dims(rows, 2) * width + ops.expand_dims(columns, 1))
+    pixels = ops.reshape(images, (-1, channels))
+    return ops.reshape(ops.take(pixels, ops.reshape(flat, (-1,)), axis=0), (batch, crop_size, crop_size, channels))
+
+
+def _grayscale(images):
+    if images.shape[-1] != 3:
+        return images
+    return ops.sum(images * ops.convert_to_tensor(LUMA, images.dtype), axis=-1, keepdims=True)
+
+
+def colour_jitter(images, factors):
+    """torchvision ``ColorJitter(0.5, 0.1, 0.1, 0.15)`` on float images (B, H, W, C) in [0, 1].
+
+    ``factors``: (B, 4) per image: brightness, contrast and saturation
+    multipliers and the hue shift, in :data:`JITTER_LOW` .. :data:`JITTER_HIGH`.
+    Grayscale images get brightness and contrast only.
+    """
+    brightness, contrast, saturation, hue_shift = (ops.reshape(factors[:, k], (-1, 1, 1, 1)) for k in range(4))
+    images = ops.clip(images * brightness, 0.0, 1.0)
+    mean = ops.mean(_grayscale(images), axis=(1, 2, 3), keepdims=True)
+    images = ops.clip((images - mean) * contrast + mean, 0.0, 1.0)
     if images.shape[-1] != 3:
         return images
     gray = _grayscale(images)
-    images = tf.clip_by_value((images - gray) * saturation + gray, 0.0, 1.0)
-    hsv = tf.image.rgb_to_hsv(images)
-    hue_shift = hue_shift[..., 0]
-    hue = tf.math.floormod(hsv[..., 0] + hue_shift, 1.0)
-    return tf.image.hsv_to_rgb(tf.stack([hue, hsv[..., 1], hsv[..., 2]], axis=-1))
+    images = ops.clip((images - gray) * saturation + gray, 0.0, 1.0)
+    hsv = keras.ops.image.rgb_to_hsv(images)
+    hue = ops.mod(hsv[..., :1] + hue_shift, 1.0)
+    return keras.ops.image.hsv_to_rgb(ops.concatenate([hue, hsv[..., 1:]], axis=-1))
 
 
-def to_unit_range(images):
-    """uint8 -> float32 in [0, 1]."""
-    return tf.cast(images, tf.float32) / 255.0
+@keras.saving.register_keras_serializable(package="keras_nmf")
+class PaperAugmentation(keras.layers.Layer):
+    """Raw images (B, H, W, C) in [0, 255] -> float32 crops (B, crop, crop, C) in [0, 1].
+
+    ``training=True``: the paper's random crop, flip and colour jitter, drawn
+    per image; otherwise the centre crop. Computes in float32 under any
+    dtype policy (the colour arithmetic, and the NMF input it feeds).
+
+    Args:
+        crop_size: side of the square crops (the paper: 28 for CIFAR-10's 32).
+        seed: seed of the layer's ``SeedGenerator`` (None: drawn from Keras's global seed).
+    """
+
+    def __init__(self, crop_size: int, seed: int | None = None, **kwargs):
+        kwargs["dtype"] = "float32"
+        super().__init__(**kwargs)
+        if isinstance(crop_size, bool) or not isinstance(crop_size, int) or crop_size < 1:
+            raise ValueError(f"`crop_size` must be a positive integer. Received: crop_size={crop_size!r}")
+        self.crop_size, self.seed = int(crop_size), seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def build(self, input_shape):
+        if len(input_shape) != 4 or not all(input_shape[1:]):
+            raise ValueError(f"PaperAugmentation takes images (batch, height, width, channels) of a fixed size. "
+                             f"Received: input_shape={input_shape}")
+        if not self.crop_size <= min(input_shape[1], input_shape[2]):
+            raise ValueError(f"`crop_size` {self.crop_size} does not fit {input_shape[1]}x{input_shape[2]} images: "
+                             f"pass at most {min(input_shape[1], input_shape[2])}.")
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.crop_size, self.crop_size, input_shape[3])
+
+    def call(self, images, training=False):
+        images = ops.cast(images, "float32") / 255.0
+        if not training:
+            return centre_crop(images, self.crop_size)
+        height, width = images.shape[1], images.shape[2]
+        draws = keras.random.uniform((ops.shape(images)[0], _DRAWS), seed=self.seed_generator)
+        tops = ops.minimum(ops.cast(draws[:, 0] * (height - self.crop_size + 1), "int32"), height - self.crop_size)
+        lefts = ops.minimum(ops.cast(draws[:, 1] * (width - self.crop_size + 1), "int32"), width - self.crop_size)
+        images = crop_and_flip(images, tops, lefts, draws[:, 2] < 0.5, self.crop_size)
+        low = ops.convert_to_tensor(JITTER_LOW, "float32")
+        factors = low + (ops.convert_to_tensor(JITTER_HIGH, "float32") - low) * draws[:, 3:]
+        return colour_jitter(images, factors)
+
+    # The generator's state is saved with the weights, so a resumed run continues its random draws.
+    def save_own_variables(self, store):
+        store["seed_generator_state"] = self.seed_generator.state
+
+    def load_own_variables(self, store):
+        if "seed_generator_state" in store:
+            self.seed_generator.state.assign(store["seed_generator_state"])
+
+    def get_config(self):
+        return {**super().get_config(), "crop_size": self.crop_size, "seed": self.seed}

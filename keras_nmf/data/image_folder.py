@@ -1,10 +1,11 @@
 """Reads an image-folder tree ``DIR/<split>/<class>/*`` into memory."""
 
+import concurrent.futures
 import os
 import pathlib
 
 import numpy as np
-import tensorflow as tf
+import PIL.Image
 
 from keras_nmf.data.errors import DataError
 
@@ -64,8 +65,8 @@ CHANNEL_PROBES = 25
 
 def _probe_image(path):
     """(height, width, native channels) of one image file."""
-    image = _decode_or_raise(path, channels=0)
-    return tuple(int(d) for d in image.shape)
+    with _open_or_raise(path) as image:
+        return image.height, image.width, len(image.getbands())
 
 
 def _probe_shape(paths):
@@ -76,33 +77,38 @@ def _probe_shape(paths):
     return height, width, 3 if colour else 1
 
 
-def _decode_or_raise(path, channels):
+def _open_or_raise(path):
     try:
-        return tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
-    except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as error:
-        raise DataError(
-            f"Cannot read image file {path}: {error.message.splitlines()[0]}. "
-            "Remove or replace the file."
-        ) from None
+        image = PIL.Image.open(path)
+        image.load()
+        return image
+    except (OSError, SyntaxError, ValueError) as error:  # PIL.UnidentifiedImageError is an OSError
+        raise DataError(f"Cannot read image file {path}: {str(error).splitlines()[0]}. "
+                        "Remove or replace the file.") from None
 
 
-def _find_unreadable(paths, channels):
-    """Decodes files one by one (slow; only after a batched decode failed)."""
-    for path in paths:
-        _decode_or_raise(path, channels)
+def _decode_one(path, image_shape):
+    """One file -> (uint8 array of ``image_shape``, native (H, W, C)); another channel count is converted.
+
+    Gray <-> RGB, alpha dropped; RGB -> gray by ITU-R 601-2 luma (Pillow's ``L``).
+    An image of another size returns zeros (the caller names the file).
+    """
+    height, width, channels = image_shape
+    with _open_or_raise(path) as image:
+        native = (image.height, image.width, len(image.getbands()))
+        if native[:2] != (height, width):
+            return np.zeros(image_shape, np.uint8), native
+        mode = "RGB" if channels == 3 else "L"
+        array = np.asarray(image if image.mode == mode else image.convert(mode), np.uint8)
+    return array.reshape(image_shape), native
 
 
-def _to_channels(image, channels):
-    """A decoded image (H, W, 1..4) with ``channels`` (1 or 3) channels: gray <-> RGB, alpha dropped."""
-    native = tf.shape(image)[-1]
-    colour = tf.cond(native >= 3, lambda: image[..., :3], lambda: tf.repeat(image[..., :1], 3, axis=-1))
-    if channels == 3:
-        return colour
-    return tf.cast(tf.round(tf.image.rgb_to_grayscale(tf.cast(colour, tf.float32))), tf.uint8)
+#: Threads that decode an image folder (Pillow releases the GIL while it decodes).
+DECODE_THREADS = min(8, os.cpu_count() or 1)
 
 
-def decode_images(paths, image_shape, num_parallel_calls=tf.data.AUTOTUNE, verbose=False):
-    """Decodes every file into one uint8 array (N, H, W, C), in parallel.
+def decode_images(paths, image_shape, verbose=False):
+    """Decodes every file into one uint8 array (N, H, W, C) with Pillow, in a thread pool.
 
     An image with another channel count (grayscale, RGBA) is converted to
     ``image_shape``'s (the count of converted images is printed when
@@ -110,24 +116,15 @@ def decode_images(paths, image_shape, num_parallel_calls=tf.data.AUTOTUNE, verbo
     :class:`DataError` naming it.
     """
     height, width, channels = image_shape
+    images = np.zeros((len(paths),) + tuple(image_shape), np.uint8)
+    native = np.zeros((len(paths), 3), np.int64)
 
-    def decode(path):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
-        native = tf.shape(image)
-        fits = tf.reduce_all(native[:2] == [height, width])
-        image = tf.cond(fits, lambda: _to_channels(image, channels),
-                        lambda: tf.zeros(image_shape, tf.uint8))
-        return tf.ensure_shape(image, image_shape), native
+    def decode(index):
+        images[index], native[index] = _decode_one(paths[index], image_shape)
 
-    dataset = tf.data.Dataset.from_tensor_slices(paths).map(decode, num_parallel_calls=num_parallel_calls)
-    try:
-        chunks = [chunk for chunk in dataset.batch(2048).as_numpy_iterator()]
-    except tf.errors.OpError:
-        _find_unreadable(paths, 0)
-        raise
-    if not chunks:
-        return np.zeros((0,) + tuple(image_shape), np.uint8)
-    native = np.concatenate([shapes for _, shapes in chunks])
+    with concurrent.futures.ThreadPoolExecutor(DECODE_THREADS) as pool:
+        for _ in pool.map(decode, range(len(paths))):
+            pass
     wrong_size = np.flatnonzero((native[:, 0] != height) | (native[:, 1] != width))
     if wrong_size.size:
         first = wrong_size[0]
@@ -138,7 +135,7 @@ def decode_images(paths, image_shape, num_parallel_calls=tf.data.AUTOTUNE, verbo
     if converted and verbose:
         print(f"Converted {converted} image(s) with another channel count (grayscale or RGBA) to {channels} "
               f"channel(s).", flush=True)
-    return np.concatenate([images for images, _ in chunks])
+    return images
 
 
 def image_folder_shape(root):

@@ -1,12 +1,11 @@
-"""``load_dataset``: in-memory images -> batched, augmented ``tf.data`` pipelines."""
+"""``load_dataset``: in-memory uint8 images -> the batches of each split, as ``keras.utils.PyDataset``\s."""
 
 import dataclasses
 import math
 
+import keras
 import numpy as np
-import tensorflow as tf
 
-from keras_nmf.data import augment
 from keras_nmf.data.errors import DataError
 from keras_nmf.data.image_folder import image_folder_shape, load_image_folder
 from keras_nmf.data.tfds_source import TFDS_IMAGE_SHAPES, load_tfds
@@ -17,16 +16,19 @@ CROP_MARGIN = 4
 
 @dataclasses.dataclass
 class DatasetSplits:
-    """Batched pipelines plus what the model factory needs to know.
+    """The batches of each split, plus what the model factory needs to know.
 
-    ``train`` is epoch 0's batches (one finite pass); ``stream`` gives any
-    epoch's batches and the endless stream from an epoch on, for ``fit``.
+    Every split is a ``keras.utils.PyDataset`` of raw uint8 images (the
+    model's :class:`~keras_nmf.data.augment.PaperAugmentation` crops, flips and
+    jitters them in the training step). ``train`` is epoch 0's batches (one
+    finite pass); ``stream`` gives the endless stream from any epoch on, for ``fit``.
     """
 
-    train: tf.data.Dataset
+    train: "Batches"
     stream: "TrainStream"
-    test: tf.data.Dataset
-    validation: tf.data.Dataset | None
+    test: "Batches"
+    validation: "Batches | None"
+    image_shape: tuple
     input_shape: tuple
     class_names: list
     train_size: int
@@ -37,90 +39,112 @@ class DatasetSplits:
     def num_classes(self):
         return len(self.class_names)
 
+    @property
+    def crop_size(self):
+        return self.input_shape[0]
+
 
 def _split_validation(images, labels, fraction, seed):
     order = np.random.default_rng(seed).permutation(len(labels))
     held_out = int(round(len(labels) * fraction))
     if not 0 < held_out < len(labels):
-        raise DataError(f"--val-split {fraction} leaves no validation or no training images.")
+        raise DataError(f"A validation fraction of {fraction} leaves no validation or no training images "
+                        f"({len(labels)} in all).")
     keep, val = order[:-held_out], order[-held_out:]
     return (images[keep], labels[keep]), (images[val], labels[val])
 
 
-#: Salt of the per-image augmentation seeds (kept apart from the per-pass shuffle seeds 0, 1, ...).
-_AUGMENT_SALT = 1_000_003
+class Batches(keras.utils.PyDataset):
+    """Batches ``(uint8 images, labels)`` of arrays in a given order, through Keras's own data adapters.
+
+    Args:
+        images, labels: the arrays.
+        batch_size: examples per batch (the last batch may be smaller).
+        order: a function ``batch index -> example indices``; ``None``: the arrays' order.
+        num_batches: batches per pass; ``None``: endless (``fit`` needs ``steps_per_epoch``).
+    """
+
+    def __init__(self, images, labels, batch_size, order=None, num_batches=None):
+        super().__init__()
+        self.images, self.labels, self.batch_size = images, labels, batch_size
+        self._order = order or (lambda index: np.arange(index * batch_size, min((index + 1) * batch_size,
+                                                                                 len(labels))))
+        self._num_batches = num_batches
+
+    @property
+    def num_batches(self):
+        return self._num_batches
+
+    def __len__(self):
+        if self._num_batches is None:
+            raise TypeError("An endless stream of batches has no length.")
+        return self._num_batches
+
+    def __getitem__(self, index):
+        if self._num_batches is not None and not 0 <= index < self._num_batches:
+            raise IndexError(f"Batch {index} of {self._num_batches}.")
+        chosen = self._order(index)
+        return self.images[chosen], self.labels[chosen]
+
+    def image_batches(self, count):
+        """The images of the first ``count`` batches (fewer when the pass is shorter), one array at a time."""
+        for index in range(count if self._num_batches is None else min(count, self._num_batches)):
+            yield self[index][0]
+
+
+def eval_batches(images, labels, batch_size):
+    """A split's batches in their order (the model centre-crops at inference)."""
+    return Batches(images, labels, batch_size, num_batches=math.ceil(len(labels) / batch_size))
 
 
 class TrainStream:
-    """The augmented training batches of every epoch, each epoch a function of (seed, epoch) alone.
+    """The training batches of every epoch, each epoch's order a function of (seed, epoch) alone.
 
-    Epoch e visits a permutation of the training images drawn from the seed
-    ``(seed, e)`` (stateless: no generator state lives in the process), and
-    the image at position k of epoch e gets its random crop, flip and
-    colour-jitter factors from the seed ``(seed, e, k)``. A resumed run, a new
-    process, therefore sees exactly the batches the uninterrupted run saw.
+    Epoch e visits a permutation of the training images drawn from NumPy's
+    generator seeded with ``(seed, e)`` (no generator state lives in the
+    process), so a resumed run, a new process, feeds the batches the
+    uninterrupted run fed. The augmentation's draws continue from the state
+    saved with the weights (:class:`~keras_nmf.data.augment.PaperAugmentation`).
 
     Args:
         images, labels: the training arrays (uint8 images (N, H, W, C)).
-        crop_size, batch_size: as :func:`load_dataset`.
+        batch_size: as :func:`load_dataset`.
         seed: the run's seed.
         steps_per_epoch: batches per epoch; ``None``: one pass over the images (the last batch may be smaller).
             With a number, epoch e takes the first ``steps_per_epoch * batch_size`` images of its own shuffled
             passes (as many passes as needed).
     """
 
-    def __init__(self, images, labels, crop_size, batch_size, seed=0, steps_per_epoch=None):
-        self.images = tf.constant(images)
-        self.labels = tf.constant(labels)
-        self.crop_size, self.batch_size, self.seed = crop_size, batch_size, int(seed)
+    def __init__(self, images, labels, batch_size, seed=0, steps_per_epoch=None):
+        self.images, self.labels = images, labels
+        self.batch_size, self.seed = batch_size, int(seed)
         self.size = len(labels)
         self.steps = steps_per_epoch or math.ceil(self.size / batch_size)
         self.samples = self.steps * batch_size if steps_per_epoch else self.size
-
-    def _epoch_key(self, epoch):
-        return tf.random.experimental.stateless_fold_in(tf.constant([self.seed, 0], tf.int64), epoch)
+        self._cached = (None, None)
 
     def order(self, epoch):
         """The image indices of epoch ``epoch`` in visiting order, (samples,) int64."""
-        key = self._epoch_key(epoch)
-        passes = math.ceil(self.samples / self.size)
-        permutations = [tf.argsort(tf.random.stateless_uniform(
-            [self.size], seed=tf.random.experimental.stateless_fold_in(key, p))) for p in range(passes)]
-        return tf.cast(tf.concat(permutations, 0)[: self.samples], tf.int64)
+        if self._cached[0] != epoch:
+            passes = math.ceil(self.samples / self.size)
+            generator = np.random.default_rng([self.seed, int(epoch)])
+            order = np.concatenate([generator.permutation(self.size) for _ in range(passes)])[: self.samples]
+            self._cached = (epoch, order)
+        return self._cached[1]
+
+    def _batch_order(self, first_epoch):
+        def order(index):
+            epoch, step = divmod(index, self.steps)
+            return self.order(first_epoch + epoch)[step * self.batch_size : (step + 1) * self.batch_size]
+        return order
 
     def epoch(self, epoch):
-        """The batches of one epoch: (float32 images in [0, 1], labels)."""
-        epoch = tf.cast(epoch, tf.int64)
-        augment_key = tf.random.experimental.stateless_fold_in(self._epoch_key(epoch), _AUGMENT_SALT)
-        positions = tf.data.Dataset.range(self.samples)
-        indexed = tf.data.Dataset.zip(positions, tf.data.Dataset.from_tensor_slices(self.order(epoch)))
-
-        def augmented(position, index):
-            key = tf.random.experimental.stateless_fold_in(augment_key, position)
-            crop_key, jitter_key = tf.unstack(tf.random.experimental.stateless_split(key, num=2))
-            image = augment.random_crop_and_flip(tf.gather(self.images, index), self.crop_size, crop_key)
-            return image, augment.jitter_factors(jitter_key), tf.gather(self.labels, index)
-
-        dataset = indexed.map(augmented, num_parallel_calls=tf.data.AUTOTUNE).batch(self.batch_size)
-        return dataset.map(
-            lambda batch, factors, label: (augment.colour_jitter(augment.to_unit_range(batch), factors), label),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
+        """The batches of one epoch (a finite pass)."""
+        return Batches(self.images, self.labels, self.batch_size, self._batch_order(epoch), self.steps)
 
     def from_epoch(self, first_epoch=0):
         """Epochs ``first_epoch``, ``first_epoch + 1``, ... back to back (endless; ``fit`` needs ``steps``)."""
-        epochs = tf.data.Dataset.range(first_epoch, np.iinfo(np.int64).max)
-        return epochs.flat_map(self.epoch).prefetch(tf.data.AUTOTUNE)
-
-
-def eval_pipeline(images, labels, crop_size, batch_size):
-    """Centre crop, no augmentation; crops computed once and cached."""
-    dataset = tf.data.Dataset.from_tensor_slices((augment.centre_crop(images, crop_size), labels))
-    dataset = dataset.batch(batch_size).map(
-        lambda batch, label: (augment.to_unit_range(batch), label),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
-    return dataset.cache().prefetch(tf.data.AUTOTUNE)
+        return Batches(self.images, self.labels, self.batch_size, self._batch_order(first_epoch))
 
 
 def load_arrays(name="cifar10", data_dir=None, tfds_dir=None, verbose=True, limit_train=None, limit_test=None,
@@ -137,18 +161,24 @@ def load_arrays(name="cifar10", data_dir=None, tfds_dir=None, verbose=True, limi
     return load_tfds(name, tfds_dir, verbose=verbose, **limits)
 
 
+def checked_crop_size(crop_size, height, width):
+    """The crop side: ``crop_size``, or the image side - :data:`CROP_MARGIN`; a crop that does not fit is an error."""
+    crop_size = crop_size or min(height, width) - CROP_MARGIN
+    if not 0 < crop_size <= min(height, width):
+        raise DataError(f"A crop size of {crop_size} does not fit {height}x{width} images: pass at most "
+                        f"{min(height, width)}.")
+    return crop_size
+
+
 def input_shape_of(name="cifar10", data_dir=None, crop_size=None):
-    """The model input shape ``(crop, crop, channels)`` of a data set, without loading it.
+    """The shapes ``(image_shape, crop_shape)`` of a data set's images and crops, without loading it.
 
     Raises:
         DataError: the crop does not fit the images (or the image folder is unusable).
     """
     height, width, channels = image_folder_shape(data_dir) if data_dir else TFDS_IMAGE_SHAPES[name]
-    crop_size = crop_size or min(height, width) - CROP_MARGIN
-    if not 0 < crop_size <= min(height, width):
-        raise DataError(f"--crop-size {crop_size} does not fit {height}x{width} images: pass at most "
-                        f"{min(height, width)}.")
-    return (crop_size, crop_size, channels)
+    crop_size = checked_crop_size(crop_size, height, width)
+    return (height, width, channels), (crop_size, crop_size, channels)
 
 
 def load_dataset(
@@ -164,7 +194,7 @@ def load_dataset(
     verbose=True,
     steps_per_epoch=None,
 ):
-    """Loads a data set into memory and returns its pipelines.
+    """Loads a data set into memory and returns the batches of its splits.
 
     Args:
         name: ``cifar10``, ``mnist`` or ``fashion_mnist`` through
@@ -191,16 +221,14 @@ def load_dataset(
     if val_split:
         train, validation = _split_validation(*train, val_split, seed)
     height, width, channels = train[0].shape[1:]
-    crop_size = crop_size or min(height, width) - CROP_MARGIN
-    if not 0 < crop_size <= min(height, width):
-        raise DataError(f"--crop-size {crop_size} does not fit {height}x{width} images: pass at most "
-                        f"{min(height, width)}.")
-    stream = TrainStream(*train, crop_size, batch_size, seed, steps_per_epoch)
+    crop_size = checked_crop_size(crop_size, height, width)
+    stream = TrainStream(*train, batch_size, seed, steps_per_epoch)
     return DatasetSplits(
-        train=stream.epoch(0).prefetch(tf.data.AUTOTUNE),
+        train=stream.epoch(0),
         stream=stream,
-        test=eval_pipeline(*test, crop_size, batch_size),
-        validation=eval_pipeline(*validation, crop_size, batch_size) if validation else None,
+        test=eval_batches(*test, batch_size),
+        validation=eval_batches(*validation, batch_size) if validation else None,
+        image_shape=(height, width, channels),
         input_shape=(crop_size, crop_size, channels),
         class_names=list(class_names),
         train_size=len(train[1]),

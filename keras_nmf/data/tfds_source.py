@@ -42,7 +42,13 @@ def load_tfds(name, tfds_dir=None, verbose=True, limit_train=None, limit_test=No
     """
     if name not in TFDS_DATASETS:
         raise DataError(f"Unknown dataset {name!r}. Valid choices: {', '.join(TFDS_DATASETS)}, or --data-dir DIR.")
-    import tensorflow_datasets as tfds
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError:
+        raise DataError(
+            f"Loading '{name}' by name needs tensorflow_datasets, which is not installed: install it "
+            "(pip install 'keras_nmf[tensorflow]'), or train from an image folder: --data-dir DIR with "
+            "DIR/train/<class>/*.jpg and DIR/test/<class>/*.jpg.") from None
 
     builder = tfds.builder(name, data_dir=tfds_dir)
     if not builder.is_prepared():

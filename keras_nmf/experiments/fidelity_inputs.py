@@ -8,7 +8,7 @@ import numpy as np
 from keras_nmf.data import DataError, load_arrays
 from keras_nmf.data.augment import centre_crop
 from keras_nmf.data.subsets import SubsetSizeError
-from keras_nmf.models import ARCHITECTURES, build_model
+from keras_nmf.models import ARCHITECTURES, build_model, network_of
 from keras_nmf.training.run_files import load_keras_model
 
 UNTRAINED = "untrained:"
@@ -30,7 +30,7 @@ def load_fidelity_model(spec, seed=0):
     if not path.is_file():
         raise FileNotFoundError(f"Model file not found: {spec} (give a .keras file or untrained:<arch>).")
     label = path.parent.name if path.name == "model.keras" else path.stem
-    return label, load_keras_model(path, compile=False)
+    return label, network_of(load_keras_model(path, compile=False))  # gradients from the crops on
 
 
 def fidelity_batch(model, name, data_dir, tfds_dir, batch_size, seed):

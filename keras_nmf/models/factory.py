@@ -94,6 +94,8 @@ def build_model(
     bn_momentum: float = 0.9,
     bn_epsilon: float = TORCH_BN_EPSILON,
     bn_synchronized: bool = False,
+    augmentation: keras.layers.Layer | None = None,
+    image_shape: tuple | None = None,
 ) -> keras.Model:
     """Builds one of the paper's networks as a functional ``keras.Model``.
 
@@ -140,6 +142,11 @@ def build_model(
             dominate them.
         bn_synchronized: BatchNorm statistics over the global batch across
             replicas of a ``tf.distribute`` strategy (``synchronized=True``).
+        augmentation, image_shape: a layer from raw images of ``image_shape``
+            to ``input_shape`` crops (e.g.
+            :class:`keras_nmf.data.PaperAugmentation`), placed first: the model
+            then takes the raw uint8 images (input ``images``) and the
+            network proper starts at its output (:func:`network_of`).
 
     Returns:
         An uncompiled ``keras.Model`` named after ``arch``.
@@ -154,8 +161,14 @@ def build_model(
     learning = block_learning_modes(nmf_learning)
     channels = [c * width for c, _, _ in HIDDEN_BLOCKS]
 
-    inputs = keras.Input(input_shape, name="images")
-    x = inputs
+    if augmentation is None:
+        inputs = x = keras.Input(input_shape, name="images")
+    else:
+        inputs = keras.Input(image_shape, dtype="uint8", name="images")
+        x = augmentation(inputs)
+        if tuple(x.shape[1:]) != tuple(input_shape):
+            raise ValueError(f"The augmentation gives {tuple(x.shape[1:])} crops of {tuple(image_shape)} images, "
+                             f"not input_shape={tuple(input_shape)}.")
     specs = [(c, k, pool) for c, (_, k, pool) in zip(channels, HIDDEN_BLOCKS)]
     specs.append((num_classes, 1, False))
     for index, (filters, kernel, pool) in enumerate(specs, start=1):
@@ -201,3 +214,16 @@ def build_model(
     x = keras.layers.Flatten(name="logits")(x)
     outputs = keras.layers.Activation("softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=arch)
+
+
+def network_of(model: keras.Model) -> keras.Model:
+    """The network proper of a :func:`build_model` model: from the (cropped, [0, 1]) input of block 1 on.
+
+    A model built with an ``augmentation`` takes raw images; this sub-model
+    (sharing its layers and weights) takes what the augmentation outputs, as
+    perturbation and gradient experiments need. A model without one is returned as is.
+    """
+    first = model.get_layer("block1_relu")
+    if first.input is model.inputs[0]:
+        return model
+    return keras.Model(first.input, model.outputs, name=f"{model.name}_network")

@@ -1,5 +1,7 @@
 """Precise BatchNorm: re-estimate the moving statistics for the current weights."""
 
+import functools
+
 import keras
 import numpy as np
 
@@ -12,7 +14,8 @@ def batchnorm_layers(model):
 
 def recalibrate_batchnorm(model, dataset, batches=50):
     """Replaces every BatchNorm layer's moving mean and variance by the plain
-    average of the batch statistics over ``batches`` batches of ``dataset``.
+    average of the batch statistics over ``batches`` batches of ``dataset``
+    (a :class:`keras_nmf.data.Batches`).
 
     Training with the recipe's large k x k learning rate (0.01) moves the
     weights faster than BatchNorm's exponential moving averages follow: at the
@@ -35,7 +38,7 @@ def recalibrate_batchnorm(model, dataset, batches=50):
     momenta = [layer.momentum for layer in layers]
     sums = [[np.zeros(layer.moving_mean.shape, np.float64), np.zeros(layer.moving_variance.shape, np.float64)]
             for layer in layers]
-    images_only = dataset.take(batches).map(lambda images, *_: images)
+    image_batches = dataset.image_batches(batches)
     # TensorFlow: the default strategy for a model built outside any scope; other backends have none.
     strategy = getattr(model, "distribute_strategy", None)
     distributed = strategy is not None and strategy.num_replicas_in_sync > 1
@@ -47,10 +50,12 @@ def recalibrate_batchnorm(model, dataset, batches=50):
             import tensorflow as tf
 
             forward = tf.function(lambda images: model(images, training=True))
-            batches_iter = strategy.experimental_distribute_dataset(images_only)
+            global_batches = [tf.data.Dataset.from_tensors(images) for images in image_batches]
+            batches_iter = strategy.experimental_distribute_dataset(functools.reduce(tf.data.Dataset.concatenate,
+                                                                                     global_batches))
             step = lambda images: strategy.run(forward, args=(images,))  # noqa: E731
         else:
-            batches_iter = images_only
+            batches_iter = image_batches
             step = compiled_call(model, training=True)
         for images in batches_iter:
             step(images)

@@ -2,7 +2,9 @@
 
 import pathlib
 
-from keras_nmf.data import load_dataset
+from keras_nmf.data.augment import centre_crop
+from keras_nmf.data.pipeline import checked_crop_size, eval_batches, load_arrays
+from keras_nmf.models import network_of
 from keras_nmf.training.config import TrainConfig
 from keras_nmf.training.run_files import load_keras_model, read_json
 
@@ -51,9 +53,18 @@ def evaluate_saved_model(model_path, data_dir=None, dataset="cifar10", tfds_dir=
         RunFileError: the path is not a loadable, compiled ``.keras`` file.
     """
     model = load_keras_model(model_path)
-    data = load_dataset(
-        name=dataset, data_dir=data_dir, tfds_dir=tfds_dir, batch_size=batch_size,
-        crop_size=model.input_shape[1], limit_test=limit_test, seed=seed,
-    )
-    results = model.evaluate(data.test, verbose=0, return_dict=True)
-    return {"test_accuracy": float(results["accuracy"]), "test_loss": float(results["loss"]), "test_size": data.test_size}
+    _, (images, labels), _ = load_arrays(dataset, data_dir, tfds_dir, verbose=False, limit_train=1,
+                                         limit_test=limit_test, seed=seed)
+    results = model.evaluate(eval_batches(model_inputs(model, images), labels, batch_size), verbose=0,
+                             return_dict=True)
+    return {"test_accuracy": float(results["accuracy"]), "test_loss": float(results["loss"]), "test_size": len(labels)}
+
+
+def model_inputs(model, images):
+    """Raw uint8 test images as ``model`` takes them: as they are when it starts with its augmentation
+    (centre crop at inference), else their centre crops in [0, 1] (models saved before the augmentation
+    moved into the model)."""
+    if network_of(model) is not model:
+        return images
+    crop = checked_crop_size(model.input_shape[1], *images.shape[1:3])
+    return centre_crop(images, crop).astype("float32") / 255.0

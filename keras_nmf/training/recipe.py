@@ -16,6 +16,7 @@ import dataclasses
 
 import keras
 
+from keras_nmf.data.augment import PaperAugmentation
 from keras_nmf.losses import CrossEntropyMSE
 from keras_nmf.models import build_model
 from keras_nmf.optimizers import MultiRateAdam
@@ -145,8 +146,19 @@ def model_arguments(config):
     )
 
 
-def build_compiled_model(config, input_shape, num_classes, strategy=None, jit=None, **overrides):
+def model_augmentation(config, input_shape, image_shape):
+    """The paper's augmentation layer from ``image_shape`` images to ``input_shape`` crops (None: no layer)."""
+    if image_shape is None:
+        return None
+    return PaperAugmentation(input_shape[0], seed=config.seed, name="augmentation")
+
+
+def build_compiled_model(config, input_shape, num_classes, strategy=None, jit=None, image_shape=None, **overrides):
     """``build_model`` from the config's model fields, compiled with the recipe, in the strategy's scope.
+
+    ``image_shape``: the raw images' shape; the model then starts with the
+    paper's augmentation (:class:`keras_nmf.data.PaperAugmentation`) and takes
+    uint8 images. Without it the model takes ``input_shape`` crops in [0, 1].
 
     ``overrides`` replace config fields for this model only (a sweep's sampled
     ``width``, ``nmf_groups``, ``conv_groups``). Call it inside
@@ -155,7 +167,9 @@ def build_compiled_model(config, input_shape, num_classes, strategy=None, jit=No
     config = dataclasses.replace(config, **overrides) if overrides else config
     with strategy_scope(strategy):
         model = build_model(config.arch, input_shape=input_shape, num_classes=num_classes,
-                            bn_synchronized=strategy is not None, **model_arguments(config))
+                            bn_synchronized=strategy is not None, image_shape=image_shape,
+                            augmentation=model_augmentation(config, input_shape, image_shape),
+                            **model_arguments(config))
         compile_model(model, config, resolve_jit(config, strategy) if jit is None else jit)
     return model
 
@@ -192,7 +206,7 @@ class Session:
 
 
 @contextlib.contextmanager
-def training_session(config, input_shape, num_classes, strategy=None):
+def training_session(config, input_shape, num_classes, strategy=None, image_shape=None):
     """The one entry point of a training run: settings applied, model built and compiled; all undone on exit.
 
     Applies the precision and determinism (:func:`process_settings`), seeds
@@ -204,7 +218,7 @@ def training_session(config, input_shape, num_classes, strategy=None):
     with process_settings(config.precision, config.deterministic) as precision:
         keras.utils.set_random_seed(config.seed)
         jit = resolve_jit(config, strategy)
-        model = build_compiled_model(config, input_shape, num_classes, strategy, jit=jit)
+        model = build_compiled_model(config, input_shape, num_classes, strategy, jit=jit, image_shape=image_shape)
         undo_patch = patch_multiworker_build(model, strategy)
         try:
             yield Session(model, precision, bool(model.jit_compile))  # what Keras compiled, not what was asked

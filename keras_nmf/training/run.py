@@ -17,6 +17,7 @@ a directory that ``--resume`` completes without retraining a finished epoch
 
 import dataclasses
 import datetime
+import importlib.metadata
 import os
 import pathlib
 import platform
@@ -26,7 +27,6 @@ import time
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 import keras_nmf
 from keras_nmf.data import input_shape_of, load_dataset
@@ -39,7 +39,9 @@ from keras_nmf.training.distribute import is_chief, lost_worker_is_an_error, mak
 from keras_nmf.training.run_files import (
     RunFileError, RunLock, RunWriteError, atomic_save_model, atomic_write_json, remove_temporaries,
 )
-from keras_nmf.training.recipe import model_arguments, process_settings, recipe_callbacks, training_session
+from keras_nmf.training.recipe import (
+    model_arguments, model_augmentation, process_settings, recipe_callbacks, training_session,
+)
 
 #: Classes per data set, for the dry build before the data is loaded (an image folder: its class folders).
 _DRY_BUILD_CLASSES = 10
@@ -48,13 +50,20 @@ _DRY_BUILD_CLASSES = 10
 def software_versions():
     return {
         "keras_nmf": keras_nmf.__version__,
-        "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "keras_backend": keras.backend.backend(),
+        keras.backend.backend(): _installed_version(keras.backend.backend()),
         "numpy": np.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
+
+
+def _installed_version(package):
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def git_commit():
@@ -169,9 +178,10 @@ def check_model_builds(config):
         ConfigError: the model cannot be built with these flags (the message says why).
         DataError: the data set's images cannot give that input (e.g. ``--crop-size``).
     """
-    input_shape = input_shape_of(config.dataset, config.data_dir, config.crop_size)
+    image_shape, input_shape = input_shape_of(config.dataset, config.data_dir, config.crop_size)
     try:
         model = build_model(config.arch, input_shape=input_shape, num_classes=_DRY_BUILD_CLASSES,
+                            image_shape=image_shape, augmentation=model_augmentation(config, input_shape, image_shape),
                             **model_arguments(config))
     except ValueError as error:
         raise ConfigError(f"The model cannot be built with these flags: {error}") from None
@@ -248,7 +258,7 @@ def build_callbacks(config, run_dir, data, chief=True, learning_rate=None):
                        history_path=run_dir / "epochs.csv", write=chief, learning_rate=learning_rate)
     callbacks = recipe + [run_callbacks.TestSetEvaluation(data.test, every=config.eval_every)]
     if config.nmf_diagnostics:
-        callbacks.append(NMFDiagnostics(next(iter(data.test))[0]))
+        callbacks.append(NMFDiagnostics(data.test[0][0]))
     if config.verbose:
         callbacks.append(keras.callbacks.ProgbarLogger())  # finishes its line before the summary line
     callbacks += [run_callbacks.EpochSummary(config.epochs), backup]
@@ -280,7 +290,8 @@ def summarize_run(test, config, data, history, parameters, precision, jit, stopp
         "replicas": num_replicas,
         "data": {"source": config.data_dir or f"tfds:{config.dataset}", "train_size": data.train_size,
                  "validation_size": data.validation_size, "test_size": data.test_size,
-                 "input_shape": list(data.input_shape), "classes": data.class_names},
+                 "image_shape": list(data.image_shape), "input_shape": list(data.input_shape),
+                 "classes": data.class_names},
         "config": config.to_dict(),
         "git_commit": git_commit(),
         "versions": software_versions(),
@@ -340,7 +351,7 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
 
 def _train_session(config, run_dir, data, strategy, chief, changes, extra_callbacks):
     """Builds, trains, evaluates and saves inside :func:`training_session`; returns the results."""
-    with training_session(config, data.input_shape, data.num_classes, strategy) as session:
+    with training_session(config, data.input_shape, data.num_classes, strategy, data.image_shape) as session:
         model = session.model
         print(f"Run directory: {run_dir} | precision {session.precision} | XLA {'on' if session.jit else 'off'} | "
               f"{replicas(strategy)} replica(s), global batch {config.batch_size}"
