@@ -67,6 +67,7 @@ def colour_jitter(images, factors):
     multipliers and the hue shift, in :data:`JITTER_LOW` .. :data:`JITTER_HIGH`.
     Grayscale images get brightness and contrast only.
     """
+    images, factors = ops.convert_to_tensor(images), ops.convert_to_tensor(factors)
     brightness, contrast, saturation, hue_shift = (ops.reshape(factors[:, k], (-1, 1, 1, 1)) for k in range(4))
     images = ops.clip(images * brightness, 0.0, 1.0)
     mean = ops.mean(_grayscale(images), axis=(1, 2, 3), keepdims=True)

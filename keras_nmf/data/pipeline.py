@@ -86,11 +86,6 @@ class Batches(keras.utils.PyDataset):
         chosen = self._order(index)
         return self.images[chosen], self.labels[chosen]
 
-    def image_batches(self, count):
-        """The images of the first ``count`` batches (fewer when the pass is shorter), one array at a time."""
-        for index in range(count if self._num_batches is None else min(count, self._num_batches)):
-            yield self[index][0]
-
 
 def eval_batches(images, labels, batch_size):
     """A split's batches in their order (the model centre-crops at inference)."""

@@ -1,6 +1,7 @@
 """Precise BatchNorm: re-estimate the moving statistics for the current weights."""
 
 import functools
+import itertools
 
 import keras
 import numpy as np
@@ -14,8 +15,9 @@ def batchnorm_layers(model):
 
 def recalibrate_batchnorm(model, dataset, batches=50):
     """Replaces every BatchNorm layer's moving mean and variance by the plain
-    average of the batch statistics over ``batches`` batches of ``dataset``
-    (a :class:`keras_nmf.data.Batches`).
+    average of the batch statistics over the first ``batches`` batches of
+    ``dataset`` (any iterable of image batches or ``(images, labels)``
+    batches, e.g. a :class:`keras_nmf.data.Batches`).
 
     Training with the recipe's large k x k learning rate (0.01) moves the
     weights faster than BatchNorm's exponential moving averages follow: at the
@@ -38,7 +40,8 @@ def recalibrate_batchnorm(model, dataset, batches=50):
     momenta = [layer.momentum for layer in layers]
     sums = [[np.zeros(layer.moving_mean.shape, np.float64), np.zeros(layer.moving_variance.shape, np.float64)]
             for layer in layers]
-    image_batches = dataset.image_batches(batches)
+    image_batches = (batch[0] if isinstance(batch, (tuple, list)) else batch
+                     for batch in itertools.islice(iter(dataset), batches))
     # TensorFlow: the default strategy for a model built outside any scope; other backends have none.
     strategy = getattr(model, "distribute_strategy", None)
     distributed = strategy is not None and strategy.num_replicas_in_sync > 1

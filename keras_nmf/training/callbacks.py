@@ -6,9 +6,9 @@ import time
 import keras
 import numpy as np
 
-from keras_nmf._native_log import import_tensorflow_quietly
 from keras_nmf.layers import CNMF2D
 from keras_nmf.ops import nmf_weights
+from keras_nmf.training.tensorboard import EventWriter
 
 
 def current_learning_rate(model):
@@ -67,13 +67,6 @@ class EpochSummary(keras.callbacks.Callback):
         fields.append(f"lr {logs['learning_rate']:.1e}")
         fields.append(f"{logs['seconds']:.1f}s")
         self.print_fn(" | ".join(fields), flush=True)
-
-
-class EpochTensorBoard(keras.callbacks.TensorBoard):
-    """Keras's ``TensorBoard`` with epochs counted from 1, as the console, ``epochs.csv`` and the basis images do."""
-
-    def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch + 1, logs)
 
 
 class LearningRateFloor(keras.callbacks.Callback):

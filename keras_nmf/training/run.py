@@ -35,6 +35,7 @@ from keras_nmf.training import callbacks as run_callbacks
 from keras_nmf.training.backup import RunBackup
 from keras_nmf.training.config import ConfigError, TrainConfig, field_spec, flag
 from keras_nmf.training.diagnostics import NMFDiagnostics
+from keras_nmf.training.tensorboard import EpochTensorBoard
 from keras_nmf.training.distribute import is_chief, lost_worker_is_an_error, make_strategy, replicas
 from keras_nmf.training.run_files import (
     RunFileError, RunLock, RunWriteError, atomic_save_model, atomic_write_json, remove_temporaries,
@@ -264,7 +265,7 @@ def build_callbacks(config, run_dir, data, chief=True, learning_rate=None):
     callbacks += [run_callbacks.EpochSummary(config.epochs), backup]
     if chief:
         callbacks += [
-            run_callbacks.EpochTensorBoard(str(run_dir), write_graph=False),
+            EpochTensorBoard(run_dir),
             run_callbacks.BasisImages(str(run_dir), first_layer),
         ]
     return callbacks, floor, backup
