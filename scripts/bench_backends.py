@@ -11,14 +11,11 @@ the same process (keras_nmf.benchmarks.backends).
 
 import argparse
 import json
-import os
 import pathlib
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from keras_nmf.benchmarks import backends  # noqa: E402
-from keras_nmf.training.run_files import atomic_write_text  # noqa: E402
-from keras_nmf.experiments.cli import positive_int  # noqa: E402
+from keras_nmf.benchmarks import backends
+from keras_nmf.training.run_files import atomic_write_text
+from keras_nmf.experiments.cli import positive_int
 
 
 def main(argv=None):

@@ -11,13 +11,10 @@ one-step backward and autodiff), and prints a table.
 
 import argparse
 import json
-import os
 import pathlib
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from keras_nmf.benchmarks import backprop  # noqa: E402
-from keras_nmf.training.run_files import atomic_write_text  # noqa: E402
+from keras_nmf.benchmarks import backprop
+from keras_nmf.training.run_files import atomic_write_text
 
 
 def print_table(report):

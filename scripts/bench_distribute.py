@@ -11,11 +11,8 @@ are the GPUs. Prints a line per configuration and a JSON line.
 
 import argparse
 import json
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from keras_nmf.benchmarks import distribute  # noqa: E402
+from keras_nmf.benchmarks import distribute
 
 
 def main(argv=None):

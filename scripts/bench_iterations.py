@@ -11,11 +11,8 @@ Prints a Markdown table and a JSON line (keras_nmf/benchmarks/iterations.py).
 
 import argparse
 import json
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from keras_nmf.benchmarks.iterations import iteration_timings, markdown_table  # noqa: E402
+from keras_nmf.benchmarks.iterations import iteration_timings, markdown_table
 
 
 def main(argv=None):

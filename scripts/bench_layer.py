@@ -10,11 +10,8 @@ alone) and matmul_gflops (this machine's float32 matmul rate).
 
 import argparse
 import json
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from keras_nmf.benchmarks import layer_benchmark  # noqa: E402
+from keras_nmf.benchmarks import layer_benchmark
 
 
 def main():

@@ -13,13 +13,10 @@ Prints a Markdown table and a JSON line.
 
 import argparse
 import json
-import os
 import pathlib
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from keras_nmf.benchmarks import tf32  # noqa: E402
-from keras_nmf.training.run_files import atomic_write_text  # noqa: E402
+from keras_nmf.benchmarks import tf32
+from keras_nmf.training.run_files import atomic_write_text
 
 DEFAULT_DATA = "../shared/data/cifar10-jpeg"  # relative to the repository root, as in the README
 

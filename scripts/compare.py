@@ -1,90 +1,11 @@
-"""The paper's Figure 5 experiment: every arch over seeds, with ablation variants, one report.
+"""scripts/compare.py: ``keras-nmf-compare`` (``python -m keras_nmf.cli.compare``), run from the repository.
 
-Examples:
-    python scripts/compare.py --archs cnn cnmf cnn_1x1 cnmf_1x1 --seeds 0 1 2 --out runs/fig5 \\
-        --data-dir ../shared/data/cifar10-jpeg --limit-train 10000 --epochs 4
-    python scripts/compare.py --archs cnmf --seeds 0 --variant local:nmf_learning=local --out runs/fig5 ...
-    python scripts/compare.py --archs cnmf_1x1 --seeds 0 --variant autodiff:backward=autodiff \\
-        --variant approx:backward=approx --out runs/fig5 ... --epochs 2
-    python scripts/compare.py --out runs/fig5 --summary-only       # rebuild the report
-
-Every flag that compare.py does not know goes to each run unchanged (see
-scripts/train.py --help): the same budget for every arch. Each run is an
-ordinary train.py run directory in OUT/<arch>[-<variant>]-seed<k>/. Rerunning
-the same command skips finished runs and resumes an interrupted one; a changed
-configuration for an existing run directory is an error. OUT/summary.csv,
-OUT/summary.md and OUT/figure5.png are rebuilt from every finished run in OUT,
-so invocations on several GPUs or hosts (different --seeds or --archs, one
-shared OUT) fill one report.
+Its flags and examples: ``python scripts/compare.py --help`` (keras_nmf/cli/compare.py).
 """
 
-import argparse
-import os
-import pathlib
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from keras_nmf.data import DataError  # noqa: E402
-from keras_nmf.experiments import (  # noqa: E402
-    BASE_VARIANT, ConfigMismatchError, parse_variant, plan_grid, run_grid, write_summary,
-)
-from keras_nmf.experiments.outputs import prepare_output_dir  # noqa: E402
-from keras_nmf.models import ARCHITECTURES  # noqa: E402
-from keras_nmf.training.config import build_parser, config_from_args, field_spec, fields_where  # noqa: E402
-
-
-def _variant(text):
-    try:
-        return parse_variant(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     allow_abbrev=False)
-    grid = parser.add_argument_group("grid")
-    grid.add_argument("--archs", nargs="+", choices=ARCHITECTURES, default=list(ARCHITECTURES))
-    grid.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    grid.add_argument("--out", required=True, help="the grid's directory (shared by every invocation)")
-    grid.add_argument("--variant", dest="variants", action="append", type=_variant, metavar="LABEL:FIELD=VALUE,...",
-                      help="run this variant instead of the base configuration (repeatable), "
-                           "e.g. local:nmf_learning=local or autodiff:backward=autodiff")
-    grid.add_argument("--summary-only", action="store_true", help="rebuild the report without training")
-    per_run = {name: f"compare.py sets it per run; use {field_spec(name).metadata['per_run']}"
-               for name in fields_where(per_run=True)}
-    build_parser(parser=parser.add_argument_group("every run (train.py's flags)"), exclude=("variant",),
-                 refuse=per_run)
-    args = parser.parse_args(argv)
-    base, _ = config_from_args(parser, args, defaults={"verbose": 2})  # one line per epoch: readable in a log
-    if base.data_dir:
-        base.data_dir = str(pathlib.Path(base.data_dir).resolve())
-    return args, base
-
-
-def main(argv=None):
-    args, base = parse_args(argv)
-    try:
-        out = prepare_output_dir(args.out)
-        if not args.summary_only:
-            runs = plan_grid(base, args.archs, args.seeds, args.variants or [BASE_VARIANT], out)
-            counts = run_grid(runs)
-            print(f"Grid done: {counts}")
-        summary = write_summary(out)
-    except (ConfigMismatchError, DataError, FileNotFoundError, PermissionError, ValueError) as error:
-        # ValueError: a variant that cannot run with an arch of the grid, or duplicate labels (ConfigError is one)
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"\nInterrupted: rerun the same command to resume (finished runs in {out} are kept).")
-        return 130
-    for group in summary:
-        print(f"{group['arch']:>9} {group['variant']:<10} {group['mean']:5.1f} ± {group['std']:4.1f} % "
-              f"({group['runs']} runs)")
-    print(f"Report: {out / 'summary.md'}, {out / 'summary.csv'}, {out / 'figure5.png'}")
-    return 3 if not args.summary_only and counts["failed"] else 0
-
+from keras_nmf.cli.compare import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,53 +1,11 @@
-"""Test accuracy of a saved model.
+"""scripts/evaluate.py: ``keras-nmf-evaluate`` (``python -m keras_nmf.cli.evaluate``), run from the repository.
 
-Examples:
-    python scripts/evaluate.py runs/cnmf_1x1-20261127-120000/model.keras      # the run's own data settings
-    python scripts/evaluate.py model.keras --data-dir ../shared/data/cifar10-jpeg
-    python scripts/evaluate.py model.keras --dataset mnist
-
-For <run dir>/model.keras the data set, --limit-test and --seed default to those
-in <run dir>/config.json, so the accuracy is that of results.json; flags given
-here win. --limit-test N with --seed S selects the same N test images as
-train.py's --limit-test N --seed S.
+Its flags and examples: ``python scripts/evaluate.py --help`` (keras_nmf/cli/evaluate.py).
 """
 
-import argparse
-import json
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from keras_nmf.data import TFDS_DATASETS, DataError  # noqa: E402
-from keras_nmf.experiments.cli import positive_int  # noqa: E402
-from keras_nmf.training.run_files import RunFileError  # noqa: E402
-from keras_nmf.training.evaluate import (  # noqa: E402
-    RUN_DATA_FIELDS, data_settings, evaluate_saved_model,
-)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", help="a .keras file written by scripts/train.py")
-    parser.add_argument("--data-dir", help="image folder DIR/train/<class>/*, DIR/test/<class>/*")
-    parser.add_argument("--dataset", choices=TFDS_DATASETS, help="tfds data set (without --data-dir; default cifar10)")
-    parser.add_argument("--tfds-dir", help="tensorflow_datasets data directory")
-    parser.add_argument("--batch-size", type=positive_int, default=50)
-    parser.add_argument("--limit-test", type=positive_int, help="evaluate only N (seeded) test images")
-    parser.add_argument("--seed", type=int, help="seed of the --limit-test subset (default: the run's, else 0)")
-    args = parser.parse_args(argv)
-    settings, taken = data_settings(args.model, {name: getattr(args, name) for name in RUN_DATA_FIELDS})
-    if taken:
-        print(f"From the run's config.json: {', '.join(f'{key}={value}' for key, value in taken.items())}")
-    try:
-        results = evaluate_saved_model(args.model, batch_size=args.batch_size, **settings)
-    except (DataError, RunFileError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"test accuracy {results['test_accuracy']:.4f} | test loss {results['test_loss']:.4f} | {results['test_size']} images")
-    print(json.dumps(results))
-    return 0
-
+from keras_nmf.cli.evaluate import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,50 +1,11 @@
-"""Trains one of the paper's networks on CIFAR-10 (or MNIST, Fashion-MNIST, an image folder).
+"""scripts/train.py: ``keras-nmf-train`` (``python -m keras_nmf.cli.train``), run from the repository.
 
-Examples:
-    python scripts/train.py --arch cnmf_1x1                       # the paper's recipe, tfds CIFAR-10
-    python scripts/train.py --arch cnmf_1x1 --data-dir ../shared/data/cifar10-jpeg
-    python scripts/train.py --arch cnn --epochs 2 --limit-train 5000 --data-dir DIR
-    python scripts/train.py --resume --logdir runs/cnmf_1x1-20261127-120000
-    python scripts/train.py --arch cnmf --dataset mnist --width 2 --nmf-groups 4
-    tensorboard --logdir runs
-
-Each run directory holds config.json, epochs.csv, TensorBoard logs (scalars and
-the first layer's basis images), a backup for --resume, model.keras and
-results.json. Ctrl-C keeps the last completed epoch: continue with --resume.
---resume may change the learning rates (--lr, --kxk-lr, applied to the restored
-run), --epochs and runtime flags; any other flag that differs from the saved
-configuration is an error.
+Its flags and examples: ``python scripts/train.py --help`` (keras_nmf/cli/train.py).
 """
 
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from keras_nmf.data import DataError  # noqa: E402
-from keras_nmf.training import parse_config, train  # noqa: E402
-from keras_nmf.training.callbacks import NonFiniteLossError  # noqa: E402
-from keras_nmf.training.config import ConfigError  # noqa: E402
-from keras_nmf.training.distribute import DistributeError  # noqa: E402
-from keras_nmf.training.run_files import RunFileError, RunLockedError, RunWriteError  # noqa: E402
-
-
-def main(argv=None):
-    config, given = parse_config(argv, description=__doc__)
-    try:
-        train(config, given=given)
-    except (ConfigError, DataError, DistributeError, RunFileError, RunLockedError, FileNotFoundError,
-            FileExistsError, PermissionError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except RunWriteError:
-        return 4  # train() printed what could not be written, what survived and the resume command
-    except NonFiniteLossError:
-        return 3  # train() printed the epoch, batch and the resume command
-    except KeyboardInterrupt:
-        return 130
-    return 0
-
+from keras_nmf.cli.train import main
 
 if __name__ == "__main__":
     sys.exit(main())

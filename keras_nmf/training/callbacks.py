@@ -117,20 +117,22 @@ class BasisImages(keras.callbacks.Callback):
     """Writes the first kxk layer's filters to TensorBoard (``images/``) each epoch."""
 
     def __init__(self, log_dir, layer_name):
-        tf = import_tensorflow_quietly()
-
         super().__init__()
-        self.writer = tf.summary.create_file_writer(f"{log_dir}/images")
+        self.log_dir = str(log_dir)
         self.layer_name = layer_name
+        self.writer = None
 
     def on_epoch_end(self, epoch, logs=None):
-        tf = import_tensorflow_quietly()
-
+        self.writer = self.writer or EventWriter(f"{self.log_dir}/images")
         layer = self.model.get_layer(self.layer_name)
         image = basis_grid(keras.ops.convert_to_numpy(layer.kernel), nmf=isinstance(layer, CNMF2D))
-        with self.writer.as_default():
-            tf.summary.image(f"{self.layer_name}/basis", image, step=epoch + 1)
+        self.writer.image(f"{self.layer_name}/basis", image[0], step=epoch + 1)
         self.writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
 
 
 class NonFiniteLossError(RuntimeError):

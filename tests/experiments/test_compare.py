@@ -2,7 +2,6 @@
 
 import csv
 import json
-import sys
 
 import keras
 import pytest
@@ -10,11 +9,9 @@ import pytest
 from keras_nmf.experiments import BASE_VARIANT, ConfigMismatchError, parse_variant, plan_grid, run_grid
 from keras_nmf.models import build_model, count_parameters
 from keras_nmf.training import TrainConfig
-from tests.conftest import REPO_ROOT
 from tests.image_folders import make_image_folder
 
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import compare  # noqa: E402
+from keras_nmf.cli import compare
 
 QUICK = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4", "--iterations", "2",
          "--bn-recalibration-batches", "1", "--no-jit", "--verbose", "0"]

@@ -1,7 +1,6 @@
 """scripts/robustness.py on saved models: plain accuracy at eta = 0, all-zero holes, identical draws."""
 
 import csv
-import sys
 
 import keras
 import numpy as np
@@ -12,11 +11,9 @@ from keras_nmf.models import build_model
 from keras_nmf.training import TrainConfig
 from keras_nmf.training.evaluate import evaluate_saved_model
 from keras_nmf.training.recipe import compile_model
-from tests.conftest import REPO_ROOT
 from tests.image_folders import make_image_folder
 
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import robustness  # noqa: E402
+from keras_nmf.cli import robustness
 
 
 @pytest.fixture(scope="module")

@@ -1,18 +1,15 @@
 """TrainConfig's field metadata is the one source: every parser, check and rule is derived from it."""
 
 import dataclasses
-import sys
 
 import pytest
 
 from keras_nmf.experiments import grid, variants
 from keras_nmf.training.config import ROLES, ConfigError, TrainConfig, build_parser, field_spec, fields_where, flag
-from tests.conftest import REPO_ROOT
 
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import compare  # noqa: E402
-import train as train_script  # noqa: E402
-from tuning import search  # noqa: E402
+from keras_nmf.cli import compare
+from keras_nmf.cli import train as train_script
+from keras_nmf.cli import search
 
 FIELDS = [spec.name for spec in dataclasses.fields(TrainConfig)]
 

@@ -3,7 +3,6 @@
 import contextlib
 import io
 import json
-import pathlib
 import subprocess
 import sys
 import types
@@ -18,8 +17,7 @@ from keras_nmf.training.evaluate import evaluate_saved_model
 from tests.conftest import REPO_ROOT
 from tests.image_folders import make_image_folder
 
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import train as train_script  # noqa: E402
+from keras_nmf.cli import train as train_script
 
 QUICK = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4", "--verbose", "0"]
 #: NMF-only flags: refused with a CNN arch.

@@ -8,7 +8,7 @@ import pytest
 from keras_nmf.layers import CNMF2D
 from keras_nmf.models import build_model, count_parameters
 from keras_nmf.training import TrainConfig
-from tuning.hypermodel import GROUPS, WIDTHS, NMFHyperModel
+from keras_nmf.tuning.hypermodel import GROUPS, WIDTHS, NMFHyperModel
 
 
 def _hp(width, nmf_groups, conv_groups):

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import REPO_ROOT
 from tests.image_folders import make_image_folder
 from tests.ports import free_ports
-from tuning import search
+from keras_nmf.cli import search
 
 SEARCH = str(REPO_ROOT / "tuning" / "search.py")
 REPORT = str(REPO_ROOT / "tuning" / "report.py")

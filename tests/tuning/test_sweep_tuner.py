@@ -6,8 +6,8 @@ import tensorflow as tf
 
 from keras_nmf.experiments.sweeps import collect_trials, completed, search_finished
 from keras_nmf.training import TrainConfig
-from tuning import report
-from tuning.hypermodel import NMFHyperModel, SweepTuner
+from keras_nmf.cli import report
+from keras_nmf.tuning.hypermodel import NMFHyperModel, SweepTuner
 
 SHAPE = (24, 24, 3)
 

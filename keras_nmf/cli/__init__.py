@@ -1,0 +1,4 @@
+"""The command-line programs, each a ``main(argv)``: installed as ``keras-nmf-<name>`` console commands.
+
+``scripts/*.py`` and ``tuning/*.py`` in the repository call the same functions.
+"""
