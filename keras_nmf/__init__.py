@@ -10,23 +10,20 @@ loss and optimizer, which loading a ``.keras`` file of its models needs.
 import importlib
 import os
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-if os.environ["KERAS_BACKEND"] == "tensorflow":
-    from keras_nmf._native_log import import_tensorflow_quietly
+# The backend is Keras's choice, by Keras's own rule (KERAS_BACKEND, else keras.json, else TensorFlow); this
+# package never sets it. Keras is imported with TensorFlow's native start-up noise filtered, in case it is TensorFlow.
+from keras_nmf._native_log import import_keras_quietly  # noqa: E402
 
-    import_tensorflow_quietly()
+import_keras_quietly()
 
-# The layers, networks, loss, optimizer and initializers are backend-agnostic
-# (keras.ops); the training stack (keras_nmf.data, keras_nmf.training) uses
-# tf.data and is imported on first use, so this package imports on a host
-# without TensorFlow under KERAS_BACKEND=jax or torch.
+# Everything here is backend-agnostic (keras.ops); the training stack imports on first use.
 from keras_nmf import initializers, layers, losses, models, ops, optimizers  # noqa: E402
 
 __version__ = "0.1.0"
 
-_LAZY_SUBPACKAGES = ("data", "training", "experiments", "benchmarks")
+_LAZY_SUBPACKAGES = ("data", "training", "experiments", "benchmarks", "tuning", "cli")
 
 
 def __getattr__(name):

@@ -53,12 +53,25 @@ def quiet_native_startup():
                 sys.stderr.flush()
 
 
+def import_keras_quietly():
+    """Imports Keras, and TensorFlow where it is Keras's backend, with TensorFlow's start-up noise filtered.
+
+    ``import keras_nmf`` does this; the backend stays Keras's choice.
+    """
+    if "keras" in sys.modules:
+        return sys.modules["keras"]
+    with quiet_native_startup():
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import_tensorflow_quietly()
+    return keras
+
+
 def import_tensorflow_quietly():
     """Imports TensorFlow and probes its GPUs with the start-up noise filtered; returns the module.
 
-    ``import keras_nmf`` does this under the TensorFlow backend; the training
-    stack (``keras_nmf.data``, ``keras_nmf.training``), which uses tf.data and
-    TensorBoard under every backend, does it on its first import.
+    For the TensorFlow-only features (``tf.distribute``, tfds) under any backend.
     """
     import sys
 

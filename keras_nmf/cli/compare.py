@@ -1,12 +1,12 @@
 """The paper's Figure 5 experiment: every arch over seeds, with ablation variants, one report.
 
 Examples:
-    python scripts/compare.py --archs cnn cnmf cnn_1x1 cnmf_1x1 --seeds 0 1 2 --out runs/fig5 \\
+    keras-nmf-compare --archs cnn cnmf cnn_1x1 cnmf_1x1 --seeds 0 1 2 --out runs/fig5 \\
         --data-dir ../shared/data/cifar10-jpeg --limit-train 10000 --epochs 4
-    python scripts/compare.py --archs cnmf --seeds 0 --variant local:nmf_learning=local --out runs/fig5 ...
-    python scripts/compare.py --archs cnmf_1x1 --seeds 0 --variant autodiff:backward=autodiff \\
+    keras-nmf-compare --archs cnmf --seeds 0 --variant local:nmf_learning=local --out runs/fig5 ...
+    keras-nmf-compare --archs cnmf_1x1 --seeds 0 --variant autodiff:backward=autodiff \\
         --variant approx:backward=approx --out runs/fig5 ... --epochs 2
-    python scripts/compare.py --out runs/fig5 --summary-only       # rebuild the report
+    keras-nmf-compare --out runs/fig5 --summary-only       # rebuild the report
 
 Every flag that compare.py does not know goes to each run unchanged (see
 scripts/train.py --help): the same budget for every arch. Each run is an

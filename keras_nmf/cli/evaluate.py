@@ -1,9 +1,9 @@
 """Test accuracy of a saved model.
 
 Examples:
-    python scripts/evaluate.py runs/cnmf_1x1-20261127-120000/model.keras      # the run's own data settings
-    python scripts/evaluate.py model.keras --data-dir ../shared/data/cifar10-jpeg
-    python scripts/evaluate.py model.keras --dataset mnist
+    keras-nmf-evaluate runs/cnmf_1x1-20261127-120000/model.keras      # the run's own data settings
+    keras-nmf-evaluate model.keras --data-dir ../shared/data/cifar10-jpeg
+    keras-nmf-evaluate model.keras --dataset mnist
 
 For <run dir>/model.keras the data set, --limit-test and --seed default to those
 in <run dir>/config.json, so the accuracy is that of results.json; flags given

@@ -1,9 +1,9 @@
 """How good is the one-step gradient? One-step and implicit gradients against autodiff through N iterations.
 
 Examples:
-    python scripts/gradient_fidelity.py untrained:cnmf_1x1 runs/fig5/cnmf_1x1-seed0/model.keras \\
+    keras-nmf-gradient-fidelity untrained:cnmf_1x1 runs/fig5/cnmf_1x1-seed0/model.keras \\
         --data-dir ../shared/data/cifar10-jpeg --out docs/gradients
-    python scripts/gradient_fidelity.py untrained:cnmf --iterations 5 20 --batch-size 8 --out R --data-dir DIR
+    keras-nmf-gradient-fidelity untrained:cnmf --iterations 5 20 --batch-size 8 --out R --data-dir DIR
 
 Models: .keras files of this package, or untrained:<arch> (build_model with --seed). On one batch of
 real test images (--batch-size, seeded), per NMF layer and N: cosine and relative error of the one-step

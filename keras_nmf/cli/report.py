@@ -1,8 +1,8 @@
 """Report of a KerasTuner search directory (finished, partial or still running): the paper's Figure 6.
 
 Examples:
-    python tuning/report.py tuning_runs                  # writes tuning_runs/trials.csv and figure6.png
-    python tuning/report.py tuning_runs/cnmf_1x1 --out docs/sweeps
+    keras-nmf-report tuning_runs                  # writes tuning_runs/trials.csv and figure6.png
+    keras-nmf-report tuning_runs/cnmf_1x1 --out docs/sweeps
 
 Prints the Pareto front (best test accuracy for at most that many parameters) as a table; failed trials
 (a NaN stop, with the reason) are listed apart and never plotted.

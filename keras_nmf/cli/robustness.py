@@ -1,9 +1,9 @@
 """Noise robustness of saved models: the authors' four perturbations at eta = 0 ... 1.
 
 Examples:
-    python scripts/robustness.py runs/fig5/cnn-seed0/model.keras runs/fig5/cnmf_1x1-seed0/model.keras \\
+    keras-nmf-robustness runs/fig5/cnn-seed0/model.keras runs/fig5/cnmf_1x1-seed0/model.keras \\
         --out runs/robustness --data-dir ../shared/data/cifar10-jpeg --limit-test 1000
-    python scripts/robustness.py model.keras --out R --perturbations holes uniform --steps 11
+    keras-nmf-robustness model.keras --out R --perturbations holes uniform --steps 11
 
 Perturbations (the authors' four by default): uniform (mixed with L1-normalised
 uniform noise, (1-eta) x^ + eta n^), picture (mixed the same way with a training

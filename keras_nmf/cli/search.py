@@ -1,15 +1,15 @@
 """KerasTuner grid search over the paper's sweep space (section 3.1); runs unchanged on every host.
 
 Examples:
-    python tuning/search.py --data-dir ../shared/data/cifar10-jpeg --epochs 20        # all 100 variants
-    python tuning/search.py --data-dir DIR --widths 1 2 --nmf-groups 1 4 16 --conv-groups 1 4 16 \\
+    keras-nmf-search --data-dir ../shared/data/cifar10-jpeg --epochs 20        # all 100 variants
+    keras-nmf-search --data-dir DIR --widths 1 2 --nmf-groups 1 4 16 --conv-groups 1 4 16 \\
         --limit-train 10000 --epochs 3 --directory sweeps                          # 18 variants
-    python tuning/search.py --data-dir DIR --widths 1 2 --dry-run                 # sizes and cost, no training
-    python tuning/report.py sweeps                                                # trials.csv, front, figure6.png
+    keras-nmf-search --data-dir DIR --widths 1 2 --dry-run                 # sizes and cost, no training
+    keras-nmf-report sweeps                                                # trials.csv, front, figure6.png
 
 Distributed (KerasTuner's own mode): the same command on every host, one shared --directory:
-    KERASTUNER_TUNER_ID=chief  KERASTUNER_ORACLE_IP=10.0.0.1 KERASTUNER_ORACLE_PORT=8000 python tuning/search.py ...
-    KERASTUNER_TUNER_ID=tuner0 KERASTUNER_ORACLE_IP=10.0.0.1 KERASTUNER_ORACLE_PORT=8000 python tuning/search.py ...
+    KERASTUNER_TUNER_ID=chief  KERASTUNER_ORACLE_IP=10.0.0.1 KERASTUNER_ORACLE_PORT=8000 keras-nmf-search ...
+    KERASTUNER_TUNER_ID=tuner0 KERASTUNER_ORACLE_IP=10.0.0.1 KERASTUNER_ORACLE_PORT=8000 keras-nmf-search ...
 
 Each trial trains with scripts/train.py's training core: every train.py flag below takes effect in every
 trial, and the flags a trial cannot honour (--logdir, --resume, --distribute, ...) are refused with the reason.
@@ -26,6 +26,7 @@ import sys
 
 import grpc  # KerasTuner's distributed mode talks to the chief over gRPC
 
+from keras_nmf.cli import command_line
 from keras_nmf.data import DataError, load_dataset
 from keras_nmf.experiments.cli import positive_int
 from keras_nmf.experiments.outputs import prepare_output_dir
@@ -127,7 +128,7 @@ def main(argv=None):
     if search_finished(project, variants, args.max_trials):
         # Every host stops here on its own: a worker whose chief had already closed the finished search would
         # otherwise wait up to an hour for it (KerasTuner's client timeout).
-        print(f"The search in {project} is finished: nothing to train. Report: python tuning/report.py "
+        print(f"The search in {project} is finished: nothing to train. Report: {command_line('report')} "
               f"{args.directory}")
         return 0
     waited = wait_for_chief(args.chief_timeout)
@@ -140,7 +141,7 @@ def main(argv=None):
                         validation_data=data.validation, epochs=recipe.epochs, steps_per_epoch=data.stream.steps,
                         recalibration_data=data.train, verbose=recipe.verbose)
     if status == 0 and "chief" in os.environ.get("KERASTUNER_TUNER_ID", "chief"):
-        print(f"Search done; report: python tuning/report.py {args.directory}")
+        print(f"Search done; report: {command_line('report')} {args.directory}")
     return status
 
 

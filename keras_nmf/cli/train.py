@@ -1,11 +1,11 @@
 """Trains one of the paper's networks on CIFAR-10 (or MNIST, Fashion-MNIST, an image folder).
 
 Examples:
-    python scripts/train.py --arch cnmf_1x1                       # the paper's recipe, tfds CIFAR-10
-    python scripts/train.py --arch cnmf_1x1 --data-dir ../shared/data/cifar10-jpeg
-    python scripts/train.py --arch cnn --epochs 2 --limit-train 5000 --data-dir DIR
-    python scripts/train.py --resume --logdir runs/cnmf_1x1-20261127-120000
-    python scripts/train.py --arch cnmf --dataset mnist --width 2 --nmf-groups 4
+    keras-nmf-train --arch cnmf_1x1                       # the paper's recipe, tfds CIFAR-10
+    keras-nmf-train --arch cnmf_1x1 --data-dir ../shared/data/cifar10-jpeg
+    keras-nmf-train --arch cnn --epochs 2 --limit-train 5000 --data-dir DIR
+    keras-nmf-train --resume --logdir runs/cnmf_1x1-20261127-120000
+    keras-nmf-train --arch cnmf --dataset mnist --width 2 --nmf-groups 4
     tensorboard --logdir runs
 
 Each run directory holds config.json, epochs.csv, TensorBoard logs (scalars and

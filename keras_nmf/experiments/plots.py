@@ -3,7 +3,10 @@
 matplotlib with the Agg backend; one function per figure, taking rows (dicts).
 """
 
-import matplotlib
+try:
+    import matplotlib
+except ModuleNotFoundError:
+    raise ModuleNotFoundError("The experiment figures need matplotlib: pip install 'keras_nmf[plots]'.") from None
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

@@ -73,10 +73,9 @@ def make_strategy(name, startup_timeout_s=DEFAULT_STARTUP_TIMEOUT_S):
         DistributeError: an unknown name, a missing or malformed TF_CONFIG, or
             a cluster that could not be reached.
     """
-    tf = import_tensorflow_quietly()
-
     if name == "none":
         return None
+    tf = import_tensorflow_quietly()
     if name == "mirrored":
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy([device.name for device in devices])

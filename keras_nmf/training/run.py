@@ -21,6 +21,7 @@ import importlib.metadata
 import os
 import pathlib
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -29,6 +30,7 @@ import keras
 import numpy as np
 
 import keras_nmf
+from keras_nmf.cli import command_line
 from keras_nmf.data import input_shape_of, load_dataset
 from keras_nmf.models import build_model, count_parameters
 from keras_nmf.training import callbacks as run_callbacks
@@ -198,7 +200,7 @@ def start_run(run_dir, config, changes):
 
 
 def _resume_command(run_dir, extra=""):
-    return f"python scripts/train.py --resume --logdir {run_dir}{extra}"
+    return f"{command_line('train')} --resume --logdir {shlex.quote(str(run_dir))}{extra}"
 
 
 def nan_advice(config, run_dir):

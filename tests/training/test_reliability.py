@@ -40,13 +40,13 @@ def test_a_nan_loss_stops_the_run_and_leaves_the_last_good_epoch_resumable(image
         train(config, extra_callbacks=[_PoisonSecondEpoch()])
     message = capsys.readouterr().out
     assert f"The backup of epoch 1 in {logdir / 'backup'} is the last good state" in message
-    command = f"python scripts/train.py --resume --logdir {logdir} --lr 0.0001 --kxk-lr 0.001"
-    assert command in message
+    command = f"{sys.executable} -m keras_nmf.cli.train --resume --logdir {logdir} --lr 0.0001 --kxk-lr 0.001"
+    assert command in message  # the interpreter that ran it (a .venv that is not activated works)
     assert not (logdir / "model.keras").exists() and not (logdir / "results.json").exists()
 
     # The command the message names works, and its lowered rates take effect in the resumed run.
     seen = _LearningRateAtStart()
-    config, given = parse_config(command.split()[2:] + ["--verbose", "0"])
+    config, given = parse_config(command.split()[3:] + ["--verbose", "0"])
     results = train(config, extra_callbacks=[seen], given=given)
     assert seen.rate == pytest.approx(1e-4) and results["config"]["lr"] == pytest.approx(1e-4)
     assert results["config"]["kxk_lr"] == pytest.approx(1e-3)
