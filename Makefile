@@ -18,7 +18,7 @@ TORCH_CPU ?= torch==2.13.0+cpu
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[tensorflow,jax,tuning,plots,dev]"
 	$(PY) -m pip install --quiet "$(TORCH_CPU)" \
 	  || echo "PyTorch's CPU build ($(TORCH_CPU)) is not installable here: the PyTorch tests will be skipped."
 	touch $@

@@ -128,7 +128,7 @@ def compiled(model):
 
 def float64_supported():
     """float64 arithmetic in ``keras.ops``: TensorFlow, and JAX with ``JAX_ENABLE_X64=1`` (not PyTorch)."""
-    from keras_nmf.ops.backend import float64_available
+    from keras_nmf.backend import float64_available
 
     return float64_available()
 
@@ -183,7 +183,7 @@ def _torch_gradients(loss, leaves):
 
 def gpu_available():
     """Whether the active backend sees a GPU."""
-    from keras_nmf.training.backend_settings import gpu_compute_capability
+    from keras_nmf.backend import gpu_compute_capability
 
     return gpu_compute_capability() is not None
 

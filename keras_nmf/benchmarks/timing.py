@@ -5,20 +5,12 @@ import time
 
 import keras
 
+from keras_nmf import backend
+
 
 def _block(result):
-    """Waits for every tensor in ``result`` (JAX and CUDA dispatch asynchronously; reading a value waits)."""
-    if keras.backend.backend() == "torch":
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        return
-    for value in keras.tree.flatten(result):
-        if hasattr(value, "block_until_ready"):
-            value.block_until_ready()
-        elif hasattr(value, "numpy"):
-            value.numpy()
+    """Waits for every tensor in ``result`` (JAX and CUDA dispatch asynchronously)."""
+    backend.block_until_ready(result)
 
 
 def median_ms(fn, *args, warmup=2, repeats=10):
@@ -59,16 +51,7 @@ def paired_medians_ms(fn_long, fn_short, *args, warmup=2, repeats=10):
 
 def compiled(fn, jit=True):
     """``fn`` compiled by the active backend: ``tf.function`` (XLA if ``jit``), ``jax.jit``; PyTorch: as it is."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(fn, jit_compile=jit)
-    if backend == "jax":
-        import jax
-
-        return jax.jit(fn)
-    return fn
+    return backend.compile_function(fn, jit)
 
 
 def matmul_gflops(size=2048, repeats=10):

@@ -26,6 +26,7 @@ import time
 import keras
 import numpy as np
 
+from keras_nmf import backend
 from keras_nmf.losses import CrossEntropyMSE
 from keras_nmf.training.diagnostics import nmf_layers
 
@@ -99,16 +100,15 @@ def _following_layers(model, layer):
 
 
 def _gradients(layer_copy, tail, layer_inputs, labels, loss_fn, training):
-    import tensorflow as tf  # the gradient tape: the package's training stack is TensorFlow's
+    """The loss's gradients with respect to the layer's input and its kernel U, on any backend."""
 
-    with tf.GradientTape() as tape:
-        tape.watch(layer_inputs)
-        x = layer_copy(layer_inputs)
+    def loss(x):
+        x = layer_copy(x)
         for item in tail:
             x = item(x, training=training)  # Keras passes `training` on only to layers whose call takes it
-        loss = loss_fn(labels, x)
-    grad_input, grad_kernel = tape.gradient(loss, [layer_inputs, layer_copy.kernel])
-    return grad_input.numpy(), grad_kernel.numpy()
+        return loss_fn(labels, x)
+
+    return tuple(backend.gradients(loss, [layer_inputs], [layer_copy.kernel]))
 
 
 def layer_fidelity(model, layer, images, labels, iterations, loss_fn=None, training=False, implicit_dtype="float32"):
@@ -124,7 +124,7 @@ def layer_fidelity(model, layer, images, labels, iterations, loss_fn=None, train
     for mode in MODES:
         copy = _variant(layer, iterations, mode, implicit_dtype)
         grad_input, grad_kernel = _gradients(copy, tail, layer_inputs, labels, loss_fn, training)
-        fallbacks = int(copy.implicit_fallbacks.numpy()) if copy.implicit_fallbacks is not None else 0
+        fallbacks = int(keras.ops.convert_to_numpy(copy.implicit_fallbacks)) if copy.implicit_fallbacks is not None else 0
         rows.append({
             "model": model.name, "layer": layer.name, "iterations": iterations, "mode": mode,
             "input_cosine": cosine(grad_input, reference[0]),
@@ -141,16 +141,13 @@ def layer_fidelity(model, layer, images, labels, iterations, loss_fn=None, train
 
 def network_fidelity(model, images, labels, iterations, loss_fn=None, implicit_dtype="float32"):
     """The whole network's weight gradient with every NMF layer on each mode, against all-autodiff."""
-    import tensorflow as tf
-
     loss_fn = loss_fn or CrossEntropyMSE()
 
     def weight_gradient(backward):
         clone = _clone(model, iterations, backward, implicit_dtype)
-        with tf.GradientTape() as tape:
-            loss = loss_fn(labels, clone(images, training=True))
-        gradients = tape.gradient(loss, clone.trainable_variables)
-        return np.concatenate([g.numpy().ravel() for g in gradients])
+        gradients = backend.gradients(lambda: loss_fn(labels, clone(images, training=True)), [],
+                                      clone.trainable_variables)
+        return np.concatenate([g.ravel() for g in gradients])
 
     reference = weight_gradient("autodiff")
     rows = []

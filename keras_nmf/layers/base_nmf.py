@@ -6,7 +6,7 @@ import warnings
 
 import keras
 
-from keras_nmf import ops
+from keras_nmf import backend, ops
 from keras_nmf.ops import diagnostics
 
 #: The largest ``iterations`` (N) a layer accepts. Up to :data:`keras_nmf.ops.UNROLL_LIMIT` the N updates are
@@ -85,7 +85,7 @@ def validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dty
         raise ValueError(
             f"`implicit_dtype` must be one of {ops.IMPLICIT_DTYPES}. Received: implicit_dtype={implicit_dtype!r}"
         )
-    if implicit_dtype == "float64" and not ops.backend.float64_available():
+    if implicit_dtype == "float64" and not backend.float64_available():
         raise ValueError(
             "`implicit_dtype='float64'` needs float64 arithmetic, which Keras gives on TensorFlow, and on JAX with "
             "JAX_ENABLE_X64=1 (set it before starting Python); on PyTorch Keras computes float64 in float32. "
@@ -146,10 +146,10 @@ class BaseNMF(keras.layers.Layer):
         if self.backward == "implicit":
             # Patterns whose fixed-point system was singular or ill-conditioned (one-step gradient used instead).
             # int64 where the backend computes in 64 bits (only TensorFlow counts, see
-            # keras_nmf.ops.backend.after_counting).
+            # keras_nmf.backend.after_counting).
             self.implicit_fallbacks = self.add_weight(
                 name="implicit_fallbacks", shape=(), initializer="zeros", trainable=False,
-                dtype="int64" if ops.backend.float64_available() else "int32")
+                dtype="int64" if backend.float64_available() else "int32")
 
     def _warn_if_dead(self):
         """Warns when the initial kernel is constant: every W column equal (or W = 0), so the layer cannot learn."""

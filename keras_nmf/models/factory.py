@@ -217,13 +217,25 @@ def build_model(
 
 
 def network_of(model: keras.Model) -> keras.Model:
-    """The network proper of a :func:`build_model` model: from the (cropped, [0, 1]) input of block 1 on.
+    """The network proper of a :func:`build_model` model: a model from block 1's (cropped, [0, 1]) input on.
 
-    A model built with an ``augmentation`` takes raw images; this sub-model
-    (sharing its layers and weights) takes what the augmentation outputs, as
-    perturbation and gradient experiments need. A model without one is returned as is.
+    A model built with an ``augmentation`` takes raw images; perturbation and
+    gradient experiments need the network on the crops. This rebuilds the
+    model's graph without the augmentation layer (its input: the crops) and
+    copies every layer's weights. A model without one is returned as is.
     """
-    first = model.get_layer("block1_relu")
-    if first.input is model.inputs[0]:
+    config = model.get_config()
+    layers = {entry["name"]: entry for entry in config["layers"]}
+    first = layers["block1_relu"]["inbound_nodes"][0]["args"][0]["config"]
+    feeder = first["keras_history"][0]
+    input_name = keras.tree.flatten(config["input_layers"])[0]  # [name, 0, 0], or a list of those
+    if feeder == input_name:
         return model
-    return keras.Model(first.input, model.outputs, name=f"{model.name}_network")
+    config["layers"] = [entry for entry in config["layers"] if entry["name"] != feeder]
+    layers[input_name]["config"].update(batch_shape=first["shape"], dtype=first["dtype"])
+    first["keras_history"] = [input_name, 0, 0]
+    config["name"] = f"{model.name}_network"
+    network = keras.Model.from_config(config)
+    for layer in network.layers:
+        layer.set_weights(model.get_layer(layer.name).get_weights())
+    return network

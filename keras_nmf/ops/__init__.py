@@ -1,6 +1,5 @@
 """Pure tensor functions behind the NMF layers (eqs. 6, 18-20)."""
 
-from keras_nmf.ops import backend
 from keras_nmf.ops.checks import check_non_negative_finite
 from keras_nmf.ops.nmf import (
     BACKWARD_MODES,

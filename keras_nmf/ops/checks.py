@@ -2,7 +2,7 @@
 
 from keras import ops
 
-from keras_nmf.ops import backend
+from keras_nmf import backend
 
 
 def _message(layer_name):
@@ -46,19 +46,4 @@ def check_non_negative_finite(x, layer_name):
             raise ValueError(f"{_message(layer_name)} Received: {negative} negative entries (min(x)={minimum}) and "
                              f"{non_finite} NaN/Inf entries.")
         return x
-    if backend.name() != "tensorflow":
-        return x
-    return _tf_graph_assertion(x, layer_name)
-
-
-def _tf_graph_assertion(x, layer_name):
-    """``x`` behind a ``tf.debugging.Assert`` (a ``tf.function`` graph without XLA), else ``x``."""
-    import tensorflow as tf
-    from tensorflow.python.framework import ops as tf_ops
-    from tensorflow.python.ops import control_flow_util
-
-    if control_flow_util.GraphOrParentsInXlaContext(tf_ops.get_default_graph()):
-        return x
-    assertion = tf.debugging.Assert(_is_valid(x), [_message(layer_name), "min(x) =", tf.reduce_min(x)])
-    with tf.control_dependencies([assertion]):
-        return tf.identity(x)
+    return backend.graph_assertion(x, _is_valid(x), _message(layer_name))

@@ -22,7 +22,7 @@ outside autodiff, guards R with :data:`TINY`.
 
 from keras import ops
 
-from keras_nmf.ops import backend
+from keras_nmf import backend
 from keras_nmf.ops.implicit import implicit_cotangent
 
 #: Guard added to R in the one-step backward (eqs. 18-19): R + TINY.
@@ -156,7 +156,7 @@ def backward_gradients(x, w, h, upstream, learning="backprop", backward="approx"
       derivative of that update). Patterns whose system is singular or
       ill-conditioned keep the one-step gradient; their count is added to
       ``fallback_counter`` (a variable) when one is given; the count is kept
-      on the TensorFlow backend only (see :func:`keras_nmf.ops.backend.after_counting`).
+      on the TensorFlow backend only (see :func:`keras_nmf.backend.after_counting`).
     """
     if backward != "implicit":
         return approx_gradients(x, w, h, upstream, learning)

@@ -18,7 +18,7 @@ patterns are visited differs.
 
 from keras import ops
 
-from keras_nmf.ops import backend
+from keras_nmf import backend
 from keras_nmf.ops.nmf import backward_gradients, nmf_iterations
 
 

@@ -12,7 +12,7 @@ autograd.
 
 import weakref
 
-import keras
+from keras_nmf import backend
 
 #: model -> {training: compiled call}: a model is compiled once, not once per epoch.
 _CACHE = weakref.WeakKeyDictionary()
@@ -27,31 +27,4 @@ def compiled_call(model, training):
 
 
 def _compile(model, training):
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(lambda images: model(images, training=training))
-    if backend == "jax":
-        import jax
-
-        @jax.jit
-        def step(trainable, non_trainable, images):
-            return model.stateless_call(trainable, non_trainable, images, training=training)
-
-        def call(images):
-            outputs, non_trainable = step(
-                [v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
-                keras.ops.convert_to_tensor(images))
-            for variable, value in zip(model.non_trainable_variables, non_trainable):
-                variable.assign(value)
-            return outputs
-
-        return call
-    import torch
-
-    def eager_call(images):
-        with torch.no_grad():  # nothing here is differentiated: no autograd graph kept
-            return model(images, training=training)
-
-    return eager_call
+    return backend.compile_call(model, training)

@@ -22,8 +22,7 @@ import argparse
 import dataclasses
 import math
 
-import keras
-
+from keras_nmf import backend
 from keras_nmf.data import TFDS_DATASETS
 from keras_nmf.models import ARCHITECTURES, block_learning_modes, check_groups
 from keras_nmf.layers.base_nmf import MAX_ITERATIONS
@@ -167,7 +166,7 @@ class TrainConfig:
             _check_value(spec, getattr(self, spec.name))
         if self.monitor == "val_loss" and not self.val_split:
             raise ConfigError("--monitor val_loss needs a validation split: add --val-split 0.1 (for example).")
-        if self.jit and self.deterministic and keras.backend.backend() == "tensorflow":
+        if self.jit and self.deterministic and not backend.COMPILES_WITH_DETERMINISM:
             raise ConfigError(
                 "--jit does not work with --deterministic: Keras compiles no XLA step under TensorFlow's op "
                 "determinism (not every XLA op is deterministic). Drop --jit (XLA is off by default with "
@@ -246,21 +245,15 @@ def _check_applies_to_arch(config):
 
 def _check_backend_support(config):
     """Refuses the settings that only the TensorFlow backend can honour, naming the backend and the way out."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        return
-    if config.distribute != "none":
+    if config.distribute != "none" and not backend.DISTRIBUTE_STRATEGIES:
         raise ConfigError(
             f"--distribute {config.distribute} is a tf.distribute strategy and needs KERAS_BACKEND=tensorflow; "
-            f"the {backend} backend trains on one device here. Drop --distribute or set KERAS_BACKEND=tensorflow.")
-    if config.deterministic:
-        own_way = {"jax": "start with XLA_FLAGS=--xla_gpu_deterministic_ops=true on a GPU; on a CPU it is "
-                          "deterministic already",
-                   "torch": "torch.use_deterministic_algorithms, with CUBLAS_WORKSPACE_CONFIG set before CUDA starts, "
-                            "is not wired into this project"}.get(backend, "no switch is wired for it")
+            f"the {backend.NAME} backend trains on one device here. Drop --distribute or set "
+            f"KERAS_BACKEND=tensorflow.")
+    if config.deterministic and backend.DETERMINISM_ADVICE:
         raise ConfigError(
-            f"--deterministic is TensorFlow's op determinism; the {backend} backend has no switch for it here "
-            f"({own_way}). Drop --deterministic or set KERAS_BACKEND=tensorflow.")
+            f"--deterministic is TensorFlow's op determinism; the {backend.NAME} backend has no switch for it here "
+            f"({backend.DETERMINISM_ADVICE}). Drop --deterministic or set KERAS_BACKEND=tensorflow.")
 
 
 def flag(name):

@@ -129,8 +129,10 @@ def lost_worker_is_an_error(strategy, resume_command):
     worker restores the last completed epoch from the chief's backup). Other
     strategies, and other errors, pass through unchanged.
     """
+    if strategy is None:  # one device, any backend: nothing to translate
+        yield
+        return
     tf = import_tensorflow_quietly()
-
     try:
         yield
     except (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError) as error:
@@ -189,8 +191,9 @@ def patch_multiworker_build(model, strategy):
     Returns:
         A function that undoes the module-level patch (the run's end calls it).
     """
+    if strategy is None:
+        return lambda: None
     tf = import_tensorflow_quietly()
-
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return lambda: None
     from keras.src.backend.tensorflow import trainer as tf_trainer

@@ -20,7 +20,7 @@ from keras_nmf.data.augment import PaperAugmentation
 from keras_nmf.losses import CrossEntropyMSE
 from keras_nmf.models import build_model
 from keras_nmf.optimizers import MultiRateAdam
-from keras_nmf.training import backend_settings
+from keras_nmf import backend
 from keras_nmf.training import callbacks as run_callbacks
 from keras_nmf.training.batchnorm import RecalibrateBatchNorm
 from keras_nmf.training.distribute import patch_multiworker_build, strategy_scope
@@ -50,10 +50,8 @@ def default_jit(arch, strategy=None):
     disabled XLA under tf.distribute). ``TrainConfig`` rejects ``--jit`` with
     ``--distribute``.
     """
-    if backend_settings.backend() == backend_settings.JAX:
-        return True
-    if backend_settings.backend() != backend_settings.TENSORFLOW:
-        return False
+    if backend.DEFAULT_JIT is not None:
+        return backend.DEFAULT_JIT
     return DEFAULT_JIT[arch] and strategy is None
 
 
@@ -66,7 +64,7 @@ def resolve_jit(config, strategy=None):
     """
     if config.jit is not None:
         return config.jit
-    if config.deterministic and backend_settings.backend() == backend_settings.TENSORFLOW:
+    if config.deterministic and not backend.COMPILES_WITH_DETERMINISM:
         return False
     return default_jit(config.arch, strategy)
 
@@ -75,7 +73,7 @@ def resolve_precision(precision):
     """``auto``: mixed_bfloat16 (compute capability >= 8), mixed_float16 (>= 7) or float32."""
     if precision != "auto":
         return precision
-    capability = backend_settings.gpu_compute_capability() or (0, 0)
+    capability = backend.gpu_compute_capability() or (0, 0)
     if capability >= (8, 0):
         return "mixed_bfloat16"
     if capability >= (7, 0):
@@ -91,7 +89,7 @@ def process_settings(precision="float32", deterministic=False):
       :func:`resolve_precision`).
     * TF32: ``float32`` means true float32 matmuls on the GPU. On Ampere and
       newer GPUs TensorFlow and JAX run float32 matmuls as TF32 (10-bit mantissa) by
-      default (:mod:`keras_nmf.training.backend_settings`); emulated on a CPU (``scripts/bench_tf32.py``), TF32 moves ~5e-4
+      default (:mod:`keras_nmf.backend`); emulated on a CPU (``scripts/bench_tf32.py``), TF32 moves ~5e-4
       of each h's mass after N = 20 iterations, 1000x float32's error. Under
       the mixed policies TF32 stays on (TensorFlow's default): its error is
       below the bfloat16 rounding of the layer's input that ``mixed_bfloat16``
@@ -106,18 +104,17 @@ def process_settings(precision="float32", deterministic=False):
         The resolved precision.
     """
     resolved = resolve_precision(precision)
-    previous = (keras.config.dtype_policy(), backend_settings.tf32_enabled(),
-                backend_settings.determinism_enabled())
+    previous = (keras.config.dtype_policy(), backend.tf32_enabled(), backend.determinism_enabled())
     try:
         keras.config.set_dtype_policy(resolved)
-        backend_settings.set_tf32(resolved != "float32")
-        backend_settings.set_determinism(deterministic)
+        backend.set_tf32(resolved != "float32")
+        backend.set_determinism(deterministic)
         yield resolved
     finally:
         policy, tf32, determinism = previous
         keras.config.set_dtype_policy(policy)
-        backend_settings.set_tf32(tf32)
-        backend_settings.set_determinism(determinism)
+        backend.set_tf32(tf32)
+        backend.set_determinism(determinism)
 
 
 def compile_model(model, config, jit):

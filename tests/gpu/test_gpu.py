@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from keras_nmf.layers import CNMF2D
-from keras_nmf.training import backend_settings
+from keras_nmf import backend as backend_settings
 from keras_nmf.training.recipe import process_settings
 from tests import nmf_reference as ref
 from tests.backend import BACKEND, gpu_available, on_gpu

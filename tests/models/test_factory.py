@@ -152,3 +152,16 @@ def test_the_kxk_bias_adds_one_parameter_per_filter(arch, without, added):
     bias = to_numpy(with_bias.get_layer("block2_conv").bias)
     limit = 1 / np.sqrt(5 * 5 * 32)  # PyTorch's Uniform(+-1/sqrt(fan_in)), fan_in = k * k * C_in
     assert np.abs(bias).max() <= limit and np.abs(bias).max() > limit / 2
+
+
+def test_a_model_with_the_augmentation_takes_raw_images_and_its_network_the_crops():
+    from keras_nmf.data import PaperAugmentation
+    from keras_nmf.models import network_of
+
+    model = build_model("cnmf_1x1", augmentation=PaperAugmentation(28), image_shape=(32, 32, 3))
+    assert model.input_shape == (None, 32, 32, 3) and model.inputs[0].dtype == "uint8"
+    network = network_of(model)
+    assert network.input_shape == (None, 28, 28, 3) and network_of(network) is network
+    raw = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    crops = raw[:, 2:30, 2:30].astype("float32") / 255.0  # inference: the centre crop
+    np.testing.assert_allclose(to_numpy(network(crops)), to_numpy(model(raw)), atol=1e-6)

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_nmf.training import backend_settings
+from keras_nmf import backend as backend_settings
 from keras_nmf.training.batchnorm import recalibrate_batchnorm
 from keras_nmf.training.config import ConfigError, TrainConfig
 from keras_nmf.training.recipe import default_jit, process_settings

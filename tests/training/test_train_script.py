@@ -143,7 +143,7 @@ def test_existing_run_directory_is_not_overwritten(image_folder, tmp_path):
 
 @pytest.mark.slow
 def test_evaluate_script_reproduces_results_json_on_the_runs_own_test_subset(image_folder, tmp_path, capsys):
-    import evaluate as evaluate_script
+    from keras_nmf.cli import evaluate as evaluate_script
 
     logdir = tmp_path / "run"
     assert train_script.main(["--arch", "cnn", "--data-dir", str(image_folder), "--logdir", str(logdir),
@@ -158,7 +158,7 @@ def test_evaluate_script_reproduces_results_json_on_the_runs_own_test_subset(ima
 
 
 def test_evaluate_script_says_when_a_file_is_not_a_keras_model(tmp_path, capsys):
-    import evaluate as evaluate_script
+    from keras_nmf.cli import evaluate as evaluate_script
 
     text_file = tmp_path / "notes.txt"
     text_file.write_text("not a model")

@@ -1,0 +1,60 @@
+"""Every difference between Keras's backends, in one place: one module per backend, selected once.
+
+``keras.ops`` is the common language of this package; what it has no word
+for lives here, with the same small set of functions in
+:mod:`~keras_nmf.backend.tensorflow_backend`, :mod:`~keras_nmf.backend.jax_backend`
+and :mod:`~keras_nmf.backend.torch_backend`:
+
+* ``vjp``, ``map_chunks``, ``is_concrete``, ``graph_assertion``, ``after_counting``,
+  ``float64_available``: what the NMF ops need (the adjoint of a linear map for
+  eq. 19's backward, a map that traces its body once, whether a check can
+  raise now or as a graph assertion, a counter update inside a backward, float64).
+* ``gradients``: the gradient of a loss with respect to tensors and variables
+  (the gradient-fidelity experiment and tests).
+* ``compile_call``, ``compile_function``, ``block_until_ready``: a model's
+  forward pass or a function compiled once, and timing that waits for the device.
+* ``gpu_compute_capability``, ``tf32_enabled``, ``set_tf32``,
+  ``determinism_enabled``, ``set_determinism``: the process-wide numeric switches.
+* ``DEFAULT_JIT``, ``COMPILES_WITH_DETERMINISM``, ``DISTRIBUTE_STRATEGIES``,
+  ``DETERMINISM_ADVICE``: what the backend compiles by default and what it supports.
+
+Only the active backend's module is imported, so the package imports on a
+host that has one backend installed.
+"""
+
+import importlib
+
+import keras
+
+#: The backends this package runs on.
+BACKENDS = ("tensorflow", "jax", "torch")
+
+NAME = keras.backend.backend()
+if NAME not in BACKENDS:
+    raise ImportError(f"keras_nmf runs on the {', '.join(BACKENDS)} backends, not {NAME!r}: set KERAS_BACKEND.")
+_active = importlib.import_module(f"keras_nmf.backend.{NAME}_backend")
+
+vjp = _active.vjp
+map_chunks = _active.map_chunks
+is_concrete = _active.is_concrete
+after_counting = _active.after_counting
+float64_available = _active.float64_available
+graph_assertion = _active.graph_assertion
+gradients = _active.gradients
+compile_call = _active.compile_call
+compile_function = _active.compile_function
+block_until_ready = _active.block_until_ready
+gpu_compute_capability = _active.gpu_compute_capability
+tf32_enabled = _active.tf32_enabled
+set_tf32 = _active.set_tf32
+determinism_enabled = _active.determinism_enabled
+set_determinism = _active.set_determinism
+DEFAULT_JIT = _active.DEFAULT_JIT
+COMPILES_WITH_DETERMINISM = _active.COMPILES_WITH_DETERMINISM
+DISTRIBUTE_STRATEGIES = _active.DISTRIBUTE_STRATEGIES
+DETERMINISM_ADVICE = _active.DETERMINISM_ADVICE
+
+
+def name():
+    """The active Keras backend: ``"tensorflow"``, ``"jax"`` or ``"torch"``."""
+    return NAME

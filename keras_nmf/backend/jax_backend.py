@@ -1,0 +1,102 @@
+"""The JAX backend's side of :mod:`keras_nmf.backend`."""
+
+import jax
+import keras
+import numpy as np
+
+#: Every step is compiled (``jax.jit``, Keras's default): uncompiled JAX runs op by op.
+DEFAULT_JIT = True
+COMPILES_WITH_DETERMINISM = True
+DISTRIBUTE_STRATEGIES = False
+#: JAX has no determinism switch that a running process can flip (XLA reads its flags at start-up).
+DETERMINISM_ADVICE = ("start with XLA_FLAGS=--xla_gpu_deterministic_ops=true on a GPU; on a CPU it is "
+                      "deterministic already")
+
+
+def vjp(fn, primal, cotangent):
+    _, pullback = jax.vjp(fn, primal)
+    return pullback(cotangent)[0]
+
+
+def map_chunks(fn, chunks, output_dtypes):
+    return keras.ops.map(fn, chunks)  # lax.map: traces fn once
+
+
+def is_concrete(x):
+    return not isinstance(x, jax.core.Tracer)
+
+
+def after_counting(counter, amount, outputs):
+    return outputs  # a stateless backward cannot assign a variable: the counter stays as it is
+
+
+def graph_assertion(x, condition, message):
+    return x  # a compiled step here cannot raise; eager inputs are checked where they are read
+
+
+def float64_available():
+    return bool(jax.config.jax_enable_x64)
+
+
+def gradients(loss_fn, tensors, variables=()):
+    variables = list(variables)
+
+    def loss(tensor_values, variable_values):
+        with keras.StatelessScope(state_mapping=list(zip(variables, variable_values))):
+            return loss_fn(*tensor_values)
+
+    grads = jax.grad(loss, argnums=(0, 1))([jax.numpy.asarray(t) for t in tensors], [v.value for v in variables])
+    return [np.asarray(g) for g in grads[0] + grads[1]]
+
+
+def compile_call(model, training):
+    """``jax.jit`` over ``stateless_call``, writing the updated non-trainable state (BatchNorm) back."""
+
+    @jax.jit
+    def step(trainable, non_trainable, images):
+        return model.stateless_call(trainable, non_trainable, images, training=training)
+
+    def call(images):
+        outputs, non_trainable = step([v.value for v in model.trainable_variables],
+                                      [v.value for v in model.non_trainable_variables],
+                                      keras.ops.convert_to_tensor(images))
+        for variable, value in zip(model.non_trainable_variables, non_trainable):
+            variable.assign(value)
+        return outputs
+
+    return call
+
+
+def compile_function(fn, jit=True):
+    return jax.jit(fn)
+
+
+def block_until_ready(result):
+    for value in keras.tree.flatten(result):
+        if hasattr(value, "block_until_ready"):
+            value.block_until_ready()
+
+
+def gpu_compute_capability():
+    gpus = [device for device in jax.devices() if device.platform == "gpu"]
+    if not gpus:
+        return None
+    major, _, minor = str(getattr(gpus[0], "compute_capability", "0.0")).partition(".")
+    return int(major), int(minor or 0)
+
+
+def tf32_enabled():
+    return jax.config.jax_default_matmul_precision not in ("highest", "float32")
+
+
+def set_tf32(enabled):
+    jax.config.update("jax_default_matmul_precision", None if enabled else "highest")
+
+
+def determinism_enabled():
+    return False
+
+
+def set_determinism(enabled):
+    if enabled:
+        raise ValueError("Op determinism is a TensorFlow switch; the jax backend has none to turn on.")
