@@ -13,6 +13,12 @@ BACKEND_TESTS := tests/layers tests/ops tests/models tests/test_losses.py tests/
 # CUDA build (several GB), so where this exact file is missing the install fails fast and the PyTorch runs are skipped.
 TORCH_CPU ?= torch==2.13.0+cpu
 
+# A second environment without TensorFlow (what a JAX user installs): the backend tests, the data path and the
+# user paths (train, TensorBoard, evaluate) run there on JAX.
+JAX_VENV := .venv-jax
+JAX_PY := $(JAX_VENV)/bin/python
+NO_TF_TESTS := $(BACKEND_TESTS) tests/data tests/training/test_tensorboard.py tests/training/test_train_anywhere.py
+
 .PHONY: train test test-fast bench clean
 
 $(VENV)/.installed: pyproject.toml
@@ -23,6 +29,13 @@ $(VENV)/.installed: pyproject.toml
 	  || echo "PyTorch's CPU build ($(TORCH_CPU)) is not installable here: the PyTorch tests will be skipped."
 	touch $@
 
+$(JAX_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(JAX_VENV)
+	$(JAX_PY) -m pip install --quiet --upgrade pip
+	$(JAX_PY) -m pip install --quiet -e ".[jax,dev]"
+	@if $(JAX_PY) -c "import tensorflow" 2>/dev/null; then echo "$(JAX_VENV) has TensorFlow: it must not"; exit 1; fi
+	touch $@
+
 train: $(VENV)/.installed
 	$(PY) scripts/train.py --arch cnmf_1x1 $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(TRAIN_ARGS)
 
@@ -31,9 +44,9 @@ train: $(VENV)/.installed
 # single-threaded tracing and compiling).
 PARALLEL := -n 2 --dist loadfile
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(JAX_VENV)/.installed
 	$(PY) -m pytest -q $(PARALLEL)
-	KERAS_BACKEND=jax $(PY) -m pytest -q $(PARALLEL) $(BACKEND_TESTS)
+	KERAS_BACKEND=jax $(JAX_PY) -m pytest -q $(PARALLEL) $(NO_TF_TESTS)
 	@if $(PY) -c "import torch" 2>/dev/null; then KERAS_BACKEND=torch $(PY) -m pytest -q $(BACKEND_TESTS); \
 	  else echo "PyTorch is not installed: the PyTorch run of $(BACKEND_TESTS) is skipped."; fi
 
@@ -44,4 +57,4 @@ bench: $(VENV)/.installed
 	$(PY) scripts/bench_layer.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(JAX_VENV) build *.egg-info .pytest_cache

@@ -3,7 +3,7 @@
 import pathlib
 
 import numpy as np
-import tensorflow as tf
+import PIL.Image
 
 CLASSES = ("cat", "dog", "ship")
 
@@ -22,5 +22,5 @@ def make_image_folder(root, per_class=(6, 2), size=32, channels=3, classes=CLASS
             for index in range(count):
                 base = 40 + 80 * label
                 pixels = np.clip(rng.normal(base, 30, (size, size, channels)), 0, 255).astype(np.uint8)
-                (folder / f"{index:04d}.png").write_bytes(tf.io.encode_png(pixels).numpy())
+                PIL.Image.fromarray(pixels[..., 0] if channels == 1 else pixels).save(folder / f"{index:04d}.png")
     return root

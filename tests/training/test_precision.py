@@ -1,15 +1,16 @@
 """process_settings: the dtype policy, float32 without TF32, op determinism; all restored on exit."""
 
 import keras
-import tensorflow as tf
-from tensorflow.python.framework import config as tf_config
+import pytest
 
+from keras_nmf import backend
 from keras_nmf.training.recipe import process_settings
+
+pytestmark = pytest.mark.skipif(backend.NAME != "tensorflow", reason="op determinism is TensorFlow's switch")
 
 
 def _state():
-    return (keras.config.dtype_policy().name, tf.config.experimental.tensor_float_32_execution_enabled(),
-            tf_config.is_op_determinism_enabled())
+    return keras.config.dtype_policy().name, backend.tf32_enabled(), backend.determinism_enabled()
 
 
 def test_settings_apply_inside_and_are_restored_on_exit():
