@@ -10,17 +10,19 @@ import sys
 
 import pytest
 
+from keras_nmf import backend
 from keras_nmf.cli import evaluate as evaluate_cli
 from keras_nmf.cli import train as train_cli
 from tests.conftest import REPO_ROOT
 from tests.image_folders import make_image_folder
 
 
+@pytest.mark.skipif(backend.NAME == "tensorflow", reason="tests/training/test_train_script.py trains on TensorFlow")
 def test_train_writes_tensorboard_logs_and_evaluate_agrees(tmp_path, capsys):
     folder = make_image_folder(tmp_path / "data", per_class=(6, 3))
     run = tmp_path / "run"
     assert train_cli.main(["--arch", "cnmf_1x1", "--iterations", "3", "--epochs", "2", "--batch-size", "6",
-                           "--bn-recalibration-batches", "1", "--data-dir", str(folder), "--logdir", str(run),
+                           "--bn-recalibration-batches", "1", "--no-nmf-diagnostics", "--data-dir", str(folder), "--logdir", str(run),
                            "--verbose", "0"]) == 0
     results = json.loads((run / "results.json").read_text())
     assert results["epochs_run"] == 2 and results["data"]["image_shape"] == [32, 32, 3]
