@@ -7,7 +7,8 @@ import numpy as np
 #: Every step is compiled (``jax.jit``, Keras's default): uncompiled JAX runs op by op.
 DEFAULT_JIT = True
 COMPILES_WITH_DETERMINISM = True
-DISTRIBUTE_STRATEGIES = False
+#: The --distribute choices this backend runs.
+DISTRIBUTE_STRATEGIES = ("data_parallel",)
 #: JAX has no determinism switch that a running process can flip (XLA reads its flags at start-up).
 DETERMINISM_ADVICE = ("start with XLA_FLAGS=--xla_gpu_deterministic_ops=true on a GPU; on a CPU it is "
                       "deterministic already")

@@ -9,8 +9,8 @@ from tensorflow.python.framework import config as tf_config  # op determinism's 
 DEFAULT_JIT = None
 #: Keras compiles no XLA step while op determinism is on (not every XLA op is deterministic).
 COMPILES_WITH_DETERMINISM = False
-#: ``tf.distribute`` strategies (``--distribute``) exist on this backend only.
-DISTRIBUTE_STRATEGIES = True
+#: The --distribute choices this backend runs.
+DISTRIBUTE_STRATEGIES = ("mirrored", "multiworker")
 DETERMINISM_ADVICE = None
 
 

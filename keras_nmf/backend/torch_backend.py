@@ -8,7 +8,8 @@ import torch
 #: layer on this project's CPU).
 DEFAULT_JIT = False
 COMPILES_WITH_DETERMINISM = True
-DISTRIBUTE_STRATEGIES = False
+#: The --distribute choices this backend runs.
+DISTRIBUTE_STRATEGIES = ()
 DETERMINISM_ADVICE = ("torch.use_deterministic_algorithms, with CUBLAS_WORKSPACE_CONFIG set before CUDA starts, "
                       "is not wired into this project")
 

@@ -24,7 +24,12 @@ import os
 import pathlib
 import sys
 
-import grpc  # KerasTuner's distributed mode talks to the chief over gRPC
+try:
+    import keras_nmf.tuning  # noqa: F401  (KerasTuner installed, or a message that says how)
+except ModuleNotFoundError as missing:
+    print(f"error: {missing}", file=sys.stderr)
+    sys.exit(2)
+import grpc  # KerasTuner's distributed mode talks to the chief over gRPC (a KerasTuner dependency)
 
 from keras_nmf.cli import command_line
 from keras_nmf.data import DataError, load_dataset

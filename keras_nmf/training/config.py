@@ -140,8 +140,9 @@ class TrainConfig:
     # Execution.
     precision: str = _field("auto", "auto: mixed precision on a capable GPU, float32 on CPU", choices=PRECISIONS)
     distribute: str = _field(
-        "none", "tf.distribute strategy: mirrored (this host's GPUs) or multiworker (TF_CONFIG hosts); "
-        "--batch-size stays the global batch", choices=STRATEGIES, role="runtime", sweep=_ONE_TRIAL_PER_WORKER)
+        "none", "data parallelism: mirrored (TensorFlow: this host's GPUs), multiworker (TensorFlow: TF_CONFIG "
+        "hosts) or data_parallel (JAX: keras.distribution over this host's devices); --batch-size stays the global "
+        "batch", choices=STRATEGIES, role="runtime", sweep=_ONE_TRIAL_PER_WORKER)
     distribute_timeout: float = _field(
         DEFAULT_STARTUP_TIMEOUT_S, "multiworker: seconds to wait for every TF_CONFIG worker to join; then the worker "
         "stops with the names of the workers that do not answer (0: wait forever)", role="volatile", minimum=0.0,
@@ -171,7 +172,7 @@ class TrainConfig:
                 "--jit does not work with --deterministic: Keras compiles no XLA step under TensorFlow's op "
                 "determinism (not every XLA op is deterministic). Drop --jit (XLA is off by default with "
                 "--deterministic).")
-        if self.jit and self.distribute != "none":
+        if self.jit and self.distribute in ("mirrored", "multiworker"):
             raise ConfigError(
                 "--jit does not work with --distribute: XLA steps cannot use variables mirrored on other devices "
                 "(keras-team/keras#19005; Keras itself disables XLA under tf.distribute). Drop --jit (XLA is off "
@@ -245,11 +246,12 @@ def _check_applies_to_arch(config):
 
 def _check_backend_support(config):
     """Refuses the settings that only the TensorFlow backend can honour, naming the backend and the way out."""
-    if config.distribute != "none" and not backend.DISTRIBUTE_STRATEGIES:
-        raise ConfigError(
-            f"--distribute {config.distribute} is a tf.distribute strategy and needs KERAS_BACKEND=tensorflow; "
-            f"the {backend.NAME} backend trains on one device here. Drop --distribute or set "
-            f"KERAS_BACKEND=tensorflow.")
+    if config.distribute != "none" and config.distribute not in backend.DISTRIBUTE_STRATEGIES:
+        where = ("Keras's own distribution (keras.distribution) and needs KERAS_BACKEND=jax"
+                 if config.distribute == "data_parallel" else "a tf.distribute strategy and needs KERAS_BACKEND=tensorflow")
+        offered = ", ".join(backend.DISTRIBUTE_STRATEGIES) or "none"
+        raise ConfigError(f"--distribute {config.distribute} is {where}; the {backend.NAME} backend offers: {offered}. "
+                          f"Drop --distribute or change KERAS_BACKEND.")
     if config.deterministic and backend.DETERMINISM_ADVICE:
         raise ConfigError(
             f"--deterministic is TensorFlow's op determinism; the {backend.NAME} backend has no switch for it here "

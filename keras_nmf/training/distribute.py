@@ -21,7 +21,7 @@ import sys
 
 from keras_nmf._native_log import import_tensorflow_quietly
 
-STRATEGIES = ("none", "mirrored", "multiworker")
+STRATEGIES = ("none", "mirrored", "multiworker", "data_parallel")
 
 _TF_CONFIG_EXAMPLE = (
     'TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}\''
@@ -30,6 +30,36 @@ _TF_CONFIG_EXAMPLE = (
 
 DEFAULT_STARTUP_TIMEOUT_S = 600.0
 WATCHDOG_SCRIPT = pathlib.Path(__file__).with_name("cluster_watchdog.py")
+
+
+class KerasDataParallel:
+    """Keras's own ``keras.distribution.DataParallel`` over this host's devices (JAX), shaped like a strategy.
+
+    The batch is split over the devices and the weights replicated; the
+    compiled step is one SPMD program, so BatchNorm statistics and gradients
+    are the global batch's. ``scope()`` makes it Keras's distribution for
+    everything built and trained inside (``train()`` holds it for the session).
+    """
+
+    cluster_resolver = None  # one host: this process is the chief
+
+    def __init__(self):
+        import keras
+
+        self.devices = keras.distribution.list_devices()
+        self.distribution = keras.distribution.DataParallel(devices=self.devices)
+
+    @property
+    def num_replicas_in_sync(self):
+        return len(self.devices)
+
+    def scope(self):
+        return self.distribution.scope()
+
+
+def is_tf_strategy(strategy):
+    """Whether ``strategy`` is a ``tf.distribute`` strategy (not None, not Keras's own distribution)."""
+    return strategy is not None and not isinstance(strategy, KerasDataParallel)
 
 
 class DistributeError(RuntimeError):
@@ -75,6 +105,8 @@ def make_strategy(name, startup_timeout_s=DEFAULT_STARTUP_TIMEOUT_S):
     """
     if name == "none":
         return None
+    if name == "data_parallel":
+        return KerasDataParallel()
     tf = import_tensorflow_quietly()
     if name == "mirrored":
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
@@ -129,7 +161,7 @@ def lost_worker_is_an_error(strategy, resume_command):
     worker restores the last completed epoch from the chief's backup). Other
     strategies, and other errors, pass through unchanged.
     """
-    if strategy is None:  # one device, any backend: nothing to translate
+    if not is_tf_strategy(strategy):  # one device, or Keras's distribution on one host: nothing to translate
         yield
         return
     tf = import_tensorflow_quietly()
@@ -191,7 +223,7 @@ def patch_multiworker_build(model, strategy):
     Returns:
         A function that undoes the module-level patch (the run's end calls it).
     """
-    if strategy is None:
+    if not is_tf_strategy(strategy):
         return lambda: None
     tf = import_tensorflow_quietly()
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):

@@ -23,7 +23,9 @@ from keras_nmf.optimizers import MultiRateAdam
 from keras_nmf import backend
 from keras_nmf.training import callbacks as run_callbacks
 from keras_nmf.training.batchnorm import RecalibrateBatchNorm
-from keras_nmf.training.distribute import patch_multiworker_build, strategy_scope
+from keras_nmf.training.distribute import (
+    KerasDataParallel, is_tf_strategy, patch_multiworker_build, strategy_scope,
+)
 from keras_nmf.training.plateau import ResumableReduceLROnPlateau
 
 #: Variables trained at ``kxk_lr``: every block's kxk NMF kernel or CNN conv.
@@ -164,7 +166,7 @@ def build_compiled_model(config, input_shape, num_classes, strategy=None, jit=No
     config = dataclasses.replace(config, **overrides) if overrides else config
     with strategy_scope(strategy):
         model = build_model(config.arch, input_shape=input_shape, num_classes=num_classes,
-                            bn_synchronized=strategy is not None, image_shape=image_shape,
+                            bn_synchronized=is_tf_strategy(strategy), image_shape=image_shape,
                             augmentation=model_augmentation(config, input_shape, image_shape),
                             **model_arguments(config))
         compile_model(model, config, resolve_jit(config, strategy) if jit is None else jit)
@@ -212,7 +214,9 @@ def training_session(config, input_shape, num_classes, strategy=None, image_shap
     On exit every process-wide setting is restored, so the next run in the
     same process (a grid's, a sweep's) starts from a clean slate.
     """
-    with process_settings(config.precision, config.deterministic) as precision:
+    # Keras's own distribution is read while fit runs, not only when the model is built: hold it for the session.
+    held = strategy.scope() if isinstance(strategy, KerasDataParallel) else contextlib.nullcontext()
+    with process_settings(config.precision, config.deterministic) as precision, held:
         keras.utils.set_random_seed(config.seed)
         jit = resolve_jit(config, strategy)
         model = build_compiled_model(config, input_shape, num_classes, strategy, jit=jit, image_shape=image_shape)

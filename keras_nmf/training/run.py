@@ -325,6 +325,9 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
     run_dir, config, changes = prepare_run(config, given)
     # First: a multi-worker strategy must precede any other TensorFlow work.
     strategy = make_strategy(config.distribute, config.distribute_timeout)
+    if config.batch_size % replicas(strategy):
+        raise ConfigError(f"--batch-size {config.batch_size} does not split over {replicas(strategy)} devices: pass a "
+                          f"multiple of {replicas(strategy)}.")
     chief = is_chief(strategy)
     lock = RunLock(run_dir)
     if chief:

@@ -1,3 +1,7 @@
-"""KerasTuner sweeps over the paper's width and groups (Nouri et al., section 3.1)."""
+"""KerasTuner sweeps over the paper's width and groups (Nouri et al., section 3.1): ``keras-nmf-search``."""
 
-import keras_nmf  # noqa: F401  (first: TensorFlow's start-up noise filtered, custom objects registered)
+try:
+    import keras_tuner  # noqa: F401
+except ModuleNotFoundError:
+    raise ModuleNotFoundError("The sweeps need KerasTuner, which is not installed: pip install 'keras_nmf[tuning]'.",
+                              name="keras_tuner") from None
