@@ -18,11 +18,11 @@ from keras_nmf.experiments.variants import BASE_VARIANT, Variant
 from keras_nmf import training
 from keras_nmf.training import TrainConfig
 from keras_nmf.training.callbacks import NonFiniteLossError
-from keras_nmf.training.config import fields_where, for_arch
+from keras_nmf.training.config import for_arch, resume_changes
 from keras_nmf.training.run_files import RunLock, read_json
 
-#: Fields that may differ between a saved and a planned run (TrainConfig's ``volatile`` role).
-VOLATILE_FIELDS = tuple(fields_where(role="volatile"))
+#: Every field of a planned run: what a grid passes to ``train`` as set explicitly.
+ALL_FIELDS = frozenset(spec.name for spec in dataclasses.fields(TrainConfig))
 
 FINISHED, INTERRUPTED, NEW = "finished", "interrupted", "new"
 
@@ -64,22 +64,18 @@ class GridRun:
 
 
 def _check_saved_config(run):
-    """Raises ConfigMismatchError if the run directory holds another configuration."""
+    """Raises ConfigMismatchError if the run directory holds a run that the planned one cannot continue.
+
+    The rule is ``--resume``'s (:func:`keras_nmf.training.config.resume_changes`): the learning rates,
+    ``--epochs`` and the runtime flags may differ (the resumed run takes the planned values); any other field may not.
+    """
     saved_path = run.run_dir / "config.json"
     if not saved_path.exists():
         return
-    # A field added after the run was saved takes its default (what that run trained with).
-    fix = f"Delete {run.run_dir} to train it again, or use another --out directory."
-    saved = {**TrainConfig().to_dict(), **read_json(saved_path, "the run's configuration", fix)}
-    planned = run.config.to_dict()
-    differences = [
-        f"{key}: saved {saved.get(key)!r}, now {planned.get(key)!r}"
-        for key in sorted(set(saved) | set(planned))
-        if key not in VOLATILE_FIELDS and saved.get(key) != planned.get(key)
-    ]
-    if differences:
+    _, refused = resume_changes(TrainConfig.load(saved_path), run.config)
+    if refused:
         raise ConfigMismatchError(
-            f"{run.run_dir} already holds a run with another configuration ({'; '.join(differences)}). "
+            f"{run.run_dir} already holds a run with another configuration: {'; '.join(refused)}. "
             f"Rerun with the flags it was started with, give this configuration its own --variant label, "
             f"or use another --out directory."
         )
@@ -196,7 +192,8 @@ def run_grid(runs, extra_callbacks=(), print_fn=print, train_fn=None) -> dict:
             config = dataclasses.replace(run.config, resume=status == INTERRUPTED)
             start = time.perf_counter()
             try:
-                train_fn(config, extra_callbacks=extra_callbacks)
+                # Every planned field is "given": a resume takes the planned learning rates, epochs, runtime flags.
+                train_fn(config, extra_callbacks=extra_callbacks, given=ALL_FIELDS)
             except NonFiniteLossError:
                 counts["failed"] += 1  # train() printed the epoch, batch and resume command
                 continue

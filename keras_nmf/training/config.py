@@ -214,6 +214,45 @@ class TrainConfig:
                 from None
 
 
+#: Fields that name a run rather than configure it: never a change of a saved run.
+_RUN_IDENTITY = ("resume", "logdir")
+
+
+def changeable_on_resume(name):
+    """Whether a saved run accepts a new value of field ``name`` when it is continued.
+
+    The learning rates and ``--epochs`` (``resume_adjustable``) and the
+    runtime and volatile fields (XLA, chunking, output, verbosity) may change;
+    a recipe, model or data field may not. The one rule for ``--resume`` and
+    for the grids of ``compare.py`` alike.
+    """
+    meta = field_spec(name).metadata
+    return meta["resume_adjustable"] or meta["role"] in ("runtime", "volatile")
+
+
+def resume_changes(saved, requested, names=None):
+    """What continuing the saved run with ``requested``'s values would change: ``(changes, refused)``.
+
+    Args:
+        names: the fields to compare (the command line's flags); ``None``: every field.
+
+    Returns:
+        ``changes`` as ``{field: (saved, new)}`` (accepted, :func:`changeable_on_resume`), ``refused`` as
+        ``["--flag (saved X, given Y)", ...]``.
+    """
+    names = [spec.name for spec in dataclasses.fields(saved)] if names is None else sorted(names)
+    changes, refused = {}, []
+    for name in names:
+        old, new = getattr(saved, name), getattr(requested, name)
+        if name in _RUN_IDENTITY or old == new:
+            continue
+        if changeable_on_resume(name):
+            changes[name] = (old, new)
+        else:
+            refused.append(f"{flag(name)} (saved {old!r}, given {new!r})")
+    return changes, refused
+
+
 def arch_family(arch):
     """``"nmf"`` for the CNMF archs, ``"cnn"`` for the CNNs (what a field's ``applies_to`` names)."""
     return "nmf" if arch.startswith("cnmf") else "cnn"

@@ -35,7 +35,7 @@ from keras_nmf.data import input_shape_of, load_dataset
 from keras_nmf.models import build_model, count_parameters
 from keras_nmf.training import callbacks as run_callbacks
 from keras_nmf.training.backup import RunBackup
-from keras_nmf.training.config import ConfigError, TrainConfig, field_spec, flag
+from keras_nmf.training.config import ConfigError, TrainConfig, flag, resume_changes
 from keras_nmf.training.diagnostics import NMFDiagnostics
 from keras_nmf.training.tensorboard import EpochTensorBoard
 from keras_nmf.training.distribute import is_chief, lost_worker_is_an_error, make_strategy, replicas
@@ -92,11 +92,6 @@ def find_run_dir(config):
     return pathlib.Path("runs") / f"{config.arch}-{stamp}"
 
 
-def _changeable_on_resume(name):
-    meta = field_spec(name).metadata
-    return meta["resume_adjustable"] or meta["role"] in ("runtime", "volatile")
-
-
 def resume_config(saved: TrainConfig, requested: TrainConfig, given) -> tuple:
     """The configuration of a resumed run: the saved one, with the given flags that may change.
 
@@ -110,15 +105,7 @@ def resume_config(saved: TrainConfig, requested: TrainConfig, given) -> tuple:
     Raises:
         ConfigError: a flag that cannot change on --resume.
     """
-    changes, refused = {}, []
-    for name in sorted(given):
-        old, new = getattr(saved, name), getattr(requested, name)
-        if name in ("resume", "logdir") or old == new:
-            continue
-        if _changeable_on_resume(name):
-            changes[name] = (old, new)
-        else:
-            refused.append(f"{flag(name)} (saved {old!r}, given {new!r})")
+    changes, refused = resume_changes(saved, requested, given)
     if refused:
         raise ConfigError(
             f"--resume continues a run with its saved configuration; these flags cannot change: {', '.join(refused)}. "

@@ -97,7 +97,9 @@ def test_plan_names_runs_by_variant_and_checks_saved_configs(tmp_path):
 
     runs[0].run_dir.mkdir(parents=True)
     TrainConfig(**{**runs[0].config.to_dict(), "epochs": 5}).save(runs[0].run_dir / "config.json")
-    with pytest.raises(ConfigMismatchError, match="epochs: saved 5, now 3"):
+    plan_grid(TrainConfig(epochs=3), ["cnmf_1x1"], [0], [BASE_VARIANT], tmp_path)  # --resume's rule: epochs may change
+    TrainConfig(**{**runs[0].config.to_dict(), "width": 2}).save(runs[0].run_dir / "config.json")
+    with pytest.raises(ConfigMismatchError, match=r"--width \(saved 2, given 1\)"):
         plan_grid(TrainConfig(epochs=3), ["cnmf_1x1"], [0], [BASE_VARIANT], tmp_path)
     with pytest.raises(ValueError, match="labels must be unique"):
         plan_grid(TrainConfig(), ["cnn"], [0], [local, local], tmp_path)

@@ -22,8 +22,18 @@ def test_every_field_has_a_role_a_type_and_a_train_flag():
         assert flag(name) in options
 
 
+def test_resume_and_grids_accept_the_same_changes():
+    """One rule (resume_changes) for --resume and for a grid's saved runs: rates, epochs, runtime flags only."""
+    from keras_nmf.training.config import resume_changes
+
+    saved = TrainConfig(arch="cnmf", epochs=5)
+    accepted, refused = resume_changes(saved, TrainConfig(arch="cnmf", epochs=9, lr=1e-4, jit=False, width=2))
+    assert set(accepted) == {"epochs", "lr", "jit"} and refused == ["--width (saved 1, given 2)"]
+    assert resume_changes(saved, TrainConfig(arch="cnmf", epochs=9), names={"width"}) == ({}, [])
+
+
 def test_grid_and_variant_rules_are_derived_from_the_roles():
-    assert set(grid.VOLATILE_FIELDS) == {"resume", "verbose", "distribute_timeout"}
+    assert grid.ALL_FIELDS == set(FIELDS)
     assert set(variants.RESERVED_FIELDS) == set(fields_where(per_run=True)) | set(fields_where(role="volatile"))
     with pytest.raises(ValueError, match="cannot set 'seed'"):
         variants.parse_variant("x:seed=3")
