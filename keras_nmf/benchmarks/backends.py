@@ -69,10 +69,9 @@ def measure(arch, batch=50, iterations=20, repeats=10, precision="float32", inpu
     from keras_nmf.training.config import TrainConfig, for_arch
     from keras_nmf.training.recipe import build_compiled_model, process_settings, resolve_jit
 
-    keras.utils.set_random_seed(0)
     config = for_arch(TrainConfig(iterations=iterations, precision=precision), arch)
     jit = resolve_jit(config)
-    with process_settings(precision) as resolved:
+    with process_settings(precision, seed=0) as resolved:
         model = build_compiled_model(config, input_shape, 10, jit=jit)
         images = np.random.default_rng(0).uniform(0, 1, (batch,) + tuple(input_shape)).astype("float32")
         labels = np.arange(batch) % 10
@@ -101,18 +100,16 @@ def epoch_seconds(arch="cnmf_1x1", train_images=50_000, test_images=10_000, prec
     """
     import time
 
-    import keras
     import numpy as np
 
     from keras_nmf.training.config import TrainConfig
     from keras_nmf.training.recipe import build_compiled_model, process_settings, resolve_jit
 
-    keras.utils.set_random_seed(0)
     config = TrainConfig(arch=arch, precision=precision)
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 1, (train_images,) + tuple(input_shape)).astype("float32")
     labels = rng.integers(0, 10, train_images)
-    with process_settings(precision) as resolved:
+    with process_settings(precision, seed=0) as resolved:
         model = build_compiled_model(config, input_shape, 10, jit=resolve_jit(config))
         seconds = []
         for _ in range(2):

@@ -70,7 +70,6 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
     means true float32 matmuls, as in training, unless ``tf32`` leaves
     TensorFlow's TF32 default on (the GPU speed that true float32 costs).
     """
-    import keras
     import numpy as np
     import tensorflow as tf
 
@@ -82,10 +81,9 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
     gpu = bool(tf.config.list_physical_devices("GPU"))
     if not gpu:
         _reserve_allocator_region()
-    keras.utils.set_random_seed(0)
     config = for_arch(TrainConfig(iterations=iterations, backward=backward, jit=jit, precision=precision), arch)
     jit = resolve_jit(config)
-    with process_settings(precision):  # as train.py: float32 without TF32; restored on return
+    with process_settings(precision, seed=0):  # as train.py: float32 without TF32; restored on return
         if tf32:
             tf.config.experimental.enable_tensor_float_32_execution(True)
         model = build_compiled_model(config, input_shape, 10, jit=jit)

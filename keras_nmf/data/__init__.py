@@ -9,7 +9,7 @@ from keras_nmf.data.augment import PaperAugmentation
 from keras_nmf.data.errors import DataError
 from keras_nmf.data.image_folder import load_image_folder
 from keras_nmf.data.pipeline import (
-    Batches, DatasetSplits, TrainStream, checked_crop_size, input_shape_of, load_arrays, load_dataset,
+    Batches, DatasetShape, DatasetSplits, TrainStream, checked_crop_size, dataset_shape, load_arrays, load_dataset,
 )
 from keras_nmf.data.subsets import subset_indices
 from keras_nmf.data.tfds_source import TFDS_DATASETS, load_tfds

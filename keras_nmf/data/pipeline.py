@@ -7,8 +7,8 @@ import keras
 import numpy as np
 
 from keras_nmf.data.errors import DataError
-from keras_nmf.data.image_folder import image_folder_shape, load_image_folder
-from keras_nmf.data.tfds_source import TFDS_IMAGE_SHAPES, load_tfds
+from keras_nmf.data.image_folder import image_folder_shape, list_image_folder, load_image_folder
+from keras_nmf.data.tfds_source import TFDS_IMAGE_SHAPES, TFDS_NUM_CLASSES, load_tfds
 
 #: The paper crops 32x32 CIFAR-10 to 28x28, and 28x28 MNIST to 24x24.
 CROP_MARGIN = 4
@@ -165,15 +165,29 @@ def checked_crop_size(crop_size, height, width):
     return crop_size
 
 
-def input_shape_of(name="cifar10", data_dir=None, crop_size=None):
-    """The shapes ``(image_shape, crop_shape)`` of a data set's images and crops, without loading it.
+@dataclasses.dataclass(frozen=True)
+class DatasetShape:
+    """What a model for a data set needs to know, known without loading it."""
+
+    image_shape: tuple
+    input_shape: tuple
+    num_classes: int
+
+
+def dataset_shape(name="cifar10", data_dir=None, crop_size=None):
+    """The images' shape, the crops' shape and the class count of a data set, without decoding it.
 
     Raises:
         DataError: the crop does not fit the images (or the image folder is unusable).
     """
-    height, width, channels = image_folder_shape(data_dir) if data_dir else TFDS_IMAGE_SHAPES[name]
+    if data_dir:
+        image_shape = image_folder_shape(data_dir)
+        num_classes = len(list_image_folder(data_dir, "train")[2])
+    else:
+        image_shape, num_classes = TFDS_IMAGE_SHAPES[name], TFDS_NUM_CLASSES[name]
+    height, width, channels = image_shape
     crop_size = checked_crop_size(crop_size, height, width)
-    return (height, width, channels), (crop_size, crop_size, channels)
+    return DatasetShape(tuple(image_shape), (crop_size, crop_size, channels), num_classes)
 
 
 def load_dataset(

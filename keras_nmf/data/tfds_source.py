@@ -12,6 +12,8 @@ TFDS_DATASETS = ("cifar10", "mnist", "fashion_mnist")
 
 #: (height, width, channels) of each data set's images (known without loading it).
 TFDS_IMAGE_SHAPES = {"cifar10": (32, 32, 3), "mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1)}
+#: Classes of each data set.
+TFDS_NUM_CLASSES = {"cifar10": 10, "mnist": 10, "fashion_mnist": 10}
 
 
 def _check_downloadable(builder, name, timeout=5.0):

@@ -66,13 +66,14 @@ class GridRun:
 def _check_saved_config(run):
     """Raises ConfigMismatchError if the run directory holds a run that the planned one cannot continue.
 
-    The rule is ``--resume``'s (:func:`keras_nmf.training.config.resume_changes`): the learning rates,
-    ``--epochs`` and the runtime flags may differ (the resumed run takes the planned values); any other field may not.
+    The rule is ``--resume``'s (:func:`keras_nmf.training.config.resume_changes`): the runtime flags may differ,
+    and for an unfinished run the learning rates and ``--epochs`` (the resumed run takes the planned values); any
+    other field may not, nor may a finished run's rates or epochs (its results were produced with them).
     """
     saved_path = run.run_dir / "config.json"
     if not saved_path.exists():
         return
-    _, refused = resume_changes(TrainConfig.load(saved_path), run.config)
+    _, refused = resume_changes(TrainConfig.load(saved_path), run.config, finished=run.status == FINISHED)
     if refused:
         raise ConfigMismatchError(
             f"{run.run_dir} already holds a run with another configuration: {'; '.join(refused)}. "

@@ -218,23 +218,26 @@ class TrainConfig:
 _RUN_IDENTITY = ("resume", "logdir")
 
 
-def changeable_on_resume(name):
+def changeable_on_resume(name, finished=False):
     """Whether a saved run accepts a new value of field ``name`` when it is continued.
 
-    The learning rates and ``--epochs`` (``resume_adjustable``) and the
-    runtime and volatile fields (XLA, chunking, output, verbosity) may change;
-    a recipe, model or data field may not. The one rule for ``--resume`` and
+    The runtime and volatile fields (XLA, chunking, output, verbosity) may
+    change, and, while the run is unfinished, the learning rates and
+    ``--epochs`` (``resume_adjustable``); a recipe, model or data field may
+    not. A finished run's results were produced with its saved values, so it
+    takes no ``resume_adjustable`` change. The one rule for ``--resume`` and
     for the grids of ``compare.py`` alike.
     """
     meta = field_spec(name).metadata
-    return meta["resume_adjustable"] or meta["role"] in ("runtime", "volatile")
+    return meta["role"] in ("runtime", "volatile") or (meta["resume_adjustable"] and not finished)
 
 
-def resume_changes(saved, requested, names=None):
+def resume_changes(saved, requested, names=None, finished=False):
     """What continuing the saved run with ``requested``'s values would change: ``(changes, refused)``.
 
     Args:
         names: the fields to compare (the command line's flags); ``None``: every field.
+        finished: the saved run has finished (see :func:`changeable_on_resume`).
 
     Returns:
         ``changes`` as ``{field: (saved, new)}`` (accepted, :func:`changeable_on_resume`), ``refused`` as
@@ -246,7 +249,7 @@ def resume_changes(saved, requested, names=None):
         old, new = getattr(saved, name), getattr(requested, name)
         if name in _RUN_IDENTITY or old == new:
             continue
-        if changeable_on_resume(name):
+        if changeable_on_resume(name, finished):
             changes[name] = (old, new)
         else:
             refused.append(f"{flag(name)} (saved {old!r}, given {new!r})")

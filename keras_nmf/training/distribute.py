@@ -184,6 +184,13 @@ def strategy_scope(strategy):
     return strategy.scope() if strategy is not None else contextlib.nullcontext()
 
 
+def session_scope(strategy):
+    """What a whole training session runs inside: Keras's own distribution is read while ``fit`` runs, not only
+    when the model is built, so :class:`KerasDataParallel` is held throughout; a ``tf.distribute`` strategy is
+    captured by the model it built (:func:`strategy_scope`)."""
+    return strategy.scope() if isinstance(strategy, KerasDataParallel) else contextlib.nullcontext()
+
+
 def is_chief(strategy):
     """True unless this process is a non-chief worker of a multi-worker strategy."""
     resolver = getattr(strategy, "cluster_resolver", None)

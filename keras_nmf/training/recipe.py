@@ -1,7 +1,7 @@
 """The training core: one place that turns a ``TrainConfig`` into a compiled model and its callbacks.
 
-``scripts/train.py`` (through :func:`keras_nmf.training.train`), the run grids
-of ``scripts/compare.py``, the KerasTuner trials of ``tuning/search.py`` and
+``keras-nmf-train`` (through :func:`keras_nmf.training.train`), the run grids
+of ``keras-nmf-compare``, the KerasTuner trials of ``keras-nmf-search`` and
 the benchmarks all go through :func:`process_settings`,
 :func:`build_compiled_model` and :func:`recipe_callbacks`, so a flag means the
 same thing everywhere. The recipe is the paper's (Nouri, Rotermund,
@@ -23,9 +23,7 @@ from keras_nmf.optimizers import MultiRateAdam
 from keras_nmf import backend
 from keras_nmf.training import callbacks as run_callbacks
 from keras_nmf.training.batchnorm import RecalibrateBatchNorm
-from keras_nmf.training.distribute import (
-    KerasDataParallel, is_tf_strategy, patch_multiworker_build, strategy_scope,
-)
+from keras_nmf.training.distribute import is_tf_strategy, strategy_scope
 from keras_nmf.training.plateau import ResumableReduceLROnPlateau
 
 #: Variables trained at ``kxk_lr``: every block's kxk NMF kernel or CNN conv.
@@ -84,8 +82,10 @@ def resolve_precision(precision):
 
 
 @contextlib.contextmanager
-def process_settings(precision="float32", deterministic=False):
+def process_settings(precision="float32", deterministic=False, seed=None):
     """Applies a run's process-wide settings and restores the previous ones on exit.
+
+    What ``train()``, each sweep trial and the benchmarks run inside:
 
     * The Keras dtype policy ``precision`` (``auto`` resolved by
       :func:`resolve_precision`).
@@ -98,6 +98,8 @@ def process_settings(precision="float32", deterministic=False):
       already accepts.
     * ``deterministic``: ``tf.config.experimental.enable_op_determinism()``
       (TensorFlow only).
+    * ``seed``: every generator seeded (``keras.utils.set_random_seed``: Python, NumPy, the backend); ``None``
+      leaves them as they are.
 
     The backends have no per-op switch for these, so two runs in one process
     (a grid, a sweep) would otherwise leak them into each other.
@@ -111,6 +113,8 @@ def process_settings(precision="float32", deterministic=False):
         keras.config.set_dtype_policy(resolved)
         backend.set_tf32(resolved != "float32")
         backend.set_determinism(deterministic)
+        if seed is not None:
+            keras.utils.set_random_seed(seed)
         yield resolved
     finally:
         policy, tf32, determinism = previous
@@ -193,35 +197,3 @@ def recipe_callbacks(config, train_data, nan_advice="", last_good=None, print_fn
     callbacks = [] if train_data is None else [RecalibrateBatchNorm(train_data, config.bn_recalibration_batches)]
     callbacks += [plateau, floor, run_callbacks.StopOnNonFinite(nan_advice, last_good)]
     return callbacks, plateau, floor
-
-
-@dataclasses.dataclass
-class Session:
-    """What :func:`training_session` sets up: the compiled model and the settings it runs under."""
-
-    model: keras.Model
-    precision: str
-    jit: bool
-
-
-@contextlib.contextmanager
-def training_session(config, input_shape, num_classes, strategy=None, image_shape=None):
-    """The one entry point of a training run: settings applied, model built and compiled; all undone on exit.
-
-    Applies the precision and determinism (:func:`process_settings`), seeds
-    every generator with ``config.seed``, builds and compiles the model in the
-    strategy's scope, and patches Keras's multi-worker ``fit`` where needed.
-    On exit every process-wide setting is restored, so the next run in the
-    same process (a grid's, a sweep's) starts from a clean slate.
-    """
-    # Keras's own distribution is read while fit runs, not only when the model is built: hold it for the session.
-    held = strategy.scope() if isinstance(strategy, KerasDataParallel) else contextlib.nullcontext()
-    with process_settings(config.precision, config.deterministic) as precision, held:
-        keras.utils.set_random_seed(config.seed)
-        jit = resolve_jit(config, strategy)
-        model = build_compiled_model(config, input_shape, num_classes, strategy, jit=jit, image_shape=image_shape)
-        undo_patch = patch_multiworker_build(model, strategy)
-        try:
-            yield Session(model, precision, bool(model.jit_compile))  # what Keras compiled, not what was asked
-        finally:
-            undo_patch()

@@ -20,7 +20,6 @@ import pathlib
 import socket
 import time
 
-import keras
 import keras_tuner as kt
 
 from keras_nmf.models import check_groups, count_parameters
@@ -189,8 +188,7 @@ class SweepTuner(kt.Tuner):
                 print(f"Trial {trial.trial_id} already finished with these values: keeping its record.")
                 return earlier
             recipe = self.hypermodel.recipe
-            with process_settings(recipe.precision, recipe.deterministic):
-                keras.utils.set_random_seed(recipe.seed)
+            with process_settings(recipe.precision, recipe.deterministic, seed=recipe.seed):
                 results = super().run_trial(trial, *args, **kwargs)
             _write_record_once(trial_dir, {"worker": os.environ.get("KERASTUNER_TUNER_ID", "local"),
                                            "host": socket.gethostname(), "recipe": recipe.to_dict()})

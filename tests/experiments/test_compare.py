@@ -51,7 +51,7 @@ def test_grid_report_and_rerun(image_folder, tmp_path, capsys):
     changed = [*argv, "--kxk-lr", "0.02"]
     assert compare.main(changed) == 2
     error = capsys.readouterr().err
-    assert "already holds a run with another configuration" in error and "kxk_lr: saved 0.01, now 0.02" in error
+    assert "already holds a run with another configuration" in error and "--kxk-lr (saved 0.01, given 0.02)" in error
 
 
 class _InterruptOnce(keras.callbacks.Callback):

@@ -144,10 +144,10 @@ def test_multiworker_without_tf_config_is_a_clear_error(monkeypatch):
 
 
 def test_multiworker_needs_a_shared_logdir():
-    from keras_nmf.training.run import prepare_run
+    from keras_nmf.training.run_dir import RunDir
 
     with pytest.raises(FileNotFoundError, match="needs --logdir DIR on a filesystem that every worker shares"):
-        prepare_run(TrainConfig(distribute="multiworker"))
+        RunDir.prepare(TrainConfig(distribute="multiworker"))
 
 
 def test_single_device_is_chief_and_xla_defaults_off_under_a_strategy():

@@ -7,6 +7,7 @@ from keras_nmf.training import TrainConfig
 from keras_nmf.training.config import ConfigError
 from keras_nmf.training.recipe import resolve_jit
 from keras_nmf.training.run import LARGE_ALPHA, nan_advice
+from keras_nmf.training.run_dir import RunDir
 from tests.backend import tensorflow_only
 
 
@@ -36,16 +37,15 @@ def test_deterministic_runs_without_xla_and_says_so():
 
 
 def test_the_nan_advice_names_alpha_only_when_it_is_large(tmp_path):
-    usual = nan_advice(TrainConfig(), tmp_path)
+    run = RunDir(tmp_path, TrainConfig(), {})
+    usual = nan_advice(TrainConfig(), run)
     assert "--lr 0.0001 --kxk-lr 0.001" in usual and "--alpha" not in usual
-    large = nan_advice(TrainConfig(alpha=LARGE_ALPHA * 10), tmp_path)
+    large = nan_advice(TrainConfig(alpha=LARGE_ALPHA * 10), run)
     assert "--alpha 1000 weights the squared error" in large and "cannot change on --resume" in large
 
 
-def test_the_session_records_what_keras_compiled(tmp_path):
-    from keras_nmf.training.recipe import training_session
+def test_the_model_records_what_keras_compiled(tmp_path):
+    from keras_nmf.training.recipe import build_compiled_model
 
-    config = TrainConfig(arch="cnn", jit=False)
-    with training_session(config, (28, 28, 3), 10) as session:
-        assert session.jit == bool(session.model.jit_compile) is False
+    assert build_compiled_model(TrainConfig(arch="cnn", jit=False), (28, 28, 3), 10).jit_compile is False
     keras.backend.clear_session()

@@ -30,6 +30,8 @@ def test_resume_and_grids_accept_the_same_changes():
     accepted, refused = resume_changes(saved, TrainConfig(arch="cnmf", epochs=9, lr=1e-4, jit=False, width=2))
     assert set(accepted) == {"epochs", "lr", "jit"} and refused == ["--width (saved 1, given 2)"]
     assert resume_changes(saved, TrainConfig(arch="cnmf", epochs=9), names={"width"}) == ({}, [])
+    assert resume_changes(saved, TrainConfig(arch="cnmf", epochs=9, jit=False), finished=True) == (
+        {"jit": (None, False)}, ["--epochs (saved 5, given 9)"])  # a finished run's results used its epochs
 
 
 def test_grid_and_variant_rules_are_derived_from_the_roles():

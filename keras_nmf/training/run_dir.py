@@ -1,0 +1,178 @@
+"""``RunDir``: one run's directory: where it is, which configuration it runs, who holds it, what it records.
+
+Everything a run writes goes through here or :mod:`keras_nmf.training.run_files`
+(atomic writes). :meth:`RunDir.prepare` decides the directory and, on
+``--resume``, the configuration, and checks the location, all without writing;
+:meth:`RunDir.held` locks it for this process; :meth:`RunDir.start` creates it
+and saves ``config.json``; :meth:`RunDir.finish` writes ``model.keras`` and
+``results.json``.
+"""
+
+import contextlib
+import dataclasses
+import datetime
+import importlib.metadata
+import os
+import pathlib
+import platform
+import shlex
+import subprocess
+
+import keras
+import numpy as np
+
+import keras_nmf
+from keras_nmf.cli import command_line
+from keras_nmf.training.config import ConfigError, TrainConfig, flag, resume_changes
+from keras_nmf.training.run_files import RunLock, atomic_save_model, atomic_write_json, remove_temporaries
+
+#: Where runs go without --logdir.
+RUNS = pathlib.Path("runs")
+
+
+@dataclasses.dataclass
+class RunDir:
+    """A run's directory and the configuration it runs with.
+
+    Attributes:
+        path: the directory.
+        config: the configuration (on ``--resume``: the saved one with the accepted changes).
+        changes: ``{field: (saved, new)}`` that a resume applied.
+    """
+
+    path: pathlib.Path
+    config: TrainConfig
+    changes: dict
+
+    @classmethod
+    def prepare(cls, config, given=None):
+        """Finds the directory and, on ``--resume``, the configuration; checks the location. Writes nothing.
+
+        Args:
+            given: names of the fields set explicitly (the command line's flags); ``None``: those that differ
+                from ``TrainConfig``'s defaults. On ``--resume`` these may change only as
+                :func:`keras_nmf.training.config.resume_changes` allows.
+
+        Raises:
+            ConfigError: a flag that cannot change on --resume.
+            FileNotFoundError, FileExistsError: no run to resume, or a finished one (each with the fix).
+        """
+        if config.distribute == "multiworker" and not config.logdir:
+            raise FileNotFoundError(
+                "--distribute multiworker needs --logdir DIR on a filesystem that every worker shares "
+                "(the chief writes it, the others read its backups).")
+        if given is None:
+            defaults = TrainConfig()
+            given = {f.name for f in dataclasses.fields(config) if getattr(config, f.name) != getattr(defaults, f.name)}
+        path = _find(config)
+        if not config.resume:
+            return cls(path, dataclasses.replace(config, logdir=str(path)), {})
+        saved_path = path / "config.json"
+        if not saved_path.exists():
+            raise FileNotFoundError(f"--resume: {path} has no config.json; is it a keras_nmf run directory?")
+        if (path / "results.json").exists():
+            raise FileExistsError(f"--resume: the run in {path} already finished (results.json exists).")
+        saved = TrainConfig.load(saved_path)
+        changes, refused = resume_changes(saved, dataclasses.replace(config, logdir=str(path)), given)
+        if refused:
+            raise ConfigError(
+                f"--resume continues a run with its saved configuration; these flags cannot change: "
+                f"{', '.join(refused)}. Drop them, or start a new run with another --logdir.")
+        resumed = dataclasses.replace(saved, resume=True, logdir=str(path),
+                                      **{name: new for name, (_, new) in changes.items()})
+        changed = "; ".join(f"{flag(name)} {old} -> {new}" for name, (old, new) in changes.items())
+        print(f"Resuming {path} with its saved configuration" + (f"; changed: {changed}." if changed else "."))
+        return cls(path, resumed, changes)
+
+    @property
+    def backup_dir(self):
+        return self.path / "backup"
+
+    @contextlib.contextmanager
+    def held(self, writer=True):
+        """This process's hold on the directory: a new run's location checked, the directory locked (a second
+        process is refused at once) and cleared of the temporary files a killed writer left. ``writer=False`` (a
+        non-chief worker) checks nothing, takes no lock and writes nothing.
+
+        Raises:
+            FileExistsError, PermissionError: a new run's directory holds a run, or cannot be created.
+            RunLockedError: another process trains this run directory.
+        """
+        if not writer:
+            yield self
+            return
+        if not self.config.resume:
+            _check_new_location(self.path)
+        lock = RunLock(self.path)
+        lock.acquire_or_raise()
+        try:
+            for folder in (self.path, self.backup_dir):
+                remove_temporaries(folder)
+            yield self
+        finally:
+            lock.release()
+
+    def start(self):
+        """Creates the directory and saves config.json (a new run, or a resume that changed flags)."""
+        if not self.config.resume or self.changes:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.config.save(self.path / "config.json")
+
+    def resume_command(self, extra=""):
+        """The command that continues this run, with the interpreter that runs now."""
+        return f"{command_line('train')} --resume --logdir {shlex.quote(str(self.path))}{extra}"
+
+    def finish(self, model, results):
+        """Writes model.keras, then results.json (both atomically), with the run's provenance added."""
+        atomic_save_model(model, self.path / "model.keras")
+        atomic_write_json(self.path / "results.json", {**results, **provenance()})
+
+
+def _find(config):
+    """--logdir, the latest runs/<arch>-* to resume, or a new runs/<arch>-<time>."""
+    if config.logdir:
+        return pathlib.Path(config.logdir)
+    if config.resume:
+        candidates = sorted(RUNS.glob(f"{config.arch}-*"), key=lambda p: p.stat().st_mtime)
+        if not candidates:
+            raise FileNotFoundError(f"--resume: no earlier run under {RUNS}/{config.arch}-*; pass --logdir DIR.")
+        return candidates[-1]
+    return RUNS / f"{config.arch}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def _check_new_location(path):
+    """A new run needs an unused directory in a writable place (checked before any work)."""
+    if (path / "config.json").exists():
+        raise FileExistsError(f"{path} already holds a run: pass --resume to continue it, or another --logdir.")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(f"Cannot create the run directory {path}: {existing} is not a writable folder. "
+                              f"Pass --logdir DIR in a writable place.")
+
+
+def _installed_version(package):
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _git_commit():
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                              cwd=pathlib.Path(__file__).resolve().parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def provenance():
+    """What produced a result: the code's commit and the software versions."""
+    backend = keras.backend.backend()
+    return {
+        "git_commit": _git_commit(),
+        "versions": {"keras_nmf": keras_nmf.__version__, "keras": keras.__version__, "keras_backend": backend,
+                     backend: _installed_version(backend), "numpy": np.__version__,
+                     "python": platform.python_version(), "platform": platform.platform()},
+    }
