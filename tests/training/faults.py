@@ -15,7 +15,7 @@ import sys
 import keras
 
 from keras_nmf.training import backup as backup_module
-from keras_nmf.training import run as run_module
+from keras_nmf.training import run_dir as run_module
 from keras_nmf.training import run_files
 
 FAULT_EPOCH = 2
