@@ -180,21 +180,17 @@ class BaseNMF(keras.layers.Layer):
             x = ops.check_non_negative_finite(x, self.name)
         return x
 
+    @property
+    def options(self):
+        """The layer's NMF options as the ops take them (:class:`keras_nmf.ops.NMFOptions`)."""
+        return ops.NMFOptions(self.iterations, self.epsilon, self.backward, self.learning, self.implicit_dtype)
+
+    def _fallback_counter(self):
+        return self.implicit_fallbacks.value if self.implicit_fallbacks is not None else None
+
     def _infer(self, patterns, weights):
         """NMF of ([G,] P, S) patterns (L1-normalised inside) on ([G,] S, I) weights."""
-        return ops.nmf(
-            patterns,
-            weights,
-            self.iterations,
-            self.epsilon,
-            backward=self.backward,
-            learning=self.learning,
-            **self._implicit_arguments(),
-        )
-
-    def _implicit_arguments(self):
-        counter = self.implicit_fallbacks.value if self.implicit_fallbacks is not None else None
-        return {"implicit_dtype": self.implicit_dtype, "fallback_counter": counter}
+        return ops.nmf(patterns, weights, self.options, self._fallback_counter())
 
     def factorize(self, inputs, with_previous=False):
         """The layer's factorisation of ``inputs``: patterns, W, h and W h (no gradient).

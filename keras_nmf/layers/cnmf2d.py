@@ -181,12 +181,14 @@ class CNMF2D(BaseNMF):
         weights = keras.ops.reshape(weights, (taps_by_channels, self.groups, per_group))
         return keras.ops.transpose(weights, (1, 0, 2))
 
+    @property
+    def geometry(self):
+        """The layer's patches (:class:`keras_nmf.ops.PatchGeometry`), as the ops take them."""
+        return ops.PatchGeometry(self.kernel_size, self.strides, self.dilation_rate, self.padding, self.groups)
+
     def _patterns(self, images):
         """(b, H, W, C) images -> ([G,] P, S) patterns (patches, split by group)."""
-        patches = ops.extract_patches(
-            images, self.kernel_size, self.strides, self.dilation_rate, self.padding
-        )
-        return ops.split_groups(patches, self.groups, images.shape[-1])
+        return self.geometry.patterns(images)
 
     def _patterns_and_weights(self, x):
         return self._patterns(x), self._grouped_weights()
@@ -206,20 +208,9 @@ class CNMF2D(BaseNMF):
         if inputs.shape[0] == 0:
             return self._empty_batch(inputs, output_shape)
         x = self._prepare_input(inputs)
-        if self.backward == "autodiff":
-            h = self._infer(self._patterns(x), self._grouped_weights())
-        else:
-            h = ops.patchwise_nmf_approx(
-                x,
-                self._grouped_weights(),
-                self._patterns,
-                self.iterations,
-                self.epsilon,
-                self.learning,
-                images_per_chunk=self._images_per_chunk(output_shape, x.shape[-1]),
-                backward=self.backward,
-                **self._implicit_arguments(),
-            )
+        h = ops.patchwise_nmf(x, self._grouped_weights(), self.geometry, self.options,
+                              images_per_chunk=self._images_per_chunk(output_shape, x.shape[-1]),
+                              fallback_counter=self._fallback_counter())
         output = ops.merge_groups(h, output_shape[1:3])
         return keras.ops.cast(output, self.compute_dtype)
 

@@ -6,14 +6,16 @@ from keras_nmf.ops.nmf import (
     IMPLICIT_DTYPES,
     LEARNING_MODES,
     TINY,
+    NMFOptions,
     l1_normalize,
     nmf,
     nmf_approx,
     nmf_iterations,
     nmf_weights,
 )
-from keras_nmf.ops.patchwise import patchwise_nmf_approx
+from keras_nmf.ops.patchwise import patchwise_nmf
 from keras_nmf.ops.patches import (
+    PatchGeometry,
     conv_output_length,
     extract_patches,
     merge_groups,

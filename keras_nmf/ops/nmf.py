@@ -20,6 +20,8 @@ whole gradient NaN with ``backward="autodiff"``. The one-step backward,
 outside autodiff, guards R with :data:`TINY`.
 """
 
+import dataclasses
+
 from keras import ops
 
 from keras_nmf import backend
@@ -35,6 +37,32 @@ UNROLL_LIMIT = 50
 BACKWARD_MODES = ("approx", "autodiff", "implicit")
 IMPLICIT_DTYPES = ("float32", "float64")
 LEARNING_MODES = ("backprop", "local")
+
+
+@dataclasses.dataclass(frozen=True)
+class NMFOptions:
+    """How one NMF layer infers h and back-propagates, passed as one value through the ops.
+
+    Attributes:
+        iterations: N, the number of eq. 6 updates from h(0) = 1/I.
+        epsilon: eq. 6's step size, None for the plain update (eq. 3).
+        backward: ``"approx"`` (eqs. 18-19 at the final h), ``"autodiff"`` (through all
+            iterations, the baseline of the paper's Figure 1) or ``"implicit"``
+            (the exact gradient at the fixed point, :mod:`keras_nmf.ops.implicit`).
+        learning: ``"backprop"`` or ``"local"`` (the Lee-Seung direction for W; needs ``"approx"``).
+        implicit_dtype: dtype of the implicit backward's solves.
+    """
+
+    iterations: int = 20
+    epsilon: float | None = None
+    backward: str = "approx"
+    learning: str = "backprop"
+    implicit_dtype: str = "float32"
+
+    @property
+    def through_iterations(self):
+        """Autodiff differentiates the N iterations; the other backwards are a custom gradient at the final h."""
+        return self.backward == "autodiff"
 
 
 def _transpose(a):
@@ -145,8 +173,7 @@ def approx_gradients(x, w, h, upstream, learning="backprop"):
     return grad_x, grad_w
 
 
-def backward_gradients(x, w, h, upstream, learning="backprop", backward="approx", epsilon=None,
-                       implicit_dtype="float32", fallback_counter=None):
+def backward_gradients(x, w, h, upstream, options=NMFOptions(), fallback_counter=None):
     """(dL/dx, dL/dW) at the final h: the one-step backward, or the exact fixed-point gradient.
 
     * ``backward="approx"``: :func:`approx_gradients` (eqs. 18-19).
@@ -158,20 +185,19 @@ def backward_gradients(x, w, h, upstream, learning="backprop", backward="approx"
       ``fallback_counter`` (a variable) when one is given; the count is kept
       on the TensorFlow backend only (see :func:`keras_nmf.backend.after_counting`).
     """
-    if backward != "implicit":
-        return approx_gradients(x, w, h, upstream, learning)
-    v, fell_back = implicit_cotangent(x, w, h, upstream, epsilon, implicit_dtype)
+    if options.backward != "implicit":
+        return approx_gradients(x, w, h, upstream, options.learning)
+    v, fell_back = implicit_cotangent(x, w, h, upstream, options.epsilon, options.implicit_dtype)
     grad_x, grad_w = approx_gradients(x, w, h, v)
-    if epsilon is not None:
-        grad_x, grad_w = epsilon * grad_x, epsilon * grad_w
+    if options.epsilon is not None:
+        grad_x, grad_w = options.epsilon * grad_x, options.epsilon * grad_w
     if fallback_counter is None:
         return grad_x, grad_w
     count = ops.sum(ops.cast(fell_back, fallback_counter.dtype))
     return backend.after_counting(fallback_counter, count, (grad_x, grad_w))
 
 
-def nmf_approx(x, w, iterations, epsilon=None, learning="backprop", backward="approx", implicit_dtype="float32",
-               fallback_counter=None):
+def nmf_approx(x, w, options=NMFOptions(), fallback_counter=None):
     """NMF inference with a backward at the final h only (eqs. 18-19, or the exact fixed-point gradient).
 
     The forward is :func:`nmf_iterations` (raw x, normalised inside); the
@@ -181,39 +207,32 @@ def nmf_approx(x, w, iterations, epsilon=None, learning="backprop", backward="ap
 
     @ops.custom_gradient
     def _nmf(x, w):
-        h = nmf_iterations(x, w, iterations, epsilon)
+        h = nmf_iterations(x, w, options.iterations, options.epsilon)
 
         def grad(*args, upstream=None):  # PyTorch passes upstream by keyword, TensorFlow and JAX as args[0]
             upstream = args[0] if upstream is None else upstream
-            return backward_gradients(x, w, h, upstream, learning, backward, epsilon, implicit_dtype,
-                                      fallback_counter)
+            return backward_gradients(x, w, h, upstream, options, fallback_counter)
 
         return h, grad
 
     return _nmf(x, w)
 
 
-def nmf(x, w, iterations, epsilon=None, backward="approx", learning="backprop", implicit_dtype="float32",
-        fallback_counter=None):
-    """Dispatches to the approximate backward or plain autodiff.
+def nmf(x, w, options=NMFOptions(), fallback_counter=None):
+    """h(N) of patterns ``x`` on weights ``w``, differentiated as ``options.backward`` says (dispatched here only).
 
     Args:
         x: float32 ([G,] P, S) non-negative patterns (L1-normalised inside).
         w: float32 ([G,] S, I) NMF weights (eq. 20).
-        iterations: number of eq. 6 updates.
-        epsilon: eq. 6's step size, None for the plain update.
-        backward: ``"approx"`` (eqs. 18-19), ``"autodiff"`` (through all
-            iterations, the baseline of the paper's Figure 1) or ``"implicit"``
-            (the exact gradient at the fixed point, :mod:`keras_nmf.ops.implicit`).
-        learning: ``"backprop"`` or ``"local"`` (needs ``backward="approx"``).
-        implicit_dtype, fallback_counter: see :func:`backward_gradients`.
+        options: :class:`NMFOptions`.
+        fallback_counter: see :func:`backward_gradients`.
 
     Returns:
         float32 ([G,] P, I) activations h(N).
     """
-    if backward == "autodiff":
-        return nmf_iterations(x, w, iterations, epsilon)
-    return nmf_approx(x, w, iterations, epsilon, learning, backward, implicit_dtype, fallback_counter)
+    if options.through_iterations:
+        return nmf_iterations(x, w, options.iterations, options.epsilon)
+    return nmf_approx(x, w, options, fallback_counter)
 
 
 def l1_normalize(x, axis=-1):

@@ -5,6 +5,7 @@ and the output grid is exactly ``keras.layers.Conv2D``'s for the same
 ``strides``, ``padding`` and ``dilation_rate``.
 """
 
+import dataclasses
 import math
 
 from keras import ops
@@ -85,6 +86,26 @@ def split_groups(patches, groups, channels):
     grouped = ops.reshape(patches, (-1, taps, groups, channels // groups))
     grouped = ops.transpose(grouped, (2, 0, 1, 3))  # (G, P, taps, C/G)
     return ops.reshape(grouped, (groups, -1, taps * (channels // groups)))
+
+
+@dataclasses.dataclass(frozen=True)
+class PatchGeometry:
+    """Which patches of an image a convolutional NMF layer factorises: a ``Conv2D``'s geometry, as data.
+
+    ``patterns(images)`` turns a (b, H, W, C) batch into its ([G,] b*Q, S)
+    patterns: the patches (:func:`extract_patches`) split by group
+    (:func:`split_groups`); the L1 normalisation is part of the iterations.
+    """
+
+    kernel_size: tuple
+    strides: tuple = (1, 1)
+    dilation_rate: tuple = (1, 1)
+    padding: str = "valid"
+    groups: int = 1
+
+    def patterns(self, images):
+        patches = extract_patches(images, self.kernel_size, self.strides, self.dilation_rate, self.padding)
+        return split_groups(patches, self.groups, images.shape[-1])
 
 
 def merge_groups(h, spatial_shape):

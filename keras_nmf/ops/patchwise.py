@@ -1,6 +1,6 @@
 """Convolutional NMF from images, with a recomputing, chunked one-step backward.
 
-:func:`patchwise_nmf_approx` is :func:`keras_nmf.ops.nmf_approx` applied to the
+:func:`patchwise_nmf` is :func:`keras_nmf.ops.nmf` (one-step or implicit backward) applied to the
 L1-normalised patterns of an image batch, written so that a training step
 needs about a CNN's memory (Nouri et al., eqs. 18-19 and Figure 1):
 
@@ -19,7 +19,7 @@ patterns are visited differs.
 from keras import ops
 
 from keras_nmf import backend
-from keras_nmf.ops.nmf import backward_gradients, nmf_iterations
+from keras_nmf.ops.nmf import NMFOptions, backward_gradients, nmf, nmf_iterations
 
 
 def _chunking(batch, images_per_chunk):
@@ -65,35 +65,23 @@ def _patterns_by_row(per_image):
     return ops.reshape(per_image, (per_image.shape[0], -1, per_image.shape[-1]))
 
 
-def patchwise_nmf_approx(
-    images,
-    w,
-    to_patterns,
-    iterations,
-    epsilon=None,
-    learning="backprop",
-    images_per_chunk=None,
-    backward="approx",
-    implicit_dtype="float32",
-    fallback_counter=None,
-):
-    """NMF of every image patch (eq. 6) with the recomputing one-step backward.
+def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=None, fallback_counter=None):
+    """NMF of every image patch (eq. 6); the one-step and implicit backwards recompute the patches.
 
     Args:
         images: float32 (B, H, W, C), non-negative.
         w: float32 ([G,] S, I) NMF weights (eq. 20).
-        to_patterns: function from a (b, H, W, C) image batch to its patterns
-            ([G,] b*Q, S), Q patches per image in batch-major order (patch
-            extraction and group split; the L1 normalisation is part of the
-            iterations). It is differentiated in the backward to carry eq. 19
-            to the images.
-        iterations, epsilon, learning: as :func:`keras_nmf.ops.nmf_approx`.
+        geometry: the patches (:class:`keras_nmf.ops.patches.PatchGeometry`):
+            ``geometry.patterns`` gives a batch's ([G,] b*Q, S) patterns, Q per
+            image in batch-major order; it is differentiated in the backward to
+            carry eq. 19 to the images.
+        options: :class:`keras_nmf.ops.nmf.NMFOptions`: ``backward`` ``"approx"``
+            (eqs. 18-19) or ``"implicit"`` (the exact fixed-point gradient, its
+            I x I systems solved chunk by chunk too); ``"autodiff"`` is
+            :func:`keras_nmf.ops.nmf` on all the patterns at once.
         images_per_chunk: images processed at a time, or None for the whole
             batch at once.
-        backward, implicit_dtype, fallback_counter: ``"approx"`` (eqs. 18-19)
-            or ``"implicit"`` (the exact fixed-point gradient, its I x I
-            systems solved chunk by chunk too); see
-            :func:`keras_nmf.ops.nmf.backward_gradients`.
+        fallback_counter: see :func:`keras_nmf.ops.nmf.backward_gradients`.
 
     Returns:
         float32 ([G,] B*Q, I): h(N) for every patch, as ``nmf_approx`` on
@@ -104,14 +92,13 @@ def patchwise_nmf_approx(
     # over: JAX's custom gradient must see each differentiated value as an argument.
     def infer(image_chunk, weights):
         """h(N) of a chunk's patterns, ([G,] b*Q, I)."""
-        return nmf_iterations(to_patterns(image_chunk), weights, iterations, epsilon)
+        return nmf_iterations(geometry.patterns(image_chunk), weights, options.iterations, options.epsilon)
 
     def chunk_gradients(image_chunk, weights, h_chunk, upstream_chunk):
         """Eqs. 18-19 on one chunk, patterns rebuilt: (dL/d images, dL/dW)."""
-        x = to_patterns(image_chunk)
-        grad_x, grad_w = backward_gradients(x, weights, h_chunk, upstream_chunk, learning, backward, epsilon,
-                                            implicit_dtype, fallback_counter)
-        return backend.vjp(to_patterns, image_chunk, grad_x), grad_w
+        x = geometry.patterns(image_chunk)
+        grad_x, grad_w = backward_gradients(x, weights, h_chunk, upstream_chunk, options, fallback_counter)
+        return backend.vjp(geometry.patterns, image_chunk, grad_x), grad_w
 
     # The backward functions take (*args, upstream=None): PyTorch passes the
     # upstream gradient by keyword, TensorFlow and JAX as the only argument.
@@ -148,6 +135,8 @@ def patchwise_nmf_approx(
 
         return h, grad
 
+    if options.through_iterations:  # nothing to recompute: autodiff keeps every iteration anyway
+        return nmf(geometry.patterns(images), w, options)
     static_batch = images.shape[0]
     if images_per_chunk is None or (
         static_batch is not None and static_batch <= images_per_chunk

@@ -6,7 +6,7 @@ import pytest
 
 from keras_nmf.layers import CNMF2D, NMFDense
 from keras_nmf.ops import implicit
-from keras_nmf.ops.nmf import backward_gradients, nmf_iterations
+from keras_nmf.ops.nmf import NMFOptions, backward_gradients, nmf_iterations
 from tests.backend import float64_only, float64_supported, tensorflow_only, to_numpy, value_and_gradients
 
 
@@ -39,8 +39,8 @@ def test_implicit_equals_autodiff_through_converged_iterations(epsilon):
     _, autodiff = value_and_gradients(
         lambda x, w: keras.ops.sum(keras.ops.multiply(nmf_iterations(x, w, iterations, epsilon), phi)), x, w)
     assert float(np.max(np.abs(to_numpy(nmf_iterations(x, w, iterations + 1, epsilon) - h)))) < 1e-9  # converged
-    got = backward_gradients(x, w, h, phi, backward="implicit", epsilon=epsilon, implicit_dtype="float64")
-    one_step = backward_gradients(x, w, h, phi, backward="approx")
+    got = backward_gradients(x, w, h, phi, NMFOptions(epsilon=epsilon, backward="implicit", implicit_dtype="float64"))
+    one_step = backward_gradients(x, w, h, phi, NMFOptions(backward="approx"))
     for exact, reference, approximate in zip(got, autodiff, one_step):
         assert _relative(exact, reference) < 1e-4
         assert _relative(approximate, reference) > 1e-2  # the one-step backward is not this gradient
@@ -53,8 +53,8 @@ def test_a_singular_system_falls_back_to_the_one_step_gradient_without_nan(monke
     monkeypatch.setattr(implicit, "fixed_point_jacobian", _identity_jacobian)
     v, fell_back = implicit.implicit_cotangent(x, w, h, phi, dtype="float64")
     assert bool(np.all(to_numpy(fell_back, bool))) and np.array_equal(to_numpy(v), to_numpy(phi))
-    got = backward_gradients(x, w, h, phi, backward="implicit", implicit_dtype="float64")
-    expected = backward_gradients(x, w, h, phi, backward="approx")
+    got = backward_gradients(x, w, h, phi, NMFOptions(backward="implicit", implicit_dtype="float64"))
+    expected = backward_gradients(x, w, h, phi, NMFOptions(backward="approx"))
     for a, b in zip(got, expected):
         np.testing.assert_allclose(to_numpy(a), to_numpy(b))
 

@@ -53,10 +53,10 @@ def test_approx_gradients_match_eqs_18_19(learning):
     phi = np.random.default_rng(1).normal(size=(x.shape[0], w.shape[1]))
     xt, wt = _f32(raw[None]), _f32(w[None])
     _, (grad_raw, grad_w) = value_and_gradients(
-        lambda x, w: keras.ops.sum(ops.nmf_approx(x, w, 20, learning=learning) * _f32(phi[None])), xt, wt)
+        lambda x, w: keras.ops.sum(ops.nmf_approx(x, w, ops.NMFOptions(20, learning=learning)) * _f32(phi[None])), xt, wt)
     grad_raw, grad_w = to_numpy(grad_raw), to_numpy(grad_w)
     h_ref = ref.nmf_forward(x, w, 20)
-    np.testing.assert_allclose(to_numpy(ops.nmf_approx(xt, wt, 20)[0]), h_ref, rtol=2e-4, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(ops.nmf_approx(xt, wt, ops.NMFOptions(20))[0]), h_ref, rtol=2e-4, atol=1e-6)
     expected_x, expected_w = ref.nmf_backward(x, w, h_ref, phi)
     if learning == "local":
         expected_w = ref.local_weight_direction(x, w, h_ref)
@@ -103,7 +103,7 @@ def test_autodiff_gradient_with_an_all_zero_pattern_is_finite_under_xla():
     upstream = _f32(rng.normal(size=(6, 5)))
 
     def loss(x, w):
-        return keras.ops.sum(ops.nmf(x, w, 5, backward="autodiff") * upstream)
+        return keras.ops.sum(ops.nmf(x, w, ops.NMFOptions(5, backward="autodiff")) * upstream)
 
     eager, xla = ([to_numpy(g) for g in value_and_gradients(loss, _f32(x), _f32(w), mode=mode)[1]]
                   for mode in ("graph", "xla"))
