@@ -5,7 +5,7 @@ import json
 import keras
 import numpy as np
 
-from tests.backend import BACKEND, compiled, layer_output_and_gradients, to_numpy
+from tests.backend import compiled, layer_output_and_gradients, to_numpy
 
 
 def _non_negative_input(shape, seed=0):
@@ -37,7 +37,7 @@ def run_layer_test(layer_cls, init_kwargs, input_shape, expected_output_shape, t
     model = keras.Model(inputs, outputs)
     # Compiled where Keras compiles well (XLA on TensorFlow and JAX); PyTorch trains eagerly (Keras's torch.compile
     # path is experimental, and compiling takes minutes on a CPU).
-    model.compile(optimizer="adam", loss="mse", jit_compile=BACKEND != "torch")
+    model.compile(optimizer="adam", loss="mse", jit_compile="auto")  # XLA where the backend has it (not PyTorch)
     target = np.random.default_rng(1).random(tuple(expected_output_shape)).astype("float32")
     kernel_before = to_numpy(model.layers[-1].kernel)
     history = model.fit(x, target, epochs=1, batch_size=input_shape[0], verbose=0)
