@@ -110,16 +110,25 @@ class CNMF2D(BaseNMF):
 
     def __init__(
         self,
-        filters,
-        kernel_size,
-        strides=1,
-        padding="valid",
-        dilation_rate=1,
-        groups=1,
-        chunk_elements=2**20,
+        filters: int,
+        kernel_size: int | tuple,
+        strides: int | tuple = 1,
+        padding: str = "valid",
+        dilation_rate: int | tuple = 1,
+        groups: int = 1,
+        chunk_elements: int | None = 2**20,
+        iterations: int = 20,
+        epsilon: float | None = None,
+        backward: str = "approx",
+        learning: str = "backprop",
+        kernel_initializer=None,
+        check_inputs: bool = True,
+        implicit_dtype: str = "float32",
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(iterations=iterations, epsilon=epsilon, backward=backward, learning=learning,
+                         kernel_initializer=kernel_initializer, check_inputs=check_inputs,
+                         implicit_dtype=implicit_dtype, **kwargs)
         filters = positive_int(filters, "filters")
         groups = positive_int(groups, "groups")
         if filters % groups != 0:

@@ -61,8 +61,21 @@ class NMFDense(BaseNMF):
         eqs. 6, 18-20.
     """
 
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        units: int,
+        iterations: int = 20,
+        epsilon: float | None = None,
+        backward: str = "approx",
+        learning: str = "backprop",
+        kernel_initializer=None,
+        check_inputs: bool = True,
+        implicit_dtype: str = "float32",
+        **kwargs,
+    ):
+        super().__init__(iterations=iterations, epsilon=epsilon, backward=backward, learning=learning,
+                         kernel_initializer=kernel_initializer, check_inputs=check_inputs,
+                         implicit_dtype=implicit_dtype, **kwargs)
         self.units = positive_int(units, "units")
         self.input_spec = keras.layers.InputSpec(min_ndim=2, max_ndim=2)
 

@@ -21,7 +21,7 @@ from tests.conftest import REPO_ROOT
 from tests.image_folders import make_image_folder
 from tests.training import faults
 
-EPOCHS = 3
+EPOCHS = 2
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +30,9 @@ def image_folder(tmp_path_factory):
 
 
 def _flags(image_folder, logdir):
-    return ["--arch", "cnmf", "--deterministic", "--seed", "5", "--data-dir", str(image_folder), "--logdir",
-            str(logdir), "--epochs", str(EPOCHS), "--steps-per-epoch", "3", "--batch-size", "4", "--iterations", "2",
-            "--bn-recalibration-batches", "2", "--plateau-patience", "0", "--no-nmf-diagnostics", "--verbose", "0"]
+    return ["--arch", "cnn", "--deterministic", "--seed", "5", "--data-dir", str(image_folder), "--logdir",
+            str(logdir), "--epochs", str(EPOCHS), "--steps-per-epoch", "2", "--batch-size", "4",
+            "--bn-recalibration-batches", "2", "--plateau-patience", "0", "--verbose", "0"]
 
 
 def _config(image_folder, logdir, **changes):
