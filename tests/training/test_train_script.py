@@ -21,7 +21,7 @@ from keras_nmf.cli import train as train_script
 
 QUICK = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4", "--verbose", "0"]
 #: NMF-only flags: refused with a CNN arch.
-NMF_QUICK = ["--iterations", "2", "--nmf-chunk-elements", "4096"]
+NMF_QUICK = ["--iterations", "2", "--nmf-chunk-elements", "4096", "--no-jit"]  # XLA compiles for a minute here
 
 
 @pytest.fixture(scope="module")
