@@ -120,12 +120,13 @@ class TrainStream:
 
     def order(self, epoch):
         """The image indices of epoch ``epoch`` in visiting order, (samples,) int64."""
-        if self._cached[0] != epoch:
+        cached_epoch, order = self._cached  # one read: the loader thread and the callbacks may both ask
+        if cached_epoch != epoch:
             passes = math.ceil(self.samples / self.size)
             generator = np.random.default_rng([self.seed, int(epoch)])
             order = np.concatenate([generator.permutation(self.size) for _ in range(passes)])[: self.samples]
             self._cached = (epoch, order)
-        return self._cached[1]
+        return order
 
     def _batch_order(self, first_epoch):
         def order(index):
