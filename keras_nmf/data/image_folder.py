@@ -139,17 +139,18 @@ def decode_images(paths, image_shape, verbose=False):
 
 
 def image_folder_shape(root):
-    """(height, width, channels) of the data set's images: the first training image's size; 3 channels if any
-    of :data:`CHANNEL_PROBES` training images has colour, else 1."""
-    train_paths, _, _ = list_image_folder(root, "train")
-    return _probe_shape(train_paths)
+    """``(image_shape, num_classes)`` of an image folder, from one listing of ``root/train``: the first training
+    image's size, 3 channels if any of :data:`CHANNEL_PROBES` training images has colour (else 1), and the count
+    of its class folders."""
+    train_paths, _, classes = list_image_folder(root, "train")
+    return _probe_shape(train_paths), len(classes)
 
 
 def load_image_folder(root, verbose=True, limit_train=None, limit_test=None, seed=0):
     """Loads ``root/train`` and ``root/test`` into memory, decoding only the images used.
 
     The image size is the first training image's, the channels (1 or 3) as
-    :func:`image_folder_shape` says. ``limit_train``/``limit_test`` keep the seeded subsets of
+    :func:`image_folder_shape` says (its first value). ``limit_train``/``limit_test`` keep the seeded subsets of
     :func:`keras_nmf.data.subsets.subset_indices` (the same images as a tfds
     source's arrays would keep). Returns ``(train, test, class_names)`` with
     ``train`` and ``test`` as ``(uint8 images, int64 labels)``.

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 
 from keras_nmf.data.errors import DataError
-from keras_nmf.data.image_folder import image_folder_shape, list_image_folder, load_image_folder
+from keras_nmf.data.image_folder import image_folder_shape, load_image_folder
 from keras_nmf.data.tfds_source import TFDS_IMAGE_SHAPES, TFDS_NUM_CLASSES, load_tfds
 
 #: The paper crops 32x32 CIFAR-10 to 28x28, and 28x28 MNIST to 24x24.
@@ -182,8 +182,7 @@ def dataset_shape(name="cifar10", data_dir=None, crop_size=None):
         DataError: the crop does not fit the images (or the image folder is unusable).
     """
     if data_dir:
-        image_shape = image_folder_shape(data_dir)
-        num_classes = len(list_image_folder(data_dir, "train")[2])
+        image_shape, num_classes = image_folder_shape(data_dir)
     else:
         image_shape, num_classes = TFDS_IMAGE_SHAPES[name], TFDS_NUM_CLASSES[name]
     height, width, channels = image_shape

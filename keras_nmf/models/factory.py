@@ -216,6 +216,19 @@ def build_model(
     return keras.Model(inputs, outputs, name=arch)
 
 
+def _block1_input(config):
+    """From a model's config: block 1's input tensor (its config), the layer that feeds it and the input layer."""
+    block1 = next(entry for entry in config["layers"] if entry["name"] == "block1_relu")
+    first = block1["inbound_nodes"][0]["args"][0]["config"]
+    return first, first["keras_history"][0], keras.tree.flatten(config["input_layers"])[0]  # [name, 0, 0] or a list
+
+
+def takes_raw_images(model: keras.Model) -> bool:
+    """Whether a :func:`build_model` model starts with an augmentation layer (raw images in) or takes the crops."""
+    _, feeder, input_name = _block1_input(model.get_config())
+    return feeder != input_name
+
+
 def network_of(model: keras.Model) -> keras.Model:
     """The network proper of a :func:`build_model` model: a model from block 1's (cropped, [0, 1]) input on.
 
@@ -226,9 +239,7 @@ def network_of(model: keras.Model) -> keras.Model:
     """
     config = model.get_config()
     layers = {entry["name"]: entry for entry in config["layers"]}
-    first = layers["block1_relu"]["inbound_nodes"][0]["args"][0]["config"]
-    feeder = first["keras_history"][0]
-    input_name = keras.tree.flatten(config["input_layers"])[0]  # [name, 0, 0], or a list of those
+    first, feeder, input_name = _block1_input(config)
     if feeder == input_name:
         return model
     config["layers"] = [entry for entry in config["layers"] if entry["name"] != feeder]

@@ -22,9 +22,5 @@ def compiled_call(model, training):
     """A function ``images -> model(images, training=training)``, compiled where the backend allows (cached per model)."""
     calls = _CACHE.setdefault(model, {})
     if training not in calls:
-        calls[training] = _compile(model, training)
+        calls[training] = backend.compile_call(model, training)
     return calls[training]
-
-
-def _compile(model, training):
-    return backend.compile_call(model, training)

@@ -4,7 +4,7 @@ import pathlib
 
 from keras_nmf.data.augment import centre_crop
 from keras_nmf.data.pipeline import checked_crop_size, eval_batches, load_arrays
-from keras_nmf.models import network_of
+from keras_nmf.models import takes_raw_images
 from keras_nmf.training.config import TrainConfig
 from keras_nmf.training.run_files import load_keras_model, read_json
 
@@ -64,7 +64,7 @@ def model_inputs(model, images):
     """Raw uint8 test images as ``model`` takes them: as they are when it starts with its augmentation
     (centre crop at inference), else their centre crops in [0, 1] (models saved before the augmentation
     moved into the model)."""
-    if network_of(model) is not model:
+    if takes_raw_images(model):
         return images
     crop = checked_crop_size(model.input_shape[1], *images.shape[1:3])
     return centre_crop(images, crop).astype("float32") / 255.0
