@@ -27,8 +27,9 @@ from keras_nmf.experiments import (
     BASE_VARIANT, ConfigMismatchError, parse_variant, plan_grid, run_grid, write_summary,
 )
 from keras_nmf.experiments.outputs import prepare_output_dir
+from keras_nmf.experiments.variants import PER_RUN
 from keras_nmf.models import ARCHITECTURES
-from keras_nmf.training.config import build_parser, config_from_args, field_spec, fields_where
+from keras_nmf.training.config import build_parser, config_from_args
 
 
 def _variant(text):
@@ -49,10 +50,9 @@ def parse_args(argv=None):
                       help="run this variant instead of the base configuration (repeatable), "
                            "e.g. local:nmf_learning=local or autodiff:backward=autodiff")
     grid.add_argument("--summary-only", action="store_true", help="rebuild the report without training")
-    per_run = {name: f"compare.py sets it per run; use {field_spec(name).metadata['per_run']}"
-               for name in fields_where(per_run=True)}
+    refused = {name: f"compare.py sets it per run; use {instead}" for name, instead in PER_RUN.items()}
     build_parser(parser=parser.add_argument_group("every run (train.py's flags)"), exclude=("variant",),
-                 refuse=per_run)
+                 refuse=refused)
     args = parser.parse_args(argv)
     base, _ = config_from_args(parser, args, defaults={"verbose": 2})  # one line per epoch: readable in a log
     if base.data_dir:

@@ -36,7 +36,7 @@ from keras_nmf.data import DataError, load_dataset
 from keras_nmf.experiments.cli import positive_int
 from keras_nmf.experiments.outputs import prepare_output_dir
 from keras_nmf.experiments.sweeps import search_finished
-from keras_nmf.training.config import build_parser, config_from_args, field_spec, fields_where
+from keras_nmf.training.config import build_parser, config_from_args
 from keras_nmf.training.recipe import process_settings
 from keras_nmf.tuning.costs import estimate_costs
 from keras_nmf.tuning.hypermodel import GROUPS, WIDTHS, NMFHyperModel, SweepTuner, TrialLockedError
@@ -47,12 +47,26 @@ DEFAULT_CHIEF_TIMEOUT_S = 600.0
 #: Defaults of the sweep that differ from train.py's.
 SWEEP_DEFAULTS = {"epochs": 20, "val_split": 0.1, "verbose": 2}
 
+#: The fields the sweep samples: their train.py flags give way to the sweep's list flags of the same names.
+SAMPLED = ("width", "nmf_groups", "conv_groups")
+
+_ONE_TRIAL_PER_WORKER = ("KerasTuner distributes trials over workers itself (KERASTUNER_TUNER_ID, one worker per "
+                         "device); a trial runs on one device")
+
+#: The train.py flags a trial cannot honour, and why (each is refused with its reason).
+TRIAL_REFUSES = {
+    "eval_every": "a trial evaluates the test set once, at its end",
+    "nmf_diagnostics": "a trial has no epochs.csv or TensorBoard",
+    "distribute": _ONE_TRIAL_PER_WORKER,
+    "distribute_timeout": _ONE_TRIAL_PER_WORKER,
+    "variant": "a sweep has no variants",
+    "logdir": "KerasTuner gives each trial its folder under --directory",
+    "resume": "rerun the same command: the search resumes from --directory",
+}
+
 
 def parse_args(argv=None):
-    refused = {name: field_spec(name).metadata["sweep"] for name in fields_where(sweep=True)
-               if name not in ("width", "nmf_groups", "conv_groups", "verbose")}
-    sampled = ("width", "nmf_groups", "conv_groups")
-    parser = build_parser(__doc__, exclude=sampled, refuse=refused)
+    parser = build_parser(__doc__, exclude=SAMPLED, refuse=TRIAL_REFUSES)
     sweep = parser.add_argument_group("sweep")
     sweep.add_argument("--widths", type=positive_int, nargs="+", default=list(WIDTHS))
     sweep.add_argument("--nmf-groups", type=positive_int, nargs="+", default=list(GROUPS))
@@ -65,7 +79,7 @@ def parse_args(argv=None):
     sweep.add_argument("--chief-timeout", type=float, default=DEFAULT_CHIEF_TIMEOUT_S,
                        help="a worker waits this many seconds for the chief oracle to answer, then exits 1")
     args = parser.parse_args(argv)
-    recipe, _ = config_from_args(parser, args, defaults=SWEEP_DEFAULTS, exclude=sampled)
+    recipe, _ = config_from_args(parser, args, defaults=SWEEP_DEFAULTS, exclude=SAMPLED)
     if not recipe.val_split:
         parser.error("--val-split must be > 0: the objective is the accuracy on a held-out part of the training set.")
     if not math.isfinite(args.chief_timeout) or args.chief_timeout <= 0:

@@ -5,8 +5,17 @@ import re
 
 from keras_nmf.training.config import ConfigError, TrainConfig, check_field, fields_where, parse_value
 
+#: The ``TrainConfig`` fields that a comparison's grid sets per run, and what to use instead of each one's flag.
+PER_RUN = {
+    "arch": "--archs",
+    "seed": "--seeds",
+    "variant": "--variant LABEL:FIELD=VALUE",
+    "logdir": "--out",
+    "resume": "rerunning the same command",
+}
+
 #: Fields that a comparison sets per run, and the volatile ones; a variant may not override them.
-RESERVED_FIELDS = tuple(dict.fromkeys(fields_where(per_run=True) + fields_where(role="volatile")))
+RESERVED_FIELDS = tuple(dict.fromkeys([*PER_RUN, *fields_where(role="volatile")]))
 
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.]*$")
 

@@ -1,15 +1,19 @@
 """``TrainConfig``: every knob of a training run, each described once, in its field.
 
-A field's metadata is the single source of every fact about it: its type,
-its help, its choices and range, its **role** and how each entry point treats
-it. The parsers of ``scripts/train.py``, ``scripts/compare.py`` and
-``tuning/search.py``, the variant parser, the grid's configuration check and
-``--resume``'s rules are all derived from it.
+A field's metadata holds the facts about the field itself: its type, its
+help, its choices and range, the archs whose model it changes and its
+**role**. The flags of every entry point, the configuration check of a grid
+and ``--resume``'s rule are derived from it. What an entry point cannot
+honour is declared by that entry point (``keras_nmf.experiments.variants.PER_RUN``
+for a comparison's grid, ``keras_nmf.cli.search.TRIAL_REFUSES`` for a sweep).
 
 Roles:
 
 * ``recipe``: what is trained and how (the model, the optimisation, the
   seed, the precision); results depend on it.
+* ``schedule``: how long and at which learning rates (``--epochs``,
+  ``--lr``, ``--kxk-lr``); results depend on it, yet an unfinished run may
+  continue with new values (``--resume`` after a NaN stop, more epochs).
 * ``data``: which data and how much of it; results depend on it.
 * ``runtime``: how the run executes (XLA, chunking, the strategy, where it
   writes, the label of a comparison); the same recipe and data give the same
@@ -32,18 +36,14 @@ from keras_nmf.training.run_files import RunFileError, atomic_write_json, read_j
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 MONITORS = ("loss", "val_loss")
-ROLES = ("recipe", "data", "runtime", "volatile")
-
-#: Why a sweep trial cannot honour a field (``tuning/search.py`` refuses the flag with this reason).
-SWEEP_SAMPLES = "the sweep samples it: use the sweep's list flag (--widths, --nmf-groups, --conv-groups)"
-
+ROLES = ("recipe", "schedule", "data", "runtime", "volatile")
 
 class ConfigError(ValueError):
     """A configuration that cannot run; the message names the flag and the fix."""
 
 
 def _field(default, help, type=None, choices=None, role="recipe", minimum=None, above=None, maximum=None,
-           below=None, per_run=None, sweep=None, resume_adjustable=False, check=None, applies_to=None):
+           below=None, check=None, applies_to=None):
     """One ``TrainConfig`` field and every fact about it.
 
     Args:
@@ -51,17 +51,13 @@ def _field(default, help, type=None, choices=None, role="recipe", minimum=None, 
         type: the value's type (``bool`` flags become ``--x/--no-x``); default: the default's type.
         role: one of ``ROLES``.
         minimum, above, maximum, below: the range (``>=``, ``>``, ``<=``, ``<``); ``None`` values skip it.
-        per_run: set per run by a run grid (``scripts/compare.py``); names the grid's flag to use instead.
-        sweep: ``None`` when a sweep trial honours the field, else the reason ``tuning/search.py`` refuses it.
-        resume_adjustable: ``--resume`` applies a new value (e.g. lowered learning rates after a NaN stop);
-            every other non-volatile field must keep its saved value.
         check: a function of the value that raises ``ValueError`` for a bad one (beyond choices and ranges).
         applies_to: ``"nmf"`` or ``"cnn"``: the archs whose model the field changes; a value other than the
             default with another arch is refused (it would be recorded and ignored).
     """
     metadata = {"help": help, "type": type or _type_of(default), "choices": choices, "role": role,
-                "minimum": minimum, "above": above, "maximum": maximum, "below": below, "per_run": per_run,
-                "sweep": sweep, "resume_adjustable": resume_adjustable, "check": check, "applies_to": applies_to}
+                "minimum": minimum, "above": above, "maximum": maximum, "below": below, "check": check,
+                "applies_to": applies_to}
     assert role in ROLES, role
     return dataclasses.field(default=default, metadata=metadata)
 
@@ -70,22 +66,15 @@ def _type_of(default):
     return type(default) if default is not None else str
 
 
-_ONE_TRIAL_PER_WORKER = ("KerasTuner distributes trials over workers itself (KERASTUNER_TUNER_ID, one worker per "
-                         "device); a trial runs on one device")
-
-
 @dataclasses.dataclass
 class TrainConfig:
     """Defaults reproduce the paper's recipe (Nouri et al., sections 5-6)."""
 
     # Model (build_model arguments).
-    arch: str = _field("cnmf_1x1", "network", choices=ARCHITECTURES, per_run="--archs")
-    width: int = _field(1, "channel multiplier of the hidden blocks (32, 64, 96 x width)", minimum=1,
-                        sweep=SWEEP_SAMPLES)
-    nmf_groups: int = _field(1, "groups of the CNMF2D layers of blocks 2-3", minimum=1, sweep=SWEEP_SAMPLES,
-                             applies_to="nmf")
-    conv_groups: int = _field(1, "groups of the CNN kxk convs (blocks 2-3) and the 1x1 mixing convs", minimum=1,
-                              sweep=SWEEP_SAMPLES)
+    arch: str = _field("cnmf_1x1", "network", choices=ARCHITECTURES)
+    width: int = _field(1, "channel multiplier of the hidden blocks (32, 64, 96 x width)", minimum=1)
+    nmf_groups: int = _field(1, "groups of the CNMF2D layers of blocks 2-3", minimum=1, applies_to="nmf")
+    conv_groups: int = _field(1, "groups of the CNN kxk convs (blocks 2-3) and the 1x1 mixing convs", minimum=1)
     iterations: int = _field(20, "NMF iterations N (eq. 6)", minimum=1, maximum=MAX_ITERATIONS, applies_to="nmf")
     epsilon: float = _field(None, "eq. 6 step size in (0, 1]; default: the plain update (eq. 3)", type=float,
                             above=0.0, maximum=1.0, applies_to="nmf")
@@ -117,24 +106,23 @@ class TrainConfig:
     val_split: float = _field(0.0, "fraction of train held out as validation set", role="data", minimum=0.0,
                               below=1.0)
     # Optimisation.
-    epochs: int = _field(500, "maximum epochs (--resume may raise it)", minimum=1, resume_adjustable=True)
+    epochs: int = _field(500, "maximum epochs (--resume may raise it)", minimum=1, role="schedule")
     steps_per_epoch: int = _field(None, "batches per epoch (default: the whole training set)", type=int, minimum=1)
     batch_size: int = _field(50, "batch size (the global batch under --distribute)", minimum=1)
     lr: float = _field(1e-3, "Adam learning rate of the 1x1 convs and BatchNorm (with --resume: the new current rate)",
-                       above=0.0, resume_adjustable=True)
+                       above=0.0, role="schedule")
     kxk_lr: float = _field(1e-2, "Adam learning rate of each block's kxk weights (NMF kernels or CNN convs)",
-                           above=0.0, resume_adjustable=True)
+                           above=0.0, role="schedule")
     alpha: float = _field(0.5, "weight of the squared error in the loss (eq. 21)", minimum=0.0)
     monitor: str = _field("loss", "ReduceLROnPlateau monitors the training loss, or val_loss (needs --val-split)",
                           choices=MONITORS)
     plateau_patience: int = _field(10, "epochs without improvement before the learning rate drops", minimum=0)
     plateau_factor: float = _field(0.1, "learning-rate factor on a plateau", above=0.0, below=1.0)
     min_lr: float = _field(1e-9, "stop when every learning rate is below this", minimum=0.0)
-    eval_every: int = _field(1, "evaluate the test set every N epochs (logging only)", role="runtime", minimum=1,
-                             sweep="a trial evaluates the test set once, at its end")
+    eval_every: int = _field(1, "evaluate the test set every N epochs (logging only)", role="runtime", minimum=1)
     nmf_diagnostics: bool = _field(
         True, "log each NMF layer's reconstruction error, fixed-point residual and sparsity of h on one fixed test "
-        "batch per epoch (epochs.csv, TensorBoard)", role="runtime", sweep="a trial has no epochs.csv or TensorBoard")
+        "batch per epoch (epochs.csv, TensorBoard)", role="runtime")
     bn_recalibration_batches: int = _field(
         50, "re-estimate BatchNorm statistics on N training batches each epoch (0: off)", minimum=0)
     # Execution.
@@ -142,23 +130,19 @@ class TrainConfig:
     distribute: str = _field(
         "none", "data parallelism: mirrored (TensorFlow: this host's GPUs), multiworker (TensorFlow: TF_CONFIG "
         "hosts) or data_parallel (JAX: keras.distribution over this host's devices); --batch-size stays the global "
-        "batch", choices=STRATEGIES, role="runtime", sweep=_ONE_TRIAL_PER_WORKER)
+        "batch", choices=STRATEGIES, role="runtime")
     distribute_timeout: float = _field(
         DEFAULT_STARTUP_TIMEOUT_S, "multiworker: seconds to wait for every TF_CONFIG worker to join; then the worker "
-        "stops with the names of the workers that do not answer (0: wait forever)", role="volatile", minimum=0.0,
-        sweep=_ONE_TRIAL_PER_WORKER)
+        "stops with the names of the workers that do not answer (0: wait forever)", role="volatile", minimum=0.0)
     jit: bool = _field(None, "XLA-compile the train step (default: whichever was measured faster: on for NMF "
                              "networks, off for CNNs)", type=bool, role="runtime")
-    seed: int = _field(0, "random seed (weights, data order, augmentation, subsets)", per_run="--seeds")
+    seed: int = _field(0, "random seed (weights, data order, augmentation, subsets)")
     deterministic: bool = _field(
         False, "enable_op_determinism: the same seed and flags give bit-identical weights (slower)")
-    variant: str = _field("base", "label of this run in a comparison (scripts/compare.py --variant)", role="runtime",
-                          per_run="--variant LABEL:FIELD=VALUE", sweep="a sweep has no variants")
-    logdir: str = _field(None, "run directory (default runs/<arch>-<timestamp>)", role="runtime", per_run="--out",
-                         sweep="KerasTuner gives each trial its folder under --directory")
+    variant: str = _field("base", "label of this run in a comparison (scripts/compare.py --variant)", role="runtime")
+    logdir: str = _field(None, "run directory (default runs/<arch>-<timestamp>)", role="runtime")
     resume: bool = _field(False, "resume the run in --logdir (or the latest runs/<arch>-*) from its last epoch",
-                          role="volatile", per_run="rerunning the same command",
-                          sweep="rerun the same command: the search resumes from --directory")
+                          role="volatile")
     verbose: int = _field(1, "Keras progress: 0 silent, 1 bar, 2 one line per epoch", role="volatile", minimum=0,
                           maximum=2)
 
@@ -222,14 +206,14 @@ def changeable_on_resume(name, finished=False):
     """Whether a saved run accepts a new value of field ``name`` when it is continued.
 
     The runtime and volatile fields (XLA, chunking, output, verbosity) may
-    change, and, while the run is unfinished, the learning rates and
-    ``--epochs`` (``resume_adjustable``); a recipe, model or data field may
-    not. A finished run's results were produced with its saved values, so it
-    takes no ``resume_adjustable`` change. The one rule for ``--resume`` and
+    change, and, while the run is unfinished, the ``schedule`` (the learning
+    rates and ``--epochs``); a recipe or data field may not. A finished run's
+    results were produced with its saved schedule, so it takes no schedule
+    change. The one rule for ``--resume`` and
     for the grids of ``compare.py`` alike.
     """
-    meta = field_spec(name).metadata
-    return meta["role"] in ("runtime", "volatile") or (meta["resume_adjustable"] and not finished)
+    role = field_spec(name).metadata["role"]
+    return role in ("runtime", "volatile") or (role == "schedule" and not finished)
 
 
 def resume_changes(saved, requested, names=None, finished=False):

@@ -36,7 +36,7 @@ def test_resume_and_grids_accept_the_same_changes():
 
 def test_grid_and_variant_rules_are_derived_from_the_roles():
     assert grid.ALL_FIELDS == set(FIELDS)
-    assert set(variants.RESERVED_FIELDS) == set(fields_where(per_run=True)) | set(fields_where(role="volatile"))
+    assert set(variants.RESERVED_FIELDS) == set(variants.PER_RUN) | set(fields_where(role="volatile"))
     with pytest.raises(ValueError, match="cannot set 'seed'"):
         variants.parse_variant("x:seed=3")
     assert variants.parse_variant("j:jit=false,epsilon=0.5").overrides == (("jit", False), ("epsilon", 0.5))
@@ -60,12 +60,13 @@ def test_bad_flags_exit_2_at_parse_time_and_create_nothing(argv, message, tmp_pa
 
 
 def test_compare_refuses_the_per_run_flags_with_their_replacement(capsys):
-    for name in fields_where(per_run=True):
+    assert set(variants.PER_RUN) <= set(FIELDS)
+    for name, instead in variants.PER_RUN.items():
         if name == "variant":
             continue  # compare.py's own --variant LABEL:FIELD=VALUE
         with pytest.raises(SystemExit):
             compare.parse_args(["--out", "x", flag(name), "1"])
-        assert field_spec(name).metadata["per_run"] in capsys.readouterr().err
+        assert instead in capsys.readouterr().err
 
 
 def test_search_honours_or_refuses_every_train_flag(tmp_path, capsys):
@@ -74,12 +75,12 @@ def test_search_honours_or_refuses_every_train_flag(tmp_path, capsys):
     base = ["--data-dir", str(tmp_path)]
     for name in FIELDS:
         meta = field_spec(name).metadata
-        if name in ("width", "nmf_groups", "conv_groups"):
+        if name in search.SAMPLED:
             continue  # the sweep's own list flags of those names
-        if meta["sweep"]:
+        if name in search.TRIAL_REFUSES:
             with pytest.raises(SystemExit):
                 search.parse_args(base + [flag(name), "1"])
-            assert meta["sweep"] in capsys.readouterr().err
+            assert search.TRIAL_REFUSES[name] in capsys.readouterr().err
             continue
         if meta["type"] is bool:
             argv, expected = [flag(name)], True
