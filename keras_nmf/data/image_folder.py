@@ -29,7 +29,8 @@ def list_image_folder(root, split, class_names=None):
     """
     folder = pathlib.Path(root) / split
     if not pathlib.Path(root).is_dir():
-        raise DataError(f"Data directory not found: {root}. Pass --data-dir DIR with DIR/train/<class>/* and DIR/test/<class>/*.")
+        raise DataError(f"Data directory not found: {root}. Pass data_dir=DIR (--data-dir DIR) with "
+                        f"DIR/train/<class>/* and DIR/test/<class>/*.")
     if not folder.is_dir():
         raise DataError(
             f"{root} has no '{split}/' folder. An image-folder data set needs "

@@ -30,8 +30,8 @@ def _check_downloadable(builder, name, timeout=5.0):
             raise DataError(
                 f"Cannot download '{name}' (host {url.hostname} unreachable: {error}). "
                 "Without network, train from an image folder instead: "
-                "--data-dir DIR, with DIR/train/<class>/*.jpg and DIR/test/<class>/*.jpg "
-                "(e.g. --data-dir ../shared/data/cifar10-jpeg), or point --tfds-dir "
+                "data_dir=DIR (--data-dir DIR), with DIR/train/<class>/*.jpg and DIR/test/<class>/*.jpg "
+                "(e.g. --data-dir ../shared/data/cifar10-jpeg), or point tfds_dir (--tfds-dir) "
                 "at a directory where the data set was already prepared."
             ) from None
 
@@ -43,13 +43,13 @@ def load_tfds(name, tfds_dir=None, verbose=True, limit_train=None, limit_test=No
     same seeded subsets (:func:`keras_nmf.data.subsets.subset_indices`).
     """
     if name not in TFDS_DATASETS:
-        raise DataError(f"Unknown dataset {name!r}. Valid choices: {', '.join(TFDS_DATASETS)}, or --data-dir DIR.")
+        raise DataError(f"Unknown dataset {name!r}. Valid choices: {', '.join(TFDS_DATASETS)}, or data_dir=DIR (--data-dir DIR).")
     try:
         import tensorflow_datasets as tfds
     except ImportError:
         raise DataError(
             f"Loading '{name}' by name needs tensorflow_datasets, which is not installed: install it "
-            "(pip install 'keras_nmf[tensorflow]'), or train from an image folder: --data-dir DIR with "
+            "(pip install 'keras_nmf[tensorflow]'), or train from an image folder: data_dir=DIR (--data-dir DIR) with "
             "DIR/train/<class>/*.jpg and DIR/test/<class>/*.jpg.") from None
 
     builder = tfds.builder(name, data_dir=tfds_dir)

@@ -39,7 +39,7 @@ def test_tfds_download_fails_fast_with_data_dir_advice(tmp_path, monkeypatch):
         raise OSError("Name or service not known")
 
     monkeypatch.setattr(socket, "create_connection", unreachable)
-    with pytest.raises(DataError, match="--data-dir DIR"):
+    with pytest.raises(DataError, match=r"data_dir=DIR \(--data-dir DIR\)"):
         load_tfds("cifar10", tfds_dir=str(tmp_path), verbose=False)
 
 

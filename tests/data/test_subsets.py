@@ -22,5 +22,5 @@ def test_subset_indices_are_seeded_sorted_and_checked():
     assert list(first) == sorted(first) and len(set(first)) == 10
     assert not np.array_equal(first, subset_indices(100, 10, 6, "test"))
     assert len(subset_indices(7, None, 0, "train")) == 7
-    with pytest.raises(DataError, match="--limit-test 200 is not between 1 and the 100 test images"):
+    with pytest.raises(DataError, match=r"limit_test=200 \(--limit-test\) is not between 1 and the 100 test images"):
         subset_indices(100, 200, 0, "test")
