@@ -25,6 +25,7 @@ import dataclasses
 from keras import ops
 
 from keras_nmf import backend
+from keras_nmf.ops.divergences import DIVERGENCES, beta_update, normalised_patterns, one_step_gradients
 from keras_nmf.ops.implicit import implicit_cotangent
 
 #: Guard added to R in the one-step backward (eqs. 18-19): R + TINY.
@@ -51,6 +52,10 @@ class NMFOptions:
             (the exact gradient at the fixed point, :mod:`keras_nmf.ops.implicit`).
         learning: ``"backprop"`` or ``"local"`` (the Lee-Seung direction for W; needs ``"approx"``).
         implicit_dtype: dtype of the implicit backward's solves.
+        divergence: ``"kl"`` (the paper's), ``"frobenius"`` or ``"itakura_saito"``
+            (:mod:`keras_nmf.ops.divergences`).
+        tolerance: None for exactly ``iterations`` updates, else each pattern stops at its
+            first step k >= 1 with |h(k) - h(k-1)|_1 < tolerance (``iterations`` the maximum).
     """
 
     iterations: int = 20
@@ -58,6 +63,8 @@ class NMFOptions:
     backward: str = "approx"
     learning: str = "backprop"
     implicit_dtype: str = "float32"
+    divergence: str = "kl"
+    tolerance: float | None = None
 
     @property
     def through_iterations(self):
@@ -84,7 +91,8 @@ def _renormalised(h):
     return ops.divide_no_nan(h, ops.sum(h, axis=-1, keepdims=True))
 
 
-def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul):
+def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul, divergence="kl", observed=None,
+                   tolerance=None, with_counts=False):
     """Runs ``iterations`` NMF updates from h(0) = 1/I (eq. 6, renormalised).
 
     Per step: R = W h, u_i = sum_s xhat_s W_si / R_s with xhat = x / sum_s x_s,
@@ -106,12 +114,64 @@ def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul):
             that rounds its inputs as TF32 tensor cores do). float64 x and w
             run in float64 (the reference).
 
+        divergence: ``"kl"``, ``"frobenius"`` or ``"itakura_saito"``; with ``observed``
+            (x's shape, 1 observed, 0 missing) the weighted update of
+            :mod:`keras_nmf.ops.divergences` runs instead of eq. 3.
+        tolerance: see :class:`NMFOptions`; the updates then run as one
+            ``keras.ops.while_loop`` until every pattern has stopped.
+        with_counts: also return the updates each pattern used, int32 ([G,] P).
+
     Above :data:`UNROLL_LIMIT` iterations the updates after the first run as
     one ``keras.ops.fori_loop`` (the same arithmetic, one traced body).
 
     Returns:
-        tensor ([G,] P, I) of x's dtype: h(N).
+        tensor ([G,] P, I) of x's dtype: h(N) (and the counts with ``with_counts``).
     """
+    step = _update_rule(x, w, epsilon, matmul, divergence, observed)
+    h = step(None)
+    if tolerance is not None:
+        h, counts = _until_converged(step, h, iterations, tolerance)
+        return (h, counts) if with_counts else h
+    if iterations > UNROLL_LIMIT:
+        h = ops.fori_loop(1, iterations, lambda _, h: step(h), h)
+    else:
+        for _ in range(iterations - 1):
+            h = step(h)
+    if with_counts:
+        return h, ops.full(ops.shape(h)[:-1], iterations, "int32")
+    return h
+
+
+def _until_converged(step, h, iterations, tolerance):
+    """Updates each pattern until |h(k) - h(k-1)|_1 < tolerance (or ``iterations``), then keeps its h.
+
+    A pattern that has stopped is never updated again, so its h and its count
+    do not depend on the other patterns of the batch.
+    """
+    change = ops.sum(ops.abs(h - 1.0 / h.shape[-1]), axis=-1, keepdims=True)  # |h(1) - h(0)|_1
+    active = change >= tolerance
+    counts = ops.ones_like(change, dtype="int32")
+
+    def running(k, h, counts, active):
+        return ops.logical_and(k < iterations, ops.any(active))
+
+    def update(k, h, counts, active):
+        new = step(h)
+        change = ops.sum(ops.abs(new - h), axis=-1, keepdims=True)
+        counts = counts + ops.cast(active, "int32")
+        h = ops.where(active, new, h)
+        return k + 1, h, counts, ops.logical_and(active, change >= tolerance)
+
+    _, h, counts, _ = ops.while_loop(running, update, (1, h, counts, active))
+    return h, ops.squeeze(counts, -1)
+
+
+def _update_rule(x, w, epsilon, matmul, divergence, observed):
+    """The update ``step(h)`` (``step(None)`` starts from h(0) = 1/I): eq. 3/6, or the weighted beta update."""
+    if divergence != "kl" or observed is not None:
+        x_hat, _ = normalised_patterns(x, observed)
+        beta = DIVERGENCES[divergence]
+        return lambda h: beta_update(x_hat, w, h, beta, observed, epsilon, matmul)
     inverse_sums = _inverse_sums(x)
 
     def update(h, reconstruction):
@@ -127,12 +187,18 @@ def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul):
     # h(0) = 1/I is the same for every pattern, so R(0) = W h(0) is one row
     # (the row sums of W over I), broadcast: the first step skips a matmul,
     # and h(0)'s constant factor cancels in the renormalisation.
-    h = update(None, ops.expand_dims(ops.mean(w, axis=-1), -2))
-    if iterations > UNROLL_LIMIT:
-        return ops.fori_loop(1, iterations, lambda _, h: update(h, _reconstruction(h, w, matmul)), h)
-    for _ in range(iterations - 1):
-        h = update(h, _reconstruction(h, w, matmul))
-    return h
+    def step(h):
+        if h is None:
+            return update(None, ops.expand_dims(ops.mean(w, axis=-1), -2))
+        return update(h, _reconstruction(h, w, matmul))
+
+    return step
+
+
+def iterate(x, w, options, observed=None, with_counts=False):
+    """:func:`nmf_iterations` with a layer's :class:`NMFOptions`."""
+    return nmf_iterations(x, w, options.iterations, options.epsilon, divergence=options.divergence,
+                          observed=observed, tolerance=options.tolerance, with_counts=with_counts)
 
 
 def approx_gradients(x, w, h, upstream, learning="backprop"):
@@ -173,10 +239,12 @@ def approx_gradients(x, w, h, upstream, learning="backprop"):
     return grad_x, grad_w
 
 
-def backward_gradients(x, w, h, upstream, options=NMFOptions(), fallback_counter=None):
+def backward_gradients(x, w, h, upstream, options=NMFOptions(), fallback_counter=None, observed=None):
     """(dL/dx, dL/dW) at the final h: the one-step backward, or the exact fixed-point gradient.
 
-    * ``backward="approx"``: :func:`approx_gradients` (eqs. 18-19).
+    * ``backward="approx"``: :func:`approx_gradients` (eqs. 18-19); for another
+      divergence or with ``observed``, the gradient of that update at the final h
+      (:func:`keras_nmf.ops.divergences.one_step_gradients`).
     * ``backward="implicit"``: the exact gradient of the fixed point
       (:mod:`keras_nmf.ops.implicit`): eqs. 18-19 applied to v, the solution of
       (I - J^T) v = dL/dh, times eq. 6's epsilon when one is set (the exact
@@ -186,6 +254,8 @@ def backward_gradients(x, w, h, upstream, options=NMFOptions(), fallback_counter
       on the TensorFlow backend only (see :func:`keras_nmf.backend.after_counting`).
     """
     if options.backward != "implicit":
+        if options.divergence != "kl" or observed is not None:
+            return one_step_gradients(x, w, h, upstream, DIVERGENCES[options.divergence], observed, options.learning)
         return approx_gradients(x, w, h, upstream, options.learning)
     v, fell_back = implicit_cotangent(x, w, h, upstream, options.epsilon, options.implicit_dtype)
     grad_x, grad_w = approx_gradients(x, w, h, v)
@@ -197,42 +267,56 @@ def backward_gradients(x, w, h, upstream, options=NMFOptions(), fallback_counter
     return backend.after_counting(fallback_counter, count, (grad_x, grad_w))
 
 
-def nmf_approx(x, w, options=NMFOptions(), fallback_counter=None):
+def nmf_approx(x, w, options=NMFOptions(), fallback_counter=None, observed=None):
     """NMF inference with a backward at the final h only (eqs. 18-19, or the exact fixed-point gradient).
 
     The forward is :func:`nmf_iterations` (raw x, normalised inside); the
     gradient is :func:`backward_gradients`, from x, W and the final h only, so
-    nothing from the N iterations is kept.
+    nothing from the N iterations is kept. ``observed`` (x's shape) is data:
+    its gradient is zero.
     """
 
+    # PyTorch passes upstream by keyword, TensorFlow and JAX as args[0].
     @ops.custom_gradient
     def _nmf(x, w):
-        h = nmf_iterations(x, w, options.iterations, options.epsilon)
+        h = iterate(x, w, options)
 
-        def grad(*args, upstream=None):  # PyTorch passes upstream by keyword, TensorFlow and JAX as args[0]
+        def grad(*args, upstream=None):
             upstream = args[0] if upstream is None else upstream
             return backward_gradients(x, w, h, upstream, options, fallback_counter)
 
         return h, grad
 
-    return _nmf(x, w)
+    @ops.custom_gradient
+    def _masked_nmf(x, w, observed):  # the mask is an argument: JAX's custom gradient sees every traced input
+        h = iterate(x, w, options, observed)
+
+        def grad(*args, upstream=None):
+            upstream = args[0] if upstream is None else upstream
+            grads = backward_gradients(x, w, h, upstream, options, fallback_counter, observed)
+            return (*grads, ops.zeros_like(observed))
+
+        return h, grad
+
+    return _nmf(x, w) if observed is None else _masked_nmf(x, w, observed)
 
 
-def nmf(x, w, options=NMFOptions(), fallback_counter=None):
+def nmf(x, w, options=NMFOptions(), fallback_counter=None, observed=None):
     """h(N) of patterns ``x`` on weights ``w``, differentiated as ``options.backward`` says (dispatched here only).
 
     Args:
-        x: float32 ([G,] P, S) non-negative patterns (L1-normalised inside).
+        x: float32 ([G,] P, S) non-negative patterns (L1-normalised inside, over the observed entries).
         w: float32 ([G,] S, I) NMF weights (eq. 20).
         options: :class:`NMFOptions`.
         fallback_counter: see :func:`backward_gradients`.
+        observed: None, or x's shape: 1 where an entry is observed, 0 where it is missing.
 
     Returns:
         float32 ([G,] P, I) activations h(N).
     """
     if options.through_iterations:
-        return nmf_iterations(x, w, options.iterations, options.epsilon)
-    return nmf_approx(x, w, options, fallback_counter)
+        return iterate(x, w, options, observed)
+    return nmf_approx(x, w, options, fallback_counter, observed)
 
 
 def l1_normalize(x, axis=-1):
