@@ -118,7 +118,7 @@ def layer_fidelity(model, layer, images, labels, iterations, loss_fn=None, train
     layer_inputs = keras.ops.convert_to_tensor(head([images], training=training))
     tail = _following_layers(model, layer)
     reference = _gradients(_variant(layer, iterations, "autodiff"), tail, layer_inputs, labels, loss_fn, training)
-    factorization = _variant(layer, iterations, "approx").factorize(layer_inputs, with_previous=True)
+    factorization = _variant(layer, iterations, "approx").factorize(layer_inputs)
     residual = keras.ops.convert_to_numpy(factorization.residual()).ravel()
     rows = []
     for mode in MODES:

@@ -1,6 +1,7 @@
 """Shared constructor, validation and math of the NMF layers."""
 
 import dataclasses
+import math
 import numbers
 import warnings
 
@@ -22,13 +23,17 @@ class NMFFactorization:
         patterns: ([G,] P, S) the raw input patterns (patches for ``CNMF2D``).
         weights: ([G,] S, I) the NMF weights W (eq. 20).
         h: ([G,] P, I) the activations h(N) (eq. 6).
-        h_previous: h(N-1), or None when not asked for.
+        h_previous: each pattern's h one update before ``h`` (h(N-1), or h(k-1) where a tolerance stopped it at k).
+        iterations_used: int32 ([G,] P), the updates each pattern used (N without a tolerance).
+        observed: None, or the patterns' mask (1 observed, 0 missing).
     """
 
     patterns: object
     weights: object
     h: object
     h_previous: object = None
+    iterations_used: object = None
+    observed: object = None
 
     @property
     def reconstruction(self):
@@ -36,13 +41,11 @@ class NMFFactorization:
         return diagnostics.reconstruction(self.weights, self.h)
 
     def reconstruction_error(self):
-        """``|xhat - W h|_1`` per pattern, ([G,] P)."""
-        return diagnostics.reconstruction_error(self.patterns, self.weights, self.h)
+        """``|xhat - W h|_1`` per pattern over the observed entries, ([G,] P)."""
+        return diagnostics.reconstruction_error(self.patterns, self.weights, self.h, self.observed)
 
     def residual(self):
-        """``|h(N) - h(N-1)|_1`` per pattern (needs ``with_previous=True``)."""
-        if self.h_previous is None:
-            raise ValueError("The fixed-point residual needs h(N-1): call factorize(inputs, with_previous=True).")
+        """``|h(N) - h(N-1)|_1`` per pattern."""
         return diagnostics.fixed_point_residual(self.h, self.h_previous)
 
     def sparsity(self):
@@ -59,7 +62,8 @@ def positive_int(value, name, meaning="", maximum=None):
     return int(value)
 
 
-def validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dtype="float32"):
+def validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dtype="float32", divergence="kl",
+                           tolerance=None):
     """Raises ``ValueError`` for NMF arguments outside their domain."""
     positive_int(iterations, "iterations", " (N, the number of eq. 6 updates)", maximum=MAX_ITERATIONS)
     if epsilon is not None and (not isinstance(epsilon, numbers.Real) or isinstance(epsilon, bool)):
@@ -90,6 +94,23 @@ def validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dty
             "`implicit_dtype='float64'` needs float64 arithmetic, which Keras gives on TensorFlow, and on JAX with "
             "JAX_ENABLE_X64=1 (set it before starting Python); on PyTorch Keras computes float64 in float32. "
             "Use implicit_dtype='float32' here.")
+    if divergence not in ops.DIVERGENCES:
+        raise ValueError(f"`divergence` must be one of {tuple(ops.DIVERGENCES)}. Received: divergence={divergence!r}")
+    if backward == "implicit" and divergence != "kl":
+        raise ValueError(
+            "`backward='implicit'` solves the fixed point of the KL update (eq. 3) only. Use backward='approx' (the "
+            f"gradient of one {divergence} update) or 'autodiff'. Received: divergence={divergence!r}")
+    if tolerance is not None:
+        valid = isinstance(tolerance, numbers.Real) and not isinstance(tolerance, bool) and math.isfinite(tolerance)
+        if not valid or tolerance <= 0:
+            raise ValueError("`tolerance` must be None (exactly `iterations` updates) or a finite float > 0: each "
+                             f"pattern stops at its first update that changes h by less (L1). Received: "
+                             f"tolerance={tolerance!r}")
+        if backward == "autodiff":
+            raise ValueError(
+                "`tolerance` stops each pattern inside a while loop, which autodiff cannot differentiate on every "
+                "backend (reverse mode through a data-dependent loop). Use backward='approx' or 'implicit' (both "
+                "apply at the returned h), or tolerance=None.")
     if learning == "local" and backward != "approx":
         raise ValueError(
             "`learning='local'` replaces the weight gradient of the one-step "
@@ -101,8 +122,9 @@ def validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dty
 class BaseNMF(keras.layers.Layer):
     """Holds the arguments and math shared by ``NMFDense`` and ``CNMF2D``.
 
-    Subclasses create ``self.kernel`` (the free kernel U, eq. 20) in ``build``
-    and call :meth:`_infer` on per-group patterns.
+    Subclasses create ``self.kernel`` (the free kernel U, eq. 20) in ``build``,
+    give their patterns (``_patterns_and_weights``, ``_observed_patterns``) and
+    return :meth:`_outputs` from ``call``.
     """
 
     def __init__(
@@ -114,12 +136,19 @@ class BaseNMF(keras.layers.Layer):
         kernel_initializer=None,
         check_inputs=True,
         implicit_dtype="float32",
+        divergence="kl",
+        tolerance=None,
+        return_reconstruction=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dtype)
-        if not isinstance(check_inputs, (bool, numbers.Integral)):
-            raise ValueError(f"`check_inputs` must be True or False. Received: check_inputs={check_inputs!r}")
+        validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dtype, divergence, tolerance)
+        for name, value in (("check_inputs", check_inputs), ("return_reconstruction", return_reconstruction)):
+            if not isinstance(value, (bool, numbers.Integral)):
+                raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
+        self.divergence = divergence
+        self.tolerance = None if tolerance is None else float(tolerance)
+        self.return_reconstruction = bool(return_reconstruction)
         self.implicit_dtype = implicit_dtype
         self.implicit_fallbacks = None
         self.iterations = int(iterations)
@@ -169,9 +198,9 @@ class BaseNMF(keras.layers.Layer):
     def _empty_batch(self, x, output_shape):
         """The output of an empty batch (static batch size 0), in the compute dtype: zeros, connected to the input
         and the kernel, whose gradients are then zero (a replica of a distributed step can receive no images)."""
-        zeros = keras.ops.zeros((0,) + tuple(output_shape[1:]), "float32")
-        connected = zeros + 0.0 * (keras.ops.sum(self.kernel.value) + keras.ops.sum(keras.ops.cast(x, "float32")))
-        return keras.ops.cast(connected, self.compute_dtype)
+        link = 0.0 * (keras.ops.sum(self.kernel.value) + keras.ops.sum(keras.ops.cast(x, "float32")))
+        h = keras.ops.zeros((0,) + tuple(output_shape[1:]), "float32") + link
+        return self._outputs(h, lambda: keras.ops.zeros((0,) + tuple(x.shape[1:]), "float32") + link)
 
     def _prepare_input(self, inputs):
         """Casts to float32 and checks x >= 0 and finite."""
@@ -180,40 +209,61 @@ class BaseNMF(keras.layers.Layer):
             x = ops.check_non_negative_finite(x, self.name)
         return x
 
+    def _prepare_observed(self, observed, x):
+        """The mask as float32 in x's shape (broadcast, e.g. over channels), or None."""
+        if observed is None:
+            return None
+        if self.backward == "implicit":
+            raise ValueError(f"Layer '{self.name}': `observed` needs backward='approx' or 'autodiff'; the implicit "
+                             "backward solves the fixed point of the unweighted KL update only.")
+        shape, target = tuple(observed.shape), tuple(x.shape)
+        compatible = len(shape) == len(target) and all(
+            a in (1, b) or a is None or b is None for a, b in zip(shape, target))
+        if not compatible:
+            raise ValueError(f"Layer '{self.name}': `observed` must have the input's shape {target} or broadcast to "
+                             f"it (e.g. one channel); 1 marks an observed entry, 0 a missing one. Received: "
+                             f"observed.shape={shape}")
+        return keras.ops.broadcast_to(keras.ops.cast(observed, "float32"), keras.ops.shape(x))
+
     @property
     def options(self):
         """The layer's NMF options as the ops take them (:class:`keras_nmf.ops.NMFOptions`)."""
-        return ops.NMFOptions(self.iterations, self.epsilon, self.backward, self.learning, self.implicit_dtype)
+        return ops.NMFOptions(self.iterations, self.epsilon, self.backward, self.learning, self.implicit_dtype,
+                              self.divergence, self.tolerance)
 
     def _fallback_counter(self):
         return self.implicit_fallbacks.value if self.implicit_fallbacks is not None else None
 
-    def _infer(self, patterns, weights):
-        """NMF of ([G,] P, S) patterns (L1-normalised inside) on ([G,] S, I) weights."""
-        return ops.nmf(patterns, weights, self.options, self._fallback_counter())
+    def factorize(self, inputs, observed=None):
+        """The layer's factorisation of ``inputs``: patterns, W, h, h one update before, the updates used (no gradient).
 
-    def factorize(self, inputs, with_previous=False):
-        """The layer's factorisation of ``inputs``: patterns, W, h and W h (no gradient).
-
-        ``with_previous=True`` also runs N - 1 iterations, for the fixed-point
-        residual. The output of ``layer(inputs)`` is ``h`` rearranged (per
-        position and group for ``CNMF2D``).
+        The output of ``layer(inputs)`` is ``h`` rearranged (per position and
+        group for ``CNMF2D``).
 
         Returns:
             :class:`NMFFactorization`.
         """
         x = self._prepare_input(inputs)
+        observed = self._prepare_observed(observed, x)
         patterns, weights = self._patterns_and_weights(x)
-        h = ops.nmf_iterations(patterns, weights, self.iterations, self.epsilon)
-        previous = None
-        if with_previous:
-            previous = (ops.nmf_iterations(patterns, weights, self.iterations - 1, self.epsilon)
-                        if self.iterations > 1 else keras.ops.full_like(h, 1.0 / h.shape[-1]))
-        return NMFFactorization(patterns, weights, h, previous)
+        mask = None if observed is None else self._observed_patterns(observed)
+        h, counts, previous = ops.iterate(patterns, weights, self.options, mask, with_history=True)
+        return NMFFactorization(patterns, weights, h, previous, counts, mask)
 
     def _patterns_and_weights(self, x):
         """The ([G,] P, S) patterns of a float32 input and the ([G,] S, I) weights (eq. 20)."""
         raise NotImplementedError
+
+    def _observed_patterns(self, observed):
+        """The ([G,] P, S) patterns of a float32 mask in the input's shape."""
+        raise NotImplementedError
+
+    def _outputs(self, h, reconstruction):
+        """``h`` in the compute dtype, with the reconstruction when ``return_reconstruction`` asks for it."""
+        h = keras.ops.cast(h, self.compute_dtype)
+        if not self.return_reconstruction:
+            return h
+        return h, keras.ops.cast(reconstruction(), self.compute_dtype)
 
     def get_config(self):
         config = super().get_config()
@@ -228,6 +278,9 @@ class BaseNMF(keras.layers.Layer):
                 ),
                 "check_inputs": self.check_inputs,
                 "implicit_dtype": self.implicit_dtype,
+                "divergence": self.divergence,
+                "tolerance": self.tolerance,
+                "return_reconstruction": self.return_reconstruction,
             }
         )
         return config

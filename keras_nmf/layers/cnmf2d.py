@@ -78,17 +78,32 @@ class CNMF2D(BaseNMF):
         kernel_initializer: initializer of U. Defaults to Uniform(0, 1).
         check_inputs: bool, check at call time that inputs are finite and
             >= 0. Defaults to True.
+        implicit_dtype: dtype of the implicit backward's solves.
+        divergence: ``"kl"`` (the paper's, eq. 3), ``"frobenius"`` or
+            ``"itakura_saito"``: the beta-divergence each patch's h minimises
+            (:mod:`keras_nmf.ops.divergences`).
+        tolerance: None (exactly ``iterations`` updates), or each patch stops
+            at its first update that changes h by less than this (L1);
+            ``iterations`` is then the maximum. ``factorize`` reports the updates used.
+        return_reconstruction: also return the reconstruction of the input in
+            its own shape: each patch's W h times the patch's L1 sum, the
+            overlapping patches averaged, with gradients through both outputs.
         **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``...).
 
     Call arguments:
         inputs: non-negative tensor ``(batch, height, width, channels)``.
+        observed: optional mask of the input's shape, or with one channel
+            (1 observed, 0 missing): each patch is normalised over, and
+            explained by, its observed entries only (the weighted update);
+            "same" padding counts as observed, as in the plain layer.
 
     Input shape:
         4D tensor ``(batch, height, width, channels)``, static spatial size.
 
     Output shape:
         4D tensor ``(batch, new_height, new_width, filters)`` in the layer's
-        compute dtype (the iterations always run in float32).
+        compute dtype (the iterations always run in float32); with
+        ``return_reconstruction``, that and the input's shape.
 
     Raises:
         ValueError: for invalid arguments, channels or filters not divisible
@@ -124,11 +139,15 @@ class CNMF2D(BaseNMF):
         kernel_initializer=None,
         check_inputs: bool = True,
         implicit_dtype: str = "float32",
+        divergence: str = "kl",
+        tolerance: float | None = None,
+        return_reconstruction: bool = False,
         **kwargs,
     ):
         super().__init__(iterations=iterations, epsilon=epsilon, backward=backward, learning=learning,
                          kernel_initializer=kernel_initializer, check_inputs=check_inputs,
-                         implicit_dtype=implicit_dtype, **kwargs)
+                         implicit_dtype=implicit_dtype, divergence=divergence, tolerance=tolerance,
+                         return_reconstruction=return_reconstruction, **kwargs)
         filters = positive_int(filters, "filters")
         groups = positive_int(groups, "groups")
         if filters % groups != 0:
@@ -202,6 +221,9 @@ class CNMF2D(BaseNMF):
     def _patterns_and_weights(self, x):
         return self._patterns(x), self._grouped_weights()
 
+    def _observed_patterns(self, observed):
+        return ops.observed_patterns(self.geometry, observed)
+
     def _images_per_chunk(self, output_shape, channels):
         """Whole images per chunk within ``chunk_elements`` (at least one), or None."""
         if self.chunk_elements is None:
@@ -212,18 +234,31 @@ class CNMF2D(BaseNMF):
         )
         return max(1, self.chunk_elements // entries_per_image)
 
-    def call(self, inputs):
-        output_shape = self.compute_output_shape(inputs.shape)
+    def call(self, inputs, observed=None):
+        output_shape = self._h_shape(inputs.shape)
         if inputs.shape[0] == 0:
             return self._empty_batch(inputs, output_shape)
         x = self._prepare_input(inputs)
-        h = ops.patchwise_nmf(x, self._grouped_weights(), self.geometry, self.options,
+        observed = self._prepare_observed(observed, x)
+        weights = self._grouped_weights()
+        h = ops.patchwise_nmf(x, weights, self.geometry, self.options,
                               images_per_chunk=self._images_per_chunk(output_shape, x.shape[-1]),
-                              fallback_counter=self._fallback_counter())
-        output = ops.merge_groups(h, output_shape[1:3])
-        return keras.ops.cast(output, self.compute_dtype)
+                              fallback_counter=self._fallback_counter(), observed=observed)
+        return self._outputs(ops.merge_groups(h, output_shape[1:3]), lambda: self._reconstruction(x, observed, weights, h))
+
+    def _reconstruction(self, x, observed, weights, h):
+        """Each patch's W h times its (observed) L1 sum, folded back onto the image; overlaps averaged."""
+        patterns = self._patterns(x if observed is None else x * observed)
+        scaled = keras.ops.matmul(h, keras.ops.swapaxes(weights, -1, -2)) * keras.ops.sum(patterns, -1, keepdims=True)
+        shape = keras.ops.shape(x)
+        covering = self.geometry.fold(keras.ops.ones_like(patterns), shape)  # the patches over each pixel
+        return keras.ops.divide_no_nan(self.geometry.fold(scaled, shape), covering)
 
     def compute_output_shape(self, input_shape):
+        h_shape = self._h_shape(input_shape)
+        return (h_shape, tuple(input_shape)) if self.return_reconstruction else h_shape
+
+    def _h_shape(self, input_shape):
         rows, cols = (
             ops.conv_output_length(
                 input_shape[axis + 1],

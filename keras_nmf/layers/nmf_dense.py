@@ -36,13 +36,29 @@ class NMFDense(BaseNMF):
         kernel_initializer: initializer of U. Defaults to Uniform(0, 1).
         check_inputs: bool, check that inputs are finite and >= 0 (raises a
             clear error otherwise). Defaults to True.
+        implicit_dtype: dtype of the implicit backward's solves.
+        divergence: ``"kl"`` (the paper's, eq. 3), ``"frobenius"`` or
+            ``"itakura_saito"``: the beta-divergence h minimises
+            (:mod:`keras_nmf.ops.divergences`).
+        tolerance: None (exactly ``iterations`` updates), or each input stops
+            at its first update that changes h by less than this (L1);
+            ``iterations`` is then the maximum. ``factorize`` reports the updates used.
+        return_reconstruction: also return W h * sum(x), the reconstruction of
+            the input in its own scale, with gradients through both outputs.
         **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``...).
+
+    Call arguments:
+        inputs: ``(batch, S)``, non-negative.
+        observed: optional mask broadcastable to the input (1 observed, 0
+            missing): each input is normalised over, and explained by, its
+            observed entries only (the weighted update).
 
     Input shape:
         ``(batch, S)``, non-negative.
 
     Output shape:
-        ``(batch, units)`` in the layer's compute dtype.
+        ``(batch, units)`` in the layer's compute dtype; with
+        ``return_reconstruction``, ``((batch, units), (batch, S))``.
 
     Raises:
         ValueError: for invalid arguments, a non-2D input, or (at call time)
@@ -71,11 +87,15 @@ class NMFDense(BaseNMF):
         kernel_initializer=None,
         check_inputs: bool = True,
         implicit_dtype: str = "float32",
+        divergence: str = "kl",
+        tolerance: float | None = None,
+        return_reconstruction: bool = False,
         **kwargs,
     ):
         super().__init__(iterations=iterations, epsilon=epsilon, backward=backward, learning=learning,
                          kernel_initializer=kernel_initializer, check_inputs=check_inputs,
-                         implicit_dtype=implicit_dtype, **kwargs)
+                         implicit_dtype=implicit_dtype, divergence=divergence, tolerance=tolerance,
+                         return_reconstruction=return_reconstruction, **kwargs)
         self.units = positive_int(units, "units")
         self.input_spec = keras.layers.InputSpec(min_ndim=2, max_ndim=2)
 
@@ -89,19 +109,29 @@ class NMFDense(BaseNMF):
         self._add_kernel((input_dim, self.units))
         self.input_spec = keras.layers.InputSpec(ndim=2, axes={-1: input_dim})
 
-    def call(self, inputs):
+    def call(self, inputs, observed=None):
         if inputs.shape[0] == 0:
-            return self._empty_batch(inputs, self.compute_output_shape(inputs.shape))
+            return self._empty_batch(inputs, (0, self.units))
         x = self._prepare_input(inputs)
+        observed = self._prepare_observed(observed, x)
         weights = ops.nmf_weights(self.kernel.value)  # eq. 20
-        h = self._infer(x, weights)
-        return keras.ops.cast(h, self.compute_dtype)
+        h = ops.nmf(x, weights, self.options, self._fallback_counter(), observed)
+
+        def reconstruction():  # W h in the input's scale, sum(m x)
+            scale = keras.ops.sum(x if observed is None else x * observed, axis=-1, keepdims=True)
+            return keras.ops.matmul(h, keras.ops.transpose(weights)) * scale
+
+        return self._outputs(h, reconstruction)
 
     def _patterns_and_weights(self, x):
         return x, ops.nmf_weights(self.kernel.value)
 
+    def _observed_patterns(self, observed):
+        return observed
+
     def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:-1]) + (self.units,)
+        h_shape = tuple(input_shape[:-1]) + (self.units,)
+        return (h_shape, tuple(input_shape)) if self.return_reconstruction else h_shape
 
     def get_config(self):
         config = super().get_config()

@@ -15,7 +15,7 @@ from keras_nmf.ops.nmf import (
     nmf_iterations,
     nmf_weights,
 )
-from keras_nmf.ops.patchwise import patchwise_nmf
+from keras_nmf.ops.patchwise import observed_patterns, patchwise_nmf
 from keras_nmf.ops.patches import (
     PatchGeometry,
     conv_output_length,

@@ -17,10 +17,15 @@ def reconstruction(weights, h):
     return ops.matmul(h, ops.swapaxes(weights, -1, -2))
 
 
-def reconstruction_error(patterns, weights, h):
-    """``|xhat - W h|_1`` per pattern: ``patterns`` ([G,] P, S) raw, ``weights`` ([G,] S, I), ``h`` ([G,] P, I)."""
-    x_hat = ops.divide_no_nan(patterns, ops.sum(patterns, axis=-1, keepdims=True))
-    return ops.sum(ops.abs(x_hat - reconstruction(weights, h)), axis=-1)
+def reconstruction_error(patterns, weights, h, observed=None):
+    """``|xhat - W h|_1`` per pattern: ``patterns`` ([G,] P, S) raw, ``weights`` ([G,] S, I), ``h`` ([G,] P, I).
+
+    With ``observed`` (the patterns' mask) the sum runs over the observed entries, xhat normalised over them.
+    """
+    masked = patterns if observed is None else patterns * observed
+    x_hat = ops.divide_no_nan(masked, ops.sum(masked, axis=-1, keepdims=True))
+    error = ops.abs(x_hat - reconstruction(weights, h))
+    return ops.sum(error if observed is None else error * observed, axis=-1)
 
 
 def fixed_point_residual(h, h_previous):

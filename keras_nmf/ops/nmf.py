@@ -92,7 +92,7 @@ def _renormalised(h):
 
 
 def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul, divergence="kl", observed=None,
-                   tolerance=None, with_counts=False):
+                   tolerance=None, with_history=False):
     """Runs ``iterations`` NMF updates from h(0) = 1/I (eq. 6, renormalised).
 
     Per step: R = W h, u_i = sum_s xhat_s W_si / R_s with xhat = x / sum_s x_s,
@@ -119,27 +119,33 @@ def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul, divergence
             :mod:`keras_nmf.ops.divergences` runs instead of eq. 3.
         tolerance: see :class:`NMFOptions`; the updates then run as one
             ``keras.ops.while_loop`` until every pattern has stopped.
-        with_counts: also return the updates each pattern used, int32 ([G,] P).
+        with_history: also return the updates each pattern used, int32 ([G,] P),
+            and its h one update before the returned one (h(0) = 1/I after one update).
 
     Above :data:`UNROLL_LIMIT` iterations the updates after the first run as
     one ``keras.ops.fori_loop`` (the same arithmetic, one traced body).
 
     Returns:
-        tensor ([G,] P, I) of x's dtype: h(N) (and the counts with ``with_counts``).
+        tensor ([G,] P, I) of x's dtype: h(N); with ``with_history``, ``(h, counts, previous h)``.
     """
     step = _update_rule(x, w, epsilon, matmul, divergence, observed)
     h = step(None)
     if tolerance is not None:
-        h, counts = _until_converged(step, h, iterations, tolerance)
-        return (h, counts) if with_counts else h
-    if iterations > UNROLL_LIMIT:
-        h = ops.fori_loop(1, iterations, lambda _, h: step(h), h)
-    else:
+        h, counts, previous = _until_converged(step, h, iterations, tolerance)
+        return (h, counts, previous) if with_history else h
+    if not with_history:
+        if iterations > UNROLL_LIMIT:
+            return ops.fori_loop(1, iterations, lambda _, h: step(h), h)
         for _ in range(iterations - 1):
             h = step(h)
-    if with_counts:
-        return h, ops.full(ops.shape(h)[:-1], iterations, "int32")
-    return h
+        return h
+    previous = ops.full_like(h, 1.0 / h.shape[-1])
+    if iterations > UNROLL_LIMIT:
+        previous, h = ops.fori_loop(1, iterations, lambda _, state: (state[1], step(state[1])), (previous, h))
+    else:
+        for _ in range(iterations - 1):
+            previous, h = h, step(h)
+    return h, ops.full(ops.shape(h)[:-1], iterations, "int32"), previous
 
 
 def _until_converged(step, h, iterations, tolerance):
@@ -148,22 +154,24 @@ def _until_converged(step, h, iterations, tolerance):
     A pattern that has stopped is never updated again, so its h and its count
     do not depend on the other patterns of the batch.
     """
-    change = ops.sum(ops.abs(h - 1.0 / h.shape[-1]), axis=-1, keepdims=True)  # |h(1) - h(0)|_1
+    previous = ops.full_like(h, 1.0 / h.shape[-1])
+    change = ops.sum(ops.abs(h - previous), axis=-1, keepdims=True)  # |h(1) - h(0)|_1
     active = change >= tolerance
     counts = ops.ones_like(change, dtype="int32")
 
-    def running(k, h, counts, active):
+    def running(k, h, previous, counts, active):
         return ops.logical_and(k < iterations, ops.any(active))
 
-    def update(k, h, counts, active):
+    def update(k, h, previous, counts, active):
         new = step(h)
         change = ops.sum(ops.abs(new - h), axis=-1, keepdims=True)
         counts = counts + ops.cast(active, "int32")
+        previous = ops.where(active, h, previous)
         h = ops.where(active, new, h)
-        return k + 1, h, counts, ops.logical_and(active, change >= tolerance)
+        return k + 1, h, previous, counts, ops.logical_and(active, change >= tolerance)
 
-    _, h, counts, _ = ops.while_loop(running, update, (1, h, counts, active))
-    return h, ops.squeeze(counts, -1)
+    _, h, previous, counts, _ = ops.while_loop(running, update, (1, h, previous, counts, active))
+    return h, ops.squeeze(counts, -1), previous
 
 
 def _update_rule(x, w, epsilon, matmul, divergence, observed):
@@ -195,10 +203,10 @@ def _update_rule(x, w, epsilon, matmul, divergence, observed):
     return step
 
 
-def iterate(x, w, options, observed=None, with_counts=False):
+def iterate(x, w, options, observed=None, with_history=False):
     """:func:`nmf_iterations` with a layer's :class:`NMFOptions`."""
     return nmf_iterations(x, w, options.iterations, options.epsilon, divergence=options.divergence,
-                          observed=observed, tolerance=options.tolerance, with_counts=with_counts)
+                          observed=observed, tolerance=options.tolerance, with_history=with_history)
 
 
 def approx_gradients(x, w, h, upstream, learning="backprop"):
@@ -272,33 +280,21 @@ def nmf_approx(x, w, options=NMFOptions(), fallback_counter=None, observed=None)
 
     The forward is :func:`nmf_iterations` (raw x, normalised inside); the
     gradient is :func:`backward_gradients`, from x, W and the final h only, so
-    nothing from the N iterations is kept. ``observed`` (x's shape) is data:
-    its gradient is zero.
+    nothing from the N iterations is kept. ``observed`` (x's shape) is data.
     """
 
-    # PyTorch passes upstream by keyword, TensorFlow and JAX as args[0].
+    # observed is closed over, not an argument: it is data, never differentiated.
     @ops.custom_gradient
     def _nmf(x, w):
-        h = iterate(x, w, options)
-
-        def grad(*args, upstream=None):
-            upstream = args[0] if upstream is None else upstream
-            return backward_gradients(x, w, h, upstream, options, fallback_counter)
-
-        return h, grad
-
-    @ops.custom_gradient
-    def _masked_nmf(x, w, observed):  # the mask is an argument: JAX's custom gradient sees every traced input
         h = iterate(x, w, options, observed)
 
-        def grad(*args, upstream=None):
+        def grad(*args, upstream=None):  # PyTorch passes upstream by keyword, TensorFlow and JAX as args[0]
             upstream = args[0] if upstream is None else upstream
-            grads = backward_gradients(x, w, h, upstream, options, fallback_counter, observed)
-            return (*grads, ops.zeros_like(observed))
+            return backward_gradients(x, w, h, upstream, options, fallback_counter, observed)
 
         return h, grad
 
-    return _nmf(x, w) if observed is None else _masked_nmf(x, w, observed)
+    return _nmf(x, w)
 
 
 def nmf(x, w, options=NMFOptions(), fallback_counter=None, observed=None):

@@ -10,6 +10,8 @@ import math
 
 from keras import ops
 
+from keras_nmf import backend
+
 
 def conv_output_length(input_length, kernel_size, stride, dilation, padding):
     """Output length of one spatial axis, as ``keras.layers.Conv2D`` computes it."""
@@ -106,6 +108,24 @@ class PatchGeometry:
     def patterns(self, images):
         patches = extract_patches(images, self.kernel_size, self.strides, self.dilation_rate, self.padding)
         return split_groups(patches, self.groups, images.shape[-1])
+
+    def fold(self, patterns, image_shape):
+        """The adjoint of :meth:`patterns`: each pattern entry added back onto its pixel (overlaps summed).
+
+        ``image_shape`` is the (b, H, W, C) shape the patterns came from. Differentiable on every
+        backend: its gradient is :meth:`patterns` of the upstream gradient (the map is linear).
+        """
+
+        @ops.custom_gradient
+        def _fold(patterns):
+            folded = backend.vjp(self.patterns, ops.zeros(image_shape, patterns.dtype), patterns)
+
+            def grad(*args, upstream=None):  # PyTorch passes upstream by keyword, TensorFlow and JAX as args[0]
+                return self.patterns(args[0] if upstream is None else upstream)
+
+            return folded, grad
+
+        return _fold(patterns)
 
 
 def merge_groups(h, spatial_shape):

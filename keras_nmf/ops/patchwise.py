@@ -19,7 +19,7 @@ patterns are visited differs.
 from keras import ops
 
 from keras_nmf import backend
-from keras_nmf.ops.nmf import NMFOptions, backward_gradients, nmf, nmf_iterations
+from keras_nmf.ops.nmf import NMFOptions, backward_gradients, iterate, nmf
 
 
 def _chunking(batch, images_per_chunk):
@@ -65,7 +65,17 @@ def _patterns_by_row(per_image):
     return ops.reshape(per_image, (per_image.shape[0], -1, per_image.shape[-1]))
 
 
-def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=None, fallback_counter=None):
+def observed_patterns(geometry, observed):
+    """The patterns of an image-shaped mask (1 observed, 0 missing); "same" padding counts as observed.
+
+    The plain layer explains the zero padding like any other entry, so a mask
+    of ones must give the plain layer: the padding is made 1 by patching 1 - m.
+    """
+    return 1.0 - geometry.patterns(1.0 - observed)
+
+
+def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=None, fallback_counter=None,
+                  observed=None):
     """NMF of every image patch (eq. 6); the one-step and implicit backwards recompute the patches.
 
     Args:
@@ -82,6 +92,8 @@ def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=No
         images_per_chunk: images processed at a time, or None for the whole
             batch at once.
         fallback_counter: see :func:`keras_nmf.ops.nmf.backward_gradients`.
+        observed: None, or a mask of the images' shape (1 observed, 0 missing), chunked with them
+            (:func:`observed_patterns`).
 
     Returns:
         float32 ([G,] B*Q, I): h(N) for every patch, as ``nmf_approx`` on
@@ -90,24 +102,29 @@ def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=No
 
     # The weights are passed into every function below rather than closed
     # over: JAX's custom gradient must see each differentiated value as an argument.
-    def infer(image_chunk, weights):
-        """h(N) of a chunk's patterns, ([G,] b*Q, I)."""
-        return nmf_iterations(geometry.patterns(image_chunk), weights, options.iterations, options.epsilon)
+    # The mask is data: closed over, and chunked beside the images.
+    def mask_of(mask_chunk):
+        return None if mask_chunk is None else observed_patterns(geometry, mask_chunk)
 
-    def chunk_gradients(image_chunk, weights, h_chunk, upstream_chunk):
+    def infer(image_chunk, weights, mask_chunk):
+        """h(N) of a chunk's patterns, ([G,] b*Q, I)."""
+        return iterate(geometry.patterns(image_chunk), weights, options, mask_of(mask_chunk))
+
+    def chunk_gradients(image_chunk, weights, h_chunk, upstream_chunk, mask_chunk):
         """Eqs. 18-19 on one chunk, patterns rebuilt: (dL/d images, dL/dW)."""
         x = geometry.patterns(image_chunk)
-        grad_x, grad_w = backward_gradients(x, weights, h_chunk, upstream_chunk, options, fallback_counter)
+        grad_x, grad_w = backward_gradients(x, weights, h_chunk, upstream_chunk, options, fallback_counter,
+                                            mask_of(mask_chunk))
         return backend.vjp(geometry.patterns, image_chunk, grad_x), grad_w
 
     # The backward functions take (*args, upstream=None): PyTorch passes the
     # upstream gradient by keyword, TensorFlow and JAX as the only argument.
     @ops.custom_gradient
     def _whole_batch(images, weights):
-        h = infer(images, weights)
+        h = infer(images, weights, observed)
 
         def grad(*args, upstream=None):
-            return chunk_gradients(images, weights, h, args[0] if upstream is None else upstream)
+            return chunk_gradients(images, weights, h, args[0] if upstream is None else upstream, observed)
 
         return h, grad
 
@@ -116,8 +133,15 @@ def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=No
         batch = ops.shape(images)[0]
         chunks, per_chunk = _chunking(batch, images_per_chunk)
         image_chunks = _to_chunks(images, chunks, per_chunk)
+        # The mask's chunks, when there is one, travel as the last item of each chunk tuple.
+        masks = () if observed is None else (_to_chunks(observed, chunks, per_chunk),)
+
+        def mask_chunk(chunk):
+            return chunk[-1] if masks else None
+
         h_chunks = backend.map_chunks(
-            lambda chunk: _patterns_by_image(infer(chunk, weights), per_chunk), image_chunks, "float32"
+            lambda chunk: _patterns_by_image(infer(chunk[0], weights, mask_chunk(chunk)), per_chunk),
+            (image_chunks, *masks), "float32",
         )  # (chunks, per_chunk, [G,] Q, I)
         h = _patterns_by_row(_from_chunks(h_chunks, batch))
 
@@ -126,9 +150,9 @@ def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=No
             upstream_chunks = _to_chunks(_patterns_by_image(upstream, batch), chunks, per_chunk)
             grad_image_chunks, grad_w_chunks = backend.map_chunks(
                 lambda chunk: chunk_gradients(
-                    chunk[0], weights, _patterns_by_row(chunk[1]), _patterns_by_row(chunk[2])
+                    chunk[0], weights, _patterns_by_row(chunk[1]), _patterns_by_row(chunk[2]), mask_chunk(chunk)
                 ),
-                (image_chunks, h_chunks, upstream_chunks),
+                (image_chunks, h_chunks, upstream_chunks, *masks),
                 ("float32", "float32"),
             )
             return _from_chunks(grad_image_chunks, batch), ops.sum(grad_w_chunks, axis=0)
@@ -136,7 +160,7 @@ def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=No
         return h, grad
 
     if options.through_iterations:  # nothing to recompute: autodiff keeps every iteration anyway
-        return nmf(geometry.patterns(images), w, options)
+        return nmf(geometry.patterns(images), w, options, observed=mask_of(observed))
     static_batch = images.shape[0]
     if images_per_chunk is None or (
         static_batch is not None and static_batch <= images_per_chunk

@@ -7,7 +7,7 @@ from keras_nmf.layers.base_nmf import BaseNMF
 from keras_nmf.training.compiled import compiled_call
 
 #: The quantities logged per layer, as ``<layer>_<quantity>`` (epochs.csv columns, TensorBoard ``epoch_<...>``).
-QUANTITIES = ("reconstruction_error", "residual", "sparsity")
+QUANTITIES = ("reconstruction_error", "residual", "sparsity", "iterations")
 
 
 def nmf_layers(model):
@@ -17,24 +17,25 @@ def nmf_layers(model):
 
 def layer_diagnostics(layer, layer_inputs):
     """Means over the patterns of one batch: ``{quantity: value}`` (see :mod:`keras_nmf.ops.diagnostics`)."""
-    factorization = layer.factorize(layer_inputs, with_previous=True)
+    factorization = layer.factorize(layer_inputs)
     values = {
         "reconstruction_error": factorization.reconstruction_error(),
         "residual": factorization.residual(),
         "sparsity": factorization.sparsity(),
+        "iterations": keras.ops.cast(factorization.iterations_used, "float32"),  # N, or fewer with a tolerance
     }
     return {name: float(np.mean(keras.ops.convert_to_numpy(value))) for name, value in values.items()}
 
 
 class NMFDiagnostics(keras.callbacks.Callback):
-    """Adds ``<layer>_reconstruction_error``, ``<layer>_residual`` and ``<layer>_sparsity`` to each epoch's logs.
+    """Adds ``<layer>_<quantity>`` for each of ``QUANTITIES`` to each epoch's logs.
 
     On one fixed batch (the same every epoch), for every NMF layer: the mean
     reconstruction error |xhat - W h|_1 per pattern, the mean fixed-point
     residual |h(N) - h(N-1)|_1 (how far the N iterations are from the fixed
-    point where eqs. 18-19 are derived) and the mean Hoyer sparsity of h.
-    Cheap: one forward pass to each layer's input and N + (N - 1) iterations
-    per layer. Place it before the loggers (``CSVLogger``, ``TensorBoard``).
+    point where eqs. 18-19 are derived), the mean Hoyer sparsity of h and the
+    mean number of updates the patterns used (N, or fewer with a ``tolerance``).
+    Cheap: one forward pass to each layer's input and N iterations per layer. Place it before the loggers (``CSVLogger``, ``TensorBoard``).
 
     Args:
         images: the fixed batch (model inputs).

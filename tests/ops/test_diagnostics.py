@@ -31,7 +31,7 @@ def test_factorize_gives_h_and_the_reconstruction_beside_the_layer_output():
     inputs = np.random.default_rng(1).uniform(0, 1, (3, 7)).astype("float32")
     layer = NMFDense(4, iterations=6)
     output = layer(inputs)
-    factorization = layer.factorize(inputs, with_previous=True)
+    factorization = layer.factorize(inputs)
     h = to_numpy(factorization.h)
     np.testing.assert_allclose(h, to_numpy(output), rtol=1e-6)
     w = ref.weights_from_kernel(to_numpy(layer.kernel))

@@ -126,7 +126,7 @@ def _reference_with_tolerance(x, w, iterations, tolerance):
 def test_tolerance_stops_each_pattern_at_its_first_small_step():
     x, w, _ = _problem(patterns=8, seed=2)
     x = ref.l1_normalize(x + 1e-3)
-    h, counts = ops.nmf_iterations(_t(x), _t(w), 200, tolerance=1e-3, with_counts=True)
+    h, counts, _ = ops.nmf_iterations(_t(x), _t(w), 200, tolerance=1e-3, with_history=True)
     expected_h, expected_counts = _reference_with_tolerance(x, w, 200, 1e-3)
     np.testing.assert_array_equal(to_numpy(counts), expected_counts)
     assert len(set(expected_counts)) > 1  # the patterns stop at different steps
@@ -135,8 +135,21 @@ def test_tolerance_stops_each_pattern_at_its_first_small_step():
 
 def test_a_patterns_result_does_not_depend_on_the_rest_of_the_batch():
     x, w, _ = _problem(patterns=8, seed=4)
-    alone = [ops.nmf_iterations(_t(x[i:i + 1]), _t(w), 100, tolerance=1e-4, with_counts=True) for i in range(8)]
-    together, counts = ops.nmf_iterations(_t(x), _t(w), 100, tolerance=1e-4, with_counts=True)
+    alone = [ops.nmf_iterations(_t(x[i:i + 1]), _t(w), 100, tolerance=1e-4, with_history=True)[:2] for i in range(8)]
+    together, counts, _ = ops.nmf_iterations(_t(x), _t(w), 100, tolerance=1e-4, with_history=True)
     np.testing.assert_array_equal(to_numpy(counts), [int(to_numpy(c)[0]) for _, c in alone])
     np.testing.assert_allclose(to_numpy(together), np.concatenate([to_numpy(h) for h, _ in alone]), rtol=1e-6,
                                atol=1e-9)
+
+
+@pytest.mark.parametrize("iterations", [7, 60])  # unrolled, and the fori_loop above UNROLL_LIMIT
+def test_the_history_is_the_last_two_iterates(iterations):
+    x, w, _ = _problem(seed=6)
+    h, counts, previous = ops.nmf_iterations(_t(x), _t(w), iterations, with_history=True)
+    np.testing.assert_array_equal(to_numpy(counts), iterations)
+    np.testing.assert_allclose(to_numpy(previous), to_numpy(ops.nmf_iterations(_t(x), _t(w), iterations - 1)),
+                               rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(to_numpy(h), to_numpy(ops.nmf_iterations(_t(x), _t(w), iterations)), rtol=RTOL)
+    stopped, _, before = ops.nmf_iterations(_t(x), _t(w), 500, tolerance=1e-3, with_history=True)
+    change = np.abs(to_numpy(stopped) - to_numpy(before)).sum(-1)
+    assert np.all(change[np.abs(x).sum(-1) > 0] < 1e-3)  # each pattern stopped at its first small step
