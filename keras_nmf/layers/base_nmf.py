@@ -244,6 +244,8 @@ class BaseNMF(keras.layers.Layer):
             :class:`NMFFactorization`.
         """
         x = self._prepare_input(inputs)
+        if not self.built:
+            self.build(tuple(x.shape))
         observed = self._prepare_observed(observed, x)
         patterns, weights = self._patterns_and_weights(x)
         mask = None if observed is None else self._observed_patterns(observed)
