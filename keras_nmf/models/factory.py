@@ -91,6 +91,9 @@ def build_model(
     nmf_chunk_elements: int | None = 2**20,
     cnn_kxk_bias: bool = False,
     implicit_dtype: str = "float32",
+    nmf_divergence: str = "kl",
+    nmf_tolerance: float | None = None,
+    observed_input: bool = False,
     bn_momentum: float = 0.9,
     bn_epsilon: float = TORCH_BN_EPSILON,
     bn_synchronized: bool = False,
@@ -140,6 +143,12 @@ def build_model(
             CNN's BatchNorm inputs have per-channel variances of ~1e-6 at the
             start (each patch is L1-normalised), so Keras's 1e-3 would
             dominate them.
+        nmf_divergence, nmf_tolerance: ``CNMF2D``'s ``divergence`` and ``tolerance``.
+        observed_input: a second input ``observed``, (H, W, 1) of ``input_shape``: 1 where a pixel is
+            observed, 0 where it is missing. Every NMF block receives it as ``observed``: the mask of
+            block k + 1 is block k's averaged over each of its patches (the feature at a position is as
+            observed as its patch was), then pooled like the map. Needs ``augmentation=None`` (the mask
+            is given for the crops) and an NMF arch.
         bn_synchronized: BatchNorm statistics over the global batch across
             replicas of a ``tf.distribute`` strategy (``synchronized=True``).
         augmentation, image_shape: a layer from raw images of ``image_shape``
@@ -161,6 +170,10 @@ def build_model(
     learning = block_learning_modes(nmf_learning)
     channels = [c * width for c, _, _ in HIDDEN_BLOCKS]
 
+    if observed_input and (augmentation is not None or not nmf):
+        raise ValueError("`observed_input=True` needs an NMF arch (cnmf, cnmf_1x1) and no augmentation (the mask "
+                         f"is given for the network's input). Received: arch={arch!r}, augmentation={augmentation!r}")
+    mask_input = observed = keras.Input(tuple(input_shape[:2]) + (1,), name="observed") if observed_input else None
     if augmentation is None:
         inputs = x = keras.Input(input_shape, name="images")
     else:
@@ -186,8 +199,11 @@ def build_model(
             x = CNMF2D(
                 filters, kernel, groups=nmf_groups if inner else 1, iterations=iterations,
                 epsilon=epsilon, backward=backward, learning=learning[index - 1], implicit_dtype=implicit_dtype,
-                chunk_elements=nmf_chunk_elements, name=f"{prefix}_cnmf",
-            )(x)
+                divergence=nmf_divergence, tolerance=nmf_tolerance, chunk_elements=nmf_chunk_elements,
+                name=f"{prefix}_cnmf",
+            )(x, observed=observed)
+            if observed is not None:
+                observed = keras.layers.AveragePooling2D(kernel, strides=1, name=f"{prefix}_observed")(observed)
         else:
             groups = conv_groups if inner else 1
             x = PatchNormalizedConv2D(
@@ -211,9 +227,11 @@ def build_model(
                     name=f"{prefix}_mix_bn")(x)
         if pool:
             x = keras.layers.AveragePooling2D(2, name=f"{prefix}_pool")(x)
+            if observed is not None:
+                observed = keras.layers.AveragePooling2D(2, name=f"{prefix}_observed_pool")(observed)
     x = keras.layers.Flatten(name="logits")(x)
     outputs = keras.layers.Activation("softmax", dtype="float32", name="probabilities")(x)
-    return keras.Model(inputs, outputs, name=arch)
+    return keras.Model([inputs, mask_input] if observed_input else inputs, outputs, name=arch)
 
 
 def _block1_input(config):

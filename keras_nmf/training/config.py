@@ -29,8 +29,8 @@ import math
 from keras_nmf import backend
 from keras_nmf.data import TFDS_DATASETS
 from keras_nmf.models import ARCHITECTURES, block_learning_modes, check_groups
-from keras_nmf.layers.base_nmf import MAX_ITERATIONS
-from keras_nmf.ops import BACKWARD_MODES, IMPLICIT_DTYPES
+from keras_nmf.layers.base_nmf import MAX_ITERATIONS, validate_nmf_arguments
+from keras_nmf.ops import BACKWARD_MODES, DIVERGENCES, IMPLICIT_DTYPES
 from keras_nmf.training.distribute import DEFAULT_STARTUP_TIMEOUT_S, STRATEGIES
 from keras_nmf.training.run_files import RunFileError, atomic_write_json, read_json
 
@@ -83,6 +83,11 @@ class TrainConfig:
                            applies_to="nmf")
     implicit_dtype: str = _field("float32", "dtype of the implicit backward's per-pattern linear solves",
                                  choices=IMPLICIT_DTYPES, applies_to="nmf")
+    nmf_divergence: str = _field("kl", "the beta-divergence each patch's h minimises: kl (the paper's, eq. 3), "
+                                       "frobenius or itakura_saito", choices=tuple(DIVERGENCES), applies_to="nmf")
+    nmf_tolerance: float = _field(None, "each patch stops at its first update that changes h by less than this (L1); "
+                                        "--iterations is then the maximum (default: exactly --iterations)",
+                                  type=float, above=0.0, applies_to="nmf")
     nmf_learning: str = _field(
         "backprop", "NMF weights by backprop or by the local NMF rule (section 4.2 ablation): one mode for every "
         "block, or one per block, block 1 first (e.g. local,local,local,backprop)", check=block_learning_modes,
@@ -163,6 +168,8 @@ class TrainConfig:
                 "by default under a strategy).")
         _check_backend_support(self)
         nmf = self.arch.startswith("cnmf")
+        if nmf:
+            _check_nmf_arguments(self)
         try:
             check_groups(self.width, self.nmf_groups, self.conv_groups, nmf=nmf)
         except ValueError as error:
@@ -268,6 +275,17 @@ def _check_applies_to_arch(config):
             applies_to = spec.metadata["applies_to"]
             raise ConfigError(f"{flag(spec.name)} applies to the {applies_to.upper()} archs ({archs[applies_to]}), "
                               f"not to {config.arch}: drop it for this arch.")
+
+
+def _check_nmf_arguments(config):
+    """The NMF layers' own rules on the combination of their arguments (one source: the layers')."""
+    for learning in set(block_learning_modes(config.nmf_learning)):
+        try:
+            validate_nmf_arguments(config.iterations, config.epsilon, config.backward, learning, config.implicit_dtype,
+                                   config.nmf_divergence, config.nmf_tolerance)
+        except ValueError as error:
+            raise ConfigError(f"{error} (flags: --backward, --nmf-divergence, --nmf-tolerance, --nmf-learning)") \
+                from None
 
 
 def _check_backend_support(config):

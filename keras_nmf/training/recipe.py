@@ -146,6 +146,7 @@ def model_arguments(config):
         iterations=config.iterations, epsilon=config.epsilon, backward=config.backward,
         nmf_learning=config.nmf_learning, nmf_chunk_elements=config.nmf_chunk_elements or None,
         cnn_kxk_bias=config.cnn_kxk_bias, implicit_dtype=config.implicit_dtype,
+        nmf_divergence=config.nmf_divergence, nmf_tolerance=config.nmf_tolerance,
     )
 
 
