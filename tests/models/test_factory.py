@@ -166,3 +166,26 @@ def test_a_model_with_the_augmentation_takes_raw_images_and_its_network_the_crop
     raw = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
     crops = raw[:, 2:30, 2:30].astype("float32") / 255.0  # inference: the centre crop
     np.testing.assert_allclose(to_numpy(network(crops)), to_numpy(model(raw)), atol=1e-6)
+
+
+@wiring
+def test_the_nmf_options_reach_every_cnmf_layer():
+    model = build_model("cnmf", iterations=3, nmf_divergence="itakura_saito", nmf_tolerance=1e-3)
+    layers = [layer for layer in model.layers if isinstance(layer, CNMF2D)]
+    assert len(layers) == 4 and {(layer.divergence, layer.tolerance) for layer in layers} == {("itakura_saito", 1e-3)}
+
+
+def test_an_all_observed_mask_input_gives_the_plain_network():
+    plain = build_model("cnmf_1x1", iterations=3)
+    masked = build_model("cnmf_1x1", iterations=3, observed_input=True)
+    for layer in masked.layers:
+        if layer.weights:
+            layer.set_weights(plain.get_layer(layer.name).get_weights())
+    images = np.random.default_rng(0).random((2, 28, 28, 3)).astype("float32")
+    ones = np.ones((2, 28, 28, 1), "float32")
+    np.testing.assert_allclose(to_numpy(masked([images, ones])), to_numpy(plain(images)), rtol=1e-4, atol=1e-6)
+    holes = ones.copy()
+    holes[:, 4:20, 4:20] = 0.0
+    assert np.abs(to_numpy(masked([images, holes])) - to_numpy(plain(images))).max() > 1e-5  # 100x the rounding
+    with pytest.raises(ValueError, match="needs an NMF arch"):
+        build_model("cnn", observed_input=True)

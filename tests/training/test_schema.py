@@ -107,3 +107,13 @@ def test_search_honours_or_refuses_every_train_flag(tmp_path, capsys):
 def test_config_error_names_the_flag():
     with pytest.raises(ConfigError, match="--epsilon must be <= 1.0"):
         TrainConfig(epsilon=2.0)
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"nmf_tolerance": 1e-3, "backward": "autodiff"}, "autodiff cannot differentiate"),
+    ({"nmf_divergence": "frobenius", "backward": "implicit"}, "solves the fixed point of the KL update"),
+    ({"nmf_tolerance": -1.0}, "--nmf-tolerance must be > 0.0"),
+])
+def test_the_layers_rules_refuse_a_config_before_anything_runs(values, message):
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig(**values)
