@@ -1,6 +1,7 @@
-"""Keras layers: ``NMFDense``, ``CNMF2D`` and ``L1Normalize``."""
+"""Keras layers: ``NMFDense``, ``CNMF2D``, ``L1Normalize``, ``PatchNormalizedConv2D`` and ``ObservedFraction``."""
 
 from keras_nmf.layers.cnmf2d import CNMF2D
 from keras_nmf.layers.l1_normalize import L1Normalize
 from keras_nmf.layers.nmf_dense import NMFDense
+from keras_nmf.layers.observed_fraction import ObservedFraction
 from keras_nmf.layers.patch_normalized_conv2d import PatchNormalizedConv2D

@@ -3,7 +3,7 @@
 import keras
 
 from keras_nmf.initializers import FanInUniform, NearIdentity
-from keras_nmf.layers import CNMF2D, L1Normalize, PatchNormalizedConv2D
+from keras_nmf.layers import CNMF2D, L1Normalize, ObservedFraction, PatchNormalizedConv2D
 
 ARCHITECTURES = ("cnn", "cnmf", "cnn_1x1", "cnmf_1x1")
 
@@ -144,11 +144,11 @@ def build_model(
             start (each patch is L1-normalised), so Keras's 1e-3 would
             dominate them.
         nmf_divergence, nmf_tolerance: ``CNMF2D``'s ``divergence`` and ``tolerance``.
-        observed_input: a second input ``observed``, (H, W, 1) of ``input_shape``: 1 where a pixel is
-            observed, 0 where it is missing. Every NMF block receives it as ``observed``: the mask of
-            block k + 1 is block k's averaged over each of its patches (the feature at a position is as
-            observed as its patch was), then pooled like the map. Needs ``augmentation=None`` (the mask
-            is given for the crops) and an NMF arch.
+        observed_input: a second input ``observed`` of ``input_shape``: 1 where an entry is observed,
+            0 where it is missing. Every NMF block receives a mask as ``observed``: block 1 this one,
+            block k + 1 the fraction of observed entries in each of block k's patches, pooled like
+            the map (:class:`keras_nmf.layers.ObservedFraction`). Needs ``augmentation=None`` (the
+            mask is given for the crops) and an NMF arch.
         bn_synchronized: BatchNorm statistics over the global batch across
             replicas of a ``tf.distribute`` strategy (``synchronized=True``).
         augmentation, image_shape: a layer from raw images of ``image_shape``
@@ -173,7 +173,7 @@ def build_model(
     if observed_input and (augmentation is not None or not nmf):
         raise ValueError("`observed_input=True` needs an NMF arch (cnmf, cnmf_1x1) and no augmentation (the mask "
                          f"is given for the network's input). Received: arch={arch!r}, augmentation={augmentation!r}")
-    mask_input = observed = keras.Input(tuple(input_shape[:2]) + (1,), name="observed") if observed_input else None
+    mask_input = observed = keras.Input(input_shape, name="observed") if observed_input else None
     if augmentation is None:
         inputs = x = keras.Input(input_shape, name="images")
     else:
@@ -203,7 +203,7 @@ def build_model(
                 name=f"{prefix}_cnmf",
             )(x, observed=observed)
             if observed is not None:
-                observed = keras.layers.AveragePooling2D(kernel, strides=1, name=f"{prefix}_observed")(observed)
+                observed = ObservedFraction(kernel, 2 if pool else 1, name=f"{prefix}_observed")(observed)
         else:
             groups = conv_groups if inner else 1
             x = PatchNormalizedConv2D(
@@ -227,8 +227,6 @@ def build_model(
                     name=f"{prefix}_mix_bn")(x)
         if pool:
             x = keras.layers.AveragePooling2D(2, name=f"{prefix}_pool")(x)
-            if observed is not None:
-                observed = keras.layers.AveragePooling2D(2, name=f"{prefix}_observed_pool")(observed)
     x = keras.layers.Flatten(name="logits")(x)
     outputs = keras.layers.Activation("softmax", dtype="float32", name="probabilities")(x)
     return keras.Model([inputs, mask_input] if observed_input else inputs, outputs, name=arch)

@@ -173,3 +173,16 @@ def test_factorize_reports_the_updates_each_pattern_used():
     assert used.shape == (3 * 5 * 5,) and 1 <= used.min() and used.max() < 300 and len(np.unique(used)) > 1
     assert np.all(to_numpy(factorization.residual()) < 1e-3)
     np.testing.assert_array_equal(to_numpy(CNMF2D(4, 3, iterations=7).factorize(images).iterations_used), 7)
+
+
+def test_observed_fraction_is_the_observed_share_of_each_patch_pooled_like_the_map():
+    from keras_nmf.layers import ObservedFraction
+
+    mask = np.ones((1, 6, 6, 2), "float32")
+    mask[0, 0, 0, 0] = 0.0  # one of the 3 * 3 * 2 = 18 entries of the top-left patch
+    fraction = to_numpy(ObservedFraction(3)(mask))
+    assert fraction.shape == (1, 4, 4, 1) and fraction[0, 0, 0, 0] == pytest.approx(17 / 18)
+    assert np.all(fraction[0, 1:, 1:] == 1.0)
+    pooled = to_numpy(ObservedFraction(3, pool=2)(mask))
+    assert pooled.shape == (1, 2, 2, 1) and pooled[0, 0, 0, 0] == pytest.approx((3 + 17 / 18) / 4)
+    assert ObservedFraction(3, pool=2).compute_output_shape((None, 6, 6, 2)) == (None, 2, 2, 1)

@@ -182,10 +182,10 @@ def test_an_all_observed_mask_input_gives_the_plain_network():
         if layer.weights:
             layer.set_weights(plain.get_layer(layer.name).get_weights())
     images = np.random.default_rng(0).random((2, 28, 28, 3)).astype("float32")
-    ones = np.ones((2, 28, 28, 1), "float32")
+    ones = np.ones((2, 28, 28, 3), "float32")
     np.testing.assert_allclose(to_numpy(masked([images, ones])), to_numpy(plain(images)), rtol=1e-4, atol=1e-6)
     holes = ones.copy()
-    holes[:, 4:20, 4:20] = 0.0
+    holes[:, 4:20, 4:20, :2] = 0.0
     assert np.abs(to_numpy(masked([images, holes])) - to_numpy(plain(images))).max() > 1e-5  # 100x the rounding
     with pytest.raises(ValueError, match="needs an NMF arch"):
         build_model("cnn", observed_input=True)
