@@ -10,7 +10,9 @@ uniform noise, (1-eta) x^ + eta n^), picture (mixed the same way with a training
 image), holes (each pixel entry set to 0 with probability eta), holes_noise
 (those entries replaced by uniform noise L1-normalised over the image, as the
 authors draw it); holes_noise_unit (the holes get Uniform(0, 1) noise) on
-request. Every model sees the same random draws, from --seed; --limit-test N
+request. --holes-observed also evaluates every NMF model under holes with the
+holes given as its observed input (the same weights; rows "<model> +observed").
+Every model sees the same random draws, from --seed; --limit-test N
 with the same --seed selects the same N test images as train.py. OUT is created
 and checked first; OUT/robustness.csv (model, perturbation, eta, accuracy) is
 written row by row as the evaluation goes, then OUT/robustness.png.
@@ -23,6 +25,7 @@ from keras_nmf.experiments.cli import add_model_output_arguments
 from keras_nmf.experiments import PERTURBATIONS, evaluate_robustness
 from keras_nmf.experiments.perturbations import AUTHORS_PERTURBATIONS
 from keras_nmf.experiments.plots import plot_robustness
+from keras_nmf.experiments.observed_holes import observed_twins
 from keras_nmf.experiments.outputs import prepare_output_dir
 from keras_nmf.experiments.robustness import load_models, model_labels, prepare_images, robustness_csv
 
@@ -35,7 +38,11 @@ def main(argv=None):
     parser.add_argument("--perturbations", nargs="+", choices=PERTURBATIONS, default=list(AUTHORS_PERTURBATIONS))
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise draws and the test subset")
     parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--holes-observed", action="store_true",
+                        help="under holes, also give each NMF model the holes as its observed input")
     args = parser.parse_args(argv)
+    if args.holes_observed and "holes" not in args.perturbations:
+        parser.error("--holes-observed needs the holes perturbation: add holes to --perturbations.")
     for name, value, least in (("--steps", args.steps, 2), ("--limit-test", args.limit_test, 1),
                                ("--batch-size", args.batch_size, 1)):
         if value is not None and value < least:
@@ -49,14 +56,21 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 2
     labels_of_models = model_labels(args.models)
+    try:
+        twins = observed_twins(args.models, models, labels_of_models) if args.holes_observed else None
+    except (FileNotFoundError, ValueError) as error:  # RunFileError is a ValueError
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(f"{len(models)} models, {len(labels)} test images, perturbations {', '.join(args.perturbations)}, "
           f"{args.steps} steps of eta")
     paths = dict(zip(labels_of_models, args.models))
+    paths.update({f"{label} +observed": paths[label] for label in twins or ()})
     try:
         with robustness_csv(out / "robustness.csv") as csv_file:
             rows = evaluate_robustness(models, labels_of_models, images, labels, train_images, args.perturbations,
                                        args.steps, args.seed, args.batch_size,
-                                       on_row=lambda row: csv_file.write({**row, "path": paths[row["model"]]}))
+                                       on_row=lambda row: csv_file.write({**row, "path": paths[row["model"]]}),
+                                       observed_twins=twins)
     except FloatingPointError as error:  # a model output NaN/Inf: say which, no traceback
         print(f"error: {error} The rows measured before it are in {out / 'robustness.csv'}.", file=sys.stderr)
         return 2

@@ -40,6 +40,14 @@ def mix(images, others, eta):
     return images + eta * (_l1_normalised(others) * totals - images)
 
 
+def holes_of(shape, eta, rng):
+    """Where the ``holes`` perturbations put their holes: each entry with probability eta (the generator's first draw).
+
+    rng.random < 1 always, so eta = 1 makes every entry a hole.
+    """
+    return rng.random(shape) < eta
+
+
 def perturb(kind, images, eta, rng, others=None):
     """Applies perturbation ``kind`` of strength ``eta`` to ``images``.
 
@@ -64,7 +72,7 @@ def perturb(kind, images, eta, rng, others=None):
         if others is None or np.shape(others) != images.shape:
             raise ValueError(f"'picture' needs `others` of shape {images.shape}. Received: {np.shape(others)}")
         return mix(images, np.asarray(others, np.float32), eta)
-    holes = rng.random(images.shape) < eta  # rng.random < 1 always: eta = 1 makes every entry a hole
+    holes = holes_of(images.shape, eta, rng)
     if kind == "holes":
         return np.where(holes, np.float32(0), images)
     noise = rng.random(images.shape, dtype=np.float32)

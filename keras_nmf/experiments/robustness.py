@@ -16,7 +16,7 @@ from keras_nmf.data import DataError, load_arrays
 from keras_nmf.models import network_of
 from keras_nmf.data.augment import centre_crop
 from keras_nmf.experiments.csv_rows import CsvRowWriter
-from keras_nmf.experiments.perturbations import AUTHORS_PERTURBATIONS, PERTURBATIONS, perturb
+from keras_nmf.experiments.perturbations import AUTHORS_PERTURBATIONS, PERTURBATIONS, holes_of, perturb
 from keras_nmf.training.run_files import load_keras_model
 
 CSV_COLUMNS = ("model", "perturbation", "eta", "accuracy", "images", "path")
@@ -66,11 +66,20 @@ def prepare_images(name, data_dir, tfds_dir, input_shape, limit_test=None, seed=
     return to_unit(images), labels, to_unit(train[0])
 
 
+def _generator(kind, step, seed):
+    return np.random.default_rng([seed, PERTURBATIONS.index(kind), step])
+
+
 def perturbed_test_set(kind, step, eta, images, train_images, seed):
     """The test set under one (perturbation, eta): the same for every model and every rerun."""
-    rng = np.random.default_rng([seed, PERTURBATIONS.index(kind), step])
+    rng = _generator(kind, step, seed)
     others = train_images[rng.integers(0, len(train_images), len(images))] if kind == "picture" else None
     return perturb(kind, images, eta, rng, others)
+
+
+def observed_mask(step, eta, images, seed):
+    """The mask of :func:`perturbed_test_set`'s ``holes`` at (step, eta): 1 observed, 0 a hole (the same draw)."""
+    return (~holes_of(images.shape, eta, _generator("holes", step, seed))).astype(np.float32)
 
 
 def accuracy(model, images, labels, batch_size):
@@ -81,11 +90,14 @@ def accuracy(model, images, labels, batch_size):
 
 
 def evaluate_robustness(models, labels_of_models, images, labels, train_images, perturbations=AUTHORS_PERTURBATIONS,
-                        steps=21, seed=0, batch_size=100, print_fn=print, on_row=None):
+                        steps=21, seed=0, batch_size=100, print_fn=print, on_row=None, observed_twins=None):
     """Accuracy of every model under every perturbation at eta = 0, 1/(steps-1), ..., 1.
 
     ``on_row(row)`` is called as soon as each row is measured (e.g. a
     :class:`~keras_nmf.experiments.csv_rows.CsvRowWriter`'s ``write``).
+    ``observed_twins`` (``{label: model}``, :func:`keras_nmf.experiments.observed_holes.observed_twins`):
+    under ``holes`` each twin is also evaluated with the holes given as its ``observed`` input, as the
+    rows of model ``"<label> +observed"``.
 
     Returns rows ``{"model", "perturbation", "eta", "accuracy", "images"}``.
     """
@@ -97,8 +109,12 @@ def evaluate_robustness(models, labels_of_models, images, labels, train_images, 
         eta = step / (steps - 1)
         perturbed = perturbed_test_set(kind, step, eta, images, train_images, seed)
         line = []
-        for model, label in zip(models, labels_of_models):
-            value = accuracy(model, perturbed, labels, batch_size)
+        evaluations = [(model, label, perturbed) for model, label in zip(models, labels_of_models)]
+        if kind == "holes" and observed_twins:
+            mask = observed_mask(step, eta, images, seed)
+            evaluations += [(twin, f"{label} +observed", [perturbed, mask]) for label, twin in observed_twins.items()]
+        for model, label, inputs in evaluations:
+            value = accuracy(model, inputs, labels, batch_size)
             rows.append({"model": label, "perturbation": kind, "eta": round(eta, 6), "accuracy": value,
                          "images": len(labels)})
             if on_row is not None:
