@@ -78,3 +78,26 @@ def test_labels_and_errors(tmp_path, saved_models, capsys):
     wide.save(tmp_path / "small.keras")
     assert robustness.main([str(saved_models[0]), str(tmp_path / "small.keras"), "--out", str(tmp_path)]) == 2
     assert "different input shapes" in capsys.readouterr().err
+
+
+def test_holes_observed_adds_the_twin_of_each_nmf_model(image_folder, saved_models, tmp_path, capsys):
+    """The twin has the model's weights: equal at eta = 0; its mask is the draw that made the holes."""
+    from keras_nmf.experiments.robustness import observed_mask
+
+    TrainConfig(arch="cnn").save(saved_models[0].parent / "config.json")
+    TrainConfig(arch="cnmf_1x1", iterations=3).save(saved_models[1].parent / "config.json")
+    argv = [*map(str, saved_models), "--data-dir", str(image_folder), "--steps", "2", "--perturbations", "holes",
+            "--holes-observed", "--out", str(tmp_path / "out")]
+    assert robustness.main(argv) == 0
+    rows = _read(tmp_path / "out" / "robustness.csv")
+    accuracy = {(row["model"], float(row["eta"])): float(row["accuracy"]) for row in rows}
+    assert set(accuracy) == {(model, eta) for model in ("cnn-seed0", "cnmf_1x1-seed0", "cnmf_1x1-seed0 +observed")
+                             for eta in (0.0, 1.0)}
+    assert accuracy[("cnmf_1x1-seed0 +observed", 0.0)] == accuracy[("cnmf_1x1-seed0", 0.0)]
+    images, _, train_images = prepare_images("cifar10", str(image_folder), None, (28, 28, 3), seed=0)
+    holed = perturbed_test_set("holes", 1, 0.4, images, train_images, 0)
+    mask = observed_mask(1, 0.4, images, 0)
+    assert 0.5 < mask.mean() < 0.7 and np.all(holed[mask == 0] == 0) and np.all(holed[mask == 1] == images[mask == 1])
+    (saved_models[1].parent / "config.json").unlink()
+    assert robustness.main(argv[:-1] + [str(tmp_path / "again")]) == 2
+    assert "config.json" in capsys.readouterr().err
