@@ -79,7 +79,8 @@ def main(argv=None):
     for group in summary:
         print(f"{group['arch']:>9} {group['variant']:<10} {group['mean']:5.1f} ± {group['std']:4.1f} % "
               f"({group['runs']} runs)")
-    print(f"Report: {out / 'summary.md'}, {out / 'summary.csv'}, {out / 'figure5.png'}")
+    cost = f", {out / 'nmf_cost.md'}" if (out / "nmf_cost.md").exists() else ""
+    print(f"Report: {out / 'summary.md'}, {out / 'summary.csv'}, {out / 'figure5.png'}{cost}")
     return 3 if not args.summary_only and counts["failed"] else 0
 
 

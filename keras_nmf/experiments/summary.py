@@ -13,6 +13,7 @@ import pathlib
 import statistics
 
 from keras_nmf.experiments.csv_rows import write_csv
+from keras_nmf.experiments.nmf_cost import cost_rows, write_cost_table
 from keras_nmf.models import ARCHITECTURES
 from keras_nmf.training.run_files import atomic_write_text
 
@@ -171,6 +172,9 @@ def write_markdown(summary, path, out):
 def write_summary(out) -> list:
     """Writes ``summary.csv``, ``summary.md``, ``figure5.png`` and ``learning_curves.png`` in ``out``.
 
+    Where NMF runs logged their diagnostics, also ``nmf_cost.csv`` and ``nmf_cost.md``
+    (:mod:`keras_nmf.experiments.nmf_cost`: updates used and epoch time per variant).
+
     Returns the summary groups.
 
     Raises:
@@ -187,4 +191,6 @@ def write_summary(out) -> list:
     write_markdown(summary, out / "summary.md", out)
     plot_figure5(summary, out / "figure5.png")
     plot_learning_curves(collect_curves(out, rows), out / "learning_curves.png")
+    if cost_rows(out):
+        write_cost_table(out)
     return summary

@@ -132,3 +132,21 @@ def test_variant_errors_exit_2_before_any_data_loads(variants, message, tmp_path
     assert compare.main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Data directory not found" not in err
+
+
+def test_the_cost_table_reads_the_updates_and_epoch_times_of_nmf_runs(tmp_path):
+    from keras_nmf.experiments.nmf_cost import write_cost_table
+
+    for name, arch, tolerance, updates in (("a", "cnmf_1x1", None, 20.0), ("b", "cnmf_1x1", 0.01, 7.0),
+                                           ("c", "cnn", None, None)):
+        run = tmp_path / name
+        run.mkdir()
+        config = {"arch": arch, "variant": name, "seed": 0, "iterations": 20, "nmf_tolerance": tolerance}
+        (run / "results.json").write_text(json.dumps({"config": config, "test_accuracy": 0.5}))
+        columns = "epoch,seconds" + (",block1_cnmf_iterations,block2_cnmf_iterations" if updates else "")
+        values = "1,30.0" + (f",{updates},{updates + 2}" if updates else "")
+        (run / "epochs.csv").write_text(f"{columns}\n1,99.0{values[6:]}\n{values.replace('1,', '2,', 1)}\n")
+    rows = write_cost_table(tmp_path)
+    assert [(row["run"], row["mean_updates"], row["epoch_seconds"]) for row in rows] == [("a", 21.0, 30.0),
+                                                                                          ("b", 8.0, 30.0)]
+    assert "| b | kl | 20 | 0.01 | 8.0 | 30 | 50.0 | 1 |" in (tmp_path / "nmf_cost.md").read_text()
