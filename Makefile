@@ -24,7 +24,7 @@ NO_TF_TESTS := $(BACKEND_TESTS) tests/data tests/training/test_tensorboard.py te
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[tensorflow,jax,tuning,plots,dev]"
+	$(PY) -m pip install --quiet -e ".[tensorflow,jax,tuning,plots,export,dev]"
 	$(PY) -m pip install --quiet "$(TORCH_CPU)" \
 	  || echo "PyTorch's CPU build ($(TORCH_CPU)) is not installable here: the PyTorch tests will be skipped."
 	touch $@
