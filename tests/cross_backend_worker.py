@@ -36,8 +36,14 @@ def batch():
     return images, np.arange(BATCH) % 10
 
 
-def network(arch):
-    return build_model(arch, INPUT_SHAPE, 10, iterations=ITERATIONS)
+#: The paper's four networks, and cnmf_1x1 with the Itakura-Saito divergence (the largest powers of R:
+#: keras_nmf.ops.divergences), each under its name.
+NETWORKS = {**{arch: {"arch": arch} for arch in ARCHITECTURES},
+            "cnmf_1x1_is": {"arch": "cnmf_1x1", "nmf_divergence": "itakura_saito"}}
+
+
+def network(name):
+    return build_model(input_shape=INPUT_SHAPE, num_classes=10, iterations=ITERATIONS, **NETWORKS[name])
 
 
 def cancelled_biases(model):
@@ -62,7 +68,7 @@ def main(stage, directory):
     directory = pathlib.Path(directory)
     backend = keras.backend.backend()
     images, labels = batch()
-    for arch in ARCHITECTURES:
+    for arch in NETWORKS:
         if stage == "reload":
             for path in directory.glob(f"{arch}-*.keras"):
                 if path.stem != f"{arch}-{backend}":

@@ -1,4 +1,5 @@
-"""The four networks compute the same on TensorFlow, JAX and PyTorch, and a .keras file moves between them.
+"""The four networks (and cnmf_1x1 with another divergence) compute the same on TensorFlow, JAX and PyTorch, and a
+.keras file moves between them.
 
 One subprocess per stage (tests/cross_backend_worker.py): TensorFlow builds each
 network and saves its weights; JAX, then PyTorch (where installed), load them;
@@ -17,8 +18,8 @@ import sys
 import numpy as np
 import pytest
 
-from keras_nmf.models import ARCHITECTURES
 from tests.conftest import REPO_ROOT
+from tests.cross_backend_worker import NETWORKS
 
 pytest.importorskip("jax")
 
@@ -51,7 +52,7 @@ def _relative_error(got, expected):
 
 
 @pytest.mark.parametrize("backend", OTHERS)
-@pytest.mark.parametrize("arch", ARCHITECTURES)
+@pytest.mark.parametrize("arch", NETWORKS)
 def test_outputs_and_every_weight_gradient_agree(results, arch, backend):
     tensorflow, other = np.load(results / f"{arch}-tensorflow.npz"), np.load(results / f"{arch}-{backend}.npz")
     assert sorted(tensorflow.files) == sorted(other.files)
@@ -74,7 +75,7 @@ TRANSFERS = [("tensorflow", other) for other in OTHERS] + [(other, "tensorflow")
     [("jax", "torch")] if "torch" in OTHERS else [])
 
 
-@pytest.mark.parametrize("arch", ARCHITECTURES)
+@pytest.mark.parametrize("arch", NETWORKS)
 @pytest.mark.parametrize("saved_by, loaded_by", TRANSFERS)
 def test_a_keras_file_predicts_the_same_on_the_other_backend(results, arch, saved_by, loaded_by):
     expected = np.load(results / f"{arch}-{saved_by}-inference.npy")
