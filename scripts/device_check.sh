@@ -12,7 +12,7 @@
 # JAX (or PyTorch, with KERAS_BACKEND=torch): the same GPU-marked tests; bench_backends (train step of the four
 # networks, float32 and mixed_bfloat16, and the cnmf_1x1 step against its iterations' matmuls); one
 # CIFAR-10-sized epoch of cnmf_1x1 on random images (no tf.data there; said so in the summary).
-# DEVICE_CHECK_QUICK=1 shrinks these benchmarks to a CPU smoke run (float32 only).
+# DEVICE_CHECK_QUICK=1 shrinks these benchmarks to a CPU smoke run (cnmf_1x1, float32 only).
 # The last line printed is one JSON summary. Without a GPU the GPU parts are skipped and said so.
 # PYTHON=path/to/python uses an existing environment instead of creating .venv.
 set -uo pipefail
@@ -62,7 +62,7 @@ if [ "$KERAS_BACKEND" != tensorflow ]; then
   BENCH=()
   if [ "$GPU" -gt 0 ] || [ -n "${DEVICE_CHECK_QUICK:-}" ]; then
     if [ -n "${DEVICE_CHECK_QUICK:-}" ]; then
-      SIZES=(--archs cnn cnmf_1x1 --batch 4 --iterations 2 --repeats 2 --epoch-images 40)
+      SIZES=(--archs cnmf_1x1 --batch 4 --iterations 2 --repeats 2 --epoch-images 40)
       PRECISIONS=(float32)
     else
       SIZES=(--archs cnn cnmf cnn_1x1 cnmf_1x1 --repeats 20 --epoch-images 50000)
