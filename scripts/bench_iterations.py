@@ -3,6 +3,7 @@
 Examples:
     python scripts/bench_iterations.py                       # N = 20, 100, 1000, XLA on
     python scripts/bench_iterations.py --iterations 20 60 --no-jit
+    python scripts/bench_iterations.py --iterations 20 200 --unrolled --tolerance 0.01   # the while loop too
 
 Up to keras_nmf.ops.nmf.UNROLL_LIMIT iterations the updates are unrolled; above
 it they run as one keras.ops.fori_loop, so compile time does not grow with N.
@@ -23,10 +24,14 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=5, help="timed steps per N (after the first)")
     parser.add_argument("--jit", action=argparse.BooleanOptionalAction, default=True, help="XLA-compile the step")
+    parser.add_argument("--tolerance", type=float, help="also time every N with this CNMF2D tolerance (a while loop)")
     args = parser.parse_args(argv)
-    rows = iteration_timings(args.iterations, args.batch_size, args.jit, args.repeats, unrolled=args.unrolled)
+    if args.tolerance is not None and not args.tolerance > 0:
+        parser.error(f"--tolerance must be > 0. Received: {args.tolerance}")
+    rows = iteration_timings(args.iterations, args.batch_size, args.jit, args.repeats, unrolled=args.unrolled,
+                             tolerance=args.tolerance)
     print(markdown_table(rows))
-    print(json.dumps({"jit": args.jit, "batch_size": args.batch_size, "rows": rows}))
+    print(json.dumps({"jit": args.jit, "batch_size": args.batch_size, "tolerance": args.tolerance, "rows": rows}))
     return 0
 
 
