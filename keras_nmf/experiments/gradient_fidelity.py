@@ -63,9 +63,12 @@ def norm_ratio(a, b):
 
 
 def _switched(layer, iterations, backward, implicit_dtype="float32"):
-    """A new, unbuilt NMF layer like ``layer`` but with another N and backward (task gradient, no input check)."""
+    """A new, unbuilt NMF layer like ``layer`` but with another N and backward (task gradient, no input check).
+
+    Exactly N updates (no ``tolerance``: autodiff, the reference, differentiates a fixed number of them).
+    """
     config = {**layer.get_config(), "iterations": iterations, "backward": backward, "check_inputs": False,
-              "implicit_dtype": implicit_dtype, "learning": "backprop"}
+              "implicit_dtype": implicit_dtype, "learning": "backprop", "tolerance": None}
     return layer.__class__.from_config(config)
 
 
@@ -160,6 +163,17 @@ def network_fidelity(model, images, labels, iterations, loss_fn=None, implicit_d
     return rows
 
 
+def check_comparable(model):
+    """Raises ``ValueError`` for an NMF layer with a divergence other than KL.
+
+    The implicit backward, one of the two compared, is derived for the KL update (eqs. 18-19).
+    """
+    other = [f"{layer.name} ({layer.divergence})" for layer in nmf_layers(model) if layer.divergence != "kl"]
+    if other:
+        raise ValueError(f"Gradient fidelity compares the one-step and the implicit backward of the KL update "
+                         f"(eqs. 18-19); these layers minimise another divergence: {', '.join(other)}.")
+
+
 def gradient_fidelity(model, images, labels, iterations=ITERATIONS, label=None, print_fn=print,
                       implicit_dtype="float32", on_row=None):
     """Every row of the report for one model: per NMF layer and N, then the whole network per N.
@@ -170,7 +184,11 @@ def gradient_fidelity(model, images, labels, iterations=ITERATIONS, label=None, 
         iterations: the N to compare at.
         label: the ``model`` column (default: the model's name).
         on_row: called with each row as soon as it is measured (a CSV writer's ``write``).
+
+    Raises:
+        ValueError: see :func:`check_comparable`.
     """
+    check_comparable(model)
     rows = []
     start = time.perf_counter()
 
