@@ -39,8 +39,11 @@ def paper_accuracy(arch, config):
     The base networks (one-step backward, backprop NMF weights) have the
     published numbers; CNMF with local NMF learning (any block) has section
     4.2's 32 %, shown beside every local-learning variant. The paper gives no
-    number for the autodiff or implicit backward ("comparable accuracy", Figure 1).
+    number for the autodiff or implicit backward ("comparable accuracy", Figure 1), nor for another
+    divergence or a tolerance (issue #23's options).
     """
+    if config.get("nmf_divergence", "kl") != "kl" or config.get("nmf_tolerance") is not None:
+        return None
     if "local" in str(config.get("nmf_learning", "backprop")).split(","):
         return PAPER_LOCAL_LEARNING_ACCURACY.get(arch)
     if config.get("backward", "approx") == "approx":

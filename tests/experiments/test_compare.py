@@ -150,3 +150,11 @@ def test_the_cost_table_reads_the_updates_and_epoch_times_of_nmf_runs(tmp_path):
     assert [(row["run"], row["mean_updates"], row["epoch_seconds"]) for row in rows] == [("a", 21.0, 30.0),
                                                                                           ("b", 8.0, 30.0)]
     assert "| b | kl | 20 | 0.01 | 8.0 | 30 | 50.0 | 1 |" in (tmp_path / "nmf_cost.md").read_text()
+
+
+def test_the_paper_has_no_number_for_another_divergence_or_a_tolerance():
+    from keras_nmf.experiments.summary import paper_accuracy
+
+    assert paper_accuracy("cnmf_1x1", {"backward": "approx", "nmf_learning": "backprop"}) == 83.7
+    assert paper_accuracy("cnmf_1x1", {"backward": "approx", "nmf_divergence": "frobenius"}) is None
+    assert paper_accuracy("cnmf_1x1", {"backward": "approx", "nmf_tolerance": 0.01}) is None
