@@ -43,7 +43,8 @@ def load_tfds(name, tfds_dir=None, verbose=True, limit_train=None, limit_test=No
     same seeded subsets (:func:`keras_nmf.data.subsets.subset_indices`).
     """
     if name not in TFDS_DATASETS:
-        raise DataError(f"Unknown dataset {name!r}. Valid choices: {', '.join(TFDS_DATASETS)}, or data_dir=DIR (--data-dir DIR).")
+        raise DataError(f"Unknown dataset {name!r}. Valid choices: {', '.join(TFDS_DATASETS)}, or data_dir=DIR "
+                        f"(--data-dir DIR).")
     try:
         import tensorflow_datasets as tfds
     except ImportError:

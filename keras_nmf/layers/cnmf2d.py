@@ -244,7 +244,8 @@ class CNMF2D(BaseNMF):
         h = ops.patchwise_nmf(x, weights, self.geometry, self.options,
                               images_per_chunk=self._images_per_chunk(output_shape, x.shape[-1]),
                               fallback_counter=self._fallback_counter(), observed=observed)
-        return self._outputs(ops.merge_groups(h, output_shape[1:3]), lambda: self._reconstruction(x, observed, weights, h))
+        return self._outputs(ops.merge_groups(h, output_shape[1:3]),
+                             lambda: self._reconstruction(x, observed, weights, h))
 
     def _reconstruction(self, x, observed, weights, h):
         """Each patch's W h times its (observed) L1 sum, folded back onto the image; overlaps averaged."""

@@ -35,7 +35,8 @@ class NMFDiagnostics(keras.callbacks.Callback):
     residual |h(N) - h(N-1)|_1 (how far the N iterations are from the fixed
     point where eqs. 18-19 are derived), the mean Hoyer sparsity of h and the
     mean number of updates the patterns used (N, or fewer with a ``tolerance``).
-    Cheap: one forward pass to each layer's input and N iterations per layer. Place it before the loggers (``CSVLogger``, ``TensorBoard``).
+    Cheap: one forward pass to each layer's input and N iterations per layer. Place it before the loggers
+    (``CSVLogger``, ``TensorBoard``).
 
     Args:
         images: the fixed batch (model inputs).
