@@ -48,16 +48,22 @@ def _weighted(tensor, observed):
 
 
 def _terms(x_hat, w, h, beta, observed, matmul=ops.matmul):
-    """(R, floored R, numerator N, denominator D) of the update at h; h None means h(0) = 1/I (one row of R)."""
+    """The pieces of the update at h; h None means h(0) = 1/I (one row of R).
+
+    Returns ``(R, floored R, m R^(beta-2), m R^(beta-1), N, D)``, with N = W^T(m xhat R^(beta-2)) and
+    D = W^T(m R^(beta-1)); the powers broadcast over the patterns.
+    """
     if h is None:
         reconstruction = ops.expand_dims(ops.mean(w, axis=-1), -2)  # W h(0), the same row for every pattern
     else:
         reconstruction = matmul(h, _transpose(w))
     floored = ops.maximum(reconstruction, R_FLOOR)
-    numerator = matmul(_weighted(x_hat * ops.power(floored, beta - 2.0), observed), w)
-    weights = ops.power(floored, beta - 1.0) + ops.zeros_like(x_hat)  # broadcast h(0)'s row over the patterns
-    denominator = matmul(_weighted(weights, observed), w)
-    return reconstruction, floored, numerator, denominator
+    zeros = ops.zeros_like(x_hat) if h is None else 0.0  # broadcasts h(0)'s row of R over the patterns
+    below_minus_2 = _weighted(ops.power(floored, beta - 2.0) + zeros, observed)
+    below_minus_1 = _weighted(ops.power(floored, beta - 1.0) + zeros, observed)
+    numerator = matmul(x_hat * below_minus_2, w)
+    denominator = matmul(below_minus_1, w)
+    return reconstruction, floored, below_minus_2, below_minus_1, numerator, denominator
 
 
 def beta_update(x_hat, w, h, beta, observed=None, epsilon=None, matmul=ops.matmul):
@@ -66,7 +72,7 @@ def beta_update(x_hat, w, h, beta, observed=None, epsilon=None, matmul=ops.matmu
     ``epsilon`` damps it as eq. 6 does: h <- h + eps * h * (u - 1), u = N / D.
     KL (beta = 1) renormalises h to unit sum, as the paper's layer does.
     """
-    _, _, numerator, denominator = _terms(x_hat, w, h, beta, observed, matmul)
+    *_, numerator, denominator = _terms(x_hat, w, h, beta, observed, matmul)
     ratio = ops.divide_no_nan(numerator, denominator)
     if h is None:
         h = ops.full_like(ratio, 1.0 / w.shape[-1])
@@ -91,9 +97,8 @@ def one_step_gradients(x, w, h, upstream, beta, observed=None, learning="backpro
     The update's epsilon does not enter, as in eqs. 18-19.
     """
     x_hat, inverse_sum = normalised_patterns(x, observed)
-    reconstruction, floored, numerator, denominator = _terms(x_hat, w, h, beta, observed)
-    below_minus_2 = _weighted(ops.power(floored, beta - 2.0), observed)  # m R^(beta-2)
-    below_minus_1 = _weighted(ops.power(floored, beta - 1.0), observed)  # m R^(beta-1)
+    reconstruction, floored, below_minus_2, below_minus_1, numerator, denominator = _terms(x_hat, w, h, beta,
+                                                                                           observed)
     a = ops.divide_no_nan(upstream * h, denominator)
     b = -ops.divide_no_nan(a * numerator, denominator)
     w_a, w_b = ops.matmul(a, _transpose(w)), ops.matmul(b, _transpose(w))
