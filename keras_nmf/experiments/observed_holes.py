@@ -10,7 +10,7 @@ perturbation it then explains only what it sees (the weighted update of
 
 import pathlib
 
-from keras_nmf.models import build_model
+from keras_nmf.models import build_model, copy_weights
 from keras_nmf.training.config import TrainConfig
 from keras_nmf.training.recipe import model_arguments
 
@@ -19,9 +19,7 @@ def observed_twin(network, config):
     """``network`` (a :func:`build_model` network on the crops) with an ``observed`` input, the same weights."""
     twin = build_model(config.arch, input_shape=tuple(network.input_shape[1:]), num_classes=network.output_shape[-1],
                        observed_input=True, **model_arguments(config))
-    for layer in twin.layers:
-        if layer.weights:
-            layer.set_weights(network.get_layer(layer.name).get_weights())
+    copy_weights(network, twin)
     return twin
 
 

@@ -263,6 +263,16 @@ def network_of(model: keras.Model) -> keras.Model:
     first["keras_history"] = [input_name, 0, 0]
     config["name"] = f"{model.name}_network"
     network = keras.Model.from_config(config)
-    for layer in network.layers:
-        layer.set_weights(model.get_layer(layer.name).get_weights())
+    copy_weights(model, network)
     return network
+
+
+def copy_weights(source: keras.Model, target: keras.Model) -> None:
+    """Sets the weights of every layer of ``target`` that has any to those of ``source``'s layer of its name.
+
+    For models built from the same :func:`build_model` arguments, where ``target`` may lack layers of
+    ``source`` (:func:`network_of`) or add weightless ones (``observed_input=True``).
+    """
+    for layer in target.layers:
+        if layer.weights:
+            layer.set_weights(source.get_layer(layer.name).get_weights())

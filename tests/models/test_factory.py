@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from keras_nmf.layers import CNMF2D, L1Normalize, PatchNormalizedConv2D
-from keras_nmf.models import ARCHITECTURES, build_model, count_parameters
+from keras_nmf.models import ARCHITECTURES, build_model, copy_weights, count_parameters
 from tests.backend import BACKEND, outputs_and_weight_gradients, to_numpy
 
 #: Tests of the networks' wiring and parameter counts, which Keras's functional API gives identically on every
@@ -178,9 +178,7 @@ def test_the_nmf_options_reach_every_cnmf_layer():
 def test_an_all_observed_mask_input_gives_the_plain_network():
     plain = build_model("cnmf_1x1", iterations=3)
     masked = build_model("cnmf_1x1", iterations=3, observed_input=True)
-    for layer in masked.layers:
-        if layer.weights:
-            layer.set_weights(plain.get_layer(layer.name).get_weights())
+    copy_weights(plain, masked)
     images = np.random.default_rng(0).random((2, 28, 28, 3)).astype("float32")
     ones = np.ones((2, 28, 28, 3), "float32")
     np.testing.assert_allclose(to_numpy(masked([images, ones])), to_numpy(plain(images)), rtol=1e-4, atol=1e-6)
