@@ -40,14 +40,16 @@ def cost_rows(out) -> list:
     return rows
 
 
-def write_cost_table(out) -> list:
+def write_cost_table(out, rows=None) -> list:
     """Writes ``nmf_cost.csv`` (one row per run) and ``nmf_cost.md`` (means per variant) in ``out``; returns the rows.
+
+    ``rows``: :func:`cost_rows` of ``out`` when the caller has read them already.
 
     Raises:
         FileNotFoundError: no finished NMF run with diagnostics under ``out``.
     """
     out = pathlib.Path(out)
-    rows = cost_rows(out)
+    rows = cost_rows(out) if rows is None else rows
     if not rows:
         raise FileNotFoundError(f"No finished NMF run with NMF diagnostics under {out}.")
     write_csv(rows, out / "nmf_cost.csv", CSV_COLUMNS)

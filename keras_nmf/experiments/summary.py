@@ -194,6 +194,7 @@ def write_summary(out) -> list:
     write_markdown(summary, out / "summary.md", out)
     plot_figure5(summary, out / "figure5.png")
     plot_learning_curves(collect_curves(out, rows), out / "learning_curves.png")
-    if cost_rows(out):
-        write_cost_table(out)
+    costs = cost_rows(out)
+    if costs:
+        write_cost_table(out, costs)
     return summary
