@@ -21,7 +21,7 @@ from keras_nmf.training.run_files import atomic_write_text
 from keras_nmf.experiments.csv_rows import CsvRowWriter
 from keras_nmf.experiments.fidelity_inputs import fidelity_batch, load_fidelity_model
 from keras_nmf.experiments.gradient_fidelity import (
-    CSV_COLUMNS, ITERATIONS, check_comparable, fidelity_table, gradient_fidelity,
+    CSV_COLUMNS, ITERATIONS, fidelity_table, gradient_fidelity,
 )
 from keras_nmf.experiments.outputs import prepare_output_dir
 from keras_nmf.experiments.plots import plot_gradient_fidelity
@@ -38,8 +38,6 @@ def main(argv=None):
     try:
         out = prepare_output_dir(args.out)
         models = [load_fidelity_model(spec, args.seed) for spec in args.models]
-        for _, model in models:
-            check_comparable(model)
         images, labels = fidelity_batch(models[0][1], args.dataset, args.data_dir, args.tfds_dir, args.batch_size,
                                         args.seed)
     except (FileNotFoundError, PermissionError, ValueError) as error:  # DataError is a ValueError

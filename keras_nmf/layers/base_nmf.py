@@ -96,10 +96,6 @@ def validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dty
             "Use implicit_dtype='float32' here.")
     if divergence not in ops.DIVERGENCES:
         raise ValueError(f"`divergence` must be one of {tuple(ops.DIVERGENCES)}. Received: divergence={divergence!r}")
-    if backward == "implicit" and divergence != "kl":
-        raise ValueError(
-            "`backward='implicit'` solves the fixed point of the KL update (eq. 3) only. Use backward='approx' (the "
-            f"gradient of one {divergence} update) or 'autodiff'. Received: divergence={divergence!r}")
     if tolerance is not None:
         valid = isinstance(tolerance, numbers.Real) and not isinstance(tolerance, bool) and math.isfinite(tolerance)
         if not valid or tolerance <= 0:
@@ -213,9 +209,6 @@ class BaseNMF(keras.layers.Layer):
         """The mask as float32 in x's shape (broadcast, e.g. over channels), or None."""
         if observed is None:
             return None
-        if self.backward == "implicit":
-            raise ValueError(f"Layer '{self.name}': `observed` needs backward='approx' or 'autodiff'; the implicit "
-                             "backward solves the fixed point of the unweighted KL update only.")
         shape, target = tuple(observed.shape), tuple(x.shape)
         compatible = len(shape) == len(target) and all(
             a in (1, b) or a is None or b is None for a, b in zip(shape, target))

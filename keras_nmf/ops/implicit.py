@@ -24,9 +24,24 @@ P x I x I per chunk of patterns; the layers chunk it as the one-step backward). 
 pattern whose system is singular or ill-conditioned (the solve is not finite,
 or its residual or growth is too large) keeps v = Phi, the one-step gradient,
 and is counted; nothing becomes NaN.
+
+The other divergences and missing entries (:mod:`keras_nmf.ops.divergences`)
+use the same theorem with the general update g = h * u, u = N / D,
+N = W^T(m xhat R^(beta-2)), D = W^T(m R^(beta-1)):
+
+    dg_i/dh_j = delta_ij a_i + c h_i / D_i sum_s W_si W_sj m_s
+                ((beta-2) xhat_s R_s^(beta-3) - (beta-1) u_i R_s^(beta-2)),
+
+(0 where R was floored), with J = (I - F 1^T) (dg/dh) / sum(g) for KL (which
+renormalises) and J = dg/dh for beta != 1 (which does not). For beta = 1 and
+m = 1 this is the formula above (D = 1 by eq. 20). The gradient in (x, W) is
+then the one-step backward of the update (its gradient at h held fixed)
+applied to the cotangent of g, :func:`update_cotangent`.
 """
 
 from keras import ops
+
+from keras_nmf.ops.divergences import R_FLOOR, _terms, normalised_patterns
 
 #: A solution is accepted when |A v - Phi| <= RESIDUAL_TOLERANCE * |Phi| (per pattern, max norm) ...
 RESIDUAL_TOLERANCE = 1e-3
@@ -39,7 +54,55 @@ TINY = 1e-20
 RIDGE = {"float32": 1e-7, "float64": 1e-13}
 
 
-def fixed_point_jacobian(x, w, h, epsilon=None):
+def _pairs(weights, w):
+    """W^T diag(weights) W per pattern: ([G,] P, I, I) from weights ([G,] P, S) and w ([G,] S, I)."""
+    if len(weights.shape) == 2:
+        return ops.einsum("ps,si,sj->pij", weights, w, w)
+    return ops.einsum("gps,gsi,gsj->gpij", weights, w, w)
+
+
+def _renormalised(dg, g):
+    """dF/dh of F = g / sum(g): (I - F 1^T) (dg/dh) / sum(g)."""
+    g_sum = ops.sum(g, axis=-1, keepdims=True)
+    f = ops.divide_no_nan(g, g_sum)
+    identity = ops.eye(g.shape[-1], dtype=g.dtype)
+    return ops.matmul((identity - ops.expand_dims(f, -1)) / ops.expand_dims(g_sum + TINY, -1), dg)
+
+
+def _update(x, w, h, epsilon, beta, observed):
+    """xhat, the update's terms (:func:`keras_nmf.ops.divergences._terms`), u = N / D and g at ``h``."""
+    x_hat, _ = normalised_patterns(x, observed)
+    terms = _terms(x_hat, w, h, beta, observed)
+    u = ops.divide_no_nan(terms[-2], terms[-1])
+    g = h * u if epsilon is None else h + epsilon * h * (u - 1.0)
+    return x_hat, terms, u, g
+
+
+def update_jacobian(x, w, h, epsilon=None, beta=1.0, observed=None):
+    """(dg/dh, g) of the general update g (module docstring) at ``h``: ([G,] P, I, I) and ([G,] P, I)."""
+    x_hat, (reconstruction, floored, below_minus_2, _, _, denominator), u, g = _update(x, w, h, epsilon, beta,
+                                                                                       observed)
+    not_floored = ops.cast(reconstruction > R_FLOOR, x.dtype)
+    pulls = _pairs((beta - 2.0) * x_hat * below_minus_2 / floored * not_floored, w)  # dN/dh
+    pushes = _pairs((beta - 1.0) * below_minus_2 * not_floored, w)  # dD/dh
+    du = ops.divide_no_nan(pulls - ops.expand_dims(u, -1) * pushes, ops.expand_dims(denominator, -1))
+    a, c = (u, 1.0) if epsilon is None else (1.0 + epsilon * (u - 1.0), epsilon)
+    identity = ops.eye(h.shape[-1], dtype=x.dtype)
+    return identity * ops.expand_dims(a, -1) + c * ops.expand_dims(h, -1) * du, g
+
+
+def update_cotangent(x, w, h, v, epsilon=None, beta=1.0, observed=None):
+    """The cotangent of the update g for the cotangent ``v`` of F: v itself for beta != 1 (F = g), else
+    (v - (v . F) 1) / sum(g), the renormalisation's vector-Jacobian product."""
+    if beta != 1.0:
+        return v
+    g = _update(x, w, h, epsilon, beta, observed)[-1]
+    g_sum = ops.sum(g, axis=-1, keepdims=True)
+    f = ops.divide_no_nan(g, g_sum)
+    return ops.divide_no_nan(v - ops.sum(v * f, axis=-1, keepdims=True), g_sum)
+
+
+def fixed_point_jacobian(x, w, h, epsilon=None, beta=1.0, observed=None):
     """J = dF/dh at ``h`` for every pattern: ([G,] P, I, I), in ``x``'s dtype.
 
     Args:
@@ -47,36 +110,33 @@ def fixed_point_jacobian(x, w, h, epsilon=None):
         w: ([G,] S, I) NMF weights (eq. 20).
         h: ([G,] P, I) the iterations' h(N).
         epsilon: eq. 6's step size, None for the plain update.
+        beta: the divergence's beta (:data:`keras_nmf.ops.divergences.DIVERGENCES`).
+        observed: None, or x's shape: 1 observed, 0 missing.
     """
+    if beta != 1.0 or observed is not None:
+        dg, g = update_jacobian(x, w, h, epsilon, beta, observed)
+        return _renormalised(dg, g) if beta == 1.0 else dg
     sums = ops.sum(x, axis=-1, keepdims=True)
     x_hat = ops.divide_no_nan(x, sums)
     reconstruction = ops.matmul(h, ops.swapaxes(w, -1, -2)) + TINY  # R, ([G,] P, S)
     u = ops.matmul(x_hat / reconstruction, w)  # ([G,] P, I)
     weights = x_hat / ops.square(reconstruction)  # xhat_s / R_s^2
-    # M = W^T diag(xhat / R^2) W per pattern: ([G,] P, I, I).
-    if len(x.shape) == 2:
-        m = ops.einsum("ps,si,sj->pij", weights, w, w)
-    else:
-        m = ops.einsum("gps,gsi,gsj->gpij", weights, w, w)
+    m = _pairs(weights, w)  # M = W^T diag(xhat / R^2) W per pattern
     if epsilon is None:
         a, c = u, 1.0
         g = h * u
     else:
         a, c = 1.0 + epsilon * (u - 1.0), epsilon
         g = h + epsilon * h * (u - 1.0)
-    g_sum = ops.sum(g, axis=-1, keepdims=True)
-    f = ops.divide_no_nan(g, g_sum)
     identity = ops.eye(h.shape[-1], dtype=x.dtype)
-    dg = identity * ops.expand_dims(a, -1) - c * ops.expand_dims(h, -1) * m  # dg_i/dh_j
-    normalisation = (identity - ops.expand_dims(f, -1)) / ops.expand_dims(g_sum + TINY, -1)  # (I - F 1^T) / sum g
-    return ops.matmul(normalisation, dg)
+    return _renormalised(identity * ops.expand_dims(a, -1) - c * ops.expand_dims(h, -1) * m, g)  # dg_i/dh_j
 
 
-def implicit_cotangent(x, w, h, upstream, epsilon=None, dtype="float32"):
+def implicit_cotangent(x, w, h, upstream, epsilon=None, dtype="float32", beta=1.0, observed=None):
     """v solving (I - J^T) v = upstream per pattern, and a mask of the patterns that fell back to v = upstream.
 
     Args:
-        x, w, h, epsilon: as :func:`fixed_point_jacobian`.
+        x, w, h, epsilon, beta, observed: as :func:`fixed_point_jacobian`.
         upstream: dL/dh, shaped like ``h``.
         dtype: the dtype of the solve (``"float64"`` for ill-conditioned problems).
 
@@ -84,9 +144,9 @@ def implicit_cotangent(x, w, h, upstream, epsilon=None, dtype="float32"):
         ``(v, fell_back)``: v shaped and typed like ``upstream``; ``fell_back`` a
         ([G,] P) boolean tensor, True where the system was singular or ill-conditioned.
     """
-    work = [ops.cast(t, dtype) for t in (x, w, h, upstream)]
-    x64, w64, h64, phi = work
-    jacobian = fixed_point_jacobian(x64, w64, h64, epsilon)
+    x64, w64, h64, phi = [ops.cast(t, dtype) for t in (x, w, h, upstream)]
+    mask = None if observed is None else ops.cast(observed, dtype)
+    jacobian = fixed_point_jacobian(x64, w64, h64, epsilon, beta, mask)
     identity = ops.eye(h.shape[-1], dtype=dtype)
     system = identity - ops.swapaxes(jacobian, -1, -2)
     # A non-finite system (R underflows to 0 where a pattern is zero or nearly so) would make TensorFlow's

@@ -26,7 +26,7 @@ from keras import ops
 
 from keras_nmf import backend
 from keras_nmf.ops.divergences import DIVERGENCES, beta_update, normalised_patterns, one_step_gradients
-from keras_nmf.ops.implicit import implicit_cotangent
+from keras_nmf.ops.implicit import implicit_cotangent, update_cotangent
 
 #: Guard added to R in the one-step backward (eqs. 18-19): R + TINY.
 TINY = 1e-20
@@ -256,7 +256,9 @@ def backward_gradients(x, w, h, upstream, options=NMFOptions(), fallback_counter
     * ``backward="implicit"``: the exact gradient of the fixed point
       (:mod:`keras_nmf.ops.implicit`): eqs. 18-19 applied to v, the solution of
       (I - J^T) v = dL/dh, times eq. 6's epsilon when one is set (the exact
-      derivative of that update). Patterns whose system is singular or
+      derivative of that update); for another divergence or with ``observed``,
+      that update's one-step backward applied to v's cotangent of the update
+      (:func:`keras_nmf.ops.implicit.update_cotangent`). Patterns whose system is singular or
       ill-conditioned keep the one-step gradient; their count is added to
       ``fallback_counter`` (a variable) when one is given; the count is kept
       on the TensorFlow backend only (see :func:`keras_nmf.backend.after_counting`).
@@ -265,8 +267,13 @@ def backward_gradients(x, w, h, upstream, options=NMFOptions(), fallback_counter
         if options.divergence != "kl" or observed is not None:
             return one_step_gradients(x, w, h, upstream, DIVERGENCES[options.divergence], observed, options.learning)
         return approx_gradients(x, w, h, upstream, options.learning)
-    v, fell_back = implicit_cotangent(x, w, h, upstream, options.epsilon, options.implicit_dtype)
-    grad_x, grad_w = approx_gradients(x, w, h, v)
+    beta = DIVERGENCES[options.divergence]
+    v, fell_back = implicit_cotangent(x, w, h, upstream, options.epsilon, options.implicit_dtype, beta, observed)
+    if beta == 1.0 and observed is None:
+        grad_x, grad_w = approx_gradients(x, w, h, v)
+    else:
+        cotangent = update_cotangent(x, w, h, v, options.epsilon, beta, observed)
+        grad_x, grad_w = one_step_gradients(x, w, h, cotangent, beta, observed)
     if options.epsilon is not None:
         grad_x, grad_w = options.epsilon * grad_x, options.epsilon * grad_w
     if fallback_counter is None:

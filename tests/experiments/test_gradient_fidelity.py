@@ -49,12 +49,3 @@ def test_a_batch_larger_than_the_test_set_names_batch_size(tmp_path):
     folder = make_image_folder(tmp_path, per_class=(1, 2))
     with pytest.raises(DataError, match="--batch-size 100 is more than the data set's 6 test images: pass at most 6"):
         fidelity_batch(build_model("cnn"), "cifar10", str(folder), None, 100, seed=0)
-
-
-def test_a_network_of_another_divergence_is_refused_before_any_work():
-    from keras_nmf.experiments.gradient_fidelity import check_comparable
-    from keras_nmf.models import build_model
-
-    with pytest.raises(ValueError, match=r"block1_cnmf \(frobenius\)"):
-        check_comparable(build_model("cnmf", iterations=2, nmf_divergence="frobenius"))
-    check_comparable(build_model("cnmf", iterations=2))

@@ -25,7 +25,7 @@ def _relative(a, b):
     return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 
 
-def _identity_jacobian(x, w, h, epsilon=None):
+def _identity_jacobian(x, w, h, *options):
     """I - J^T = 0: a singular system for every pattern."""
     return keras.ops.broadcast_to(keras.ops.eye(h.shape[-1], dtype=x.dtype), tuple(h.shape) + (h.shape[-1],))
 
@@ -44,6 +44,35 @@ def test_implicit_equals_autodiff_through_converged_iterations(epsilon):
     for exact, reference, approximate in zip(got, autodiff, one_step):
         assert _relative(exact, reference) < 1e-4
         assert _relative(approximate, reference) > 1e-2  # the one-step backward is not this gradient
+
+
+def _one_missing_entry_per_pattern(x):
+    """A mask that hides one entry of each pattern (entry p - 1 of pattern p): 7 of 8 observed, 3 unknowns."""
+    observed = np.ones(tuple(x.shape))
+    observed[np.arange(observed.shape[0]), (np.arange(observed.shape[0]) - 1) % observed.shape[1]] = 0.0
+    return keras.ops.convert_to_tensor(observed, "float64")
+
+
+@float64_only
+@pytest.mark.parametrize("divergence, masked, iterations", [
+    ("itakura_saito", False, 400), ("kl", True, 300), ("itakura_saito", True, 300)])
+def test_implicit_equals_autodiff_for_the_other_divergences_and_masks(divergence, masked, iterations):
+    """The general update's fixed point (keras_nmf.ops.implicit's module docstring), renormalised for KL only."""
+    x, w, phi = _problem()
+    observed = _one_missing_entry_per_pattern(x) if masked else None
+
+    def run(x, w, n=iterations):
+        return nmf_iterations(x, w, n, divergence=divergence, observed=observed)
+
+    h = run(x, w)
+    assert float(np.max(np.abs(to_numpy(run(x, w, iterations + 1) - h)))) < 1e-9  # converged
+    _, autodiff = value_and_gradients(lambda x, w: keras.ops.sum(keras.ops.multiply(run(x, w), phi)), x, w)
+    options = dict(divergence=divergence, implicit_dtype="float64")
+    got = backward_gradients(x, w, h, phi, NMFOptions(backward="implicit", **options), observed=observed)
+    one_step = backward_gradients(x, w, h, phi, NMFOptions(backward="approx", **options), observed=observed)
+    for exact, reference, approximate in zip(got, autodiff, one_step):
+        assert _relative(exact, reference) < 1e-6
+        assert _relative(approximate, reference) > 1e-2
 
 
 @float64_only
@@ -72,6 +101,16 @@ def test_layers_train_with_the_implicit_backward():
     layer = CNMF2D(3, 3, iterations=10, backward="implicit", chunk_elements=100)
     assert np.all(np.isfinite(_weight_gradient(layer, images)))
     assert int(to_numpy(layer.implicit_fallbacks)) >= 0 and layer.get_config()["implicit_dtype"] == "float32"
+
+
+def test_the_implicit_backward_trains_with_a_mask_and_another_divergence():
+    from tests.layers.test_nmf_options import _gradients
+
+    images = np.random.default_rng(3).uniform(0, 1, (2, 6, 6, 2)).astype("float32")
+    observed = (np.random.default_rng(4).random((2, 6, 6, 1)) > 0.3).astype("float32")
+    layer = CNMF2D(3, 3, iterations=10, backward="implicit", divergence="itakura_saito", chunk_elements=100)
+    _, grad_x, grad_u = _gradients(layer, images, observed)
+    assert np.all(np.isfinite(grad_x)) and np.all(np.isfinite(grad_u)) and np.abs(grad_u).sum() > 0
 
 
 @tensorflow_only  # the fallback counter is a variable assigned in the backward, which JAX's stateless backward cannot do

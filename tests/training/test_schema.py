@@ -111,7 +111,7 @@ def test_config_error_names_the_flag():
 
 @pytest.mark.parametrize("values, message", [
     ({"nmf_tolerance": 1e-3, "backward": "autodiff"}, "autodiff cannot differentiate"),
-    ({"nmf_divergence": "frobenius", "backward": "implicit"}, "solves the fixed point of the KL update"),
+    ({"nmf_learning": "local", "backward": "implicit"}, "needs `backward='approx'`"),
     ({"nmf_tolerance": -1.0}, "--nmf-tolerance must be > 0.0"),
 ])
 def test_the_layers_rules_refuse_a_config_before_anything_runs(values, message):
