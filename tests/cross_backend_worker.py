@@ -24,7 +24,7 @@ from keras_nmf.losses import CrossEntropyMSE
 from keras_nmf.models import ARCHITECTURES, build_model
 from tests.backend import outputs_and_weight_gradients
 
-#: Small enough to run four networks on three backends in under two minutes; N as the paper's default. (At N = 5
+#: Small enough to run five networks on three backends in about a minute; N as the paper's default. (At N = 5
 #: BatchNorm's gamma gradient in cnmf_1x1 once differed by 1.05e-5, over the tolerance: a sum with cancellation.)
 BATCH, INPUT_SHAPE, ITERATIONS = 4, (28, 28, 3), 20
 
@@ -36,14 +36,34 @@ def batch():
     return images, np.arange(BATCH) % 10
 
 
-#: The paper's four networks, and cnmf_1x1 with the Itakura-Saito divergence (the largest powers of R:
-#: keras_nmf.ops.divergences), each under its name.
+def observed_mask():
+    """A mask of the images' shape (1 observed, 0 missing): a hole in each image, and a few scattered entries."""
+    mask = (np.random.default_rng(1).random((BATCH,) + INPUT_SHAPE) > 0.1).astype("float32")
+    mask[:, 10:16, 12:20] = 0.0
+    return mask
+
+
+#: The paper's four networks, and cnmf_1x1 with the options beyond the paper: the Itakura-Saito divergence (the
+#: largest powers of R: keras_nmf.ops.divergences), a mask input, and a tolerance (the while loop) so small that
+#: every pattern but the all-zero ones runs all N updates on every backend (a count that rounding could change
+#: would change h by a whole update).
 NETWORKS = {**{arch: {"arch": arch} for arch in ARCHITECTURES},
-            "cnmf_1x1_is": {"arch": "cnmf_1x1", "nmf_divergence": "itakura_saito"}}
+            "cnmf_1x1_options": {"arch": "cnmf_1x1", "nmf_divergence": "itakura_saito", "observed_input": True,
+                                 "nmf_tolerance": 1e-12}}
 
 
 def network(name):
     return build_model(input_shape=INPUT_SHAPE, num_classes=10, iterations=ITERATIONS, **NETWORKS[name])
+
+
+def network_inputs(name, images):
+    return [images, observed_mask()] if NETWORKS[name].get("observed_input") else images
+
+
+def inference(model, inputs):
+    """Inference-mode outputs, op by op: on JAX one compile per network and mode would cost more than the
+    networks' arithmetic (tens of seconds each); the numbers are the compiled ones' to rounding."""
+    return keras.ops.convert_to_numpy(model(inputs, training=False))
 
 
 def cancelled_biases(model):
@@ -53,11 +73,11 @@ def cancelled_biases(model):
             if getattr(layer, "bias", None) is not None and isinstance(following, keras.layers.BatchNormalization)]
 
 
-def outputs_and_gradients(model, images, labels):
+def outputs_and_gradients(model, inputs, labels):
     """Training-mode outputs and the gradient of the recipe's loss (eq. 21) for every trainable weight."""
     loss_fn = CrossEntropyMSE()
     outputs, gradients = outputs_and_weight_gradients(
-        model, images, lambda out: loss_fn(labels, out), model.trainable_variables)
+        model, inputs, lambda out: loss_fn(labels, out), model.trainable_variables, op_by_op=True)
     arrays = {"outputs": outputs, "cancelled": np.array(cancelled_biases(model))}
     for variable, gradient in zip(model.trainable_variables, gradients):
         arrays[f"grad:{variable.path}"] = gradient
@@ -69,11 +89,12 @@ def main(stage, directory):
     backend = keras.backend.backend()
     images, labels = batch()
     for arch in NETWORKS:
+        inputs = network_inputs(arch, images)
         if stage == "reload":
             for path in directory.glob(f"{arch}-*.keras"):
                 if path.stem != f"{arch}-{backend}":
                     np.save(directory / f"{path.stem}-loaded-by-{backend}.npy",
-                            keras.models.load_model(path).predict(images, verbose=0))
+                            inference(keras.models.load_model(path), inputs))
             continue
         keras.utils.set_random_seed(0)
         model = network(arch)
@@ -81,8 +102,8 @@ def main(stage, directory):
             model.save_weights(directory / f"{arch}.weights.h5")
         else:
             model.load_weights(directory / f"{arch}.weights.h5")
-        np.savez(directory / f"{arch}-{backend}.npz", **outputs_and_gradients(model, images, labels))
-        np.save(directory / f"{arch}-{backend}-inference.npy", model.predict(images, verbose=0))
+        np.savez(directory / f"{arch}-{backend}.npz", **outputs_and_gradients(model, inputs, labels))
+        np.save(directory / f"{arch}-{backend}-inference.npy", inference(model, inputs))
         model.save(directory / f"{arch}-{backend}.keras")
     if stage == "compare":
         main("reload", directory)

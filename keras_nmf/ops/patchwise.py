@@ -161,9 +161,10 @@ def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=No
 
     if options.through_iterations:  # nothing to recompute: autodiff keeps every iteration anyway
         return nmf(geometry.patterns(images), w, options, observed=mask_of(observed))
-    static_batch = images.shape[0]
-    if images_per_chunk is None or (
-        static_batch is not None and static_batch <= images_per_chunk
-    ):
+    batch = images.shape[0]
+    # An int, None (TensorFlow's unknown batch: chunked with tensors), or a symbolic dimension (JAX's export to
+    # ONNX traces a batch of any size): that has no backward to keep small, and runs as one batch.
+    symbolic = batch is not None and not isinstance(batch, int)
+    if images_per_chunk is None or symbolic or (batch is not None and batch <= images_per_chunk):
         return _whole_batch(images, w)
     return _in_chunks(images, w)

@@ -31,6 +31,9 @@ on_gpu = _helpers.on_gpu
 #: Tests of TensorFlow machinery itself (graph assertions, tf.function tracing, tf.distribute).
 tensorflow_only = pytest.mark.skipif(BACKEND != "tensorflow", reason="tests TensorFlow-specific behaviour")
 
+#: Tests of JAX machinery itself (jax.export's symbolic shapes, which Keras's ONNX export on JAX traces with).
+jax_only = pytest.mark.skipif(BACKEND != "jax", reason="tests JAX-specific behaviour")
+
 #: Tests of float64 arithmetic (JAX computes in float32 unless JAX_ENABLE_X64=1).
 float64_only = pytest.mark.skipif(not backend.float64_available(),
                                   reason="needs float64 arithmetic (JAX: JAX_ENABLE_X64=1; not on PyTorch)")

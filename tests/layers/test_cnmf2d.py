@@ -6,7 +6,7 @@ import pytest
 
 from keras_nmf.layers import CNMF2D
 from tests import nmf_reference as ref
-from tests.backend import BACKEND, MODES, tensorflow_only, to_numpy
+from tests.backend import BACKEND, MODES, jax_only, tensorflow_only, to_numpy
 from tests.layer_checks import run_layer_test
 from tests.layers.gradients import output_and_gradients
 
@@ -235,3 +235,17 @@ def test_negative_input_in_a_compiled_step_names_the_layer():
     model = keras.Sequential([keras.Input((5, 5, 2)), CNMF2D(3, 3, name="cnmf_in")])
     with pytest.raises(tf.errors.InvalidArgumentError, match="Layer cnmf_in received.*put a ReLU"):
         model.predict(-np.ones((1, 5, 5, 2), "float32"), verbose=0)
+
+
+@jax_only
+def test_a_symbolic_batch_runs_as_one_batch():
+    """jax2onnx (Keras's ONNX export on JAX) traces a batch of any size: no chunking can be planned for it, and the
+    layer must not compare it with its chunk size (JAX: 'inconclusive'); the exported call equals the layer's."""
+    import jax
+
+    images = np.random.default_rng(5).uniform(0, 1, (5, 6, 6, 2)).astype("float32")
+    layer = CNMF2D(4, 3, iterations=3, chunk_elements=9 * 2 * 16)  # one image a chunk for a known batch
+    expected = to_numpy(layer(images))
+    symbolic = jax.ShapeDtypeStruct(jax.export.symbolic_shape("batch, 6, 6, 2"), "float32")
+    exported = jax.export.export(jax.jit(lambda x: layer(x)))(symbolic)
+    np.testing.assert_allclose(to_numpy(exported.call(images)), expected, rtol=1e-6, atol=1e-7)
