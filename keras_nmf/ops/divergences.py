@@ -47,7 +47,7 @@ def _weighted(tensor, observed):
     return tensor if observed is None else tensor * observed
 
 
-def _terms(x_hat, w, h, beta, observed, matmul=ops.matmul):
+def update_terms(x_hat, w, h, beta, observed, matmul=ops.matmul):
     """The pieces of the update at h; h None means h(0) = 1/I (one row of R).
 
     Returns ``(R, floored R, m R^(beta-2), m R^(beta-1), N, D)``, with N = W^T(m xhat R^(beta-2)) and
@@ -72,7 +72,7 @@ def beta_update(x_hat, w, h, beta, observed=None, epsilon=None, matmul=ops.matmu
     ``epsilon`` damps it as eq. 6 does: h <- h + eps * h * (u - 1), u = N / D.
     KL (beta = 1) renormalises h to unit sum, as the paper's layer does.
     """
-    *_, numerator, denominator = _terms(x_hat, w, h, beta, observed, matmul)
+    *_, numerator, denominator = update_terms(x_hat, w, h, beta, observed, matmul)
     ratio = ops.divide_no_nan(numerator, denominator)
     if h is None:
         h = ops.full_like(ratio, 1.0 / w.shape[-1])
@@ -97,8 +97,8 @@ def one_step_gradients(x, w, h, upstream, beta, observed=None, learning="backpro
     The update's epsilon does not enter, as in eqs. 18-19.
     """
     x_hat, inverse_sum = normalised_patterns(x, observed)
-    reconstruction, floored, below_minus_2, below_minus_1, numerator, denominator = _terms(x_hat, w, h, beta,
-                                                                                           observed)
+    terms = update_terms(x_hat, w, h, beta, observed)
+    reconstruction, floored, below_minus_2, below_minus_1, numerator, denominator = terms
     a = ops.divide_no_nan(upstream * h, denominator)
     b = -ops.divide_no_nan(a * numerator, denominator)
     w_a, w_b = ops.matmul(a, _transpose(w)), ops.matmul(b, _transpose(w))

@@ -41,7 +41,7 @@ applied to the cotangent of g, :func:`update_cotangent`.
 
 from keras import ops
 
-from keras_nmf.ops.divergences import R_FLOOR, _terms, normalised_patterns
+from keras_nmf.ops.divergences import R_FLOOR, update_terms, normalised_patterns
 
 #: A solution is accepted when |A v - Phi| <= RESIDUAL_TOLERANCE * |Phi| (per pattern, max norm) ...
 RESIDUAL_TOLERANCE = 1e-3
@@ -70,9 +70,9 @@ def _renormalised(dg, g):
 
 
 def _update(x, w, h, epsilon, beta, observed):
-    """xhat, the update's terms (:func:`keras_nmf.ops.divergences._terms`), u = N / D and g at ``h``."""
+    """xhat, the update's terms (:func:`keras_nmf.ops.divergences.update_terms`), u = N / D and g at ``h``."""
     x_hat, _ = normalised_patterns(x, observed)
-    terms = _terms(x_hat, w, h, beta, observed)
+    terms = update_terms(x_hat, w, h, beta, observed)
     u = ops.divide_no_nan(terms[-2], terms[-1])
     g = h * u if epsilon is None else h + epsilon * h * (u - 1.0)
     return x_hat, terms, u, g

@@ -71,7 +71,7 @@ def test_a_mask_of_ones_is_the_plain_layer(epsilon):
 def _one_update(x, w, h, beta, m):
     """g = h * N / D at a fixed h, from raw x (normalised over the observed entries): what autodiff differentiates."""
     x_hat, _ = divergences.normalised_patterns(x, m)
-    *_, numerator, denominator = divergences._terms(x_hat, w, h, beta, m)
+    *_, numerator, denominator = divergences.update_terms(x_hat, w, h, beta, m)
     return h * keras.ops.divide_no_nan(numerator, denominator)
 
 

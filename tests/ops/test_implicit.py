@@ -108,7 +108,7 @@ def test_the_implicit_backward_trains_with_a_mask_and_another_divergence():
 
     images = np.random.default_rng(3).uniform(0, 1, (2, 6, 6, 2)).astype("float32")
     observed = (np.random.default_rng(4).random((2, 6, 6, 1)) > 0.3).astype("float32")
-    layer = CNMF2D(3, 3, iterations=10, backward="implicit", divergence="itakura_saito", chunk_elements=100)
+    layer = CNMF2D(3, 3, iterations=3, backward="implicit", divergence="itakura_saito", chunk_elements=100)
     _, grad_x, grad_u = _gradients(layer, images, observed)
     assert np.all(np.isfinite(grad_x)) and np.all(np.isfinite(grad_u)) and np.abs(grad_u).sum() > 0
 
