@@ -51,7 +51,7 @@ def test_a_batch_larger_than_the_test_set_names_batch_size(tmp_path):
         fidelity_batch(build_model("cnn"), "cifar10", str(folder), None, 100, seed=0)
 
 
-def test_the_implicit_gradient_of_another_divergence_is_autodiffs_once_converged():
+def test_the_implicit_gradient_of_another_divergence_is_near_autodiffs():
     """The implicit backward of the Frobenius update (keras_nmf.ops.implicit) near its fixed point is close to autodiff
     through the N updates (here 5 %, float32 and not fully converged), the one-step backward far from it (97 %)."""
     rng = np.random.default_rng(1)
