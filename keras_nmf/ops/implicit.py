@@ -41,7 +41,7 @@ applied to the cotangent of g, :func:`update_cotangent`.
 
 from keras import ops
 
-from keras_nmf.ops.divergences import R_FLOOR, update_terms, normalised_patterns
+from keras_nmf.ops.divergences import R_FLOOR, normalised_patterns, update_terms
 
 #: A solution is accepted when |A v - Phi| <= RESIDUAL_TOLERANCE * |Phi| (per pattern, max norm) ...
 RESIDUAL_TOLERANCE = 1e-3

@@ -165,6 +165,6 @@ def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=No
     # An int, None (TensorFlow's unknown batch: chunked with tensors), or a symbolic dimension (JAX's export to
     # ONNX traces a batch of any size): that has no backward to keep small, and runs as one batch.
     symbolic = batch is not None and not isinstance(batch, int)
-    if images_per_chunk is None or symbolic or (batch is not None and batch <= images_per_chunk):
+    if images_per_chunk is None or symbolic or (isinstance(batch, int) and batch <= images_per_chunk):
         return _whole_batch(images, w)
     return _in_chunks(images, w)
