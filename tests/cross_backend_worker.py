@@ -44,9 +44,8 @@ def observed_mask():
 
 
 #: The paper's four networks, and cnmf_1x1 with the options beyond the paper: the Itakura-Saito divergence (the
-#: largest powers of R: keras_nmf.ops.divergences), a mask input, and a tolerance (the while loop) so small that
-#: every pattern but the all-zero ones runs all N updates on every backend (a count that rounding could change
-#: would change h by a whole update).
+#: largest powers of R: keras_nmf.ops.divergences), a mask input, and a tolerance (the while loop) small enough
+#: that the patterns run (nearly) all N updates: a count that rounding could change would move h by a whole update.
 NETWORKS = {**{arch: {"arch": arch} for arch in ARCHITECTURES},
             "cnmf_1x1_options": {"arch": "cnmf_1x1", "nmf_divergence": "itakura_saito", "observed_input": True,
                                  "nmf_tolerance": 1e-12}}

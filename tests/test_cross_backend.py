@@ -1,5 +1,5 @@
-"""The four networks (and cnmf_1x1 with the options beyond the paper) compute the same on TensorFlow, JAX and PyTorch, and a
-.keras file moves between them.
+"""The four networks (and cnmf_1x1 with the options beyond the paper) compute the same on TensorFlow, JAX and
+PyTorch, and a .keras file moves between them.
 
 One subprocess per stage (tests/cross_backend_worker.py): TensorFlow builds each
 network and saves its weights; JAX, then PyTorch (where installed), load them;
