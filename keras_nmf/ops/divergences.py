@@ -43,6 +43,22 @@ def normalised_patterns(x, observed=None):
     return masked * inverse_sum, inverse_sum
 
 
+def _power(base, exponent):
+    """base ** exponent; the exponents of the three divergences (-2, -1, 0, 1) as a division and a product.
+
+    A general power is exp(exponent * log(base)) per entry. One XLA training step of a
+    CNMF2D(32, 5) on 50 images, Itakura-Saito: 784 ms with ops.power, 323 ms so (KL: 241 ms).
+    """
+    if exponent == 0.0:
+        return ops.ones_like(base)
+    if exponent == 1.0:
+        return base
+    if exponent in (-1.0, -2.0):
+        inverse = 1.0 / base
+        return inverse if exponent == -1.0 else inverse * inverse
+    return ops.power(base, exponent)
+
+
 def _weighted(tensor, observed):
     return tensor if observed is None else tensor * observed
 
@@ -59,8 +75,8 @@ def update_terms(x_hat, w, h, beta, observed, matmul=ops.matmul):
         reconstruction = matmul(h, _transpose(w))
     floored = ops.maximum(reconstruction, R_FLOOR)
     zeros = ops.zeros_like(x_hat) if h is None else 0.0  # broadcasts h(0)'s row of R over the patterns
-    below_minus_2 = _weighted(ops.power(floored, beta - 2.0) + zeros, observed)
-    below_minus_1 = _weighted(ops.power(floored, beta - 1.0) + zeros, observed)
+    below_minus_2 = _weighted(_power(floored, beta - 2.0) + zeros, observed)
+    below_minus_1 = _weighted(_power(floored, beta - 1.0) + zeros, observed)
     numerator = matmul(x_hat * below_minus_2, w)
     denominator = matmul(below_minus_1, w)
     return reconstruction, floored, below_minus_2, below_minus_1, numerator, denominator
