@@ -73,10 +73,13 @@ def cancelled_biases(model):
 
 
 def outputs_and_gradients(model, inputs, labels):
-    """Training-mode outputs and the gradient of the recipe's loss (eq. 21) for every trainable weight."""
+    """Training-mode outputs and the gradient of the recipe's loss (eq. 21) for every trainable weight.
+
+    Compiled on JAX: at the tests' LLVM -O0 (tests/conftest.py) one compile per network costs less than the
+    primitives' compiles op by op (the whole JAX stage: 67 s against 74 s, one after the other)."""
     loss_fn = CrossEntropyMSE()
     outputs, gradients = outputs_and_weight_gradients(
-        model, inputs, lambda out: loss_fn(labels, out), model.trainable_variables, op_by_op=True)
+        model, inputs, lambda out: loss_fn(labels, out), model.trainable_variables)
     arrays = {"outputs": outputs, "cancelled": np.array(cancelled_biases(model))}
     for variable, gradient in zip(model.trainable_variables, gradients):
         arrays[f"grad:{variable.path}"] = gradient

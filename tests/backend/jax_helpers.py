@@ -48,10 +48,9 @@ def compiled(model):
     return call
 
 
-def outputs_and_weight_gradients(model, inputs, loss_of_output, variables, training=True, op_by_op=False):
-    """``(outputs, [dL/dv for v in variables])`` as NumPy arrays, ``jax.value_and_grad`` over ``stateless_call``,
-    compiled, or with ``op_by_op`` run as on TensorFlow and PyTorch: JAX caches each primitive's compile, so a
-    test of several networks pays once, where one ``jax.jit`` per network costs ~10 s on the CPU."""
+def outputs_and_weight_gradients(model, inputs, loss_of_output, variables, training=True):
+    """``(outputs, [dL/dv for v in variables])`` as NumPy arrays, ``jax.value_and_grad`` (compiled) over
+    ``stateless_call``."""
     trainable = model.trainable_variables
     non_trainable = [v.value for v in model.non_trainable_variables]
 
@@ -59,8 +58,7 @@ def outputs_and_weight_gradients(model, inputs, loss_of_output, variables, train
         out, _ = model.stateless_call(values, non_trainable, inputs, training=training)
         return loss_of_output(out), out
 
-    run = jax.value_and_grad(loss, has_aux=True)
-    (_, outputs), grads = (run if op_by_op else jax.jit(run))([v.value for v in trainable])
+    (_, outputs), grads = jax.jit(jax.value_and_grad(loss, has_aux=True))([v.value for v in trainable])
     index = {id(v): i for i, v in enumerate(trainable)}
     gradients = [grads[index[id(v)]] for v in variables]
     return keras.ops.convert_to_numpy(outputs), [keras.ops.convert_to_numpy(g) for g in gradients]

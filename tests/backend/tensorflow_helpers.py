@@ -44,9 +44,8 @@ def compiled(model):
     return tf.function(model.__call__, jit_compile=True)
 
 
-def outputs_and_weight_gradients(model, inputs, loss_of_output, variables, training=True, op_by_op=True):
-    """``(outputs, [dL/dv for v in variables])`` as NumPy arrays, through a ``GradientTape``, op by op
-    (``op_by_op`` is for JAX, which can also compile)."""
+def outputs_and_weight_gradients(model, inputs, loss_of_output, variables, training=True):
+    """``(outputs, [dL/dv for v in variables])`` as NumPy arrays, through a ``GradientTape``."""
     with tf.GradientTape() as tape:
         outputs = model(inputs, training=training)
         loss = loss_of_output(outputs)

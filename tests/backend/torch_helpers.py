@@ -38,9 +38,8 @@ def compiled(model):
     return model.__call__
 
 
-def outputs_and_weight_gradients(model, inputs, loss_of_output, variables, training=True, op_by_op=True):
-    """``(outputs, [dL/dv for v in variables])`` as NumPy arrays, through autograd, op by op
-    (``op_by_op`` is for JAX, which can also compile)."""
+def outputs_and_weight_gradients(model, inputs, loss_of_output, variables, training=True):
+    """``(outputs, [dL/dv for v in variables])`` as NumPy arrays, through autograd."""
     outputs = model(inputs, training=training)
     gradients = _gradients(loss_of_output(outputs), [v.value for v in variables])
     return keras.ops.convert_to_numpy(outputs.detach()), [keras.ops.convert_to_numpy(g) for g in gradients]
