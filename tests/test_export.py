@@ -5,35 +5,64 @@ import pytest
 
 from keras_nmf.data import PaperAugmentation
 from keras_nmf.models import build_model
-from tests.backend import tensorflow_only
+from tests.backend import BACKEND, onnx_exportable, tensorflow_only, torch_only
 
-pytestmark = tensorflow_only  # Keras exports SavedModel and (through tf2onnx) ONNX from the TensorFlow backend
+#: The converter Keras's ONNX export uses on this backend (the export extra).
+ONNX_CONVERTER = {"tensorflow": "tf2onnx", "torch": "onnxscript"}.get(BACKEND)
 
 
-@pytest.fixture(scope="module")
-def model_and_images():
-    """cnmf_1x1 on raw uint8 images (its augmentation centre-crops at inference), with a tolerance: a while loop."""
-    model = build_model("cnmf_1x1", iterations=3, nmf_tolerance=1e-2, augmentation=PaperAugmentation(28),
+def _network(tolerance):
+    """cnmf_1x1 on raw uint8 images (its augmentation centre-crops at inference), and its predictions."""
+    model = build_model("cnmf_1x1", iterations=3, nmf_tolerance=tolerance, augmentation=PaperAugmentation(28),
                         image_shape=(32, 32, 3))
     images = np.random.default_rng(0).integers(0, 256, (6, 32, 32, 3)).astype("uint8")
     return model, images, model.predict(images, verbose=0)
 
 
-def test_a_saved_model_serves_the_same_predictions(model_and_images, tmp_path):
+@pytest.fixture(scope="module")
+def with_tolerance():
+    """With a tolerance: a while loop in the exported graph."""
+    return _network(1e-2)
+
+
+def _onnx_predictions(model, images, path):
+    pytest.importorskip(ONNX_CONVERTER, reason="the export extra: pip install 'keras_nmf[export]'")
+    onnxruntime = pytest.importorskip("onnxruntime", reason="the export extra: pip install 'keras_nmf[export]'")
+    model.export(str(path), format="onnx", verbose=False)
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: images})[0]
+
+
+@tensorflow_only
+def test_a_saved_model_serves_the_same_predictions(with_tolerance, tmp_path):
     import tensorflow as tf
 
-    model, images, expected = model_and_images
+    model, images, expected = with_tolerance
     model.export(str(tmp_path / "saved"), format="tf_saved_model", verbose=False)
     loaded = tf.saved_model.load(str(tmp_path / "saved"))  # held: its functions reference its variables
     served = loaded.serve(tf.constant(images))
     np.testing.assert_allclose(served.numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
-def test_onnx_runtime_predicts_like_keras(model_and_images, tmp_path):
-    pytest.importorskip("tf2onnx", reason="the export extra: pip install 'keras_nmf[export]'")
-    onnxruntime = pytest.importorskip("onnxruntime", reason="the export extra: pip install 'keras_nmf[export]'")
-    model, images, expected = model_and_images
-    model.export(str(tmp_path / "model.onnx"), format="onnx", verbose=False)
-    session = onnxruntime.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
-    predicted = session.run(None, {session.get_inputs()[0].name: images})[0]
-    np.testing.assert_allclose(predicted, expected, rtol=1e-5, atol=1e-6)
+@tensorflow_only
+def test_onnx_runtime_runs_the_tolerance_loop_like_keras(with_tolerance, tmp_path):
+    model, images, expected = with_tolerance
+    np.testing.assert_allclose(_onnx_predictions(model, images, tmp_path / "model.onnx"), expected,
+                               rtol=1e-5, atol=1e-6)
+
+
+@onnx_exportable
+def test_onnx_runtime_predicts_like_keras_with_a_fixed_n(tmp_path):
+    """On PyTorch the NMF layers' custom gradient is left out while the exporter traces (it cannot write one)."""
+    model, images, expected = _network(None)
+    np.testing.assert_allclose(_onnx_predictions(model, images, tmp_path / "model.onnx"), expected,
+                               rtol=1e-5, atol=1e-6)
+
+
+@torch_only
+def test_exporting_a_tolerance_from_pytorch_is_refused_with_the_way_out(with_tolerance, tmp_path):
+    """PyTorch's exporter would record the while loop with its sample's iteration count."""
+    model, images, _ = with_tolerance
+    pytest.importorskip(ONNX_CONVERTER, reason="the export extra: pip install 'keras_nmf[export]'")
+    with pytest.raises(ValueError, match="tolerance=0.01 while PyTorch's exporter traces.*tolerance=None"):
+        model.export(str(tmp_path / "model.onnx"), format="onnx", verbose=False)

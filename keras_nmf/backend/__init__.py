@@ -6,9 +6,11 @@ for lives here, with the same small set of functions in
 and :mod:`~keras_nmf.backend.torch_backend`:
 
 * ``vjp``, ``map_chunks``, ``is_concrete``, ``graph_assertion``, ``after_counting``,
-  ``float64_available``: what the NMF ops need (the adjoint of a linear map for
+  ``float64_available``, ``tracing_for_export``: what the NMF ops need (the adjoint of a linear map for
   eq. 19's backward, a map that traces its body once, whether a check can
-  raise now or as a graph assertion, a counter update inside a backward, float64).
+  raise now or as a graph assertion, a counter update inside a backward, float64,
+  whether an exporter that reads neither custom gradients nor while loops is tracing:
+  :func:`custom_gradient` and the ``tolerance`` loop ask it).
 * ``gradients``: the gradient of a loss with respect to tensors and variables
   (the gradient-fidelity experiment and tests).
 * ``compile_call``, ``compile_function``, ``block_until_ready``: a model's
@@ -39,6 +41,7 @@ map_chunks = _active.map_chunks
 is_concrete = _active.is_concrete
 after_counting = _active.after_counting
 float64_available = _active.float64_available
+tracing_for_export = _active.tracing_for_export
 graph_assertion = _active.graph_assertion
 gradients = _active.gradients
 compile_call = _active.compile_call
@@ -58,3 +61,14 @@ DETERMINISM_ADVICE = _active.DETERMINISM_ADVICE
 def name():
     """The active Keras backend: ``"tensorflow"``, ``"jax"`` or ``"torch"``."""
     return NAME
+
+
+def custom_gradient(fn):
+    """``keras.ops.custom_gradient(fn)``, or ``fn``'s forward value alone while PyTorch's ONNX exporter traces.
+
+    That exporter cannot write a custom autograd Function, and an exported graph has no backward: the
+    forward is the same arithmetic either way (docs/deploy.md).
+    """
+    if tracing_for_export():
+        return lambda *args: fn(*args)[0]
+    return keras.ops.custom_gradient(fn)

@@ -35,6 +35,10 @@ def graph_assertion(x, condition, message):
     return x  # a compiled step here cannot raise; eager inputs are checked where they are read
 
 
+def tracing_for_export():
+    return False  # its ONNX converter reads custom gradients and while loops
+
+
 def float64_available():
     return bool(jax.config.jax_enable_x64)
 

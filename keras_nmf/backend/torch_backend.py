@@ -36,6 +36,11 @@ def graph_assertion(x, condition, message):
     return x  # a compiled step here cannot raise; eager inputs are checked where they are read
 
 
+def tracing_for_export():
+    # torch.onnx.export traces the model (TorchScript, or torch.export with dynamo=True).
+    return torch.jit.is_tracing() or torch.compiler.is_exporting()
+
+
 def float64_available():
     # Keras's dtype promotion turns 64-bit results into 32-bit ones on every backend but TensorFlow
     # (BIT64_TO_BIT32_DTYPE in keras.src.backend.common.dtypes): a float64 matmul here is a float32 one.

@@ -128,6 +128,12 @@ def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul, divergence
     Returns:
         tensor ([G,] P, I) of x's dtype: h(N); with ``with_history``, ``(h, counts, previous h)``.
     """
+    if tolerance is not None and backend.tracing_for_export():
+        raise ValueError(
+            f"Received: tolerance={tolerance} while PyTorch's exporter traces the model. It would record the while "
+            "loop with its sample's iteration count, so other inputs would stop at the wrong step. Export with "
+            "tolerance=None (a fixed N), or load the .keras file under KERAS_BACKEND=tensorflow and export there "
+            "(docs/deploy.md).")
     step = _update_rule(x, w, epsilon, matmul, divergence, observed)
     h = step(None)
     if tolerance is not None:
@@ -291,7 +297,7 @@ def nmf_approx(x, w, options=NMFOptions(), fallback_counter=None, observed=None)
     """
 
     # observed is closed over, not an argument: it is data, never differentiated.
-    @ops.custom_gradient
+    @backend.custom_gradient
     def _nmf(x, w):
         h = iterate(x, w, options, observed)
 

@@ -116,7 +116,7 @@ class PatchGeometry:
         backend: its gradient is :meth:`patterns` of the upstream gradient (the map is linear).
         """
 
-        @ops.custom_gradient
+        @backend.custom_gradient
         def _fold(patterns):
             folded = backend.vjp(self.patterns, ops.zeros(image_shape, patterns.dtype), patterns)
 

@@ -119,7 +119,7 @@ def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=No
 
     # The backward functions take (*args, upstream=None): PyTorch passes the
     # upstream gradient by keyword, TensorFlow and JAX as the only argument.
-    @ops.custom_gradient
+    @backend.custom_gradient
     def _whole_batch(images, weights):
         h = infer(images, weights, observed)
 
@@ -128,7 +128,7 @@ def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=No
 
         return h, grad
 
-    @ops.custom_gradient
+    @backend.custom_gradient
     def _in_chunks(images, weights):
         batch = ops.shape(images)[0]
         chunks, per_chunk = _chunking(batch, images_per_chunk)

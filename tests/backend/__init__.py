@@ -34,6 +34,14 @@ tensorflow_only = pytest.mark.skipif(BACKEND != "tensorflow", reason="tests Tens
 #: Tests of JAX machinery itself (jax.export's symbolic shapes, which Keras's ONNX export on JAX traces with).
 jax_only = pytest.mark.skipif(BACKEND != "jax", reason="tests JAX-specific behaviour")
 
+#: Tests of PyTorch machinery itself (what its ONNX exporter traces).
+torch_only = pytest.mark.skipif(BACKEND != "torch", reason="tests PyTorch-specific behaviour")
+
+#: Keras's ONNX export through the export extra's converters: tf2onnx (TensorFlow) and torch.onnx with onnxscript
+#: (PyTorch). JAX's goes through jax2onnx, not in the extra (docs/deploy.md).
+onnx_exportable = pytest.mark.skipif(BACKEND not in ("tensorflow", "torch"),
+                                     reason="no ONNX converter of this backend in the export extra")
+
 #: Tests of float64 arithmetic (JAX computes in float32 unless JAX_ENABLE_X64=1).
 float64_only = pytest.mark.skipif(not backend.float64_available(),
                                   reason="needs float64 arithmetic (JAX: JAX_ENABLE_X64=1; not on PyTorch)")
