@@ -5,10 +5,7 @@ import pytest
 
 from keras_nmf.data import PaperAugmentation
 from keras_nmf.models import build_model
-from tests.backend import BACKEND, onnx_exportable, tensorflow_only, torch_only
-
-#: The converter Keras's ONNX export uses on this backend (the export extra).
-ONNX_CONVERTER = {"tensorflow": "tf2onnx", "torch": "onnxscript"}.get(BACKEND)
+from tests.backend import ONNX_CONVERTER, onnx_exportable, tensorflow_only, torch_only
 
 
 def _network(tolerance):
@@ -25,9 +22,13 @@ def with_tolerance():
     return _network(1e-2)
 
 
+def _from_the_export_extra(module):
+    return pytest.importorskip(module, reason="the export extra: pip install 'keras_nmf[export]'")
+
+
 def _onnx_predictions(model, images, path):
-    pytest.importorskip(ONNX_CONVERTER, reason="the export extra: pip install 'keras_nmf[export]'")
-    onnxruntime = pytest.importorskip("onnxruntime", reason="the export extra: pip install 'keras_nmf[export]'")
+    _from_the_export_extra(ONNX_CONVERTER)
+    onnxruntime = _from_the_export_extra("onnxruntime")
     model.export(str(path), format="onnx", verbose=False)
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return session.run(None, {session.get_inputs()[0].name: images})[0]
@@ -63,6 +64,6 @@ def test_onnx_runtime_predicts_like_keras_with_a_fixed_n(tmp_path):
 def test_exporting_a_tolerance_from_pytorch_is_refused_with_the_way_out(with_tolerance, tmp_path):
     """PyTorch's exporter would record the while loop with its sample's iteration count."""
     model, images, _ = with_tolerance
-    pytest.importorskip(ONNX_CONVERTER, reason="the export extra: pip install 'keras_nmf[export]'")
+    _from_the_export_extra(ONNX_CONVERTER)
     with pytest.raises(ValueError, match="tolerance=0.01 while PyTorch's exporter traces.*tolerance=None"):
         model.export(str(tmp_path / "model.onnx"), format="onnx", verbose=False)

@@ -53,9 +53,11 @@ def _power(base, exponent):
         return ops.ones_like(base)
     if exponent == 1.0:
         return base
-    if exponent in (-1.0, -2.0):
+    if exponent == -1.0:
+        return 1.0 / base
+    if exponent == -2.0:
         inverse = 1.0 / base
-        return inverse if exponent == -1.0 else inverse * inverse
+        return inverse * inverse
     return ops.power(base, exponent)
 
 

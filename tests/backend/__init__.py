@@ -37,9 +37,10 @@ jax_only = pytest.mark.skipif(BACKEND != "jax", reason="tests JAX-specific behav
 #: Tests of PyTorch machinery itself (what its ONNX exporter traces).
 torch_only = pytest.mark.skipif(BACKEND != "torch", reason="tests PyTorch-specific behaviour")
 
-#: Keras's ONNX export through the export extra's converters: tf2onnx (TensorFlow) and torch.onnx with onnxscript
-#: (PyTorch). JAX's goes through jax2onnx, not in the extra (docs/deploy.md).
-onnx_exportable = pytest.mark.skipif(BACKEND not in ("tensorflow", "torch"),
+#: The module Keras's ONNX export needs on this backend, from the export extra: tf2onnx (TensorFlow), onnxscript
+#: (torch.onnx on PyTorch); None on JAX, whose jax2onnx is not in the extra (docs/deploy.md).
+ONNX_CONVERTER = {"tensorflow": "tf2onnx", "torch": "onnxscript"}.get(BACKEND)
+onnx_exportable = pytest.mark.skipif(ONNX_CONVERTER is None,
                                      reason="no ONNX converter of this backend in the export extra")
 
 #: Tests of float64 arithmetic (JAX computes in float32 unless JAX_ENABLE_X64=1).
