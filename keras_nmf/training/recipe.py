@@ -136,6 +136,9 @@ def compile_model(model, config, jit):
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         jit_compile=jit,
     )
+    # Built here, not in the first traced step: a tf.function that creates variables is traced twice (once to
+    # create them, once without), which cost every run a second trace of the training step.
+    optimizer.build(model.trainable_variables)
     return model
 
 
