@@ -7,8 +7,10 @@ PY := $(VENV)/bin/python
 # Offline machines: train on the image-folder copy of CIFAR-10 beside the project when present.
 DATA_DIR ?= $(wildcard ../shared/data/cifar10-jpeg)
 TRAIN_ARGS ?=
-# The backend-agnostic layers, ops and networks, tested again on JAX and PyTorch (docs/backends.md).
-BACKEND_TESTS := tests/layers tests/ops tests/models tests/test_losses.py tests/test_optimizers.py tests/test_export.py
+# The backend-agnostic layers, ops, networks and the training stack's backend rules, tested again on JAX and PyTorch
+# (docs/backends.md).
+BACKEND_TESTS := tests/layers tests/ops tests/models tests/test_losses.py tests/test_optimizers.py tests/test_export.py \
+  tests/training/test_backend_rules.py
 # PyTorch's CPU build (about 190 MB), taken from the machine's local wheel folder where it has one: PyPI has only the
 # CUDA build (several GB), so where this exact file is missing the install fails fast and the PyTorch runs are skipped.
 TORCH_CPU ?= torch==2.13.0+cpu
