@@ -62,13 +62,15 @@ def _train_step_memory(train_step, device):
 
 
 def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=None, input_shape=(28, 28, 3),
-            precision="float32", tf32=False):
+            precision="float32", tf32=False, profile_layers=True):
     """Times and memory of one configuration, in this process. Returns a dict.
 
     ``precision`` is the Keras dtype policy (``float32``, ``mixed_bfloat16``,
     ...); the NMF iterations run in float32 under every policy. ``float32``
     means true float32 matmuls, as in training, unless ``tf32`` leaves
     TensorFlow's TF32 default on (the GPU speed that true float32 costs).
+    ``profile_layers``: also time each NMF layer's forward against its
+    iterations' matmuls (``nmf_layer_profile``; NMF networks only).
     """
     import numpy as np
     import tensorflow as tf
@@ -107,7 +109,8 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
         train_ms = median_ms(train_step, warmup=0, repeats=repeats)
         peak_memory = _train_step_memory(train_step, "GPU:0" if gpu else "CPU:0")
 
-        profile = _profile_nmf_layers(model, images, jit, repeats) if arch.startswith("cnmf") else []
+        profiled = profile_layers and arch.startswith("cnmf")
+        profile = _profile_nmf_layers(model, images, jit, repeats) if profiled else []
         forward_backward_ms, forward_ms, backward_ms = paired_medians_ms(
             forward_backward, lambda x, y: forward(x), images, labels, repeats=repeats
         )
@@ -212,7 +215,8 @@ def run(archs=("cnn", "cnmf", "cnn_1x1", "cnmf_1x1"), iterations=20, figure1_ite
                 entry = architectures["cnmf_1x1"]
             else:
                 progress(f"measuring cnmf_1x1, backward={method}, N = {n} ...")
-                entry = _run_in_subprocess({"arch": "cnmf_1x1", "iterations": n, "backward": method, **common})
+                entry = _run_in_subprocess({"arch": "cnmf_1x1", "iterations": n, "backward": method,
+                                            "profile_layers": False, **common})  # Figure 1 reads no profile
             figure1.append({
                 "method": method, "iterations": n,
                 "backward_ms": entry["backward_ms"],

@@ -1,4 +1,4 @@
-"""tuning/search.py distributed on loopback (a chief and two workers), then tuning/report.py on its directory."""
+"""tuning/search.py distributed on loopback (a chief and two workers), then the report (tuning/report.py) on it."""
 
 import csv
 import os
@@ -11,10 +11,10 @@ import pytest
 from tests.conftest import REPO_ROOT
 from tests.image_folders import make_image_folder
 from tests.ports import free_ports
-from keras_nmf.cli import search
+from keras_nmf.cli import report, search
 
+#: The script a user runs (the multi-process test runs it as they would; the other tests call its main()).
 SEARCH = str(REPO_ROOT / "tuning" / "search.py")
-REPORT = str(REPO_ROOT / "tuning" / "report.py")
 
 
 def _run_chief_and_workers(argv):
@@ -37,7 +37,7 @@ def _run_chief_and_workers(argv):
 
 
 @pytest.mark.slow
-def test_chief_and_two_workers_complete_the_grid_restart_trains_nothing_and_the_report_reads_it(tmp_path):
+def test_chief_and_two_workers_complete_the_grid_restart_trains_nothing_and_the_report_reads_it(tmp_path, capsys):
     images = make_image_folder(tmp_path / "images", per_class=(8, 2))
     directory = tmp_path / "sweep"
     # The cnn arch: the distributed machinery is the same for every arch, and a cnn trial compiles in seconds.
@@ -55,9 +55,8 @@ def test_chief_and_two_workers_complete_the_grid_restart_trains_nothing_and_the_
     assert not any("Epoch 1/1" in text for text in again.values()), outputs
     assert all("is finished: nothing to train" in text for text in again.values()), again
 
-    report = subprocess.run([sys.executable, REPORT, str(directory)], capture_output=True, text=True, timeout=300)
-    assert report.returncode == 0, report.stderr[-2000:]
-    assert "Pareto front" in report.stdout and (directory / "figure6.png").stat().st_size > 0
+    assert report.main([str(directory)]) == 0
+    assert "Pareto front" in capsys.readouterr().out and (directory / "figure6.png").stat().st_size > 0
     with open(directory / "trials.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 4 and {row["status"] for row in rows} == {"COMPLETED"}
@@ -68,16 +67,14 @@ def test_chief_and_two_workers_complete_the_grid_restart_trains_nothing_and_the_
         assert 0.0 <= float(row["test_accuracy"]) <= 1.0 and row["epochs"] == "1"
 
 
-def test_report_without_a_search_is_a_clear_error(tmp_path):
-    result = subprocess.run([sys.executable, REPORT, str(tmp_path)], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2 and "No KerasTuner search" in result.stderr
+def test_report_without_a_search_is_a_clear_error(tmp_path, capsys):
+    assert report.main([str(tmp_path)]) == 2 and "No KerasTuner search" in capsys.readouterr().err
 
 
-def test_bad_group_choice_is_a_clear_error(tmp_path):
+def test_bad_group_choice_is_a_clear_error(tmp_path, capsys):
     images = make_image_folder(tmp_path / "images", per_class=(4, 1))
-    result = subprocess.run([sys.executable, SEARCH, "--data-dir", str(images), "--nmf-groups", "3", "--dry-run"],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 2 and "Received: nmf_groups=3" in result.stderr
+    assert search.main(["--data-dir", str(images), "--nmf-groups", "3", "--dry-run"]) == 2
+    assert "Received: nmf_groups=3" in capsys.readouterr().err
 
 
 class _ChiefGone(grpc.RpcError):
