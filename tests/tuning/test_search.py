@@ -108,7 +108,7 @@ def test_a_directory_that_cannot_hold_the_search_is_refused_before_any_data_load
     a_file.write_text("")
     with pytest.raises(SystemExit) as exit_info:
         search.parse_args(["--data-dir", str(tmp_path / "no-data"), "--directory", str(a_file)])
-    assert exit_info.value.code == 2 and f"Pass --directory DIR in a writable place" in capsys.readouterr().err
+    assert exit_info.value.code == 2 and "Pass --directory DIR in a writable place" in capsys.readouterr().err
 
 
 def test_a_worker_without_a_chief_says_whom_it_waits_for_and_gives_up(monkeypatch, capsys):
