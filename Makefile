@@ -49,10 +49,12 @@ $(JAX_VENV)/.installed: pyproject.toml
 train: $(VENV)/.installed
 	$(PY) scripts/train.py --arch cnmf_1x1 $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(TRAIN_ARGS)
 
-# Two pytest workers, each test file whole on one (module fixtures such as the cross-backend runs happen once):
-# 559 s instead of about 750 s for the TensorFlow suite on the 2-core reference machine (much of a test's time is
-# single-threaded tracing and compiling).
-PARALLEL := -n 2 --dist loadfile
+# pytest workers, each test file whole on one (module fixtures such as the cross-backend runs happen once). The
+# TensorFlow suite takes three on two cores: its subprocesses (training runs, distributed workers, sweeps) leave
+# a core idle while they start, and a third worker fills it (on the 2-core reference machine: 506 s with three;
+# 564 s with two on the commit before, which started four TensorFlow processes more). The JAX suite compiles in process and is faster with two (126 s against 151 s).
+PARALLEL := -n 3 --dist loadfile
+JAX_PARALLEL := -n 2 --dist loadfile
 
 # The TensorFlow-free environment installs (network and disk) while the TensorFlow suite runs (CPU): about a minute
 # less on CI. Its log is printed when the install fails. (Through SUBMAKE, so that `make -n test` runs nothing.)
@@ -61,7 +63,7 @@ test: $(VENV)/.installed
 	@$(SUBMAKE) --no-print-directory $(JAX_VENV)/.installed > $(JAX_VENV).log 2>&1 & installing=$$!; \
 	  $(PY) -m pytest -q $(PARALLEL); suite=$$?; \
 	  wait $$installing || { cat $(JAX_VENV).log; echo "Installing $(JAX_VENV) failed."; exit 1; }; exit $$suite
-	KERAS_BACKEND=jax $(JAX_PY) -m pytest -q $(PARALLEL) $(NO_TF_TESTS)
+	KERAS_BACKEND=jax $(JAX_PY) -m pytest -q $(JAX_PARALLEL) $(NO_TF_TESTS)
 	@if $(PY) -c "import torch" 2>/dev/null; then KERAS_BACKEND=torch $(PY) -m pytest -q $(BACKEND_TESTS); \
 	  else echo "PyTorch is not installed: the PyTorch run of $(BACKEND_TESTS) is skipped."; fi
 

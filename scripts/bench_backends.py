@@ -29,14 +29,16 @@ def main(argv=None):
     parser.add_argument("--repeats", type=positive_int, default=10)
     parser.add_argument("--precision", default="float32", choices=["float32", "mixed_float16", "mixed_bfloat16"])
     parser.add_argument("--epoch-images", type=positive_int, default=None,
-                        help="also time one epoch of cnmf_1x1 on this many random images (50000: CIFAR-10's size)")
+                        help="also time one epoch of cnmf_1x1 (at --iterations) on this many random images (50000: "
+                             "CIFAR-10's size)")
     args = parser.parse_args(argv)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)  # before the minutes of measuring, not after
     report = backends.run(backends=tuple(args.backends), archs=tuple(args.archs), batch=args.batch,
                           iterations=args.iterations, repeats=args.repeats, precision=args.precision,
                           epoch=None if args.epoch_images is None else {
-                              "train_images": args.epoch_images, "test_images": max(args.epoch_images // 5, 1)})
+                              "train_images": args.epoch_images, "test_images": max(args.epoch_images // 5, 1),
+                              "iterations": args.iterations})
     atomic_write_text(out / "backends.json", json.dumps(report, indent=2) + "\n")
     print(backends.table(report))
     for backend, figures in report["backends"].items():
