@@ -52,7 +52,8 @@ train: $(VENV)/.installed
 # pytest workers, each test file whole on one (module fixtures such as the cross-backend runs happen once). The
 # TensorFlow suite takes three on two cores: its subprocesses (training runs, distributed workers, sweeps) leave
 # a core idle while they start, and a third worker fills it (on the 2-core reference machine: 506 s with three;
-# 564 s with two on the commit before, which started four TensorFlow processes more). The JAX suite compiles in process and is faster with two (126 s against 151 s).
+# 564 s with two on the commit before, which started four TensorFlow processes more). The JAX suite compiles in
+# process and is faster with two (126 s against 151 s with three).
 PARALLEL := -n 3 --dist loadfile
 JAX_PARALLEL := -n 2 --dist loadfile
 
