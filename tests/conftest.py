@@ -33,3 +33,21 @@ def cifar10_jpeg():
     if not (CIFAR10_JPEG / "train").is_dir():
         pytest.skip(f"CIFAR-10 JPEG folder not found at {CIFAR10_JPEG}")
     return CIFAR10_JPEG
+
+
+#: The files whose tests take longest (multi-process runs, the cross-backend stages), longest first. Collected
+#: first, so that pytest-xdist hands them out first and the short files fill the other workers meanwhile, instead
+#: of one long file running alone at the end. Only the order changes; no test depends on it.
+LONGEST_FIRST = ("test_cross_backend.py", "training/test_distribute.py", "training/test_faults.py",
+                 "training/test_faults_kill.py", "tuning/test_search.py", "gpu/test_device_check_script.py",
+                 "benchmarks/test_backprop_benchmark.py", "experiments/test_compare.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+
+    def key(item):
+        relative = item.path.relative_to(pathlib.Path(__file__).parent).as_posix()
+        return rank.get(relative, len(rank))
+
+    items.sort(key=key)  # stable: the order within a file and among the rest stays pytest's
