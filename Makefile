@@ -9,8 +9,8 @@ DATA_DIR ?= $(wildcard ../shared/data/cifar10-jpeg)
 TRAIN_ARGS ?=
 # The backend-agnostic layers, ops, networks and the training stack's backend rules, tested again on JAX and PyTorch
 # (docs/backends.md).
-BACKEND_TESTS := tests/layers tests/ops tests/models tests/test_losses.py tests/test_optimizers.py tests/test_export.py \
-  tests/training/test_backend_rules.py
+BACKEND_TESTS := tests/layers tests/ops tests/models tests/test_losses.py tests/test_optimizers.py \
+  tests/test_export.py tests/training/test_backend_rules.py
 # PyTorch's CPU build (about 190 MB), taken from the machine's local wheel folder where it has one: PyPI has only the
 # CUDA build (several GB), so where this exact file is missing the install fails fast and the PyTorch runs are skipped.
 TORCH_CPU ?= torch==2.13.0+cpu
@@ -30,8 +30,10 @@ NO_TF_TESTS := $(BACKEND_TESTS) tests/data tests/training/test_tensorboard.py te
 EXTRAS := tensorflow,jax,tuning,plots,export,dev
 JAX_EXTRAS := jax,dev
 UV_FLAGS = --quiet --compile-bytecode $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS))
-venv = $(PYTHON) -m venv $(1) && { $(1)/bin/python -m pip install --quiet --upgrade pip uv || echo "uv is not installable here: pip installs $(1)."; }
-install = $(1)/bin/uv pip install --python $(1)/bin/python $(UV_FLAGS) $(2) || $(1)/bin/python -m pip install --quiet $(2)
+venv = $(PYTHON) -m venv $(1) \
+  && { $(1)/bin/python -m pip install --quiet --upgrade pip uv || echo "uv does not install here: pip installs $(1)."; }
+install = $(1)/bin/uv pip install --python $(1)/bin/python $(UV_FLAGS) $(2) \
+  || $(1)/bin/python -m pip install --quiet $(2)
 
 $(VENV)/.installed: pyproject.toml
 	$(call venv,$(VENV))

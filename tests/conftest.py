@@ -12,16 +12,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 XLA_TEST_FLAGS = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
 os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {XLA_TEST_FLAGS}".strip()
 
-# One thread per op in the tests' processes: make test runs three pytest workers (and their subprocesses) on two
-# cores, where an op's own threads only spin while they wait for a core (PyTorch's cross-backend stage: 14 instead
-# of 32 CPU-seconds inside the suite). Inherited by the scripts the tests start.
-for _variable in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
-    os.environ.setdefault(_variable, "1")
-
 import keras  # noqa: E402
 import pytest  # noqa: E402
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+TESTS_DIR = pathlib.Path(__file__).resolve().parent
+REPO_ROOT = TESTS_DIR.parent
 CIFAR10_JPEG = REPO_ROOT.parent / "shared" / "data" / "cifar10-jpeg"
 
 
@@ -53,7 +48,6 @@ def pytest_collection_modifyitems(items):
     rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
 
     def key(item):
-        relative = item.path.relative_to(pathlib.Path(__file__).parent).as_posix()
-        return rank.get(relative, len(rank))
+        return rank.get(pathlib.Path(os.path.relpath(item.path, TESTS_DIR)).as_posix(), len(rank))
 
     items.sort(key=key)  # stable: the order within a file and among the rest stays pytest's

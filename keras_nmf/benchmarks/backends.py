@@ -86,7 +86,7 @@ def measure(arch, batch=50, iterations=20, repeats=10, precision="float32", inpu
     return figures
 
 
-def epoch_seconds(arch="cnmf_1x1", train_images=50_000, test_images=10_000, precision="float32", iterations=20,
+def epoch_seconds(arch="cnmf_1x1", train_images=50_000, test_images=10_000, precision="float32", iterations=None,
                   input_shape=(28, 28, 3)):
     """One CIFAR-10-sized epoch on random images: ``fit`` over ``train_images``, then ``evaluate`` on ``test_images``.
 
@@ -94,6 +94,7 @@ def epoch_seconds(arch="cnmf_1x1", train_images=50_000, test_images=10_000, prec
     uniform images of the cropped CIFAR-10 shape stand in for the data, at the
     recipe's batch size, compiled as training compiles it. The first epoch's
     time includes compilation; the second, timed on its own, does not.
+    ``iterations``: N (eq. 6); None takes the recipe's.
 
     Returns:
         dict: seconds of the first and second epoch, of the evaluation, and images/s of the second epoch.
@@ -105,7 +106,7 @@ def epoch_seconds(arch="cnmf_1x1", train_images=50_000, test_images=10_000, prec
     from keras_nmf.training.config import TrainConfig
     from keras_nmf.training.recipe import build_compiled_model, process_settings, resolve_jit
 
-    config = TrainConfig(arch=arch, precision=precision, iterations=iterations)
+    config = TrainConfig(arch=arch, precision=precision, **({} if iterations is None else {"iterations": iterations}))
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 1, (train_images,) + tuple(input_shape)).astype("float32")
     labels = rng.integers(0, 10, train_images)
@@ -119,7 +120,8 @@ def epoch_seconds(arch="cnmf_1x1", train_images=50_000, test_images=10_000, prec
         start = time.perf_counter()
         model.evaluate(images[:test_images], labels[:test_images], batch_size=config.batch_size, verbose=0)
         evaluate_seconds = time.perf_counter() - start
-    return {"arch": arch, "precision": resolved, "iterations": iterations, "data": "random images (no tf.data here)",
+    return {"arch": arch, "precision": resolved, "iterations": config.iterations,
+            "data": "random images (no tf.data here)",
             "train_images": train_images, "test_images": test_images, "batch": config.batch_size,
             "first_epoch_s": seconds[0], "epoch_s": seconds[1], "evaluate_s": evaluate_seconds,
             "train_images_per_s": train_images / seconds[1]}
