@@ -1,5 +1,7 @@
-"""Shared fixtures: quiet TensorFlow, a fixed seed and a clean dtype policy per test."""
+"""Shared test set-up: quiet TensorFlow, a fixed seed and a clean dtype policy per test, scripts as modules, and
+the order the files are handed out in."""
 
+import importlib.util
 import os
 import pathlib
 
@@ -18,6 +20,15 @@ import pytest  # noqa: E402
 TESTS_DIR = pathlib.Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
 CIFAR10_JPEG = REPO_ROOT.parent / "shared" / "data" / "cifar10-jpeg"
+
+
+def load_script(relative_path):
+    """A script or example of the repository (no package) as a module, to call its ``main()`` in process."""
+    path = REPO_ROOT / relative_path
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(autouse=True)

@@ -1,15 +1,10 @@
 """The examples run and do what they say."""
 
-import importlib.util
-
-from tests.conftest import REPO_ROOT
+from tests.conftest import load_script
 
 
 def _example(name):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "examples" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"examples/{name}.py")
 
 
 def test_the_cnmf_autoencoder_learns_to_reconstruct():

@@ -4,22 +4,14 @@ The script's main() runs in this process; each configuration it measures runs in
 in a real run (memory figures need a fresh process).
 """
 
-import importlib.util
 import json
 
-from tests.conftest import REPO_ROOT
-
-
-def _bench_backprop():
-    spec = importlib.util.spec_from_file_location("bench_backprop", REPO_ROOT / "scripts" / "bench_backprop.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.conftest import load_script
 
 
 def test_quick_mode_writes_json_and_png(tmp_path, capsys):
     # The NMF layers are timed in the figure-1 part.
-    _bench_backprop().main(["--quick", "--archs", "cnn", "--out", str(tmp_path)])
+    load_script("scripts/bench_backprop.py").main(["--quick", "--archs", "cnn", "--out", str(tmp_path)])
     assert "wrote" in capsys.readouterr().out
     report = json.loads((tmp_path / "backprop.json").read_text())
     assert set(report["architectures"]) == {"cnn"}
