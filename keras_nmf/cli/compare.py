@@ -32,6 +32,11 @@ from keras_nmf.models import ARCHITECTURES
 from keras_nmf.training.config import build_parser, config_from_args
 
 
+#: The tf.distribute strategies whose collectives serve one network per process (tensorflow/tensorflow#62790;
+#: measured: a cnn run, then a cnmf_1x1 run, under MirroredStrategy in one process fails in synchronized BatchNorm).
+ONE_NETWORK_PER_PROCESS = ("mirrored", "multiworker")
+
+
 def _variant(text):
     try:
         return parse_variant(text)
@@ -55,6 +60,12 @@ def parse_args(argv=None):
                  refuse=refused)
     args = parser.parse_args(argv)
     base, _ = config_from_args(parser, args, defaults={"verbose": 2})  # one line per epoch: readable in a log
+    if base.distribute in ONE_NETWORK_PER_PROCESS:
+        parser.error(f"--distribute {base.distribute} is not accepted here: compare.py trains its runs one after "
+                     "another in one process, and TensorFlow's collectives fail on the second network of another "
+                     "shape (\"Shape mismatch in the collective instance\", tensorflow/tensorflow#62790). Train each "
+                     "run with its own train.py --distribute, or the grid on one device per process (e.g. one "
+                     "compare.py per GPU with CUDA_VISIBLE_DEVICES, sharing --out).")
     if base.data_dir:
         base.data_dir = str(pathlib.Path(base.data_dir).resolve())
     return args, base

@@ -111,6 +111,7 @@ def test_reserved_and_bad_flags_are_clear_errors(capsys):
         (["--out", "x", "--seed", "3"], "--seed is not accepted here: compare.py sets it per run; use --seeds"),
         (["--out", "x", "--variant", "local:learning=local"], "unknown field 'learning'"),
         (["--out", "x", "--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+        (["--out", "x", "--distribute", "mirrored", "--no-jit"], "--distribute mirrored is not accepted here"),
     ]:
         with pytest.raises(SystemExit) as exit_info:
             compare.parse_args(argv)
