@@ -1,8 +1,9 @@
 """The four networks (and cnmf_1x1 with the options beyond the paper) compute the same on TensorFlow, JAX and
 PyTorch, and a .keras file moves between them.
 
-One subprocess per stage (tests/cross_backend_worker.py): TensorFlow builds each
-network and saves its weights; JAX, then PyTorch (where installed), load them;
+One stage per backend (tests/cross_backend_worker.py), each in a subprocess but
+the one on this process's backend (TensorFlow's, in its suite): TensorFlow builds
+each network and saves its weights; JAX, then PyTorch (where installed), load them;
 each saves the training-mode outputs and the gradient of the recipe's loss for
 every weight, which must agree with TensorFlow's within 1e-5 relative (biases
 that a BatchNorm follows have a zero gradient: both must be zero up to
@@ -15,9 +16,11 @@ import os
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 
+from tests import cross_backend_worker
 from tests.conftest import REPO_ROOT
 from tests.cross_backend_worker import NETWORKS
 
@@ -31,6 +34,9 @@ RTOL = 1e-5
 
 
 def _stage(stage, backend, directory):
+    if backend == keras.backend.backend():  # this process's own backend (TensorFlow's suite): no second start
+        cross_backend_worker.main(stage, directory)
+        return
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", JAX_PLATFORMS="cpu")
     result = subprocess.run([sys.executable, "-m", "tests.cross_backend_worker", stage, str(directory)], cwd=REPO_ROOT,
                             env=env, capture_output=True, text=True, timeout=600)

@@ -82,20 +82,22 @@ config = TrainConfig(arch="cnn", distribute="mirrored", data_dir="{image_folder}
                      epochs=2, steps_per_epoch=2, batch_size=4, bn_recalibration_batches=1,
                      jit=False, verbose=0)
 """
-    _python(TWO_LOGICAL_CPUS + common + """
+    # The resume runs in the same process, as after a Ctrl-C in a notebook: a second MirroredStrategy over the same
+    # network, which TensorFlow's collectives accept (another network's they do not: compare.py's refusal). Resumes
+    # in a fresh process are the kill -9 matrix's (test_faults_kill.py).
+    out = _python(TWO_LOGICAL_CPUS + common + f"""
+import dataclasses, pathlib
 class Interrupt(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         raise KeyboardInterrupt
 try:
     train(config, extra_callbacks=[Interrupt()])
 except KeyboardInterrupt:
-    print("interrupted")
-""")
-    assert not (logdir / "results.json").exists() and (logdir / "backup").is_dir()
-    _python(TWO_LOGICAL_CPUS + common + """
-import dataclasses
+    logdir = pathlib.Path("{logdir}")
+    print("interrupted: results", (logdir / "results.json").exists(), "backup", (logdir / "backup").is_dir())
 train(dataclasses.replace(config, resume=True))
 """)
+    assert "interrupted: results False backup True" in out
     results = json.loads((logdir / "results.json").read_text())
     assert results["replicas"] == 2 and results["epochs_run"] == 2 and np.isfinite(results["test_loss"])
     epochs = (logdir / "epochs.csv").read_text().splitlines()[1:]
