@@ -37,7 +37,9 @@ def _stage(stage, backend, directory):
     if backend == keras.backend.backend():  # this process's own backend (TensorFlow's suite): no second start
         cross_backend_worker.main(stage, directory)
         return
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", JAX_PLATFORMS="cpu")
+    # One PyTorch thread per op: the ops are tiny, and beside the suite's other processes a second OpenMP thread
+    # waits more than it works (PyTorch's stage: 14 instead of 32 CPU-seconds inside the suite).
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", JAX_PLATFORMS="cpu", OMP_NUM_THREADS="1")
     result = subprocess.run([sys.executable, "-m", "tests.cross_backend_worker", stage, str(directory)], cwd=REPO_ROOT,
                             env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"{stage} on {backend} failed:\n{result.stderr[-4000:]}"
