@@ -56,12 +56,12 @@ $(JAX_VENV)/.installed: pyproject.toml
 train: $(VENV)/.installed
 	$(PY) scripts/train.py --arch cnmf_1x1 $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(TRAIN_ARGS)
 
-# pytest workers, each test file whole on one (module fixtures such as the cross-backend runs happen once). The
-# TensorFlow suite takes three on two cores: its subprocesses (training runs, distributed workers, sweeps) leave
-# a core idle while they start, and a third worker fills it (on the 2-core reference machine: 506 s with three;
-# 564 s with two on the commit before, which started four TensorFlow processes more). The JAX suite compiles in
-# process and is faster with two (126 s against 151 s with three).
-PARALLEL := -n 3 --dist loadfile
+# pytest workers, each test file whole on one (module fixtures such as the cross-backend runs happen once). Two for
+# each suite: with the other backends' suites running beside the TensorFlow suite, the cores stay busy without a
+# third TensorFlow worker (clean-clone make test on the 2-core reference machine, one run each: 614 s and 1,116
+# CPU-seconds with two, 625 s and 1,159 with three; alone, before the suites ran side by side, three had been
+# faster: 506 s against 564 s).
+PARALLEL := -n 2 --dist loadfile
 JAX_PARALLEL := -n 2 --dist loadfile
 
 # The other backends' part (the TensorFlow-free environment's install and suite, then the PyTorch suite) runs beside
