@@ -17,7 +17,7 @@ import pytest
 
 from keras_nmf.training import TrainConfig, train
 from keras_nmf.training.run_files import RunWriteError
-from tests.conftest import LOAD_RUN_FILES_ALONE, REPO_ROOT
+from tests.conftest import LOAD_RUN_LOCK_ALONE, REPO_ROOT
 from tests.image_folders import make_image_folder
 from tests.training import faults
 
@@ -186,8 +186,8 @@ def test_a_second_process_on_a_run_directory_is_refused_naming_the_holder(image_
 
     logdir = tmp_path / "run"
     holder = subprocess.Popen(
-        [sys.executable, "-c", LOAD_RUN_FILES_ALONE + f"run_files.RunLock({str(logdir)!r}).acquire_or_raise(); "
-                                                      "print('locked', flush=True); import time; time.sleep(60)"],
+        [sys.executable, "-c", LOAD_RUN_LOCK_ALONE + f"RunLock({str(logdir)!r}).acquire_or_raise(); "
+                                                     "print('locked', flush=True); import time; time.sleep(60)"],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"

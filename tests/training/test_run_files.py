@@ -15,7 +15,7 @@ from keras_nmf.training.plateau import ResumableReduceLROnPlateau
 from keras_nmf.training.run_files import (
     RunFileError, RunLock, RunWriteError, atomic_save, atomic_write_text, load_keras_model, read_json,
 )
-from tests.conftest import LOAD_RUN_FILES_ALONE
+from tests.conftest import LOAD_RUN_LOCK_ALONE
 
 EPOCHS = 3
 
@@ -160,7 +160,7 @@ def test_the_lock_is_reentrant_in_one_process_and_exclusive_across_processes(tmp
     outer, inner = RunLock(run_dir), RunLock(run_dir)
     assert outer.acquire() and inner.acquire()  # a grid locks a run, then train() locks it again
     inner.release()
-    probe = [sys.executable, "-c", LOAD_RUN_FILES_ALONE + f"print(run_files.RunLock({str(run_dir)!r}).acquire())"]
+    probe = [sys.executable, "-c", LOAD_RUN_LOCK_ALONE + f"print(RunLock({str(run_dir)!r}).acquire())"]
     assert subprocess.run(probe, capture_output=True, text=True).stdout.strip() == "False"
     outer.release()
     assert subprocess.run(probe, capture_output=True, text=True).stdout.strip() == "True"
