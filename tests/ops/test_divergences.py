@@ -138,8 +138,10 @@ def test_a_patterns_result_does_not_depend_on_the_rest_of_the_batch():
     alone = [ops.nmf_iterations(_t(x[i:i + 1]), _t(w), 100, tolerance=1e-4, with_history=True)[:2] for i in range(8)]
     together, counts, _ = ops.nmf_iterations(_t(x), _t(w), 100, tolerance=1e-4, with_history=True)
     np.testing.assert_array_equal(to_numpy(counts), [int(to_numpy(c)[0]) for _, c in alone])
-    np.testing.assert_allclose(to_numpy(together), np.concatenate([to_numpy(h) for h, _ in alone]), rtol=1e-6,
-                               atol=1e-9)
+    # The same updates, to rounding: in float32 a matrix product of one row and one of eight may take different
+    # kernels (on JAX on an AMD EPYC host, 1.3e-6 relative after 100 updates).
+    np.testing.assert_allclose(to_numpy(together), np.concatenate([to_numpy(h) for h, _ in alone]),
+                               rtol=1e-12 if DTYPE == "float64" else 1e-5, atol=1e-9)
 
 
 @pytest.mark.parametrize("iterations", [7, 60])  # unrolled, and the fori_loop above UNROLL_LIMIT
