@@ -15,11 +15,12 @@ BACKEND_TESTS := tests/layers tests/ops tests/models tests/test_losses.py tests/
 # CUDA build (several GB), so where this exact file is missing the install fails fast and the PyTorch runs are skipped.
 TORCH_CPU ?= torch==2.13.0+cpu
 
-# A second environment without TensorFlow (what a JAX user installs): the backend tests, the data path and the
-# user paths (train, TensorBoard, evaluate) run there on JAX.
+# A second environment without TensorFlow (what a JAX user installs): the backend tests, the data path, the user
+# paths (train, TensorBoard, evaluate), DataParallel and the GPU check's JAX path run there on JAX.
 JAX_VENV := .venv-jax
 JAX_PY := $(JAX_VENV)/bin/python
-NO_TF_TESTS := $(BACKEND_TESTS) tests/data tests/training/test_tensorboard.py tests/training/test_train_anywhere.py
+NO_TF_TESTS := $(BACKEND_TESTS) tests/data tests/training/test_tensorboard.py tests/training/test_train_anywhere.py \
+  tests/training/test_data_parallel.py tests/gpu/test_device_check_script.py
 
 .PHONY: train test test-other-backends test-fast bench clean
 
@@ -60,9 +61,10 @@ train: $(VENV)/.installed
 # each suite: with the other backends' suites running beside the TensorFlow suite, the cores stay busy without a
 # third TensorFlow worker (clean-clone make test on the 2-core reference machine, one run each: 614 s and 1,116
 # CPU-seconds with two, 625 s and 1,159 with three; alone, before the suites ran side by side, three had been
-# faster: 506 s against 564 s).
-PARALLEL := -n 2 --dist loadfile
-JAX_PARALLEL := -n 2 --dist loadfile
+# faster: 506 s against 564 s). Files are handed out in the order tests/conftest.py sorts them (the longest first),
+# not in xdist's default order (the most tests first: --no-loadscope-reorder).
+PARALLEL := -n 2 --dist loadfile --no-loadscope-reorder
+JAX_PARALLEL := -n 2 --dist loadfile --no-loadscope-reorder
 
 # The other backends' part (the TensorFlow-free environment's install and suite, then the PyTorch suite) runs beside
 # the TensorFlow suite and prints its log after it: the two cores stay busy while one suite waits for its

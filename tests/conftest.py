@@ -59,12 +59,18 @@ def cifar10_jpeg():
     return CIFAR10_JPEG
 
 
-#: The files whose tests take longest (multi-process runs, the cross-backend stages), longest first. Collected
-#: first, so that pytest-xdist hands them out first and the short files fill the other workers meanwhile, instead
-#: of one long file running alone at the end. Only the order changes; no test depends on it.
+#: The files whose tests take longest (multi-process runs, the cross-backend stages, trainings), longest first, as
+#: measured in the suites of `make test`. Collected first, so that pytest-xdist hands them out first and the short
+#: files fill the workers at the end, instead of one long file running alone there. (xdist keeps this order only
+#: with --no-loadscope-reorder, which the Makefile passes: by default it hands out the files with the most tests
+#: first.) Only the order changes; no test depends on it.
 LONGEST_FIRST = ("test_cross_backend.py", "training/test_distribute.py", "training/test_faults.py",
-                 "training/test_faults_kill.py", "tuning/test_search.py", "gpu/test_device_check_script.py",
-                 "benchmarks/test_backprop_benchmark.py", "experiments/test_compare.py")
+                 "benchmarks/test_backprop_benchmark.py", "training/test_train_script.py", "test_export.py",
+                 "tuning/test_search.py", "experiments/test_compare.py", "training/test_faults_kill.py",
+                 "gpu/test_device_check_script.py", "layers/test_cnmf2d.py", "models/test_factory.py",
+                 "layers/test_nmf_options.py", "training/test_train_anywhere.py", "tuning/test_hypermodel.py",
+                 "training/test_data_parallel.py", "training/test_run_files.py", "ops/test_implicit.py",
+                 "experiments/test_robustness.py", "tuning/test_sweep_tuner.py", "test_examples.py")
 
 
 def pytest_collection_modifyitems(items):

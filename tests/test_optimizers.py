@@ -4,7 +4,6 @@ import keras
 import numpy as np
 
 from keras_nmf.optimizers import MultiRateAdam
-from tests.backend import to_numpy
 
 
 def _one_step(optimizer, gradient):

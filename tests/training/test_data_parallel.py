@@ -1,18 +1,18 @@
-"""--distribute data_parallel: Keras's own DataParallel over the local devices (JAX), checked on two CPU devices."""
+"""--distribute data_parallel: Keras's own DataParallel over the local devices (JAX), checked on two CPU devices.
 
-import importlib.util
+Run by the JAX suite (make test: in the environment without TensorFlow, as a JAX user has it).
+"""
+
 import os
 import subprocess
 import sys
 
-import pytest
-
+from tests.backend import jax_only
 from tests.conftest import REPO_ROOT
 
 
+@jax_only
 def test_a_data_parallel_step_equals_the_single_device_step():
-    if importlib.util.find_spec("jax") is None:
-        pytest.skip("jax is not installed")
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu",
                XLA_FLAGS=f"{os.environ['XLA_FLAGS']} --xla_force_host_platform_device_count=2")
     result = subprocess.run([sys.executable, "-m", "tests.training.data_parallel_check"], cwd=REPO_ROOT, env=env,

@@ -97,14 +97,8 @@ def _resume(image_folder, logdir):
     return train(_config(image_folder, logdir, resume=True), given={"resume", "logdir"})
 
 
-#: Ctrl-C at the moments where its handling differs (kill -9 covers every moment of ``faults.STOP_POINTS``): no
-#: epoch committed yet in this epoch, between the weights file and the commit (a temporary file to remove), and
-#: during the final save (training finished, results not written).
-CTRL_C_POINTS = ("mid_epoch", "before_commit", "during_model_save")
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("point", CTRL_C_POINTS)
+@pytest.mark.parametrize("point", faults.STOP_POINTS)
 def test_ctrl_c_at_any_moment_resumes_to_the_uninterrupted_run(point, image_folder, tmp_path, uninterrupted,
                                                                capsys):
     logdir = tmp_path / "run"

@@ -3,8 +3,6 @@
 import contextlib
 import io
 import json
-import subprocess
-import sys
 import types
 
 import keras
@@ -14,7 +12,6 @@ import pytest
 from keras_nmf.data import load_dataset
 from keras_nmf.training import TrainConfig, train
 from keras_nmf.training.evaluate import evaluate_saved_model
-from tests.conftest import REPO_ROOT
 from tests.image_folders import make_image_folder
 
 from keras_nmf.cli import train as train_script
@@ -91,12 +88,6 @@ def test_learning_rate_floor_stops_training(image_folder, tmp_path):
     assert results["epochs_run"] == 1 and results["stopped_by_lr_floor"]
 
 
-def _run_cli(*args):
-    """scripts/train.py as a separate process (the real command line)."""
-    return subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "train.py"), *args],
-                          capture_output=True, text=True, timeout=300)
-
-
 def _run_main(*args):
     """scripts/train.py's main() in this process: its exit status and output, without a new TensorFlow start."""
     stdout, stderr = io.StringIO(), io.StringIO()
@@ -127,7 +118,7 @@ def test_cli_errors_are_clear(tmp_path, image_folder):
 
 
 def test_help_is_the_manual():
-    result = _run_cli("--help")
+    result = _run_main("--help")
     assert result.returncode == 0
     for flag in ("--arch", "--width", "--nmf-groups", "--resume", "--jit", "--precision", "--kxk-lr"):
         assert flag in result.stdout

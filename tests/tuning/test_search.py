@@ -17,10 +17,10 @@ from keras_nmf.cli import report, search
 SEARCH = str(REPO_ROOT / "tuning" / "search.py")
 
 
-def _run_chief_and_workers(argv, workers=2):
+def _run_chief_and_two_workers(argv):
     port = str(free_ports(1)[0])
     processes = {}
-    for tuner_id in ("chief", *(f"tuner{index}" for index in range(workers))):
+    for tuner_id in ("chief", "tuner0", "tuner1"):
         env = {**os.environ, "KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": "127.0.0.1",
                "KERASTUNER_ORACLE_PORT": port}
         processes[tuner_id] = subprocess.Popen(argv, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE,
@@ -37,22 +37,30 @@ def _run_chief_and_workers(argv, workers=2):
 
 
 @pytest.mark.slow
-def test_chief_and_two_workers_complete_the_grid_restart_trains_nothing_and_the_report_reads_it(tmp_path, capsys):
+def test_chief_and_two_workers_complete_the_grid_restart_trains_nothing_and_the_report_reads_it(tmp_path, capsys,
+                                                                                                monkeypatch):
     images = make_image_folder(tmp_path / "images", per_class=(8, 2))
     directory = tmp_path / "sweep"
     # The cnn arch: the distributed machinery is the same for every arch, and a cnn trial compiles in seconds.
     argv = [sys.executable, SEARCH, "--arch", "cnn", "--data-dir", str(images), "--directory", str(directory),
             "--widths", "1", "--conv-groups", "1", "2", "4", "8", "--epochs", "1", "--steps-per-epoch", "2",
             "--batch-size", "4", "--bn-recalibration-batches", "1", "--no-jit", "--verbose", "0"]
-    outputs = _run_chief_and_workers(argv)
+    _run_chief_and_two_workers(argv)
     records = sorted(directory.glob("*/trial_*/*.json"))
     before = {path: path.read_bytes() for path in records}
 
-    # Restarted on the finished search: nothing is trained, nothing rewritten (the chief and one worker: both roles).
-    again = _run_chief_and_workers(argv, workers=1)
+    # Restarted on the finished search: nothing is trained, nothing rewritten. Each role reads the records before it
+    # contacts anyone, so each restarts here in process, the chief and then a worker (nobody listens on the port).
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", str(free_ports(1)[0]))
+    again = {}
+    for tuner_id in ("chief", "tuner0"):
+        monkeypatch.setenv("KERASTUNER_TUNER_ID", tuner_id)
+        assert search.main(argv[2:]) == 0
+        again[tuner_id] = capsys.readouterr().out
     assert sorted(directory.glob("*/trial_*/*.json")) == records, again
     assert {path: path.read_bytes() for path in records} == before
-    assert not any("Epoch 1/1" in text for text in again.values()), outputs
+    assert not any("Epoch 1/1" in text for text in again.values()), again
     assert all("is finished: nothing to train" in text for text in again.values()), again
 
     assert report.main([str(directory)]) == 0
