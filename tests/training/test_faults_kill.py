@@ -3,7 +3,7 @@
 A kill leaves on disk what a Ctrl-C at the same moment leaves (``test_faults.py`` stops a run with Ctrl-C at
 every moment of ``faults.STOP_POINTS``, in process), but for what a live process still does on its way out: an
 interrupted atomic write removes its temporary file, and buffered output is flushed. So a child kills itself at
-two moments: in the middle of an epoch (the common case, with the epoch's logs still being written), and while the
+two moments: in the middle of an epoch (the common case: the process's buffered output is lost), and while the
 final model file is being written (its partial temporary file stays behind).
 
 A module of its own so that pytest-xdist runs it beside the Ctrl-C and full-disk cases of ``test_faults.py``.

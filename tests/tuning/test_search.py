@@ -42,10 +42,10 @@ def test_chief_and_two_workers_complete_the_grid_restart_trains_nothing_and_the_
     images = make_image_folder(tmp_path / "images", per_class=(8, 2))
     directory = tmp_path / "sweep"
     # The cnn arch: the distributed machinery is the same for every arch, and a cnn trial compiles in seconds.
-    argv = [sys.executable, SEARCH, "--arch", "cnn", "--data-dir", str(images), "--directory", str(directory),
-            "--widths", "1", "--conv-groups", "1", "2", "4", "8", "--epochs", "1", "--steps-per-epoch", "2",
-            "--batch-size", "4", "--bn-recalibration-batches", "1", "--no-jit", "--verbose", "0"]
-    _run_chief_and_two_workers(argv)
+    flags = ["--arch", "cnn", "--data-dir", str(images), "--directory", str(directory), "--widths", "1",
+             "--conv-groups", "1", "2", "4", "8", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4",
+             "--bn-recalibration-batches", "1", "--no-jit", "--verbose", "0"]
+    _run_chief_and_two_workers([sys.executable, SEARCH, *flags])
     records = sorted(directory.glob("*/trial_*/*.json"))
     before = {path: path.read_bytes() for path in records}
 
@@ -56,7 +56,7 @@ def test_chief_and_two_workers_complete_the_grid_restart_trains_nothing_and_the_
     again = {}
     for tuner_id in ("chief", "tuner0"):
         monkeypatch.setenv("KERASTUNER_TUNER_ID", tuner_id)
-        assert search.main(argv[2:]) == 0
+        assert search.main(flags) == 0
         again[tuner_id] = capsys.readouterr().out
     assert sorted(directory.glob("*/trial_*/*.json")) == records, again
     assert {path: path.read_bytes() for path in records} == before
