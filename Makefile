@@ -20,7 +20,7 @@ TORCH_CPU ?= torch==2.13.0+cpu
 JAX_VENV := .venv-jax
 JAX_PY := $(JAX_VENV)/bin/python
 NO_TF_TESTS := $(BACKEND_TESTS) tests/data tests/training/test_tensorboard.py tests/training/test_train_anywhere.py \
-  tests/training/test_data_parallel.py tests/gpu/test_device_check_script.py
+  tests/training/test_data_parallel.py tests/gpu/test_device_check_script.py tests/experiments/test_grid_processes.py
 
 .PHONY: train test test-other-backends test-fast bench clean
 
@@ -29,7 +29,8 @@ NO_TF_TESTS := $(BACKEND_TESTS) tests/data tests/training/test_tensorboard.py te
 # 2-core reference machine, both caches cold. uv reads no pip configuration, so the machine's wheel folder
 # (PIP_FIND_LINKS: where PyTorch's CPU build lies) is passed on.
 EXTRAS := tensorflow,jax,tuning,plots,export,dev
-JAX_EXTRAS := jax,dev
+# plots: compare.py's report, which the TensorFlow-free suite builds (tests/experiments/test_grid_processes.py).
+JAX_EXTRAS := jax,plots,dev
 UV_FLAGS = --quiet $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS))
 # Python's bytecode caches are written on first import (Python's default, which some machines turn off with
 # PYTHONDONTWRITEBYTECODE=1: every process then compiles TensorFlow's and Keras's modules again, 14 s instead of

@@ -18,7 +18,8 @@ and :mod:`~keras_nmf.backend.torch_backend`:
 * ``gpu_compute_capability``, ``tf32_enabled``, ``set_tf32``,
   ``determinism_enabled``, ``set_determinism``: the process-wide numeric switches.
 * ``DEFAULT_JIT``, ``COMPILES_WITH_DETERMINISM``, ``DISTRIBUTE_STRATEGIES``,
-  ``DETERMINISM_ADVICE``: what the backend compiles by default and what it supports.
+  ``DETERMINISM_ADVICE``: what the backend compiles by default and what it supports;
+  ``SHARED_DEVICE_ENVIRONMENT``: what processes that share one GPU need set before they start.
 
 Only the active backend's module is imported, so the package imports on a
 host that has one backend installed.
@@ -56,6 +57,7 @@ DEFAULT_JIT = _active.DEFAULT_JIT
 COMPILES_WITH_DETERMINISM = _active.COMPILES_WITH_DETERMINISM
 DISTRIBUTE_STRATEGIES = _active.DISTRIBUTE_STRATEGIES
 DETERMINISM_ADVICE = _active.DETERMINISM_ADVICE
+SHARED_DEVICE_ENVIRONMENT = _active.SHARED_DEVICE_ENVIRONMENT
 
 
 def name():

@@ -9,6 +9,8 @@ DEFAULT_JIT = True
 COMPILES_WITH_DETERMINISM = True
 #: The --distribute choices this backend runs.
 DISTRIBUTE_STRATEGIES = ("data_parallel",)
+#: Environment for processes that share one GPU: JAX takes 75 % of its memory at start-up unless told not to.
+SHARED_DEVICE_ENVIRONMENT = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
 #: JAX has no determinism switch that a running process can flip (XLA reads its flags at start-up).
 DETERMINISM_ADVICE = ("start with XLA_FLAGS=--xla_gpu_deterministic_ops=true on a GPU; on a CPU it is "
                       "deterministic already")

@@ -11,6 +11,8 @@ DEFAULT_JIT = None
 COMPILES_WITH_DETERMINISM = False
 #: The --distribute choices this backend runs.
 DISTRIBUTE_STRATEGIES = ("mirrored", "multiworker")
+#: Environment for processes that share one GPU: TensorFlow takes all of its memory at start-up unless told to grow.
+SHARED_DEVICE_ENVIRONMENT = {"TF_FORCE_GPU_ALLOW_GROWTH": "true"}
 DETERMINISM_ADVICE = None
 
 

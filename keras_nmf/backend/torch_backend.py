@@ -10,6 +10,8 @@ DEFAULT_JIT = False
 COMPILES_WITH_DETERMINISM = True
 #: The --distribute choices this backend runs.
 DISTRIBUTE_STRATEGIES = ()
+#: Environment for processes that share one GPU: none needed (PyTorch's caching allocator grows on demand).
+SHARED_DEVICE_ENVIRONMENT = {}
 DETERMINISM_ADVICE = ("torch.use_deterministic_algorithms, with CUBLAS_WORKSPACE_CONFIG set before CUDA starts, "
                       "is not wired into this project")
 

@@ -7,6 +7,7 @@ Examples:
     keras-nmf-compare --archs cnmf_1x1 --seeds 0 --variant autodiff:backward=autodiff \\
         --variant approx:backward=approx --out runs/fig5 ... --epochs 2
     keras-nmf-compare --out runs/fig5 --summary-only       # rebuild the report
+    keras-nmf-compare --seeds 0 1 --out runs/fig5 --processes 4 ...  # 4 runs at once (fills a GPU)
 
 Every flag that compare.py does not know goes to each run unchanged (see
 scripts/train.py --help): the same budget for every arch. Each run is an
@@ -15,18 +16,23 @@ the same command skips finished runs and resumes an interrupted one; a changed
 configuration for an existing run directory is an error. OUT/summary.csv,
 OUT/summary.md and OUT/figure5.png are rebuilt from every finished run in OUT,
 so invocations on several GPUs or hosts (different --seeds or --archs, one
-shared OUT) fill one report.
+shared OUT) fill one report. --processes K trains K runs at once, each in its
+own process, in the plan's order (keras_nmf/experiments/processes.py).
 """
 
 import argparse
 import pathlib
 import sys
 
+from keras_nmf import backend
+
 from keras_nmf.data import DataError
 from keras_nmf.experiments import (
     BASE_VARIANT, ConfigMismatchError, parse_variant, plan_grid, run_grid, write_summary,
 )
+from keras_nmf.experiments.grid import FINISHED
 from keras_nmf.experiments.outputs import prepare_output_dir
+from keras_nmf.experiments.processes import grid_command, run_in_processes
 from keras_nmf.experiments.variants import PER_RUN
 from keras_nmf.models import ARCHITECTURES
 from keras_nmf.training.config import build_parser, config_from_args
@@ -55,6 +61,9 @@ def parse_args(argv=None):
                       help="run this variant instead of the base configuration (repeatable), "
                            "e.g. local:nmf_learning=local or autodiff:backward=autodiff")
     grid.add_argument("--summary-only", action="store_true", help="rebuild the report without training")
+    grid.add_argument("--processes", type=int, default=1, metavar="K",
+                      help="train K runs at once, each in its own process (several small networks fill one GPU); "
+                           "output lines are prefixed [p1]..[pK] (default: 1)")
     refused = {name: f"compare.py sets it per run; use {instead}" for name, instead in PER_RUN.items()}
     build_parser(parser=parser.add_argument_group("every run (train.py's flags)"), exclude=("variant",),
                  refuse=refused)
@@ -66,19 +75,49 @@ def parse_args(argv=None):
                      "shape (\"Shape mismatch in the collective instance\", tensorflow/tensorflow#62790). Train each "
                      "run with its own train.py --distribute, or the grid on one device per process (e.g. one "
                      "compare.py per GPU with CUDA_VISIBLE_DEVICES, sharing --out).")
+    if args.processes < 1:
+        parser.error(f"--processes must be at least 1. Received: {args.processes}")
+    if args.processes > 1 and args.summary_only:
+        parser.error("--processes trains runs side by side; --summary-only trains nothing. Drop one of them.")
+    if args.processes > 1 and base.distribute != "none":
+        parser.error(f"--processes with --distribute {base.distribute}: every process would take every device. "
+                     "Use one of them (or one compare.py per device, e.g. with CUDA_VISIBLE_DEVICES).")
     if base.data_dir:
         base.data_dir = str(pathlib.Path(base.data_dir).resolve())
     return args, base
 
 
+def _train_in_processes(argv, runs, processes):
+    """The grid's unfinished runs, ``processes`` (at most one per run) at a time; returns the exit code."""
+    unfinished = sum(run.status != FINISHED for run in runs)
+    processes = min(processes, unfinished)
+    if processes <= 1:
+        return None
+    print(f"{len(runs)} runs planned, {unfinished} to train, {processes} at a time in their own processes.",
+          flush=True)
+    codes = run_in_processes(grid_command(argv), processes, backend.SHARED_DEVICE_ENVIRONMENT)
+    print(f"Grid done: the {processes} processes exited with {', '.join(map(str, codes))}", flush=True)
+    return next((code for code in codes if code), 0)
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     args, base = parse_args(argv)
+    try:  # the report's figures need the plots extra: refused now, not after the training
+        import keras_nmf.experiments.plots  # noqa: F401
+    except ModuleNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    code = 0
     try:
         out = prepare_output_dir(args.out)
         if not args.summary_only:
             runs = plan_grid(base, args.archs, args.seeds, args.variants or [BASE_VARIANT], out)
-            counts = run_grid(runs)
-            print(f"Grid done: {counts}")
+            code = _train_in_processes(argv, runs, args.processes)
+            if code is None:
+                counts = run_grid(runs)
+                print(f"Grid done: {counts}")
+                code = 3 if counts["failed"] else 0
         summary = write_summary(out)
     except (ConfigMismatchError, DataError, FileNotFoundError, PermissionError, ValueError) as error:
         # ValueError: a variant that cannot run with an arch of the grid, or duplicate labels (ConfigError is one)
@@ -92,7 +131,7 @@ def main(argv=None):
               f"({group['runs']} runs)")
     cost = f", {out / 'nmf_cost.md'}" if (out / "nmf_cost.md").exists() else ""
     print(f"Report: {out / 'summary.md'}, {out / 'summary.csv'}, {out / 'figure5.png'}{cost}")
-    return 3 if not args.summary_only and counts["failed"] else 0
+    return code
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Reads an image-folder tree ``DIR/<split>/<class>/*`` into memory."""
+"""Reads an image-folder tree ``DIR/<split>/<class>/*``, or its pack file (:mod:`keras_nmf.data.image_pack`), into memory."""
 
 import concurrent.futures
 import os
@@ -8,6 +8,7 @@ import numpy as np
 import PIL.Image
 
 from keras_nmf.data.errors import DataError
+from keras_nmf.data.image_pack import PackedImage, is_image_pack, list_image_pack
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
@@ -60,6 +61,12 @@ def list_image_folder(root, split, class_names=None):
     return paths, np.array(labels, "int64"), found
 
 
+def list_images(root, split, class_names=None):
+    """:func:`list_image_folder`, or :func:`~keras_nmf.data.image_pack.list_image_pack` where ``root`` is a pack."""
+    listing = list_image_pack if is_image_pack(root) else list_image_folder
+    return listing(root, split, class_names)
+
+
 #: Training images probed for the data set's channel count (evenly spread over the classes).
 CHANNEL_PROBES = 25
 
@@ -79,8 +86,9 @@ def _probe_shape(paths):
 
 
 def _open_or_raise(path):
+    """``path`` (a file name or a :class:`~keras_nmf.data.image_pack.PackedImage`), opened and loaded by Pillow."""
     try:
-        image = PIL.Image.open(path)
+        image = PIL.Image.open(path.open() if isinstance(path, PackedImage) else path)
         image.load()
         return image
     except (OSError, SyntaxError, ValueError) as error:  # PIL.UnidentifiedImageError is an OSError
@@ -140,15 +148,15 @@ def decode_images(paths, image_shape, verbose=False):
 
 
 def image_folder_shape(root):
-    """``(image_shape, num_classes)`` of an image folder, from one listing of ``root/train``: the first training
+    """``(image_shape, num_classes)`` of an image folder or pack, from one listing of ``root/train``: the first training
     image's size, 3 channels if any of :data:`CHANNEL_PROBES` training images has colour (else 1), and the count
     of its class folders."""
-    train_paths, _, classes = list_image_folder(root, "train")
+    train_paths, _, classes = list_images(root, "train")
     return _probe_shape(train_paths), len(classes)
 
 
 def load_image_folder(root, verbose=True, limit_train=None, limit_test=None, seed=0):
-    """Loads ``root/train`` and ``root/test`` into memory, decoding only the images used.
+    """Loads ``root/train`` and ``root/test`` (or a pack's two splits) into memory, decoding only the images used.
 
     The image size is the first training image's, the channels (1 or 3) as
     :func:`image_folder_shape` says (its first value). ``limit_train``/``limit_test`` keep the seeded subsets of
@@ -158,8 +166,8 @@ def load_image_folder(root, verbose=True, limit_train=None, limit_test=None, see
     """
     from keras_nmf.data.subsets import subset_indices
 
-    train_paths, train_labels, classes = list_image_folder(root, "train")
-    test_paths, test_labels, _ = list_image_folder(root, "test", classes)
+    train_paths, train_labels, classes = list_images(root, "train")
+    test_paths, test_labels, _ = list_images(root, "test", classes)
     image_shape = _probe_shape(train_paths)
     keep_train = subset_indices(len(train_paths), limit_train, seed, "train")
     keep_test = subset_indices(len(test_paths), limit_test, seed, "test")

@@ -100,7 +100,8 @@ class TrainConfig:
     # Data.
     dataset: str = _field("cifar10", "tensorflow_datasets name (ignored with --data-dir)", choices=TFDS_DATASETS,
                           role="data")
-    data_dir: str = _field(None, "image folder DIR/train/<class>/*, DIR/test/<class>/* instead of tfds", role="data")
+    data_dir: str = _field(None, "image folder DIR/train/<class>/*, DIR/test/<class>/*, or its pack file FILE.npz "
+                                 "(keras-nmf-pack-images), instead of tfds", role="data")
     tfds_dir: str = _field(None, "tensorflow_datasets data directory", role="data")
     crop_size: int = _field(None, "random/centre crop side; default image side - 4 (32 -> 28)", type=int,
                             role="data", minimum=1)
