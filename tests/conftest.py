@@ -24,6 +24,8 @@ import pytest  # noqa: E402
 TESTS_DIR = pathlib.Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
 CIFAR10_JPEG = REPO_ROOT.parent / "shared" / "data" / "cifar10-jpeg"
+#: The authors' code (github mahbodnr/deep_nmf), for side-by-side benchmarks only (../shared/reference/README.md).
+REFERENCE_CODE = REPO_ROOT.parent / "shared" / "reference" / "deep_nmf"
 
 
 def load_script(relative_path):
@@ -57,6 +59,16 @@ def cifar10_jpeg():
     if not (CIFAR10_JPEG / "train").is_dir():
         pytest.skip(f"CIFAR-10 JPEG folder not found at {CIFAR10_JPEG}")
     return CIFAR10_JPEG
+
+
+@pytest.fixture
+def reference_code():
+    """Path of ../shared/reference/deep_nmf, where it and what it needs (PyTorch, jsmin) are here; else skips."""
+    if not (REFERENCE_CODE / "tools").is_dir():
+        pytest.skip(f"the authors' code not found at {REFERENCE_CODE}")
+    pytest.importorskip("torch", reason="the authors' code is PyTorch")
+    pytest.importorskip("jsmin", reason="the authors' configs need jsmin (the Makefile installs it)")
+    return REFERENCE_CODE
 
 
 #: The files whose tests take longest (multi-process runs, the cross-backend stages, trainings), longest first, as
