@@ -20,7 +20,8 @@ TORCH_CPU ?= torch==2.13.0+cpu
 JAX_VENV := .venv-jax
 JAX_PY := $(JAX_VENV)/bin/python
 NO_TF_TESTS := $(BACKEND_TESTS) tests/data tests/training/test_tensorboard.py tests/training/test_train_anywhere.py \
-  tests/training/test_data_parallel.py tests/gpu/test_device_check_script.py tests/experiments/test_grid_processes.py
+  tests/training/test_data_parallel.py tests/gpu/test_device_check_script.py tests/experiments/test_grid_processes.py \
+  tests/gpu/test_gpu_figure5_script.py
 
 .PHONY: train test test-other-backends test-fast bench clean
 
