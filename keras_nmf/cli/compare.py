@@ -21,11 +21,11 @@ own process, in the plan's order (keras_nmf/experiments/processes.py).
 """
 
 import argparse
+import importlib
 import pathlib
 import sys
 
 from keras_nmf import backend
-
 from keras_nmf.data import DataError
 from keras_nmf.experiments import (
     BASE_VARIANT, ConfigMismatchError, parse_variant, plan_grid, run_grid, write_summary,
@@ -104,7 +104,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args, base = parse_args(argv)
     try:  # the report's figures need the plots extra: refused now, not after the training
-        import keras_nmf.experiments.plots  # noqa: F401
+        importlib.import_module("keras_nmf.experiments.plots")
     except ModuleNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
