@@ -79,10 +79,11 @@ def reference_code():
 LONGEST_FIRST = ("test_cross_backend.py", "training/test_distribute.py", "training/test_faults.py",
                  "benchmarks/test_backprop_benchmark.py", "training/test_train_script.py", "test_export.py",
                  "tuning/test_search.py", "experiments/test_compare.py", "training/test_faults_kill.py",
-                 "gpu/test_device_check_script.py", "layers/test_cnmf2d.py", "models/test_factory.py",
-                 "layers/test_nmf_options.py", "training/test_train_anywhere.py", "tuning/test_hypermodel.py",
-                 "training/test_data_parallel.py", "training/test_run_files.py", "ops/test_implicit.py",
-                 "experiments/test_robustness.py", "tuning/test_sweep_tuner.py", "test_examples.py")
+                 "gpu/test_device_check_script.py", "gpu/test_gpu_figure5_script.py", "layers/test_cnmf2d.py",
+                 "models/test_factory.py", "experiments/test_grid_processes.py", "layers/test_nmf_options.py",
+                 "training/test_train_anywhere.py", "tuning/test_hypermodel.py", "training/test_data_parallel.py",
+                 "training/test_run_files.py", "ops/test_implicit.py", "experiments/test_robustness.py",
+                 "tuning/test_sweep_tuner.py", "test_examples.py", "benchmarks/test_reference_benchmark.py")
 
 
 def pytest_collection_modifyitems(items):
