@@ -4,7 +4,7 @@ Implements M. Nouri, D. Rotermund, A. Garcia-Ortiz and K. R. Pawelzik,
 "Including local feature interactions in deep non-negative matrix
 factorization networks improves performance". Docstrings cite that paper's
 equation and section numbers. Importing this package registers its layers,
-loss and optimizer, which loading a ``.keras`` file of its models needs.
+loss, optimizer and schedules, which loading a ``.keras`` file of its models needs.
 """
 
 import importlib
@@ -19,7 +19,9 @@ from keras_nmf._native_log import import_keras_quietly  # noqa: E402
 import_keras_quietly()
 
 # Everything here is backend-agnostic (keras.ops); the training stack imports on first use.
-from keras_nmf import initializers, layers, losses, models, ops, optimizers  # noqa: E402
+# Every class that a saved model of this package can hold is registered here (layers, the augmentation layer, loss,
+# optimizer, learning-rate schedules): `import keras_nmf` is all `keras.models.load_model` needs.
+from keras_nmf import initializers, layers, losses, models, ops, optimizers, schedules  # noqa: E402
 
 __version__ = "0.1.0"
 

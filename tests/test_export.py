@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from keras_nmf.data import PaperAugmentation
+from keras_nmf.layers import PaperAugmentation
 from keras_nmf.models import build_model
 from tests.backend import ONNX_CONVERTER, onnx_exportable, tensorflow_only, torch_only
 

@@ -25,6 +25,14 @@ def test_private_name_exists(owner, name, use):
                                   f"it is used by {use}. Adapt that module, or pin the Keras version that has it.")
 
 
+def test_the_compile_configuration_that_a_saved_model_records():
+    """training/recipe.py's compile_model leaves XLA to the loading backend through this dict."""
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("adam", "mse", jit_compile=False)
+    assert model._compile_config.config["jit_compile"] is False
+    assert model.get_compile_config()["jit_compile"] is False
+
+
 def test_trainer_internals_of_the_multiworker_patch_and_the_backup():
     from keras.src.backend.tensorflow import trainer as tf_trainer
 

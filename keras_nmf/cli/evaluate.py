@@ -32,16 +32,20 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=positive_int, default=50)
     parser.add_argument("--limit-test", type=positive_int, help="evaluate only N (seeded) test images")
     parser.add_argument("--seed", type=int, help="seed of the --limit-test subset (default: the run's, else 0)")
+    parser.add_argument("--flip-tta", action="store_true",
+                        help="also report the accuracy with test-time augmentation: the class probabilities averaged "
+                             "over each image and its horizontal mirror (not the paper's evaluation)")
     args = parser.parse_args(argv)
     settings, taken = data_settings(args.model, {name: getattr(args, name) for name in RUN_DATA_FIELDS})
     if taken:
         print(f"From the run's config.json: {', '.join(f'{key}={value}' for key, value in taken.items())}")
     try:
-        results = evaluate_saved_model(args.model, batch_size=args.batch_size, **settings)
+        results = evaluate_saved_model(args.model, batch_size=args.batch_size, flip_tta=args.flip_tta, **settings)
     except (DataError, RunFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"test accuracy {results['test_accuracy']:.4f} | test loss {results['test_loss']:.4f} | {results['test_size']} images")
+    print(f"test accuracy {results['test_accuracy']:.4f} | test loss {results['test_loss']:.4f} | {results['test_size']} images"
+          + (f" | with flip TTA {results['test_accuracy_flip_tta']:.4f}" if args.flip_tta else ""))
     print(json.dumps(results))
     return 0
 

@@ -2,10 +2,9 @@
 
 Nothing here needs TensorFlow except the optional tfds source, which imports
 it on use. The augmentation is a Keras layer inside the model
-(:class:`PaperAugmentation`), so it runs in the training step on every backend.
+(:class:`keras_nmf.layers.PaperAugmentation`), so it runs in the training step on every backend.
 """
 
-from keras_nmf.data.augment import PaperAugmentation
 from keras_nmf.data.errors import DataError
 from keras_nmf.data.image_folder import load_image_folder
 from keras_nmf.data.pipeline import (

@@ -19,7 +19,7 @@ class DatasetSplits:
     """The batches of each split, plus what the model factory needs to know.
 
     Every split is a ``keras.utils.PyDataset`` of raw uint8 images (the
-    model's :class:`~keras_nmf.data.augment.PaperAugmentation` crops, flips and
+    model's :class:`~keras_nmf.layers.PaperAugmentation` crops, flips and
     jitters them in the training step). ``train`` is epoch 0's batches (one
     finite pass); ``stream`` gives the endless stream from any epoch on, for ``fit``.
     """
@@ -99,7 +99,7 @@ class TrainStream:
     generator seeded with ``(seed, e)`` (no generator state lives in the
     process), so a resumed run, a new process, feeds the batches the
     uninterrupted run fed. The augmentation's draws continue from the state
-    saved with the weights (:class:`~keras_nmf.data.augment.PaperAugmentation`).
+    saved with the weights (:class:`~keras_nmf.layers.PaperAugmentation`).
 
     Args:
         images, labels: the training arrays (uint8 images (N, H, W, C)).

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 
 from keras_nmf.data import DataError, load_arrays
-from keras_nmf.data.augment import centre_crop
+from keras_nmf.layers.augmentation import centre_crop
 from keras_nmf.data.subsets import SubsetSizeError
 from keras_nmf.models import ARCHITECTURES, build_model, network_of
 from keras_nmf.training.run_files import load_keras_model

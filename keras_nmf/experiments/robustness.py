@@ -14,7 +14,7 @@ import numpy as np
 import keras_nmf  # noqa: F401  (registers the custom layers, loss and optimizer)
 from keras_nmf.data import DataError, load_arrays
 from keras_nmf.models import network_of
-from keras_nmf.data.augment import centre_crop
+from keras_nmf.layers.augmentation import centre_crop
 from keras_nmf.experiments.csv_rows import CsvRowWriter
 from keras_nmf.experiments.perturbations import AUTHORS_PERTURBATIONS, PERTURBATIONS, holes_of, perturb
 from keras_nmf.training.run_files import load_keras_model

@@ -1,4 +1,7 @@
-"""Keras layers: ``NMFDense``, ``CNMF2D``, ``L1Normalize``, ``PatchNormalizedConv2D`` and ``ObservedFraction``."""
+"""Keras layers: ``NMFDense``, ``CNMF2D``, ``L1Normalize``, ``PatchNormalizedConv2D``, ``ObservedFraction`` and the
+paper's input augmentation ``PaperAugmentation``."""
+
+from keras_nmf.layers.augmentation import PaperAugmentation
 
 from keras_nmf.layers.cnmf2d import CNMF2D
 from keras_nmf.layers.l1_normalize import L1Normalize

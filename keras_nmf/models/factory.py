@@ -153,7 +153,7 @@ def build_model(
             replicas of a ``tf.distribute`` strategy (``synchronized=True``).
         augmentation, image_shape: a layer from raw images of ``image_shape``
             to ``input_shape`` crops (e.g.
-            :class:`keras_nmf.data.PaperAugmentation`), placed first: the model
+            :class:`keras_nmf.layers.PaperAugmentation`), placed first: the model
             then takes the raw uint8 images (input ``images``) and the
             network proper starts at its output (:func:`network_of`).
 

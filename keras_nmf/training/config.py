@@ -33,6 +33,7 @@ from keras_nmf.layers.base_nmf import MAX_ITERATIONS, validate_nmf_arguments
 from keras_nmf.ops import BACKWARD_MODES, DIVERGENCES, IMPLICIT_DTYPES
 from keras_nmf.training.distribute import DEFAULT_STARTUP_TIMEOUT_S, STRATEGIES
 from keras_nmf.training.run_files import RunFileError, atomic_write_json, read_json
+from keras_nmf.schedules import FIXED_BUDGET, SCHEDULES
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 MONITORS = ("loss", "val_loss")
@@ -43,7 +44,7 @@ class ConfigError(ValueError):
 
 
 def _field(default, help, type=None, choices=None, role="recipe", minimum=None, above=None, maximum=None,
-           below=None, check=None, applies_to=None):
+           below=None, check=None, applies_to=None, schedules=None):
     """One ``TrainConfig`` field and every fact about it.
 
     Args:
@@ -54,10 +55,12 @@ def _field(default, help, type=None, choices=None, role="recipe", minimum=None, 
         check: a function of the value that raises ``ValueError`` for a bad one (beyond choices and ranges).
         applies_to: ``"nmf"`` or ``"cnn"``: the archs whose model the field changes; a value other than the
             default with another arch is refused (it would be recorded and ignored).
+        schedules: the ``--schedule`` values the field takes part in; a value other than the default with another
+            schedule is refused (it would be recorded and ignored).
     """
     metadata = {"help": help, "type": type or _type_of(default), "choices": choices, "role": role,
                 "minimum": minimum, "above": above, "maximum": maximum, "below": below, "check": check,
-                "applies_to": applies_to}
+                "applies_to": applies_to, "schedules": schedules}
     assert role in ROLES, role
     return dataclasses.field(default=default, metadata=metadata)
 
@@ -120,11 +123,24 @@ class TrainConfig:
     kxk_lr: float = _field(1e-2, "Adam learning rate of each block's kxk weights (NMF kernels or CNN convs)",
                            above=0.0, role="schedule")
     alpha: float = _field(0.5, "weight of the squared error in the loss (eq. 21)", minimum=0.0)
+    schedule: str = _field(
+        "plateau", "learning-rate schedule: plateau (the paper's: ReduceLROnPlateau on --monitor, stop below "
+        "--min-lr) or one laid over --epochs (docs/training.md): wsd (warm-up, stable, decay), onecycle (warm-up, "
+        "linear decay), cosine (warm-up, cosine decay)", choices=SCHEDULES)
+    peak_lr_factor: float = _field(1.0, "the fixed-budget schedules' peak as a multiple of --lr and --kxk-lr",
+                                   above=0.0, schedules=FIXED_BUDGET)
+    warmup_fraction: float = _field(
+        0.0, "the fixed-budget schedules' linear warm-up from 0, as a share of the run's steps (a 5%% warm-up cost cnn "
+        "16 points at 5 epochs: docs/experiments/schedules)", minimum=0.0, below=1.0, schedules=FIXED_BUDGET)
+    decay_fraction: float = _field(0.2, "wsd's final linear decay to 0, as a share of the run's steps", above=0.0,
+                                   maximum=1.0, schedules=("wsd",))
     monitor: str = _field("loss", "ReduceLROnPlateau monitors the training loss, or val_loss (needs --val-split)",
-                          choices=MONITORS)
-    plateau_patience: int = _field(10, "epochs without improvement before the learning rate drops", minimum=0)
-    plateau_factor: float = _field(0.1, "learning-rate factor on a plateau", above=0.0, below=1.0)
-    min_lr: float = _field(1e-9, "stop when every learning rate is below this", minimum=0.0)
+                          choices=MONITORS, schedules=("plateau",))
+    plateau_patience: int = _field(10, "epochs without improvement before the learning rate drops", minimum=0,
+                                   schedules=("plateau",))
+    plateau_factor: float = _field(0.1, "learning-rate factor on a plateau", above=0.0, below=1.0,
+                                   schedules=("plateau",))
+    min_lr: float = _field(1e-9, "stop when every learning rate is below this", minimum=0.0, schedules=("plateau",))
     eval_every: int = _field(1, "evaluate the test set every N epochs (logging only)", role="runtime", minimum=1)
     nmf_diagnostics: bool = _field(
         True, "log each NMF layer's reconstruction error, fixed-point residual and sparsity of h on one fixed test "
@@ -155,6 +171,7 @@ class TrainConfig:
     def __post_init__(self):
         for spec in dataclasses.fields(self):
             _check_value(spec, getattr(self, spec.name))
+        _check_applies_to_schedule(self)
         if self.monitor == "val_loss" and not self.val_split:
             raise ConfigError("--monitor val_loss needs a validation split: add --val-split 0.1 (for example).")
         if self.jit and self.deterministic and not backend.COMPILES_WITH_DETERMINISM:
@@ -227,6 +244,10 @@ def changeable_on_resume(name, finished=False):
 def resume_changes(saved, requested, names=None, finished=False):
     """What continuing the saved run with ``requested``'s values would change: ``(changes, refused)``.
 
+    A run under a fixed-budget ``--schedule`` (wsd, onecycle, cosine) takes no
+    schedule change either: its rates are laid over its saved ``--epochs`` and
+    ``--lr``/``--kxk-lr`` from the first step.
+
     Args:
         names: the fields to compare (the command line's flags); ``None``: every field.
         finished: the saved run has finished (see :func:`changeable_on_resume`).
@@ -236,13 +257,17 @@ def resume_changes(saved, requested, names=None, finished=False):
         ``["--flag (saved X, given Y)", ...]``.
     """
     names = [spec.name for spec in dataclasses.fields(saved)] if names is None else sorted(names)
+    fixed_schedule = saved.schedule != "plateau"
     changes, refused = {}, []
     for name in names:
         old, new = getattr(saved, name), getattr(requested, name)
         if name in _RUN_IDENTITY or old == new:
             continue
-        if changeable_on_resume(name, finished):
+        if changeable_on_resume(name, finished or fixed_schedule):
             changes[name] = (old, new)
+        elif fixed_schedule and changeable_on_resume(name):
+            refused.append(f"{flag(name)} (saved {old!r}, given {new!r}: --schedule {saved.schedule} lays the "
+                           f"rates over the saved --epochs from the first step)")
         else:
             refused.append(f"{flag(name)} (saved {old!r}, given {new!r})")
     return changes, refused
@@ -276,6 +301,18 @@ def _check_applies_to_arch(config):
             applies_to = spec.metadata["applies_to"]
             raise ConfigError(f"{flag(spec.name)} applies to the {applies_to.upper()} archs ({archs[applies_to]}), "
                               f"not to {config.arch}: drop it for this arch.")
+
+
+def _check_applies_to_schedule(config):
+    """Refuses a field of another ``--schedule`` set away from its default, and a wsd whose phases overlap."""
+    for spec in dataclasses.fields(TrainConfig):
+        schedules = spec.metadata["schedules"]
+        if schedules and config.schedule not in schedules and getattr(config, spec.name) != spec.default:
+            raise ConfigError(f"{flag(spec.name)} is a setting of --schedule {' or '.join(schedules)}, not of "
+                              f"--schedule {config.schedule}: drop it, or choose one of those schedules.")
+    if config.schedule == "wsd" and config.warmup_fraction + config.decay_fraction > 1.0:
+        raise ConfigError(f"--warmup-fraction {config.warmup_fraction:g} and --decay-fraction "
+                          f"{config.decay_fraction:g} overlap: together they must be at most 1.")
 
 
 def _check_nmf_arguments(config):

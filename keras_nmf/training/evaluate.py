@@ -2,7 +2,9 @@
 
 import pathlib
 
-from keras_nmf.data.augment import centre_crop
+import numpy as np
+
+from keras_nmf.layers.augmentation import centre_crop
 from keras_nmf.data.pipeline import checked_crop_size, eval_batches, load_arrays
 from keras_nmf.models import takes_raw_images
 from keras_nmf.training.config import TrainConfig
@@ -41,13 +43,14 @@ def data_settings(model_path, given):
 
 
 def evaluate_saved_model(model_path, data_dir=None, dataset="cifar10", tfds_dir=None, batch_size=50, limit_test=None,
-                         seed=0):
+                         seed=0, flip_tta=False):
     """Loads a model and evaluates it on the test split (centre crops of its input size).
 
     ``limit_test`` and ``seed`` select the same test images as train.py's
-    ``--limit-test`` with that ``--seed``.
+    ``--limit-test`` with that ``--seed``. ``flip_tta``: also the accuracy of
+    test-time augmentation by horizontal flips (:func:`flip_tta_accuracy`).
 
-    Returns ``{"test_accuracy", "test_loss", "test_size"}``.
+    Returns ``{"test_accuracy", "test_loss", "test_size"}``, plus ``"test_accuracy_flip_tta"`` with ``flip_tta``.
 
     Raises:
         RunFileError: the path is not a loadable, compiled ``.keras`` file.
@@ -55,9 +58,25 @@ def evaluate_saved_model(model_path, data_dir=None, dataset="cifar10", tfds_dir=
     model = load_keras_model(model_path)
     _, (images, labels), _ = load_arrays(dataset, data_dir, tfds_dir, verbose=False, limit_train=1,
                                          limit_test=limit_test, seed=seed)
-    results = model.evaluate(eval_batches(model_inputs(model, images), labels, batch_size), verbose=0,
-                             return_dict=True)
-    return {"test_accuracy": float(results["accuracy"]), "test_loss": float(results["loss"]), "test_size": len(labels)}
+    inputs = model_inputs(model, images)
+    results = model.evaluate(eval_batches(inputs, labels, batch_size), verbose=0, return_dict=True)
+    evaluated = {"test_accuracy": float(results["accuracy"]), "test_loss": float(results["loss"]),
+                 "test_size": len(labels)}
+    if flip_tta:
+        evaluated["test_accuracy_flip_tta"] = flip_tta_accuracy(model, inputs, labels, batch_size)
+    return evaluated
+
+
+def flip_tta_accuracy(model, inputs, labels, batch_size=50):
+    """Accuracy of the class probabilities averaged over each test image and its horizontal mirror.
+
+    The mirror is taken before the model's centre crop, which is symmetric for the paper's crops (32 -> 28: 2 pixels
+    each side), so it is the mirror of the crop. Not part of the paper's evaluation (Figure 5 reports the plain one).
+    """
+    mirrored = inputs[:, :, ::-1]
+    probabilities = sum(model.predict(eval_batches(batch, labels, batch_size), verbose=0)
+                        for batch in (inputs, mirrored)) / 2
+    return float(np.mean(np.argmax(probabilities, axis=-1) == labels))
 
 
 def model_inputs(model, images):

@@ -8,7 +8,8 @@ same thing everywhere. The recipe is the paper's (Nouri, Rotermund,
 Garcia-Ortiz and Pawelzik, "Including local feature interactions in deep
 non-negative matrix factorization networks improves performance", section 6):
 loss eq. 21, Adam with one rate for the kxk weights and one for the rest,
-ReduceLROnPlateau, a learning-rate floor.
+ReduceLROnPlateau, a learning-rate floor; or, instead of the last two, a
+schedule laid over a fixed budget (``--schedule``, :mod:`keras_nmf.schedules`).
 """
 
 import contextlib
@@ -16,7 +17,7 @@ import dataclasses
 
 import keras
 
-from keras_nmf.data.augment import PaperAugmentation
+from keras_nmf.layers.augmentation import PaperAugmentation
 from keras_nmf.losses import CrossEntropyMSE
 from keras_nmf.models import build_model
 from keras_nmf.optimizers import MultiRateAdam
@@ -25,6 +26,7 @@ from keras_nmf.training import callbacks as run_callbacks
 from keras_nmf.training.batchnorm import RecalibrateBatchNorm
 from keras_nmf.training.distribute import is_tf_strategy, strategy_scope
 from keras_nmf.training.plateau import ResumableReduceLROnPlateau
+from keras_nmf.schedules import fixed_budget_schedule, use_schedule
 
 #: Variables trained at ``kxk_lr``: every block's kxk NMF kernel or CNN conv.
 KXK_VARIABLES = r"^block\d+_(cnmf|conv)/"
@@ -136,6 +138,11 @@ def compile_model(model, config, jit):
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         jit_compile=jit,
     )
+    # The saved compile configuration leaves XLA to the loading backend's own default (Keras's "auto": on PyTorch
+    # that is eager; a baked-in True there means torch.compile, which recompiled per batch shape: 27 s to predict 4
+    # images). This run's steps keep `jit`. Keras records the resolved value in a private attribute
+    # (tests/test_keras_internals.py pins it).
+    model._compile_config.config["jit_compile"] = "auto"
     # Built here, not in the first traced step: a tf.function that creates variables is traced twice (once to
     # create them, once without), which cost every run a second trace of the training step.
     optimizer.build(model.trainable_variables)
@@ -164,7 +171,7 @@ def build_compiled_model(config, input_shape, num_classes, strategy=None, jit=No
     """``build_model`` from the config's model fields, compiled with the recipe, in the strategy's scope.
 
     ``image_shape``: the raw images' shape; the model then starts with the
-    paper's augmentation (:class:`keras_nmf.data.PaperAugmentation`) and takes
+    paper's augmentation (:class:`keras_nmf.layers.PaperAugmentation`) and takes
     uint8 images. Without it the model takes ``input_shape`` crops in [0, 1].
 
     ``overrides`` replace config fields for this model only (a sweep's sampled
@@ -181,23 +188,40 @@ def build_compiled_model(config, input_shape, num_classes, strategy=None, jit=No
     return model
 
 
+def use_run_schedule(model, config, steps_per_epoch):
+    """Lays ``config.schedule`` over ``config.epochs x steps_per_epoch`` steps (nothing for the paper's plateau).
+
+    Call it once the steps per epoch are known and before training or any
+    restore of a backup (:func:`keras_nmf.schedules.use_schedule`).
+    """
+    use_schedule(model.optimizer, fixed_budget_schedule(
+        config.schedule, config.lr, config.epochs, steps_per_epoch, config.peak_lr_factor, config.warmup_fraction,
+        config.decay_fraction))
+
+
 def recipe_callbacks(config, train_data, nan_advice="", last_good=None, print_fn=print):
     """The callbacks that are part of the recipe itself, for a run and a sweep trial alike, in order.
 
     Precise BatchNorm statistics before any evaluation (when ``train_data`` is
-    given), the plateau schedule, the learning-rate floor, and the stop on a
-    non-finite loss or weights (before any backup, so that NaNs are never saved).
+    given), under the paper's ``--schedule plateau`` the plateau schedule and
+    the learning-rate floor, and the stop on a non-finite loss or weights
+    (before any backup, so that NaNs are never saved). A fixed-budget schedule
+    needs no callback (:func:`use_run_schedule`).
 
     Args:
         nan_advice, last_good: what the non-finite stop adds to its error (see ``StopOnNonFinite``).
 
     Returns:
-        ``(callbacks, plateau, floor)``: ``plateau`` has the state a backup must keep;
-        ``floor.stopped_epoch`` says whether the floor stopped training.
+        ``(callbacks, stateful)``: ``stateful`` maps ``"plateau"`` and ``"floor"`` (under the plateau schedule;
+        empty otherwise) to the callbacks whose state a backup must keep; ``stateful["floor"].stopped_epoch``
+        says whether the floor stopped training.
     """
-    floor = run_callbacks.LearningRateFloor(config.min_lr, print_fn=print_fn)
-    plateau = ResumableReduceLROnPlateau(monitor=config.monitor, factor=config.plateau_factor,
-                                         patience=config.plateau_patience, min_lr=0.0, verbose=0, print_fn=print_fn)
     callbacks = [] if train_data is None else [RecalibrateBatchNorm(train_data, config.bn_recalibration_batches)]
-    callbacks += [plateau, floor, run_callbacks.StopOnNonFinite(nan_advice, last_good)]
-    return callbacks, plateau, floor
+    stateful = {}
+    if config.schedule == "plateau":
+        stateful["plateau"] = ResumableReduceLROnPlateau(
+            monitor=config.monitor, factor=config.plateau_factor, patience=config.plateau_patience, min_lr=0.0,
+            verbose=0, print_fn=print_fn)
+        stateful["floor"] = run_callbacks.LearningRateFloor(config.min_lr, print_fn=print_fn)
+    callbacks += [*stateful.values(), run_callbacks.StopOnNonFinite(nan_advice, last_good)]
+    return callbacks, stateful

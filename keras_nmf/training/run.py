@@ -30,7 +30,7 @@ from keras_nmf.training.diagnostics import NMFDiagnostics
 from keras_nmf.training.distribute import (
     is_chief, lost_worker_is_an_error, make_strategy, patch_multiworker_build, replicas, session_scope,
 )
-from keras_nmf.training.recipe import build_compiled_model, process_settings, recipe_callbacks
+from keras_nmf.training.recipe import build_compiled_model, process_settings, recipe_callbacks, use_run_schedule
 from keras_nmf.training.run_dir import RunDir
 from keras_nmf.training.run_files import RunFileError, RunWriteError
 from keras_nmf.training.tensorboard import EpochTensorBoard
@@ -82,6 +82,7 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
             limit_train=config.limit_train, limit_test=config.limit_test, seed=config.seed,
             steps_per_epoch=config.steps_per_epoch,
         )
+        use_run_schedule(model, config, data.stream.steps)
         if chief:
             run.start()
         parameters = count_parameters(model)
@@ -92,9 +93,9 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
         # NaN before any backup), the test logging, the NMF diagnostics, the summary line, the backup (commits the
         # epoch and rewrites epochs.csv), TensorBoard; then the caller's.
         say = print if chief else (lambda *args, **kwargs: None)
-        recipe, plateau, floor = recipe_callbacks(config, data.train, nan_advice=nan_advice(config, run),
-                                                  last_good=lambda epoch: _last_good(run, epoch), print_fn=say)
-        backup = RunBackup(run.backup_dir, config.epochs, stateful={"plateau": plateau, "floor": floor},
+        recipe, stateful = recipe_callbacks(config, data.train, nan_advice=nan_advice(config, run),
+                                            last_good=lambda epoch: _last_good(run, epoch), print_fn=say)
+        backup = RunBackup(run.backup_dir, config.epochs, stateful=stateful,
                            history_path=run.path / "epochs.csv", write=chief,
                            learning_rate=config.lr if "lr" in run.changes else None)
         callbacks = [
@@ -128,7 +129,7 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
                 print(f"Non-chief worker done: test accuracy {test['accuracy']:.4f}; the chief writes {run.path}.")
                 return {"test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"]), "chief": False}
             results = summarize_run(test, config, data, backup.history, parameters, precision,
-                                    bool(model.jit_compile), stopped_by_floor=floor.stopped_epoch is not None,
+                                    bool(model.jit_compile), stopped_by_floor=_stopped_by_floor(stateful),
                                     session_seconds=session_seconds, num_replicas=replicas(strategy))
             run.finish(model, results)
         except KeyboardInterrupt:
@@ -148,6 +149,11 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
     return results
 
 
+def _stopped_by_floor(stateful):
+    floor = stateful.get("floor")  # the plateau schedule's learning-rate floor
+    return floor is not None and floor.stopped_epoch is not None
+
+
 def _first_kxk_layer(config):
     return "block1_cnmf" if config.arch.startswith("cnmf") else "block1_conv"
 
@@ -156,11 +162,21 @@ def _describe(run, config, data, model, parameters, precision, strategy, chief):
     """The run's two header lines: where it writes and how it runs; the network and the data."""
     print(f"Run directory: {run.path} | precision {precision} | XLA {'on' if model.jit_compile else 'off'} | "
           f"{replicas(strategy)} replica(s), global batch {config.batch_size}" + ("" if chief else " | non-chief worker"))
-    monitor = "training loss" if config.monitor == "loss" else "validation loss (held-out train split)"
     print(f"{config.arch}: {parameters['trainable']:,} trainable parameters (NMF {parameters['nmf']:,}, "
           f"CNN {parameters['cnn']:,}) | {data.train_size} train, {data.validation_size} validation, "
-          f"{data.test_size} test images | learning-rate plateaus on the {monitor}; "
-          f"the test set is evaluated for logging only", flush=True)
+          f"{data.test_size} test images | {describe_schedule(config)}; the test set is evaluated for logging only",
+          flush=True)
+
+
+def describe_schedule(config):
+    """The learning-rate schedule in words (the header line; the paper's unless ``--schedule`` says otherwise)."""
+    if config.schedule == "plateau":
+        monitor = "training loss" if config.monitor == "loss" else "validation loss (held-out train split)"
+        return f"learning-rate plateaus on the {monitor}"
+    shape = {"wsd": f"stable, linear decay to 0 over the last {config.decay_fraction:.0%}",
+             "onecycle": "linear decay to 0", "cosine": "cosine decay to 0"}[config.schedule]
+    return (f"--schedule {config.schedule} over {config.epochs} epochs: peak {config.peak_lr_factor:g}x the rates, "
+            f"warm-up {config.warmup_fraction:.0%} of the steps, {shape}")
 
 
 def _last_good(run, epoch):
@@ -173,6 +189,11 @@ def _last_good(run, epoch):
 def nan_advice(config, run):
     """What to do after a non-finite loss: the flags that can help, and the command that applies them."""
     lowered = f" --lr {config.lr / 10:g} --kxk-lr {config.kxk_lr / 10:g}"
+    if config.schedule != "plateau":
+        return (f"Lower learning rates usually help. --schedule {config.schedule} lays the rates over the whole run, "
+                f"so they cannot change on --resume: start a new run (another --logdir) with{lowered}"
+                + (f" or a --peak-lr-factor below {config.peak_lr_factor:g}" if config.peak_lr_factor > 1 else "")
+                + ".")
     advice = f"Lower learning rates usually help; --resume applies them:\n  {run.resume_command(lowered)}"
     if config.alpha > LARGE_ALPHA:
         advice += (f"\n--alpha {config.alpha:g} weights the squared error of the loss (eq. 21) heavily and is the "

@@ -26,7 +26,7 @@ from keras_nmf.models import check_groups, count_parameters
 from keras_nmf.training.callbacks import NonFiniteLossError
 from keras_nmf.training.run_files import RunLock, RunLockedError
 from keras_nmf.training.config import TrainConfig
-from keras_nmf.training.recipe import build_compiled_model, process_settings, recipe_callbacks
+from keras_nmf.training.recipe import build_compiled_model, process_settings, recipe_callbacks, use_run_schedule
 
 WIDTHS = (1, 2, 4, 8)
 GROUPS = (1, 2, 4, 8, 16)
@@ -91,7 +91,8 @@ class NMFHyperModel(kt.HyperModel):
             keras_tuner.errors.FailedTrialError: the loss, the weights or the
                 final metrics are not finite (the trial ends FAILED with this reason).
         """
-        callbacks, _, _ = recipe_callbacks(self.recipe, recalibration_data)
+        use_run_schedule(model, self.recipe, kwargs.get("steps_per_epoch"))
+        callbacks, _ = recipe_callbacks(self.recipe, recalibration_data)
         kwargs["callbacks"] = callbacks + list(kwargs.get("callbacks") or [])
         kwargs.setdefault("shuffle", False)  # the pipeline shuffles every epoch itself
         start = time.perf_counter()

@@ -5,7 +5,8 @@ import socket
 import numpy as np
 import pytest
 
-from keras_nmf.data import DataError, augment, load_dataset, load_tfds
+from keras_nmf.data import DataError, load_dataset, load_tfds
+from keras_nmf.layers import augmentation as augment
 from keras_nmf.data.pipeline import TrainStream
 from tests.image_folders import make_image_folder
 

@@ -155,7 +155,7 @@ def test_the_kxk_bias_adds_one_parameter_per_filter(arch, without, added):
 
 
 def test_a_model_with_the_augmentation_takes_raw_images_and_its_network_the_crops():
-    from keras_nmf.data import PaperAugmentation
+    from keras_nmf.layers import PaperAugmentation
     from keras_nmf.models import network_of, takes_raw_images
 
     model = build_model("cnmf_1x1", augmentation=PaperAugmentation(28), image_shape=(32, 32, 3))

@@ -193,3 +193,37 @@ def test_a_second_process_on_a_run_directory_is_refused_naming_the_holder(image_
         holder.wait()
     assert RunLock(logdir).acquire()  # a killed holder leaves no stale lock
     RunLock(logdir).release()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("schedule", ["wsd", "onecycle", "cosine"])
+def test_a_fixed_budget_schedule_continues_exactly_after_ctrl_c(schedule, image_folder, tmp_path_factory, capsys):
+    """Ctrl-C in epoch 2 of a --schedule run, then --resume: the schedule goes on from the saved step counter, so
+    every weight and logged number equals the uninterrupted run's, and the logged rates are the schedule's."""
+    from keras_nmf.schedules import fixed_budget_schedule
+
+    changes = dict(schedule=schedule, plateau_patience=10, warmup_fraction=0.25, peak_lr_factor=2.0)
+    if schedule == "wsd":
+        changes["decay_fraction"] = 0.5
+    reference = tmp_path_factory.mktemp(f"{schedule}-reference") / "run"
+    config = _config(image_folder, reference, **changes)
+    train(config)
+    uninterrupted = _outcome(reference)
+
+    logdir = tmp_path_factory.mktemp(f"{schedule}-stopped") / "run"
+
+    def interrupt():
+        raise KeyboardInterrupt
+
+    with faults.injected("mid_epoch", interrupt) as callbacks, pytest.raises(KeyboardInterrupt):
+        train(_config(image_folder, logdir, **changes), extra_callbacks=callbacks)
+    assert "Epoch 1 is the last one saved" in capsys.readouterr().out
+    train(_config(image_folder, logdir, resume=True, **changes), given={"resume", "logdir"})
+    _assert_same_run(logdir, uninterrupted)
+
+    steps_per_epoch = 2
+    expected = fixed_budget_schedule(schedule, config.lr, EPOCHS, steps_per_epoch, config.peak_lr_factor,
+                                     config.warmup_fraction, config.decay_fraction)
+    logged = [float(row["learning_rate"]) for row in _history(logdir)]  # the rate of the next step, at epoch end
+    assert logged == pytest.approx([float(expected(steps_per_epoch * (epoch + 1))) for epoch in range(EPOCHS)])
+    assert json.loads((logdir / "results.json").read_text())["stopped_by_lr_floor"] is False

@@ -62,3 +62,21 @@ def test_variants_match_the_factory_parameter_counts():
     assert count_parameters(built) == count_parameters(direct)
     assert list(itertools.chain(*[v.shape for v in built.weights])) == list(
         itertools.chain(*[v.shape for v in direct.weights]))
+
+
+def test_a_trial_follows_the_recipes_fixed_budget_schedule():
+    """--schedule reaches a sweep's trials: the rate is laid over the trial's epochs x steps (one-cycle ends at 0)."""
+    import keras
+    import numpy as np
+
+    from keras_nmf.schedules import WarmupStableDecay
+
+    recipe = TrainConfig(arch="cnn", epochs=2, schedule="onecycle", warmup_fraction=0.25, jit=False, verbose=0)
+    hypermodel = NMFHyperModel(recipe, (24, 24, 3), 3, widths=[1], conv_groups=[1])
+    model = hypermodel.build(_hp(1, 1, 1))
+    images = np.random.default_rng(0).uniform(0, 1, (8, 24, 24, 3)).astype("float32")
+    labels = np.arange(8) % 3
+    hypermodel.fit(_hp(1, 1, 1), model, images, labels, batch_size=4, epochs=2, steps_per_epoch=2, verbose=0)
+    assert isinstance(model.optimizer._learning_rate, WarmupStableDecay)
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 4
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == 0.0

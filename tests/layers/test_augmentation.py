@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_nmf.data import augment
-from keras_nmf.data.augment import JITTER_HIGH, JITTER_LOW, PaperAugmentation
+from keras_nmf.layers import augmentation as augment
+from keras_nmf.layers.augmentation import JITTER_HIGH, JITTER_LOW, PaperAugmentation
 
 
 def _images(count=4000, size=32, seed=0):
