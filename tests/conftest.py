@@ -77,6 +77,7 @@ def reference_code():
 #: with --no-loadscope-reorder, which the Makefile passes: by default it hands out the files with the most tests
 #: first.) Only the order changes; no test depends on it.
 LONGEST_FIRST = ("test_cross_backend.py", "training/test_distribute.py", "training/test_faults.py",
+                 "training/test_saved_model_loads.py",
                  "benchmarks/test_backprop_benchmark.py", "training/test_train_script.py", "test_export.py",
                  "tuning/test_search.py", "experiments/test_compare.py", "training/test_faults_kill.py",
                  "gpu/test_device_check_script.py", "gpu/test_gpu_figure5_script.py", "layers/test_cnmf2d.py",

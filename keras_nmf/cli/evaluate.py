@@ -1,7 +1,7 @@
 """Test accuracy of a saved model.
 
 Examples:
-    keras-nmf-evaluate runs/cnmf_1x1-20261127-120000/model.keras      # the run's own data settings
+    keras-nmf-evaluate runs/cnmf_1x1-20261127-120000                  # the run's model, its own data settings
     keras-nmf-evaluate model.keras --data-dir ../shared/data/cifar10-jpeg
     keras-nmf-evaluate model.keras --dataset mnist
 
@@ -19,13 +19,13 @@ from keras_nmf.data import TFDS_DATASETS, DataError
 from keras_nmf.experiments.cli import positive_int
 from keras_nmf.training.run_files import RunFileError
 from keras_nmf.training.evaluate import (
-    RUN_DATA_FIELDS, data_settings, evaluate_saved_model,
+    RUN_DATA_FIELDS, data_settings, evaluate_saved_model, model_file,
 )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", help="a .keras file written by scripts/train.py")
+    parser.add_argument("model", help="a run directory of scripts/train.py, or a .keras file")
     parser.add_argument("--data-dir", help="image folder DIR/train/<class>/*, DIR/test/<class>/*")
     parser.add_argument("--dataset", choices=TFDS_DATASETS, help="tfds data set (without --data-dir; default cifar10)")
     parser.add_argument("--tfds-dir", help="tensorflow_datasets data directory")
@@ -36,6 +36,11 @@ def main(argv=None):
                         help="also report the accuracy with test-time augmentation: the class probabilities averaged "
                              "over each image and its horizontal mirror (not the paper's evaluation)")
     args = parser.parse_args(argv)
+    try:
+        args.model = model_file(args.model)
+    except RunFileError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     settings, taken = data_settings(args.model, {name: getattr(args, name) for name in RUN_DATA_FIELDS})
     if taken:
         print(f"From the run's config.json: {', '.join(f'{key}={value}' for key, value in taken.items())}")

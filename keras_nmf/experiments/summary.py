@@ -26,7 +26,7 @@ PAPER_LOCAL_LEARNING_ACCURACY = {"cnmf": 32.0}
 
 CSV_COLUMNS = (
     "run", "arch", "variant", "seed", "parameters_total", "parameters_nmf", "parameters_cnn", "test_accuracy",
-    "epochs", "train_images", "test_images", "train_seconds", "precision", "backward", "nmf_learning",
+    "epochs", "train_images", "test_images", "train_seconds", "precision", "backward", "nmf_learning", "schedule",
 )
 _CSV_NUMBERS = {"seed": int, "parameters_total": int, "parameters_nmf": int, "parameters_cnn": int,
                 "test_accuracy": float, "epochs": int, "train_images": int, "test_images": int,
@@ -51,6 +51,15 @@ def paper_accuracy(arch, config):
     return None
 
 
+def schedule_text(config):
+    """A run's learning-rate schedule in a few words: the paper's plateau, or the fixed-budget one and its settings."""
+    schedule = config.get("schedule", "plateau")
+    if schedule == "plateau":
+        return "plateau (the paper's)"
+    text = f"{schedule}, peak {config['peak_lr_factor']:g}x, warm-up {config['warmup_fraction']:.0%}"
+    return text + (f", decay {config['decay_fraction']:.0%}" if schedule == "wsd" else "")
+
+
 def collect_rows(out) -> list:
     """One row per finished run directory under ``out`` (its results.json), sorted."""
     rows = []
@@ -72,6 +81,7 @@ def collect_rows(out) -> list:
             "precision": results["precision"],
             "backward": config["backward"],
             "nmf_learning": config["nmf_learning"],
+            "schedule": schedule_text(config),
             "test_images": results["data"]["test_size"],
             "paper_accuracy": paper_accuracy(results["arch"], config),
         })
@@ -138,7 +148,8 @@ def summarize(rows) -> list:
                            members[0]["parameters_cnn"]),
             "budgets": budgets,
             "minutes": statistics.mean(row["train_seconds"] for row in members) / 60,
-            "setting": f"backward {members[0]['backward']}, NMF learning {members[0]['nmf_learning']}",
+            "setting": f"backward {members[0]['backward']}, NMF learning {members[0]['nmf_learning']}, "
+                       f"{members[0]['schedule']}",
         })
     return summary
 

@@ -158,7 +158,7 @@ class TrainConfig:
         "stops with the names of the workers that do not answer (0: wait forever)", role="volatile", minimum=0.0)
     jit: bool = _field(None, "XLA-compile the train step (default: whichever was measured faster: on for NMF "
                              "networks, off for CNNs)", type=bool, role="runtime")
-    seed: int = _field(0, "random seed (weights, data order, augmentation, subsets)")
+    seed: int = _field(0, "random seed (weights, data order, augmentation, subsets)", minimum=0, maximum=2**32 - 1)
     deterministic: bool = _field(
         False, "enable_op_determinism: the same seed and flags give bit-identical weights (slower)")
     variant: str = _field("base", "label of this run in a comparison (scripts/compare.py --variant)", role="runtime")

@@ -8,10 +8,28 @@ from keras_nmf.layers.augmentation import centre_crop
 from keras_nmf.data.pipeline import checked_crop_size, eval_batches, load_arrays
 from keras_nmf.models import takes_raw_images
 from keras_nmf.training.config import TrainConfig
-from keras_nmf.training.run_files import load_keras_model, read_json
+from keras_nmf.training.run_files import RunFileError, load_keras_model, read_json
 
 #: Data settings that evaluate.py takes from the run's config.json when the model sits in a run directory.
 RUN_DATA_FIELDS = ("dataset", "data_dir", "tfds_dir", "limit_test", "seed")
+
+
+def model_file(path):
+    """The ``.keras`` file that ``path`` names: the file itself, or a run directory's ``model.keras``.
+
+    Raises:
+        RunFileError: ``path`` is a run directory whose run has not finished, or a folder that holds no run.
+    """
+    path = pathlib.Path(path)
+    if not path.is_dir():
+        return path
+    if (path / "model.keras").is_file():
+        return path / "model.keras"
+    if (path / "config.json").is_file():
+        raise RunFileError(f"The run in {path} has not finished: it has no model.keras yet. Finish it with "
+                           f"keras-nmf-train --resume --logdir {path}, then evaluate it.")
+    raise RunFileError(f"{path} is a folder without a run (no model.keras, no config.json): pass a run directory "
+                       f"or its model.keras.")
 
 
 def run_data_settings(model_path):

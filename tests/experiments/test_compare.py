@@ -159,3 +159,15 @@ def test_the_paper_has_no_number_for_another_divergence_or_a_tolerance():
     assert paper_accuracy("cnmf_1x1", {"backward": "approx", "nmf_learning": "backprop"}) == 83.7
     assert paper_accuracy("cnmf_1x1", {"backward": "approx", "nmf_divergence": "frobenius"}) is None
     assert paper_accuracy("cnmf_1x1", {"backward": "approx", "nmf_tolerance": 0.01}) is None
+
+
+def test_the_summary_states_each_runs_learning_rate_schedule():
+    from keras_nmf.experiments.summary import schedule_text
+    from keras_nmf.training import TrainConfig
+
+    assert schedule_text({"seed": 0}) == "plateau (the paper's)"  # a run saved before --schedule existed
+    assert schedule_text(TrainConfig().to_dict()) == "plateau (the paper's)"
+    assert schedule_text(TrainConfig(schedule="wsd", decay_fraction=0.25).to_dict()) == (
+        "wsd, peak 1x, warm-up 0%, decay 25%")
+    assert schedule_text(TrainConfig(schedule="cosine", peak_lr_factor=2, warmup_fraction=0.05).to_dict()) == (
+        "cosine, peak 2x, warm-up 5%")

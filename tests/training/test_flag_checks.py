@@ -28,6 +28,19 @@ def test_a_flag_of_the_other_arch_family_is_refused(arch, field, value):
         TrainConfig(arch=arch, **{field: value})
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["--seed", "-1"], "--seed must be >= 0. Received: -1"),
+    (["--seed", str(2**32)], f"--seed must be <= {2**32 - 1}"),
+    (["--seed", "1e20"], "argument --seed: invalid int value"),
+])
+def test_a_seed_outside_what_the_generators_take_is_a_usage_error(argv, message, capsys):
+    from keras_nmf.training import parse_config
+
+    with pytest.raises(SystemExit) as exited:
+        parse_config(argv)
+    assert exited.value.code == 2 and message in capsys.readouterr().err
+
+
 @tensorflow_only
 def test_deterministic_runs_without_xla_and_says_so():
     assert resolve_jit(TrainConfig(arch="cnmf_1x1", deterministic=True)) is False

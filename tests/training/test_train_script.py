@@ -141,11 +141,27 @@ def test_evaluate_script_reproduces_results_json_on_the_runs_own_test_subset(ima
                               "--limit-train", "10", "--limit-test", "4", "--seed", "3", *QUICK]) == 0
     results = json.loads((logdir / "results.json").read_text())
     capsys.readouterr()
-    assert evaluate_script.main([str(logdir / "model.keras")]) == 0
+    for target in (logdir / "model.keras", logdir):  # the file, or the run directory that holds it
+        assert evaluate_script.main([str(target)]) == 0
+        printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert printed["test_size"] == 4 == results["data"]["test_size"]
+        assert printed["test_accuracy"] == pytest.approx(results["test_accuracy"])
+        assert printed["test_loss"] == pytest.approx(results["test_loss"], rel=1e-5)
+    assert evaluate_script.main([str(logdir), "--flip-tta"]) == 0
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert printed["test_size"] == 4 == results["data"]["test_size"]
     assert printed["test_accuracy"] == pytest.approx(results["test_accuracy"])
-    assert printed["test_loss"] == pytest.approx(results["test_loss"], rel=1e-5)
+    assert printed["test_accuracy_flip_tta"] in {k / 4 for k in range(5)}  # 4 images, each right or wrong
+
+
+def test_evaluate_script_on_a_folder_says_what_it_lacks(tmp_path, capsys):
+    from keras_nmf.cli import evaluate as evaluate_script
+
+    assert evaluate_script.main([str(tmp_path)]) == 2
+    assert "is a folder without a run" in capsys.readouterr().err
+    (tmp_path / "config.json").write_text(json.dumps(TrainConfig().to_dict()))
+    assert evaluate_script.main([str(tmp_path)]) == 2
+    assert f"has not finished: it has no model.keras yet. Finish it with keras-nmf-train --resume --logdir {tmp_path}" \
+        in capsys.readouterr().err
 
 
 def test_evaluate_script_says_when_a_file_is_not_a_keras_model(tmp_path, capsys):
