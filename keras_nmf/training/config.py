@@ -115,7 +115,7 @@ class TrainConfig:
     val_split: float = _field(0.0, "fraction of train held out as validation set", role="data", minimum=0.0,
                               below=1.0)
     # Optimisation.
-    epochs: int = _field(500, "maximum epochs (--resume may raise it)", minimum=1, role="schedule")
+    epochs: int = _field(500, "maximum epochs (--resume of an unfinished run may raise it)", minimum=1, role="schedule")
     steps_per_epoch: int = _field(None, "batches per epoch (default: the whole training set)", type=int, minimum=1)
     batch_size: int = _field(50, "batch size (the global batch under --distribute)", minimum=1)
     lr: float = _field(1e-3, "Adam learning rate of the 1x1 convs and BatchNorm (with --resume: the new current rate)",

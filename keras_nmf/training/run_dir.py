@@ -71,7 +71,9 @@ class RunDir:
         if not saved_path.exists():
             raise FileNotFoundError(f"--resume: {path} has no config.json; is it a keras_nmf run directory?")
         if (path / "results.json").exists():
-            raise FileExistsError(f"--resume: the run in {path} already finished (results.json exists).")
+            raise FileExistsError(f"--resume: the run in {path} already finished (results.json exists); --resume "
+                                  f"continues only an unfinished run. To train longer, start a new run with another "
+                                  f"--logdir and the --epochs you want.")
         saved = TrainConfig.load(saved_path)
         changes, refused = resume_changes(saved, dataclasses.replace(config, logdir=str(path)), given)
         if refused:
@@ -102,10 +104,12 @@ class RunDir:
             yield self
             return
         if not self.config.resume:
-            _check_new_location(self.path)
+            _check_writable(self.path)  # before the lock file is made beside the directory
         lock = RunLock(self.path)
-        lock.acquire_or_raise()
+        lock.acquire_or_raise()  # a run that another process trains is named as such, whatever else holds
         try:
+            if not self.config.resume:
+                _check_unused(self.path)
             for folder in (self.path, self.backup_dir):
                 remove_temporaries(folder)
             yield self
@@ -140,10 +144,17 @@ def _find(config):
     return RUNS / f"{config.arch}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
-def _check_new_location(path):
-    """A new run needs an unused directory in a writable place (checked before any work)."""
+def _check_unused(path):
+    """A new run needs a directory that holds no run (finished or not)."""
+    if (path / "results.json").exists():
+        raise FileExistsError(f"{path} holds a finished run (results.json): pass another --logdir. A finished run is "
+                              f"not trained further; to train longer, start a new run with the --epochs you want.")
     if (path / "config.json").exists():
-        raise FileExistsError(f"{path} already holds a run: pass --resume to continue it, or another --logdir.")
+        raise FileExistsError(f"{path} holds an unfinished run: pass --resume to continue it, or another --logdir.")
+
+
+def _check_writable(path):
+    """A new run's directory must lie in a writable place (checked before any work)."""
     existing = path
     while not existing.exists():
         existing = existing.parent

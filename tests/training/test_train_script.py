@@ -3,6 +3,8 @@
 import contextlib
 import io
 import json
+import subprocess
+import sys
 import types
 
 import keras
@@ -12,6 +14,7 @@ import pytest
 from keras_nmf.data import load_dataset
 from keras_nmf.training import TrainConfig, train
 from keras_nmf.training.evaluate import evaluate_saved_model
+from tests.conftest import LOAD_RUN_LOCK_ALONE, REPO_ROOT
 from tests.image_folders import make_image_folder
 
 from keras_nmf.cli import train as train_script
@@ -128,8 +131,44 @@ def test_existing_run_directory_is_not_overwritten(image_folder, tmp_path):
     logdir = tmp_path / "run"
     logdir.mkdir()
     (logdir / "config.json").write_text(json.dumps(TrainConfig().to_dict()))
-    with pytest.raises(FileExistsError, match="--resume"):
+    with pytest.raises(FileExistsError, match="holds an unfinished run: pass --resume to continue it"):
         train(TrainConfig(data_dir=str(image_folder), logdir=str(logdir)))
+
+
+def test_a_finished_run_is_neither_overwritten_nor_sent_round_in_a_loop(image_folder, tmp_path):
+    """Without --resume the finished run's directory is refused, and so is --resume: both say what to do instead."""
+    logdir = tmp_path / "run"
+    logdir.mkdir()
+    (logdir / "config.json").write_text(json.dumps(TrainConfig().to_dict()))
+    (logdir / "results.json").write_text("{}")
+    with pytest.raises(FileExistsError, match="holds a finished run .*pass another --logdir") as new_run:
+        train(TrainConfig(data_dir=str(image_folder), logdir=str(logdir)))
+    assert "pass --resume" not in str(new_run.value)
+    with pytest.raises(FileExistsError, match="already finished .*start a new run with another --logdir and the "
+                                              "--epochs you want"):
+        train(TrainConfig(data_dir=str(image_folder), logdir=str(logdir), resume=True, epochs=600),
+              given={"resume", "logdir", "epochs"})
+
+
+def test_a_run_that_another_process_trains_is_named_as_such(image_folder, tmp_path):
+    from keras_nmf.training.run_files import RunLock, RunLockedError
+
+    logdir = tmp_path / "run"
+    logdir.mkdir()
+    (logdir / "config.json").write_text(json.dumps(TrainConfig().to_dict()))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LOAD_RUN_LOCK_ALONE + f"RunLock({str(logdir)!r}).acquire_or_raise(); "
+                                                     "print('locked', flush=True); import time; time.sleep(60)"],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(RunLockedError, match=rf"{logdir} is being trained by process {holder.pid}"):
+            train(TrainConfig(data_dir=str(image_folder), logdir=str(logdir)))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert RunLock(logdir).acquire()
+    RunLock(logdir).release()
 
 
 @pytest.mark.slow
