@@ -1,6 +1,7 @@
 """``RunBackup``: a run's whole resume state (weights, optimizer, epoch, schedule, history) in one atomic backup."""
 
 import csv
+import hashlib
 import io
 import math
 import pathlib
@@ -19,6 +20,15 @@ _WEIGHTS_NAME = re.compile(r"^epoch-\d{5,}\.weights\.h5$")
 
 def weights_name(epoch):
     return f"epoch-{epoch:05d}.weights.h5"
+
+
+def file_sha256(path):
+    """The SHA-256 of a file's bytes, as hex (the backup's check that its weights are the ones it wrote)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def history_csv(rows):
@@ -80,6 +90,8 @@ class RunBackup(keras.callbacks.Callback):
         self.restored_epoch = None
         self.history = []
         self._state = None
+        self._state_file = self.state_path  # the file the backup's state was read from
+        self._announced_fallback = False
 
     @property
     def state_path(self):
@@ -127,10 +139,25 @@ class RunBackup(keras.callbacks.Callback):
     def read_state(self, path=None):
         """The committed state, checked (``None`` when there is no backup).
 
+        Without ``state.json`` but with ``state.previous.json`` (the file was deleted or lost), the previous
+        epoch's state is the backup: the epochs after it are trained again, and the run says so.
+
         Raises:
             RunFileError: the state file is truncated, corrupt or inconsistent (the message says what is intact).
         """
-        path = path or self.state_path
+        if path is None:
+            path = self.state_path
+            previous = self.backup_dir / PREVIOUS_STATE_FILE
+            if not path.exists() and previous.exists():
+                state = self._checked(read_json(previous, "the run's previous backup state", self._fix(previous)),
+                                      previous)
+                if not self._announced_fallback:
+                    self.print_fn(f"{path} is missing; going back to the state before it, {previous} (epoch "
+                                  f"{state['epoch']}): the epochs after it are trained again.")
+                    self._announced_fallback = True
+                self._state_file = previous
+                return state
+            self._state_file = path
         if not path.exists():
             return None
         return self._checked(read_json(path, "the run's backup state", self._fix(path)), path)
@@ -156,16 +183,21 @@ class RunBackup(keras.callbacks.Callback):
         if optimizer is not None and not optimizer.built:
             optimizer.build(self.model.trainable_variables)
         path = self.backup_dir / state["weights"]
+        expected = state.get("weights_sha256")  # absent in backups written before the checksum existed
+        if expected is not None and file_sha256(path) != expected:
+            raise RunFileError(f"{path} (the backup's weights of epoch {state['epoch']}) does not match the checksum "
+                               f"its state recorded: the file was changed or damaged after it was written. "
+                               f"{self._fix(self._state_file)}")
         try:
             self.model.load_weights(path)
         except (OSError, ValueError, KeyError, RuntimeError) as error:
             raise RunFileError(f"{path} (the backup's weights of epoch {state['epoch']}) cannot be loaded "
-                               f"({type(error).__name__}: {error}). {self._fix(self.state_path)}") from None
+                               f"({type(error).__name__}: {error}). {self._fix(self._state_file)}") from None
         broken = [variable.path for variable in self.model.weights
                   if not np.all(np.isfinite(keras.ops.convert_to_numpy(variable)))]
         if broken:
             raise RunFileError(f"{path} (the backup's weights of epoch {state['epoch']}) holds NaN/Inf values in "
-                               f"{', '.join(broken[:3])}. {self._fix(self.state_path)}")
+                               f"{', '.join(broken[:3])}. {self._fix(self._state_file)}")
         self.model._initial_epoch = state["epoch"]  # what Keras's BackupAndRestore sets
         for name, callback in self.stateful.items():
             callback.set_state(state["callbacks"][name])
@@ -198,7 +230,7 @@ class RunBackup(keras.callbacks.Callback):
         self.backup_dir.mkdir(parents=True, exist_ok=True)
         weights = weights_name(epoch + 1)
         atomic_save(self.backup_dir / weights, self.model.save_weights)
-        state = {"epoch": epoch + 1, "weights": weights,
+        state = {"epoch": epoch + 1, "weights": weights, "weights_sha256": file_sha256(self.backup_dir / weights),
                  "callbacks": {name: callback.get_state() for name, callback in self.stateful.items()},
                  "history": list(self.history)}  # a copy: the next epoch's row must not reach this state
         previous, self._state = self._state, state

@@ -227,3 +227,50 @@ def test_a_fixed_budget_schedule_continues_exactly_after_ctrl_c(schedule, image_
     logged = [float(row["learning_rate"]) for row in _history(logdir)]  # the rate of the next step, at epoch end
     assert logged == pytest.approx([float(expected(steps_per_epoch * (epoch + 1))) for epoch in range(EPOCHS)])
     assert json.loads((logdir / "results.json").read_text())["stopped_by_lr_floor"] is False
+
+
+@pytest.mark.slow
+def test_a_lost_state_file_falls_back_to_the_previous_epoch_and_says_so(image_folder, tmp_path, uninterrupted,
+                                                                        capsys):
+    """state.json deleted after epoch 2's commit: --resume goes back to state.previous.json (epoch 1), trains epoch
+    2 again and ends as the uninterrupted run; nothing of the backup was deleted before it was restored from."""
+    logdir = tmp_path / "run"
+
+    def interrupt():
+        raise KeyboardInterrupt
+
+    with faults.injected("after_commit", interrupt) as callbacks, pytest.raises(KeyboardInterrupt):
+        train(_config(image_folder, logdir), extra_callbacks=callbacks)
+    (logdir / "backup" / "state.json").unlink()
+    capsys.readouterr()
+    _resume(image_folder, logdir)
+    out = capsys.readouterr().out
+    assert "state.json is missing; going back to the state before it" in out and "(epoch 1)" in out
+    assert "Restored the backup of epoch 1" in out
+    _assert_same_run(logdir, uninterrupted)
+
+
+@pytest.mark.slow
+def test_backup_weights_changed_after_their_commit_are_refused(image_folder, tmp_path):
+    """A finite but foreign value (a BatchNorm gamma of 1e30) written into the backup's weights fails the checksum
+    that state.json holds, instead of being restored silently."""
+    import h5py
+
+    logdir = tmp_path / "run"
+
+    def interrupt():
+        raise KeyboardInterrupt
+
+    with faults.injected("mid_epoch", interrupt) as callbacks, pytest.raises(KeyboardInterrupt):
+        train(_config(image_folder, logdir), extra_callbacks=callbacks)
+    weights = logdir / "backup" / "epoch-00001.weights.h5"
+    with h5py.File(weights, "r+") as handle:
+        gammas = []
+        handle.visititems(lambda name, item: gammas.append(item) if isinstance(item, h5py.Dataset) and
+                          "batch_normalization" in name else None)
+        gammas[0][...] = 1e30
+    from keras_nmf.training.run_files import RunFileError
+
+    with pytest.raises(RunFileError, match="does not match the checksum its state recorded"):
+        _resume(image_folder, logdir)
+    assert weights.exists()  # refused, not deleted

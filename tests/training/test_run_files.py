@@ -85,18 +85,32 @@ def test_without_an_intact_state_the_fix_is_a_new_run_directory(two_epochs):
         _backup(two_epochs)[0].read_state()
 
 
+def _without_checksum(backup_dir):
+    """The state as a backup written before the weights' checksum existed holds it."""
+    path = backup_dir / STATE_FILE
+    state = json.loads(path.read_text())
+    del state["weights_sha256"]
+    path.write_text(json.dumps(state))
+
+
 @pytest.mark.parametrize("damage, message", [
     (lambda path: path.write_bytes(path.read_bytes()[:200]), "cannot be loaded"),
     (lambda path: path.write_bytes(b"random bytes" * 100), "cannot be loaded"),
 ])
-def test_broken_backup_weights_are_refused_on_restore(two_epochs, damage, message):
+@pytest.mark.parametrize("checksum", [True, False])
+def test_broken_backup_weights_are_refused_on_restore(two_epochs, damage, message, checksum):
     damage(two_epochs / "epoch-00002.weights.h5")
+    if checksum:
+        message = "does not match the checksum its state recorded"
+    else:
+        _without_checksum(two_epochs)
     backup, _ = _backup(two_epochs, _model())
     with pytest.raises(RunFileError, match=message):
         backup.restore()
 
 
 def test_nan_weights_in_a_backup_are_refused_on_restore(two_epochs):
+    _without_checksum(two_epochs)  # (with it, any rewrite fails the checksum first)
     model = _model()
     model.load_weights(two_epochs / "epoch-00002.weights.h5")
     model.layers[0].kernel.assign(np.full((4, 3), np.nan, "float32"))
