@@ -25,6 +25,7 @@ Roles:
 import argparse
 import dataclasses
 import math
+import numbers
 
 from keras_nmf import backend
 from keras_nmf.data import TFDS_DATASETS
@@ -371,10 +372,22 @@ def check_field(name, value):
     _check_value(field_spec(name), value)
 
 
+#: What a field of each type takes (a bool is not an integer here, though Python's bool is an int).
+_TYPE_CHECKS = {
+    bool: (lambda v: isinstance(v, bool), "true or false"),
+    int: (lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool), "an integer"),
+    float: (lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool), "a number"),
+    str: (lambda v: isinstance(v, str), "a string"),
+}
+
+
 def _check_value(spec, value):
     meta = spec.metadata
     if value is None:
         return
+    holds, wanted = _TYPE_CHECKS[meta["type"]]
+    if not holds(value):
+        raise ConfigError(f"{flag(spec.name)} must be {wanted}. Received: {value!r} ({type(value).__name__})")
     if meta["type"] is float and isinstance(value, (int, float)) and not math.isfinite(value):
         raise ConfigError(f"{flag(spec.name)} must be a finite number. Received: {value}")
     if meta["check"] is not None:

@@ -1,6 +1,7 @@
 """Run files: atomic writes, the run lock, and every corrupt file refused with a message that says what to do."""
 
 import json
+import re
 import pathlib
 import subprocess
 import sys
@@ -118,6 +119,20 @@ def test_nan_weights_in_a_backup_are_refused_on_restore(two_epochs):
     backup, _ = _backup(two_epochs, _model())
     with pytest.raises(RunFileError, match="holds NaN/Inf values"):
         backup.restore()
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("batch_size", True, "--batch-size must be an integer. Received: True (bool)"),
+    ("epochs", 3.0, "--epochs must be an integer. Received: 3.0 (float)"),
+    ("lr", "0.1", "--lr must be a number. Received: '0.1' (str)"),
+    ("jit", 1, "--jit must be true or false. Received: 1 (int)"),
+    ("arch", 5, "--arch must be a string"),
+])
+def test_config_json_fields_are_checked_by_type(tmp_path, field, value, message):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**TrainConfig().to_dict(), field: value}))
+    with pytest.raises(RunFileError, match=re.escape(message)):
+        TrainConfig.load(path)
 
 
 def test_config_json_truncated_or_with_unknown_fields_is_refused(tmp_path):
