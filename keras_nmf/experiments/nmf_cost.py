@@ -9,12 +9,11 @@ what accuracy at what cost?
 """
 
 import csv
-import json
 import pathlib
 import statistics
 
 from keras_nmf.experiments.csv_rows import write_csv
-from keras_nmf.training.run_files import atomic_write_text
+from keras_nmf.training.run_files import atomic_write_text, read_run_results
 
 CSV_COLUMNS = ("run", "variant", "seed", "iterations", "tolerance", "divergence", "mean_updates", "epoch_seconds",
                "test_accuracy")
@@ -24,7 +23,7 @@ def cost_rows(out) -> list:
     """One row per finished NMF run under ``out``: mean updates over its NMF layers and epoch time (last epoch)."""
     rows = []
     for results_path in sorted(pathlib.Path(out).glob("*/results.json")):
-        results = json.loads(results_path.read_text())
+        results = read_run_results(results_path)
         config = results["config"]
         with open(results_path.parent / "epochs.csv", newline="") as handle:
             last = list(csv.DictReader(handle))[-1]

@@ -8,14 +8,13 @@ time; nothing here is a second ledger.
 
 import csv
 import datetime
-import json
 import pathlib
 import statistics
 
 from keras_nmf.experiments.csv_rows import write_csv
 from keras_nmf.experiments.nmf_cost import cost_rows, write_cost_table
 from keras_nmf.models import ARCHITECTURES
-from keras_nmf.training.run_files import atomic_write_text
+from keras_nmf.training.run_files import atomic_write_text, read_run_results
 
 #: CIFAR-10 test accuracy (%) published by the authors (5 seeds, 500 epochs, full data): the paper's text
 #: for cnn, cnmf and cnmf_1x1, and their Figure 5 (figures/accuracies.png of github mahbodnr/deep_nmf) for
@@ -64,7 +63,7 @@ def collect_rows(out) -> list:
     """One row per finished run directory under ``out`` (its results.json), sorted."""
     rows = []
     for results_path in sorted(pathlib.Path(out).glob("*/results.json")):
-        results = json.loads(results_path.read_text())
+        results = read_run_results(results_path)
         config, parameters = results["config"], results["parameters"]
         rows.append({
             "run": results_path.parent.name,

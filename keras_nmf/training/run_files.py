@@ -17,6 +17,7 @@ import contextlib
 import errno
 import fcntl
 import json
+import math
 import os
 import pathlib
 import zipfile
@@ -126,6 +127,40 @@ def read_json(path, what, fix):
     if not isinstance(data, dict):
         raise RunFileError(f"{path} ({what}) holds a JSON {type(data).__name__}, not an object. {fix}")
     return data
+
+
+def read_run_results(path):
+    """A finished run's ``results.json``, checked: what every report reads from it is there and well formed.
+
+    Raises:
+        RunFileError: naming the file, what is wrong, and the fix (the run is evaluated again by ``--resume``-ing a
+            copy of its backup, or retrained: delete its results.json, or its folder).
+    """
+    path = pathlib.Path(path)
+    fix = (f"Delete {path.parent} (or only {path.name}, if its backup/ is still there) and rerun the command that "
+           f"trained it: the run is trained or evaluated again.")
+    results = read_json(path, "a finished run's results", fix)
+
+    def refuse(problem):
+        raise RunFileError(f"{path} (a finished run's results) {problem}. {fix}")
+
+    for key in ("test_accuracy", "test_loss", "train_seconds"):
+        value = results.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            refuse(f"has {key} = {value!r}, not a finite number")
+    if not 0.0 <= results["test_accuracy"] <= 1.0:
+        refuse(f"has test_accuracy = {results['test_accuracy']!r}, outside [0, 1]")
+    epochs = results.get("epochs_run")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        refuse(f"has epochs_run = {epochs!r}, not a count of epochs")
+    for key, fields in (("config", ("seed",)), ("parameters", ("trainable", "nmf", "cnn")),
+                        ("data", ("train_size", "test_size"))):
+        section = results.get(key)
+        if not isinstance(section, dict) or any(field not in section for field in fields):
+            refuse(f"lacks its {key} ({', '.join(fields)})")
+    if not isinstance(results.get("arch"), str):
+        refuse("lacks its arch")
+    return results
 
 
 def load_keras_model(path, compile=True):

@@ -135,6 +135,14 @@ def test_variant_errors_exit_2_before_any_data_loads(variants, message, tmp_path
     assert message in err and "Data directory not found" not in err
 
 
+def _results(arch):
+    """A finished run's results.json, as small as the reports accept."""
+    return {"arch": arch, "test_accuracy": 0.5, "test_loss": 1.0, "train_seconds": 3.0, "epochs_run": 1,
+            "config": {"seed": 0, "backward": "approx", "nmf_learning": "backprop"},
+            "parameters": {"trainable": 1, "nmf": 0, "cnn": 1}, "data": {"train_size": 4, "test_size": 2},
+            "precision": "float32"}
+
+
 def test_the_cost_table_reads_the_updates_and_epoch_times_of_nmf_runs(tmp_path):
     from keras_nmf.experiments.nmf_cost import write_cost_table
 
@@ -143,7 +151,7 @@ def test_the_cost_table_reads_the_updates_and_epoch_times_of_nmf_runs(tmp_path):
         run = tmp_path / name
         run.mkdir()
         config = {"arch": arch, "variant": name, "seed": 0, "iterations": 20, "nmf_tolerance": tolerance}
-        (run / "results.json").write_text(json.dumps({"config": config, "test_accuracy": 0.5}))
+        (run / "results.json").write_text(json.dumps({**_results(arch), "config": config}))
         columns = "epoch,seconds" + (",block1_cnmf_iterations,block2_cnmf_iterations" if updates else "")
         values = "1,30.0" + (f",{updates},{updates + 2}" if updates else "")
         (run / "epochs.csv").write_text(f"{columns}\n1,99.0{values[6:]}\n{values.replace('1,', '2,', 1)}\n")
@@ -171,3 +179,24 @@ def test_the_summary_states_each_runs_learning_rate_schedule():
         "wsd, peak 1x, warm-up 0%, decay 25%")
     assert schedule_text(TrainConfig(schedule="cosine", peak_lr_factor=2, warmup_fraction=0.05).to_dict()) == (
         "cosine, peak 2x, warm-up 5%")
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda results: {**results, "test_accuracy": "abc"}, "has test_accuracy = 'abc', not a finite number"),
+    (lambda results: {**results, "test_accuracy": float("nan")}, "has test_accuracy = nan, not a finite number"),
+    (lambda results: {**results, "test_accuracy": 7.0}, "outside [0, 1]"),
+    (lambda results: {key: value for key, value in results.items() if key != "data"}, "lacks its data"),
+    (None, "is not valid JSON"),
+])
+def test_a_bad_results_file_is_named_with_the_fix(tmp_path, capsys, damage, message):
+    from keras_nmf.cli import compare
+
+    results = _results("cnn")
+    run = tmp_path / "cnn-seed0"
+    run.mkdir()
+    text = json.dumps(results)
+    (run / "results.json").write_text(text[:40] if damage is None else json.dumps(damage(results)))
+    assert compare.main(["--out", str(tmp_path), "--summary-only"]) == 2
+    error = capsys.readouterr().err
+    assert f"{run / 'results.json'} (a finished run's results)" in error and message in error
+    assert "rerun the command that trained it" in error
