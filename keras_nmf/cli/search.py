@@ -35,9 +35,10 @@ from keras_nmf.cli import command_line
 from keras_nmf.data import DataError, load_dataset
 from keras_nmf.experiments.cli import positive_int
 from keras_nmf.experiments.outputs import prepare_output_dir
-from keras_nmf.experiments.sweeps import search_finished
+from keras_nmf.experiments.sweeps import check_trial_files, search_finished
 from keras_nmf.training.config import build_parser, config_from_args
 from keras_nmf.training.recipe import process_settings
+from keras_nmf.training.run_files import RunFileError
 from keras_nmf.tuning.costs import estimate_costs
 from keras_nmf.tuning.hypermodel import GROUPS, WIDTHS, NMFHyperModel, SweepTuner, TrialLockedError
 
@@ -124,6 +125,12 @@ def wait_for_chief(timeout_s):
 
 def main(argv=None):
     args, recipe = parse_args(argv)
+    project = pathlib.Path(args.directory) / (args.project_name or recipe.arch)
+    try:
+        check_trial_files(project)  # before the data loads: KerasTuner would fail on a bad record after it
+    except RunFileError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if _worker_and_chief() and not args.dry_run:
         tuner_id, chief = _worker_and_chief()
         print(f"Worker {tuner_id}: the chief oracle is {chief}; once the data is loaded this worker waits up to "
@@ -142,7 +149,6 @@ def main(argv=None):
         with process_settings(recipe.precision, recipe.deterministic):
             estimate_costs(hypermodel, recipe.batch_size, data.train_size)
         return 0
-    project = pathlib.Path(args.directory) / (args.project_name or recipe.arch)
     variants = hypermodel.variant_values()
     if search_finished(project, variants, args.max_trials):
         # Every host stops here on its own: a worker whose chief had already closed the finished search would

@@ -22,6 +22,26 @@ CSV_COLUMNS = ("trial_id", "status", "width", "nmf_groups", "conv_groups") + MET
     "worker", "host", "reason")
 
 
+def check_trial_files(project):
+    """Refuses a search directory whose KerasTuner records cannot be read, before KerasTuner reads them.
+
+    KerasTuner reloads ``oracle.json`` and every ``trial_*/trial.json`` of a
+    project and fails with a bare ``JSONDecodeError`` on a truncated one.
+
+    Raises:
+        RunFileError: naming the file and the fix.
+    """
+    from keras_nmf.training.run_files import read_json
+
+    project = pathlib.Path(project)
+    if (project / "oracle.json").exists():
+        read_json(project / "oracle.json", "the search's KerasTuner oracle state",
+                  f"Restore it, or delete {project} to start the search again (its finished trials are lost).")
+    for trial_path in sorted(project.glob("trial_*/trial.json")):
+        read_json(trial_path, "a KerasTuner trial record",
+                  f"Delete {trial_path.parent} to run that trial again; the other trials are kept.")
+
+
 def find_project(directory):
     """The KerasTuner project folder (the one holding ``oracle.json``) in or under ``directory``.
 

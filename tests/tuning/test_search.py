@@ -119,6 +119,17 @@ def test_a_directory_that_cannot_hold_the_search_is_refused_before_any_data_load
     assert exit_info.value.code == 2 and "Pass --directory DIR in a writable place" in capsys.readouterr().err
 
 
+def test_a_truncated_trial_record_is_named_before_any_data_loads(tmp_path, capsys):
+    trial = tmp_path / "sweeps" / "cnn" / "trial_03"
+    trial.mkdir(parents=True)
+    (trial / "trial.json").write_text('{"trial_id": "03", "hyperparam')
+    code = search.main(["--arch", "cnn", "--data-dir", str(tmp_path / "no-data"), "--directory",
+                        str(tmp_path / "sweeps")])
+    error = capsys.readouterr().err
+    assert code == 2 and f"{trial / 'trial.json'} (a KerasTuner trial record) is not valid JSON" in error
+    assert f"Delete {trial} to run that trial again" in error and "no-data" not in error
+
+
 def test_a_worker_without_a_chief_says_whom_it_waits_for_and_gives_up(monkeypatch, capsys):
     port = free_ports(1)[0]  # nothing listens there
     monkeypatch.setenv("KERASTUNER_TUNER_ID", "tuner0")
