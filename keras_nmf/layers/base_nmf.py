@@ -216,7 +216,10 @@ class BaseNMF(keras.layers.Layer):
             raise ValueError(f"Layer '{self.name}': `observed` must have the input's shape {target} or broadcast to "
                              f"it (e.g. one channel); 1 marks an observed entry, 0 a missing one. Received: "
                              f"observed.shape={shape}")
-        return keras.ops.broadcast_to(keras.ops.cast(observed, "float32"), keras.ops.shape(x))
+        observed = keras.ops.cast(observed, "float32")
+        if self.check_inputs:
+            observed = ops.check_mask(observed, self.name)
+        return keras.ops.broadcast_to(observed, keras.ops.shape(x))
 
     @property
     def options(self):

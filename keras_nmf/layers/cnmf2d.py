@@ -95,7 +95,9 @@ class CNMF2D(BaseNMF):
         observed: optional mask of the input's shape, or with one channel
             (1 observed, 0 missing): each patch is normalised over, and
             explained by, its observed entries only (the weighted update);
-            "same" padding counts as observed, as in the plain layer.
+            "same" padding counts as observed, as in the plain layer. Values
+            in between weigh an entry by that fraction; outside [0, 1] or
+            NaN/Inf is an error (with ``check_inputs``).
 
     Input shape:
         4D tensor ``(batch, height, width, channels)``, static spatial size.

@@ -51,7 +51,9 @@ class NMFDense(BaseNMF):
         inputs: ``(batch, S)``, non-negative.
         observed: optional mask broadcastable to the input (1 observed, 0
             missing): each input is normalised over, and explained by, its
-            observed entries only (the weighted update).
+            observed entries only (the weighted update). Values in between
+            weigh an entry by that fraction; outside [0, 1] or NaN/Inf is an
+            error (with ``check_inputs``).
 
     Input shape:
         ``(batch, S)``, non-negative.

@@ -1,5 +1,6 @@
 """Run-time input checks: NMF needs a finite, non-negative input."""
 
+import numpy as np
 from keras import ops
 
 from keras_nmf import backend
@@ -18,6 +19,32 @@ def _is_valid(x):
     # isfinite(sum(x)) also refuses a finite input so large that its sums overflow float32 (each pattern's
     # L1 normalisation would turn it into NaN); the eager message tells that case apart.
     return ops.logical_and(ops.isfinite(ops.sum(x)), ops.min(x) >= 0)
+
+
+def _mask_message(layer_name):
+    return (f"Layer {layer_name} received an `observed` mask with values outside [0, 1] or NaN/Inf. `observed` "
+            f"weighs each input entry in the weighted update: 1 observed, 0 missing, a fraction in between weighs the "
+            f"entry by it. Pass a finite mask in [0, 1].")
+
+
+def _mask_is_valid(observed):
+    return ops.logical_and(ops.isfinite(ops.sum(observed)),
+                           ops.logical_and(ops.min(observed) >= 0, ops.max(observed) <= 1))
+
+
+def check_mask(observed, layer_name):
+    """Returns the ``observed`` mask unchanged after checking that it is finite and in [0, 1].
+
+    Raises ``ValueError`` where the values can be read, as :func:`check_non_negative_finite` does (and, like it,
+    adds the check to a ``tf.function`` and none inside XLA or ``jax.jit``).
+    """
+    if backend.is_concrete(observed):
+        if not bool(ops.convert_to_numpy(_mask_is_valid(observed))):
+            values = ops.convert_to_numpy(observed)
+            raise ValueError(f"{_mask_message(layer_name)} Received: min {values.min()}, max {values.max()}, "
+                             f"{int((~np.isfinite(values)).sum())} NaN/Inf entries.")
+        return observed
+    return backend.graph_assertion(observed, _mask_is_valid(observed), _mask_message(layer_name))
 
 
 def check_non_negative_finite(x, layer_name):

@@ -188,3 +188,20 @@ def test_observed_fraction_is_the_observed_share_of_each_patch_pooled_like_the_m
     pooled = to_numpy(ObservedFraction(3, pool=2)(mask))
     assert pooled.shape == (1, 2, 2, 1) and pooled[0, 0, 0, 0] == pytest.approx((3 + 17 / 18) / 4)
     assert ObservedFraction(3, pool=2).compute_output_shape((None, 6, 6, 2)) == (None, 2, 2, 1)
+
+
+@pytest.mark.parametrize("value, shown", [(np.nan, "1 NaN/Inf entries"), (1.5, "max 1.5"), (-0.5, "min -0.5")])
+@pytest.mark.parametrize("layer", ["cnmf2d", "dense"])
+def test_an_observed_mask_outside_0_1_or_not_finite_is_refused(value, shown, layer):
+    """The mask is checked like the input (on every backend, where its values can be read): NaN would spread to every
+    output of the patch, and a value outside [0, 1] is no weight."""
+    images = _images(shape=(2, 5, 5, 3)) if layer == "cnmf2d" else _images(shape=(2, 6))
+    observed = np.ones(images.shape, "float32")
+    observed.flat[3] = value
+    nmf = CNMF2D(2, 3, iterations=2) if layer == "cnmf2d" else NMFDense(2, iterations=2)
+    with pytest.raises(ValueError, match=r"received an `observed` mask with values outside \[0, 1\] or NaN/Inf") \
+            as raised:
+        nmf(images, observed=keras.ops.convert_to_tensor(observed))
+    assert shown in str(raised.value)
+    observed.flat[3] = 0.25  # a fraction is a weight
+    assert np.all(np.isfinite(to_numpy(nmf(images, observed=keras.ops.convert_to_tensor(observed)))))
