@@ -25,3 +25,19 @@ def test_only_the_known_start_up_lines_are_dropped():
              "To turn them off, set the environment variable `TF_ENABLE_ONEDNN_OPTS=0`.\n")
     real = "Traceback (most recent call last):\nValueError: something real\n"
     assert drop_noise(noise + real) == real
+
+
+def test_a_run_starts_its_devices_and_seeds_without_native_noise():
+    """What train() does before its first TensorFlow op (the strategy, the seed) leaves stderr empty, on the
+    TensorFlow backend (the device context starts inside the filter) and on JAX beside an installed TensorFlow
+    (Keras imports it to seed tf.data)."""
+    script = ("import keras_nmf\nimport keras\n"
+              "from keras_nmf.training.distribute import make_strategy\n"
+              "from keras_nmf.training.recipe import process_settings\n"
+              "make_strategy('none')\n"
+              "with process_settings(seed=3):\n"
+              "    keras.ops.convert_to_numpy(keras.ops.ones(2) + 1)\n")
+    for backend in ("tensorflow", "jax"):
+        env = {**os.environ, "KERAS_BACKEND": backend}
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
+        assert result.returncode == 0 and result.stderr == "", (backend, result.stderr[-2000:])

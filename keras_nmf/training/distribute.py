@@ -19,7 +19,8 @@ import pathlib
 import subprocess
 import sys
 
-from keras_nmf._native_log import import_tensorflow_quietly
+from keras_nmf import backend
+from keras_nmf._native_log import import_tensorflow_quietly, quiet_native_startup
 
 STRATEGIES = ("none", "mirrored", "multiworker", "data_parallel")
 
@@ -104,12 +105,14 @@ def make_strategy(name, startup_timeout_s=DEFAULT_STARTUP_TIMEOUT_S):
             a cluster that could not be reached.
     """
     if name == "none":
+        _start_tensorflow_devices_quietly()
         return None
     if name == "data_parallel":
         return KerasDataParallel()
     tf = import_tensorflow_quietly()
     if name == "mirrored":
-        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        with quiet_native_startup():
+            devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy([device.name for device in devices])
     if name == "multiworker":
         config = _check_tf_config()
@@ -123,6 +126,17 @@ def make_strategy(name, startup_timeout_s=DEFAULT_STARTUP_TIMEOUT_S):
                 "and check that the addresses are reachable from each host."
             ) from None
     raise DistributeError(f"Unknown --distribute {name!r}. Valid choices: {', '.join(STRATEGIES)}.")
+
+
+def _start_tensorflow_devices_quietly():
+    """Starts TensorFlow's device context (on its backend) with CUDA's start-up noise filtered.
+
+    The context starts at the first TensorFlow op, and on a host without a GPU writes "failed call to cuInit"
+    from C++ then; here, where no device can still be configured, it starts inside the filter.
+    """
+    if backend.NAME == "tensorflow":
+        with quiet_native_startup():
+            import_tensorflow_quietly().config.list_logical_devices()
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ from keras_nmf.losses import CrossEntropyMSE
 from keras_nmf.models import build_model
 from keras_nmf.optimizers import MultiRateAdam
 from keras_nmf import backend
+from keras_nmf._native_log import quiet_native_startup
 from keras_nmf.training import callbacks as run_callbacks
 from keras_nmf.training.batchnorm import RecalibrateBatchNorm
 from keras_nmf.training.distribute import is_tf_strategy, strategy_scope
@@ -116,7 +117,8 @@ def process_settings(precision="float32", deterministic=False, seed=None):
         backend.set_tf32(resolved != "float32")
         backend.set_determinism(deterministic)
         if seed is not None:
-            keras.utils.set_random_seed(seed)
+            with quiet_native_startup():  # where TensorFlow is installed, Keras imports it here to seed tf.data
+                keras.utils.set_random_seed(seed)
         yield resolved
     finally:
         policy, tf32, determinism = previous
