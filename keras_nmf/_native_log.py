@@ -25,6 +25,20 @@ NOISE = re.compile(
 )
 
 
+#: Keras's backends and the keras_nmf extra that installs each.
+BACKEND_EXTRAS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+
+
+def _backend_source():
+    """Where Keras took its backend from: the environment, keras.json, or its default."""
+    if os.environ.get("KERAS_BACKEND"):
+        return f"KERAS_BACKEND={os.environ['KERAS_BACKEND']}"
+    config = os.path.join(os.environ.get("KERAS_HOME", os.path.expanduser("~/.keras")), "keras.json")
+    if os.path.exists(config):
+        return f"set in {config}"
+    return "Keras's default, as KERAS_BACKEND is not set"
+
+
 def drop_noise(text):
     return "".join(line for line in text.splitlines(keepends=True) if not NOISE.search(line))
 
@@ -61,7 +75,16 @@ def import_keras_quietly():
     if "keras" in sys.modules:
         return sys.modules["keras"]
     with quiet_native_startup():
-        import keras
+        try:
+            import keras
+        except ModuleNotFoundError as error:
+            missing = (error.name or "").split(".")[0]
+            if missing not in BACKEND_EXTRAS:
+                raise
+            raise ModuleNotFoundError(
+                f"Keras's backend is {missing}, which is not installed here ({_backend_source()}). Choose an "
+                f"installed backend with KERAS_BACKEND=jax, tensorflow or torch, or install this one: pip install "
+                f"\"keras_nmf[{BACKEND_EXTRAS[missing]}]\".", name=missing) from None
 
         if keras.backend.backend() == "tensorflow":
             import_tensorflow_quietly()

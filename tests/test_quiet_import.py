@@ -41,3 +41,13 @@ def test_a_run_starts_its_devices_and_seeds_without_native_noise():
         env = {**os.environ, "KERAS_BACKEND": backend}
         result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
         assert result.returncode == 0 and result.stderr == "", (backend, result.stderr[-2000:])
+
+
+def test_a_missing_backend_names_keras_backend_and_the_extra():
+    script = "import sys; sys.modules['tensorflow'] = None; import keras_nmf"
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 1
+    assert ("Keras's backend is tensorflow, which is not installed here (KERAS_BACKEND=tensorflow). Choose an "
+            "installed backend with KERAS_BACKEND=jax, tensorflow or torch, or install this one: pip install "
+            "\"keras_nmf[tensorflow]\"") in result.stderr
