@@ -9,7 +9,9 @@ it got, never models or TensorBoard logs. Called again while the grid trains, it
 replaces them, each file atomically, so a cut-off leaves the last complete set.
 """
 
+import argparse
 import io
+import json
 import pathlib
 import shutil
 import sys
@@ -54,6 +56,60 @@ def write_grid_records(grid, destination) -> dict:
     return {"finished": finished, "runs": len(list(grid.glob("*/config.json")))}
 
 
-if __name__ == "__main__":  # python -m keras_nmf.experiments.records GRID DESTINATION (scripts/gpu_figure5.sh)
-    counts = write_grid_records(sys.argv[1], sys.argv[2])
-    print(f"records: {counts['finished']} of {counts['runs']} runs finished, written to {sys.argv[2]}", flush=True)
+def export_finished_runs(grid, destination, weights_destination=None, weight_seeds=(0,)) -> list:
+    """Copies every finished run's records out of ``grid``, as plain files that a repository can hold.
+
+    ``destination`` gets the grid's report (:data:`REPORT_FILES`) and ``runs/<run>/`` with each finished run's
+    :data:`RUN_RECORDS`; ``weights_destination`` (if given) gets, for the runs of ``weight_seeds``,
+    ``<run>.weights.h5``: the trained network's weights alone (no optimizer state), which a model built with the
+    run's config.json loads. Interrupted runs are left out: their folder in ``grid`` resumes them. Each file is
+    written atomically, so a copy cut off leaves the last complete version of each.
+
+    Returns the names of the finished runs.
+    """
+    from keras_nmf.training.run_files import load_keras_model
+
+    grid, destination = pathlib.Path(grid), pathlib.Path(destination)
+    finished = sorted(path.parent for path in grid.glob("*/results.json"))
+    if not finished:
+        return []
+    write_summary(grid)
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in REPORT_FILES:
+        atomic_save(destination / name, lambda temporary, name=name: shutil.copyfile(grid / name, temporary))
+    for run in finished:
+        (destination / "runs" / run.name).mkdir(parents=True, exist_ok=True)
+        for name in RUN_RECORDS:
+            atomic_save(destination / "runs" / run.name / name,
+                        lambda temporary, source=run / name: shutil.copyfile(source, temporary))
+        seed = json.loads((run / "config.json").read_text())["seed"]
+        if weights_destination is not None and seed in weight_seeds:
+            pathlib.Path(weights_destination).mkdir(parents=True, exist_ok=True)
+            network = load_keras_model(run / "model.keras", compile=False)
+            atomic_save(pathlib.Path(weights_destination) / f"{run.name}.weights.h5", network.save_weights)
+    return [run.name for run in finished]
+
+
+def main(argv=None):
+    """``python -m keras_nmf.experiments.records GRID DESTINATION`` (scripts/gpu_figure5.sh): the report and
+    runs.tar.gz; with ``--plain``: :func:`export_finished_runs` (``--weights DIR`` for the seed-0 networks)."""
+    parser = argparse.ArgumentParser(prog="python -m keras_nmf.experiments.records", description=main.__doc__)
+    parser.add_argument("grid")
+    parser.add_argument("destination")
+    parser.add_argument("--plain", action="store_true", help="finished runs only, as plain files under runs/")
+    parser.add_argument("--weights", metavar="DIR", help="with --plain: the seed-0 networks' weights go here")
+    args = parser.parse_args(argv)
+    if args.weights and not args.plain:
+        parser.error("--weights goes with --plain")
+    if args.plain:
+        names = export_finished_runs(args.grid, args.destination, args.weights)
+        print(f"records: {len(names)} finished runs copied to {args.destination}: {', '.join(names) or 'none'}")
+        return 0
+    counts = write_grid_records(args.grid, args.destination)
+    print(f"records: {counts['finished']} of {counts['runs']} runs finished, written to {args.destination}",
+          flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -18,3 +18,38 @@ def test_before_any_run_finished_only_the_archive_of_the_epochs_so_far_is_writte
     with tarfile.open(out / ARCHIVE) as archive:
         assert sorted(archive.getnames()) == ["cnmf_1x1-seed0/config.json", "cnmf_1x1-seed0/epochs.csv"]
         assert archive.extractfile("cnmf_1x1-seed0/epochs.csv").read() == b"epoch,test_accuracy\n1,0.3\n"
+
+
+def test_finished_runs_are_exported_as_plain_files_and_seed_0_weights(tmp_path):
+    """What the repository keeps of a CPU grid: each finished run's records, the report, and the seed-0 networks'
+    weights alone (the presets' source), which load into the run's network; an interrupted run stays out."""
+    import json
+
+    import keras
+    import numpy as np
+
+    from keras_nmf.experiments.records import export_finished_runs
+    from keras_nmf.training import TrainConfig, train
+    from tests.image_folders import make_image_folder
+
+    images = make_image_folder(tmp_path / "images", per_class=(2, 1))
+    grid = tmp_path / "grid"
+    for seed in (0, 1):
+        train(TrainConfig(arch="cnn", seed=seed, data_dir=str(images), epochs=1, steps_per_epoch=1, batch_size=2,
+                          bn_recalibration_batches=1, verbose=0, logdir=str(grid / f"cnn-seed{seed}")))
+    interrupted = grid / "cnmf-seed0"
+    interrupted.mkdir()
+    (interrupted / "config.json").write_text(json.dumps(TrainConfig(arch="cnmf").to_dict()))
+    out, weights = tmp_path / "docs", tmp_path / "presets"
+    assert export_finished_runs(grid, out, weights) == ["cnn-seed0", "cnn-seed1"]
+    assert sorted(path.name for path in (out / "runs").iterdir()) == ["cnn-seed0", "cnn-seed1"]
+    assert sorted(path.name for path in (out / "runs" / "cnn-seed0").iterdir()) == [
+        "config.json", "epochs.csv", "results.json"]
+    assert (out / "summary.csv").exists() and (out / "figure5.png").exists()
+    assert [path.name for path in weights.iterdir()] == ["cnn-seed0.weights.h5"]
+    trained = keras.models.load_model(grid / "cnn-seed0" / "model.keras", compile=False)
+    fresh = keras.models.load_model(grid / "cnn-seed1" / "model.keras", compile=False)
+    fresh.load_weights(weights / "cnn-seed0.weights.h5")
+    for got, expected in zip(fresh.get_weights(), trained.get_weights()):
+        np.testing.assert_array_equal(got, expected)
+    assert (weights / "cnn-seed0.weights.h5").stat().st_size < (grid / "cnn-seed0" / "model.keras").stat().st_size
