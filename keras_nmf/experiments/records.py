@@ -56,13 +56,14 @@ def write_grid_records(grid, destination) -> dict:
     return {"finished": finished, "runs": len(list(grid.glob("*/config.json")))}
 
 
-def export_finished_runs(grid, destination, weights_destination=None, weight_seeds=(0,)) -> list:
+def export_finished_runs(grid, destination, weights_destination=None, weight_seeds=(0,),
+                         weights_name="{run}.weights.h5") -> list:
     """Copies every finished run's records out of ``grid``, as plain files that a repository can hold.
 
     ``destination`` gets the grid's report (:data:`REPORT_FILES`) and ``runs/<run>/`` with each finished run's
     :data:`RUN_RECORDS`; ``weights_destination`` (if given) gets, for the runs of ``weight_seeds``,
-    ``<run>.weights.h5``: the trained network's weights alone (no optimizer state), which a model built with the
-    run's config.json loads. Interrupted runs are left out: their folder in ``grid`` resumes them. Each file is
+    ``weights_name`` (formatted with ``run`` and ``arch``; folders in it are made): the trained network's weights
+    alone (no optimizer state), which a model built with the run's config.json loads. Interrupted runs are left out: their folder in ``grid`` resumes them. Each file is
     written atomically, so a copy cut off leaves the last complete version of each.
 
     Returns the names of the finished runs.
@@ -82,11 +83,12 @@ def export_finished_runs(grid, destination, weights_destination=None, weight_see
         for name in RUN_RECORDS:
             atomic_save(destination / "runs" / run.name / name,
                         lambda temporary, source=run / name: shutil.copyfile(source, temporary))
-        seed = json.loads((run / "config.json").read_text())["seed"]
-        if weights_destination is not None and seed in weight_seeds:
-            pathlib.Path(weights_destination).mkdir(parents=True, exist_ok=True)
+        config = json.loads((run / "config.json").read_text())
+        if weights_destination is not None and config["seed"] in weight_seeds:
+            path = pathlib.Path(weights_destination) / weights_name.format(run=run.name, arch=config["arch"])
+            path.parent.mkdir(parents=True, exist_ok=True)
             network = load_keras_model(run / "model.keras", compile=False)
-            atomic_save(pathlib.Path(weights_destination) / f"{run.name}.weights.h5", network.save_weights)
+            atomic_save(path, network.save_weights)
     return [run.name for run in finished]
 
 
@@ -98,11 +100,13 @@ def main(argv=None):
     parser.add_argument("destination")
     parser.add_argument("--plain", action="store_true", help="finished runs only, as plain files under runs/")
     parser.add_argument("--weights", metavar="DIR", help="with --plain: the seed-0 networks' weights go here")
+    parser.add_argument("--weights-name", default="{run}.weights.h5",
+                        help="each weights file's path under DIR, from {run} and {arch} (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.weights and not args.plain:
         parser.error("--weights goes with --plain")
     if args.plain:
-        names = export_finished_runs(args.grid, args.destination, args.weights)
+        names = export_finished_runs(args.grid, args.destination, args.weights, weights_name=args.weights_name)
         print(f"records: {len(names)} finished runs copied to {args.destination}: {', '.join(names) or 'none'}")
         return 0
     counts = write_grid_records(args.grid, args.destination)

@@ -41,15 +41,16 @@ def test_finished_runs_are_exported_as_plain_files_and_seed_0_weights(tmp_path):
     interrupted.mkdir()
     (interrupted / "config.json").write_text(json.dumps(TrainConfig(arch="cnmf").to_dict()))
     out, weights = tmp_path / "docs", tmp_path / "presets"
-    assert export_finished_runs(grid, out, weights) == ["cnn-seed0", "cnn-seed1"]
+    assert export_finished_runs(grid, out, weights, weights_name="{arch}_cifar10/model.weights.h5") == [
+        "cnn-seed0", "cnn-seed1"]
     assert sorted(path.name for path in (out / "runs").iterdir()) == ["cnn-seed0", "cnn-seed1"]
     assert sorted(path.name for path in (out / "runs" / "cnn-seed0").iterdir()) == [
         "config.json", "epochs.csv", "results.json"]
     assert (out / "summary.csv").exists() and (out / "figure5.png").exists()
-    assert [path.name for path in weights.iterdir()] == ["cnn-seed0.weights.h5"]
+    assert [str(path.relative_to(weights)) for path in weights.rglob("*.h5")] == ["cnn_cifar10/model.weights.h5"]
     trained = keras.models.load_model(grid / "cnn-seed0" / "model.keras", compile=False)
     fresh = keras.models.load_model(grid / "cnn-seed1" / "model.keras", compile=False)
-    fresh.load_weights(weights / "cnn-seed0.weights.h5")
+    fresh.load_weights(weights / "cnn_cifar10" / "model.weights.h5")
     for got, expected in zip(fresh.get_weights(), trained.get_weights()):
         np.testing.assert_array_equal(got, expected)
-    assert (weights / "cnn-seed0.weights.h5").stat().st_size < (grid / "cnn-seed0" / "model.keras").stat().st_size
+    assert (weights / "cnn_cifar10" / "model.weights.h5").stat().st_size < (grid / "cnn-seed0" / "model.keras").stat().st_size
