@@ -42,7 +42,9 @@ def test_the_device_command_trains_the_grid_from_a_pack_and_returns_its_records(
     returned = {path.name for path in out.iterdir()}
     assert returned <= RETURNED_FILES and len(returned) <= 8, returned
     with open(out / "summary.csv", newline="") as handle:
-        assert sorted(row["run"] for row in csv.DictReader(handle)) == ["cnmf_1x1-seed0", "cnn-seed0"]
+        rows = list(csv.DictReader(handle))
+    assert sorted(row["run"] for row in rows) == ["cnmf_1x1-seed0", "cnn-seed0"]
+    assert {row["schedule"] for row in rows} == {"wsd, peak 1x, warm-up 0%, decay 20%"}  # the CPU table's recipe
     with tarfile.open(out / "runs.tar.gz") as archive:
         names = set(archive.getnames())
     assert {"cnn-seed0/results.json", "cnmf_1x1-seed0/epochs.csv", "cnmf_1x1-seed0/config.json"} <= names
