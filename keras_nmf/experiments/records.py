@@ -84,7 +84,8 @@ def export_finished_runs(grid, destination, weights_destination=None, weight_see
             atomic_save(destination / "runs" / run.name / name,
                         lambda temporary, source=run / name: shutil.copyfile(source, temporary))
         config = json.loads((run / "config.json").read_text())
-        if weights_destination is not None and config["seed"] in weight_seeds:
+        # A run restored from its committed records has no model.keras: its weights were exported when it finished.
+        if weights_destination is not None and config["seed"] in weight_seeds and (run / "model.keras").exists():
             path = pathlib.Path(weights_destination) / weights_name.format(run=run.name, arch=config["arch"])
             path.parent.mkdir(parents=True, exist_ok=True)
             network = load_keras_model(run / "model.keras", compile=False)

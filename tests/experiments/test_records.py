@@ -53,4 +53,10 @@ def test_finished_runs_are_exported_as_plain_files_and_seed_0_weights(tmp_path):
     fresh.load_weights(weights / "cnn_cifar10" / "model.weights.h5")
     for got, expected in zip(fresh.get_weights(), trained.get_weights()):
         np.testing.assert_array_equal(got, expected)
-    assert (weights / "cnn_cifar10" / "model.weights.h5").stat().st_size < (grid / "cnn-seed0" / "model.keras").stat().st_size
+    assert (weights / "cnn_cifar10" / "model.weights.h5").stat().st_size < (
+        grid / "cnn-seed0" / "model.keras").stat().st_size
+    # A run restored from its records (no model.keras) keeps the weights exported when it finished.
+    (grid / "cnn-seed0" / "model.keras").unlink()
+    assert export_finished_runs(grid, out, tmp_path / "again", weights_name="{arch}_cifar10/model.weights.h5") == [
+        "cnn-seed0", "cnn-seed1"]
+    assert not (tmp_path / "again").exists()
