@@ -65,6 +65,7 @@ class RunDir:
             defaults = TrainConfig()
             given = {f.name for f in dataclasses.fields(config) if getattr(config, f.name) != getattr(defaults, f.name)}
         path = _find(config)
+        config = with_absolute_data_paths(config)
         if not config.resume:
             return cls(path, dataclasses.replace(config, logdir=str(path)), {})
         saved_path = path / "config.json"
@@ -74,7 +75,7 @@ class RunDir:
             raise FileExistsError(f"--resume: the run in {path} already finished (results.json exists); --resume "
                                   f"continues only an unfinished run. To train longer, start a new run with another "
                                   f"--logdir and the --epochs you want.")
-        saved = TrainConfig.load(saved_path)
+        saved = with_absolute_data_paths(TrainConfig.load(saved_path))  # a relative path was this folder's
         changes, refused = resume_changes(saved, dataclasses.replace(config, logdir=str(path)), given)
         if refused:
             raise ConfigError(
@@ -142,6 +143,14 @@ def _find(config):
             raise FileNotFoundError(f"--resume: no earlier run under {RUNS}/{config.arch}-*; pass --logdir DIR.")
         return candidates[-1]
     return RUNS / f"{config.arch}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def with_absolute_data_paths(config):
+    """``config`` with ``--data-dir`` and ``--tfds-dir`` made absolute (from the working folder), so that the saved
+    configuration finds the data from any folder (``keras-nmf-evaluate``, a ``--resume`` elsewhere)."""
+    paths = {name: str(pathlib.Path(getattr(config, name)).resolve()) for name in ("data_dir", "tfds_dir")
+             if getattr(config, name)}
+    return dataclasses.replace(config, **paths)
 
 
 def _check_unused(path):

@@ -224,3 +224,18 @@ def test_ctrl_c_before_any_epoch_says_so_and_resume_refuses_a_changed_recipe(ima
     with pytest.raises(ConfigError, match=r"these flags cannot change: --arch \(saved 'cnn', given 'cnmf'\)"):
         train(TrainConfig(resume=True, logdir=str(logdir), arch="cnmf", verbose=0),
               given={"resume", "logdir", "arch", "verbose"})
+
+
+def test_the_data_path_is_saved_absolute_and_a_relative_one_still_resumes(tmp_path, monkeypatch):
+    """config.json names the data from anywhere (keras-nmf-evaluate in another folder); a run saved with a relative
+    --data-dir, resumed from the same folder with the same flag, is not refused as a change of data."""
+    from keras_nmf.training.run_dir import RunDir
+
+    monkeypatch.chdir(tmp_path)
+    prepared = RunDir.prepare(TrainConfig(data_dir="images", logdir="run"), given={"data_dir", "logdir"})
+    assert prepared.config.data_dir == str(tmp_path / "images")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.json").write_text(json.dumps(TrainConfig(data_dir="images", logdir="run").to_dict()))
+    resumed = RunDir.prepare(TrainConfig(data_dir="images", logdir="run", resume=True),
+                             given={"data_dir", "logdir", "resume"})
+    assert resumed.config.data_dir == str(tmp_path / "images") and resumed.changes == {}
