@@ -78,7 +78,8 @@ def parse_args(argv=None):
                        help="stop after this many trials, finished ones included (default: the whole grid)")
     sweep.add_argument("--dry-run", action="store_true", help="list the variants, their sizes and cost; no training")
     sweep.add_argument("--chief-timeout", type=float, default=DEFAULT_CHIEF_TIMEOUT_S,
-                       help="a worker waits this many seconds for the chief oracle to answer, then exits 1")
+                       help="a worker waits this many seconds for the chief oracle to answer (at start and on every "
+                            "request of the sweep), then exits 1 with the way to resume")
     args = parser.parse_args(argv)
     recipe, _ = config_from_args(parser, args, defaults=SWEEP_DEFAULTS, exclude=SAMPLED)
     if not recipe.val_split:
@@ -98,6 +99,18 @@ def _worker_and_chief():
     if "chief" in tuner_id:
         return None
     return tuner_id, f"{os.environ.get('KERASTUNER_ORACLE_IP')}:{os.environ.get('KERASTUNER_ORACLE_PORT')}"
+
+
+def limit_chief_wait(timeout_s):
+    """A worker gives up on a chief that stopped answering mid-sweep after ``timeout_s``, not after an hour.
+
+    KerasTuner's client waits for the chief on every request up to its module constant ``TIMEOUT`` (60 min;
+    keras-team/keras-tuner#990, #957), silently; it has no option for it. After this, a lost chief ends the
+    worker's request with DEADLINE_EXCEEDED, which :func:`run_search` reports with the way to resume.
+    """
+    from keras_tuner.src.distribute import oracle_client
+
+    oracle_client.TIMEOUT = timeout_s
 
 
 def wait_for_chief(timeout_s):
@@ -159,6 +172,7 @@ def main(argv=None):
     waited = wait_for_chief(args.chief_timeout)
     if waited is not None:
         return waited
+    limit_chief_wait(args.chief_timeout)
     tuner = SweepTuner(hypermodel, max_trials=args.max_trials, seed=recipe.seed, directory=args.directory,
                        project_name=project.name, overwrite=False)
     # Every trial sees the same epochs: epoch e's order and augmentation are drawn from (seed, e).

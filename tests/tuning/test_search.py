@@ -119,6 +119,26 @@ def test_a_directory_that_cannot_hold_the_search_is_refused_before_any_data_load
     assert exit_info.value.code == 2 and "Pass --directory DIR in a writable place" in capsys.readouterr().err
 
 
+def test_a_worker_gives_up_on_a_silent_chief_after_the_chief_timeout(monkeypatch):
+    """KerasTuner's client would wait an hour per request for a chief that stopped answering."""
+    import time
+
+    import grpc
+    from keras_tuner.src.distribute import oracle_client
+
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "tuner0")
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", str(free_ports(1)[0]))  # nothing answers there
+    monkeypatch.setattr(oracle_client, "TIMEOUT", oracle_client.TIMEOUT)  # restored after the test
+    search.limit_chief_wait(1.5)
+    client = oracle_client.OracleClient(oracle=None)
+    start = time.perf_counter()
+    with pytest.raises(grpc.RpcError) as raised:
+        client.get_space()
+    assert raised.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert 1.0 < time.perf_counter() - start < 30
+
+
 def test_a_truncated_trial_record_is_named_before_any_data_loads(tmp_path, capsys):
     trial = tmp_path / "sweeps" / "cnn" / "trial_03"
     trial.mkdir(parents=True)
