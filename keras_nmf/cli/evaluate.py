@@ -49,7 +49,8 @@ def main(argv=None):
     except (DataError, RunFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"test accuracy {results['test_accuracy']:.4f} | test loss {results['test_loss']:.4f} | {results['test_size']} images"
+    print(f"test accuracy {results['test_accuracy']:.4f} | test loss {results['test_loss']:.4f} | "
+          f"{results['test_size']} images"
           + (f" | with flip TTA {results['test_accuracy_flip_tta']:.4f}" if args.flip_tta else ""))
     print(json.dumps(results))
     return 0

@@ -63,8 +63,10 @@ def export_finished_runs(grid, destination, weights_destination=None, weight_see
     ``destination`` gets the grid's report (:data:`REPORT_FILES`) and ``runs/<run>/`` with each finished run's
     :data:`RUN_RECORDS`; ``weights_destination`` (if given) gets, for the runs of ``weight_seeds``,
     ``weights_name`` (formatted with ``run`` and ``arch``; folders in it are made): the trained network's weights
-    alone (no optimizer state), which a model built with the run's config.json loads. Interrupted runs are left out: their folder in ``grid`` resumes them. Each file is
-    written atomically, so a copy cut off leaves the last complete version of each.
+    alone (no optimizer state), which a model built with the run's config.json loads; a run without its
+    model.keras (restored from its records) keeps the weights exported when it finished. Interrupted runs are left
+    out: their folder in ``grid`` resumes them. Each file is written atomically, so a copy cut off leaves the last
+    complete version of each.
 
     Returns the names of the finished runs.
     """

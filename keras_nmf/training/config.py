@@ -132,7 +132,7 @@ class TrainConfig:
                                    above=0.0, schedules=FIXED_BUDGET)
     warmup_fraction: float = _field(
         0.0, "the fixed-budget schedules' linear warm-up from 0, as a share of the run's steps (a 5%% warm-up cost cnn "
-        "16 points at 5 epochs: docs/experiments/schedules)", minimum=0.0, below=1.0, schedules=FIXED_BUDGET)
+        "15 points at 5 epochs: docs/experiments/schedules)", minimum=0.0, below=1.0, schedules=FIXED_BUDGET)
     decay_fraction: float = _field(0.2, "wsd's final linear decay to 0, as a share of the run's steps", above=0.0,
                                    maximum=1.0, schedules=("wsd",))
     monitor: str = _field("loss", "ReduceLROnPlateau monitors the training loss, or val_loss (needs --val-split)",
