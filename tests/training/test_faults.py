@@ -175,10 +175,15 @@ def test_a_really_full_disk_at_a_backup(image_folder, tmp_path, capsys):
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
 
 
-def test_a_second_process_on_a_run_directory_is_refused_naming_the_holder(image_folder, tmp_path):
+@pytest.mark.parametrize("existing", [False, True], ids=["new-run", "run-in-the-directory"])
+def test_a_second_process_on_a_run_directory_is_refused_naming_the_holder(image_folder, tmp_path, existing):
+    """Named as a live run whatever the directory holds (not "pass --resume" for one with a config.json)."""
     from keras_nmf.training.run_files import RunLock, RunLockedError
 
     logdir = tmp_path / "run"
+    if existing:
+        logdir.mkdir()
+        (logdir / "config.json").write_text(json.dumps(TrainConfig().to_dict()))
     holder = subprocess.Popen(
         [sys.executable, "-c", LOAD_RUN_LOCK_ALONE + f"RunLock({str(logdir)!r}).acquire_or_raise(); "
                                                      "print('locked', flush=True); import time; time.sleep(60)"],
@@ -187,7 +192,7 @@ def test_a_second_process_on_a_run_directory_is_refused_naming_the_holder(image_
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(RunLockedError, match=rf"{logdir} is being trained by process {holder.pid}"):
             train(_config(image_folder, logdir))
-        assert not logdir.exists()  # refused before anything was written
+        assert logdir.exists() == existing  # refused before anything was written
     finally:
         holder.kill()
         holder.wait()

@@ -3,8 +3,6 @@
 import contextlib
 import io
 import json
-import subprocess
-import sys
 import types
 
 import keras
@@ -14,7 +12,6 @@ import pytest
 from keras_nmf.data import load_dataset
 from keras_nmf.training import TrainConfig, train
 from keras_nmf.training.evaluate import evaluate_saved_model
-from tests.conftest import LOAD_RUN_LOCK_ALONE, REPO_ROOT
 from tests.image_folders import make_image_folder
 
 from keras_nmf.cli import train as train_script
@@ -148,27 +145,6 @@ def test_a_finished_run_is_neither_overwritten_nor_sent_round_in_a_loop(image_fo
                                               "--epochs you want"):
         train(TrainConfig(data_dir=str(image_folder), logdir=str(logdir), resume=True, epochs=600),
               given={"resume", "logdir", "epochs"})
-
-
-def test_a_run_that_another_process_trains_is_named_as_such(image_folder, tmp_path):
-    from keras_nmf.training.run_files import RunLock, RunLockedError
-
-    logdir = tmp_path / "run"
-    logdir.mkdir()
-    (logdir / "config.json").write_text(json.dumps(TrainConfig().to_dict()))
-    holder = subprocess.Popen(
-        [sys.executable, "-c", LOAD_RUN_LOCK_ALONE + f"RunLock({str(logdir)!r}).acquire_or_raise(); "
-                                                     "print('locked', flush=True); import time; time.sleep(60)"],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(RunLockedError, match=rf"{logdir} is being trained by process {holder.pid}"):
-            train(TrainConfig(data_dir=str(image_folder), logdir=str(logdir)))
-    finally:
-        holder.kill()
-        holder.wait()
-    assert RunLock(logdir).acquire()
-    RunLock(logdir).release()
 
 
 @pytest.mark.slow
