@@ -157,14 +157,21 @@ def _budget_text(budgets):
     return "; ".join(f"{epochs} epochs x {train:,} train, {test:,} test images" for epochs, train, test in budgets)
 
 
+def _mean_and_spread(group):
+    """``mean ± std`` over seeds; one seed has no spread to show."""
+    return f"{group['mean']:.1f}" if group["runs"] == 1 else f"{group['mean']:.1f} ± {group['std']:.1f}"
+
+
 def write_markdown(summary, path, out):
+    runs = sum(group["runs"] for group in summary)
     lines = [
         "# Figure 5: test accuracy over seeds",
         "",
-        f"Rebuilt from the {sum(group['runs'] for group in summary)} finished run directories in `{out}` "
-        f"on {datetime.date.today().isoformat()} (`scripts/compare.py`). Mean ± sample standard deviation over "
-        "seeds; the paper's numbers are CIFAR-10 test accuracy after up to 500 epochs on the full training set "
-        "(5 seeds), so they are a reference, not the expectation at a short budget.",
+        f"Rebuilt from {runs} finished run director{'y' if runs == 1 else 'ies'} of the grid "
+        f"`{pathlib.Path(out).name}` on {datetime.date.today().isoformat()} (`keras-nmf-compare`). "
+        "Mean ± sample standard deviation over seeds (a single seed's number stands alone); the paper's numbers are "
+        "CIFAR-10 test accuracy after up to 500 epochs on the full training set (5 seeds), so they are a reference, "
+        "not the expectation at a short budget.",
         "",
         "| arch | variant | setting | runs (seeds) | test accuracy % | paper % | parameters (NMF / CNN) "
         "| budget | minutes per run |",
@@ -176,7 +183,7 @@ def write_markdown(summary, path, out):
         seeds = ", ".join(map(str, group["seeds"]))
         lines.append(
             f"| {group['arch']} | {group['variant']} | {group['setting']} | {group['runs']} ({seeds}) "
-            f"| {group['mean']:.1f} ± {group['std']:.1f} | {paper} | {total:,} ({nmf:,} / {cnn:,}) "
+            f"| {_mean_and_spread(group)} | {paper} | {total:,} ({nmf:,} / {cnn:,}) "
             f"| {_budget_text(group['budgets'])} | {group['minutes']:.1f} |"
         )
     atomic_write_text(path, "\n".join(lines) + "\n")

@@ -172,6 +172,7 @@ def load_keras_model(path, compile=True):
     import keras
 
     import keras_nmf  # noqa: F401  (registers the layers, loss and optimizer the file names)
+    from keras_nmf._native_log import quiet_native_startup
 
     path = pathlib.Path(path)
     if not path.is_file():
@@ -187,7 +188,8 @@ def load_keras_model(path, compile=True):
         raise RunFileError(f"{path} is not a .keras file ({damaged} fails its zip checksum): it is truncated or "
                            f"corrupt. Retrain it, or resume its run with --resume if the run's backup is still there.")
     try:
-        model = keras.models.load_model(path, compile=compile)
+        with quiet_native_startup():  # often the process's first TensorFlow op: its CUDA probe writes to stderr
+            model = keras.models.load_model(path, compile=compile)
     except (zipfile.BadZipFile, OSError, ValueError, KeyError, TypeError) as error:
         raise RunFileError(f"{path} cannot be loaded as a Keras model ({type(error).__name__}: {error}). The file "
                            f"is corrupt or was not written by keras_nmf; retrain it.") from None

@@ -200,3 +200,15 @@ def test_a_bad_results_file_is_named_with_the_fix(tmp_path, capsys, damage, mess
     error = capsys.readouterr().err
     assert f"{run / 'results.json'} (a finished run's results)" in error and message in error
     assert "rerun the command that trained it" in error
+
+
+def test_the_summary_reads_right_for_one_seed_and_names_no_machine_path(tmp_path):
+    from keras_nmf.experiments.summary import collect_rows, summarize, write_markdown
+
+    grid = tmp_path / "some" / "grid"
+    (grid / "cnn-seed0").mkdir(parents=True)
+    (grid / "cnn-seed0" / "results.json").write_text(json.dumps(_results("cnn")))
+    write_markdown(summarize(collect_rows(grid)), tmp_path / "summary.md", grid)
+    text = (tmp_path / "summary.md").read_text()
+    assert "Rebuilt from 1 finished run directory of the grid `grid`" in text and str(tmp_path) not in text
+    assert "| 1 (0) | 50.0 | 81.0 |" in text and "±" not in text.split("|---|")[-1]
