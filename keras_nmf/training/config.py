@@ -26,6 +26,7 @@ import argparse
 import dataclasses
 import math
 import numbers
+import os
 
 from keras_nmf import backend
 from keras_nmf.data import TFDS_DATASETS
@@ -171,6 +172,8 @@ class TrainConfig:
 
     def __post_init__(self):
         for spec in dataclasses.fields(self):
+            if spec.metadata["type"] is str and isinstance(getattr(self, spec.name), os.PathLike):
+                setattr(self, spec.name, os.fspath(getattr(self, spec.name)))  # a pathlib.Path is a path's text
             _check_value(spec, getattr(self, spec.name))
         _check_applies_to_schedule(self)
         if self.monitor == "val_loss" and not self.val_split:

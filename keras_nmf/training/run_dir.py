@@ -17,6 +17,7 @@ import pathlib
 import platform
 import shlex
 import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -24,7 +25,9 @@ import numpy as np
 import keras_nmf
 from keras_nmf.cli import command_line
 from keras_nmf.training.config import ConfigError, TrainConfig, flag, resume_changes
-from keras_nmf.training.run_files import RunLock, atomic_save_model, atomic_write_json, remove_temporaries
+from keras_nmf.training.run_files import (
+    RunLock, RunWriteError, atomic_save_model, atomic_write_json, remove_temporaries,
+)
 
 #: Where runs go without --logdir.
 RUNS = pathlib.Path("runs")
@@ -107,7 +110,11 @@ class RunDir:
         if not self.config.resume:
             _check_writable(self.path)  # before the lock file is made beside the directory
         lock = RunLock(self.path)
-        lock.acquire_or_raise()  # a run that another process trains is named as such, whatever else holds
+        try:
+            lock.acquire_or_raise()  # a run that another process trains is named as such, whatever else holds
+        except RunWriteError as error:  # a full disk from the start: said here, as train() says its later ones
+            print(error, file=sys.stderr)
+            raise
         try:
             if not self.config.resume:
                 _check_unused(self.path)

@@ -20,6 +20,8 @@ import json
 import math
 import os
 import pathlib
+import shutil
+import tempfile
 import zipfile
 
 
@@ -49,6 +51,10 @@ def _write_failed(path, error):
     return RunWriteError(error.errno, f"Could not write {path}: {reason}.")
 
 
+#: Where :func:`atomic_save`'s writers write before the copy to the run directory: memory where Linux offers it.
+STAGING_DIR = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
 def _temporary_path(path, suffix=""):
     return path.with_name(f".{path.name}.{os.getpid()}.tmp{suffix}")
 
@@ -56,9 +62,10 @@ def _temporary_path(path, suffix=""):
 def atomic_save(path, save):
     """Calls ``save(temporary_path)`` and renames the result over ``path``; the temporary keeps ``path``'s suffix.
 
-    The temporary file lies in ``path``'s folder (a rename within one
-    filesystem is atomic) and is flushed to disk before the rename. For
-    writers that take a path (``model.save``, ``model.save_weights``).
+    The writer writes into :data:`STAGING_DIR` (memory where available); the
+    result is copied to a temporary file in ``path``'s folder (a rename within one
+    filesystem is atomic), flushed to disk and renamed. For writers that take a
+    path (``model.save``, ``model.save_weights``).
 
     Raises:
         RunWriteError: the writer failed with an ``OSError`` (or h5py's ``RuntimeError``); ``path`` is unchanged.
@@ -66,7 +73,12 @@ def atomic_save(path, save):
     path = pathlib.Path(path)
     temporary = _temporary_path(path, suffix="".join(path.suffixes))
     try:
-        save(temporary)
+        with tempfile.TemporaryDirectory(dir=STAGING_DIR, prefix="keras_nmf-") as staging:
+            # The writer writes in memory first; a full disk then fails a plain copy, never the writer. (h5py
+            # left a half-written HDF5 file open after ENOSPC, and the process crashed at exit with a segfault.)
+            staged = pathlib.Path(staging) / temporary.name
+            save(staged)
+            shutil.copyfile(staged, temporary)
         with open(temporary, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(temporary, path)
@@ -221,7 +233,11 @@ class RunLock:
         return str(self.path.resolve())
 
     def acquire(self):
-        """Takes the lock; ``False`` when another process holds it."""
+        """Takes the lock; ``False`` when another process holds it.
+
+        Raises:
+            RunWriteError: the lock file cannot be written (a full disk).
+        """
         held = RunLock._held.get(self._key)
         if held is not None:
             held[1] += 1
@@ -233,10 +249,20 @@ class RunLock:
         except BlockingIOError:
             handle.close()
             return False
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+        except OSError as error:  # a full disk before anything else was written
+            with contextlib.suppress(OSError):
+                self.path.unlink()  # ours alone: we hold its flock
+            with contextlib.suppress(OSError):
+                handle.close()  # (its flush fails again)
+            raise RunWriteError(error.errno, f"Could not write {self.path}, the run's lock: "
+                                f"{'the disk is full' if error.errno == errno.ENOSPC else error.strerror}. Nothing "
+                                f"was trained or written; free some space (or pass another --logdir) and run the "
+                                f"command again.") from None
         RunLock._held[self._key] = [handle, 1]
         return True
 

@@ -5,6 +5,7 @@ Each case stops a ``--deterministic`` run at one moment (``tests.training.faults
 ``epochs.csv`` value but the timings, and the final metrics are equal.
 """
 
+import contextlib
 import csv
 import errno
 import json
@@ -279,3 +280,58 @@ def test_backup_weights_changed_after_their_commit_are_refused(image_folder, tmp
     with pytest.raises(RunFileError, match="does not match the checksum its state recorded"):
         _resume(image_folder, logdir)
     assert weights.exists()  # refused, not deleted
+
+
+#: train.py's main with a callback that fills the disk at the start of epoch 2, leaving argv[1] bytes free: less
+#: than the backup's weights file needs, so the disk fills while that file is written.
+_FILL_DURING_THE_BACKUP = """
+import os, sys
+import keras_nmf, keras
+from keras_nmf.cli import train as cli
+
+disk, left, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+
+class FillTheDisk(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 1:
+            status = os.statvfs(disk)
+            with open(os.path.join(disk, "filler"), "wb") as handle:
+                handle.write(b"\\0" * max(0, status.f_bavail * status.f_frsize - left))
+
+real = cli.train
+cli.train = lambda config, **kwargs: real(config, extra_callbacks=[FillTheDisk()], **kwargs)
+sys.exit(cli.main(argv))
+"""
+
+
+@pytest.mark.slow
+def test_a_disk_that_fills_while_the_weights_are_written_exits_4_without_a_crash(image_folder, tmp_path):
+    """On a real small tmpfs: the disk fills in the middle of epoch 2's weights file (h5py's writer used to leave
+    that file open, print tracebacks and crash with a segfault at exit); then a disk full from the start (the lock
+    file). Both end with exit 4, the message and nothing else."""
+    disk = tmp_path / "disk"
+    if not _mount_small_tmpfs(disk, "24m"):
+        pytest.skip("cannot mount a tmpfs here (needs root); the patched full-disk cases cover the logic")
+    try:
+        flags = ["--arch", "cnmf_1x1", "--iterations", "2", "--data-dir", str(image_folder), "--epochs", "2",
+                 "--steps-per-epoch", "1", "--batch-size", "4", "--bn-recalibration-batches", "1", "--verbose", "0",
+                 "--no-nmf-diagnostics"]
+        result = subprocess.run([sys.executable, "-c", _FILL_DURING_THE_BACKUP, str(disk), "700000", *flags,
+                                 "--logdir", str(disk / "run")], cwd=REPO_ROOT, capture_output=True, text=True,
+                                timeout=600)
+        assert result.returncode == 4, result.stderr[-3000:]
+        assert "epoch-00002.weights.h5: the disk is full. Epoch 1 is the last one saved" in result.stderr
+        assert "Traceback" not in result.stderr and "h5py" not in result.stderr
+        assert json.loads((disk / "run" / "backup" / "state.json").read_text())["epoch"] == 1
+
+        with contextlib.suppress(OSError), open(disk / "filler-2", "wb", buffering=0) as handle:  # the rest of it
+            while True:
+                handle.write(b"\0" * 65536)
+        result = subprocess.run([sys.executable, "-m", "keras_nmf.cli.train", *flags, "--logdir", str(disk / "new")],
+                                cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 4, result.stderr[-3000:]
+        assert f"Could not write {disk / '.new.lock'}, the run's lock: the disk is full. Nothing was trained" \
+            in result.stderr and "Traceback" not in result.stderr
+        assert not (disk / "new").exists()
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
