@@ -53,6 +53,8 @@ def _write_failed(path, error):
 
 #: Where :func:`atomic_save`'s writers write before the copy to the run directory: memory where Linux offers it.
 STAGING_DIR = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+#: A staging folder is ``<STAGING_PREFIX><pid>-<random>``: a killed writer's is found by its dead pid.
+STAGING_PREFIX = "keras_nmf-"
 
 
 def _temporary_path(path, suffix=""):
@@ -73,7 +75,7 @@ def atomic_save(path, save):
     path = pathlib.Path(path)
     temporary = _temporary_path(path, suffix="".join(path.suffixes))
     try:
-        with tempfile.TemporaryDirectory(dir=STAGING_DIR, prefix="keras_nmf-") as staging:
+        with tempfile.TemporaryDirectory(dir=STAGING_DIR, prefix=f"{STAGING_PREFIX}{os.getpid()}-") as staging:
             # The writer writes in memory first; a full disk then fails a plain copy, never the writer. (h5py
             # left a half-written HDF5 file open after ENOSPC, and the process crashed at exit with a segfault.)
             staged = pathlib.Path(staging) / temporary.name
@@ -103,10 +105,25 @@ def atomic_write_json(path, data):
 
 
 def remove_temporaries(folder):
-    """Deletes the temporary files that a killed writer left in ``folder`` (call it while holding the run lock)."""
+    """Deletes the temporary files that a killed writer left in ``folder`` (call it while holding the run lock),
+    and the staging folders of writers that were killed (:func:`atomic_save`; they would hold memory)."""
     for leftover in pathlib.Path(folder).glob(".*.tmp*"):
         with contextlib.suppress(OSError):
             leftover.unlink()
+    for staging in pathlib.Path(STAGING_DIR or tempfile.gettempdir()).glob(f"{STAGING_PREFIX}*-*"):
+        pid = staging.name[len(STAGING_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def atomic_save_model(model, path):
