@@ -25,6 +25,8 @@ REPORT_FILES = ("summary.csv", "summary.md", "figure5.png", "learning_curves.png
 #: Each run's files that go into the archive.
 RUN_RECORDS = ("config.json", "results.json", "epochs.csv")
 ARCHIVE = "runs.tar.gz"
+#: Where :func:`export_finished_runs` puts each finished run's records.
+RECORDS_FOLDER = "run_records"
 
 
 def _archive_bytes(grid):
@@ -60,7 +62,8 @@ def export_finished_runs(grid, destination, weights_destination=None, weight_see
                          weights_name="{run}.weights.h5") -> list:
     """Copies every finished run's records out of ``grid``, as plain files that a repository can hold.
 
-    ``destination`` gets the grid's report (:data:`REPORT_FILES`) and ``runs/<run>/`` with each finished run's
+    ``destination`` gets the grid's report (:data:`REPORT_FILES`) and ``run_records/<run>/`` (not ``runs/``, which
+    .gitignore keeps out of the repository for run directories) with each finished run's
     :data:`RUN_RECORDS`; ``weights_destination`` (if given) gets, for the runs of ``weight_seeds``,
     ``weights_name`` (formatted with ``run`` and ``arch``; folders in it are made): the trained network's weights
     alone (no optimizer state), which a model built with the run's config.json loads; a run without its
@@ -81,9 +84,9 @@ def export_finished_runs(grid, destination, weights_destination=None, weight_see
     for name in REPORT_FILES:
         atomic_save(destination / name, lambda temporary, name=name: shutil.copyfile(grid / name, temporary))
     for run in finished:
-        (destination / "runs" / run.name).mkdir(parents=True, exist_ok=True)
+        (destination / RECORDS_FOLDER / run.name).mkdir(parents=True, exist_ok=True)
         for name in RUN_RECORDS:
-            atomic_save(destination / "runs" / run.name / name,
+            atomic_save(destination / RECORDS_FOLDER / run.name / name,
                         lambda temporary, source=run / name: shutil.copyfile(source, temporary))
         config = json.loads((run / "config.json").read_text())
         # A run restored from its committed records has no model.keras: its weights were exported when it finished.
@@ -101,7 +104,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m keras_nmf.experiments.records", description=main.__doc__)
     parser.add_argument("grid")
     parser.add_argument("destination")
-    parser.add_argument("--plain", action="store_true", help="finished runs only, as plain files under runs/")
+    parser.add_argument("--plain", action="store_true", help="finished runs only, as plain files under run_records/")
     parser.add_argument("--weights", metavar="DIR", help="with --plain: the seed-0 networks' weights go here")
     parser.add_argument("--weights-name", default="{run}.weights.h5",
                         help="each weights file's path under DIR, from {run} and {arch} (default: %(default)s)")

@@ -43,8 +43,8 @@ def test_finished_runs_are_exported_as_plain_files_and_seed_0_weights(tmp_path):
     out, weights = tmp_path / "docs", tmp_path / "presets"
     assert export_finished_runs(grid, out, weights, weights_name="{arch}_cifar10/model.weights.h5") == [
         "cnn-seed0", "cnn-seed1"]
-    assert sorted(path.name for path in (out / "runs").iterdir()) == ["cnn-seed0", "cnn-seed1"]
-    assert sorted(path.name for path in (out / "runs" / "cnn-seed0").iterdir()) == [
+    assert sorted(path.name for path in (out / "run_records").iterdir()) == ["cnn-seed0", "cnn-seed1"]
+    assert sorted(path.name for path in (out / "run_records" / "cnn-seed0").iterdir()) == [
         "config.json", "epochs.csv", "results.json"]
     assert (out / "summary.csv").exists() and (out / "figure5.png").exists()
     assert [str(path.relative_to(weights)) for path in weights.rglob("*.h5")] == ["cnn_cifar10/model.weights.h5"]
