@@ -12,13 +12,15 @@ replaces them, each file atomically, so a cut-off leaves the last complete set.
 import argparse
 import io
 import json
+import os
 import pathlib
 import shutil
 import sys
 import tarfile
 
 from keras_nmf.experiments.summary import write_summary
-from keras_nmf.training.run_files import atomic_save
+from keras_nmf.training.config import DATA_PATH_FIELDS
+from keras_nmf.training.run_files import atomic_save, atomic_write_json
 
 #: The report files of :func:`keras_nmf.experiments.summary.write_summary` that are copied (nmf_cost.* go in the archive).
 REPORT_FILES = ("summary.csv", "summary.md", "figure5.png", "learning_curves.png")
@@ -40,6 +42,13 @@ def _archive_bytes(grid):
     return buffer.getvalue()
 
 
+def _copy_report(grid, destination):
+    """Rebuilds ``grid``'s report from its finished runs and copies :data:`REPORT_FILES` to ``destination``."""
+    write_summary(grid)
+    for name in REPORT_FILES:
+        atomic_save(destination / name, lambda temporary, name=name: shutil.copyfile(grid / name, temporary))
+
+
 def write_grid_records(grid, destination) -> dict:
     """Rebuilds ``grid``'s report and writes it with ``runs.tar.gz`` into ``destination``.
 
@@ -50,9 +59,7 @@ def write_grid_records(grid, destination) -> dict:
     destination.mkdir(parents=True, exist_ok=True)
     finished = len(list(grid.glob("*/results.json")))
     if finished:
-        write_summary(grid)
-        for name in REPORT_FILES:
-            atomic_save(destination / name, lambda temporary, name=name: shutil.copyfile(grid / name, temporary))
+        _copy_report(grid, destination)
     data = _archive_bytes(grid)
     atomic_save(destination / ARCHIVE, lambda temporary: pathlib.Path(temporary).write_bytes(data))
     return {"finished": finished, "runs": len(list(grid.glob("*/config.json")))}
@@ -79,16 +86,20 @@ def export_finished_runs(grid, destination, weights_destination=None, weight_see
     finished = sorted(path.parent for path in grid.glob("*/results.json"))
     if not finished:
         return []
-    write_summary(grid)
     destination.mkdir(parents=True, exist_ok=True)
-    for name in REPORT_FILES:
-        atomic_save(destination / name, lambda temporary, name=name: shutil.copyfile(grid / name, temporary))
+    _copy_report(grid, destination)
     for run in finished:
-        (destination / RECORDS_FOLDER / run.name).mkdir(parents=True, exist_ok=True)
-        for name in RUN_RECORDS:
-            atomic_save(destination / RECORDS_FOLDER / run.name / name,
-                        lambda temporary, source=run / name: shutil.copyfile(source, temporary))
-        config = json.loads((run / "config.json").read_text())
+        records = destination / RECORDS_FOLDER / run.name
+        records.mkdir(parents=True, exist_ok=True)
+        config = _without_machine_paths(json.loads((run / "config.json").read_text()), run.name)
+        results = json.loads((run / "results.json").read_text())
+        results["config"] = _without_machine_paths(results["config"], run.name)
+        if not results["data"]["source"].startswith("tfds:"):
+            results["data"]["source"] = config["data_dir"]
+        atomic_write_json(records / "config.json", config)
+        atomic_write_json(records / "results.json", results)
+        atomic_save(records / "epochs.csv", lambda temporary, source=run / "epochs.csv": shutil.copyfile(source,
+                                                                                                        temporary))
         # A run restored from its committed records has no model.keras: its weights were exported when it finished.
         if weights_destination is not None and config["seed"] in weight_seeds and (run / "model.keras").exists():
             path = pathlib.Path(weights_destination) / weights_name.format(run=run.name, arch=config["arch"])
@@ -96,6 +107,14 @@ def export_finished_runs(grid, destination, weights_destination=None, weight_see
             network = load_keras_model(run / "model.keras", compile=False)
             atomic_save(path, network.save_weights)
     return [run.name for run in finished]
+
+
+def _without_machine_paths(config, run_name):
+    """A run's saved configuration as a repository holds it: data paths relative to the working folder (the
+    repository, where the grid is resumed from: ``TrainConfig.load`` resolves them there) and the run directory by
+    its name (a grid plans each run's directory itself)."""
+    paths = {name: os.path.relpath(config[name]) for name in DATA_PATH_FIELDS if config.get(name)}
+    return {**config, **paths, "logdir": run_name}
 
 
 def main(argv=None):

@@ -27,6 +27,7 @@ import dataclasses
 import math
 import numbers
 import os
+import pathlib
 
 from keras_nmf import backend
 from keras_nmf.data import TFDS_DATASETS
@@ -209,7 +210,8 @@ class TrainConfig:
     def load(cls, path):
         """The configuration saved in ``path`` (a run's config.json).
 
-        A field added after the run was saved takes its default (what that run trained with).
+        A field added after the run was saved takes its default (what that run trained with). A relative data path
+        is the working folder's (:func:`with_absolute_data_paths`), as when the run was started.
 
         Raises:
             RunFileError: the file is unreadable, corrupt, has unknown fields or values out of range.
@@ -221,10 +223,22 @@ class TrainConfig:
             raise RunFileError(f"{path} (the run's configuration) has unknown fields: {', '.join(unknown)}. It was "
                                f"written by another version of keras_nmf, or edited. {fix}")
         try:
-            return cls(**saved)
+            return with_absolute_data_paths(cls(**saved))
         except (ConfigError, TypeError) as error:
             raise RunFileError(f"{path} (the run's configuration) holds a value that cannot run: {error} {fix}") \
                 from None
+
+
+#: The fields that name data on disk: saved absolute, so that a run's configuration finds its data from anywhere.
+DATA_PATH_FIELDS = ("data_dir", "tfds_dir")
+
+
+def with_absolute_data_paths(config):
+    """``config`` with :data:`DATA_PATH_FIELDS` made absolute, from the working folder (``keras-nmf-evaluate`` in
+    another folder, a ``--resume`` elsewhere; committed run records hold relative ones)."""
+    paths = {name: str(pathlib.Path(getattr(config, name)).resolve()) for name in DATA_PATH_FIELDS
+             if getattr(config, name)}
+    return dataclasses.replace(config, **paths)
 
 
 #: Fields that name a run rather than configure it: never a change of a saved run.

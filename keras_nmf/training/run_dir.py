@@ -24,7 +24,7 @@ import numpy as np
 
 import keras_nmf
 from keras_nmf.cli import command_line
-from keras_nmf.training.config import ConfigError, TrainConfig, flag, resume_changes
+from keras_nmf.training.config import ConfigError, TrainConfig, flag, resume_changes, with_absolute_data_paths
 from keras_nmf.training.run_files import (
     RunLock, RunWriteError, atomic_save_model, atomic_write_json, remove_temporaries,
 )
@@ -78,7 +78,7 @@ class RunDir:
             raise FileExistsError(f"--resume: the run in {path} already finished (results.json exists); --resume "
                                   f"continues only an unfinished run. To train longer, start a new run with another "
                                   f"--logdir and the --epochs you want.")
-        saved = with_absolute_data_paths(TrainConfig.load(saved_path))  # a relative path was this folder's
+        saved = TrainConfig.load(saved_path)
         changes, refused = resume_changes(saved, dataclasses.replace(config, logdir=str(path)), given)
         if refused:
             raise ConfigError(
@@ -150,14 +150,6 @@ def _find(config):
             raise FileNotFoundError(f"--resume: no earlier run under {RUNS}/{config.arch}-*; pass --logdir DIR.")
         return candidates[-1]
     return RUNS / f"{config.arch}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
-
-
-def with_absolute_data_paths(config):
-    """``config`` with ``--data-dir`` and ``--tfds-dir`` made absolute (from the working folder), so that the saved
-    configuration finds the data from any folder (``keras-nmf-evaluate``, a ``--resume`` elsewhere)."""
-    paths = {name: str(pathlib.Path(getattr(config, name)).resolve()) for name in ("data_dir", "tfds_dir")
-             if getattr(config, name)}
-    return dataclasses.replace(config, **paths)
 
 
 def _check_unused(path):

@@ -47,6 +47,12 @@ def test_finished_runs_are_exported_as_plain_files_and_seed_0_weights(tmp_path):
     assert sorted(path.name for path in (out / "run_records" / "cnn-seed0").iterdir()) == [
         "config.json", "epochs.csv", "results.json"]
     assert (out / "summary.csv").exists() and (out / "figure5.png").exists()
+    # No machine path in what a repository keeps: the data relative to the working folder, the run by its name;
+    # loading the record resolves the data where the grid is resumed from.
+    for name in ("config.json", "results.json"):
+        assert f"\"{tmp_path}" not in (out / "run_records" / "cnn-seed0" / name).read_text(), name  # no value of it
+    record = TrainConfig.load(out / "run_records" / "cnn-seed0" / "config.json")
+    assert (record.data_dir, record.logdir) == (str(images), "cnn-seed0")
     assert [str(path.relative_to(weights)) for path in weights.rglob("*.h5")] == ["cnn_cifar10/model.weights.h5"]
     trained = keras.models.load_model(grid / "cnn-seed0" / "model.keras", compile=False)
     fresh = keras.models.load_model(grid / "cnn-seed1" / "model.keras", compile=False)
