@@ -100,12 +100,7 @@ def _steps(fraction, total):
     return max(int(round(fraction * total)), 1 if fraction > 0 else 0)
 
 
-def use_schedule(optimizer, schedule):
-    """Makes ``schedule`` the optimizer's learning rate (a function of its step counter); ``None`` leaves it as it is.
-
-    Call it before the first training step, and before any restore of the
-    optimizer's variables: Keras drops the constant rate's variable from the
-    optimizer's variables when a schedule replaces it.
-    """
-    if schedule is not None:
-        optimizer.learning_rate = schedule
+def describe(name, peak_lr_factor, warmup_fraction, decay_fraction):
+    """A fixed-budget schedule in a few words, e.g. ``wsd, peak 1x, warm-up 0%, decay 20%`` (run logs, reports)."""
+    text = f"{name}, peak {peak_lr_factor:g}x, warm-up {warmup_fraction:.0%}"
+    return text + (f", decay {decay_fraction:.0%}" if name == "wsd" else "")

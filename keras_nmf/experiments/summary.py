@@ -11,6 +11,7 @@ import datetime
 import pathlib
 import statistics
 
+from keras_nmf import schedules
 from keras_nmf.experiments.csv_rows import write_csv
 from keras_nmf.experiments.nmf_cost import cost_rows, write_cost_table
 from keras_nmf.models import ARCHITECTURES
@@ -55,8 +56,7 @@ def schedule_text(config):
     schedule = config.get("schedule", "plateau")
     if schedule == "plateau":
         return "plateau (the paper's)"
-    text = f"{schedule}, peak {config['peak_lr_factor']:g}x, warm-up {config['warmup_fraction']:.0%}"
-    return text + (f", decay {config['decay_fraction']:.0%}" if schedule == "wsd" else "")
+    return schedules.describe(schedule, config["peak_lr_factor"], config["warmup_fraction"], config["decay_fraction"])
 
 
 def collect_rows(out) -> list:

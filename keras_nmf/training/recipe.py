@@ -27,7 +27,7 @@ from keras_nmf.training import callbacks as run_callbacks
 from keras_nmf.training.batchnorm import RecalibrateBatchNorm
 from keras_nmf.training.distribute import is_tf_strategy, strategy_scope
 from keras_nmf.training.plateau import ResumableReduceLROnPlateau
-from keras_nmf.schedules import fixed_budget_schedule, use_schedule
+from keras_nmf.schedules import fixed_budget_schedule
 
 #: Variables trained at ``kxk_lr``: every block's kxk NMF kernel or CNN conv.
 KXK_VARIABLES = r"^block\d+_(cnmf|conv)/"
@@ -194,11 +194,13 @@ def use_run_schedule(model, config, steps_per_epoch):
     """Lays ``config.schedule`` over ``config.epochs x steps_per_epoch`` steps (nothing for the paper's plateau).
 
     Call it once the steps per epoch are known and before training or any
-    restore of a backup (:func:`keras_nmf.schedules.use_schedule`).
+    restore of a backup: Keras drops the constant rate's variable from the
+    optimizer's variables when a schedule replaces it.
     """
-    use_schedule(model.optimizer, fixed_budget_schedule(
-        config.schedule, config.lr, config.epochs, steps_per_epoch, config.peak_lr_factor, config.warmup_fraction,
-        config.decay_fraction))
+    schedule = fixed_budget_schedule(config.schedule, config.lr, config.epochs, steps_per_epoch,
+                                     config.peak_lr_factor, config.warmup_fraction, config.decay_fraction)
+    if schedule is not None:
+        model.optimizer.learning_rate = schedule  # a function of the optimizer's step counter
 
 
 def recipe_callbacks(config, train_data, nan_advice="", last_good=None, print_fn=print):

@@ -21,6 +21,7 @@ import time
 
 import keras
 
+from keras_nmf import schedules
 from keras_nmf.data import dataset_shape, load_dataset
 from keras_nmf.models import count_parameters
 from keras_nmf.training import callbacks as run_callbacks
@@ -173,10 +174,9 @@ def describe_schedule(config):
     if config.schedule == "plateau":
         monitor = "training loss" if config.monitor == "loss" else "validation loss (held-out train split)"
         return f"learning-rate plateaus on the {monitor}"
-    shape = {"wsd": f"stable, linear decay to 0 over the last {config.decay_fraction:.0%}",
-             "onecycle": "linear decay to 0", "cosine": "cosine decay to 0"}[config.schedule]
-    return (f"--schedule {config.schedule} over {config.epochs} epochs: peak {config.peak_lr_factor:g}x the rates, "
-            f"warm-up {config.warmup_fraction:.0%} of the steps, {shape}")
+    described = schedules.describe(config.schedule, config.peak_lr_factor, config.warmup_fraction,
+                                   config.decay_fraction)
+    return f"--schedule {described} of the steps, over {config.epochs} epochs"
 
 
 def _last_good(run, epoch):
