@@ -25,8 +25,8 @@ NOISE = re.compile(
 )
 
 
-#: Keras's backends and the keras_nmf extra that installs each.
-BACKEND_EXTRAS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+#: Keras's backends; each is also the name of the keras_nmf extra that installs it.
+BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def _backend_source():
@@ -79,12 +79,12 @@ def import_keras_quietly():
             import keras
         except ModuleNotFoundError as error:
             missing = (error.name or "").split(".")[0]
-            if missing not in BACKEND_EXTRAS:
+            if missing not in BACKENDS:
                 raise
             raise ModuleNotFoundError(
                 f"Keras's backend is {missing}, which is not installed here ({_backend_source()}). Choose an "
                 f"installed backend with KERAS_BACKEND=jax, tensorflow or torch, or install this one: pip install "
-                f"\"keras_nmf[{BACKEND_EXTRAS[missing]}]\".", name=missing) from None
+                f"\"keras_nmf[{missing}]\".", name=missing) from None
 
         if keras.backend.backend() == "tensorflow":
             import_tensorflow_quietly()
