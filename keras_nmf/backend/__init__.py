@@ -8,7 +8,7 @@ and :mod:`~keras_nmf.backend.torch_backend`:
 * ``vjp``, ``map_chunks``, ``is_concrete``, ``graph_assertion``, ``after_counting``,
   ``float64_available``, ``tracing_for_export``: what the NMF ops need (the adjoint of a linear map for
   eq. 19's backward, a map that traces its body once, whether a check can
-  raise now or as a graph assertion, a counter update inside a backward, float64,
+  raise now or in a compiled step, a counter update inside a backward, float64,
   whether an exporter that reads neither custom gradients nor while loops is tracing:
   :func:`custom_gradient` and the ``tolerance`` loop ask it).
 * ``gradients``: the gradient of a loss with respect to tensors and variables

@@ -33,8 +33,21 @@ def after_counting(counter, amount, outputs):
     return outputs  # a stateless backward cannot assign a variable: the counter stays as it is
 
 
-def graph_assertion(x, condition, message):
-    return x  # a compiled step here cannot raise; eager inputs are checked where they are read
+def graph_assertion(x, condition, message, statistics, error, training):
+    """In a training step, a host callback that raises ``error(*statistics())`` unless ``condition`` holds.
+
+    Inference steps carry none: ``model.export`` cannot serialise a host callback. Measured on a 2-core CPU, the
+    four NMF layers' callbacks cost cnmf_1x1 1.9 ms of a 364 ms training step (``scripts/bench_input_check.py``).
+    """
+    if not training:
+        return x
+
+    def check(valid, *values):
+        if not valid:
+            raise error(*values)
+
+    jax.debug.callback(check, condition, *statistics())
+    return x
 
 
 def tracing_for_export():

@@ -38,8 +38,8 @@ def after_counting(counter, amount, outputs):
         return tuple(tf.identity(t) for t in outputs)
 
 
-def graph_assertion(x, condition, message):
-    """``x`` behind a ``tf.debugging.Assert`` inside a ``tf.function`` graph without XLA, else ``x``."""
+def graph_assertion(x, condition, message, statistics, error, training):
+    """``x`` behind a ``tf.debugging.Assert`` inside a ``tf.function`` graph without XLA (any step), else ``x``."""
     from tensorflow.python.framework import ops as tf_ops
     from tensorflow.python.ops import control_flow_util
 

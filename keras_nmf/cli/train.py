@@ -19,6 +19,7 @@ configuration is an error.
 import sys
 
 from keras_nmf.data import DataError
+from keras_nmf.ops import InvalidInputError
 from keras_nmf.training import parse_config, train
 from keras_nmf.training.callbacks import NonFiniteLossError
 from keras_nmf.training.config import ConfigError
@@ -36,8 +37,8 @@ def main(argv=None):
         return 2
     except RunWriteError:
         return 4  # train() printed what could not be written, what survived and the resume command
-    except NonFiniteLossError:
-        return 3  # train() printed the epoch, batch and the resume command
+    except (NonFiniteLossError, InvalidInputError):
+        return 3  # train() printed the epoch (or the layer's input check) and the resume command
     except KeyboardInterrupt:
         return 130
     return 0

@@ -198,14 +198,14 @@ class BaseNMF(keras.layers.Layer):
         h = keras.ops.zeros((0,) + tuple(output_shape[1:]), "float32") + link
         return self._outputs(h, lambda: keras.ops.zeros((0,) + tuple(x.shape[1:]), "float32") + link)
 
-    def _prepare_input(self, inputs):
-        """Casts to float32 and checks x >= 0 and finite."""
+    def _prepare_input(self, inputs, training):
+        """Casts to float32 and checks x >= 0 and finite (in compiled JAX steps, training steps only)."""
         x = keras.ops.cast(inputs, "float32")
         if self.check_inputs:
-            x = ops.check_non_negative_finite(x, self.name)
+            x = ops.check_non_negative_finite(x, self.name, bool(training))
         return x
 
-    def _prepare_observed(self, observed, x):
+    def _prepare_observed(self, observed, x, training):
         """The mask as float32 in x's shape (broadcast, e.g. over channels), or None."""
         if observed is None:
             return None
@@ -218,7 +218,7 @@ class BaseNMF(keras.layers.Layer):
                              f"observed.shape={shape}")
         observed = keras.ops.cast(observed, "float32")
         if self.check_inputs:
-            observed = ops.check_mask(observed, self.name)
+            observed = ops.check_mask(observed, self.name, bool(training))
         return keras.ops.broadcast_to(observed, keras.ops.shape(x))
 
     @property
@@ -239,10 +239,10 @@ class BaseNMF(keras.layers.Layer):
         Returns:
             :class:`NMFFactorization`.
         """
-        x = self._prepare_input(inputs)
+        x = self._prepare_input(inputs, training=False)
         if not self.built:
             self.build(tuple(x.shape))
-        observed = self._prepare_observed(observed, x)
+        observed = self._prepare_observed(observed, x, training=False)
         patterns, weights = self._patterns_and_weights(x)
         mask = None if observed is None else self._observed_patterns(observed)
         h, counts, previous = ops.iterate(patterns, weights, self.options, mask, with_history=True)

@@ -236,12 +236,12 @@ class CNMF2D(BaseNMF):
         )
         return max(1, self.chunk_elements // entries_per_image)
 
-    def call(self, inputs, observed=None):
+    def call(self, inputs, observed=None, training=None):
         output_shape = self._h_shape(inputs.shape)
         if inputs.shape[0] == 0:
             return self._empty_batch(inputs, output_shape)
-        x = self._prepare_input(inputs)
-        observed = self._prepare_observed(observed, x)
+        x = self._prepare_input(inputs, training)
+        observed = self._prepare_observed(observed, x, training)
         weights = self._grouped_weights()
         h = ops.patchwise_nmf(x, weights, self.geometry, self.options,
                               images_per_chunk=self._images_per_chunk(output_shape, x.shape[-1]),

@@ -111,11 +111,11 @@ class NMFDense(BaseNMF):
         self._add_kernel((input_dim, self.units))
         self.input_spec = keras.layers.InputSpec(ndim=2, axes={-1: input_dim})
 
-    def call(self, inputs, observed=None):
+    def call(self, inputs, observed=None, training=None):
         if inputs.shape[0] == 0:
             return self._empty_batch(inputs, (0, self.units))
-        x = self._prepare_input(inputs)
-        observed = self._prepare_observed(observed, x)
+        x = self._prepare_input(inputs, training)
+        observed = self._prepare_observed(observed, x, training)
         weights = ops.nmf_weights(self.kernel.value)  # eq. 20
         h = ops.nmf(x, weights, self.options, self._fallback_counter(), observed)
 

@@ -24,6 +24,7 @@ import keras
 from keras_nmf import schedules
 from keras_nmf.data import dataset_shape, load_dataset
 from keras_nmf.models import count_parameters
+from keras_nmf.ops import InvalidInputError, invalid_input_message
 from keras_nmf.training import callbacks as run_callbacks
 from keras_nmf.training.backup import RunBackup
 from keras_nmf.training.config import ConfigError, TrainConfig
@@ -142,6 +143,12 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
         except run_callbacks.NonFiniteLossError as error:
             print(f"\n{error}")
             raise
+        except Exception as error:  # a compiled step wraps the NMF layers' input check in the backend's error
+            message = invalid_input_message(error)
+            if message is None:
+                raise
+            print(f"\n{message}\n{stop_message(backup, run)}", file=sys.stderr)
+            raise InvalidInputError(message) from None
         finally:
             undo_patch()
         backup.remove()  # only now: the results are safely written

@@ -10,6 +10,7 @@ import pytest
 
 from keras_nmf.layers import CNMF2D, L1Normalize, NMFDense
 from keras_nmf.layers.base_nmf import MAX_ITERATIONS
+from keras_nmf.ops import invalid_input_message
 from tests.backend import MODES, layer_output_and_gradients, to_numpy
 
 nmf_module = importlib.import_module("keras_nmf.ops.nmf")
@@ -31,6 +32,18 @@ def test_a_huge_finite_input_is_not_called_negative_or_non_finite():
 def test_a_bad_input_message_says_what_is_wrong():
     with pytest.raises(ValueError, match=r"1 negative entries .* and 0 NaN/Inf entries"):
         NMFDense(3)(np.array([[1.0, -1.0], [2.0, 1.0]], "float32"))
+
+
+def test_fit_stops_on_a_negative_input_with_the_layers_message_on_every_backend():
+    """Every backend compiles fit's steps its own way (a graph, jax.jit, eager PyTorch): none trains on silently."""
+    model = keras.Sequential([keras.Input((6,)), NMFDense(3, name="nmf"), keras.layers.Dense(1)])
+    model.compile("adam", "mse")
+    data, targets = np.random.default_rng(0).uniform(size=(8, 6)).astype("float32"), np.zeros((8, 1))
+    model.fit(data, targets, verbose=0)
+    data[3, 2] = -0.5
+    with pytest.raises(Exception) as error:
+        model.fit(data, targets, verbose=0)
+    assert invalid_input_message(error.value).startswith("Layer nmf received an input with negative values")
 
 
 @pytest.mark.parametrize("mode", MODES)
