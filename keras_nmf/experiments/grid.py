@@ -12,14 +12,13 @@ saved configuration differs from the planned one is an error, never a mix.
 import dataclasses
 import pathlib
 import statistics
-import time
 
 from keras_nmf.experiments.variants import BASE_VARIANT, Variant
 from keras_nmf import training
 from keras_nmf.training import TrainConfig
 from keras_nmf.training.callbacks import NonFiniteLossError
 from keras_nmf.training.config import for_arch, resume_changes
-from keras_nmf.training.run_files import RunLock, read_json
+from keras_nmf.training.run_files import RunLock, read_run_results
 
 #: Every field of a planned run: what a grid passes to ``train`` as set explicitly.
 ALL_FIELDS = frozenset(spec.name for spec in dataclasses.fields(TrainConfig))
@@ -117,14 +116,18 @@ def plan_grid(base_config: TrainConfig, archs, seeds, variants, out) -> list:
     return runs
 
 
+def run_seconds(run):
+    """A finished run's time: its epochs (over every session) and the last session's start-up (data, model)."""
+    results = read_run_results(run.run_dir / "results.json")
+    return results["train_seconds"] + float(results.get("startup_seconds_this_session") or 0.0)
+
+
 def _known_seconds(runs):
-    """Seconds per finished run, by (arch, variant label), from their results.json."""
+    """Seconds per finished run (:func:`run_seconds`), by (arch, variant label)."""
     seconds = {}
     for run in runs:
         if run.status == FINISHED:
-            results = read_json(run.run_dir / "results.json", "the run's results",
-                                f"Delete {run.run_dir} to train it again.")
-            seconds.setdefault((run.arch, run.variant.label), []).append(float(results["train_seconds"]))
+            seconds.setdefault((run.arch, run.variant.label), []).append(run_seconds(run))
     return seconds
 
 
@@ -144,6 +147,8 @@ def estimate_seconds_left(remaining, seconds_by_kind):
 def _format_duration(seconds):
     if seconds is None:
         return "unknown until a run finishes"
+    if seconds < 90:
+        return f"~{seconds:.0f} s"
     minutes = seconds / 60
     return f"~{minutes:.0f} min" if minutes < 90 else f"~{minutes / 60:.1f} h"
 
@@ -191,14 +196,13 @@ def run_grid(runs, extra_callbacks=(), print_fn=print, train_fn=None) -> dict:
                 flush=True,
             )
             config = dataclasses.replace(run.config, resume=status == INTERRUPTED)
-            start = time.perf_counter()
             try:
                 # Every planned field is "given": a resume takes the planned learning rates, epochs, runtime flags.
                 train_fn(config, extra_callbacks=extra_callbacks, given=ALL_FIELDS)
             except NonFiniteLossError:
                 counts["failed"] += 1  # train() printed the epoch, batch and resume command
                 continue
-            seconds.setdefault((run.arch, run.variant.label), []).append(time.perf_counter() - start)
+            seconds.setdefault((run.arch, run.variant.label), []).append(run_seconds(run))
             counts["resumed" if status == INTERRUPTED else "trained"] += 1
         finally:
             lock.release()

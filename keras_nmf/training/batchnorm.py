@@ -7,6 +7,7 @@ import keras
 import numpy as np
 
 from keras_nmf.training.compiled import compiled_call
+from keras_nmf.training.progress import show_status
 
 
 def batchnorm_layers(model):
@@ -92,6 +93,7 @@ class RecalibrateBatchNorm(keras.callbacks.Callback):
 
     def _recalibrate_once(self):
         if not self._done_this_epoch:
+            show_status(self, f"recalibrating BatchNorm on {self.batches} training batches")
             recalibrate_batchnorm(self.model, self.dataset, self.batches)
             self._done_this_epoch = True
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from keras_nmf.layers import CNMF2D
 from keras_nmf.ops import nmf_weights
+from keras_nmf.training.progress import show_status
 from keras_nmf.training.tensorboard import EventWriter
 
 
@@ -33,6 +34,7 @@ class TestSetEvaluation(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is None or (epoch + 1) % self.every:
             return
+        show_status(self, "evaluating the test set")
         results = self.model.evaluate(self.dataset, verbose=0, return_dict=True)
         logs["test_loss"] = results["loss"]
         logs["test_accuracy"] = results["accuracy"]

@@ -5,6 +5,7 @@ import numpy as np
 
 from keras_nmf.layers.base_nmf import BaseNMF
 from keras_nmf.training.compiled import compiled_call
+from keras_nmf.training.progress import show_status
 
 #: The quantities logged per layer, as ``<layer>_<quantity>`` (epochs.csv columns, TensorBoard ``epoch_<...>``).
 QUANTITIES = ("reconstruction_error", "residual", "sparsity", "iterations")
@@ -54,6 +55,7 @@ class NMFDiagnostics(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
+        show_status(self, "measuring the NMF layers' diagnostics")
         for layer, head in self._heads:
             for name, value in layer_diagnostics(layer, head(self.images)).items():
                 logs[f"{layer.name}_{name}"] = value

@@ -61,6 +61,7 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
         DistributeError: the strategy cannot start (e.g. no TF_CONFIG), or a
             worker of a multi-worker run was lost (resumable).
     """
+    started = time.perf_counter()
     run = RunDir.prepare(config, given)
     config = run.config
     strategy = make_strategy(config.distribute, config.distribute_timeout)  # first: before other TensorFlow work
@@ -132,7 +133,8 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
                 return {"test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"]), "chief": False}
             results = summarize_run(test, config, data, backup.history, parameters, precision,
                                     bool(model.jit_compile), stopped_by_floor=_stopped_by_floor(stateful),
-                                    session_seconds=session_seconds, num_replicas=replicas(strategy))
+                                    session_seconds=session_seconds, startup_seconds=start - started,
+                                    num_replicas=replicas(strategy))
             run.finish(model, results)
         except KeyboardInterrupt:
             print(f"\nInterrupted. {stop_message(backup, run)}")
@@ -224,7 +226,7 @@ def stop_message(backup, run):
 
 
 def summarize_run(test, config, data, history, parameters, precision, jit, stopped_by_floor, session_seconds,
-                  num_replicas=1):
+                  startup_seconds=0.0, num_replicas=1):
     """What results.json records (beside the provenance), from the final evaluation ``test`` and every epoch's logs."""
     return {
         "arch": config.arch,
@@ -236,6 +238,7 @@ def summarize_run(test, config, data, history, parameters, precision, jit, stopp
         "stopped_by_lr_floor": stopped_by_floor,
         "train_seconds": sum(row.get("seconds") or 0.0 for row in history),
         "wall_seconds_this_session": session_seconds,
+        "startup_seconds_this_session": startup_seconds,  # the model built and the data loaded, before fit
         "plateau_monitor": config.monitor,
         "test_set_use": "logged each epoch and evaluated at the end; never used for selection or scheduling",
         "precision": precision,

@@ -1,6 +1,7 @@
 """scripts/compare.py on a generated image folder: the grid, its report, skipping, resuming, errors."""
 
 import csv
+import pathlib
 import json
 
 import keras
@@ -212,3 +213,17 @@ def test_the_summary_reads_right_for_one_seed_and_names_no_machine_path(tmp_path
     text = (tmp_path / "summary.md").read_text()
     assert "Rebuilt from 1 finished run directory of the grid `grid`" in text and str(tmp_path) not in text
     assert "| 1 (0) | 50.0 | 81.0 |" in text and "±" not in text.split("|---|")[-1]
+
+
+def test_the_time_left_counts_each_finished_runs_start_up_and_epochs(tmp_path, capsys):
+    """The estimate is the runs' measured time, data loading included: 20 s of epochs + 25 s of start-up each."""
+    def train(config, extra_callbacks, given):
+        run = tmp_path / "grid" / pathlib.Path(config.logdir).name
+        run.mkdir(parents=True)
+        (run / "results.json").write_text(json.dumps({**_results("cnn"), "train_seconds": 20.0,
+                                                      "startup_seconds_this_session": 25.0}))
+
+    runs = plan_grid(TrainConfig(verbose=0), ["cnn"], [0, 1, 2], [BASE_VARIANT], tmp_path / "grid")
+    run_grid(runs, train_fn=train)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[run")]
+    assert [line.split("estimated ")[1] for line in lines] == ["unknown until a run finishes", "~2 min", "~45 s"]
