@@ -53,7 +53,7 @@ class NMFDiagnostics(keras.callbacks.Callback):
                        for layer in nmf_layers(self.model)]
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is None:
+        if logs is None or not self._heads:
             return
         show_status(self, "measuring the NMF layers' diagnostics")
         for layer, head in self._heads:

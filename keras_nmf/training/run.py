@@ -32,6 +32,7 @@ from keras_nmf.training.diagnostics import NMFDiagnostics
 from keras_nmf.training.distribute import (
     is_chief, lost_worker_is_an_error, make_strategy, patch_multiworker_build, replicas, session_scope,
 )
+from keras_nmf.training.progress import ProgressBar
 from keras_nmf.training.recipe import build_compiled_model, process_settings, recipe_callbacks, use_run_schedule
 from keras_nmf.training.run_dir import RunDir
 from keras_nmf.training.run_files import RunFileError, RunWriteError
@@ -105,7 +106,7 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
             *recipe,
             run_callbacks.TestSetEvaluation(data.test, every=config.eval_every),
             *([NMFDiagnostics(data.test[0][0])] if config.nmf_diagnostics else []),
-            *([keras.callbacks.ProgbarLogger()] if config.verbose else []),  # ends its line before the summary
+            *([ProgressBar()] if config.verbose else []),  # ends its line before the summary
             run_callbacks.EpochSummary(config.epochs, print_fn=say),
             backup,
             *([EpochTensorBoard(run.path), run_callbacks.BasisImages(run.path, _first_kxk_layer(config))]

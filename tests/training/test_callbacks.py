@@ -6,6 +6,7 @@ import numpy as np
 from keras_nmf.training.batchnorm import RecalibrateBatchNorm
 from keras_nmf.training import callbacks as run_callbacks
 from keras_nmf.training.callbacks import basis_grid
+from keras_nmf.training.progress import ProgressBar
 
 
 def test_basis_grid_tiles_every_filter_in_unit_range():
@@ -16,13 +17,14 @@ def test_basis_grid_tiles_every_filter_in_unit_range():
 
 
 def test_the_end_of_an_epoch_says_what_it_does_over_the_progress_bar(capsys):
-    """After the last batch, the bar's line says what runs; Keras's final bar (with the test numbers) comes after."""
+    """The first step says it compiles; after the last batch, the bar's line says what runs, then Keras's final bar."""
     model = keras.Sequential([keras.Input((4,)), keras.layers.BatchNormalization(), keras.layers.Dense(2)])
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     data = _batches()
     callbacks = [RecalibrateBatchNorm(data, batches=1), run_callbacks.TestSetEvaluation(data)]
-    model.fit(data, epochs=1, verbose=1, callbacks=callbacks)
+    model.fit(data, epochs=1, verbose=1, callbacks=[*callbacks, ProgressBar()])
     out = capsys.readouterr().out
+    assert out.index("\r\x1b[Kcompiling the training step…") < out.index("1/2")
     recalibrating = out.index("\r\x1b[Krecalibrating BatchNorm on 1 training batches…")
     testing = out.index("\r\x1b[Kevaluating the test set…")
     assert recalibrating < testing < out.index("test_accuracy")
