@@ -1,6 +1,8 @@
-"""The experiments' figures: Figure 5 (accuracy per arch over seeds) and the robustness curves.
+"""The experiments' figures: Figure 5 (accuracy per arch over seeds), learning curves, Figure 6, the robustness
+and gradient-fidelity curves.
 
-matplotlib with the Agg backend; one function per figure, taking rows (dicts).
+matplotlib with the Agg backend; one function per figure, taking rows (dicts). ``draw_*`` return the figure (the
+tests read its layout), ``plot_*`` write it as a PNG.
 """
 
 try:
@@ -10,7 +12,7 @@ except ModuleNotFoundError:
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter  # noqa: E402
 
 from keras_nmf.training.run_files import atomic_save  # noqa: E402
 
@@ -18,27 +20,32 @@ DPI = 120
 
 
 def plot_figure5(summary, path):
+    """Writes :func:`draw_figure5` as a PNG."""
+    _save(draw_figure5(summary), path)
+
+
+def draw_figure5(summary):
     """Test accuracy per arch: mean ± std over seeds (one marker per variant), each seed as a dot.
 
-    The paper's number, where it has one, is a dashed line over its arch.
+    The paper's number, where it has one, is a dashed line over its arch. The legend lies under the axes, where it
+    covers no point and takes no width from them.
 
     Args:
         summary: groups from :func:`keras_nmf.experiments.summary.summarize`.
-        path: the PNG to write.
     """
     archs = list(dict.fromkeys(group["arch"] for group in summary))
     variants = list(dict.fromkeys(group["variant"] for group in summary))
     spread = 0.6 / max(len(variants), 1)
-    figure, axes = plt.subplots(figsize=(4.2 + 1.6 * len(archs), 4.2))
+    figure, axes = plt.subplots(figsize=(3.2 + 1.2 * len(archs), 4.8), layout="constrained")
     for v_index, variant in enumerate(variants):
         offset = (v_index - (len(variants) - 1) / 2) * spread
         groups = [group for group in summary if group["variant"] == variant]
         xs = [archs.index(group["arch"]) + offset for group in groups]
         axes.errorbar(xs, [g["mean"] for g in groups], yerr=[g["std"] for g in groups], fmt="o", capsize=5,
-                      markersize=7, label=f"{variant} (mean ± std)")
+                      markersize=7, label=f"{variant} (mean ± std)" if len(variants) > 1 else "mean ± std")
         for x, group in zip(xs, groups):
             axes.scatter([x] * len(group["accuracies"]), group["accuracies"], s=12, color="grey", zorder=3)
-    paper_label = "paper (500 epochs), over the variant it belongs to"
+    paper_label = "paper (500 epochs)"
     for group in summary:
         if group["paper"] is not None:
             v_index = variants.index(group["variant"])
@@ -50,22 +57,25 @@ def plot_figure5(summary, path):
     axes.set_xlim(-0.6, len(archs) - 0.4)
     axes.set_xlabel("architecture")
     axes.set_ylabel("CIFAR-10 test accuracy (%)")
+    _percent_ticks(axes.yaxis)
     axes.set_title("Figure 5: accuracy over seeds")
     axes.grid(axis="y", alpha=0.3)
-    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes: covers no point
-    figure.tight_layout()
-    atomic_save(path, lambda temporary: figure.savefig(temporary, dpi=DPI))
-    plt.close(figure)
+    _legend_below(axes)
+    return figure
 
 
 def plot_learning_curves(curves, path):
+    """Writes :func:`draw_learning_curves` as a PNG."""
+    _save(draw_learning_curves(curves), path)
+
+
+def draw_learning_curves(curves):
     """Test accuracy against epochs: one line per (arch, variant), the mean over seeds, the seeds' range shaded.
 
     Args:
         curves: rows ``{"arch", "variant", "seed", "epoch", "test_accuracy"}`` (accuracy 0-1).
-        path: the PNG to write.
     """
-    figure, axes = plt.subplots(figsize=(6.4, 4.2))
+    figure, axes = plt.subplots(figsize=(6.4, 4.8), layout="constrained")
     for arch, variant in dict.fromkeys((row["arch"], row["variant"]) for row in curves):
         by_epoch = {}
         for row in curves:
@@ -77,15 +87,16 @@ def plot_learning_curves(curves, path):
         line, = axes.plot(epochs, means, marker="o", label=label)
         axes.fill_between(epochs, [min(by_epoch[e]) for e in epochs], [max(by_epoch[e]) for e in epochs],
                           color=line.get_color(), alpha=0.15)
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    epochs = [row["epoch"] for row in curves]
+    axes.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)  # whole epochs, also for a single one
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     axes.set_xlabel("epoch")
     axes.set_ylabel("test accuracy (%)")
+    _percent_ticks(axes.yaxis)
     axes.set_title("Learning curves (mean over seeds, range shaded)")
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    atomic_save(path, lambda temporary: figure.savefig(temporary, dpi=DPI))
-    plt.close(figure)
+    _legend_below(axes)
+    return figure
 
 
 def plot_robustness(rows, path):
@@ -110,30 +121,36 @@ def plot_robustness(rows, path):
     axes[0][0].set_ylabel("test accuracy (%)")
     axes[0][-1].legend(fontsize=7)
     figure.tight_layout()
-    atomic_save(path, lambda temporary: figure.savefig(temporary, dpi=DPI))
-    plt.close(figure)
+    _save(figure, path)
 
 
 def plot_figure6(rows, front, path):
+    """Writes :func:`draw_figure6` as a PNG."""
+    _save(draw_figure6(rows, front), path)
+
+
+def draw_figure6(rows, front):
     """The paper's Figure 6: (a) accuracy vs total parameters coloured by the CNN/NMF ratio, front drawn;
     (b) accuracy vs the ratio coloured by total parameters, front members edged, the best trial marked.
+
+    Sweeps without NMF parameters (the CNN archs) have no ratio: panel (a) alone.
 
     Args:
         rows: completed trials (``parameters_total``, ``cnn_nmf_ratio``, ``test_accuracy`` 0-1).
         front: the Pareto front (a subset of ``rows``).
-        path: the PNG to write.
     """
     from matplotlib.colors import LogNorm
-    from matplotlib.ticker import NullFormatter
 
     params = [row["parameters_total"] for row in rows]
     ratios = [row.get("cnn_nmf_ratio") for row in rows]
     accuracy = [100 * row["test_accuracy"] for row in rows]
-    if any(ratio is None for ratio in ratios):  # a CNN sweep: no NMF parameters, no ratio axis
-        return _plot_sizes_only(rows, front, path)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    if any(ratio is None for ratio in ratios):
+        figure, left = plt.subplots(figsize=(6, 4.8), layout="constrained")
+        _accuracy_vs_size(left, rows, front, "accuracy vs size (no NMF layers: no CNN/NMF ratio)")
+        return figure
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
     points = _accuracy_vs_size(left, rows, front, "(a) accuracy vs size", c=ratios, cmap="viridis", norm=LogNorm())
-    figure.colorbar(points, ax=left, label="CNN / NMF parameters")
+    figure.colorbar(points, ax=left, label="CNN / NMF parameters", pad=0.02)
     on_front = {id(row) for row in front}
     edges = ["black" if id(row) in on_front else "none" for row in rows]
     points = right.scatter(ratios, accuracy, c=params, cmap="plasma", norm=LogNorm(), s=36, edgecolors=edges,
@@ -143,15 +160,14 @@ def plot_figure6(rows, front, path):
                   edgecolors="red", linewidths=1.5, label=f"best (ratio {best['cnn_nmf_ratio']:.2f})", zorder=4)
     right.set_xscale("log")
     right.set_xlabel("CNN / NMF parameters")
+    right.set_ylabel("test accuracy (%)")
+    _percent_ticks(right.yaxis)
     right.set_title("(b) accuracy vs parameter ratio (front edged)")
-    right.legend(fontsize=8, loc="lower right")
-    figure.colorbar(points, ax=right, label="total parameters")
-    for axis in (left, right):
-        axis.grid(alpha=0.3)
-        axis.xaxis.set_minor_formatter(NullFormatter())  # log axes: label the decades only
-    figure.tight_layout()
-    atomic_save(path, lambda temporary: figure.savefig(temporary, dpi=DPI))
-    plt.close(figure)
+    right.grid(alpha=0.3)
+    right.xaxis.set_minor_formatter(NullFormatter())  # log axes: label the decades only
+    _legend_below(right)
+    figure.colorbar(points, ax=right, label="total parameters", pad=0.02)
+    return figure
 
 
 def _accuracy_vs_size(axis, rows, front, title, **colours):
@@ -163,20 +179,33 @@ def _accuracy_vs_size(axis, rows, front, title, **colours):
     axis.set_xscale("log")
     axis.set_xlabel("total parameters")
     axis.set_ylabel("test accuracy (%)")
+    _percent_ticks(axis.yaxis)
     axis.set_title(title)
-    axis.legend(fontsize=8, loc="lower right")
+    axis.grid(alpha=0.3)
+    axis.xaxis.set_minor_formatter(NullFormatter())
+    _legend_below(axis)
     return points
 
 
-def _plot_sizes_only(rows, front, path):
-    """Figure 6 (a) alone, for sweeps without NMF parameters (the CNN archs): accuracy vs total parameters."""
-    from matplotlib.ticker import NullFormatter
+def _percent_ticks(axis, minimum_span=2.0):
+    """An accuracy axis (percent) spanning at least ``minimum_span`` points, ticked at round values with at most one
+    decimal: a single run or a flat curve would otherwise get ticks such as 71.955, 71.960, ..."""
+    low, high = axis.get_view_interval()
+    if high - low < minimum_span:
+        middle = (low + high) / 2
+        axis.axes.set_ylim(middle - minimum_span / 2, middle + minimum_span / 2)
+    axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.1f}".removesuffix(".0")))
 
-    figure, axis = plt.subplots(figsize=(6, 4.2))
-    _accuracy_vs_size(axis, rows, front, "accuracy vs size (no NMF layers: no CNN/NMF ratio)")
-    axis.grid(alpha=0.3)
-    axis.xaxis.set_minor_formatter(NullFormatter())
-    figure.tight_layout()
+
+def _legend_below(axis):
+    """The legend under the axes' labels, in columns: it covers no point and takes no width from the axes."""
+    handles, labels = axis.get_legend_handles_labels()
+    axis.legend(handles, labels, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16),
+                ncols=min(len(labels), 3), frameon=False)
+
+
+def _save(figure, path):
     atomic_save(path, lambda temporary: figure.savefig(temporary, dpi=DPI))
     plt.close(figure)
 
@@ -219,5 +248,4 @@ def plot_gradient_fidelity(rows, path):
         axis.set_yscale("log")
         _log_n_axis(axis, "median |h(N) - h(N-1)|_1", f"{model}: fixed-point residual")
     figure.tight_layout()
-    atomic_save(path, lambda temporary: figure.savefig(temporary, dpi=DPI))
-    plt.close(figure)
+    _save(figure, path)
