@@ -1,4 +1,4 @@
-"""Every reference in the README and docs/ resolves: links, and the repository paths they name in backticks."""
+"""The README and docs/: every reference resolves (links, the repository paths they name), and they speak of the package."""
 
 import re
 
@@ -21,3 +21,12 @@ def test_every_reference_of_a_document_resolves(doc):
     # Files of the workplace beside the repository are not part of a user's checkout.
     missing += [f"workplace file {name}" for name in re.findall(r"\b(PAPER\.md|STYLE\.md)\b", text)]
     assert not missing, f"{doc.relative_to(REPO_ROOT)} names what a checkout does not have: {missing}"
+
+
+HISTORY = re.compile(r"\bissue #\d+|\b(?:this|previous|last|earlier) session\b|\bstop \d+\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("doc", [doc for doc in DOCS if "experiments" not in doc.parts], ids=lambda doc: doc.name)
+def test_the_docs_speak_of_the_package_not_its_history(doc):
+    """Issue numbers and work sessions mean nothing to a user (experiment records may say when they ran)."""
+    assert not HISTORY.findall(doc.read_text()), doc
