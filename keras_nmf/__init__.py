@@ -9,26 +9,52 @@ loss, optimizer and schedules, which loading a ``.keras`` file of its models nee
 
 import importlib
 import os
+import pathlib
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-# The backend is Keras's choice, by Keras's own rule (KERAS_BACKEND, else keras.json, else TensorFlow); this
-# package never sets it. Keras is imported with TensorFlow's native start-up noise filtered, in case it is TensorFlow.
-from keras_nmf._native_log import import_keras_quietly  # noqa: E402
-
-import_keras_quietly()
-
-# Everything here is backend-agnostic (keras.ops); the training stack imports on first use.
-# Every class that a saved model of this package can hold is registered here (layers, the augmentation layer, loss,
-# optimizer, learning-rate schedules): `import keras_nmf` is all `keras.models.load_model` needs.
-from keras_nmf import initializers, layers, losses, models, ops, optimizers, schedules  # noqa: E402
-
 __version__ = "0.1.0"
 
+#: Imported with the package: every class that a saved model of this package can hold is registered by them (layers,
+#: the augmentation layer, loss, optimizer, learning-rate schedules), so `import keras_nmf` is all
+#: `keras.models.load_model` needs. All are backend-agnostic (keras.ops).
+_REGISTERING_SUBMODULES = ("initializers", "layers", "losses", "models", "ops", "optimizers", "schedules")
+#: Imported on first use: the training stack and what builds on it.
 _LAZY_SUBPACKAGES = ("data", "training", "experiments", "benchmarks", "tuning", "cli")
+#: The package's commands (``keras-nmf-<name>``, ``scripts/<name>.py``): each parses its arguments before it calls
+#: :func:`load`, so that ``--help`` and a usage error come back before Keras and a backend are imported.
+COMMANDS = ("train", "evaluate", "compare", "robustness", "search", "report", "pack_images")
+
+
+def load():
+    """Imports Keras (the backend is Keras's choice: KERAS_BACKEND, else keras.json, else TensorFlow, with TensorFlow's
+    native start-up noise filtered) and the registering submodules. ``import keras_nmf`` calls it, except in a
+    command of this package while it parses its arguments; calling it again does nothing."""
+    from keras_nmf._native_log import import_keras_quietly
+
+    import_keras_quietly()
+    for name in _REGISTERING_SUBMODULES:
+        importlib.import_module(f"keras_nmf.{name}")
+
+
+def _a_command_is_starting():
+    """Whether this process was started as one of :data:`COMMANDS` (its console script, or its script in the
+    repository's ``scripts/``), which parses its arguments before it calls :func:`load`."""
+    started = pathlib.Path(sys.argv[0]) if getattr(sys, "argv", None) and sys.argv[0] else None
+    if started is None:
+        return False
+    if started.name in {f"keras-nmf-{name.replace('_', '-')}" for name in COMMANDS}:
+        return True
+    scripts = pathlib.Path(__file__).resolve().parent.parent / "scripts"
+    return started.suffix == ".py" and started.stem in COMMANDS and started.resolve().parent == scripts
+
+
+if not _a_command_is_starting():
+    load()
 
 
 def __getattr__(name):
-    if name in _LAZY_SUBPACKAGES:
+    if name in _REGISTERING_SUBMODULES or name in _LAZY_SUBPACKAGES:
         return importlib.import_module(f"keras_nmf.{name}")
     raise AttributeError(f"module 'keras_nmf' has no attribute {name!r}")

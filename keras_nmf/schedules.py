@@ -22,10 +22,7 @@ so both groups follow one shape.
 
 import keras
 
-#: ``plateau`` (the paper's, the default) first.
-SCHEDULES = ("plateau", "wsd", "onecycle", "cosine")
-#: The schedules laid over the run's budget (every one but the paper's plateau).
-FIXED_BUDGET = SCHEDULES[1:]
+from keras_nmf.run_choices import SCHEDULES
 
 
 @keras.saving.register_keras_serializable(package="keras_nmf")

@@ -75,6 +75,7 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
     import numpy as np
     import tensorflow as tf
 
+    from keras_nmf.architectures import arch_family
     from keras_nmf.benchmarks.timing import median_ms, paired_medians_ms
     from keras_nmf.models import count_parameters
     from keras_nmf.training.config import TrainConfig, for_arch
@@ -109,7 +110,7 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
         train_ms = median_ms(train_step, warmup=0, repeats=repeats)
         peak_memory = _train_step_memory(train_step, "GPU:0" if gpu else "CPU:0")
 
-        profiled = profile_layers and arch.startswith("cnmf")
+        profiled = profile_layers and arch_family(arch) == "nmf"
         profile = _profile_nmf_layers(model, images, jit, repeats) if profiled else []
         forward_backward_ms, forward_ms, backward_ms = paired_medians_ms(
             forward_backward, lambda x, y: forward(x), images, labels, repeats=repeats

@@ -25,17 +25,9 @@ import importlib
 import pathlib
 import sys
 
-from keras_nmf import backend
-from keras_nmf.data import DataError
-from keras_nmf.experiments import (
-    BASE_VARIANT, ConfigMismatchError, parse_variant, plan_grid, run_grid, write_summary,
-)
-from keras_nmf.experiments.grid import FINISHED
-from keras_nmf.experiments.outputs import prepare_output_dir
-from keras_nmf.experiments.processes import grid_command, run_in_processes
-from keras_nmf.experiments.variants import PER_RUN
-from keras_nmf.models import ARCHITECTURES
-from keras_nmf.training.config import build_parser, config_from_args
+from keras_nmf.architectures import ARCHITECTURES
+from keras_nmf.experiments.variants import BASE_VARIANT, PER_RUN, parse_variant
+from keras_nmf.training.config import ConfigError, build_parser, config_from_args
 
 
 #: The tf.distribute strategies whose collectives serve one network per process (tensorflow/tensorflow#62790;
@@ -89,6 +81,10 @@ def parse_args(argv=None):
 
 def _train_in_processes(argv, runs, processes):
     """The grid's unfinished runs, ``processes`` (at most one per run) at a time; returns the exit code."""
+    from keras_nmf import backend
+    from keras_nmf.experiments.grid import FINISHED
+    from keras_nmf.experiments.processes import grid_command, run_in_processes
+
     unfinished = sum(run.status != FINISHED for run in runs)
     processes = min(processes, unfinished)
     if processes <= 1:
@@ -102,10 +98,19 @@ def _train_in_processes(argv, runs, processes):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    args, base = parse_args(argv)
+    args, base = parse_args(argv)  # no Keras yet: --help and usage errors return at once
+    import keras_nmf
+
+    keras_nmf.load()
+    from keras_nmf.data import DataError
+    from keras_nmf.experiments import ConfigMismatchError, plan_grid, run_grid, write_summary
+    from keras_nmf.experiments.outputs import prepare_output_dir
+    from keras_nmf.training.recipe import check_backend_support
+
     try:  # the report's figures need the plots extra: refused now, not after the training
         importlib.import_module("keras_nmf.experiments.plots")
-    except ModuleNotFoundError as error:
+        check_backend_support(base)
+    except (ModuleNotFoundError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     code = 0

@@ -15,12 +15,9 @@ import argparse
 import json
 import sys
 
-from keras_nmf.data import TFDS_DATASETS, DataError
 from keras_nmf.experiments.cli import positive_int
+from keras_nmf.run_choices import TFDS_DATASETS
 from keras_nmf.training.run_files import RunFileError
-from keras_nmf.training.evaluate import (
-    RUN_DATA_FIELDS, data_settings, evaluate_saved_model, model_file,
-)
 
 
 def main(argv=None):
@@ -35,7 +32,13 @@ def main(argv=None):
     parser.add_argument("--flip-tta", action="store_true",
                         help="also report the accuracy with test-time augmentation: the class probabilities averaged "
                              "over each image and its horizontal mirror (not the paper's evaluation)")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # no Keras yet: --help and usage errors return at once
+    import keras_nmf
+
+    keras_nmf.load()
+    from keras_nmf.data import DataError
+    from keras_nmf.training.evaluate import RUN_DATA_FIELDS, data_settings, evaluate_saved_model, model_file
+
     try:
         args.model = model_file(args.model)
     except RunFileError as error:

@@ -11,8 +11,6 @@ pack decodes exactly the arrays of the folder. The pack is written atomically.
 import argparse
 import sys
 
-from keras_nmf.data.errors import DataError
-from keras_nmf.data.image_pack import pack_image_folder
 from keras_nmf.training.run_files import RunWriteError
 
 
@@ -20,7 +18,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", help="the image folder: FOLDER/train/<class>/*, FOLDER/test/<class>/*")
     parser.add_argument("pack", help="the pack file to write (FILE.npz)")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # before the data package (and Keras) loads: --help returns at once
+    from keras_nmf.data.errors import DataError
+    from keras_nmf.data.image_pack import pack_image_folder
+
     try:
         counts = pack_image_folder(args.folder, args.pack)
     except (DataError, RunWriteError) as error:

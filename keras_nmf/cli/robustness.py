@@ -22,12 +22,7 @@ import argparse
 import sys
 
 from keras_nmf.experiments.cli import add_model_output_arguments
-from keras_nmf.experiments import PERTURBATIONS, evaluate_robustness
-from keras_nmf.experiments.perturbations import AUTHORS_PERTURBATIONS
-from keras_nmf.experiments.plots import plot_robustness
-from keras_nmf.experiments.observed_holes import observed_twins
-from keras_nmf.experiments.outputs import prepare_output_dir
-from keras_nmf.experiments.robustness import load_models, model_labels, prepare_images, robustness_csv
+from keras_nmf.experiments.perturbations import AUTHORS_PERTURBATIONS, PERTURBATIONS
 
 
 def main(argv=None):
@@ -47,6 +42,15 @@ def main(argv=None):
                                ("--batch-size", args.batch_size, 1)):
         if value is not None and value < least:
             parser.error(f"{name} must be >= {least}. Received: {value}")
+    import keras_nmf  # only now: --help and usage errors return before Keras loads
+
+    keras_nmf.load()
+    from keras_nmf.experiments import evaluate_robustness
+    from keras_nmf.experiments.observed_holes import observed_twins
+    from keras_nmf.experiments.outputs import prepare_output_dir
+    from keras_nmf.experiments.plots import plot_robustness
+    from keras_nmf.experiments.robustness import load_models, model_labels, prepare_images, robustness_csv
+
     try:
         out = prepare_output_dir(args.out)
         models = load_models(args.models)

@@ -29,18 +29,14 @@ try:
 except ModuleNotFoundError as missing:
     print(f"error: {missing}", file=sys.stderr)
     sys.exit(2)
-import grpc  # KerasTuner's distributed mode talks to the chief over gRPC (a KerasTuner dependency)
 
+from keras_nmf.architectures import SWEEP_GROUPS, SWEEP_WIDTHS
 from keras_nmf.cli import command_line
-from keras_nmf.data import DataError, load_dataset
 from keras_nmf.experiments.cli import positive_int
 from keras_nmf.experiments.outputs import prepare_output_dir
 from keras_nmf.experiments.sweeps import check_trial_files, search_finished
-from keras_nmf.training.config import build_parser, config_from_args
-from keras_nmf.training.recipe import process_settings
+from keras_nmf.training.config import ConfigError, build_parser, config_from_args
 from keras_nmf.training.run_files import RunFileError
-from keras_nmf.tuning.costs import estimate_costs
-from keras_nmf.tuning.hypermodel import GROUPS, WIDTHS, NMFHyperModel, SweepTuner, TrialLockedError
 
 #: How long a worker waits for the chief oracle before it gives up (--chief-timeout).
 DEFAULT_CHIEF_TIMEOUT_S = 600.0
@@ -69,9 +65,9 @@ TRIAL_REFUSES = {
 def parse_args(argv=None):
     parser = build_parser(__doc__, exclude=SAMPLED, refuse=TRIAL_REFUSES)
     sweep = parser.add_argument_group("sweep")
-    sweep.add_argument("--widths", type=positive_int, nargs="+", default=list(WIDTHS))
-    sweep.add_argument("--nmf-groups", type=positive_int, nargs="+", default=list(GROUPS))
-    sweep.add_argument("--conv-groups", type=positive_int, nargs="+", default=list(GROUPS))
+    sweep.add_argument("--widths", type=positive_int, nargs="+", default=list(SWEEP_WIDTHS))
+    sweep.add_argument("--nmf-groups", type=positive_int, nargs="+", default=list(SWEEP_GROUPS))
+    sweep.add_argument("--conv-groups", type=positive_int, nargs="+", default=list(SWEEP_GROUPS))
     sweep.add_argument("--directory", default="tuning_runs", help="shared by all hosts of a distributed search")
     sweep.add_argument("--project-name", help="default: the arch")
     sweep.add_argument("--max-trials", type=positive_int,
@@ -122,6 +118,8 @@ def wait_for_chief(timeout_s):
     """
     if _worker_and_chief() is None:
         return None
+    import grpc  # KerasTuner's distributed mode talks to the chief over gRPC (a KerasTuner dependency)
+
     _, chief = _worker_and_chief()
     channel = grpc.insecure_channel(chief)
     try:
@@ -137,11 +135,20 @@ def wait_for_chief(timeout_s):
 
 
 def main(argv=None):
-    args, recipe = parse_args(argv)
+    args, recipe = parse_args(argv)  # no Keras yet: --help and usage errors return at once
+    import keras_nmf
+
+    keras_nmf.load()
+    from keras_nmf.data import DataError, load_dataset
+    from keras_nmf.training.recipe import check_backend_support, process_settings
+    from keras_nmf.tuning.costs import estimate_costs
+    from keras_nmf.tuning.hypermodel import NMFHyperModel, SweepTuner
+
     project = pathlib.Path(args.directory) / (args.project_name or recipe.arch)
     try:
+        check_backend_support(recipe)
         check_trial_files(project)  # before the data loads: KerasTuner would fail on a bad record after it
-    except RunFileError as error:
+    except (ConfigError, RunFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if _worker_and_chief() and not args.dry_run:
@@ -193,6 +200,10 @@ def run_search(tuner, project, variants, max_trials, *args, **kwargs):
     If the records say the search is finished, that worker has nothing left to
     do (exit 0); otherwise the error says how to resume (exit 1).
     """
+    import grpc
+
+    from keras_nmf.tuning.hypermodel import TrialLockedError
+
     try:
         tuner.search(*args, **kwargs)
     except TrialLockedError as error:

@@ -18,17 +18,21 @@ configuration is an error.
 
 import sys
 
-from keras_nmf.data import DataError
-from keras_nmf.ops import InvalidInputError
-from keras_nmf.training import parse_config, train
-from keras_nmf.training.callbacks import NonFiniteLossError
-from keras_nmf.training.config import ConfigError
-from keras_nmf.training.distribute import DistributeError
+from keras_nmf.training.config import ConfigError, parse_config
 from keras_nmf.training.run_files import RunFileError, RunLockedError, RunWriteError
 
 
 def main(argv=None):
-    config, given = parse_config(argv, description=__doc__)
+    config, given = parse_config(argv, description=__doc__)  # no Keras yet: --help and usage errors return at once
+    import keras_nmf
+
+    keras_nmf.load()
+    from keras_nmf.data import DataError
+    from keras_nmf.ops import InvalidInputError
+    from keras_nmf.training.callbacks import NonFiniteLossError
+    from keras_nmf.training.distribute import DistributeError
+    from keras_nmf.training.run import train
+
     try:
         train(config, given=given)
     except (ConfigError, DataError, DistributeError, RunFileError, RunLockedError, FileNotFoundError,

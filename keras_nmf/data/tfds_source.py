@@ -7,8 +7,8 @@ import numpy as np
 
 from keras_nmf.data.errors import DataError
 from keras_nmf.data.subsets import subset_indices
+from keras_nmf.run_choices import TFDS_DATASETS
 
-TFDS_DATASETS = ("cifar10", "mnist", "fashion_mnist")
 
 #: (height, width, channels) of each data set's images (known without loading it).
 TFDS_IMAGE_SHAPES = {"cifar10": (32, 32, 3), "mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1)}

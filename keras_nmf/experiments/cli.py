@@ -2,7 +2,7 @@
 
 import argparse
 
-from keras_nmf.data import TFDS_DATASETS
+from keras_nmf.run_choices import TFDS_DATASETS
 
 
 def positive_int(text):

@@ -10,6 +10,7 @@ perturbation it then explains only what it sees (the weighted update of
 
 import pathlib
 
+from keras_nmf.architectures import arch_family
 from keras_nmf.models import build_model, copy_weights
 from keras_nmf.training.config import TrainConfig
 from keras_nmf.training.recipe import model_arguments
@@ -37,6 +38,6 @@ def observed_twins(paths, networks, labels):
                                     f"which is not beside the model ({config_path}). Pass models inside their run "
                                     f"directories, or drop --holes-observed.")
         config = TrainConfig.load(config_path)
-        if config.arch.startswith("cnmf"):
+        if arch_family(config.arch) == "nmf":
             twins[label] = observed_twin(network, config)
     return twins

@@ -8,12 +8,8 @@ import warnings
 import keras
 
 from keras_nmf import backend, ops
+from keras_nmf.nmf_arguments import validate_nmf_arguments
 from keras_nmf.ops import diagnostics
-
-#: The largest ``iterations`` (N) a layer accepts. Up to :data:`keras_nmf.ops.UNROLL_LIMIT` the N updates are
-#: unrolled; above it they run as one compiled loop, so compile time does not grow with N.
-MAX_ITERATIONS = 10_000
-
 
 @dataclasses.dataclass
 class NMFFactorization:
@@ -53,68 +49,6 @@ class NMFFactorization:
         return diagnostics.hoyer_sparsity(self.h)
 
 
-def positive_int(value, name, meaning="", maximum=None):
-    """``value`` as an ``int`` (Python and NumPy integers alike), or ``ValueError`` naming ``name``."""
-    valid = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
-    if not valid or (maximum is not None and value > maximum):
-        bound = f"between 1 and {maximum:,}" if maximum is not None else ">= 1"
-        raise ValueError(f"`{name}`{meaning} must be an integer {bound}. Received: {name}={value!r}")
-    return int(value)
-
-
-def validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dtype="float32", divergence="kl",
-                           tolerance=None):
-    """Raises ``ValueError`` for NMF arguments outside their domain."""
-    positive_int(iterations, "iterations", " (N, the number of eq. 6 updates)", maximum=MAX_ITERATIONS)
-    if epsilon is not None and (not isinstance(epsilon, numbers.Real) or isinstance(epsilon, bool)):
-        raise ValueError(
-            "`epsilon` (eq. 6's step size) must be None (plain multiplicative update) or a float in (0, 1]. "
-            f"Received: epsilon={epsilon!r} of type {type(epsilon).__name__}"
-        )
-    if epsilon is not None and not (0.0 < float(epsilon) <= 1.0):
-        raise ValueError(
-            "`epsilon` (eq. 6's step size) must be None (plain multiplicative "
-            "update) or a float in (0, 1]; larger steps can make h negative. "
-            f"Received: epsilon={epsilon}"
-        )
-    if backward not in ops.BACKWARD_MODES:
-        raise ValueError(
-            f"`backward` must be one of {ops.BACKWARD_MODES}. Received: backward={backward!r}"
-        )
-    if learning not in ops.LEARNING_MODES:
-        raise ValueError(
-            f"`learning` must be one of {ops.LEARNING_MODES}. Received: learning={learning!r}"
-        )
-    if implicit_dtype not in ops.IMPLICIT_DTYPES:
-        raise ValueError(
-            f"`implicit_dtype` must be one of {ops.IMPLICIT_DTYPES}. Received: implicit_dtype={implicit_dtype!r}"
-        )
-    if implicit_dtype == "float64" and not backend.float64_available():
-        raise ValueError(
-            "`implicit_dtype='float64'` needs float64 arithmetic, which Keras gives on TensorFlow, and on JAX with "
-            "JAX_ENABLE_X64=1 (set it before starting Python); on PyTorch Keras computes float64 in float32. "
-            "Use implicit_dtype='float32' here.")
-    if divergence not in ops.DIVERGENCES:
-        raise ValueError(f"`divergence` must be one of {tuple(ops.DIVERGENCES)}. Received: divergence={divergence!r}")
-    if tolerance is not None:
-        valid = isinstance(tolerance, numbers.Real) and not isinstance(tolerance, bool) and math.isfinite(tolerance)
-        if not valid or tolerance <= 0:
-            raise ValueError("`tolerance` must be None (exactly `iterations` updates) or a finite float > 0: each "
-                             f"pattern stops at its first update that changes h by less (L1). Received: "
-                             f"tolerance={tolerance!r}")
-        if backward == "autodiff":
-            raise ValueError(
-                "`tolerance` stops each pattern inside a while loop, which autodiff cannot differentiate on every "
-                "backend (reverse mode through a data-dependent loop). Use backward='approx' or 'implicit' (both "
-                "apply at the returned h), or tolerance=None.")
-    if learning == "local" and backward != "approx":
-        raise ValueError(
-            "`learning='local'` replaces the weight gradient of the one-step "
-            "backward, so it needs `backward='approx'`. "
-            f"Received: backward={backward!r}, learning={learning!r}"
-        )
-
-
 class BaseNMF(keras.layers.Layer):
     """Holds the arguments and math shared by ``NMFDense`` and ``CNMF2D``.
 
@@ -139,6 +73,11 @@ class BaseNMF(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dtype, divergence, tolerance)
+        if implicit_dtype == "float64" and not backend.float64_available():
+            raise ValueError(
+                "`implicit_dtype='float64'` needs float64 arithmetic, which Keras gives on TensorFlow, and on JAX with "
+                "JAX_ENABLE_X64=1 (set it before starting Python); on PyTorch Keras computes float64 in float32. "
+                "Use implicit_dtype='float32' here.")
         for name, value in (("check_inputs", check_inputs), ("return_reconstruction", return_reconstruction)):
             if not isinstance(value, (bool, numbers.Integral)):
                 raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")

@@ -5,7 +5,8 @@ import numbers
 import keras
 
 from keras_nmf import ops
-from keras_nmf.layers.base_nmf import BaseNMF, positive_int
+from keras_nmf.layers.base_nmf import BaseNMF
+from keras_nmf.nmf_arguments import positive_int
 
 PADDINGS = ("valid", "same")
 

@@ -3,7 +3,8 @@
 import keras
 
 from keras_nmf import ops
-from keras_nmf.layers.base_nmf import BaseNMF, positive_int
+from keras_nmf.layers.base_nmf import BaseNMF
+from keras_nmf.nmf_arguments import positive_int
 
 
 @keras.saving.register_keras_serializable(package="keras_nmf")

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_nmf.layers.base_nmf import positive_int
+from keras_nmf.nmf_arguments import positive_int
 
 
 @keras.saving.register_keras_serializable(package="keras_nmf")

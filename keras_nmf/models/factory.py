@@ -2,14 +2,11 @@
 
 import keras
 
+from keras_nmf.architectures import (
+    ARCHITECTURES, HIDDEN_BLOCKS, NUM_BLOCKS, arch_family, block_learning_modes, check_groups,
+)
 from keras_nmf.initializers import FanInUniform, NearIdentity
 from keras_nmf.layers import CNMF2D, L1Normalize, ObservedFraction, PatchNormalizedConv2D
-
-ARCHITECTURES = ("cnn", "cnmf", "cnn_1x1", "cnmf_1x1")
-
-#: Hidden blocks: (channels at width 1, kernel size, 2x2 average pool after it).
-#: Block 3's kernel covers the whole remaining map (4x4 for 28x28 inputs).
-HIDDEN_BLOCKS = ((32, 5, True), (64, 5, True), (96, None, False))
 
 #: The authors' kxk convolutions are PyTorch ``Conv2d(bias=False)`` layers
 #: with PyTorch's default initialisation, Uniform(+-1 / sqrt(fan_in)); this is
@@ -22,59 +19,9 @@ TORCH_CONV_INITIALIZER = {"class_name": "VarianceScaling",
 TORCH_BN_EPSILON = 1e-5
 
 
-#: NMF blocks of every network (three hidden blocks and the output block).
-NUM_BLOCKS = len(HIDDEN_BLOCKS) + 1
-
-
-def block_learning_modes(nmf_learning, num_blocks=NUM_BLOCKS):
-    """One ``CNMF2D`` learning mode per block from ``"local"``, ``"local,local,local,backprop"`` or a sequence.
-
-    A single mode applies to every block; otherwise give exactly one per block
-    (block 1 first). ``("local", "local", "local", "backprop")`` is the
-    section 4.2 ablation with a back-propagated classifier block.
-
-    Raises:
-        ValueError: an unknown mode, or a count other than 1 or ``num_blocks``.
-    """
-    from keras_nmf.ops import LEARNING_MODES
-
-    modes = tuple(m.strip() for m in nmf_learning.split(",")) if isinstance(nmf_learning, str) else tuple(nmf_learning)
-    unknown = [m for m in modes if m not in LEARNING_MODES]
-    if unknown or len(modes) not in (1, num_blocks):
-        raise ValueError(
-            f"`nmf_learning` takes one of {', '.join(LEARNING_MODES)}, or one per NMF block ({num_blocks}, block 1 "
-            f"first, e.g. local,local,local,backprop). Received: nmf_learning={nmf_learning!r}")
-    return modes * num_blocks if len(modes) == 1 else modes
-
-
 def _check_choice(name, value, choices):
     if value not in choices:
         raise ValueError(f"Unknown {name} {value!r}. Valid choices: {', '.join(map(str, choices))}. Received: {name}={value!r}")
-
-
-def _check_groups(name, groups, channel_counts):
-    """Groups must divide every grouped layer's input and output channels."""
-    valid = [g for g in range(1, min(channel_counts) + 1) if all(c % g == 0 for c in channel_counts)]
-    if not isinstance(groups, int) or groups not in valid:
-        raise ValueError(
-            f"`{name}` must divide the channels of every grouped layer "
-            f"({', '.join(map(str, sorted(set(channel_counts))))}). Valid choices: "
-            f"{', '.join(map(str, valid))}. Received: {name}={groups}"
-        )
-
-
-def check_groups(width: int = 1, nmf_groups: int = 1, conv_groups: int = 1, nmf: bool = True):
-    """Raises ValueError unless the groups divide the channels of every grouped layer at ``width``.
-
-    ``nmf=False`` (the CNN archs, which have no NMF layers) checks ``conv_groups`` only.
-    """
-    if not isinstance(width, int) or width < 1:
-        raise ValueError(f"`width` must be a positive integer. Received: width={width}")
-    channels = [c * width for c, _, _ in HIDDEN_BLOCKS]
-    grouped_channels = channels + [channels[0]]
-    if nmf:
-        _check_groups("nmf_groups", nmf_groups, grouped_channels)
-    _check_groups("conv_groups", conv_groups, grouped_channels)
 
 
 def build_model(
@@ -165,7 +112,7 @@ def build_model(
             divide the channels, or an input too small for the blocks.
     """
     _check_choice("arch", arch, ARCHITECTURES)
-    nmf = arch.startswith("cnmf")
+    nmf = arch_family(arch) == "nmf"
     check_groups(width, nmf_groups, conv_groups, nmf)
     learning = block_learning_modes(nmf_learning)
     channels = [c * width for c, _, _ in HIDDEN_BLOCKS]

@@ -1,11 +1,8 @@
 """Pure tensor functions behind the NMF layers (eqs. 6, 18-20)."""
 
 from keras_nmf.ops.checks import InvalidInputError, check_mask, check_non_negative_finite, invalid_input_message
-from keras_nmf.ops.divergences import DIVERGENCES
+from keras_nmf.nmf_arguments import BACKWARD_MODES, DIVERGENCES, IMPLICIT_DTYPES, LEARNING_MODES
 from keras_nmf.ops.nmf import (
-    BACKWARD_MODES,
-    IMPLICIT_DTYPES,
-    LEARNING_MODES,
     TINY,
     NMFOptions,
     iterate,

@@ -24,8 +24,8 @@ pattern, or a missing one, gives h = 0 and zero gradients, never NaN.
 
 from keras import ops
 
-#: beta of each divergence of D_beta (Févotte and Idier 2011, eq. 4).
-DIVERGENCES = {"kl": 1.0, "frobenius": 2.0, "itakura_saito": 0.0}
+from keras_nmf.nmf_arguments import DIVERGENCES
+
 
 #: R = W h is floored at this value before any power: R^(beta-3), the largest power in the backward
 #: (Itakura-Saito), stays below 1e24, far from float32's overflow.

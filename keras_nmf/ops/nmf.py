@@ -25,7 +25,8 @@ import dataclasses
 from keras import ops
 
 from keras_nmf import backend
-from keras_nmf.ops.divergences import DIVERGENCES, beta_update, normalised_patterns, one_step_gradients
+from keras_nmf.nmf_arguments import DIVERGENCES
+from keras_nmf.ops.divergences import beta_update, normalised_patterns, one_step_gradients
 from keras_nmf.ops.implicit import implicit_cotangent, update_cotangent
 
 #: Guard added to R in the one-step backward (eqs. 18-19): R + TINY.
@@ -35,9 +36,6 @@ TINY = 1e-20
 #: ``keras.ops.fori_loop``, so graph size and compile time do not grow with N (scripts/bench_iterations.py).
 UNROLL_LIMIT = 50
 
-BACKWARD_MODES = ("approx", "autodiff", "implicit")
-IMPLICIT_DTYPES = ("float32", "float64")
-LEARNING_MODES = ("backprop", "local")
 
 
 @dataclasses.dataclass(frozen=True)

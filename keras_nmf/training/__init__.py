@@ -1,12 +1,17 @@
-"""Training: configuration, optimizer, callbacks and the ``train`` entry point (every backend)."""
+"""Training: configuration, optimizer, callbacks and the ``train`` entry point (every backend).
 
-from keras_nmf.optimizers import MultiRateAdam
+The configuration (:mod:`keras_nmf.training.config`) imports no Keras, so that a command parses its flags before a
+backend loads; everything else here is imported on first use.
+"""
+
 from keras_nmf.training.config import TrainConfig, build_parser, parse_config
+
+_LAZY = {"train": "keras_nmf.training.run", "MultiRateAdam": "keras_nmf.optimizers"}
 
 
 def __getattr__(name):
-    if name != "train":
+    if name not in _LAZY:
         raise AttributeError(f"module 'keras_nmf.training' has no attribute {name!r}")
-    from keras_nmf.training.run import train
+    import importlib
 
-    return train
+    return getattr(importlib.import_module(_LAZY[name]), name)

@@ -29,14 +29,10 @@ import numbers
 import os
 import pathlib
 
-from keras_nmf import backend
-from keras_nmf.data import TFDS_DATASETS
-from keras_nmf.models import ARCHITECTURES, block_learning_modes, check_groups
-from keras_nmf.layers.base_nmf import MAX_ITERATIONS, validate_nmf_arguments
-from keras_nmf.ops import BACKWARD_MODES, DIVERGENCES, IMPLICIT_DTYPES
-from keras_nmf.training.distribute import DEFAULT_STARTUP_TIMEOUT_S, STRATEGIES
+from keras_nmf.architectures import ARCHITECTURES, arch_family, block_learning_modes, check_groups
+from keras_nmf.nmf_arguments import BACKWARD_MODES, DIVERGENCES, IMPLICIT_DTYPES, MAX_ITERATIONS, validate_nmf_arguments
+from keras_nmf.run_choices import DEFAULT_STARTUP_TIMEOUT_S, FIXED_BUDGET, SCHEDULES, STRATEGIES, TFDS_DATASETS
 from keras_nmf.training.run_files import RunFileError, atomic_write_json, read_json
-from keras_nmf.schedules import FIXED_BUDGET, SCHEDULES
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 MONITORS = ("loss", "val_loss")
@@ -179,18 +175,12 @@ class TrainConfig:
         _check_applies_to_schedule(self)
         if self.monitor == "val_loss" and not self.val_split:
             raise ConfigError("--monitor val_loss needs a validation split: add --val-split 0.1 (for example).")
-        if self.jit and self.deterministic and not backend.COMPILES_WITH_DETERMINISM:
-            raise ConfigError(
-                "--jit does not work with --deterministic: Keras compiles no XLA step under TensorFlow's op "
-                "determinism (not every XLA op is deterministic). Drop --jit (XLA is off by default with "
-                "--deterministic).")
         if self.jit and self.distribute in ("mirrored", "multiworker"):
             raise ConfigError(
                 "--jit does not work with --distribute: XLA steps cannot use variables mirrored on other devices "
                 "(keras-team/keras#19005; Keras itself disables XLA under tf.distribute). Drop --jit (XLA is off "
                 "by default under a strategy).")
-        _check_backend_support(self)
-        nmf = self.arch.startswith("cnmf")
+        nmf = arch_family(self.arch) == "nmf"
         if nmf:
             _check_nmf_arguments(self)
         try:
@@ -291,11 +281,6 @@ def resume_changes(saved, requested, names=None, finished=False):
     return changes, refused
 
 
-def arch_family(arch):
-    """``"nmf"`` for the CNMF archs, ``"cnn"`` for the CNNs (what a field's ``applies_to`` names)."""
-    return "nmf" if arch.startswith("cnmf") else "cnn"
-
-
 def _fields_of_the_other_family(arch):
     """The ``TrainConfig`` fields that apply only to the arch family ``arch`` does not belong to."""
     return [spec for spec in dataclasses.fields(TrainConfig)
@@ -342,20 +327,6 @@ def _check_nmf_arguments(config):
         except ValueError as error:
             raise ConfigError(f"{error} (flags: --backward, --nmf-divergence, --nmf-tolerance, --nmf-learning)") \
                 from None
-
-
-def _check_backend_support(config):
-    """Refuses the settings that only the TensorFlow backend can honour, naming the backend and the way out."""
-    if config.distribute != "none" and config.distribute not in backend.DISTRIBUTE_STRATEGIES:
-        where = ("Keras's own distribution (keras.distribution) and needs KERAS_BACKEND=jax"
-                 if config.distribute == "data_parallel" else "a tf.distribute strategy and needs KERAS_BACKEND=tensorflow")
-        offered = ", ".join(backend.DISTRIBUTE_STRATEGIES) or "none"
-        raise ConfigError(f"--distribute {config.distribute} is {where}; the {backend.NAME} backend offers: {offered}. "
-                          f"Drop --distribute or change KERAS_BACKEND.")
-    if config.deterministic and backend.DETERMINISM_ADVICE:
-        raise ConfigError(
-            f"--deterministic is TensorFlow's op determinism; the {backend.NAME} backend has no switch for it here "
-            f"({backend.DETERMINISM_ADVICE}). Drop --deterministic or set KERAS_BACKEND=tensorflow.")
 
 
 def flag(name):

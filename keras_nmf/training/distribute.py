@@ -21,15 +21,14 @@ import sys
 
 from keras_nmf import backend
 from keras_nmf._native_log import import_tensorflow_quietly, quiet_native_startup
+from keras_nmf.run_choices import DEFAULT_STARTUP_TIMEOUT_S, STRATEGIES
 
-STRATEGIES = ("none", "mirrored", "multiworker", "data_parallel")
 
 _TF_CONFIG_EXAMPLE = (
     'TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}\''
 )
 
 
-DEFAULT_STARTUP_TIMEOUT_S = 600.0
 WATCHDOG_SCRIPT = pathlib.Path(__file__).with_name("cluster_watchdog.py")
 
 

@@ -22,9 +22,11 @@ from keras_nmf.losses import CrossEntropyMSE
 from keras_nmf.models import build_model
 from keras_nmf.optimizers import MultiRateAdam
 from keras_nmf import backend
+from keras_nmf.architectures import arch_family
 from keras_nmf._native_log import quiet_native_startup
 from keras_nmf.training import callbacks as run_callbacks
 from keras_nmf.training.batchnorm import RecalibrateBatchNorm
+from keras_nmf.training.config import ConfigError
 from keras_nmf.training.distribute import is_tf_strategy, strategy_scope
 from keras_nmf.training.plateau import ResumableReduceLROnPlateau
 from keras_nmf.schedules import fixed_budget_schedule
@@ -37,6 +39,37 @@ KXK_VARIABLES = r"^block\d+_(cnmf|conv)/"
 #: cnmf_1x1 344 ms with XLA vs 411 ms without (patch extraction and its
 #: gradient fuse); cnn 36 ms with XLA vs 31 ms without.
 DEFAULT_JIT = {"cnn": False, "cnn_1x1": False, "cnmf": True, "cnmf_1x1": True}
+
+
+def check_backend_support(config):
+    """Refuses the settings that the running backend cannot honour, naming the backend and the way out.
+
+    :class:`~keras_nmf.training.config.TrainConfig` checks everything else while no backend is imported (its
+    flags parse before Keras loads); these rules need the backend.
+
+    Raises:
+        ConfigError: naming the flag.
+    """
+    if config.distribute != "none" and config.distribute not in backend.DISTRIBUTE_STRATEGIES:
+        where = ("Keras's own distribution (keras.distribution) and needs KERAS_BACKEND=jax"
+                 if config.distribute == "data_parallel"
+                 else "a tf.distribute strategy and needs KERAS_BACKEND=tensorflow")
+        offered = ", ".join(backend.DISTRIBUTE_STRATEGIES) or "none"
+        raise ConfigError(f"--distribute {config.distribute} is {where}; the {backend.NAME} backend offers: {offered}. "
+                          f"Drop --distribute or change KERAS_BACKEND.")
+    if config.deterministic and backend.DETERMINISM_ADVICE:
+        raise ConfigError(
+            f"--deterministic is TensorFlow's op determinism; the {backend.NAME} backend has no switch for it here "
+            f"({backend.DETERMINISM_ADVICE}). Drop --deterministic or set KERAS_BACKEND=tensorflow.")
+    if config.jit and config.deterministic and not backend.COMPILES_WITH_DETERMINISM:
+        raise ConfigError(
+            "--jit does not work with --deterministic: Keras compiles no XLA step under TensorFlow's op "
+            "determinism (not every XLA op is deterministic). Drop --jit (XLA is off by default with "
+            "--deterministic).")
+    if arch_family(config.arch) == "nmf" and config.implicit_dtype == "float64" and not backend.float64_available():
+        raise ConfigError("--implicit-dtype float64 needs float64 arithmetic, which Keras gives on TensorFlow, and on "
+                          "JAX with JAX_ENABLE_X64=1 (set it before starting Python); on PyTorch Keras computes "
+                          "float64 in float32. Use --implicit-dtype float32 here.")
 
 
 def default_jit(arch, strategy=None):
@@ -63,7 +96,7 @@ def resolve_jit(config, strategy=None):
 
     Keras compiles no XLA step while ``enable_op_determinism`` is on (not every
     XLA op is deterministic; ``model_supports_jit``), so ``--deterministic``
-    runs without XLA on TensorFlow (``TrainConfig`` refuses ``--jit`` with it).
+    runs without XLA on TensorFlow (:func:`check_backend_support` refuses ``--jit`` with it).
     """
     if config.jit is not None:
         return config.jit

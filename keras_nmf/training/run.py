@@ -22,6 +22,7 @@ import time
 import keras
 
 from keras_nmf import schedules
+from keras_nmf.architectures import arch_family
 from keras_nmf.data import dataset_shape, load_dataset
 from keras_nmf.models import count_parameters
 from keras_nmf.ops import InvalidInputError, invalid_input_message
@@ -33,7 +34,9 @@ from keras_nmf.training.distribute import (
     is_chief, lost_worker_is_an_error, make_strategy, patch_multiworker_build, replicas, session_scope,
 )
 from keras_nmf.training.progress import ProgressBar
-from keras_nmf.training.recipe import build_compiled_model, process_settings, recipe_callbacks, use_run_schedule
+from keras_nmf.training.recipe import (
+    build_compiled_model, check_backend_support, process_settings, recipe_callbacks, use_run_schedule,
+)
 from keras_nmf.training.run_dir import RunDir
 from keras_nmf.training.run_files import RunFileError, RunWriteError
 from keras_nmf.training.tensorboard import EpochTensorBoard
@@ -63,6 +66,7 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
             worker of a multi-worker run was lost (resumable).
     """
     started = time.perf_counter()
+    check_backend_support(config)
     run = RunDir.prepare(config, given)
     config = run.config
     strategy = make_strategy(config.distribute, config.distribute_timeout)  # first: before other TensorFlow work
@@ -166,7 +170,7 @@ def _stopped_by_floor(stateful):
 
 
 def _first_kxk_layer(config):
-    return "block1_cnmf" if config.arch.startswith("cnmf") else "block1_conv"
+    return "block1_cnmf" if arch_family(config.arch) == "nmf" else "block1_conv"
 
 
 def _describe(run, config, data, model, parameters, precision, strategy, chief):

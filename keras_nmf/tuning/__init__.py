@@ -1,7 +1,7 @@
 """KerasTuner sweeps over the paper's width and groups (Nouri et al., section 3.1): ``keras-nmf-search``."""
 
-try:
-    import keras_tuner  # noqa: F401
-except ModuleNotFoundError:
+import importlib.util
+
+if importlib.util.find_spec("keras_tuner") is None:  # found, not imported: KerasTuner imports Keras
     raise ModuleNotFoundError("The sweeps need KerasTuner, which is not installed: pip install 'keras_nmf[tuning]'.",
-                              name="keras_tuner") from None
+                              name="keras_tuner")

@@ -22,14 +22,13 @@ import time
 
 import keras_tuner as kt
 
+from keras_nmf.architectures import SWEEP_GROUPS, SWEEP_WIDTHS, arch_family
 from keras_nmf.models import check_groups, count_parameters
 from keras_nmf.training.callbacks import NonFiniteLossError
 from keras_nmf.training.run_files import RunLock, RunLockedError
 from keras_nmf.training.config import TrainConfig
 from keras_nmf.training.recipe import build_compiled_model, process_settings, recipe_callbacks, use_run_schedule
 
-WIDTHS = (1, 2, 4, 8)
-GROUPS = (1, 2, 4, 8, 16)
 OBJECTIVE = "val_accuracy"
 RECORD_FILE = "record.json"
 
@@ -50,12 +49,12 @@ class NMFHyperModel(kt.HyperModel):
         ValueError: a group value that does not divide the channels at some width.
     """
 
-    def __init__(self, recipe: TrainConfig, input_shape=(28, 28, 3), num_classes=10, widths=WIDTHS,
-                 nmf_groups=GROUPS, conv_groups=GROUPS, test_data=None, image_shape=None, **kwargs):
+    def __init__(self, recipe: TrainConfig, input_shape=(28, 28, 3), num_classes=10, widths=SWEEP_WIDTHS,
+                 nmf_groups=SWEEP_GROUPS, conv_groups=SWEEP_GROUPS, test_data=None, image_shape=None, **kwargs):
         super().__init__(**kwargs)
         self.recipe, self.input_shape, self.num_classes = recipe, tuple(input_shape), num_classes
         self.image_shape = tuple(image_shape) if image_shape else None
-        self.nmf = recipe.arch.startswith("cnmf")
+        self.nmf = arch_family(recipe.arch) == "nmf"
         self.widths, self.conv_groups = list(widths), list(conv_groups)
         self.nmf_groups = list(nmf_groups) if self.nmf else [1]
         self.test_data = test_data

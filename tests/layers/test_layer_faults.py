@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from keras_nmf.layers import CNMF2D, L1Normalize, NMFDense
-from keras_nmf.layers.base_nmf import MAX_ITERATIONS
+from keras_nmf.nmf_arguments import MAX_ITERATIONS
 from keras_nmf.ops import invalid_input_message
 from tests.backend import MODES, layer_output_and_gradients, to_numpy
 

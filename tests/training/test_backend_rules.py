@@ -11,7 +11,7 @@ import pytest
 from keras_nmf import backend as backend_settings
 from keras_nmf.training.batchnorm import recalibrate_batchnorm
 from keras_nmf.training.config import ConfigError, TrainConfig
-from keras_nmf.training.recipe import default_jit, process_settings
+from keras_nmf.training.recipe import check_backend_support, default_jit, process_settings
 from tests.backend import BACKEND
 
 
@@ -20,7 +20,7 @@ from tests.backend import BACKEND
                                            ({"deterministic": True}, "Drop --deterministic")])
 def test_tensorflow_only_flags_are_refused_with_the_way_out(fields, words):
     with pytest.raises(ConfigError, match=words) as raised:
-        TrainConfig(**fields)
+        check_backend_support(TrainConfig(**fields))
     assert f"{BACKEND} backend" in str(raised.value)
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from keras_nmf.training import TrainConfig
 from keras_nmf.training.config import ConfigError
-from keras_nmf.training.recipe import resolve_jit
+from keras_nmf.training.recipe import check_backend_support, resolve_jit
 from keras_nmf.training.run import LARGE_ALPHA, nan_advice
 from keras_nmf.training.run_dir import RunDir
 from tests.backend import tensorflow_only
@@ -46,7 +46,7 @@ def test_deterministic_runs_without_xla_and_says_so():
     assert resolve_jit(TrainConfig(arch="cnmf_1x1", deterministic=True)) is False
     assert resolve_jit(TrainConfig(arch="cnmf_1x1")) is True
     with pytest.raises(ConfigError, match="--jit does not work with --deterministic"):
-        TrainConfig(arch="cnmf_1x1", deterministic=True, jit=True)
+        check_backend_support(TrainConfig(arch="cnmf_1x1", deterministic=True, jit=True))
 
 
 def test_the_nan_advice_names_alpha_only_when_it_is_large(tmp_path):

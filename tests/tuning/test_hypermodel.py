@@ -8,7 +8,8 @@ import pytest
 from keras_nmf.layers import CNMF2D
 from keras_nmf.models import build_model, count_parameters
 from keras_nmf.training import TrainConfig
-from keras_nmf.tuning.hypermodel import GROUPS, WIDTHS, NMFHyperModel
+from keras_nmf.architectures import SWEEP_GROUPS as GROUPS, SWEEP_WIDTHS as WIDTHS
+from keras_nmf.tuning.hypermodel import NMFHyperModel
 
 
 def _hp(width, nmf_groups, conv_groups):

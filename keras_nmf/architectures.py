@@ -1,0 +1,70 @@
+"""The paper's four networks as names and channel counts, and the checks of their options, without Keras.
+
+A leaf module (the standard library only): the run configuration reads it before any backend is imported, and
+:mod:`keras_nmf.models` builds the networks from it.
+"""
+
+from keras_nmf.nmf_arguments import LEARNING_MODES
+
+ARCHITECTURES = ("cnn", "cnmf", "cnn_1x1", "cnmf_1x1")
+
+#: Hidden blocks: (channels at width 1, kernel size, 2x2 average pool after it).
+#: Block 3's kernel covers the whole remaining map (4x4 for 28x28 inputs).
+HIDDEN_BLOCKS = ((32, 5, True), (64, 5, True), (96, None, False))
+
+#: NMF blocks of every network (three hidden blocks and the output block).
+NUM_BLOCKS = len(HIDDEN_BLOCKS) + 1
+
+
+#: The paper's sweep over the networks' size (section 3.1): widths, and groups of the NMF and of the CNN layers.
+SWEEP_WIDTHS = (1, 2, 4, 8)
+SWEEP_GROUPS = (1, 2, 4, 8, 16)
+
+
+def arch_family(arch):
+    """``"nmf"`` for the CNMF archs, ``"cnn"`` for the CNNs."""
+    return "nmf" if arch.startswith("cnmf") else "cnn"
+
+
+def block_learning_modes(nmf_learning, num_blocks=NUM_BLOCKS):
+    """One ``CNMF2D`` learning mode per block from ``"local"``, ``"local,local,local,backprop"`` or a sequence.
+
+    A single mode applies to every block; otherwise give exactly one per block
+    (block 1 first). ``("local", "local", "local", "backprop")`` is the
+    section 4.2 ablation with a back-propagated classifier block.
+
+    Raises:
+        ValueError: an unknown mode, or a count other than 1 or ``num_blocks``.
+    """
+    modes = tuple(m.strip() for m in nmf_learning.split(",")) if isinstance(nmf_learning, str) else tuple(nmf_learning)
+    unknown = [m for m in modes if m not in LEARNING_MODES]
+    if unknown or len(modes) not in (1, num_blocks):
+        raise ValueError(
+            f"`nmf_learning` takes one of {', '.join(LEARNING_MODES)}, or one per NMF block ({num_blocks}, block 1 "
+            f"first, e.g. local,local,local,backprop). Received: nmf_learning={nmf_learning!r}")
+    return modes * num_blocks if len(modes) == 1 else modes
+
+
+def _check_groups(name, groups, channel_counts):
+    """Groups must divide every grouped layer's input and output channels."""
+    valid = [g for g in range(1, min(channel_counts) + 1) if all(c % g == 0 for c in channel_counts)]
+    if not isinstance(groups, int) or groups not in valid:
+        raise ValueError(
+            f"`{name}` must divide the channels of every grouped layer "
+            f"({', '.join(map(str, sorted(set(channel_counts))))}). Valid choices: "
+            f"{', '.join(map(str, valid))}. Received: {name}={groups}"
+        )
+
+
+def check_groups(width: int = 1, nmf_groups: int = 1, conv_groups: int = 1, nmf: bool = True):
+    """Raises ValueError unless the groups divide the channels of every grouped layer at ``width``.
+
+    ``nmf=False`` (the CNN archs, which have no NMF layers) checks ``conv_groups`` only.
+    """
+    if not isinstance(width, int) or width < 1:
+        raise ValueError(f"`width` must be a positive integer. Received: width={width}")
+    channels = [c * width for c, _, _ in HIDDEN_BLOCKS]
+    grouped_channels = channels + [channels[0]]
+    if nmf:
+        _check_groups("nmf_groups", nmf_groups, grouped_channels)
+    _check_groups("conv_groups", conv_groups, grouped_channels)
