@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 from keras_nmf._native_log import drop_noise
+from tests.backend import tensorflow_only
 
 
 def test_import_writes_nothing_to_stderr():
@@ -51,3 +52,20 @@ def test_a_missing_backend_names_keras_backend_and_the_extra():
     assert ("Keras's backend is tensorflow, which is not installed here (KERAS_BACKEND=tensorflow). Choose an "
             "installed backend with KERAS_BACKEND=jax, tensorflow or torch, or install this one: pip install "
             "\"keras_nmf[tensorflow]\"") in result.stderr
+
+
+@tensorflow_only
+def test_tensorflows_retracing_warning_is_dropped_for_the_packages_compiled_calls_only():
+    import logging
+
+    import tensorflow as tf
+
+    from keras_nmf.backend.tensorflow_backend import _OwnRetracingWarnings
+
+    def record(function):
+        return logging.LogRecord("tensorflow", logging.WARNING, __file__, 1, f"5 out of the last 11 calls to "
+                                 f"<function {function} at 0x7f> triggered tf.function retracing.", None, None)
+
+    assert any(isinstance(f, _OwnRetracingWarnings) for f in tf.get_logger().filters)
+    assert not _OwnRetracingWarnings().filter(record("compile_call.<locals>.<lambda>"))
+    assert _OwnRetracingWarnings().filter(record("my_training_step"))

@@ -66,6 +66,21 @@ def gradients(loss_fn, tensors, variables=()):
     return [np.asarray(g) for g in tape.gradient(loss, tensors + list(variables))]
 
 
+class _OwnRetracingWarnings:
+    """Drops TensorFlow's "triggered tf.function retracing" warning about :func:`compile_call`'s functions.
+
+    A run compiles one forward pass per purpose (each NMF layer's diagnostics head, the BatchNorm recalibration),
+    each traced once, and a grid does so for every run; TensorFlow counts the traces of functions of one source
+    line together and warns of "excessive retracing" that is not there. Its warnings about other functions pass.
+    """
+
+    def filter(self, record):
+        return "calls to <function compile_call.<locals>." not in record.getMessage()
+
+
+tf.get_logger().addFilter(_OwnRetracingWarnings())
+
+
 def compile_call(model, training):
     return tf.function(lambda images: model(images, training=training))
 

@@ -105,6 +105,7 @@ def main(argv=None):
     from keras_nmf.data import DataError
     from keras_nmf.experiments import ConfigMismatchError, plan_grid, run_grid, write_summary
     from keras_nmf.experiments.outputs import prepare_output_dir
+    from keras_nmf.experiments.summary import mean_and_spread
     from keras_nmf.training.recipe import check_backend_support
 
     try:  # the report's figures need the plots extra: refused now, not after the training
@@ -132,8 +133,8 @@ def main(argv=None):
         print(f"\nInterrupted: rerun the same command to resume (finished runs in {out} are kept).")
         return 130
     for group in summary:
-        print(f"{group['arch']:>9} {group['variant']:<10} {group['mean']:5.1f} ± {group['std']:4.1f} % "
-              f"({group['runs']} runs)")
+        runs = f"{group['runs']} run{'' if group['runs'] == 1 else 's'}"
+        print(f"{group['arch']:>9} {group['variant']:<10} {mean_and_spread(group)} % ({runs})")
     cost = f", {out / 'nmf_cost.md'}" if (out / "nmf_cost.md").exists() else ""
     print(f"Report: {out / 'summary.md'}, {out / 'summary.csv'}, {out / 'figure5.png'}{cost}")
     return code

@@ -157,7 +157,7 @@ def _budget_text(budgets):
     return "; ".join(f"{epochs} epochs x {train:,} train, {test:,} test images" for epochs, train, test in budgets)
 
 
-def _mean_and_spread(group):
+def mean_and_spread(group):
     """``mean ± std`` over seeds; one seed has no spread to show."""
     return f"{group['mean']:.1f}" if group["runs"] == 1 else f"{group['mean']:.1f} ± {group['std']:.1f}"
 
@@ -183,7 +183,7 @@ def write_markdown(summary, path, out):
         seeds = ", ".join(map(str, group["seeds"]))
         lines.append(
             f"| {group['arch']} | {group['variant']} | {group['setting']} | {group['runs']} ({seeds}) "
-            f"| {_mean_and_spread(group)} | {paper} | {total:,} ({nmf:,} / {cnn:,}) "
+            f"| {mean_and_spread(group)} | {paper} | {total:,} ({nmf:,} / {cnn:,}) "
             f"| {_budget_text(group['budgets'])} | {group['minutes']:.1f} |"
         )
     atomic_write_text(path, "\n".join(lines) + "\n")

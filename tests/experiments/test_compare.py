@@ -215,6 +215,14 @@ def test_the_summary_reads_right_for_one_seed_and_names_no_machine_path(tmp_path
     assert "| 1 (0) | 50.0 | 81.0 |" in text and "±" not in text.split("|---|")[-1]
 
 
+def test_compare_prints_one_seed_without_a_spread(tmp_path, capsys):
+    (tmp_path / "cnn-seed0").mkdir()
+    (tmp_path / "cnn-seed0" / "results.json").write_text(json.dumps(_results("cnn")))
+    (tmp_path / "cnn-seed0" / "epochs.csv").write_text("epoch,seconds,test_accuracy\n1,3.0,0.5\n")
+    assert compare.main(["--out", str(tmp_path), "--summary-only"]) == 0
+    assert "cnn base       50.0 % (1 run)" in capsys.readouterr().out
+
+
 def test_the_time_left_counts_each_finished_runs_start_up_and_epochs(tmp_path, capsys):
     """The estimate is the runs' measured time, data loading included: 20 s of epochs + 25 s of start-up each."""
     def train(config, extra_callbacks, given):
