@@ -1,0 +1,122 @@
+"""Trained presets from finished runs: a run's network behind the paper's preprocessing, measured and described.
+
+``python -m keras_nmf.experiments.presets RUN DESTINATION --data-dir DIR`` writes the preset of the finished run
+``RUN`` (e.g. a seed-0 run of the 20-epoch Figure 5 grid) to ``DESTINATION`` (e.g. ``keras_nmf/presets/cnn_cifar10``):
+:meth:`keras_nmf.models.ImageClassifier.save_to_preset`'s files, with the test accuracy that
+``ImageClassifier.from_preset(...).predict`` gives on every test image of ``DIR`` in its ``metadata.json`` and model
+card.
+"""
+
+import argparse
+import pathlib
+import sys
+
+import numpy as np
+
+from keras_nmf.data.pipeline import load_arrays
+from keras_nmf.experiments.records import _without_machine_paths
+from keras_nmf.experiments.summary import paper_accuracy, schedule_text
+from keras_nmf.models import ImageClassifier, PaperNetwork, copy_weights, network_of
+from keras_nmf.training.config import TrainConfig
+from keras_nmf.training.recipe import model_arguments
+from keras_nmf.training.run_files import load_keras_model, read_run_results
+
+
+def classifier_of_run(run_dir):
+    """The finished run's network, with its trained weights, behind the paper's preprocessing."""
+    run_dir = pathlib.Path(run_dir)
+    config = TrainConfig.load(run_dir / "config.json")
+    model = load_keras_model(run_dir / "model.keras", compile=False)
+    network = PaperNetwork(config.arch, input_shape=network_of(model).input_shape[1:],
+                           num_classes=model.output_shape[-1], **model_arguments(config))
+    copy_weights(model, network)
+    return ImageClassifier(network, image_shape=model.input_shape[1:], name=f"{config.arch}_classifier")
+
+
+#: The fixed test subset whose accuracy a preset also states (``--limit-test 1000 --seed 0``): a fast test
+#: recomputes it.
+SUBSET = {"limit_test": 1000, "seed": 0}
+
+
+def test_accuracy(classifier, data_dir, limit_test=None, seed=0, batch_size=100):
+    """``(accuracy, images)``: the classifier's predictions (centre crops) of the test images of ``data_dir``
+    (every one, or the seeded subset of ``limit_test``, as ``--limit-test``/``--seed`` select it)."""
+    _, (images, labels), _ = load_arrays(data_dir=data_dir, verbose=False, limit_train=1, limit_test=limit_test,
+                                         seed=seed)
+    predicted = np.argmax(classifier.predict(images, batch_size=batch_size, verbose=0), axis=-1)
+    return float(np.mean(predicted == labels)), len(labels)
+
+
+def write_trained_preset(run_dir, destination, data_dir):
+    """Writes the preset of the finished run ``run_dir`` to ``destination``; returns its metadata."""
+    run_dir = pathlib.Path(run_dir)
+    results = read_run_results(run_dir / "results.json")
+    classifier = classifier_of_run(run_dir)
+    accuracy, count = test_accuracy(classifier, data_dir)
+    subset_accuracy, _ = test_accuracy(classifier, data_dir, **SUBSET)
+    config = _without_machine_paths(results["config"], run_dir.name)
+    metadata = {
+        "name": pathlib.Path(destination).name, "arch": config["arch"], "test_accuracy": accuracy,
+        "test_images": count, "evaluation": "ImageClassifier.predict on the raw test images (centre crop)",
+        "subset_test_accuracy": {**SUBSET, "accuracy": subset_accuracy},
+        "run_test_accuracy": results["test_accuracy"], "epochs": results["epochs_run"],
+        "train_images": results["data"]["train_size"], "seed": config["seed"], "schedule": schedule_text(config),
+        "published_accuracy": paper_accuracy(config["arch"], config), "git_commit": results.get("git_commit"),
+        "backend": results.get("versions", {}).get("keras_backend"),
+        "parameter_count": classifier.network.count_params(), "config": config,
+    }
+    classifier.save_to_preset(destination, metadata, model_card(metadata))
+    return metadata
+
+
+def model_card(metadata):
+    """The preset's README.md: what it is, how well it does against the paper, how to use and fine-tune it."""
+    name, arch = metadata["name"], metadata["arch"]
+    published = metadata["published_accuracy"]
+    config = metadata["config"]
+    return f"""# {name}
+
+The paper's `{arch}` network (Nouri et al., Figure 4) trained on CIFAR-10 by keras_nmf, behind the paper's
+preprocessing: raw uint8 32x32 images in, the 10 class probabilities out.
+
+| | |
+|---|---|
+| test accuracy (all {metadata['test_images']:,} CIFAR-10 test images, centre crop) | {100 * metadata['test_accuracy']:.2f} % |
+| published (the paper, up to 500 epochs) | {f'{published} %' if published is not None else 'none'} |
+| training | {metadata['epochs']} epochs on {metadata['train_images']:,} images, seed {metadata['seed']}, schedule {metadata['schedule']}, batch {config['batch_size']}, Adam {config['lr']:g} (k×k weights {config['kxk_lr']:g}) |
+| parameters | {metadata['parameter_count']:,} |
+| trained with | keras_nmf at commit {metadata['git_commit']}, Keras backend {metadata['backend']} |
+
+It is a short budget: the paper trains up to 500 epochs. The test images are a JPEG re-encoding of CIFAR-10
+(the data the package was trained and tested on); the original PNG test set may give a slightly different number.
+
+```python
+import keras_nmf
+
+classifier = keras_nmf.models.ImageClassifier.from_preset("{name}")
+probabilities = classifier.predict(images)        # uint8 (B, 32, 32, 3)
+network = classifier.network                      # the network alone, on 28x28 crops in [0, 1]
+```
+
+Fine-tuning: compile and fit the classifier on raw images (it augments as the paper does when training), e.g.
+with the recipe's optimizer and loss (`keras_nmf.optimizers.MultiRateAdam`, `keras_nmf.losses.CrossEntropyMSE`),
+or train it further with `keras-nmf-train`'s recipe. The NMF layers keep their weights non-negative with unit
+column sums by construction (eq. 20).
+"""
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m keras_nmf.experiments.presets", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run", help="a finished run directory (model.keras, config.json, results.json)")
+    parser.add_argument("destination", help="the preset directory to write")
+    parser.add_argument("--data-dir", required=True, help="the image folder whose test images measure the preset")
+    args = parser.parse_args(argv)
+    metadata = write_trained_preset(args.run, args.destination, args.data_dir)
+    print(f"{args.destination}: {metadata['arch']}, test accuracy {100 * metadata['test_accuracy']:.2f} % on "
+          f"{metadata['test_images']} images (the run's results.json: {100 * metadata['run_test_accuracy']:.2f} %)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

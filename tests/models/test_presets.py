@@ -1,0 +1,110 @@
+"""PaperNetwork and ImageClassifier: models that describe themselves, and presets, on every backend.
+
+`make test` runs this file on TensorFlow, on JAX without TensorFlow installed, and on PyTorch.
+"""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from keras_nmf.experiments.presets import SUBSET
+from keras_nmf.models import ImageClassifier, PaperNetwork, build_model, list_presets
+from keras_nmf.models.presets import BUILTIN, read_metadata
+from tests.backend import to_numpy
+from tests.conftest import CIFAR10_JPEG
+
+TRAINED = [name for name in list_presets() if (BUILTIN / name).is_dir()]
+
+
+def _images(count=4, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (count, 32, 32, 3)).astype("uint8")
+
+
+def test_a_network_is_its_constructor_arguments():
+    network = PaperNetwork("cnmf", width=2, nmf_groups=4, iterations=3, nmf_learning=("local",) * 3 + ("backprop",))
+    config = network.get_config()
+    assert config["arch"] == "cnmf" and config["width"] == 2 and config["nmf_learning"] == "local,local,local,backprop"
+    rebuilt = PaperNetwork.from_config(config)
+    assert rebuilt.get_config() == config and rebuilt.count_params() == network.count_params()
+    assert [w.path for w in rebuilt.weights] == [w.path for w in network.weights]
+
+
+def test_a_build_model_networks_weights_load_by_name(tmp_path):
+    """Runs trained before the classes existed saved build_model networks: their weights load as they are."""
+    old = build_model("cnn_1x1", num_classes=10)
+    old.save_weights(tmp_path / "old.weights.h5")
+    network = PaperNetwork("cnn_1x1")
+    network.load_weights(tmp_path / "old.weights.h5")
+    crops = np.random.default_rng(1).uniform(size=(2, 28, 28, 3)).astype("float32")
+    np.testing.assert_allclose(to_numpy(network(crops)), to_numpy(old(crops)), rtol=1e-5, atol=1e-7)
+
+
+def test_a_classifier_takes_raw_images_and_gives_its_network(tmp_path):
+    classifier = ImageClassifier(PaperNetwork("cnn"))
+    assert classifier.input_shape == (None, 32, 32, 3) and classifier.output_shape == (None, 10)
+    images = _images()
+    crops = images[:, 2:30, 2:30].astype("float32") / 255.0  # inference: the centre crop
+    np.testing.assert_allclose(classifier.predict(images, verbose=0), to_numpy(classifier.network(crops)),
+                               rtol=1e-5, atol=1e-7)
+    classifier.save(tmp_path / "classifier.keras")
+    loaded = keras.models.load_model(tmp_path / "classifier.keras")
+    assert isinstance(loaded, ImageClassifier) and isinstance(loaded.network, PaperNetwork)
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), classifier.predict(images, verbose=0), atol=1e-6)
+
+
+def test_save_to_preset_round_trips(tmp_path):
+    classifier = ImageClassifier.from_preset("cnmf_1x1")  # an architecture preset: untrained
+    classifier.network.get_layer("block1_mix").set_weights(
+        [w + 0.5 for w in classifier.network.get_layer("block1_mix").get_weights()])
+    classifier.save_to_preset(tmp_path / "mine", metadata={"note": "a test"})
+    assert sorted(path.name for path in (tmp_path / "mine").iterdir()) == [
+        "README.md", "config.json", "metadata.json", "model.weights.h5"]
+    loaded = ImageClassifier.from_preset(tmp_path / "mine")
+    images = _images()
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), classifier.predict(images, verbose=0), atol=1e-6)
+    metadata = read_metadata(tmp_path / "mine")
+    assert metadata["note"] == "a test" and metadata["parameter_count"] == classifier.network.count_params()
+
+
+def test_an_unknown_preset_names_the_ones_there_are(tmp_path):
+    with pytest.raises(ValueError, match=r"Unknown preset 'cnmf_1x1_imagenet'.*cnn, cnmf, cnn_1x1, cnmf_1x1"):
+        ImageClassifier.from_preset("cnmf_1x1_imagenet")
+    with pytest.raises(ValueError, match="nor a directory written by save_to_preset"):
+        ImageClassifier.from_preset(tmp_path)
+
+
+@pytest.mark.parametrize("name", TRAINED)
+def test_a_trained_preset_loads_and_predicts(name):
+    metadata = read_metadata(name)
+    classifier = ImageClassifier.from_preset(name)
+    probabilities = classifier.predict(_images(), verbose=0)
+    assert probabilities.shape == (4, 10) and np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert metadata["arch"] == classifier.network.get_config()["arch"] and metadata["epochs"] >= 1
+    assert (BUILTIN / name / "model.weights.h5").stat().st_size < 2**20  # the package carries it
+    assert json.loads((BUILTIN / name / "config.json").read_text())["class_name"] == "ImageClassifier"
+
+
+def _accuracy_on(name, **subset):
+    from keras_nmf.experiments.presets import test_accuracy
+
+    return test_accuracy(ImageClassifier.from_preset(name), CIFAR10_JPEG, **subset)
+
+
+@pytest.mark.skipif(not CIFAR10_JPEG.is_dir(), reason="needs ../shared/data/cifar10-jpeg")
+@pytest.mark.parametrize("name", TRAINED)
+def test_a_trained_preset_scores_what_its_metadata_states_on_the_fixed_subset(name):
+    stated = read_metadata(name)["subset_test_accuracy"]
+    accuracy, count = _accuracy_on(name, limit_test=stated["limit_test"], seed=stated["seed"])
+    assert stated["limit_test"] == SUBSET["limit_test"] == count
+    assert abs(accuracy - stated["accuracy"]) <= 2 / count  # another backend may flip a near tie
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CIFAR10_JPEG.is_dir(), reason="needs ../shared/data/cifar10-jpeg")
+@pytest.mark.parametrize("name", TRAINED)
+def test_a_trained_preset_scores_what_its_metadata_states_on_every_test_image(name):
+    stated = read_metadata(name)
+    accuracy, count = _accuracy_on(name)
+    assert count == stated["test_images"] == 10_000 and abs(accuracy - stated["test_accuracy"]) <= 3 / count
