@@ -14,6 +14,8 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from keras_nmf.commands import PARSE_FIRST  # noqa: E402  (a leaf: no Keras)
+
 __version__ = "0.1.0"
 
 #: Imported with the package: every class that a saved model of this package can hold is registered by them (layers,
@@ -22,9 +24,6 @@ __version__ = "0.1.0"
 _REGISTERING_SUBMODULES = ("initializers", "layers", "losses", "models", "ops", "optimizers", "schedules")
 #: Imported on first use: the training stack and what builds on it.
 _LAZY_SUBPACKAGES = ("data", "training", "experiments", "benchmarks", "tuning", "cli")
-#: The package's commands (``keras-nmf-<name>``, ``scripts/<name>.py``): each parses its arguments before it calls
-#: :func:`load`, so that ``--help`` and a usage error come back before Keras and a backend are imported.
-COMMANDS = ("train", "evaluate", "compare", "robustness", "search", "report", "pack_images")
 
 
 def load():
@@ -39,15 +38,15 @@ def load():
 
 
 def _a_command_is_starting():
-    """Whether this process was started as one of :data:`COMMANDS` (its console script, or its script in the
-    repository's ``scripts/``), which parses its arguments before it calls :func:`load`."""
+    """Whether this process was started as one of the commands that parse their arguments before they call
+    :func:`load` (:data:`keras_nmf.commands.PARSE_FIRST`): its console script, or its script in ``scripts/``."""
     started = pathlib.Path(sys.argv[0]) if getattr(sys, "argv", None) and sys.argv[0] else None
     if started is None:
         return False
-    if started.name in {f"keras-nmf-{name.replace('_', '-')}" for name in COMMANDS}:
+    if started.name in {f"keras-nmf-{name.replace('_', '-')}" for name in PARSE_FIRST}:
         return True
     scripts = pathlib.Path(__file__).resolve().parent.parent / "scripts"
-    return started.suffix == ".py" and started.stem in COMMANDS and started.resolve().parent == scripts
+    return started.suffix == ".py" and started.stem in PARSE_FIRST and started.resolve().parent == scripts
 
 
 if not _a_command_is_starting():

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 import keras_nmf
+from keras_nmf.commands import PARSE_FIRST
 from tests.conftest import REPO_ROOT
 
 HEAVY = ("keras", "tensorflow", "jax", "torch")
@@ -35,7 +36,7 @@ print(json.dumps({{"code": code, "heavy": sorted(m for m in sys.modules if m.spl
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("command", keras_nmf.COMMANDS)
+@pytest.mark.parametrize("command", PARSE_FIRST)
 def test_help_and_a_usage_error_import_no_backend(command):
     for arguments in (["--help"], USAGE_ERRORS[command]):
         outcome = _modules_after(command, arguments)

@@ -26,6 +26,7 @@ import pathlib
 import sys
 
 from keras_nmf.architectures import ARCHITECTURES
+from keras_nmf.errors import KerasNMFError
 from keras_nmf.experiments.variants import BASE_VARIANT, PER_RUN, parse_variant
 from keras_nmf.training.config import ConfigError, build_parser, config_from_args
 
@@ -102,8 +103,7 @@ def main(argv=None):
     import keras_nmf
 
     keras_nmf.load()
-    from keras_nmf.data import DataError
-    from keras_nmf.experiments import ConfigMismatchError, plan_grid, run_grid, write_summary
+    from keras_nmf.experiments import plan_grid, run_grid, write_summary
     from keras_nmf.experiments.outputs import prepare_output_dir
     from keras_nmf.experiments.summary import mean_and_spread
     from keras_nmf.training.recipe import check_backend_support
@@ -125,8 +125,8 @@ def main(argv=None):
                 print(f"Grid done: {counts}")
                 code = 3 if counts["failed"] else 0
         summary = write_summary(out)
-    except (ConfigMismatchError, DataError, FileNotFoundError, PermissionError, ValueError) as error:
-        # ValueError: a variant that cannot run with an arch of the grid, or duplicate labels (ConfigError is one)
+    except (KerasNMFError, FileNotFoundError, PermissionError) as error:
+        # e.g. ConfigError: a variant that cannot run with an arch of the grid, or duplicate labels
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -16,6 +16,8 @@ OUT/gradient_fidelity.md (the table at N = 20).
 import argparse
 import sys
 
+from keras_nmf.errors import KerasNMFError
+
 from keras_nmf.experiments.cli import add_model_output_arguments, positive_int
 from keras_nmf.training.run_files import atomic_write_text
 from keras_nmf.experiments.csv_rows import CsvRowWriter
@@ -40,7 +42,7 @@ def main(argv=None):
         models = [load_fidelity_model(spec, args.seed) for spec in args.models]
         images, labels = fidelity_batch(models[0][1], args.dataset, args.data_dir, args.tfds_dir, args.batch_size,
                                         args.seed)
-    except (FileNotFoundError, PermissionError, ValueError) as error:  # DataError is a ValueError
+    except (KerasNMFError, FileNotFoundError, PermissionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     rows = []

@@ -21,6 +21,8 @@ written row by row as the evaluation goes, then OUT/robustness.png.
 import argparse
 import sys
 
+from keras_nmf.errors import KerasNMFError
+
 from keras_nmf.experiments.cli import add_model_output_arguments
 from keras_nmf.experiments.perturbations import AUTHORS_PERTURBATIONS, PERTURBATIONS
 
@@ -56,13 +58,13 @@ def main(argv=None):
         models = load_models(args.models)
         images, labels, train_images = prepare_images(
             args.dataset, args.data_dir, args.tfds_dir, models[0].input_shape[1:], args.limit_test, args.seed)
-    except (FileNotFoundError, PermissionError, ValueError) as error:  # DataError is a ValueError
+    except (KerasNMFError, FileNotFoundError, PermissionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     labels_of_models = model_labels(args.models)
     try:
         twins = observed_twins(args.models, models, labels_of_models) if args.holes_observed else None
-    except (FileNotFoundError, ValueError) as error:  # RunFileError is a ValueError
+    except (KerasNMFError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"{len(models)} models, {len(labels)} test images, perturbations {', '.join(args.perturbations)}, "

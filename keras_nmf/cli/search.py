@@ -31,7 +31,8 @@ except ModuleNotFoundError as missing:
     sys.exit(2)
 
 from keras_nmf.architectures import SWEEP_GROUPS, SWEEP_WIDTHS
-from keras_nmf.cli import command_line
+from keras_nmf.commands import command_line
+from keras_nmf.errors import KerasNMFError
 from keras_nmf.experiments.cli import positive_int
 from keras_nmf.experiments.outputs import prepare_output_dir
 from keras_nmf.experiments.sweeps import check_trial_files, search_finished
@@ -139,7 +140,7 @@ def main(argv=None):
     import keras_nmf
 
     keras_nmf.load()
-    from keras_nmf.data import DataError, load_dataset
+    from keras_nmf.data import load_dataset
     from keras_nmf.training.recipe import check_backend_support, process_settings
     from keras_nmf.tuning.costs import estimate_costs
     from keras_nmf.tuning.hypermodel import NMFHyperModel, SweepTuner
@@ -162,7 +163,7 @@ def main(argv=None):
                             steps_per_epoch=recipe.steps_per_epoch)
         hypermodel = NMFHyperModel(recipe, data.input_shape, data.num_classes, args.widths, args.nmf_groups,
                                    args.conv_groups, test_data=data.test, image_shape=data.image_shape)
-    except (DataError, ValueError) as error:
+    except KerasNMFError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.dry_run:

@@ -1,5 +1,3 @@
-"""``DataError``: in a module of its own, importable without TensorFlow."""
+"""``DataError`` (defined in :mod:`keras_nmf.errors`), where the data modules and their users import it."""
 
-
-class DataError(ValueError):
-    """A data set that cannot be used as given; the message says how to fix it."""
+from keras_nmf.errors import DataError  # noqa: F401

@@ -5,6 +5,7 @@ import pathlib
 import keras
 import numpy as np
 
+from keras_nmf.errors import ConfigError
 from keras_nmf.data import DataError, load_arrays
 from keras_nmf.layers.augmentation import centre_crop
 from keras_nmf.data.subsets import SubsetSizeError
@@ -23,7 +24,7 @@ def load_fidelity_model(spec, seed=0):
     if spec.startswith(UNTRAINED):
         arch = spec[len(UNTRAINED):]
         if arch not in ARCHITECTURES:
-            raise ValueError(f"Unknown arch in {spec!r}: use untrained:<arch> with one of {', '.join(ARCHITECTURES)}.")
+            raise ConfigError(f"Unknown arch in {spec!r}: use untrained:<arch> with one of {', '.join(ARCHITECTURES)}.")
         keras.utils.set_random_seed(seed)
         return f"{arch} (untrained)", build_model(arch)
     path = pathlib.Path(spec)

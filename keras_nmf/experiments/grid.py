@@ -13,10 +13,10 @@ import dataclasses
 import pathlib
 import statistics
 
+from keras_nmf.errors import ConfigError, ConfigMismatchError, NonFiniteLossError
 from keras_nmf.experiments.variants import BASE_VARIANT, Variant
 from keras_nmf import training
 from keras_nmf.training import TrainConfig
-from keras_nmf.training.callbacks import NonFiniteLossError
 from keras_nmf.training.config import for_arch, resume_changes
 from keras_nmf.training.run_files import RunLock, read_run_results
 
@@ -24,10 +24,6 @@ from keras_nmf.training.run_files import RunLock, read_run_results
 ALL_FIELDS = frozenset(spec.name for spec in dataclasses.fields(TrainConfig))
 
 FINISHED, INTERRUPTED, NEW = "finished", "interrupted", "new"
-
-
-class ConfigMismatchError(ValueError):
-    """A run directory holds a run with another configuration than the planned one."""
 
 
 def run_name(arch, variant, seed):
@@ -97,11 +93,11 @@ def plan_grid(base_config: TrainConfig, archs, seeds, variants, out) -> list:
 
     Raises:
         ConfigMismatchError: an existing run directory holds another configuration.
-        ValueError: duplicate variant labels, or a variant that cannot run with one of the archs.
+        ConfigError: duplicate variant labels, or a variant that cannot run with one of the archs.
     """
     labels = [variant.label for variant in variants]
     if len(set(labels)) != len(labels):
-        raise ValueError(f"Variant labels must be unique. Received: {', '.join(labels)}")
+        raise ConfigError(f"Variant labels must be unique. Received: {', '.join(labels)}")
     runs = []
     for seed in seeds:
         for variant in variants:

@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 import keras_nmf  # noqa: F401  (registers the custom layers, loss and optimizer)
+from keras_nmf.errors import ConfigError
 from keras_nmf.data import DataError, load_arrays
 from keras_nmf.models import network_of
 from keras_nmf.layers.augmentation import centre_crop
@@ -39,13 +40,13 @@ def load_models(paths):
 
     Raises:
         RunFileError: a missing, truncated or corrupt file (a ValueError).
-        ValueError: models with different input shapes (evaluate them in separate calls).
+        ConfigError: models with different input shapes (evaluate them in separate calls).
     """
     # Perturbations apply to the centre crops that the network proper takes (after a model's augmentation layer).
     models = [network_of(load_keras_model(path, compile=False)) for path in paths]
     shapes = {tuple(model.input_shape[1:]) for model in models}
     if len(shapes) != 1:
-        raise ValueError(
+        raise ConfigError(
             f"The models take different input shapes ({', '.join(map(str, sorted(shapes)))}); "
             "run robustness.py once per input shape."
         )
@@ -102,7 +103,7 @@ def evaluate_robustness(models, labels_of_models, images, labels, train_images, 
     Returns rows ``{"model", "perturbation", "eta", "accuracy", "images"}``.
     """
     if steps < 2:
-        raise ValueError(f"--steps must be >= 2 (eta from 0 to 1). Received: steps={steps}")
+        raise ConfigError(f"--steps must be >= 2 (eta from 0 to 1). Received: steps={steps}")
     rows, start = [], time.perf_counter()
     conditions = [(kind, step) for kind in perturbations for step in range(steps)]
     for done, (kind, step) in enumerate(conditions, start=1):

@@ -71,7 +71,7 @@ def parse_variant(text: str) -> Variant:
     form = "Expected LABEL:FIELD=VALUE[,FIELD=VALUE], e.g. local:nmf_learning=local"
     label, _, assignments = text.partition(":")
     if not _LABEL.match(label) or label == BASE_VARIANT.label:
-        raise ValueError(
+        raise ConfigError(
             f"Bad variant label {label!r}: use letters, digits, '_' or '.', not 'base'. {form}. Received: {text!r}"
         )
     names = {field.name for field in dataclasses.fields(TrainConfig)}
@@ -80,21 +80,21 @@ def parse_variant(text: str) -> Variant:
         field, equals, value = assignment.partition("=")
         field = field.strip().replace("-", "_")
         if not equals:
-            raise ValueError(f"Variant {label!r}: {assignment!r} is not FIELD=VALUE. {form}. Received: {text!r}")
+            raise ConfigError(f"Variant {label!r}: {assignment!r} is not FIELD=VALUE. {form}. Received: {text!r}")
         if field in RESERVED_FIELDS:
-            raise ValueError(f"Variant {label!r} cannot set {field!r}: the comparison sets it per run. Received: {text!r}")
+            raise ConfigError(f"Variant {label!r} cannot set {field!r}: the comparison sets it per run. Received: {text!r}")
         if field not in names:
-            raise ValueError(
+            raise ConfigError(
                 f"Variant {label!r}: unknown field {field!r}. Valid fields: "
                 f"{', '.join(sorted(names - set(RESERVED_FIELDS)))}. Received: {text!r}"
             )
         try:
             overrides.append((field, parse_value(field, value.strip())))
         except ValueError:
-            raise ValueError(f"Variant {label!r}: bad value {value!r} for {field}. Received: {text!r}") from None
+            raise ConfigError(f"Variant {label!r}: bad value {value!r} for {field}. Received: {text!r}") from None
     try:  # each value on its own; rules across fields (e.g. arch and bias) are checked when the grid is planned
         for field, value in overrides:
             check_field(field, value)
     except ConfigError as error:
-        raise ValueError(f"Variant {label!r}: {error}") from None
+        raise ConfigError(f"Variant {label!r}: {error}") from None
     return Variant(label, tuple(overrides))

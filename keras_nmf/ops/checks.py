@@ -6,10 +6,7 @@ import re
 from keras import ops
 
 from keras_nmf import backend
-
-
-class InvalidInputError(ValueError):
-    """An NMF layer received an input (or ``observed`` mask) it cannot factorise; the message names the layer."""
+from keras_nmf.errors import InvalidInputError
 
 
 def _message(layer_name):

@@ -6,6 +6,7 @@ import time
 import keras
 import numpy as np
 
+from keras_nmf.errors import NonFiniteLossError
 from keras_nmf.layers import CNMF2D
 from keras_nmf.ops import nmf_weights
 from keras_nmf.training.progress import show_status
@@ -135,10 +136,6 @@ class BasisImages(keras.callbacks.Callback):
         if self.writer is not None:
             self.writer.close()
             self.writer = None
-
-
-class NonFiniteLossError(RuntimeError):
-    """Training produced a NaN/Inf loss or weights; the message says what to do next."""
 
 
 class StopOnNonFinite(keras.callbacks.TerminateOnNaN):

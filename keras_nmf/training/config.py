@@ -29,6 +29,7 @@ import numbers
 import os
 import pathlib
 
+from keras_nmf.errors import ConfigError
 from keras_nmf.architectures import ARCHITECTURES, arch_family, block_learning_modes, check_groups
 from keras_nmf.nmf_arguments import BACKWARD_MODES, DIVERGENCES, IMPLICIT_DTYPES, MAX_ITERATIONS, validate_nmf_arguments
 from keras_nmf.run_choices import DEFAULT_STARTUP_TIMEOUT_S, FIXED_BUDGET, SCHEDULES, STRATEGIES, TFDS_DATASETS
@@ -37,10 +38,6 @@ from keras_nmf.training.run_files import RunFileError, atomic_write_json, read_j
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 MONITORS = ("loss", "val_loss")
 ROLES = ("recipe", "schedule", "data", "runtime", "volatile")
-
-class ConfigError(ValueError):
-    """A configuration that cannot run; the message names the flag and the fix."""
-
 
 def _field(default, help, type=None, choices=None, role="recipe", minimum=None, above=None, maximum=None,
            below=None, check=None, applies_to=None, schedules=None):

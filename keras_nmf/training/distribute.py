@@ -21,6 +21,7 @@ import sys
 
 from keras_nmf import backend
 from keras_nmf._native_log import import_tensorflow_quietly, quiet_native_startup
+from keras_nmf.errors import DistributeError
 from keras_nmf.run_choices import DEFAULT_STARTUP_TIMEOUT_S, STRATEGIES
 
 
@@ -60,10 +61,6 @@ class KerasDataParallel:
 def is_tf_strategy(strategy):
     """Whether ``strategy`` is a ``tf.distribute`` strategy (not None, not Keras's own distribution)."""
     return strategy is not None and not isinstance(strategy, KerasDataParallel)
-
-
-class DistributeError(RuntimeError):
-    """The requested strategy cannot start; the message says how to fix it."""
 
 
 def _check_tf_config():

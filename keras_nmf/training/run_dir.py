@@ -23,7 +23,7 @@ import keras
 import numpy as np
 
 import keras_nmf
-from keras_nmf.cli import command_line
+from keras_nmf.commands import command_line
 from keras_nmf.training.config import ConfigError, TrainConfig, flag, resume_changes, with_absolute_data_paths
 from keras_nmf.training.run_files import (
     RunLock, RunWriteError, atomic_save_model, atomic_write_json, remove_temporaries,

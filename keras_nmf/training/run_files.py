@@ -24,17 +24,7 @@ import shutil
 import tempfile
 import zipfile
 
-
-class RunFileError(ValueError):
-    """A run file that cannot be used: the message names the file, what is wrong and what to do."""
-
-
-class RunWriteError(OSError):
-    """A run file could not be written (e.g. a full disk); the message says what survived and what to do."""
-
-
-class RunLockedError(RuntimeError):
-    """Another process holds the run directory; the message names its pid."""
+from keras_nmf.errors import RunFileError, RunLockedError, RunWriteError
 
 
 def _fsync_directory(folder):

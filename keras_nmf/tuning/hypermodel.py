@@ -23,6 +23,7 @@ import time
 import keras_tuner as kt
 
 from keras_nmf.architectures import SWEEP_GROUPS, SWEEP_WIDTHS, arch_family
+from keras_nmf.errors import ConfigError, KerasNMFError
 from keras_nmf.models import check_groups, count_parameters
 from keras_nmf.training.callbacks import NonFiniteLossError
 from keras_nmf.training.run_files import RunLock, RunLockedError
@@ -59,7 +60,10 @@ class NMFHyperModel(kt.HyperModel):
         self.nmf_groups = list(nmf_groups) if self.nmf else [1]
         self.test_data = test_data
         for width, nmf_group, conv_group in self.variants():
-            check_groups(width, nmf_group, conv_group, self.nmf)
+            try:
+                check_groups(width, nmf_group, conv_group, self.nmf)
+            except ValueError as error:
+                raise ConfigError(f"{error} (flags: --widths, --nmf-groups, --conv-groups)") from None
 
     def variants(self):
         """Every (width, nmf_groups, conv_groups) of the space, in grid order."""
@@ -197,7 +201,7 @@ class SweepTuner(kt.Tuner):
             lock.release()
 
 
-class TrialLockedError(kt.errors.FatalError):
+class TrialLockedError(KerasNMFError, kt.errors.FatalError):
     """Another process trains this trial's folder (one process per trial directory, as per run directory)."""
 
 

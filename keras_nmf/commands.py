@@ -1,0 +1,23 @@
+"""The package's command-line programs by name, and how to run one again. A leaf module (the standard library only).
+
+Each is ``main(argv)`` in :mod:`keras_nmf.cli`.<name>, installed as the console command ``keras-nmf-<name>`` (``_`` as
+``-``); ``scripts/<name>.py`` in the repository calls the same function.
+"""
+
+import shlex
+import sys
+
+#: The commands that parse their arguments before they import Keras (``keras_nmf.load``), so that ``--help`` and a
+#: usage error come back before a backend starts. (``gradient_fidelity`` builds its parser from the experiment's
+#: module, which imports Keras.)
+PARSE_FIRST = ("train", "evaluate", "compare", "robustness", "search", "report", "pack_images")
+
+
+def command_line(program):
+    """How to run ``program`` (``train``, ``report``, ...) again with the interpreter running now.
+
+    ``<this python> -m keras_nmf.cli.<program>``: right in a virtual
+    environment that is not activated (``make train``'s ``.venv``), from a
+    pip install and from the repository alike.
+    """
+    return f"{shlex.quote(sys.executable)} -m keras_nmf.cli.{program}"
