@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 
+from keras_nmf.experiments.perturbations import AUTHORS_PERTURBATIONS
 from keras_nmf.experiments.presets import SUBSET
 from keras_nmf.models import ImageClassifier, PaperNetwork, build_model, list_presets
 from keras_nmf.models.presets import BUILTIN, read_metadata
@@ -82,6 +83,7 @@ def test_a_trained_preset_loads_and_predicts(name):
     probabilities = classifier.predict(_images(), verbose=0)
     assert probabilities.shape == (4, 10) and np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
     assert metadata["arch"] == classifier.network.get_config()["arch"] and metadata["epochs"] >= 1
+    assert set(metadata["robustness"]["accuracy"]) == set(AUTHORS_PERTURBATIONS)
     assert (BUILTIN / name / "model.weights.h5").stat().st_size < 2**20  # the package carries it
     assert json.loads((BUILTIN / name / "config.json").read_text())["class_name"] == "ImageClassifier"
 
@@ -108,3 +110,21 @@ def test_a_trained_preset_scores_what_its_metadata_states_on_every_test_image(na
     stated = read_metadata(name)
     accuracy, count = _accuracy_on(name)
     assert count == stated["test_images"] == 10_000 and abs(accuracy - stated["test_accuracy"]) <= 3 / count
+
+
+@pytest.mark.slow
+def test_a_finished_run_becomes_a_preset_that_scores_what_the_run_measured(tmp_path):
+    from keras_nmf.experiments.presets import write_trained_preset
+    from keras_nmf.training import TrainConfig
+    from keras_nmf.training.run import train
+    from tests.image_folders import make_image_folder
+
+    images = make_image_folder(tmp_path / "images", per_class=(4, 3))
+    results = train(TrainConfig(arch="cnn", data_dir=str(images), epochs=1, steps_per_epoch=2, batch_size=4,
+                                bn_recalibration_batches=1, verbose=0, logdir=str(tmp_path / "run")))
+    metadata = write_trained_preset(tmp_path / "run", tmp_path / "preset", images,
+                                    subset={"limit_test": 4, "seed": 0}, noise={"limit_test": 6, "seed": 0, "steps": 3})
+    assert metadata["test_accuracy"] == pytest.approx(results["test_accuracy"]) and metadata["test_images"] == 9
+    assert ImageClassifier.from_preset(tmp_path / "preset").network.get_config()["arch"] == "cnn"
+    card = (tmp_path / "preset" / "README.md").read_text()
+    assert "| holes_noise |" in card and f"{100 * metadata['test_accuracy']:.2f} %" in card
