@@ -13,7 +13,7 @@ from tensorflow.python.framework import config as tf_config
 USES = [
     (keras.Model, "_flatten_layers", "training/batchnorm.py: the model's BatchNormalization layers"),
     (keras.optimizers.Optimizer, "_get_variable_index", "optimizers.py: MultiRateAdam's per-variable rate"),
-    (keras.Model, "_symbolic_build", "training/distribute.py: the multi-worker build patch"),
+    (keras.Model, "_symbolic_build", "backend/tensorflow_backend.py: the multi-worker build patch"),
     (tf_config, "is_op_determinism_enabled", "training/recipe.py: restoring op determinism"),
     (tf_config, "disable_op_determinism", "training/recipe.py: restoring op determinism"),
 ]
@@ -37,8 +37,8 @@ def test_trainer_internals_of_the_multiworker_patch_and_the_backup():
     from keras.src.backend.tensorflow import trainer as tf_trainer
 
     for name in ("reduce_per_replica", "_collective_all_reduce_multi_worker"):
-        assert hasattr(tf_trainer, name), f"keras.src.backend.tensorflow.trainer.{name} is gone (training/distribute.py)"
-    assert hasattr(tf_trainer.TensorFlowTrainer, "_maybe_symbolic_build"), "training/distribute.py patches it"
+        assert hasattr(tf_trainer, name), f"keras.src.backend.tensorflow.trainer.{name} is gone (backend/tensorflow_backend.py)"
+    assert hasattr(tf_trainer.TensorFlowTrainer, "_maybe_symbolic_build"), "backend/tensorflow_backend.py patches it"
     fit_source = inspect.getsource(tf_trainer.TensorFlowTrainer.fit)
     assert "_initial_epoch" in fit_source, "training/backup.py sets model._initial_epoch as BackupAndRestore does"
 

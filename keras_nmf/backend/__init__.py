@@ -15,6 +15,9 @@ and :mod:`~keras_nmf.backend.torch_backend`:
   (the gradient-fidelity experiment and tests).
 * ``compile_call``, ``compile_function``, ``block_until_ready``: a model's
   forward pass or a function compiled once, and timing that waits for the device.
+* ``start_devices_quietly``, ``patch_multiworker_build``: a device context started without native start-up
+  noise, and the workaround of Keras's multi-worker defects (TensorFlow; nothing elsewhere). Every ``keras.src``
+  import of the package is in these modules.
 * ``gpu_compute_capability``, ``tf32_enabled``, ``set_tf32``,
   ``determinism_enabled``, ``set_determinism``: the process-wide numeric switches.
 * ``DEFAULT_JIT``, ``COMPILES_WITH_DETERMINISM``, ``DISTRIBUTE_STRATEGIES``,
@@ -48,6 +51,8 @@ gradients = _active.gradients
 compile_call = _active.compile_call
 compile_function = _active.compile_function
 block_until_ready = _active.block_until_ready
+start_devices_quietly = _active.start_devices_quietly
+patch_multiworker_build = _active.patch_multiworker_build
 gpu_compute_capability = _active.gpu_compute_capability
 tf32_enabled = _active.tf32_enabled
 set_tf32 = _active.set_tf32

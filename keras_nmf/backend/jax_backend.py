@@ -120,3 +120,11 @@ def determinism_enabled():
 def set_determinism(enabled):
     if enabled:
         raise ValueError("Op determinism is a TensorFlow switch; the jax backend has none to turn on.")
+
+
+def start_devices_quietly():
+    pass  # no native start-up noise to filter
+
+
+def patch_multiworker_build(model, strategy):
+    return lambda: None  # multi-worker training is TensorFlow's (tf.distribute)

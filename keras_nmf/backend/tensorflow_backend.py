@@ -118,3 +118,74 @@ def set_determinism(enabled):
         tf.config.experimental.enable_op_determinism()
     else:
         tf_config.disable_op_determinism()
+
+
+def start_devices_quietly():
+    """Starts TensorFlow's device context with CUDA's start-up noise filtered.
+
+    The context starts at the first TensorFlow op, and on a host without a GPU writes "failed call to cuInit"
+    from C++ then; here, where no device can still be configured, it starts inside the filter.
+    """
+    from keras_nmf._native_log import quiet_native_startup
+
+    with quiet_native_startup():
+        tf.config.list_logical_devices()
+
+
+def patch_multiworker_build(model, strategy):
+    """Works around two Keras 3 defects under ``MultiWorkerMirroredStrategy``.
+
+    keras-team/keras#20585 (tensorflow/tensorflow#72388): Keras 3's TF trainer
+    fails under a multi-worker strategy with "Attempt to convert a value
+    (PerReplica...)" and then "Invalid reduction dimension 0 for input with 0
+    dimensions":
+
+    1. ``fit`` builds the model from a first batch obtained by
+       ``strategy.reduce("MEAN", batch)``; the batch serves only for its
+       shapes, so this takes the first local replica's part instead.
+    2. The step's logs (scalars) are averaged over the workers with
+       ``strategy.reduce("MEAN", value, axis=0)``; a scalar has no axis 0, so
+       this averages them with ``axis=None`` (the mean over replicas, which is
+       what the logs mean). Every worker then logs the same global loss and
+       the plateau schedule takes the same decisions everywhere.
+
+    Gradients are all-reduced by the optimizer either way. Applied to
+    multi-worker strategies only; every other case runs Keras's own code.
+    The names patched are pinned by ``tests/test_keras_internals.py``; Keras's private trainer module is read
+    here only (``keras_nmf/backend/``).
+
+    Returns:
+        A function that undoes the module-level patch (the run's end calls it).
+    """
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return lambda: None
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+
+    def local_part(value):
+        if isinstance(value, tf.distribute.DistributedValues):
+            return strategy.experimental_local_results(value)[0]
+        return value
+
+    def maybe_symbolic_build(iterator=None, data_batch=None):
+        if iterator is not None:
+            for _, _, batches in iterator:
+                data_batch = tf.nest.map_structure(local_part, next(batches))
+                break
+        with strategy.scope():
+            model._symbolic_build(data_batch=data_batch)
+
+    model._maybe_symbolic_build = maybe_symbolic_build
+    keras_reduce = getattr(tf_trainer.reduce_per_replica, "keras_original", tf_trainer.reduce_per_replica)
+
+    def reduce_per_replica(values, strategy_, reduction="auto"):
+        if reduction in ("auto", "mean") and tf_trainer._collective_all_reduce_multi_worker(strategy_):
+            return tf.nest.map_structure(lambda value: strategy_.reduce("MEAN", value, axis=None), values)
+        return keras_reduce(values, strategy_, reduction)
+
+    reduce_per_replica.keras_original = keras_reduce
+    tf_trainer.reduce_per_replica = reduce_per_replica
+
+    def undo():
+        tf_trainer.reduce_per_replica = keras_reduce
+
+    return undo

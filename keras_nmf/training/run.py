@@ -21,7 +21,7 @@ import time
 
 import keras
 
-from keras_nmf import schedules
+from keras_nmf import backend, schedules
 from keras_nmf.architectures import arch_family
 from keras_nmf.data import dataset_shape, load_dataset
 from keras_nmf.models import count_parameters
@@ -31,7 +31,7 @@ from keras_nmf.training.backup import RunBackup
 from keras_nmf.training.config import ConfigError, TrainConfig
 from keras_nmf.training.diagnostics import NMFDiagnostics
 from keras_nmf.training.distribute import (
-    is_chief, lost_worker_is_an_error, make_strategy, patch_multiworker_build, replicas, session_scope,
+    is_chief, lost_worker_is_an_error, make_strategy, replicas, session_scope,
 )
 from keras_nmf.training.progress import ProgressBar
 from keras_nmf.training.recipe import (
@@ -119,7 +119,7 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
         ]
 
         state = backup.read_state()  # checked before any training: a corrupt backup is an error now
-        undo_patch = patch_multiworker_build(model, strategy)
+        undo_patch = backend.patch_multiworker_build(model, strategy)
         start = time.perf_counter()
         try:
             if backup.training_finished(state):  # a stop after the last epoch: evaluate and save only
