@@ -15,7 +15,6 @@ HIDDEN_BLOCKS = ((32, 5, True), (64, 5, True), (96, None, False))
 #: NMF blocks of every network (three hidden blocks and the output block).
 NUM_BLOCKS = len(HIDDEN_BLOCKS) + 1
 
-
 #: The paper's sweep over the networks' size (section 3.1): widths, and groups of the NMF and of the CNN layers.
 SWEEP_WIDTHS = (1, 2, 4, 8)
 SWEEP_GROUPS = (1, 2, 4, 8, 16)

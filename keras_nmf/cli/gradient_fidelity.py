@@ -17,7 +17,6 @@ import argparse
 import sys
 
 from keras_nmf.errors import KerasNMFError
-
 from keras_nmf.experiments.cli import add_model_output_arguments, positive_int
 from keras_nmf.training.run_files import atomic_write_text
 from keras_nmf.experiments.csv_rows import CsvRowWriter

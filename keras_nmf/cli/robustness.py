@@ -22,7 +22,6 @@ import argparse
 import sys
 
 from keras_nmf.errors import KerasNMFError
-
 from keras_nmf.experiments.cli import add_model_output_arguments
 from keras_nmf.experiments.perturbations import AUTHORS_PERTURBATIONS, PERTURBATIONS
 
