@@ -288,6 +288,7 @@ _FILL_DURING_THE_BACKUP = """
 import os, sys
 import keras_nmf, keras
 from keras_nmf.cli import train as cli
+from keras_nmf.training import run
 
 disk, left, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 
@@ -298,8 +299,8 @@ class FillTheDisk(keras.callbacks.Callback):
             with open(os.path.join(disk, "filler"), "wb") as handle:
                 handle.write(b"\\0" * max(0, status.f_bavail * status.f_frsize - left))
 
-real = cli.train
-cli.train = lambda config, **kwargs: real(config, extra_callbacks=[FillTheDisk()], **kwargs)
+real = run.train  # main() takes train() from keras_nmf.training.run once its flags are parsed
+run.train = lambda config, **kwargs: real(config, extra_callbacks=[FillTheDisk()], **kwargs)
 sys.exit(cli.main(argv))
 """
 
