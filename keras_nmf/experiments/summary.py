@@ -40,7 +40,7 @@ def paper_accuracy(arch, config):
     published numbers; CNMF with local NMF learning (any block) has section
     4.2's 32 %, shown beside every local-learning variant. The paper gives no
     number for the autodiff or implicit backward ("comparable accuracy", Figure 1), nor for another
-    divergence or a tolerance (issue #23's options).
+    divergence or a tolerance (the package's own NMF options).
     """
     if config.get("nmf_divergence", "kl") != "kl" or config.get("nmf_tolerance") is not None:
         return None
