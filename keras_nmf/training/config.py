@@ -20,6 +20,11 @@ Roles:
   results up to rounding.
 * ``volatile``: may differ between two sessions of one run (``--resume``,
   progress output, a timeout) and is never part of a configuration check.
+
+A leaf: it imports neither Keras nor a backend (the choices and checks it needs come from the leaf modules
+:mod:`keras_nmf.architectures`, :mod:`keras_nmf.nmf_arguments` and :mod:`keras_nmf.run_choices`), so the commands
+parse and check their flags before a backend starts. The rules that need the backend are
+:func:`keras_nmf.training.recipe.check_backend_support`.
 """
 
 import argparse
@@ -29,8 +34,8 @@ import numbers
 import os
 import pathlib
 
-from keras_nmf.errors import ConfigError
 from keras_nmf.architectures import ARCHITECTURES, arch_family, block_learning_modes, check_groups
+from keras_nmf.errors import ConfigError
 from keras_nmf.nmf_arguments import BACKWARD_MODES, DIVERGENCES, IMPLICIT_DTYPES, MAX_ITERATIONS, validate_nmf_arguments
 from keras_nmf.run_choices import DEFAULT_STARTUP_TIMEOUT_S, FIXED_BUDGET, SCHEDULES, STRATEGIES, TFDS_DATASETS
 from keras_nmf.training.run_files import RunFileError, atomic_write_json, read_json
