@@ -140,8 +140,7 @@ def main(argv=None):
     import keras_nmf
 
     keras_nmf.load()
-    from keras_nmf.data import load_dataset
-    from keras_nmf.training.recipe import check_backend_support, process_settings
+    from keras_nmf.training.recipe import check_backend_support, load_run_data, process_settings
     from keras_nmf.tuning.costs import estimate_costs
     from keras_nmf.tuning.hypermodel import NMFHyperModel, SweepTuner
 
@@ -157,10 +156,7 @@ def main(argv=None):
         print(f"Worker {tuner_id}: the chief oracle is {chief}; once the data is loaded this worker waits up to "
               f"{args.chief_timeout:g} s for it (--chief-timeout).", flush=True)
     try:
-        data = load_dataset(name=recipe.dataset, data_dir=recipe.data_dir, tfds_dir=recipe.tfds_dir,
-                            batch_size=recipe.batch_size, crop_size=recipe.crop_size, val_split=recipe.val_split,
-                            limit_train=recipe.limit_train, limit_test=recipe.limit_test, seed=recipe.seed,
-                            steps_per_epoch=recipe.steps_per_epoch)
+        data = load_run_data(recipe)
         hypermodel = NMFHyperModel(recipe, data.input_shape, data.num_classes, args.widths, args.nmf_groups,
                                    args.conv_groups, test_data=data.test, image_shape=data.image_shape)
     except KerasNMFError as error:

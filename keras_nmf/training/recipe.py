@@ -195,6 +195,17 @@ def model_arguments(config):
     )
 
 
+def load_run_data(config):
+    """The run's data, as its config's data fields (and batch, seed, steps) say: :func:`keras_nmf.data.load_dataset`
+    (the one mapping, for ``train()`` and the sweep)."""
+    from keras_nmf.data import load_dataset
+
+    return load_dataset(name=config.dataset, data_dir=config.data_dir, tfds_dir=config.tfds_dir,
+                        batch_size=config.batch_size, crop_size=config.crop_size, val_split=config.val_split,
+                        limit_train=config.limit_train, limit_test=config.limit_test, seed=config.seed,
+                        steps_per_epoch=config.steps_per_epoch)
+
+
 def model_augmentation(config, input_shape, image_shape):
     """The paper's augmentation layer from ``image_shape`` images to ``input_shape`` crops (None: no layer)."""
     if image_shape is None:

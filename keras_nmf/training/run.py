@@ -23,7 +23,7 @@ import keras
 
 from keras_nmf import backend, schedules
 from keras_nmf.architectures import arch_family
-from keras_nmf.data import dataset_shape, load_dataset
+from keras_nmf.data import dataset_shape
 from keras_nmf.models import count_parameters
 from keras_nmf.ops import InvalidInputError, invalid_input_message
 from keras_nmf.training import callbacks as run_callbacks
@@ -35,7 +35,7 @@ from keras_nmf.training.distribute import (
 )
 from keras_nmf.training.progress import ProgressBar
 from keras_nmf.training.recipe import (
-    build_compiled_model, check_backend_support, process_settings, recipe_callbacks, use_run_schedule,
+    build_compiled_model, check_backend_support, load_run_data, process_settings, recipe_callbacks, use_run_schedule,
 )
 from keras_nmf.training.run_dir import RunDir
 from keras_nmf.training.run_files import RunFileError, RunWriteError
@@ -84,12 +84,7 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
                                          image_shape=shape.image_shape)
         except ValueError as error:
             raise ConfigError(f"The model cannot be built with these flags: {error}") from None
-        data = load_dataset(
-            name=config.dataset, data_dir=config.data_dir, tfds_dir=config.tfds_dir,
-            batch_size=config.batch_size, crop_size=config.crop_size, val_split=config.val_split,
-            limit_train=config.limit_train, limit_test=config.limit_test, seed=config.seed,
-            steps_per_epoch=config.steps_per_epoch,
-        )
+        data = load_run_data(config)
         use_run_schedule(model, config, data.stream.steps)
         if chief:
             run.start()
