@@ -7,10 +7,9 @@ Each is ``main(argv)`` in :mod:`keras_nmf.cli`.<name>, installed as the console 
 import shlex
 import sys
 
-#: The commands that parse their arguments before they import Keras (``keras_nmf.load``), so that ``--help`` and a
-#: usage error come back before a backend starts. (``gradient_fidelity`` builds its parser from the experiment's
-#: module, which imports Keras.)
-PARSE_FIRST = ("train", "evaluate", "compare", "robustness", "search", "report", "pack_images")
+#: The commands, each of which parses its arguments before it imports Keras (``keras_nmf.load``), so that ``--help``
+#: and a usage error come back before a backend starts.
+PARSE_FIRST = ("train", "evaluate", "compare", "robustness", "gradient_fidelity", "search", "report", "pack_images")
 
 
 def command_line(program):

@@ -15,7 +15,8 @@ HEAVY = ("keras", "tensorflow", "jax", "torch")
 
 #: Each command, and a usage error of it.
 USAGE_ERRORS = {"train": ["--epoch", "1"], "evaluate": [], "compare": ["--archs", "vgg"],
-                "robustness": ["--steps", "1", "--out", "x", "m.keras"], "search": ["--val-split", "0"], "report": [],
+                "robustness": ["--steps", "1", "--out", "x", "m.keras"], "gradient_fidelity": ["--batch-size", "0"],
+                "search": ["--val-split", "0"], "report": [],
                 "pack_images": ["one"]}
 
 

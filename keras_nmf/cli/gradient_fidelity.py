@@ -17,25 +17,27 @@ import argparse
 import sys
 
 from keras_nmf.errors import KerasNMFError
-from keras_nmf.experiments.cli import add_model_output_arguments, positive_int
+from keras_nmf.experiments.cli import FIDELITY_ITERATIONS, add_model_output_arguments, positive_int
 from keras_nmf.training.run_files import atomic_write_text
-from keras_nmf.experiments.csv_rows import CsvRowWriter
-from keras_nmf.experiments.fidelity_inputs import fidelity_batch, load_fidelity_model
-from keras_nmf.experiments.gradient_fidelity import (
-    CSV_COLUMNS, ITERATIONS, fidelity_table, gradient_fidelity,
-)
-from keras_nmf.experiments.outputs import prepare_output_dir
-from keras_nmf.experiments.plots import plot_gradient_fidelity
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_output_arguments(parser, ".keras files, or untrained:<arch>")
     parser.add_argument("--batch-size", type=positive_int, default=16, help="test images in the batch (default 16)")
-    parser.add_argument("--iterations", type=positive_int, nargs="+", default=list(ITERATIONS))
+    parser.add_argument("--iterations", type=positive_int, nargs="+", default=list(FIDELITY_ITERATIONS))
     parser.add_argument("--seed", type=int, default=0, help="seed of the batch and of untrained models")
     parser.add_argument("--implicit-dtype", choices=("float32", "float64"), default="float32")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # no Keras yet: --help and usage errors return at once
+    import keras_nmf
+
+    keras_nmf.load()
+    from keras_nmf.experiments.csv_rows import CsvRowWriter
+    from keras_nmf.experiments.fidelity_inputs import fidelity_batch, load_fidelity_model
+    from keras_nmf.experiments.gradient_fidelity import CSV_COLUMNS, fidelity_table, gradient_fidelity
+    from keras_nmf.experiments.outputs import prepare_output_dir
+    from keras_nmf.experiments.plots import plot_gradient_fidelity
+
     try:
         out = prepare_output_dir(args.out)
         models = [load_fidelity_model(spec, args.seed) for spec in args.models]

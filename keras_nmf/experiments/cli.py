@@ -5,6 +5,10 @@ import argparse
 from keras_nmf.run_choices import TFDS_DATASETS
 
 
+#: The iterations N at which the gradient-fidelity experiment compares the gradients by default.
+FIDELITY_ITERATIONS = (5, 10, 20, 50, 100)
+
+
 def positive_int(text):
     """An ``argparse`` type: an integer >= 1, refused at parse time otherwise."""
     value = int(text)

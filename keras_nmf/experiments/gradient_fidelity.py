@@ -27,10 +27,10 @@ import keras
 import numpy as np
 
 from keras_nmf import backend
+from keras_nmf.experiments.cli import FIDELITY_ITERATIONS
 from keras_nmf.losses import CrossEntropyMSE
 from keras_nmf.training.diagnostics import nmf_layers
 
-ITERATIONS = (5, 10, 20, 50, 100)
 MODES = ("approx", "implicit")
 CSV_COLUMNS = ("model", "layer", "iterations", "mode", "input_cosine", "input_relative_error", "input_norm_ratio",
                "kernel_cosine", "kernel_relative_error", "kernel_norm_ratio", "residual_median", "residual_p90",
@@ -163,7 +163,7 @@ def network_fidelity(model, images, labels, iterations, loss_fn=None, implicit_d
     return rows
 
 
-def gradient_fidelity(model, images, labels, iterations=ITERATIONS, label=None, print_fn=print,
+def gradient_fidelity(model, images, labels, iterations=FIDELITY_ITERATIONS, label=None, print_fn=print,
                       implicit_dtype="float32", on_row=None):
     """Every row of the report for one model: per NMF layer and N, then the whole network per N.
 
