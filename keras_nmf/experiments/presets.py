@@ -75,6 +75,8 @@ def write_trained_preset(run_dir, destination, data_dir, subset=SUBSET, noise=RO
     results = read_run_results(run_dir / "results.json")
     classifier = classifier_of_run(run_dir)
     accuracy, count = test_accuracy(classifier, data_dir)
+    subset = {**subset, "limit_test": min(subset["limit_test"], count)}  # a small test set: all of it
+    noise = {**noise, "limit_test": min(noise["limit_test"], count)}
     subset_accuracy, _ = test_accuracy(classifier, data_dir, **subset)
     config = _without_machine_paths(results["config"], run_dir.name)
     metadata = {

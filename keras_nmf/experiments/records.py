@@ -65,23 +65,20 @@ def write_grid_records(grid, destination) -> dict:
     return {"finished": finished, "runs": len(list(grid.glob("*/config.json")))}
 
 
-def export_finished_runs(grid, destination, weights_destination=None, weight_seeds=(0,),
-                         weights_name="{run}.weights.h5") -> list:
+def export_finished_runs(grid, destination, presets=None, preset_seeds=(0,), preset_name="{run}") -> list:
     """Copies every finished run's records out of ``grid``, as plain files that a repository can hold.
 
     ``destination`` gets the grid's report (:data:`REPORT_FILES`) and ``run_records/<run>/`` (not ``runs/``, which
     .gitignore keeps out of the repository for run directories) with each finished run's
-    :data:`RUN_RECORDS`; ``weights_destination`` (if given) gets, for the runs of ``weight_seeds``,
-    ``weights_name`` (formatted with ``run`` and ``arch``; folders in it are made): the trained network's weights
-    alone (no optimizer state), which a model built with the run's config.json loads; a run without its
-    model.keras (restored from its records) keeps the weights exported when it finished. Interrupted runs are left
-    out: their folder in ``grid`` resumes them. Each file is written atomically, so a copy cut off leaves the last
-    complete version of each.
+    :data:`RUN_RECORDS`. ``presets`` (if given) gets, for the runs of ``preset_seeds``, the trained preset
+    ``preset_name`` (formatted with ``run`` and ``arch``;
+    :func:`keras_nmf.experiments.presets.write_trained_preset`, measured on the run's own ``--data-dir``), unless
+    that preset already holds the run; a run without its model.keras (restored from its records) keeps the preset
+    written when it finished. Interrupted runs are left out: their folder in ``grid`` resumes them. Each file is
+    written atomically, so a copy cut off leaves the last complete version of each.
 
     Returns the names of the finished runs.
     """
-    from keras_nmf.training.run_files import load_keras_model
-
     grid, destination = pathlib.Path(grid), pathlib.Path(destination)
     finished = sorted(path.parent for path in grid.glob("*/results.json"))
     if not finished:
@@ -91,7 +88,8 @@ def export_finished_runs(grid, destination, weights_destination=None, weight_see
     for run in finished:
         records = destination / RECORDS_FOLDER / run.name
         records.mkdir(parents=True, exist_ok=True)
-        config = _without_machine_paths(json.loads((run / "config.json").read_text()), run.name)
+        saved = json.loads((run / "config.json").read_text())
+        config = _without_machine_paths(saved, run.name)
         results = json.loads((run / "results.json").read_text())
         results["config"] = _without_machine_paths(results["config"], run.name)
         if not results["data"]["source"].startswith("tfds:"):
@@ -100,13 +98,24 @@ def export_finished_runs(grid, destination, weights_destination=None, weight_see
         atomic_write_json(records / "results.json", results)
         atomic_save(records / "epochs.csv", lambda temporary, source=run / "epochs.csv": shutil.copyfile(source,
                                                                                                         temporary))
-        # A run restored from its committed records has no model.keras: its weights were exported when it finished.
-        if weights_destination is not None and config["seed"] in weight_seeds and (run / "model.keras").exists():
-            path = pathlib.Path(weights_destination) / weights_name.format(run=run.name, arch=config["arch"])
-            path.parent.mkdir(parents=True, exist_ok=True)
-            network = load_keras_model(run / "model.keras", compile=False)
-            atomic_save(path, network.save_weights)
+        # A run restored from its committed records has no model.keras: its preset was written when it finished.
+        if presets is not None and config["seed"] in preset_seeds and (run / "model.keras").exists():
+            preset = pathlib.Path(presets) / preset_name.format(run=run.name, arch=config["arch"])
+            if not _preset_holds(preset, results):
+                from keras_nmf.experiments.presets import write_trained_preset
+
+                write_trained_preset(run, preset, saved["data_dir"])
     return [run.name for run in finished]
+
+
+def _preset_holds(preset, results):
+    """Whether the preset directory was written from the run whose results these are."""
+    metadata = preset / "metadata.json"
+    if not metadata.is_file():
+        return False
+    written = json.loads(metadata.read_text())
+    return (written.get("run_test_accuracy"), written.get("epochs"), written.get("git_commit")) == (
+        results["test_accuracy"], results["epochs_run"], results.get("git_commit"))
 
 
 def _without_machine_paths(config, run_name):
@@ -119,19 +128,19 @@ def _without_machine_paths(config, run_name):
 
 def main(argv=None):
     """``python -m keras_nmf.experiments.records GRID DESTINATION`` (scripts/gpu_figure5.sh): the report and
-    runs.tar.gz; with ``--plain``: :func:`export_finished_runs` (``--weights DIR`` for the seed-0 networks)."""
+    runs.tar.gz; with ``--plain``: :func:`export_finished_runs` (``--presets DIR`` for the seed-0 networks)."""
     parser = argparse.ArgumentParser(prog="python -m keras_nmf.experiments.records", description=main.__doc__)
     parser.add_argument("grid")
     parser.add_argument("destination")
     parser.add_argument("--plain", action="store_true", help="finished runs only, as plain files under run_records/")
-    parser.add_argument("--weights", metavar="DIR", help="with --plain: the seed-0 networks' weights go here")
-    parser.add_argument("--weights-name", default="{run}.weights.h5",
-                        help="each weights file's path under DIR, from {run} and {arch} (default: %(default)s)")
+    parser.add_argument("--presets", metavar="DIR", help="with --plain: the seed-0 networks' trained presets go here")
+    parser.add_argument("--preset-name", default="{run}",
+                        help="each preset's folder under DIR, from {run} and {arch} (default: %(default)s)")
     args = parser.parse_args(argv)
-    if args.weights and not args.plain:
-        parser.error("--weights goes with --plain")
+    if args.presets and not args.plain:
+        parser.error("--presets goes with --plain")
     if args.plain:
-        names = export_finished_runs(args.grid, args.destination, args.weights, weights_name=args.weights_name)
+        names = export_finished_runs(args.grid, args.destination, args.presets, preset_name=args.preset_name)
         print(f"records: {len(names)} finished runs copied to {args.destination}: {', '.join(names) or 'none'}")
         return 0
     counts = write_grid_records(args.grid, args.destination)

@@ -20,15 +20,16 @@ def test_before_any_run_finished_only_the_archive_of_the_epochs_so_far_is_writte
         assert archive.extractfile("cnmf_1x1-seed0/epochs.csv").read() == b"epoch,test_accuracy\n1,0.3\n"
 
 
-def test_finished_runs_are_exported_as_plain_files_and_seed_0_weights(tmp_path):
-    """What the repository keeps of a CPU grid: each finished run's records, the report, and the seed-0 networks'
-    weights alone (the presets' source), which load into the run's network; an interrupted run stays out."""
+def test_finished_runs_are_exported_as_plain_files_and_seed_0_presets(tmp_path):
+    """What the repository keeps of a CPU grid: each finished run's records, the report, and the seed-0 networks as
+    trained presets, which predict as the run's model does; an interrupted run stays out."""
     import json
 
     import keras
     import numpy as np
 
     from keras_nmf.experiments.records import export_finished_runs
+    from keras_nmf.models import ImageClassifier
     from keras_nmf.training import TrainConfig, train
     from tests.image_folders import make_image_folder
 
@@ -40,9 +41,8 @@ def test_finished_runs_are_exported_as_plain_files_and_seed_0_weights(tmp_path):
     interrupted = grid / "cnmf-seed0"
     interrupted.mkdir()
     (interrupted / "config.json").write_text(json.dumps(TrainConfig(arch="cnmf").to_dict()))
-    out, weights = tmp_path / "docs", tmp_path / "presets"
-    assert export_finished_runs(grid, out, weights, weights_name="{arch}_cifar10/model.weights.h5") == [
-        "cnn-seed0", "cnn-seed1"]
+    out, presets = tmp_path / "docs", tmp_path / "presets"
+    assert export_finished_runs(grid, out, presets, preset_name="{arch}_cifar10") == ["cnn-seed0", "cnn-seed1"]
     assert sorted(path.name for path in (out / "run_records").iterdir()) == ["cnn-seed0", "cnn-seed1"]
     assert sorted(path.name for path in (out / "run_records" / "cnn-seed0").iterdir()) == [
         "config.json", "epochs.csv", "results.json"]
@@ -53,16 +53,17 @@ def test_finished_runs_are_exported_as_plain_files_and_seed_0_weights(tmp_path):
         assert f"\"{tmp_path}" not in (out / "run_records" / "cnn-seed0" / name).read_text(), name  # no value of it
     record = TrainConfig.load(out / "run_records" / "cnn-seed0" / "config.json")
     assert (record.data_dir, record.logdir) == (str(images), "cnn-seed0")
-    assert [str(path.relative_to(weights)) for path in weights.rglob("*.h5")] == ["cnn_cifar10/model.weights.h5"]
+    assert [path.name for path in presets.iterdir()] == ["cnn_cifar10"]
     trained = keras.models.load_model(grid / "cnn-seed0" / "model.keras", compile=False)
-    fresh = keras.models.load_model(grid / "cnn-seed1" / "model.keras", compile=False)
-    fresh.load_weights(weights / "cnn_cifar10" / "model.weights.h5")
-    for got, expected in zip(fresh.get_weights(), trained.get_weights()):
-        np.testing.assert_array_equal(got, expected)
-    assert (weights / "cnn_cifar10" / "model.weights.h5").stat().st_size < (
-        grid / "cnn-seed0" / "model.keras").stat().st_size
-    # A run restored from its records (no model.keras) keeps the weights exported when it finished.
+    raw = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3)).astype("uint8")
+    np.testing.assert_allclose(ImageClassifier.from_preset(presets / "cnn_cifar10").predict(raw, verbose=0),
+                               trained.predict(raw, verbose=0), atol=1e-6)
+    # The preset already holds the run: not written again; a run restored from its records (no model.keras) keeps
+    # the preset written when it finished.
+    written = (presets / "cnn_cifar10" / "model.weights.h5").stat().st_mtime_ns
+    export_finished_runs(grid, out, presets, preset_name="{arch}_cifar10")
+    assert (presets / "cnn_cifar10" / "model.weights.h5").stat().st_mtime_ns == written
     (grid / "cnn-seed0" / "model.keras").unlink()
-    assert export_finished_runs(grid, out, tmp_path / "again", weights_name="{arch}_cifar10/model.weights.h5") == [
+    assert export_finished_runs(grid, out, tmp_path / "again", preset_name="{arch}_cifar10") == [
         "cnn-seed0", "cnn-seed1"]
     assert not (tmp_path / "again").exists()
