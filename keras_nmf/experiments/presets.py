@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 from keras_nmf.data.pipeline import load_arrays
-from keras_nmf.experiments.records import _without_machine_paths
+from keras_nmf.experiments.records import without_machine_paths
 from keras_nmf.experiments.robustness import evaluate_robustness, prepare_images
 from keras_nmf.experiments.summary import paper_accuracy, schedule_text
 from keras_nmf.models import ImageClassifier, PaperNetwork, copy_weights, network_of
@@ -78,7 +78,7 @@ def write_trained_preset(run_dir, destination, data_dir, subset=SUBSET, noise=RO
     subset = {**subset, "limit_test": min(subset["limit_test"], count)}  # a small test set: all of it
     noise = {**noise, "limit_test": min(noise["limit_test"], count)}
     subset_accuracy, _ = test_accuracy(classifier, data_dir, **subset)
-    config = _without_machine_paths(results["config"], run_dir.name)
+    config = without_machine_paths(results["config"], run_dir.name)
     metadata = {
         "name": pathlib.Path(destination).name, "arch": config["arch"], "test_accuracy": accuracy,
         "test_images": count, "evaluation": "ImageClassifier.predict on the raw test images (centre crop)",

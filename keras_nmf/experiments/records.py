@@ -89,9 +89,9 @@ def export_finished_runs(grid, destination, presets=None, preset_seeds=(0,), pre
         records = destination / RECORDS_FOLDER / run.name
         records.mkdir(parents=True, exist_ok=True)
         saved = json.loads((run / "config.json").read_text())
-        config = _without_machine_paths(saved, run.name)
+        config = without_machine_paths(saved, run.name)
         results = json.loads((run / "results.json").read_text())
-        results["config"] = _without_machine_paths(results["config"], run.name)
+        results["config"] = without_machine_paths(results["config"], run.name)
         if not results["data"]["source"].startswith("tfds:"):
             results["data"]["source"] = config["data_dir"]
         atomic_write_json(records / "config.json", config)
@@ -118,7 +118,7 @@ def _preset_holds(preset, results):
         results["test_accuracy"], results["epochs_run"], results.get("git_commit"))
 
 
-def _without_machine_paths(config, run_name):
+def without_machine_paths(config, run_name):
     """A run's saved configuration as a repository holds it: data paths relative to the working folder (the
     repository, where the grid is resumed from: ``TrainConfig.load`` resolves them there) and the run directory by
     its name (a grid plans each run's directory itself)."""
