@@ -15,6 +15,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_nmf.commands import PARSE_FIRST  # noqa: E402  (a leaf: no Keras)
+from keras_nmf.nmf_arguments import NMFOptions  # noqa: E402,F401  (a leaf: no Keras)
 
 __version__ = "0.1.0"
 

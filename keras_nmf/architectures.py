@@ -4,7 +4,7 @@ A leaf module (the standard library only): the run configuration reads it before
 :mod:`keras_nmf.models` builds the networks from it.
 """
 
-from keras_nmf.nmf_arguments import LEARNING_MODES
+from keras_nmf.nmf_arguments import LEARNING_MODES, NMFOptions
 
 ARCHITECTURES = ("cnn", "cnmf", "cnn_1x1", "cnmf_1x1")
 
@@ -42,6 +42,54 @@ def block_learning_modes(nmf_learning, num_blocks=NUM_BLOCKS):
             f"`nmf_learning` takes one of {', '.join(LEARNING_MODES)}, or one per NMF block ({num_blocks}, block 1 "
             f"first, e.g. local,local,local,backprop). Received: nmf_learning={nmf_learning!r}")
     return modes * num_blocks if len(modes) == 1 else modes
+
+
+#: The run's names of the NMF options (``keras-nmf-train``'s flags, ``--nmf-divergence`` ...), where they differ
+#: from :class:`NMFOptions`'s: the one mapping between the two namings (:func:`block_nmf_options`).
+RUN_NAMES_OF_NMF_OPTIONS = {"learning": "nmf_learning", "divergence": "nmf_divergence", "tolerance": "nmf_tolerance"}
+
+
+def block_nmf_options(settings, num_blocks=NUM_BLOCKS):
+    """One :class:`NMFOptions` per NMF block (block 1 first) from settings named as the run's flags.
+
+    ``settings`` maps ``iterations``, ``epsilon``, ``backward``, ``implicit_dtype``, ``nmf_learning`` (one mode or
+    one per block, :func:`block_learning_modes`), ``nmf_divergence`` and ``nmf_tolerance`` to values; a missing
+    one takes :class:`NMFOptions`'s default, other keys are ignored.
+
+    Raises:
+        ValueError: an option outside its domain (:class:`NMFOptions`).
+    """
+    values = {}
+    for option in NMFOptions.__dataclass_fields__:
+        name = RUN_NAMES_OF_NMF_OPTIONS.get(option, option)
+        if name in settings:
+            values[option] = settings[name]
+    modes = block_learning_modes(values.pop("learning", "backprop"), num_blocks)
+    return tuple(NMFOptions(**values, learning=mode) for mode in modes)
+
+
+def per_block(nmf_options, num_blocks=NUM_BLOCKS):
+    """``nmf_options`` as one :class:`NMFOptions` per block: None (the defaults), one options object or dict (every
+    block), or a sequence of ``num_blocks`` of them (block 1 first).
+
+    Raises:
+        ValueError: a sequence of another length, or an entry that is not options.
+    """
+    if nmf_options is None or isinstance(nmf_options, (NMFOptions, dict)):
+        nmf_options = [nmf_options] * num_blocks
+    if not isinstance(nmf_options, (list, tuple)) or len(nmf_options) != num_blocks:
+        raise ValueError(f"`nmf_options` takes one NMFOptions (or its dict) for every block, or one per NMF block "
+                         f"({num_blocks}, block 1 first). Received: nmf_options={nmf_options!r}")
+    blocks = []
+    for options in nmf_options:
+        if options is None:
+            options = NMFOptions()
+        elif isinstance(options, dict):
+            options = NMFOptions.from_config(options)
+        elif not isinstance(options, NMFOptions):
+            raise ValueError(f"`nmf_options` entries are NMFOptions or dicts of its fields. Received: {options!r}")
+        blocks.append(options)
+    return tuple(blocks)
 
 
 def _check_groups(name, groups, channel_counts):

@@ -1,9 +1,10 @@
-"""The NMF layers' arguments: their choices, limits and checks, without Keras.
+"""The NMF layers' options: their choices, limits and checks, and :class:`NMFOptions`, without Keras.
 
-A leaf module (the standard library only): the layers check their constructor arguments with it, the ops read the
-choices, and the run configuration checks its flags with it before any backend is imported.
+A leaf module (the standard library only): the layers hold their options as one :class:`NMFOptions`, the ops take it
+whole, and the run configuration builds it from its flags before any backend is imported.
 """
 
+import dataclasses
 import math
 import numbers
 
@@ -76,3 +77,75 @@ def validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dty
             "backward, so it needs `backward='approx'`. "
             f"Received: backward={backward!r}, learning={learning!r}"
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class NMFOptions:
+    """How one NMF layer infers h and back-propagates: checked once, here, then passed whole to the ops.
+
+    ``NMFDense`` and ``CNMF2D`` list these as constructor arguments (as Keras's layers list theirs), hold them as
+    ``layer.options`` and serialise them with :meth:`to_config`; the paper networks and the run configuration build
+    one and pass it down unchanged.
+
+    Attributes:
+        iterations: N, the number of eq. 6 updates from h(0) = 1/I.
+        epsilon: eq. 6's step size, None for the plain update (eq. 3).
+        backward: ``"approx"`` (eqs. 18-19 at the final h), ``"autodiff"`` (through all
+            iterations, the baseline of the paper's Figure 1) or ``"implicit"``
+            (the exact gradient at the fixed point, :mod:`keras_nmf.ops.implicit`).
+        learning: ``"backprop"`` or ``"local"`` (the Lee-Seung direction for W; needs ``"approx"``).
+        implicit_dtype: dtype of the implicit backward's solves.
+        divergence: ``"kl"`` (the paper's), ``"frobenius"`` or ``"itakura_saito"``
+            (:mod:`keras_nmf.ops.divergences`).
+        tolerance: None for exactly ``iterations`` updates, else each pattern stops at its
+            first step k >= 1 with |h(k) - h(k-1)|_1 < tolerance (``iterations`` the maximum).
+
+    Raises:
+        ValueError: an option outside its domain, naming it (:func:`validate_nmf_arguments`).
+    """
+
+    iterations: int = 20
+    epsilon: float | None = None
+    backward: str = "approx"
+    learning: str = "backprop"
+    implicit_dtype: str = "float32"
+    divergence: str = "kl"
+    tolerance: float | None = None
+
+    def __post_init__(self):
+        validate_nmf_arguments(self.iterations, self.epsilon, self.backward, self.learning, self.implicit_dtype,
+                               self.divergence, self.tolerance)
+        # NumPy scalars in, Python numbers out: the options serialise to JSON as they are.
+        object.__setattr__(self, "iterations", int(self.iterations))
+        for name in ("epsilon", "tolerance"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, float(getattr(self, name)))
+
+    @property
+    def through_iterations(self):
+        """Autodiff differentiates the N iterations; the other backwards are a custom gradient at the final h."""
+        return self.backward == "autodiff"
+
+    def to_config(self):
+        """The options as a JSON-ready dict of constructor arguments (a layer's ``get_config`` part)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_config(cls, config):
+        """The options of :meth:`to_config`'s dict.
+
+        Raises:
+            ValueError: a key that is not an option, or a value outside its domain.
+        """
+        unknown = sorted(set(config) - set(NMF_OPTION_NAMES))
+        if unknown:
+            raise ValueError(f"Unknown NMF options: {', '.join(unknown)}. Valid options: {', '.join(NMF_OPTION_NAMES)}.")
+        return cls(**config)
+
+    def replace(self, **changes):
+        """A copy with ``changes`` (checked again)."""
+        return dataclasses.replace(self, **changes)
+
+
+#: The option names, in the constructors' order.
+NMF_OPTION_NAMES = tuple(field.name for field in dataclasses.fields(NMFOptions))

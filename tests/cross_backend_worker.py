@@ -22,6 +22,7 @@ import numpy as np
 import keras_nmf  # noqa: F401  (registers the layers for loading)
 from keras_nmf.losses import CrossEntropyMSE
 from keras_nmf.models import ARCHITECTURES, build_model
+from keras_nmf.nmf_arguments import NMFOptions
 from tests.backend import outputs_and_weight_gradients
 
 #: Small enough to run five networks on three backends in about a minute; N as the paper's default. (At N = 5
@@ -52,7 +53,7 @@ NETWORKS = {**{arch: {"arch": arch} for arch in ARCHITECTURES},
 
 
 def network(name):
-    return build_model(input_shape=INPUT_SHAPE, num_classes=10, iterations=ITERATIONS, **NETWORKS[name])
+    return build_model(input_shape=INPUT_SHAPE, num_classes=10, nmf_options=NMFOptions(ITERATIONS), **NETWORKS[name])
 
 
 def network_inputs(name, images):

@@ -5,12 +5,13 @@ import pytest
 
 from keras_nmf.layers import PaperAugmentation
 from keras_nmf.models import build_model
+from keras_nmf.nmf_arguments import NMFOptions
 from tests.backend import ONNX_CONVERTER, onnx_exportable, tensorflow_only, torch_only
 
 
 def _network(tolerance):
     """cnmf_1x1 on raw uint8 images (its augmentation centre-crops at inference), and its predictions."""
-    model = build_model("cnmf_1x1", iterations=3, nmf_tolerance=tolerance, augmentation=PaperAugmentation(28),
+    model = build_model("cnmf_1x1", nmf_options=NMFOptions(3, tolerance=tolerance), augmentation=PaperAugmentation(28),
                         image_shape=(32, 32, 3))
     images = np.random.default_rng(0).integers(0, 256, (6, 32, 32, 3)).astype("uint8")
     return model, images, model.predict(images, verbose=0)

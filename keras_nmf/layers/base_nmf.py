@@ -8,7 +8,7 @@ import warnings
 import keras
 
 from keras_nmf import backend, ops
-from keras_nmf.nmf_arguments import validate_nmf_arguments
+from keras_nmf.nmf_arguments import NMF_OPTION_NAMES, NMFOptions
 from keras_nmf.ops import diagnostics
 
 @dataclasses.dataclass
@@ -52,6 +52,9 @@ class NMFFactorization:
 class BaseNMF(keras.layers.Layer):
     """Holds the arguments and math shared by ``NMFDense`` and ``CNMF2D``.
 
+    The NMF options are one :class:`keras_nmf.NMFOptions`, ``layer.options``, checked once in ``__init__`` and
+    passed whole to the ops; ``layer.iterations``, ``layer.backward`` ... read it.
+
     Subclasses create ``self.kernel`` (the free kernel U, eq. 20) in ``build``,
     give their patterns (``_patterns_and_weights``, ``_observed_patterns``) and
     return :meth:`_outputs` from ``call``.
@@ -72,7 +75,8 @@ class BaseNMF(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dtype, divergence, tolerance)
+        # The one place the NMF options are checked and stored; the properties below read them.
+        self.options = NMFOptions(iterations, epsilon, backward, learning, implicit_dtype, divergence, tolerance)
         if implicit_dtype == "float64" and not backend.float64_available():
             raise ValueError(
                 "`implicit_dtype='float64'` needs float64 arithmetic, which Keras gives on TensorFlow, and on JAX with "
@@ -81,15 +85,8 @@ class BaseNMF(keras.layers.Layer):
         for name, value in (("check_inputs", check_inputs), ("return_reconstruction", return_reconstruction)):
             if not isinstance(value, (bool, numbers.Integral)):
                 raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
-        self.divergence = divergence
-        self.tolerance = None if tolerance is None else float(tolerance)
         self.return_reconstruction = bool(return_reconstruction)
-        self.implicit_dtype = implicit_dtype
         self.implicit_fallbacks = None
-        self.iterations = int(iterations)
-        self.epsilon = None if epsilon is None else float(epsilon)
-        self.backward = backward
-        self.learning = learning
         self.kernel_initializer = keras.initializers.get(
             kernel_initializer
             or keras.initializers.RandomUniform(minval=0.0, maxval=1.0)
@@ -160,12 +157,6 @@ class BaseNMF(keras.layers.Layer):
             observed = ops.check_mask(observed, self.name, bool(training))
         return keras.ops.broadcast_to(observed, keras.ops.shape(x))
 
-    @property
-    def options(self):
-        """The layer's NMF options as the ops take them (:class:`keras_nmf.ops.NMFOptions`)."""
-        return ops.NMFOptions(self.iterations, self.epsilon, self.backward, self.learning, self.implicit_dtype,
-                              self.divergence, self.tolerance)
-
     def _fallback_counter(self):
         return self.implicit_fallbacks.value if self.implicit_fallbacks is not None else None
 
@@ -204,20 +195,19 @@ class BaseNMF(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
+        config.update(self.options.to_config())
         config.update(
-            {
-                "iterations": self.iterations,
-                "epsilon": self.epsilon,
-                "backward": self.backward,
-                "learning": self.learning,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-                "check_inputs": self.check_inputs,
-                "implicit_dtype": self.implicit_dtype,
-                "divergence": self.divergence,
-                "tolerance": self.tolerance,
-                "return_reconstruction": self.return_reconstruction,
-            }
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            check_inputs=self.check_inputs,
+            return_reconstruction=self.return_reconstruction,
         )
         return config
+
+
+def _read_only_option(name):
+    return property(lambda layer: getattr(layer.options, name),
+                    doc=f"``options.{name}`` (:class:`keras_nmf.NMFOptions`), read-only: the options are set once.")
+
+
+for _name in NMF_OPTION_NAMES:
+    setattr(BaseNMF, _name, _read_only_option(_name))

@@ -3,10 +3,11 @@
 import keras
 
 from keras_nmf.architectures import (
-    ARCHITECTURES, HIDDEN_BLOCKS, NUM_BLOCKS, arch_family, block_learning_modes, check_groups,
+    ARCHITECTURES, HIDDEN_BLOCKS, arch_family, check_groups, per_block,
 )
 from keras_nmf.initializers import FanInUniform, NearIdentity
 from keras_nmf.layers import CNMF2D, L1Normalize, ObservedFraction, PatchNormalizedConv2D
+from keras_nmf.nmf_arguments import NMFOptions
 
 #: The authors' kxk convolutions are PyTorch ``Conv2d(bias=False)`` layers
 #: with PyTorch's default initialisation, Uniform(+-1 / sqrt(fan_in)); this is
@@ -31,15 +32,9 @@ def build_model(
     width: int = 1,
     nmf_groups: int = 1,
     conv_groups: int = 1,
-    iterations: int = 20,
-    epsilon: float | None = None,
-    backward: str = "approx",
-    nmf_learning: str | tuple = "backprop",
+    nmf_options: NMFOptions | dict | tuple | None = None,
     nmf_chunk_elements: int | None = 2**20,
     cnn_kxk_bias: bool = False,
-    implicit_dtype: str = "float32",
-    nmf_divergence: str = "kl",
-    nmf_tolerance: float | None = None,
     observed_input: bool = False,
     bn_momentum: float = 0.9,
     bn_epsilon: float = TORCH_BN_EPSILON,
@@ -74,12 +69,12 @@ def build_model(
         width: multiplier of the hidden channels (the paper sweeps 1, 2, 4, 8).
         nmf_groups: groups of the CNMF2D layers of blocks 2 and 3.
         conv_groups: groups of the CNN kxk convs of blocks 2, 3 and the 1x1 convs.
-        iterations, epsilon, backward, implicit_dtype: ``CNMF2D`` arguments
-            (eq. 6; the backward: eqs. 18-19, autodiff or the exact fixed-point gradient).
-        nmf_learning: ``CNMF2D``'s ``learning``: one mode for every block, or
-            one per block (:func:`block_learning_modes`; ``"local"`` everywhere
-            is the all-local section 4.2 ablation, ``("local", "local", "local",
-            "backprop")`` keeps the classifier block on the task gradient).
+        nmf_options: the ``CNMF2D`` layers' :class:`keras_nmf.NMFOptions` (N, eq. 6's step, the backward:
+            eqs. 18-19, autodiff or the exact fixed-point gradient; the learning rule, divergence, tolerance), passed
+            whole to each layer: one for every block (an ``NMFOptions`` or its dict; None: the paper's), or one per
+            block, block 1 first (``learning="local"`` in blocks 1-3 and ``"backprop"`` in block 4 is the section
+            4.2 ablation with a back-propagated classifier block;
+            :func:`keras_nmf.architectures.block_nmf_options` builds them from the run's flags).
         nmf_chunk_elements: ``CNMF2D``'s ``chunk_elements`` (memory bound of the
             one-step backward; None: the whole batch at once).
         cnn_kxk_bias: the CNN archs' kxk convolutions get a bias, initialised
@@ -90,7 +85,6 @@ def build_model(
             CNN's BatchNorm inputs have per-channel variances of ~1e-6 at the
             start (each patch is L1-normalised), so Keras's 1e-3 would
             dominate them.
-        nmf_divergence, nmf_tolerance: ``CNMF2D``'s ``divergence`` and ``tolerance``.
         observed_input: a second input ``observed`` of ``input_shape``: 1 where an entry is observed,
             0 where it is missing. Every NMF block receives a mask as ``observed``: block 1 this one,
             block k + 1 the fraction of observed entries in each of block k's patches, pooled like
@@ -114,7 +108,7 @@ def build_model(
     _check_choice("arch", arch, ARCHITECTURES)
     nmf = arch_family(arch) == "nmf"
     check_groups(width, nmf_groups, conv_groups, nmf)
-    learning = block_learning_modes(nmf_learning)
+    block_options = per_block(nmf_options)
     channels = [c * width for c, _, _ in HIDDEN_BLOCKS]
 
     if observed_input and (augmentation is not None or not nmf):
@@ -144,10 +138,8 @@ def build_model(
         x = keras.layers.ReLU(name=f"{prefix}_relu")(x)
         if nmf:
             x = CNMF2D(
-                filters, kernel, groups=nmf_groups if inner else 1, iterations=iterations,
-                epsilon=epsilon, backward=backward, learning=learning[index - 1], implicit_dtype=implicit_dtype,
-                divergence=nmf_divergence, tolerance=nmf_tolerance, chunk_elements=nmf_chunk_elements,
-                name=f"{prefix}_cnmf",
+                filters, kernel, groups=nmf_groups if inner else 1, **block_options[index - 1].to_config(),
+                chunk_elements=nmf_chunk_elements, name=f"{prefix}_cnmf",
             )(x, observed=observed)
             if observed is not None:
                 observed = ObservedFraction(kernel, 2 if pool else 1, name=f"{prefix}_observed")(observed)

@@ -4,7 +4,9 @@ import inspect
 
 import keras
 
+from keras_nmf.architectures import RUN_NAMES_OF_NMF_OPTIONS, block_nmf_options, per_block
 from keras_nmf.models.factory import build_model
+from keras_nmf.nmf_arguments import NMF_OPTION_NAMES
 
 #: The network arguments of :func:`keras_nmf.models.build_model` (all but the preprocessing in front of it).
 _NETWORK_ARGUMENTS = tuple(name for name in inspect.signature(build_model).parameters
@@ -28,13 +30,11 @@ class PaperNetwork(keras.Model):
     """
 
     def __init__(self, arch="cnmf_1x1", input_shape=(28, 28, 3), num_classes=10, width=1, nmf_groups=1,
-                 conv_groups=1, iterations=20, epsilon=None, backward="approx", nmf_learning="backprop",
-                 nmf_chunk_elements=2**20, cnn_kxk_bias=False, implicit_dtype="float32", nmf_divergence="kl",
-                 nmf_tolerance=None, observed_input=False, bn_momentum=0.9, bn_epsilon=1e-5, bn_synchronized=False,
-                 **kwargs):
+                 conv_groups=1, nmf_options=None, nmf_chunk_elements=2**20, cnn_kxk_bias=False, observed_input=False,
+                 bn_momentum=0.9, bn_epsilon=1e-5, bn_synchronized=False, **kwargs):
         arguments = {name: value for name, value in locals().items() if name in _NETWORK_ARGUMENTS}
         arguments["input_shape"] = tuple(input_shape)
-        arguments["nmf_learning"] = nmf_learning if isinstance(nmf_learning, str) else ",".join(nmf_learning)
+        arguments["nmf_options"] = per_block(nmf_options)
         graph = build_model(**arguments)
         kwargs.setdefault("name", graph.name)
         super().__init__(inputs=graph.inputs if observed_input else graph.inputs[0], outputs=graph.outputs[0],
@@ -42,8 +42,24 @@ class PaperNetwork(keras.Model):
         self.arguments = arguments
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, **self.arguments}
+        blocks = [options.to_config() for options in self.arguments["nmf_options"]]
+        nmf_options = blocks[0] if all(block == blocks[0] for block in blocks) else blocks
+        return {"name": self.name, "trainable": self.trainable, **self.arguments, "nmf_options": nmf_options}
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        return cls(**_with_nmf_options(config))
+
+
+#: The NMF options' keys in the configurations written before ``nmf_options`` (keras_nmf 0.1.0, up to commit 6e23a6d).
+_FLAT_NMF_KEYS = tuple(RUN_NAMES_OF_NMF_OPTIONS.get(name, name) for name in NMF_OPTION_NAMES)
+
+
+def _with_nmf_options(config):
+    """``config`` with flat NMF option keys (``iterations``, ``nmf_divergence`` ..., as saved before the network
+    took ``nmf_options``) gathered into ``nmf_options``, so that earlier presets and models load."""
+    flat = {key: config[key] for key in _FLAT_NMF_KEYS if key in config}
+    if not flat:
+        return config
+    rest = {key: value for key, value in config.items() if key not in flat}
+    return {**rest, "nmf_options": list(block_nmf_options(flat))}

@@ -20,12 +20,10 @@ whole gradient NaN with ``backward="autodiff"``. The one-step backward,
 outside autodiff, guards R with :data:`TINY`.
 """
 
-import dataclasses
-
 from keras import ops
 
 from keras_nmf import backend
-from keras_nmf.nmf_arguments import DIVERGENCES
+from keras_nmf.nmf_arguments import DIVERGENCES, NMFOptions
 from keras_nmf.ops.divergences import beta_update, normalised_patterns, one_step_gradients
 from keras_nmf.ops.implicit import implicit_cotangent, update_cotangent
 
@@ -35,39 +33,6 @@ TINY = 1e-20
 #: Up to this N the updates are unrolled (one op per step, what XLA fuses best); above it they run as one
 #: ``keras.ops.fori_loop``, so graph size and compile time do not grow with N (scripts/bench_iterations.py).
 UNROLL_LIMIT = 50
-
-
-
-@dataclasses.dataclass(frozen=True)
-class NMFOptions:
-    """How one NMF layer infers h and back-propagates, passed as one value through the ops.
-
-    Attributes:
-        iterations: N, the number of eq. 6 updates from h(0) = 1/I.
-        epsilon: eq. 6's step size, None for the plain update (eq. 3).
-        backward: ``"approx"`` (eqs. 18-19 at the final h), ``"autodiff"`` (through all
-            iterations, the baseline of the paper's Figure 1) or ``"implicit"``
-            (the exact gradient at the fixed point, :mod:`keras_nmf.ops.implicit`).
-        learning: ``"backprop"`` or ``"local"`` (the Lee-Seung direction for W; needs ``"approx"``).
-        implicit_dtype: dtype of the implicit backward's solves.
-        divergence: ``"kl"`` (the paper's), ``"frobenius"`` or ``"itakura_saito"``
-            (:mod:`keras_nmf.ops.divergences`).
-        tolerance: None for exactly ``iterations`` updates, else each pattern stops at its
-            first step k >= 1 with |h(k) - h(k-1)|_1 < tolerance (``iterations`` the maximum).
-    """
-
-    iterations: int = 20
-    epsilon: float | None = None
-    backward: str = "approx"
-    learning: str = "backprop"
-    implicit_dtype: str = "float32"
-    divergence: str = "kl"
-    tolerance: float | None = None
-
-    @property
-    def through_iterations(self):
-        """Autodiff differentiates the N iterations; the other backwards are a custom gradient at the final h."""
-        return self.backward == "autodiff"
 
 
 def _transpose(a):

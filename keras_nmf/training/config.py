@@ -34,9 +34,9 @@ import numbers
 import os
 import pathlib
 
-from keras_nmf.architectures import ARCHITECTURES, arch_family, block_learning_modes, check_groups
+from keras_nmf.architectures import ARCHITECTURES, arch_family, block_learning_modes, block_nmf_options, check_groups
 from keras_nmf.errors import ConfigError
-from keras_nmf.nmf_arguments import BACKWARD_MODES, DIVERGENCES, IMPLICIT_DTYPES, MAX_ITERATIONS, validate_nmf_arguments
+from keras_nmf.nmf_arguments import BACKWARD_MODES, DIVERGENCES, IMPLICIT_DTYPES, MAX_ITERATIONS
 from keras_nmf.run_choices import DEFAULT_STARTUP_TIMEOUT_S, FIXED_BUDGET, SCHEDULES, STRATEGIES, TFDS_DATASETS
 from keras_nmf.training.run_files import RunFileError, atomic_write_json, read_json
 
@@ -194,6 +194,11 @@ class TrainConfig:
     def to_dict(self):
         return dataclasses.asdict(self)
 
+    def nmf_options(self):
+        """The NMF blocks' :class:`keras_nmf.NMFOptions`, block 1 first, from this run's NMF flags (the one mapping:
+        :func:`keras_nmf.architectures.block_nmf_options`)."""
+        return block_nmf_options(self.to_dict())
+
     def save(self, path):
         """Writes config.json atomically (a temporary file, then a rename)."""
         atomic_write_json(path, self.to_dict())
@@ -321,14 +326,11 @@ def _check_applies_to_schedule(config):
 
 
 def _check_nmf_arguments(config):
-    """The NMF layers' own rules on the combination of their arguments (one source: the layers')."""
-    for learning in set(block_learning_modes(config.nmf_learning)):
-        try:
-            validate_nmf_arguments(config.iterations, config.epsilon, config.backward, learning, config.implicit_dtype,
-                                   config.nmf_divergence, config.nmf_tolerance)
-        except ValueError as error:
-            raise ConfigError(f"{error} (flags: --backward, --nmf-divergence, --nmf-tolerance, --nmf-learning)") \
-                from None
+    """The NMF layers' own rules on the combination of their arguments (one source: :class:`keras_nmf.NMFOptions`)."""
+    try:
+        config.nmf_options()
+    except ValueError as error:
+        raise ConfigError(f"{error} (flags: --backward, --nmf-divergence, --nmf-tolerance, --nmf-learning)") from None
 
 
 def flag(name):

@@ -188,10 +188,8 @@ def model_arguments(config):
     """``build_model``'s arguments from a config's model fields (the one mapping, for every caller)."""
     return dict(
         width=config.width, nmf_groups=config.nmf_groups, conv_groups=config.conv_groups,
-        iterations=config.iterations, epsilon=config.epsilon, backward=config.backward,
-        nmf_learning=config.nmf_learning, nmf_chunk_elements=config.nmf_chunk_elements or None,
-        cnn_kxk_bias=config.cnn_kxk_bias, implicit_dtype=config.implicit_dtype,
-        nmf_divergence=config.nmf_divergence, nmf_tolerance=config.nmf_tolerance,
+        nmf_options=config.nmf_options(), nmf_chunk_elements=config.nmf_chunk_elements or None,
+        cnn_kxk_bias=config.cnn_kxk_bias,
     )
 
 

@@ -14,6 +14,7 @@ from keras_nmf.training.recipe import compile_model
 from tests.image_folders import make_image_folder
 
 from keras_nmf.cli import robustness
+from keras_nmf.nmf_arguments import NMFOptions
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def saved_models(tmp_path_factory):
     folder = tmp_path_factory.mktemp("models")
     paths = []
     for arch in ("cnn", "cnmf_1x1"):
-        model = build_model(arch, num_classes=3, iterations=3)
+        model = build_model(arch, num_classes=3, nmf_options=NMFOptions(3))
         compile_model(model, TrainConfig(arch=arch), jit=False)
         (folder / f"{arch}-seed0").mkdir()
         paths.append(folder / f"{arch}-seed0" / "model.keras")

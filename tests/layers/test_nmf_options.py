@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from keras_nmf.layers import CNMF2D, NMFDense
+from keras_nmf.nmf_arguments import NMF_OPTION_NAMES, NMFOptions
 from tests import nmf_reference as ref
 from tests.backend import BACKEND, MODES, to_numpy
 from tests.layer_checks import run_layer_test
@@ -205,3 +206,24 @@ def test_an_observed_mask_outside_0_1_or_not_finite_is_refused(value, shown, lay
     assert shown in str(raised.value)
     observed.flat[3] = 0.25  # a fraction is a weight
     assert np.all(np.isfinite(to_numpy(nmf(images, observed=keras.ops.convert_to_tensor(observed)))))
+
+
+def test_a_layer_holds_its_options_as_one_checked_value():
+    """NMFOptions is checked once and stored whole; the layer's attributes read it and cannot drift from it."""
+    layer = CNMF2D(4, 3, iterations=np.int16(3), divergence="frobenius", tolerance=1e-3, name="probe")
+    assert layer.options == NMFOptions(3, divergence="frobenius", tolerance=1e-3)
+    assert type(layer.options.iterations) is int and (layer.iterations, layer.divergence) == (3, "frobenius")
+    with pytest.raises(AttributeError):
+        layer.iterations = 5
+    config = layer.get_config()
+    assert {name: config[name] for name in NMF_OPTION_NAMES} == layer.options.to_config()
+    assert CNMF2D.from_config(config).options == layer.options
+
+
+def test_options_refuse_unknown_keys_and_bad_values_by_name():
+    with pytest.raises(ValueError, match="Unknown NMF options: iters"):
+        NMFOptions.from_config({"iters": 3})
+    with pytest.raises(ValueError, match="`tolerance`"):
+        NMFOptions(tolerance=-1.0)
+    with pytest.raises(ValueError, match="`learning='local'`"):
+        NMFOptions().replace(backward="implicit", learning="local")

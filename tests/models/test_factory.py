@@ -4,8 +4,10 @@ import keras
 import numpy as np
 import pytest
 
+from keras_nmf.architectures import block_nmf_options
 from keras_nmf.layers import CNMF2D, L1Normalize, PatchNormalizedConv2D
 from keras_nmf.models import ARCHITECTURES, build_model, copy_weights, count_parameters
+from keras_nmf.nmf_arguments import NMFOptions
 from tests.backend import BACKEND, outputs_and_weight_gradients, to_numpy
 
 #: Tests of the networks' wiring and parameter counts, which Keras's functional API gives identically on every
@@ -83,7 +85,7 @@ def test_small_inputs_build_with_whole_map_block3():
 
 def test_output_is_float32_probabilities_under_mixed_precision():
     keras.config.set_dtype_policy("mixed_bfloat16")
-    model = build_model("cnmf_1x1", iterations=2)
+    model = build_model("cnmf_1x1", nmf_options=NMFOptions(2))
     out = model(np.random.rand(2, 28, 28, 3).astype("float32"))
     assert keras.backend.standardize_dtype(out.dtype) == "float32"
     np.testing.assert_allclose(np.sum(keras.ops.convert_to_numpy(out), axis=-1), 1.0, rtol=1e-5)
@@ -118,7 +120,7 @@ def test_nmf_chunk_elements_reach_every_cnmf_layer(chunk_elements):
 def test_per_block_learning_local_hidden_blocks_and_a_backprop_classifier():
     images = np.random.default_rng(0).uniform(0, 1, (2, 28, 28, 3)).astype("float32")
     labels = np.array([1, 7])
-    models = {mode: build_model("cnmf", iterations=3, nmf_learning=mode)
+    models = {mode: build_model("cnmf", nmf_options=block_nmf_options({"iterations": 3, "nmf_learning": mode}))
               for mode in ("backprop", "local", "local,local,local,backprop")}
     weights = models["backprop"].get_weights()
     gradients = {}
@@ -139,7 +141,9 @@ def test_per_block_learning_local_hidden_blocks_and_a_backprop_classifier():
 
 def test_bad_per_block_learning_is_named():
     with pytest.raises(ValueError, match="one per NMF block"):
-        build_model("cnmf", nmf_learning="local,backprop")
+        block_nmf_options({"nmf_learning": "local,backprop"})
+    with pytest.raises(ValueError, match="one per NMF block"):
+        build_model("cnmf", nmf_options=[NMFOptions(), NMFOptions()])
 
 
 @wiring
@@ -170,14 +174,14 @@ def test_a_model_with_the_augmentation_takes_raw_images_and_its_network_the_crop
 
 @wiring
 def test_the_nmf_options_reach_every_cnmf_layer():
-    model = build_model("cnmf", iterations=3, nmf_divergence="itakura_saito", nmf_tolerance=1e-3)
+    model = build_model("cnmf", nmf_options=NMFOptions(3, divergence="itakura_saito", tolerance=1e-3))
     layers = [layer for layer in model.layers if isinstance(layer, CNMF2D)]
     assert len(layers) == 4 and {(layer.divergence, layer.tolerance) for layer in layers} == {("itakura_saito", 1e-3)}
 
 
 def test_an_all_observed_mask_input_gives_the_plain_network():
-    plain = build_model("cnmf_1x1", iterations=3)
-    masked = build_model("cnmf_1x1", iterations=3, observed_input=True)
+    plain = build_model("cnmf_1x1", nmf_options=NMFOptions(3))
+    masked = build_model("cnmf_1x1", nmf_options=NMFOptions(3), observed_input=True)
     copy_weights(plain, masked)
     images = np.random.default_rng(0).random((2, 28, 28, 3)).astype("float32")
     ones = np.ones((2, 28, 28, 3), "float32")

@@ -13,6 +13,7 @@ from keras_nmf.experiments.perturbations import AUTHORS_PERTURBATIONS
 from keras_nmf.experiments.presets import SUBSET
 from keras_nmf.models import ImageClassifier, PaperNetwork, build_model, list_presets
 from keras_nmf.models.presets import BUILTIN, read_metadata
+from keras_nmf.nmf_arguments import NMFOptions
 from tests.backend import to_numpy
 from tests.conftest import CIFAR10_JPEG
 
@@ -24,12 +25,27 @@ def _images(count=4, seed=0):
 
 
 def test_a_network_is_its_constructor_arguments():
-    network = PaperNetwork("cnmf", width=2, nmf_groups=4, iterations=3, nmf_learning=("local",) * 3 + ("backprop",))
+    network = PaperNetwork("cnmf", width=2, nmf_groups=4,
+                           nmf_options=[NMFOptions(3, learning="local")] * 3 + [NMFOptions(3)])
     config = network.get_config()
-    assert config["arch"] == "cnmf" and config["width"] == 2 and config["nmf_learning"] == "local,local,local,backprop"
+    assert config["arch"] == "cnmf" and config["width"] == 2
+    assert [block["learning"] for block in config["nmf_options"]] == ["local", "local", "local", "backprop"]
+    json.dumps(config)  # the options serialise as plain JSON
     rebuilt = PaperNetwork.from_config(config)
     assert rebuilt.get_config() == config and rebuilt.count_params() == network.count_params()
     assert [w.path for w in rebuilt.weights] == [w.path for w in network.weights]
+    layers = [layer for layer in rebuilt.layers if layer.name.endswith("_cnmf")]
+    assert [layer.options for layer in layers] == [NMFOptions(3, learning="local")] * 3 + [NMFOptions(3)]
+    assert PaperNetwork("cnmf").get_config()["nmf_options"] == NMFOptions().to_config()  # one for every block
+
+
+def test_a_network_config_saved_with_flat_nmf_options_loads_as_the_same_network():
+    """Configurations saved before the network took ``nmf_options`` (iterations, nmf_divergence ... as arguments)."""
+    new = PaperNetwork("cnmf", nmf_options=NMFOptions(3, divergence="frobenius", tolerance=1e-3)).get_config()
+    flat = {key: value for key, value in new.items() if key != "nmf_options"}
+    flat.update(iterations=3, epsilon=None, backward="approx", nmf_learning="backprop", implicit_dtype="float32",
+                nmf_divergence="frobenius", nmf_tolerance=1e-3)
+    assert PaperNetwork.from_config(flat).get_config() == new
 
 
 def test_a_build_model_networks_weights_load_by_name(tmp_path):

@@ -47,12 +47,13 @@ from keras_nmf.models import build_model
 from keras_nmf.training import TrainConfig
 from keras_nmf.training.distribute import make_strategy
 from keras_nmf.training.recipe import compile_model
+from keras_nmf.nmf_arguments import NMFOptions
 rng = np.random.default_rng(0)
 batch = tf.data.Dataset.from_tensor_slices((rng.random((8, 28, 28, 3), dtype=np.float32), rng.integers(0, 10, 8))).batch(8)
 def trained(strategy):
     keras.utils.set_random_seed(1)
     with strategy.scope() if strategy else tf.name_scope("single"):
-        model = build_model("cnmf_1x1", iterations=3, nmf_chunk_elements=4096, bn_synchronized=strategy is not None)
+        model = build_model("cnmf_1x1", nmf_options=NMFOptions(3), nmf_chunk_elements=4096, bn_synchronized=strategy is not None)
         compile_model(model, TrainConfig(), jit=False)
     initial = [w.copy() for w in model.get_weights()]
     model.fit(batch, epochs=1, verbose=0)

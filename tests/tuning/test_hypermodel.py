@@ -10,6 +10,7 @@ from keras_nmf.models import build_model, count_parameters
 from keras_nmf.training import TrainConfig
 from keras_nmf.architectures import SWEEP_GROUPS as GROUPS, SWEEP_WIDTHS as WIDTHS
 from keras_nmf.tuning.hypermodel import NMFHyperModel
+from keras_nmf.nmf_arguments import NMFOptions
 
 
 def _hp(width, nmf_groups, conv_groups):
@@ -59,7 +60,7 @@ def test_variants_match_the_factory_parameter_counts():
                                conv_groups=[8])
     (width, nmf_groups, conv_groups), = hypermodel.variants()
     built = hypermodel.build(_hp(width, nmf_groups, conv_groups))
-    direct = build_model("cnmf_1x1", width=2, nmf_groups=4, conv_groups=8, iterations=2)
+    direct = build_model("cnmf_1x1", width=2, nmf_groups=4, conv_groups=8, nmf_options=NMFOptions(2))
     assert count_parameters(built) == count_parameters(direct)
     assert list(itertools.chain(*[v.shape for v in built.weights])) == list(
         itertools.chain(*[v.shape for v in direct.weights]))
