@@ -20,7 +20,7 @@ and :mod:`~keras_nmf.backend.torch_backend`:
   import of the package is in these modules.
 * ``gpu_compute_capability``, ``tf32_enabled``, ``set_tf32``,
   ``determinism_enabled``, ``set_determinism``: the process-wide numeric switches.
-* ``DEFAULT_JIT``, ``COMPILES_WITH_DETERMINISM``, ``DISTRIBUTE_STRATEGIES``,
+* ``DEFAULT_JIT``, ``COMPILES_WITH_DETERMINISM``, ``COUNTS_IN_BACKWARD``, ``DISTRIBUTE_STRATEGIES``,
   ``DETERMINISM_ADVICE``: what the backend compiles by default and what it supports;
   ``SHARED_DEVICE_ENVIRONMENT``: what processes that share one GPU need set before they start.
 
@@ -60,6 +60,7 @@ determinism_enabled = _active.determinism_enabled
 set_determinism = _active.set_determinism
 DEFAULT_JIT = _active.DEFAULT_JIT
 COMPILES_WITH_DETERMINISM = _active.COMPILES_WITH_DETERMINISM
+COUNTS_IN_BACKWARD = _active.COUNTS_IN_BACKWARD
 DISTRIBUTE_STRATEGIES = _active.DISTRIBUTE_STRATEGIES
 DETERMINISM_ADVICE = _active.DETERMINISM_ADVICE
 SHARED_DEVICE_ENVIRONMENT = _active.SHARED_DEVICE_ENVIRONMENT

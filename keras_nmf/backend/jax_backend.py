@@ -7,6 +7,9 @@ import numpy as np
 #: Every step is compiled (``jax.jit``, Keras's default): uncompiled JAX runs op by op.
 DEFAULT_JIT = True
 COMPILES_WITH_DETERMINISM = True
+#: Whether a backward pass can add to a variable (the implicit backward's fallback count): not in JAX's stateless
+#: backward, so the NMF layers have no ``implicit_fallbacks`` counter here.
+COUNTS_IN_BACKWARD = False
 #: The --distribute choices this backend runs.
 DISTRIBUTE_STRATEGIES = ("data_parallel",)
 #: Environment for processes that share one GPU: JAX takes 75 % of its memory at start-up unless told not to.
@@ -30,7 +33,7 @@ def is_concrete(x):
 
 
 def after_counting(counter, amount, outputs):
-    return outputs  # a stateless backward cannot assign a variable: the counter stays as it is
+    return outputs  # never called: a stateless backward cannot assign a variable (COUNTS_IN_BACKWARD)
 
 
 def graph_assertion(x, condition, message, statistics, error, training):

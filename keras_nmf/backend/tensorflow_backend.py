@@ -9,6 +9,7 @@ from tensorflow.python.framework import config as tf_config  # op determinism's 
 DEFAULT_JIT = None
 #: Keras compiles no XLA step while op determinism is on (not every XLA op is deterministic).
 COMPILES_WITH_DETERMINISM = False
+COUNTS_IN_BACKWARD = True
 #: The --distribute choices this backend runs.
 DISTRIBUTE_STRATEGIES = ("mirrored", "multiworker")
 #: Environment for processes that share one GPU: TensorFlow takes all of its memory at start-up unless told to grow.

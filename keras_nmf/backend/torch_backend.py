@@ -8,6 +8,7 @@ import torch
 #: layer on this project's CPU).
 DEFAULT_JIT = False
 COMPILES_WITH_DETERMINISM = True
+COUNTS_IN_BACKWARD = True
 #: The --distribute choices this backend runs.
 DISTRIBUTE_STRATEGIES = ()
 #: Environment for processes that share one GPU: none needed (PyTorch's caching allocator grows on demand).
@@ -31,7 +32,10 @@ def is_concrete(x):
 
 
 def after_counting(counter, amount, outputs):
-    return outputs  # an autograd backward cannot assign a variable: the counter stays as it is
+    """Adds ``amount`` to the counter in place: autograd runs the backward as Python, once per backward pass."""
+    with torch.no_grad():
+        counter.add_(amount.to(counter.dtype))
+    return outputs
 
 
 def graph_assertion(x, condition, message, statistics, error, training):

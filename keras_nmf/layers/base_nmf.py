@@ -86,7 +86,7 @@ class BaseNMF(keras.layers.Layer):
             if not isinstance(value, (bool, numbers.Integral)):
                 raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
         self.return_reconstruction = bool(return_reconstruction)
-        self.implicit_fallbacks = None
+        self._fallback_count = None
         self.kernel_initializer = keras.initializers.get(
             kernel_initializer
             or keras.initializers.RandomUniform(minval=0.0, maxval=1.0)
@@ -106,9 +106,9 @@ class BaseNMF(keras.layers.Layer):
         self._warn_if_dead()
         if self.backward == "implicit":
             # Patterns whose fixed-point system was singular or ill-conditioned (one-step gradient used instead).
-            # int64 where the backend computes in 64 bits (only TensorFlow counts, see
-            # keras_nmf.backend.after_counting).
-            self.implicit_fallbacks = self.add_weight(
+            # int64 where the backend computes in 64 bits. Made on every backend, so that saved weights load on any
+            # of them, and counted where a backward can assign it (implicit_fallbacks).
+            self._fallback_count = self.add_weight(
                 name="implicit_fallbacks", shape=(), initializer="zeros", trainable=False,
                 dtype="int64" if backend.float64_available() else "int32")
 
@@ -157,8 +157,16 @@ class BaseNMF(keras.layers.Layer):
             observed = ops.check_mask(observed, self.name, bool(training))
         return keras.ops.broadcast_to(observed, keras.ops.shape(x))
 
+    @property
+    def implicit_fallbacks(self):
+        """With ``backward="implicit"``: the variable counting the patterns whose fixed-point system was singular or
+        ill-conditioned, which kept the one-step gradient (every backward pass adds to it). None with another
+        backward, and on JAX, whose stateless backward cannot count (``keras_nmf.backend.COUNTS_IN_BACKWARD``)."""
+        return self._fallback_count if backend.COUNTS_IN_BACKWARD else None
+
     def _fallback_counter(self):
-        return self.implicit_fallbacks.value if self.implicit_fallbacks is not None else None
+        counter = self.implicit_fallbacks
+        return counter.value if counter is not None else None
 
     def factorize(self, inputs, observed=None):
         """The layer's factorisation of ``inputs``: patterns, W, h, h one update before, the updates used (no gradient).
