@@ -61,11 +61,7 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 2
     labels_of_models = model_labels(args.models)
-    try:
-        twins = observed_twins(args.models, models, labels_of_models) if args.holes_observed else None
-    except (KerasNMFError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    twins = observed_twins(models, labels_of_models) if args.holes_observed else None
     print(f"{len(models)} models, {len(labels)} test images, perturbations {', '.join(args.perturbations)}, "
           f"{args.steps} steps of eta")
     paths = dict(zip(labels_of_models, args.models))

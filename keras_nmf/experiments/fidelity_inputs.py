@@ -9,14 +9,14 @@ from keras_nmf.errors import ConfigError
 from keras_nmf.data import DataError, load_arrays
 from keras_nmf.layers.augmentation import centre_crop
 from keras_nmf.data.subsets import SubsetSizeError
-from keras_nmf.models import ARCHITECTURES, build_model, network_of
-from keras_nmf.training.run_files import load_keras_model
+from keras_nmf.models import ARCHITECTURES, PaperNetwork
+from keras_nmf.training.saved_networks import load_network
 
 UNTRAINED = "untrained:"
 
 
 def load_fidelity_model(spec, seed=0):
-    """``(label, model)`` from a ``.keras`` path or ``untrained:<arch>`` (``build_model`` seeded with ``seed``).
+    """``(label, network)`` from a ``.keras`` path or ``untrained:<arch>`` (a ``PaperNetwork`` seeded with ``seed``).
 
     Raises:
         FileNotFoundError, ValueError: a missing file or an unknown arch, with the accepted forms.
@@ -26,12 +26,12 @@ def load_fidelity_model(spec, seed=0):
         if arch not in ARCHITECTURES:
             raise ConfigError(f"Unknown arch in {spec!r}: use untrained:<arch> with one of {', '.join(ARCHITECTURES)}.")
         keras.utils.set_random_seed(seed)
-        return f"{arch} (untrained)", build_model(arch)
+        return f"{arch} (untrained)", PaperNetwork(arch)
     path = pathlib.Path(spec)
     if not path.is_file():
         raise FileNotFoundError(f"Model file not found: {spec} (give a .keras file or untrained:<arch>).")
     label = path.parent.name if path.name == "model.keras" else path.stem
-    return label, network_of(load_keras_model(path, compile=False))  # gradients from the crops on
+    return label, load_network(path)  # gradients from the crops on
 
 
 def fidelity_batch(model, name, data_dir, tfds_dir, batch_size, seed):

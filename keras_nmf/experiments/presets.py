@@ -17,21 +17,15 @@ from keras_nmf.data.pipeline import load_arrays
 from keras_nmf.experiments.records import without_machine_paths
 from keras_nmf.experiments.robustness import evaluate_robustness, prepare_images
 from keras_nmf.experiments.summary import paper_accuracy, schedule_text
-from keras_nmf.models import ImageClassifier, PaperNetwork, copy_weights, network_of
-from keras_nmf.training.config import TrainConfig
-from keras_nmf.training.recipe import model_arguments
-from keras_nmf.training.run_files import load_keras_model, read_run_results
+from keras_nmf.models import ImageClassifier
+from keras_nmf.training.run_files import read_run_results
+from keras_nmf.training.saved_networks import load_paper_model
 
 
 def classifier_of_run(run_dir):
     """The finished run's network, with its trained weights, behind the paper's preprocessing."""
-    run_dir = pathlib.Path(run_dir)
-    config = TrainConfig.load(run_dir / "config.json")
-    model = load_keras_model(run_dir / "model.keras", compile=False)
-    network = PaperNetwork(config.arch, input_shape=network_of(model).input_shape[1:],
-                           num_classes=model.output_shape[-1], **model_arguments(config))
-    copy_weights(model, network)
-    return ImageClassifier(network, image_shape=model.input_shape[1:], name=f"{config.arch}_classifier")
+    model = load_paper_model(pathlib.Path(run_dir) / "model.keras")
+    return model if isinstance(model, ImageClassifier) else ImageClassifier(model)
 
 
 #: The fixed test subset whose accuracy a preset also states (``--limit-test 1000 --seed 0``): a fast test

@@ -14,11 +14,10 @@ import numpy as np
 import keras_nmf  # noqa: F401  (registers the custom layers, loss and optimizer)
 from keras_nmf.errors import ConfigError
 from keras_nmf.data import DataError, load_arrays
-from keras_nmf.models import network_of
 from keras_nmf.layers.augmentation import centre_crop
 from keras_nmf.experiments.csv_rows import CsvRowWriter
 from keras_nmf.experiments.perturbations import AUTHORS_PERTURBATIONS, PERTURBATIONS, holes_of, perturb
-from keras_nmf.training.run_files import load_keras_model
+from keras_nmf.training.saved_networks import load_network
 
 CSV_COLUMNS = ("model", "perturbation", "eta", "accuracy", "images", "path")
 
@@ -35,15 +34,15 @@ def model_labels(paths):
 
 
 def load_models(paths):
-    """Loads ``.keras`` models (their networks from the crops on: :func:`keras_nmf.models.network_of`); all must
-    take the same input shape.
+    """Loads the networks of ``.keras`` models (from the crops on: :func:`keras_nmf.training.saved_networks.load_network`);
+    all must take the same input shape.
 
     Raises:
         RunFileError: a missing, truncated or corrupt file (a ValueError).
         ConfigError: models with different input shapes (evaluate them in separate calls).
     """
     # Perturbations apply to the centre crops that the network proper takes (after a model's augmentation layer).
-    models = [network_of(load_keras_model(path, compile=False)) for path in paths]
+    models = [load_network(path) for path in paths]
     shapes = {tuple(model.input_shape[1:]) for model in models}
     if len(shapes) != 1:
         raise ConfigError(

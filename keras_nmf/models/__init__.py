@@ -2,7 +2,7 @@
 preprocessing, then the network; presets), ``build_model`` and parameter accounting."""
 
 from keras_nmf.architectures import ARCHITECTURES, NUM_BLOCKS, block_learning_modes, block_nmf_options, check_groups
-from keras_nmf.models.factory import build_model, copy_weights, network_of, takes_raw_images
+from keras_nmf.models.factory import build_model, copy_weights
 from keras_nmf.models.image_classifier import ImageClassifier
 from keras_nmf.models.paper_network import PaperNetwork
 from keras_nmf.models.parameters import count_parameters

@@ -95,8 +95,9 @@ def build_model(
         augmentation, image_shape: a layer from raw images of ``image_shape``
             to ``input_shape`` crops (e.g.
             :class:`keras_nmf.layers.PaperAugmentation`), placed first: the model
-            then takes the raw uint8 images (input ``images``) and the
-            network proper starts at its output (:func:`network_of`).
+            then takes the raw uint8 images (input ``images``). This is the
+            graph that :class:`keras_nmf.models.ImageClassifier` builds (and
+            that ``train.py`` saved before it), as a plain functional model.
 
     Returns:
         An uncompiled ``keras.Model`` named after ``arch``.
@@ -171,46 +172,11 @@ def build_model(
     return keras.Model([inputs, mask_input] if observed_input else inputs, outputs, name=arch)
 
 
-def _block1_input(config):
-    """From a model's config: block 1's input tensor (its config), the layer that feeds it and the input layer."""
-    block1 = next(entry for entry in config["layers"] if entry["name"] == "block1_relu")
-    first = block1["inbound_nodes"][0]["args"][0]["config"]
-    return first, first["keras_history"][0], keras.tree.flatten(config["input_layers"])[0]  # [name, 0, 0] or a list
-
-
-def takes_raw_images(model: keras.Model) -> bool:
-    """Whether a :func:`build_model` model starts with an augmentation layer (raw images in) or takes the crops."""
-    _, feeder, input_name = _block1_input(model.get_config())
-    return feeder != input_name
-
-
-def network_of(model: keras.Model) -> keras.Model:
-    """The network proper of a :func:`build_model` model: a model from block 1's (cropped, [0, 1]) input on.
-
-    A model built with an ``augmentation`` takes raw images; perturbation and
-    gradient experiments need the network on the crops. This rebuilds the
-    model's graph without the augmentation layer (its input: the crops) and
-    copies every layer's weights. A model without one is returned as is.
-    """
-    config = model.get_config()
-    layers = {entry["name"]: entry for entry in config["layers"]}
-    first, feeder, input_name = _block1_input(config)
-    if feeder == input_name:
-        return model
-    config["layers"] = [entry for entry in config["layers"] if entry["name"] != feeder]
-    layers[input_name]["config"].update(batch_shape=first["shape"], dtype=first["dtype"])
-    first["keras_history"] = [input_name, 0, 0]
-    config["name"] = f"{model.name}_network"
-    network = keras.Model.from_config(config)
-    copy_weights(model, network)
-    return network
-
-
 def copy_weights(source: keras.Model, target: keras.Model) -> None:
     """Sets the weights of every layer of ``target`` that has any to those of ``source``'s layer of its name.
 
-    For models built from the same :func:`build_model` arguments, where ``target`` may lack layers of
-    ``source`` (:func:`network_of`) or add weightless ones (``observed_input=True``).
+    For models of the same network, where ``target`` may lack layers of ``source`` (a network without the
+    classifier's augmentation) or add weightless ones (``observed_input=True``).
     """
     for layer in target.layers:
         if layer.weights:

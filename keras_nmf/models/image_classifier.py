@@ -15,6 +15,11 @@ class ImageClassifier(keras.Model):
     flip and colour jitter, drawn per image; at inference (``predict``, ``evaluate``) the centre crop. Then the
     network (``.network``, a :class:`PaperNetwork` on crops in [0, 1]).
 
+    The classifier's graph is the augmentation followed by the network's own layers (the same layer objects, so
+    training the classifier trains ``.network``), not the network as one nested layer: its weights file then has
+    the layout of the models that ``train.py`` saved before these classes existed (a test), and their backups and
+    weights load into it as they are.
+
     Args:
         network: the :class:`PaperNetwork` (or its serialised config).
         image_shape: (height, width, channels) of the raw images; default: the network's crops plus 4 pixels a side
@@ -37,10 +42,18 @@ class ImageClassifier(keras.Model):
         crop, _, channels = network.arguments["input_shape"]
         image_shape = tuple(image_shape) if image_shape is not None else (crop + 4, crop + 4, channels)
         inputs = keras.Input(image_shape, dtype="uint8", name="images")
-        crops = PaperAugmentation(crop, seed=seed, name="augmentation")(inputs)
+        x = PaperAugmentation(crop, seed=seed, name="augmentation")(inputs)
+        for layer in network.layers:  # a chain from the crops to the probabilities (PaperNetwork, one input)
+            if not isinstance(layer, keras.layers.InputLayer):
+                x = layer(x)
         kwargs.setdefault("name", f"{network.name}_classifier")
-        super().__init__(inputs=inputs, outputs=network(crops), **kwargs)
+        super().__init__(inputs=inputs, outputs=x, **kwargs)
         self.network, self.image_shape, self.seed = network, image_shape, seed
+
+    def crops(self, images):
+        """The network's input for raw ``images`` at inference: their centre crops in [0, 1] (what ``predict``
+        feeds ``.network``)."""
+        return self.get_layer("augmentation")(images, training=False)
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable,

@@ -46,16 +46,19 @@ class NMFDiagnostics(keras.callbacks.Callback):
     def __init__(self, images):
         super().__init__()
         self.images = images
-        self._heads = None
+        self._inputs = self._heads = None
 
     def on_train_begin(self, logs=None):
-        self._heads = [(layer, compiled_call(keras.Model(self.model.inputs, layer.input), training=False))
-                       for layer in nmf_layers(self.model)]
+        # An ImageClassifier shares its network's layers, whose own graph starts at the crops.
+        network = getattr(self.model, "network", self.model)
+        self._inputs = self.model.crops(self.images) if network is not self.model else self.images
+        self._heads = [(layer, compiled_call(keras.Model(network.inputs, layer.input), training=False))
+                       for layer in nmf_layers(network)]
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None or not self._heads:
             return
         show_status(self, "measuring the NMF layers' diagnostics")
         for layer, head in self._heads:
-            for name, value in layer_diagnostics(layer, head(self.images)).items():
+            for name, value in layer_diagnostics(layer, head(self._inputs)).items():
                 logs[f"{layer.name}_{name}"] = value

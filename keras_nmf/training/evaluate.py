@@ -2,11 +2,11 @@
 
 import pathlib
 
+import keras
 import numpy as np
 
 from keras_nmf.layers.augmentation import centre_crop
 from keras_nmf.data.pipeline import checked_crop_size, eval_batches, load_arrays
-from keras_nmf.models import takes_raw_images
 from keras_nmf.training.config import TrainConfig
 from keras_nmf.training.run_files import RunFileError, load_keras_model, read_json
 
@@ -98,10 +98,10 @@ def flip_tta_accuracy(model, inputs, labels, batch_size=50):
 
 
 def model_inputs(model, images):
-    """Raw uint8 test images as ``model`` takes them: as they are when it starts with its augmentation
-    (centre crop at inference), else their centre crops in [0, 1] (models saved before the augmentation
-    moved into the model)."""
-    if takes_raw_images(model):
+    """Raw uint8 test images as ``model`` takes them: as they are when it takes uint8 images (an
+    :class:`~keras_nmf.models.ImageClassifier`: centre crop at inference), else their centre crops in [0, 1]
+    (a network alone, or a model saved before the augmentation moved into the model)."""
+    if keras.backend.standardize_dtype(model.inputs[0].dtype) == "uint8":
         return images
     crop = checked_crop_size(model.input_shape[1], *images.shape[1:3])
     return centre_crop(images, crop).astype("float32") / 255.0

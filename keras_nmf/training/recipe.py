@@ -17,9 +17,8 @@ import dataclasses
 
 import keras
 
-from keras_nmf.layers.augmentation import PaperAugmentation
 from keras_nmf.losses import CrossEntropyMSE
-from keras_nmf.models import build_model
+from keras_nmf.models import ImageClassifier, PaperNetwork
 from keras_nmf.optimizers import MultiRateAdam
 from keras_nmf import backend
 from keras_nmf.architectures import arch_family
@@ -184,9 +183,10 @@ def compile_model(model, config, jit):
     return model
 
 
-def model_arguments(config):
-    """``build_model``'s arguments from a config's model fields (the one mapping, for every caller)."""
-    return dict(
+def network_arguments(config):
+    """:class:`keras_nmf.models.PaperNetwork`'s arguments from a config's model fields (the one mapping, for every
+    caller)."""
+    return dict(arch=config.arch,
         width=config.width, nmf_groups=config.nmf_groups, conv_groups=config.conv_groups,
         nmf_options=config.nmf_options(), nmf_chunk_elements=config.nmf_chunk_elements or None,
         cnn_kxk_bias=config.cnn_kxk_bias,
@@ -204,19 +204,12 @@ def load_run_data(config):
                         steps_per_epoch=config.steps_per_epoch)
 
 
-def model_augmentation(config, input_shape, image_shape):
-    """The paper's augmentation layer from ``image_shape`` images to ``input_shape`` crops (None: no layer)."""
-    if image_shape is None:
-        return None
-    return PaperAugmentation(input_shape[0], seed=config.seed, name="augmentation")
-
-
 def build_compiled_model(config, input_shape, num_classes, strategy=None, jit=None, image_shape=None, **overrides):
-    """``build_model`` from the config's model fields, compiled with the recipe, in the strategy's scope.
+    """The config's network, compiled with the recipe, in the strategy's scope.
 
-    ``image_shape``: the raw images' shape; the model then starts with the
-    paper's augmentation (:class:`keras_nmf.layers.PaperAugmentation`) and takes
-    uint8 images. Without it the model takes ``input_shape`` crops in [0, 1].
+    ``image_shape``: the raw images' shape; the model is then a :class:`keras_nmf.models.ImageClassifier` (the
+    paper's augmentation, seeded by the run, then the network) and takes uint8 images. Without it, the
+    :class:`keras_nmf.models.PaperNetwork` alone, on ``input_shape`` crops in [0, 1].
 
     ``overrides`` replace config fields for this model only (a sweep's sampled
     ``width``, ``nmf_groups``, ``conv_groups``). Call it inside
@@ -224,10 +217,10 @@ def build_compiled_model(config, input_shape, num_classes, strategy=None, jit=No
     """
     config = dataclasses.replace(config, **overrides) if overrides else config
     with strategy_scope(strategy):
-        model = build_model(config.arch, input_shape=input_shape, num_classes=num_classes,
-                            bn_synchronized=is_tf_strategy(strategy), image_shape=image_shape,
-                            augmentation=model_augmentation(config, input_shape, image_shape),
-                            **model_arguments(config))
+        model = PaperNetwork(input_shape=input_shape, num_classes=num_classes, bn_synchronized=is_tf_strategy(strategy),
+                             **network_arguments(config))
+        if image_shape is not None:
+            model = ImageClassifier(model, image_shape, seed=config.seed)
         compile_model(model, config, resolve_jit(config, strategy) if jit is None else jit)
     return model
 

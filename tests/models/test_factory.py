@@ -158,18 +158,23 @@ def test_the_kxk_bias_adds_one_parameter_per_filter(arch, without, added):
     assert np.abs(bias).max() <= limit and np.abs(bias).max() > limit / 2
 
 
-def test_a_model_with_the_augmentation_takes_raw_images_and_its_network_the_crops():
-    from keras_nmf.layers import PaperAugmentation
-    from keras_nmf.models import network_of, takes_raw_images
+def test_a_model_with_the_augmentation_is_the_classifiers_graph_and_weights_layout(tmp_path):
+    """build_model(augmentation=...) is what train.py saved before ImageClassifier: its weights file loads into one."""
+    import warnings
 
-    model = build_model("cnmf_1x1", augmentation=PaperAugmentation(28), image_shape=(32, 32, 3))
+    from keras_nmf.layers import PaperAugmentation
+    from keras_nmf.models import ImageClassifier, PaperNetwork
+
+    model = build_model("cnmf_1x1", augmentation=PaperAugmentation(28, name="augmentation"), image_shape=(32, 32, 3))
     assert model.input_shape == (None, 32, 32, 3) and model.inputs[0].dtype == "uint8"
-    network = network_of(model)
-    assert network.input_shape == (None, 28, 28, 3) and network_of(network) is network
-    assert takes_raw_images(model) and not takes_raw_images(network)
+    model.save_weights(tmp_path / "old.weights.h5")
+    classifier = ImageClassifier(PaperNetwork("cnmf_1x1"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Keras warns of every group of the file that does not match
+        classifier.load_weights(tmp_path / "old.weights.h5")
     raw = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
     crops = raw[:, 2:30, 2:30].astype("float32") / 255.0  # inference: the centre crop
-    np.testing.assert_allclose(to_numpy(network(crops)), to_numpy(model(raw)), atol=1e-6)
+    np.testing.assert_allclose(to_numpy(classifier.network(crops)), to_numpy(model(raw)), atol=1e-6)
 
 
 @wiring

@@ -61,6 +61,8 @@ def test_a_build_model_networks_weights_load_by_name(tmp_path):
 def test_a_classifier_takes_raw_images_and_gives_its_network(tmp_path):
     classifier = ImageClassifier(PaperNetwork("cnn"))
     assert classifier.input_shape == (None, 32, 32, 3) and classifier.output_shape == (None, 10)
+    # The network's own layers, not a nested model: training the classifier trains the network.
+    assert classifier.get_layer("block1_conv") is classifier.network.get_layer("block1_conv")
     images = _images()
     crops = images[:, 2:30, 2:30].astype("float32") / 255.0  # inference: the centre crop
     np.testing.assert_allclose(classifier.predict(images, verbose=0), to_numpy(classifier.network(crops)),
