@@ -11,6 +11,8 @@ import numbers
 #: The backward passes: the one-step approximation (eqs. 18-19), autodiff through the N iterations, or the exact
 #: gradient at the fixed point.
 BACKWARD_MODES = ("approx", "autodiff", "implicit")
+#: h(0) of the NMF layers: 1/I, or learned (one trainable non-negative vector per layer, |v| / sum |v|).
+H0_MODES = ("uniform", "trainable")
 #: dtypes of the implicit backward's per-pattern linear solves.
 IMPLICIT_DTYPES = ("float32", "float64")
 #: How the weights learn: back-propagation, or the local NMF rule (section 4.2).
@@ -29,6 +31,17 @@ def positive_int(value, name, meaning="", maximum=None):
         bound = f"between 1 and {maximum:,}" if maximum is not None else ">= 1"
         raise ValueError(f"`{name}`{meaning} must be an integer {bound}. Received: {name}={value!r}")
     return int(value)
+
+
+def validate_h0(h0, backward):
+    """Raises ``ValueError`` for an ``h0`` outside :data:`H0_MODES`, or a learned h(0) that would get no gradient."""
+    if h0 not in H0_MODES:
+        raise ValueError(f"`h0` must be one of {H0_MODES}. Received: h0={h0!r}")
+    if h0 == "trainable" and backward != "autodiff":
+        raise ValueError(
+            "`h0='trainable'` learns h(0) through the N iterations, which only backward='autodiff' differentiates: "
+            "the one-step and implicit backwards hold the final h fixed (eqs. 18-19), so h(0) would get no gradient. "
+            f"Use backward='autodiff', or h0='uniform'. Received: backward={backward!r}")
 
 
 def validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dtype="float32", divergence="kl",

@@ -42,10 +42,14 @@ def l1_normalize_vjp(r, grad_x):
     return np.where(total > 0, grad_r, 0.0)
 
 
-def nmf_forward(x, w, iterations, epsilon=None):
-    """Eq. 6 from h(0) = 1/I, renormalised each step. x: (P, S), w: (S, I)."""
+def nmf_forward(x, w, iterations, epsilon=None, initial_h=None):
+    """Eq. 6 from h(0) = 1/I (or ``initial_h`` scaled to unit sum per pattern), renormalised each step.
+    x: (P, S), w: (S, I)."""
     patterns, hidden = x.shape[0], w.shape[1]
     h = np.full((patterns, hidden), 1.0 / hidden)
+    if initial_h is not None:
+        sums = initial_h.sum(axis=1, keepdims=True)
+        h = np.where(sums > 0, initial_h / np.where(sums > 0, sums, 1.0), h)
     for _ in range(iterations):
         reconstruction = np.einsum("sj,pj->ps", w, h)
         u = np.einsum("ps,si->pi", x / (reconstruction + TINY), w)
@@ -102,8 +106,9 @@ def conv_forward_backward(
     epsilon=None,
     phi=None,
     learning="backprop",
+    initial_h=None,
 ):
-    """CNMF2D by explicit loops over positions and groups.
+    """CNMF2D by explicit loops over positions and groups (``initial_h``: h(0) in the output's shape).
 
     Returns (output (B, H', W', F), dL/dimages, dL/dU) for the loss
     sum(output * phi) under the one-step backward.
@@ -138,7 +143,8 @@ def conv_forward_backward(
         raw = np.array(raw)
         x = l1_normalize(raw)
         w = w_all[:, :, :, filts].reshape(-1, fg)
-        h = nmf_forward(x, w, iterations, epsilon)
+        start = None if initial_h is None else np.array([initial_h[b, i, j, filts] for b, i, j, _, _ in where])
+        h = nmf_forward(x, w, iterations, epsilon, start)
         phi_g = np.array([phi[b, i, j, filts] for b, i, j, _, _ in where])
         grad_x, grad_w = nmf_backward(x, w, h, phi_g)
         if learning == "local":

@@ -8,7 +8,7 @@ import warnings
 import keras
 
 from keras_nmf import backend, ops
-from keras_nmf.nmf_arguments import NMF_OPTION_NAMES, NMFOptions
+from keras_nmf.nmf_arguments import NMF_OPTION_NAMES, NMFOptions, validate_h0
 from keras_nmf.ops import diagnostics
 
 @dataclasses.dataclass
@@ -72,6 +72,7 @@ class BaseNMF(keras.layers.Layer):
         divergence="kl",
         tolerance=None,
         return_reconstruction=False,
+        h0="uniform",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -85,7 +86,10 @@ class BaseNMF(keras.layers.Layer):
         for name, value in (("check_inputs", check_inputs), ("return_reconstruction", return_reconstruction)):
             if not isinstance(value, (bool, numbers.Integral)):
                 raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
+        validate_h0(h0, backward)
         self.return_reconstruction = bool(return_reconstruction)
+        self.h0 = h0
+        self.h0_kernel = None
         self._fallback_count = None
         self.kernel_initializer = keras.initializers.get(
             kernel_initializer
@@ -111,6 +115,31 @@ class BaseNMF(keras.layers.Layer):
             self._fallback_count = self.add_weight(
                 name="implicit_fallbacks", shape=(), initializer="zeros", trainable=False,
                 dtype="int64" if backend.float64_available() else "int32")
+
+    def _add_h0_kernel(self, units):
+        """With ``h0="trainable"``: the free vector v of the learned h(0) = |v| / sum |v| (per group for grouped
+        layers), the reparametrisation of eq. 20; ones, so training starts from the uniform h(0) = 1/I."""
+        if self.h0 == "trainable":
+            self.h0_kernel = self.add_weight(name="h0_kernel", shape=(units,), initializer="ones", trainable=True,
+                                             autocast=False)
+
+    def _prepare_initial_h(self, initial_h, x, h_shape, training):
+        """h(0) in the layer's output layout (float32), or None for h(0) = 1/I: the call's ``initial_h`` (checked),
+        else the learned one (``h0="trainable"``: |v| at every position). The ops scale each pattern's to unit sum."""
+        if initial_h is None:
+            if self.h0_kernel is None:
+                return None
+            shape = (keras.ops.shape(x)[0],) + tuple(h_shape[1:])
+            return keras.ops.broadcast_to(keras.ops.abs(self.h0_kernel.value), shape)
+        shape, expected = tuple(initial_h.shape), tuple(h_shape)
+        if len(shape) != len(expected) or any(a is not None and b is not None and a != b
+                                              for a, b in zip(shape, expected)):
+            raise ValueError(f"Layer '{self.name}': `initial_h` must have the shape of the layer's output h for this "
+                             f"input, {expected}. Received: initial_h.shape={shape}")
+        initial_h = keras.ops.cast(initial_h, "float32")
+        if self.check_inputs:
+            initial_h = ops.check_initial_h(initial_h, self.name, bool(training))
+        return initial_h
 
     def _warn_if_dead(self):
         """Warns when the initial kernel is constant: every W column equal (or W = 0), so the layer cannot learn."""
@@ -168,11 +197,11 @@ class BaseNMF(keras.layers.Layer):
         counter = self.implicit_fallbacks
         return counter.value if counter is not None else None
 
-    def factorize(self, inputs, observed=None):
+    def factorize(self, inputs, observed=None, initial_h=None):
         """The layer's factorisation of ``inputs``: patterns, W, h, h one update before, the updates used (no gradient).
 
         The output of ``layer(inputs)`` is ``h`` rearranged (per position and
-        group for ``CNMF2D``).
+        group for ``CNMF2D``). ``initial_h``: h(0), as for the call.
 
         Returns:
             :class:`NMFFactorization`.
@@ -181,9 +210,11 @@ class BaseNMF(keras.layers.Layer):
         if not self.built:
             self.build(tuple(x.shape))
         observed = self._prepare_observed(observed, x, training=False)
+        start = self._prepare_initial_h(initial_h, x, self._h_shape(tuple(x.shape)), training=False)
         patterns, weights = self._patterns_and_weights(x)
         mask = None if observed is None else self._observed_patterns(observed)
-        h, counts, previous = ops.iterate(patterns, weights, self.options, mask, with_history=True)
+        start = None if start is None else self._h_patterns(start)
+        h, counts, previous = ops.iterate(patterns, weights, self.options, mask, with_history=True, initial_h=start)
         return NMFFactorization(patterns, weights, h, previous, counts, mask)
 
     def _patterns_and_weights(self, x):
@@ -192,6 +223,14 @@ class BaseNMF(keras.layers.Layer):
 
     def _observed_patterns(self, observed):
         """The ([G,] P, S) patterns of a float32 mask in the input's shape."""
+        raise NotImplementedError
+
+    def _h_shape(self, input_shape):
+        """The shape of the output h for ``input_shape``."""
+        raise NotImplementedError
+
+    def _h_patterns(self, h):
+        """h in the output layout -> ([G,] P, I), the patterns' order."""
         raise NotImplementedError
 
     def _outputs(self, h, reconstruction):
@@ -208,6 +247,7 @@ class BaseNMF(keras.layers.Layer):
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
             check_inputs=self.check_inputs,
             return_reconstruction=self.return_reconstruction,
+            h0=self.h0,
         )
         return config
 

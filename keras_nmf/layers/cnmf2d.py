@@ -89,6 +89,10 @@ class CNMF2D(BaseNMF):
         return_reconstruction: also return the reconstruction of the input in
             its own shape: each patch's W h times the patch's L1 sum, the
             overlapping patches averaged, with gradients through both outputs.
+        h0: ``"uniform"`` (h(0) = 1/I, the paper's) or ``"trainable"``: a learned
+            h(0) = |v| / sum |v| (one vector of length filters, the same at every position; per group
+            for grouped layers), starting uniform. It learns through the iterations, so it needs
+            ``backward="autodiff"``.
         **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``...).
 
     Call arguments:
@@ -99,6 +103,10 @@ class CNMF2D(BaseNMF):
             "same" padding counts as observed, as in the plain layer. Values
             in between weigh an entry by that fraction; outside [0, 1] or
             NaN/Inf is an error (with ``check_inputs``).
+        initial_h: optional h(0) in the output's shape, e.g. the previous
+            frame's h (a warm start): each position's (and group's)'s is scaled to unit sum (1/I where
+            it sums to 0) and the updates start there. It must be finite and
+            >= 0. It is data: only ``backward="autodiff"`` differentiates it.
 
     Input shape:
         4D tensor ``(batch, height, width, channels)``, static spatial size.
@@ -145,12 +153,13 @@ class CNMF2D(BaseNMF):
         divergence: str = "kl",
         tolerance: float | None = None,
         return_reconstruction: bool = False,
+        h0: str = "uniform",
         **kwargs,
     ):
         super().__init__(iterations=iterations, epsilon=epsilon, backward=backward, learning=learning,
                          kernel_initializer=kernel_initializer, check_inputs=check_inputs,
                          implicit_dtype=implicit_dtype, divergence=divergence, tolerance=tolerance,
-                         return_reconstruction=return_reconstruction, **kwargs)
+                         return_reconstruction=return_reconstruction, h0=h0, **kwargs)
         filters = positive_int(filters, "filters")
         groups = positive_int(groups, "groups")
         if filters % groups != 0:
@@ -200,6 +209,7 @@ class CNMF2D(BaseNMF):
                     f"Received: input_shape={input_shape}"
                 )
         self._add_kernel(self.kernel_size + (channels // self.groups, self.filters))
+        self._add_h0_kernel(self.filters)
         self.input_spec = keras.layers.InputSpec(ndim=4, axes={-1: channels})
 
     def _grouped_weights(self):
@@ -227,6 +237,9 @@ class CNMF2D(BaseNMF):
     def _observed_patterns(self, observed):
         return ops.observed_patterns(self.geometry, observed)
 
+    def _h_patterns(self, h):
+        return ops.split_groups(h, self.groups, self.filters)
+
     def _images_per_chunk(self, output_shape, channels):
         """Whole images per chunk within ``chunk_elements`` (at least one), or None."""
         if self.chunk_elements is None:
@@ -237,16 +250,17 @@ class CNMF2D(BaseNMF):
         )
         return max(1, self.chunk_elements // entries_per_image)
 
-    def call(self, inputs, observed=None, training=None):
+    def call(self, inputs, observed=None, initial_h=None, training=None):
         output_shape = self._h_shape(inputs.shape)
         if inputs.shape[0] == 0:
             return self._empty_batch(inputs, output_shape)
         x = self._prepare_input(inputs, training)
         observed = self._prepare_observed(observed, x, training)
+        start = self._prepare_initial_h(initial_h, x, output_shape, training)
         weights = self._grouped_weights()
         h = ops.patchwise_nmf(x, weights, self.geometry, self.options,
                               images_per_chunk=self._images_per_chunk(output_shape, x.shape[-1]),
-                              fallback_counter=self._fallback_counter(), observed=observed)
+                              fallback_counter=self._fallback_counter(), observed=observed, initial_h=start)
         return self._outputs(ops.merge_groups(h, output_shape[1:3]),
                              lambda: self._reconstruction(x, observed, weights, h))
 

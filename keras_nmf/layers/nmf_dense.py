@@ -46,6 +46,9 @@ class NMFDense(BaseNMF):
             ``iterations`` is then the maximum. ``factorize`` reports the updates used.
         return_reconstruction: also return W h * sum(x), the reconstruction of
             the input in its own scale, with gradients through both outputs.
+        h0: ``"uniform"`` (h(0) = 1/I, the paper's) or ``"trainable"``: a learned
+            h(0) = |v| / sum |v| (one vector of length units, the same at every input), starting uniform. It learns through the iterations, so it needs
+            ``backward="autodiff"``.
         **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``...).
 
     Call arguments:
@@ -55,6 +58,10 @@ class NMFDense(BaseNMF):
             observed entries only (the weighted update). Values in between
             weigh an entry by that fraction; outside [0, 1] or NaN/Inf is an
             error (with ``check_inputs``).
+        initial_h: optional h(0) in the output's shape, e.g. the previous
+            frame's h (a warm start): each input's is scaled to unit sum (1/I where
+            it sums to 0) and the updates start there. It must be finite and
+            >= 0. It is data: only ``backward="autodiff"`` differentiates it.
 
     Input shape:
         ``(batch, S)``, non-negative.
@@ -93,12 +100,13 @@ class NMFDense(BaseNMF):
         divergence: str = "kl",
         tolerance: float | None = None,
         return_reconstruction: bool = False,
+        h0: str = "uniform",
         **kwargs,
     ):
         super().__init__(iterations=iterations, epsilon=epsilon, backward=backward, learning=learning,
                          kernel_initializer=kernel_initializer, check_inputs=check_inputs,
                          implicit_dtype=implicit_dtype, divergence=divergence, tolerance=tolerance,
-                         return_reconstruction=return_reconstruction, **kwargs)
+                         return_reconstruction=return_reconstruction, h0=h0, **kwargs)
         self.units = positive_int(units, "units")
         self.input_spec = keras.layers.InputSpec(min_ndim=2, max_ndim=2)
 
@@ -110,15 +118,17 @@ class NMFDense(BaseNMF):
                 f"Received: input_shape={input_shape}"
             )
         self._add_kernel((input_dim, self.units))
+        self._add_h0_kernel(self.units)
         self.input_spec = keras.layers.InputSpec(ndim=2, axes={-1: input_dim})
 
-    def call(self, inputs, observed=None, training=None):
+    def call(self, inputs, observed=None, initial_h=None, training=None):
         if inputs.shape[0] == 0:
             return self._empty_batch(inputs, (0, self.units))
         x = self._prepare_input(inputs, training)
         observed = self._prepare_observed(observed, x, training)
+        start = self._prepare_initial_h(initial_h, x, self._h_shape(tuple(x.shape)), training)
         weights = ops.nmf_weights(self.kernel.value)  # eq. 20
-        h = ops.nmf(x, weights, self.options, self._fallback_counter(), observed)
+        h = ops.nmf(x, weights, self.options, self._fallback_counter(), observed, start)
 
         def reconstruction():  # W h in the input's scale, sum(m x)
             scale = keras.ops.sum(x if observed is None else x * observed, axis=-1, keepdims=True)
@@ -132,8 +142,14 @@ class NMFDense(BaseNMF):
     def _observed_patterns(self, observed):
         return observed
 
+    def _h_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def _h_patterns(self, h):
+        return h
+
     def compute_output_shape(self, input_shape):
-        h_shape = tuple(input_shape[:-1]) + (self.units,)
+        h_shape = self._h_shape(input_shape)
         return (h_shape, tuple(input_shape)) if self.return_reconstruction else h_shape
 
     def get_config(self):

@@ -62,8 +62,20 @@ def _mask_error(layer_name, non_finite, minimum, maximum):
                       f"{int(non_finite)} NaN/Inf entries.")
 
 
+def _initial_h_message(layer_name):
+    return (f"Layer {layer_name} received an `initial_h` with negative values or NaN/Inf. h(0) starts the "
+            f"multiplicative updates, which keep its signs: pass a finite initial_h >= 0 (e.g. the h this layer "
+            f"returned for the previous frame).")
+
+
+def _initial_h_error(layer_name, non_finite, negative, minimum, maximum):
+    return InvalidInputError(f"{_initial_h_message(layer_name)} Received: {int(negative)} negative entries "
+                             f"(min {float(minimum)}) and {int(non_finite)} NaN/Inf entries.")
+
+
 # To the end of its line, or of TensorFlow's bracketed assertion data ("assertion failed: [message] [min(x) =] ...").
-_CHECK_MESSAGE = re.compile(r"Layer \S+ received an (?:input|`observed` mask).*?(?=\] \[|\]$|$)", re.MULTILINE)
+_CHECK_MESSAGE = re.compile(r"Layer \S+ received an (?:input|`observed` mask|`initial_h`).*?(?=\] \[|\]$|$)",
+                            re.MULTILINE)
 
 
 def invalid_input_message(error):
@@ -93,6 +105,13 @@ def check_mask(observed, layer_name, training=False):
     """
     return _checked(observed, _mask_is_valid(observed), _mask_message(layer_name), _mask_statistics,
                     functools.partial(_mask_error, layer_name), training)
+
+
+def check_initial_h(initial_h, layer_name, training=False):
+    """Returns ``initial_h`` unchanged after checking that it is finite and >= 0 (raises where
+    :func:`check_non_negative_finite` does)."""
+    return _checked(initial_h, _is_valid(initial_h), _initial_h_message(layer_name), _input_statistics,
+                    functools.partial(_initial_h_error, layer_name), training)
 
 
 def check_non_negative_finite(x, layer_name, training=False):

@@ -54,9 +54,17 @@ def _renormalised(h):
     return ops.divide_no_nan(h, ops.sum(h, axis=-1, keepdims=True))
 
 
+def initial_activations(initial_h):
+    """h(0) from a given h (a warm start, or a learned h(0)): each pattern's h scaled to unit sum, as the default
+    h(0) = 1/I is; 1/I for a pattern whose given h sums to 0. ``initial_h``: ([G,] P, I), non-negative."""
+    sums = ops.sum(initial_h, axis=-1, keepdims=True)
+    uniform = ops.full_like(initial_h, 1.0 / initial_h.shape[-1])
+    return ops.where(sums > 0, ops.divide_no_nan(initial_h, sums), uniform)
+
+
 def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul, divergence="kl", observed=None,
-                   tolerance=None, with_history=False):
-    """Runs ``iterations`` NMF updates from h(0) = 1/I (eq. 6, renormalised).
+                   tolerance=None, with_history=False, initial_h=None):
+    """Runs ``iterations`` NMF updates from h(0) = 1/I, or from ``initial_h`` (eq. 6, renormalised).
 
     Per step: R = W h, u_i = sum_s xhat_s W_si / R_s with xhat = x / sum_s x_s,
     then h <- h * u (eq. 3, ``epsilon=None``) or h <- h + eps * h * (u - 1)
@@ -83,7 +91,9 @@ def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul, divergence
         tolerance: see :class:`NMFOptions`; the updates then run as one
             ``keras.ops.while_loop`` until every pattern has stopped.
         with_history: also return the updates each pattern used, int32 ([G,] P),
-            and its h one update before the returned one (h(0) = 1/I after one update).
+            and its h one update before the returned one (h(0) after one update).
+        initial_h: None for h(0) = 1/I, else ([G,] P, I) non-negative: h(0) is each pattern's
+            ``initial_h`` scaled to unit sum (:func:`initial_activations`). Differentiable.
 
     Above :data:`UNROLL_LIMIT` iterations the updates after the first run as
     one ``keras.ops.fori_loop`` (the same arithmetic, one traced body).
@@ -98,9 +108,12 @@ def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul, divergence
             "tolerance=None (a fixed N), or load the .keras file under KERAS_BACKEND=tensorflow and export there "
             "(docs/deploy.md).")
     step = _update_rule(x, w, epsilon, matmul, divergence, observed)
-    h = step(None)
+    start = None if initial_h is None else initial_activations(ops.cast(initial_h, x.dtype))
+    h = step(start)
+    if start is None:
+        start = ops.full_like(h, 1.0 / h.shape[-1])
     if tolerance is not None:
-        h, counts, previous = _until_converged(step, h, iterations, tolerance)
+        h, counts, previous = _until_converged(step, h, iterations, tolerance, start)
         return (h, counts, previous) if with_history else h
     if not with_history:
         if iterations > UNROLL_LIMIT:
@@ -108,7 +121,7 @@ def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul, divergence
         for _ in range(iterations - 1):
             h = step(h)
         return h
-    previous = ops.full_like(h, 1.0 / h.shape[-1])
+    previous = start
     if iterations > UNROLL_LIMIT:
         previous, h = ops.fori_loop(1, iterations, lambda _, state: (state[1], step(state[1])), (previous, h))
     else:
@@ -117,13 +130,13 @@ def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul, divergence
     return h, ops.full(ops.shape(h)[:-1], iterations, "int32"), previous
 
 
-def _until_converged(step, h, iterations, tolerance):
+def _until_converged(step, h, iterations, tolerance, start):
     """Updates each pattern until |h(k) - h(k-1)|_1 < tolerance (or ``iterations``), then keeps its h.
 
-    A pattern that has stopped is never updated again, so its h and its count
+    ``h`` is h(1), ``start`` h(0). A pattern that has stopped is never updated again, so its h and its count
     do not depend on the other patterns of the batch.
     """
-    previous = ops.full_like(h, 1.0 / h.shape[-1])
+    previous = start
     change = ops.sum(ops.abs(h - previous), axis=-1, keepdims=True)  # |h(1) - h(0)|_1
     active = change >= tolerance
     counts = ops.ones_like(change, dtype="int32")
@@ -172,10 +185,11 @@ def _update_rule(x, w, epsilon, matmul, divergence, observed):
     return step
 
 
-def iterate(x, w, options, observed=None, with_history=False):
+def iterate(x, w, options, observed=None, with_history=False, initial_h=None):
     """:func:`nmf_iterations` with a layer's :class:`NMFOptions`."""
     return nmf_iterations(x, w, options.iterations, options.epsilon, divergence=options.divergence,
-                          observed=observed, tolerance=options.tolerance, with_history=with_history)
+                          observed=observed, tolerance=options.tolerance, with_history=with_history,
+                          initial_h=initial_h)
 
 
 def approx_gradients(x, w, h, upstream, learning="backprop"):
@@ -251,18 +265,19 @@ def backward_gradients(x, w, h, upstream, options=NMFOptions(), fallback_counter
     return backend.after_counting(fallback_counter, count, (grad_x, grad_w))
 
 
-def nmf_approx(x, w, options=NMFOptions(), fallback_counter=None, observed=None):
+def nmf_approx(x, w, options=NMFOptions(), fallback_counter=None, observed=None, initial_h=None):
     """NMF inference with a backward at the final h only (eqs. 18-19, or the exact fixed-point gradient).
 
     The forward is :func:`nmf_iterations` (raw x, normalised inside); the
     gradient is :func:`backward_gradients`, from x, W and the final h only, so
-    nothing from the N iterations is kept. ``observed`` (x's shape) is data.
+    nothing from the N iterations is kept. ``observed`` (x's shape) and ``initial_h`` are data: the final h is
+    held fixed, so h(0) receives no gradient.
     """
 
-    # observed is closed over, not an argument: it is data, never differentiated.
+    # observed and initial_h are closed over, not arguments: data, never differentiated.
     @backend.custom_gradient
     def _nmf(x, w):
-        h = iterate(x, w, options, observed)
+        h = iterate(x, w, options, observed, initial_h=initial_h)
 
         def grad(*args, upstream=None):  # PyTorch passes upstream by keyword, TensorFlow and JAX as args[0]
             upstream = args[0] if upstream is None else upstream
@@ -273,7 +288,7 @@ def nmf_approx(x, w, options=NMFOptions(), fallback_counter=None, observed=None)
     return _nmf(x, w)
 
 
-def nmf(x, w, options=NMFOptions(), fallback_counter=None, observed=None):
+def nmf(x, w, options=NMFOptions(), fallback_counter=None, observed=None, initial_h=None):
     """h(N) of patterns ``x`` on weights ``w``, differentiated as ``options.backward`` says (dispatched here only).
 
     Args:
@@ -282,13 +297,15 @@ def nmf(x, w, options=NMFOptions(), fallback_counter=None, observed=None):
         options: :class:`NMFOptions`.
         fallback_counter: see :func:`backward_gradients`.
         observed: None, or x's shape: 1 where an entry is observed, 0 where it is missing.
+        initial_h: None (h(0) = 1/I), or ([G,] P, I): h(0) (:func:`initial_activations`); differentiated only
+            with ``backward="autodiff"``.
 
     Returns:
         float32 ([G,] P, I) activations h(N).
     """
     if options.through_iterations:
-        return iterate(x, w, options, observed)
-    return nmf_approx(x, w, options, fallback_counter, observed)
+        return iterate(x, w, options, observed, initial_h=initial_h)
+    return nmf_approx(x, w, options, fallback_counter, observed, initial_h)
 
 
 def l1_normalize(x, axis=-1):

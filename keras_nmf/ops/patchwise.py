@@ -20,6 +20,7 @@ from keras import ops
 
 from keras_nmf import backend
 from keras_nmf.ops.nmf import NMFOptions, backward_gradients, iterate, nmf
+from keras_nmf.ops.patches import split_groups
 
 
 def _chunking(batch, images_per_chunk):
@@ -75,7 +76,7 @@ def observed_patterns(geometry, observed):
 
 
 def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=None, fallback_counter=None,
-                  observed=None):
+                  observed=None, initial_h=None):
     """NMF of every image patch (eq. 6); the one-step and implicit backwards recompute the patches.
 
     Args:
@@ -94,6 +95,8 @@ def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=No
         fallback_counter: see :func:`keras_nmf.ops.nmf.backward_gradients`.
         observed: None, or a mask of the images' shape (1 observed, 0 missing), chunked with them
             (:func:`observed_patterns`).
+        initial_h: None (h(0) = 1/I), or h(0) in the layer's output layout (B, H', W', I), chunked with the
+            images; data for the one-step and implicit backwards, differentiated with ``"autodiff"``.
 
     Returns:
         float32 ([G,] B*Q, I): h(N) for every patch, as ``nmf_approx`` on
@@ -102,13 +105,18 @@ def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=No
 
     # The weights are passed into every function below rather than closed
     # over: JAX's custom gradient must see each differentiated value as an argument.
-    # The mask is data: closed over, and chunked beside the images.
+    # The mask and h(0) are data: closed over, and chunked beside the images.
     def mask_of(mask_chunk):
         return None if mask_chunk is None else observed_patterns(geometry, mask_chunk)
 
-    def infer(image_chunk, weights, mask_chunk):
+    def start_of(h_chunk):
+        """h(0) of a chunk, (b, H', W', I) -> ([G,] b*Q, I/G), as the patterns are ordered."""
+        return None if h_chunk is None else split_groups(h_chunk, geometry.groups, h_chunk.shape[-1])
+
+    def infer(image_chunk, weights, mask_chunk, start_chunk=None):
         """h(N) of a chunk's patterns, ([G,] b*Q, I)."""
-        return iterate(geometry.patterns(image_chunk), weights, options, mask_of(mask_chunk))
+        return iterate(geometry.patterns(image_chunk), weights, options, mask_of(mask_chunk),
+                       initial_h=start_of(start_chunk))
 
     def chunk_gradients(image_chunk, weights, h_chunk, upstream_chunk, mask_chunk):
         """Eqs. 18-19 on one chunk, patterns rebuilt: (dL/d images, dL/dW)."""
@@ -121,7 +129,7 @@ def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=No
     # upstream gradient by keyword, TensorFlow and JAX as the only argument.
     @backend.custom_gradient
     def _whole_batch(images, weights):
-        h = infer(images, weights, observed)
+        h = infer(images, weights, observed, initial_h)
 
         def grad(*args, upstream=None):
             return chunk_gradients(images, weights, h, args[0] if upstream is None else upstream, observed)
@@ -133,24 +141,25 @@ def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=No
         batch = ops.shape(images)[0]
         chunks, per_chunk = _chunking(batch, images_per_chunk)
         image_chunks = _to_chunks(images, chunks, per_chunk)
-        # The mask's chunks, when there is one, travel as the last item of each chunk tuple.
+        # The chunks of the mask and of h(0), where given, travel as the last items of each chunk tuple.
         masks = () if observed is None else (_to_chunks(observed, chunks, per_chunk),)
+        starts = () if initial_h is None else (_to_chunks(initial_h, chunks, per_chunk),)
 
-        def mask_chunk(chunk):
-            return chunk[-1] if masks else None
+        def forward_chunk(chunk):  # (images, [mask], [h(0)])
+            mask = chunk[1] if masks else None
+            start = chunk[-1] if starts else None
+            return _patterns_by_image(infer(chunk[0], weights, mask, start), per_chunk)
 
-        h_chunks = backend.map_chunks(
-            lambda chunk: _patterns_by_image(infer(chunk[0], weights, mask_chunk(chunk)), per_chunk),
-            (image_chunks, *masks), "float32",
-        )  # (chunks, per_chunk, [G,] Q, I)
+        h_chunks = backend.map_chunks(forward_chunk, (image_chunks, *masks, *starts), "float32")  # (chunks, per_chunk, [G,] Q, I)
         h = _patterns_by_row(_from_chunks(h_chunks, batch))
 
         def grad(*args, upstream=None):
             upstream = args[0] if upstream is None else upstream
             upstream_chunks = _to_chunks(_patterns_by_image(upstream, batch), chunks, per_chunk)
             grad_image_chunks, grad_w_chunks = backend.map_chunks(
-                lambda chunk: chunk_gradients(
-                    chunk[0], weights, _patterns_by_row(chunk[1]), _patterns_by_row(chunk[2]), mask_chunk(chunk)
+                lambda chunk: chunk_gradients(  # (images, h, upstream, [mask])
+                    chunk[0], weights, _patterns_by_row(chunk[1]), _patterns_by_row(chunk[2]),
+                    chunk[3] if masks else None,
                 ),
                 (image_chunks, h_chunks, upstream_chunks, *masks),
                 ("float32", "float32"),
@@ -160,7 +169,7 @@ def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=No
         return h, grad
 
     if options.through_iterations:  # nothing to recompute: autodiff keeps every iteration anyway
-        return nmf(geometry.patterns(images), w, options, observed=mask_of(observed))
+        return nmf(geometry.patterns(images), w, options, observed=mask_of(observed), initial_h=start_of(initial_h))
     batch = images.shape[0]
     # An int, None (TensorFlow's unknown batch: chunked with tensors), or a symbolic dimension (JAX's export to
     # ONNX traces a batch of any size): that has no backward to keep small, and runs as one batch.
