@@ -48,12 +48,13 @@ def observed_mask():
 #: largest powers of R: keras_nmf.ops.divergences), a mask input, and a tolerance (the while loop) small enough
 #: that the patterns run (nearly) all N updates: a count that rounding could change would move h by a whole update.
 NETWORKS = {**{arch: {"arch": arch} for arch in ARCHITECTURES},
-            "cnmf_1x1_options": {"arch": "cnmf_1x1", "nmf_divergence": "itakura_saito", "observed_input": True,
-                                 "nmf_tolerance": 1e-12}}
+            "cnmf_1x1_options": {"arch": "cnmf_1x1", "observed_input": True,
+                                 "nmf_options": NMFOptions(ITERATIONS, divergence="itakura_saito", tolerance=1e-12)}}
 
 
 def network(name):
-    return build_model(input_shape=INPUT_SHAPE, num_classes=10, nmf_options=NMFOptions(ITERATIONS), **NETWORKS[name])
+    return build_model(input_shape=INPUT_SHAPE, num_classes=10, **{"nmf_options": NMFOptions(ITERATIONS),
+                                                                   **NETWORKS[name]})
 
 
 def network_inputs(name, images):
