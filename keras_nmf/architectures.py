@@ -46,14 +46,15 @@ def block_learning_modes(nmf_learning, num_blocks=NUM_BLOCKS):
 
 #: The run's names of the NMF options (``keras-nmf-train``'s flags, ``--nmf-divergence`` ...), where they differ
 #: from :class:`NMFOptions`'s: the one mapping between the two namings (:func:`block_nmf_options`).
-RUN_NAMES_OF_NMF_OPTIONS = {"learning": "nmf_learning", "divergence": "nmf_divergence", "tolerance": "nmf_tolerance"}
+RUN_NAMES_OF_NMF_OPTIONS = {"learning": "nmf_learning", "divergence": "nmf_divergence", "tolerance": "nmf_tolerance",
+                            "solver": "nmf_solver"}
 
 
 def block_nmf_options(settings, num_blocks=NUM_BLOCKS):
     """One :class:`NMFOptions` per NMF block (block 1 first) from settings named as the run's flags.
 
     ``settings`` maps ``iterations``, ``epsilon``, ``backward``, ``implicit_dtype``, ``nmf_learning`` (one mode or
-    one per block, :func:`block_learning_modes`), ``nmf_divergence`` and ``nmf_tolerance`` to values; a missing
+    one per block, :func:`block_learning_modes`), ``nmf_divergence``, ``nmf_tolerance`` and ``nmf_solver`` to values; a missing
     one takes :class:`NMFOptions`'s default, other keys are ignored.
 
     Raises:

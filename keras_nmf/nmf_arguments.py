@@ -19,6 +19,9 @@ IMPLICIT_DTYPES = ("float32", "float64")
 LEARNING_MODES = ("backprop", "local")
 #: beta of each divergence of D_beta (Févotte and Idier 2011, eq. 4).
 DIVERGENCES = {"kl": 1.0, "frobenius": 2.0, "itakura_saito": 0.0}
+#: Solvers of the fixed point with a ``tolerance``: the plain multiplicative updates, or SQUAREM extrapolation
+#: (:mod:`keras_nmf.ops.squarem`).
+SOLVERS = ("mu", "squarem")
 #: The largest ``iterations`` (N) a layer accepts. Up to :data:`keras_nmf.ops.UNROLL_LIMIT` the N updates are
 #: unrolled; above it they run as one compiled loop, so compile time does not grow with N.
 MAX_ITERATIONS = 10_000
@@ -45,7 +48,7 @@ def validate_h0(h0, backward):
 
 
 def validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dtype="float32", divergence="kl",
-                           tolerance=None):
+                           tolerance=None, solver="mu"):
     """Raises ``ValueError`` for NMF arguments outside their domain (the layers add what needs the backend)."""
     positive_int(iterations, "iterations", " (N, the number of eq. 6 updates)", maximum=MAX_ITERATIONS)
     if epsilon is not None and (not isinstance(epsilon, numbers.Real) or isinstance(epsilon, bool)):
@@ -84,6 +87,13 @@ def validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dty
                 "`tolerance` stops each pattern inside a while loop, which autodiff cannot differentiate on every "
                 "backend (reverse mode through a data-dependent loop). Use backward='approx' or 'implicit' (both "
                 "apply at the returned h), or tolerance=None.")
+    if solver not in SOLVERS:
+        raise ValueError(f"`solver` must be one of {SOLVERS}. Received: solver={solver!r}")
+    if solver == "squarem" and (tolerance is None or iterations < 3):
+        raise ValueError(
+            "`solver='squarem'` runs cycles of 3 updates until each pattern's change is below `tolerance`: give a "
+            f"tolerance and iterations >= 3 (the most updates a pattern may use). Received: tolerance={tolerance!r}, "
+            f"iterations={iterations!r}")
     if learning == "local" and backward != "approx":
         raise ValueError(
             "`learning='local'` replaces the weight gradient of the one-step "
@@ -112,6 +122,8 @@ class NMFOptions:
             (:mod:`keras_nmf.ops.divergences`).
         tolerance: None for exactly ``iterations`` updates, else each pattern stops at its
             first step k >= 1 with |h(k) - h(k-1)|_1 < tolerance (``iterations`` the maximum).
+        solver: with a tolerance, ``"mu"`` (the plain multiplicative updates) or ``"squarem"``
+            (extrapolation cycles of 3 updates, safeguarded per pattern: :mod:`keras_nmf.ops.squarem`).
 
     Raises:
         ValueError: an option outside its domain, naming it (:func:`validate_nmf_arguments`).
@@ -124,10 +136,11 @@ class NMFOptions:
     implicit_dtype: str = "float32"
     divergence: str = "kl"
     tolerance: float | None = None
+    solver: str = "mu"
 
     def __post_init__(self):
         validate_nmf_arguments(self.iterations, self.epsilon, self.backward, self.learning, self.implicit_dtype,
-                               self.divergence, self.tolerance)
+                               self.divergence, self.tolerance, self.solver)
         # NumPy scalars in, Python numbers out: the options serialise to JSON as they are.
         object.__setattr__(self, "iterations", int(self.iterations))
         for name in ("epsilon", "tolerance"):

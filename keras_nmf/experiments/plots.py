@@ -249,3 +249,37 @@ def plot_gradient_fidelity(rows, path):
         _log_n_axis(axis, "median |h(N) - h(N-1)|_1", f"{model}: fixed-point residual")
     figure.tight_layout()
     _save(figure, path)
+
+
+def plot_solvers(rows, path):
+    """Writes :func:`draw_solvers` as a PNG."""
+    _save(draw_solvers(rows), path)
+
+
+def draw_solvers(rows):
+    """Per NMF layer (a colour): the mean updates (left) and the time (right) to reach each tolerance, the plain
+    updates solid, SQUAREM dashed.
+
+    Args:
+        rows: :func:`keras_nmf.experiments.solvers.measure_solvers` rows.
+    """
+    layers = list(dict.fromkeys(row["layer"] for row in rows))
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
+    for colour, layer in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"], layers):
+        for solver, marker, style in (("mu", "o", "-"), ("squarem", "s", "--")):
+            mine = sorted((row for row in rows if row["layer"] == layer and row["solver"] == solver),
+                          key=lambda row: -row["tolerance"])
+            label = f"{layer}, {'plain updates' if solver == 'mu' else 'SQUAREM'}"
+            tolerances = [row["tolerance"] for row in mine]
+            for axis, values in ((axes[0], [row["mean_updates"] for row in mine]),
+                                 (axes[1], [row["seconds"] * 1000 for row in mine])):
+                axis.plot(tolerances, values, marker=marker, linestyle=style, color=colour, label=label)
+    for axis, ylabel in zip(axes, ("mean updates per pattern", "time of the factorisation (ms)")):
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.invert_xaxis()
+        axis.set_xlabel("tolerance (L1 change of h)")
+        axis.set_ylabel(ylabel)
+        axis.grid(alpha=0.3)
+    _legend_below(axes[0])
+    return figure

@@ -73,11 +73,13 @@ class BaseNMF(keras.layers.Layer):
         tolerance=None,
         return_reconstruction=False,
         h0="uniform",
+        solver="mu",
         **kwargs,
     ):
         super().__init__(**kwargs)
         # The one place the NMF options are checked and stored; the properties below read them.
-        self.options = NMFOptions(iterations, epsilon, backward, learning, implicit_dtype, divergence, tolerance)
+        self.options = NMFOptions(iterations, epsilon, backward, learning, implicit_dtype, divergence, tolerance,
+                                  solver)
         if implicit_dtype == "float64" and not backend.float64_available():
             raise ValueError(
                 "`implicit_dtype='float64'` needs float64 arithmetic, which Keras gives on TensorFlow, and on JAX with "

@@ -93,6 +93,9 @@ class CNMF2D(BaseNMF):
             h(0) = |v| / sum |v| (one vector of length filters, the same at every position; per group
             for grouped layers), starting uniform. It learns through the iterations, so it needs
             ``backward="autodiff"``.
+        solver: with a ``tolerance``, ``"mu"`` (the plain updates) or ``"squarem"``:
+            extrapolation cycles of 3 updates toward the same fixed point, each patch
+            safeguarded back to the plain updates (:mod:`keras_nmf.ops.squarem`).
         **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``...).
 
     Call arguments:
@@ -154,12 +157,14 @@ class CNMF2D(BaseNMF):
         tolerance: float | None = None,
         return_reconstruction: bool = False,
         h0: str = "uniform",
+        solver: str = "mu",
         **kwargs,
     ):
         super().__init__(iterations=iterations, epsilon=epsilon, backward=backward, learning=learning,
                          kernel_initializer=kernel_initializer, check_inputs=check_inputs,
                          implicit_dtype=implicit_dtype, divergence=divergence, tolerance=tolerance,
-                         return_reconstruction=return_reconstruction, h0=h0, **kwargs)
+                         return_reconstruction=return_reconstruction, h0=h0, solver=solver,
+                         **kwargs)
         filters = positive_int(filters, "filters")
         groups = positive_int(groups, "groups")
         if filters % groups != 0:

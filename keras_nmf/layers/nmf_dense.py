@@ -49,6 +49,9 @@ class NMFDense(BaseNMF):
         h0: ``"uniform"`` (h(0) = 1/I, the paper's) or ``"trainable"``: a learned
             h(0) = |v| / sum |v| (one vector of length units, the same at every input), starting uniform. It learns through the iterations, so it needs
             ``backward="autodiff"``.
+        solver: with a ``tolerance``, ``"mu"`` (the plain updates) or ``"squarem"``:
+            extrapolation cycles of 3 updates toward the same fixed point, each input
+            safeguarded back to the plain updates (:mod:`keras_nmf.ops.squarem`).
         **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``...).
 
     Call arguments:
@@ -101,12 +104,14 @@ class NMFDense(BaseNMF):
         tolerance: float | None = None,
         return_reconstruction: bool = False,
         h0: str = "uniform",
+        solver: str = "mu",
         **kwargs,
     ):
         super().__init__(iterations=iterations, epsilon=epsilon, backward=backward, learning=learning,
                          kernel_initializer=kernel_initializer, check_inputs=check_inputs,
                          implicit_dtype=implicit_dtype, divergence=divergence, tolerance=tolerance,
-                         return_reconstruction=return_reconstruction, h0=h0, **kwargs)
+                         return_reconstruction=return_reconstruction, h0=h0, solver=solver,
+                         **kwargs)
         self.units = positive_int(units, "units")
         self.input_spec = keras.layers.InputSpec(min_ndim=2, max_ndim=2)
 

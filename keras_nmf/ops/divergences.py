@@ -65,6 +65,22 @@ def _weighted(tensor, observed):
     return tensor if observed is None else tensor * observed
 
 
+def objective(x_hat, w, h, beta, observed=None):
+    """D_beta(xhat | W h) per pattern, ([G,] P), up to terms that do not depend on h (R floored at R_FLOOR).
+
+    KL: sum_s m (R - xhat log R); Frobenius: sum_s m (R^2 / 2 - xhat R); Itakura-Saito: sum_s m (xhat / R + log R).
+    What the multiplicative updates decrease (Févotte and Idier 2011): the SQUAREM safeguard compares it.
+    """
+    r = ops.maximum(ops.matmul(h, _transpose(w)), R_FLOOR)
+    if beta == 1.0:
+        terms = r - x_hat * ops.log(r)
+    elif beta == 2.0:
+        terms = 0.5 * r * r - x_hat * r
+    else:
+        terms = x_hat / r + ops.log(r)
+    return ops.sum(_weighted(terms, observed), axis=-1)
+
+
 def update_terms(x_hat, w, h, beta, observed, matmul=ops.matmul):
     """The pieces of the update at h; h None means h(0) = 1/I (one row of R).
 

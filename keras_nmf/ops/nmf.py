@@ -24,8 +24,9 @@ from keras import ops
 
 from keras_nmf import backend
 from keras_nmf.nmf_arguments import DIVERGENCES, NMFOptions
-from keras_nmf.ops.divergences import beta_update, normalised_patterns, one_step_gradients
+from keras_nmf.ops.divergences import beta_update, normalised_patterns, objective, one_step_gradients
 from keras_nmf.ops.implicit import implicit_cotangent, update_cotangent
+from keras_nmf.ops.squarem import squarem
 
 #: Guard added to R in the one-step backward (eqs. 18-19): R + TINY.
 TINY = 1e-20
@@ -63,7 +64,7 @@ def initial_activations(initial_h):
 
 
 def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul, divergence="kl", observed=None,
-                   tolerance=None, with_history=False, initial_h=None):
+                   tolerance=None, with_history=False, initial_h=None, solver="mu"):
     """Runs ``iterations`` NMF updates from h(0) = 1/I, or from ``initial_h`` (eq. 6, renormalised).
 
     Per step: R = W h, u_i = sum_s xhat_s W_si / R_s with xhat = x / sum_s x_s,
@@ -92,6 +93,7 @@ def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul, divergence
             ``keras.ops.while_loop`` until every pattern has stopped.
         with_history: also return the updates each pattern used, int32 ([G,] P),
             and its h one update before the returned one (h(0) after one update).
+        solver: with a tolerance, ``"mu"`` (the updates above) or ``"squarem"`` (:mod:`keras_nmf.ops.squarem`).
         initial_h: None for h(0) = 1/I, else ([G,] P, I) non-negative: h(0) is each pattern's
             ``initial_h`` scaled to unit sum (:func:`initial_activations`). Differentiable.
 
@@ -109,6 +111,14 @@ def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul, divergence
             "(docs/deploy.md).")
     step = _update_rule(x, w, epsilon, matmul, divergence, observed)
     start = None if initial_h is None else initial_activations(ops.cast(initial_h, x.dtype))
+    if solver == "squarem":
+        if start is None:
+            start = ops.zeros_like(x[..., :1]) + 1.0 / w.shape[-1]  # h(0) = 1/I, ([G,] P, I)
+            start = start * ops.ones((w.shape[-1],), x.dtype)
+        x_hat, _ = normalised_patterns(x, observed)
+        h, counts, previous = squarem(
+            step, lambda h: objective(x_hat, w, h, DIVERGENCES[divergence], observed), start, iterations, tolerance)
+        return (h, counts, previous) if with_history else h
     h = step(start)
     if start is None:
         start = ops.full_like(h, 1.0 / h.shape[-1])
@@ -189,7 +199,7 @@ def iterate(x, w, options, observed=None, with_history=False, initial_h=None):
     """:func:`nmf_iterations` with a layer's :class:`NMFOptions`."""
     return nmf_iterations(x, w, options.iterations, options.epsilon, divergence=options.divergence,
                           observed=observed, tolerance=options.tolerance, with_history=with_history,
-                          initial_h=initial_h)
+                          initial_h=initial_h, solver=options.solver)
 
 
 def approx_gradients(x, w, h, upstream, learning="backprop"):

@@ -36,7 +36,7 @@ import pathlib
 
 from keras_nmf.architectures import ARCHITECTURES, arch_family, block_learning_modes, block_nmf_options, check_groups
 from keras_nmf.errors import ConfigError
-from keras_nmf.nmf_arguments import BACKWARD_MODES, DIVERGENCES, IMPLICIT_DTYPES, MAX_ITERATIONS
+from keras_nmf.nmf_arguments import BACKWARD_MODES, DIVERGENCES, IMPLICIT_DTYPES, MAX_ITERATIONS, SOLVERS
 from keras_nmf.run_choices import DEFAULT_STARTUP_TIMEOUT_S, FIXED_BUDGET, SCHEDULES, STRATEGIES, TFDS_DATASETS
 from keras_nmf.training.run_files import RunFileError, atomic_write_json, read_json
 
@@ -92,6 +92,9 @@ class TrainConfig:
     nmf_tolerance: float = _field(None, "each patch stops at its first update that changes h by less than this (L1); "
                                         "--iterations is then the maximum (default: exactly --iterations)",
                                   type=float, above=0.0, applies_to="nmf")
+    nmf_solver: str = _field("mu", "with --nmf-tolerance: the plain multiplicative updates (mu) or SQUAREM "
+                                   "extrapolation to the same fixed point in fewer updates (docs/nmf_options.md)",
+                             choices=SOLVERS, applies_to="nmf")
     nmf_learning: str = _field(
         "backprop", "NMF weights by backprop or by the local NMF rule (section 4.2 ablation): one mode for every "
         "block, or one per block, block 1 first (e.g. local,local,local,backprop)", check=block_learning_modes,
@@ -330,7 +333,8 @@ def _check_nmf_arguments(config):
     try:
         config.nmf_options()
     except ValueError as error:
-        raise ConfigError(f"{error} (flags: --backward, --nmf-divergence, --nmf-tolerance, --nmf-learning)") from None
+        raise ConfigError(f"{error} (flags: --iterations, --backward, --nmf-divergence, --nmf-tolerance, "
+                          f"--nmf-solver, --nmf-learning)") from None
 
 
 def flag(name):

@@ -97,6 +97,8 @@ def test_search_honours_or_refuses_every_train_flag(tmp_path, capsys):
             argv += ["--val-split", "0.1"]
         if name == "cnn_kxk_bias":
             argv += ["--arch", "cnn"]
+        if name == "nmf_solver":
+            argv += ["--nmf-tolerance", "0.001"]
         if meta["schedules"] and "plateau" not in meta["schedules"]:
             argv += ["--schedule", meta["schedules"][0]]
         _, recipe = search.parse_args(base + argv)
