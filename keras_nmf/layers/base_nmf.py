@@ -1,7 +1,6 @@
 """Shared constructor, validation and math of the NMF layers."""
 
 import dataclasses
-import math
 import numbers
 import warnings
 
