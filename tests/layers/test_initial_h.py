@@ -8,7 +8,7 @@ from keras_nmf.errors import InvalidInputError
 from keras_nmf.layers import CNMF2D, NMFDense
 from tests import nmf_reference as ref
 from tests.backend import outputs_and_weight_gradients, to_numpy
-from tests.layers.gradients import output_and_gradients
+from tests.layers.gradients import CalledWith, output_and_gradients
 
 
 def _cnmf(groups=2, **kwargs):
@@ -19,25 +19,6 @@ def _cnmf(groups=2, **kwargs):
     return layer, kernel
 
 
-class _Started(keras.layers.Layer):
-    """An NMF layer called with a fixed ``initial_h``: what the gradient helpers differentiate."""
-
-    def __init__(self, layer, initial_h):
-        super().__init__()
-        self.layer, self.initial_h = layer, initial_h
-
-    @property
-    def kernel(self):
-        return self.layer.kernel
-
-    def build(self, input_shape):
-        if not self.layer.built:
-            self.layer.build(input_shape)
-
-    def call(self, x):
-        return self.layer(x, initial_h=keras.ops.convert_to_tensor(self.initial_h))
-
-
 @pytest.mark.parametrize("chunk_elements", [None, 300])  # 300: one image per chunk, the chunked one-step backward
 def test_cnmf2d_starts_from_initial_h_as_the_reference_does(chunk_elements):
     rng = np.random.default_rng(0)
@@ -46,7 +27,7 @@ def test_cnmf2d_starts_from_initial_h_as_the_reference_does(chunk_elements):
     initial_h[0, 0, 0, :2] = 0.0  # a group's h(0) of sum 0: uniform
     phi = rng.normal(size=(3, 4, 4, 4))
     layer, kernel = _cnmf(chunk_elements=chunk_elements)
-    out, grad_x, grad_u = output_and_gradients(_Started(layer, initial_h.astype("float32")), images, phi)
+    out, grad_x, grad_u = output_and_gradients(CalledWith(layer, initial_h=initial_h.astype("float32")), images, phi)
     expected = ref.conv_forward_backward(images, kernel, groups=2, iterations=5, phi=phi, initial_h=initial_h)
     np.testing.assert_allclose(out, expected[0], rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(grad_x, expected[1], rtol=1e-3, atol=1e-5)  # the one-step backward at the final h

@@ -9,37 +9,16 @@ from keras_nmf.nmf_arguments import NMF_OPTION_NAMES, NMFOptions
 from tests import nmf_reference as ref
 from tests.backend import BACKEND, MODES, to_numpy
 from tests.layer_checks import run_layer_test
-from tests.layers.gradients import output_and_gradients
+from tests.layers.gradients import CalledWith, output_and_gradients
 
 
 def _images(seed=0, shape=(3, 7, 7, 4)):
     return np.random.default_rng(seed).random(shape).astype("float32")
 
 
-class _Probe(keras.layers.Layer):
-    """One output of an NMF layer called with a fixed mask: what the gradient helpers differentiate."""
-
-    def __init__(self, layer, observed=None, output=0):
-        super().__init__()
-        self.layer, self.observed, self.which = layer, observed, output
-
-    @property
-    def kernel(self):
-        return self.layer.kernel
-
-    def build(self, input_shape):
-        if not self.layer.built:
-            self.layer.build(input_shape)
-
-    def call(self, x):
-        observed = None if self.observed is None else keras.ops.convert_to_tensor(self.observed)
-        out = self.layer(x, observed=observed)
-        return out[self.which] if isinstance(out, tuple) else out
-
-
 def _gradients(layer, images, observed=None, output=0, mode="eager"):
     """(output, dL/dimages, dL/dkernel) of L = sum(out * phi) for a fixed random phi."""
-    probe = _Probe(layer, observed, output)
+    probe = CalledWith(layer, output, observed=observed)
     shape = keras.ops.shape(probe(images))
     phi = np.random.default_rng(9).normal(size=tuple(shape))
     return output_and_gradients(probe, images, phi, mode)
