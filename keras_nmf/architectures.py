@@ -4,7 +4,7 @@ A leaf module (the standard library only): the run configuration reads it before
 :mod:`keras_nmf.models` builds the networks from it.
 """
 
-from keras_nmf.nmf_arguments import LEARNING_MODES, NMFOptions
+from keras_nmf.nmf_arguments import LEARNING_MODES, NMF_OPTION_NAMES, NMFOptions
 
 ARCHITECTURES = ("cnn", "cnmf", "cnn_1x1", "cnmf_1x1")
 
@@ -54,14 +54,14 @@ def block_nmf_options(settings, num_blocks=NUM_BLOCKS):
     """One :class:`NMFOptions` per NMF block (block 1 first) from settings named as the run's flags.
 
     ``settings`` maps ``iterations``, ``epsilon``, ``backward``, ``implicit_dtype``, ``nmf_learning`` (one mode or
-    one per block, :func:`block_learning_modes`), ``nmf_divergence``, ``nmf_tolerance`` and ``nmf_solver`` to values; a missing
-    one takes :class:`NMFOptions`'s default, other keys are ignored.
+    one per block, :func:`block_learning_modes`), ``nmf_divergence``, ``nmf_tolerance`` and ``nmf_solver`` to
+    values; a missing one takes :class:`NMFOptions`'s default, other keys are ignored.
 
     Raises:
         ValueError: an option outside its domain (:class:`NMFOptions`).
     """
     values = {}
-    for option in NMFOptions.__dataclass_fields__:
+    for option in NMF_OPTION_NAMES:
         name = RUN_NAMES_OF_NMF_OPTIONS.get(option, option)
         if name in settings:
             values[option] = settings[name]

@@ -165,7 +165,8 @@ class NMFOptions:
         """
         unknown = sorted(set(config) - set(NMF_OPTION_NAMES))
         if unknown:
-            raise ValueError(f"Unknown NMF options: {', '.join(unknown)}. Valid options: {', '.join(NMF_OPTION_NAMES)}.")
+            raise ValueError(f"Unknown NMF options: {', '.join(unknown)}. Valid options: "
+                             f"{', '.join(NMF_OPTION_NAMES)}.")
         return cls(**config)
 
     def replace(self, **changes):

@@ -12,7 +12,8 @@ from keras_nmf.models import PaperNetwork, copy_weights
 
 def observed_twin(network):
     """``network`` (a ``PaperNetwork`` on the crops) with an ``observed`` input, the same weights."""
-    twin = PaperNetwork.from_config({**network.get_config(), "observed_input": True, "name": f"{network.name}_observed"})
+    twin = PaperNetwork.from_config({**network.get_config(), "observed_input": True,
+                                     "name": f"{network.name}_observed"})
     copy_weights(network, twin)
     return twin
 

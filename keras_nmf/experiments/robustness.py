@@ -34,8 +34,8 @@ def model_labels(paths):
 
 
 def load_models(paths):
-    """Loads the networks of ``.keras`` models (from the crops on: :func:`keras_nmf.training.saved_networks.load_network`);
-    all must take the same input shape.
+    """Loads the networks of ``.keras`` models (from the crops on:
+    :func:`keras_nmf.training.saved_networks.load_network`); all must take the same input shape.
 
     Raises:
         RunFileError: a missing, truncated or corrupt file (a ValueError).

@@ -79,8 +79,8 @@ def _solved(factorization):
 
 def markdown_table(rows):
     """The rows as a Markdown table, the two solvers side by side with their ratio."""
-    lines = ["| layer | patterns | tolerance | updates mu (mean / max) | updates SQUAREM (mean / max) | fewer updates | "
-             "time mu | time SQUAREM | speed-up | max \\|h − h*\\| mu / SQUAREM |",
+    lines = ["| layer | patterns | tolerance | updates mu (mean / max) | updates SQUAREM (mean / max) | "
+             "fewer updates | time mu | time SQUAREM | speed-up | max \\|h − h*\\| mu / SQUAREM |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     pairs = {}
     for row in rows:

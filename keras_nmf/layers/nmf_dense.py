@@ -47,7 +47,8 @@ class NMFDense(BaseNMF):
         return_reconstruction: also return W h * sum(x), the reconstruction of
             the input in its own scale, with gradients through both outputs.
         h0: ``"uniform"`` (h(0) = 1/I, the paper's) or ``"trainable"``: a learned
-            h(0) = |v| / sum |v| (one vector of length units, the same at every input), starting uniform. It learns through the iterations, so it needs
+            h(0) = |v| / sum |v| (one vector of length units, the same at every input),
+            starting uniform. It learns through the iterations, so it needs
             ``backward="autodiff"``.
         solver: with a ``tolerance``, ``"mu"`` (the plain updates) or ``"squarem"``:
             extrapolation cycles of 3 updates toward the same fixed point, each input

@@ -150,7 +150,8 @@ def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=No
             start = chunk[-1] if starts else None
             return _patterns_by_image(infer(chunk[0], weights, mask, start), per_chunk)
 
-        h_chunks = backend.map_chunks(forward_chunk, (image_chunks, *masks, *starts), "float32")  # (chunks, per_chunk, [G,] Q, I)
+        # (chunks, per_chunk, [G,] Q, I)
+        h_chunks = backend.map_chunks(forward_chunk, (image_chunks, *masks, *starts), "float32")
         h = _patterns_by_row(_from_chunks(h_chunks, batch))
 
         def grad(*args, upstream=None):
