@@ -67,17 +67,17 @@ def _switched(layer, iterations, backward, implicit_dtype="float32"):
 
     Exactly N updates (no ``tolerance``: autodiff, the reference, differentiates a fixed number of them).
     """
-    config = {**layer.get_config(), "iterations": iterations, "backward": backward, "check_inputs": False,
-              "implicit_dtype": implicit_dtype, "learning": "backprop", "tolerance": None}
-    return layer.__class__.from_config(config)
+    return layer.__class__.from_config({**layer.get_config(), **_switches(iterations, backward, implicit_dtype)})
+
+
+def _switches(iterations, backward, implicit_dtype):
+    return {"iterations": iterations, "backward": backward, "check_inputs": False, "implicit_dtype": implicit_dtype,
+            "learning": "backprop", "tolerance": None}
 
 
 def _variant(layer, iterations, backward, implicit_dtype="float32"):
     """A copy of an NMF layer with another N and backward, sharing the kernel's values."""
-    copy = _switched(layer, iterations, backward, implicit_dtype)
-    copy.build(layer.input.shape)
-    copy.kernel.assign(layer.kernel)
-    return copy
+    return layer.variant(layer.input.shape, **_switches(iterations, backward, implicit_dtype))
 
 
 def _clone(model, iterations, backward, implicit_dtype="float32"):

@@ -35,7 +35,6 @@ def measure_solvers(classifier, images, layer_names, tolerances=TOLERANCES, repe
     import numpy as np
 
     from keras_nmf import backend
-    from keras_nmf.layers import CNMF2D
 
     network = classifier.network
     crops = classifier.crops(images)
@@ -45,10 +44,7 @@ def measure_solvers(classifier, images, layer_names, tolerances=TOLERANCES, repe
         layer_input = keras.Model(network.inputs, layer.input)(crops)
 
         def factorize(options):
-            twin = CNMF2D.from_config({**layer.get_config(), **options, "iterations": MAX_UPDATES,
-                                       "check_inputs": False})
-            twin.build(tuple(layer_input.shape))
-            twin.set_weights(layer.get_weights())
+            twin = layer.variant(layer_input.shape, **options, iterations=MAX_UPDATES, check_inputs=False)
             run = backend.compile_function(lambda x: _solved(twin.factorize(x)))
             run(layer_input)  # compile
             times = []

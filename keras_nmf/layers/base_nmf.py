@@ -194,6 +194,14 @@ class BaseNMF(keras.layers.Layer):
         backward, and on JAX, whose stateless backward cannot count (``keras_nmf.backend.COUNTS_IN_BACKWARD``)."""
         return self._fallback_count if backend.COUNTS_IN_BACKWARD else None
 
+    def variant(self, input_shape, **changes):
+        """A built copy of this layer with ``changes`` to its constructor arguments and this layer's kernel values
+        (other weights, such as a fallback counter or a learned h(0), start afresh): settings compared on one W."""
+        copy = self.__class__.from_config({**self.get_config(), **changes})
+        copy.build(tuple(input_shape))
+        copy.kernel.assign(self.kernel)
+        return copy
+
     def _fallback_counter(self):
         counter = self.implicit_fallbacks
         return counter.value if counter is not None else None

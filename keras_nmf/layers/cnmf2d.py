@@ -107,7 +107,7 @@ class CNMF2D(BaseNMF):
             in between weigh an entry by that fraction; outside [0, 1] or
             NaN/Inf is an error (with ``check_inputs``).
         initial_h: optional h(0) in the output's shape, e.g. the previous
-            frame's h (a warm start): each position's (and group's)'s is scaled to unit sum (1/I where
+            frame's h (a warm start): each position's (and group's) h(0) is scaled to unit sum (1/I where
             it sums to 0) and the updates start there. It must be finite and
             >= 0. It is data: only ``backward="autodiff"`` differentiates it.
 

@@ -113,8 +113,7 @@ def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul, divergence
     start = None if initial_h is None else initial_activations(ops.cast(initial_h, x.dtype))
     if solver == "squarem":
         if start is None:
-            start = ops.zeros_like(x[..., :1]) + 1.0 / w.shape[-1]  # h(0) = 1/I, ([G,] P, I)
-            start = start * ops.ones((w.shape[-1],), x.dtype)
+            start = ops.zeros_like(x[..., :1]) + ops.full((w.shape[-1],), 1.0 / w.shape[-1], x.dtype)  # 1/I
         x_hat, _ = normalised_patterns(x, observed)
         h, counts, previous = squarem(
             step, lambda h: objective(x_hat, w, h, DIVERGENCES[divergence], observed), start, iterations, tolerance)

@@ -49,10 +49,8 @@ def _rebuilt(model, path, compile):
     config = TrainConfig.load(config_path)
     crops = model.get_layer("block1_relu").input
     raw_images = keras.backend.standardize_dtype(model.inputs[0].dtype) == "uint8"
-    synchronized = bool(getattr(model.get_layer("block1_bn"), "synchronized", False)) if any(
-        layer.name == "block1_bn" for layer in model.layers) else False
     network = PaperNetwork(input_shape=tuple(crops.shape[1:]), num_classes=model.output_shape[-1],
-                           bn_synchronized=synchronized, **network_arguments(config))
+                           bn_synchronized=model.get_layer("block1_bn").synchronized, **network_arguments(config))
     rebuilt = ImageClassifier(network, tuple(model.input_shape[1:]), seed=config.seed) if raw_images else network
     copy_weights(model, rebuilt)
     if compile:
