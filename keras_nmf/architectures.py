@@ -8,6 +8,10 @@ from keras_nmf.nmf_arguments import LEARNING_MODES, NMF_OPTION_NAMES, NMFOptions
 
 ARCHITECTURES = ("cnn", "cnmf", "cnn_1x1", "cnmf_1x1")
 
+#: The NMF archs' kxk layers: ``CNMF2D`` (one NMF problem per patch, the paper's) or ``ConvolutiveNMF2D`` (one per
+#: image, with h normalised over the filters at each position, as CNMF2D's output is).
+NMF_LAYERS = ("patches", "convolutive")
+
 #: Hidden blocks: (channels at width 1, kernel size, 2x2 average pool after it).
 #: Block 3's kernel covers the whole remaining map (4x4 for 28x28 inputs).
 HIDDEN_BLOCKS = ((32, 5, True), (64, 5, True), (96, None, False))

@@ -69,7 +69,7 @@ def measure(arch, batch=50, iterations=20, repeats=10, precision="float32", inpu
     from keras_nmf.training.config import TrainConfig, for_arch
     from keras_nmf.training.recipe import build_compiled_model, process_settings, resolve_jit
 
-    config = for_arch(TrainConfig(iterations=iterations, precision=precision), arch)
+    config = for_arch(TrainConfig.of(iterations=iterations, precision=precision), arch)
     jit = resolve_jit(config)
     with process_settings(precision, seed=0) as resolved:
         model = build_compiled_model(config, input_shape, 10, jit=jit)
@@ -106,7 +106,8 @@ def epoch_seconds(arch="cnmf_1x1", train_images=50_000, test_images=10_000, prec
     from keras_nmf.training.config import TrainConfig
     from keras_nmf.training.recipe import build_compiled_model, process_settings, resolve_jit
 
-    config = TrainConfig(arch=arch, precision=precision, **({} if iterations is None else {"iterations": iterations}))
+    config = TrainConfig.of(arch=arch, precision=precision,
+                            **({} if iterations is None else {"iterations": iterations}))
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 1, (train_images,) + tuple(input_shape)).astype("float32")
     labels = rng.integers(0, 10, train_images)
@@ -115,14 +116,15 @@ def epoch_seconds(arch="cnmf_1x1", train_images=50_000, test_images=10_000, prec
         seconds = []
         for _ in range(2):
             start = time.perf_counter()
-            model.fit(images, labels, batch_size=config.batch_size, epochs=1, verbose=0)
+            model.fit(images, labels, batch_size=config.optimisation.batch_size, epochs=1, verbose=0)
             seconds.append(time.perf_counter() - start)
         start = time.perf_counter()
-        model.evaluate(images[:test_images], labels[:test_images], batch_size=config.batch_size, verbose=0)
+        model.evaluate(images[:test_images], labels[:test_images], batch_size=config.optimisation.batch_size,
+                       verbose=0)
         evaluate_seconds = time.perf_counter() - start
-    return {"arch": arch, "precision": resolved, "iterations": config.iterations,
+    return {"arch": arch, "precision": resolved, "iterations": config.model.iterations,
             "data": "random images (no tf.data here)",
-            "train_images": train_images, "test_images": test_images, "batch": config.batch_size,
+            "train_images": train_images, "test_images": test_images, "batch": config.optimisation.batch_size,
             "first_epoch_s": seconds[0], "epoch_s": seconds[1], "evaluate_s": evaluate_seconds,
             "train_images_per_s": train_images / seconds[1]}
 

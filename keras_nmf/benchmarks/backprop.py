@@ -84,7 +84,7 @@ def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=No
     gpu = bool(tf.config.list_physical_devices("GPU"))
     if not gpu:
         _reserve_allocator_region()
-    config = for_arch(TrainConfig(iterations=iterations, backward=backward, jit=jit, precision=precision), arch)
+    config = for_arch(TrainConfig.of(iterations=iterations, backward=backward, jit=jit, precision=precision), arch)
     jit = resolve_jit(config)
     with process_settings(precision, seed=0):  # as train.py: float32 without TF32; restored on return
         if tf32:

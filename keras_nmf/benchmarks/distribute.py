@@ -41,7 +41,7 @@ def compare_step_times(arch="cnmf_1x1", batch=50, iterations=20, repeats=10, jit
     for name, scope in (("none", None), ("mirrored", strategy)):
         keras.utils.set_random_seed(0)
         with tf.name_scope(name):
-            models[name] = build_compiled_model(for_arch(TrainConfig(iterations=iterations), arch), (28, 28, 3), 10,
+            models[name] = build_compiled_model(for_arch(TrainConfig.of(iterations=iterations), arch), (28, 28, 3), 10,
                                                 strategy=scope, jit=jit)
     for model in models.values():  # warm-up: tracing and XLA compilation
         for _ in range(2):

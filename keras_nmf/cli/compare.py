@@ -22,13 +22,14 @@ own process, in the plan's order (keras_nmf/experiments/processes.py).
 
 import argparse
 import importlib
-import pathlib
 import sys
 
 from keras_nmf.architectures import ARCHITECTURES
 from keras_nmf.errors import KerasNMFError
 from keras_nmf.experiments.variants import BASE_VARIANT, PER_RUN, parse_variant
-from keras_nmf.training.config import ConfigError, build_parser, config_from_args
+from keras_nmf.errors import ConfigError
+from keras_nmf.training.config import with_absolute_data_paths
+from keras_nmf.training.flags import build_parser, config_from_args
 
 
 #: The tf.distribute strategies whose collectives serve one network per process (tensorflow/tensorflow#62790;
@@ -62,8 +63,9 @@ def parse_args(argv=None):
                  refuse=refused)
     args = parser.parse_args(argv)
     base, _ = config_from_args(parser, args, defaults={"verbose": 2})  # one line per epoch: readable in a log
-    if base.distribute in ONE_NETWORK_PER_PROCESS:
-        parser.error(f"--distribute {base.distribute} is not accepted here: compare.py trains its runs one after "
+    distribute = base.execution.distribute
+    if distribute in ONE_NETWORK_PER_PROCESS:
+        parser.error(f"--distribute {distribute} is not accepted here: compare.py trains its runs one after "
                      "another in one process, and TensorFlow's collectives fail on the second network of another "
                      "shape (\"Shape mismatch in the collective instance\", tensorflow/tensorflow#62790). Train each "
                      "run with its own train.py --distribute, or the grid on one device per process (e.g. one "
@@ -72,12 +74,10 @@ def parse_args(argv=None):
         parser.error(f"--processes must be at least 1. Received: {args.processes}")
     if args.processes > 1 and args.summary_only:
         parser.error("--processes trains runs side by side; --summary-only trains nothing. Drop one of them.")
-    if args.processes > 1 and base.distribute != "none":
-        parser.error(f"--processes with --distribute {base.distribute}: every process would take every device. "
+    if args.processes > 1 and distribute != "none":
+        parser.error(f"--processes with --distribute {distribute}: every process would take every device. "
                      "Use one of them (or one compare.py per device, e.g. with CUDA_VISIBLE_DEVICES).")
-    if base.data_dir:
-        base.data_dir = str(pathlib.Path(base.data_dir).resolve())
-    return args, base
+    return args, with_absolute_data_paths(base)
 
 
 def _train_in_processes(argv, runs, processes):

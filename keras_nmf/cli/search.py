@@ -32,11 +32,11 @@ except ModuleNotFoundError as missing:
 
 from keras_nmf.architectures import SWEEP_GROUPS, SWEEP_WIDTHS
 from keras_nmf.commands import command_line
-from keras_nmf.errors import KerasNMFError
+from keras_nmf.errors import ConfigError, KerasNMFError
 from keras_nmf.experiments.cli import positive_int
 from keras_nmf.experiments.outputs import prepare_output_dir
 from keras_nmf.experiments.sweeps import check_trial_files, search_finished
-from keras_nmf.training.config import ConfigError, build_parser, config_from_args
+from keras_nmf.training.flags import build_parser, config_from_args
 from keras_nmf.training.run_files import RunFileError
 
 #: How long a worker waits for the chief oracle before it gives up (--chief-timeout).
@@ -79,7 +79,7 @@ def parse_args(argv=None):
                             "request of the sweep), then exits 1 with the way to resume")
     args = parser.parse_args(argv)
     recipe, _ = config_from_args(parser, args, defaults=SWEEP_DEFAULTS, exclude=SAMPLED)
-    if not recipe.val_split:
+    if not recipe.data.val_split:
         parser.error("--val-split must be > 0: the objective is the accuracy on a held-out part of the training set.")
     if not math.isfinite(args.chief_timeout) or args.chief_timeout <= 0:
         parser.error(f"--chief-timeout must be a finite number of seconds > 0. Received: {args.chief_timeout}")
@@ -144,7 +144,7 @@ def main(argv=None):
     from keras_nmf.tuning.costs import estimate_costs
     from keras_nmf.tuning.hypermodel import NMFHyperModel, SweepTuner
 
-    project = pathlib.Path(args.directory) / (args.project_name or recipe.arch)
+    project = pathlib.Path(args.directory) / (args.project_name or recipe.model.arch)
     try:
         check_backend_support(recipe)
         check_trial_files(project)  # before the data loads: KerasTuner would fail on a bad record after it
@@ -156,15 +156,15 @@ def main(argv=None):
         print(f"Worker {tuner_id}: the chief oracle is {chief}; once the data is loaded this worker waits up to "
               f"{args.chief_timeout:g} s for it (--chief-timeout).", flush=True)
     try:
-        data = load_run_data(recipe)
+        data = load_run_data(recipe.data, recipe.optimisation)
         hypermodel = NMFHyperModel(recipe, data.input_shape, data.num_classes, args.widths, args.nmf_groups,
                                    args.conv_groups, test_data=data.test, image_shape=data.image_shape)
     except KerasNMFError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.dry_run:
-        with process_settings(recipe.precision, recipe.deterministic):
-            estimate_costs(hypermodel, recipe.batch_size, data.train_size)
+        with process_settings(recipe.optimisation.precision, recipe.optimisation.deterministic):
+            estimate_costs(hypermodel, recipe.optimisation.batch_size, data.train_size)
         return 0
     variants = hypermodel.variant_values()
     if search_finished(project, variants, args.max_trials):
@@ -177,12 +177,12 @@ def main(argv=None):
     if waited is not None:
         return waited
     limit_chief_wait(args.chief_timeout)
-    tuner = SweepTuner(hypermodel, max_trials=args.max_trials, seed=recipe.seed, directory=args.directory,
+    tuner = SweepTuner(hypermodel, max_trials=args.max_trials, seed=recipe.optimisation.seed, directory=args.directory,
                        project_name=project.name, overwrite=False)
     # Every trial sees the same epochs: epoch e's order and augmentation are drawn from (seed, e).
     status = run_search(tuner, project, variants, args.max_trials, data.stream.from_epoch(0),
-                        validation_data=data.validation, epochs=recipe.epochs, steps_per_epoch=data.stream.steps,
-                        recalibration_data=data.train, verbose=recipe.verbose)
+                        validation_data=data.validation, epochs=recipe.budget.epochs, steps_per_epoch=data.stream.steps,
+                        recalibration_data=data.train, verbose=recipe.session.verbose)
     if status == 0 and "chief" in os.environ.get("KERASTUNER_TUNER_ID", "chief"):
         print(f"Search done; report: {command_line('report')} {args.directory}")
     return status

@@ -18,7 +18,8 @@ configuration is an error.
 
 import sys
 
-from keras_nmf.training.config import ConfigError, parse_config
+from keras_nmf.errors import ConfigError
+from keras_nmf.training.flags import parse_config
 from keras_nmf.training.run_files import RunFileError, RunLockedError, RunWriteError
 
 

@@ -18,10 +18,11 @@ from keras_nmf.experiments.variants import BASE_VARIANT, Variant
 from keras_nmf import training
 from keras_nmf.training import TrainConfig
 from keras_nmf.training.config import for_arch, resume_changes
+from keras_nmf.training.settings import FIELD_NAMES
 from keras_nmf.training.run_files import RunLock, read_run_results
 
 #: Every field of a planned run: what a grid passes to ``train`` as set explicitly.
-ALL_FIELDS = frozenset(spec.name for spec in dataclasses.fields(TrainConfig))
+ALL_FIELDS = frozenset(FIELD_NAMES)
 
 FINISHED, INTERRUPTED, NEW = "finished", "interrupted", "new"
 
@@ -43,7 +44,7 @@ class GridRun:
 
     @property
     def run_dir(self) -> pathlib.Path:
-        return pathlib.Path(self.config.logdir)
+        return pathlib.Path(self.config.execution.logdir)
 
     @property
     def name(self) -> str:
@@ -102,8 +103,8 @@ def plan_grid(base_config: TrainConfig, archs, seeds, variants, out) -> list:
     for seed in seeds:
         for variant in variants:
             for arch in archs:
-                config = dataclasses.replace(
-                    for_arch(base_config, arch), seed=seed, variant=variant.label, resume=False,
+                config = for_arch(base_config, arch).replace(
+                    seed=seed, variant=variant.label, resume=False,
                     logdir=str(pathlib.Path(out) / run_name(arch, variant, seed)),
                 )
                 run = GridRun(arch, variant, seed, variant.apply(config))
@@ -191,7 +192,7 @@ def run_grid(runs, extra_callbacks=(), print_fn=print, train_fn=None) -> dict:
                 f"estimated {_format_duration(estimate_seconds_left(remaining, seconds))}",
                 flush=True,
             )
-            config = dataclasses.replace(run.config, resume=status == INTERRUPTED)
+            config = run.config.replace(resume=status == INTERRUPTED)
             try:
                 # Every planned field is "given": a resume takes the planned learning rates, epochs, runtime flags.
                 train_fn(config, extra_callbacks=extra_callbacks, given=ALL_FIELDS)

@@ -19,7 +19,7 @@ import sys
 import tarfile
 
 from keras_nmf.experiments.summary import write_summary
-from keras_nmf.training.config import DATA_PATH_FIELDS
+from keras_nmf.training.settings import DataSettings
 from keras_nmf.training.run_files import atomic_save, atomic_write_json
 
 #: The report files of :func:`keras_nmf.experiments.summary.write_summary` that are copied (nmf_cost.* go in the archive).
@@ -122,7 +122,7 @@ def without_machine_paths(config, run_name):
     """A run's saved configuration as a repository holds it: data paths relative to the working folder (the
     repository, where the grid is resumed from: ``TrainConfig.load`` resolves them there) and the run directory by
     its name (a grid plans each run's directory itself)."""
-    paths = {name: os.path.relpath(config[name]) for name in DATA_PATH_FIELDS if config.get(name)}
+    paths = {name: os.path.relpath(config[name]) for name in DataSettings.PATH_FIELDS if config.get(name)}
     return {**config, **paths, "logdir": run_name}
 
 

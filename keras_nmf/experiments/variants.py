@@ -3,7 +3,9 @@
 import dataclasses
 import re
 
-from keras_nmf.training.config import ConfigError, TrainConfig, check_field, fields_where, parse_value
+from keras_nmf.errors import ConfigError
+from keras_nmf.training.config import TrainConfig
+from keras_nmf.training.settings import FIELD_NAMES, check_field, fields_where, parse_value
 
 #: The ``TrainConfig`` fields that a comparison's grid sets per run, and what to use instead of each one's flag.
 PER_RUN = {
@@ -35,7 +37,7 @@ class Variant:
     overrides: tuple = ()  # ((field, value), ...), hashable
 
     def apply(self, config: TrainConfig) -> TrainConfig:
-        return dataclasses.replace(config, **dict(self.overrides))
+        return config.replace(**dict(self.overrides))
 
     def describe(self):
         return ", ".join(f"{key}={value}" for key, value in self.overrides) or "as given"
@@ -74,7 +76,7 @@ def parse_variant(text: str) -> Variant:
         raise ConfigError(
             f"Bad variant label {label!r}: use letters, digits, '_' or '.', not 'base'. {form}. Received: {text!r}"
         )
-    names = {field.name for field in dataclasses.fields(TrainConfig)}
+    names = set(FIELD_NAMES)
     overrides = []
     for assignment in _assignments(assignments):
         field, equals, value = assignment.partition("=")

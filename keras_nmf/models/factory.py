@@ -3,10 +3,10 @@
 import keras
 
 from keras_nmf.architectures import (
-    ARCHITECTURES, HIDDEN_BLOCKS, arch_family, check_groups, per_block,
+    ARCHITECTURES, HIDDEN_BLOCKS, NMF_LAYERS, arch_family, check_groups, per_block,
 )
 from keras_nmf.initializers import FanInUniform, NearIdentity
-from keras_nmf.layers import CNMF2D, L1Normalize, ObservedFraction, PatchNormalizedConv2D
+from keras_nmf.layers import CNMF2D, ConvolutiveNMF2D, L1Normalize, ObservedFraction, PatchNormalizedConv2D
 from keras_nmf.nmf_arguments import NMFOptions
 
 #: The authors' kxk convolutions are PyTorch ``Conv2d(bias=False)`` layers
@@ -34,6 +34,7 @@ def build_model(
     conv_groups: int = 1,
     nmf_options: NMFOptions | dict | tuple | None = None,
     nmf_chunk_elements: int | None = 2**20,
+    nmf_layer: str = "patches",
     cnn_kxk_bias: bool = False,
     observed_input: bool = False,
     bn_momentum: float = 0.9,
@@ -77,6 +78,10 @@ def build_model(
             :func:`keras_nmf.architectures.block_nmf_options` builds them from the run's flags).
         nmf_chunk_elements: ``CNMF2D``'s ``chunk_elements`` (memory bound of the
             one-step backward; None: the whole batch at once).
+        nmf_layer: ``"patches"`` (``CNMF2D``: one NMF problem per patch, the paper's) or ``"convolutive"``
+            (:class:`keras_nmf.layers.ConvolutiveNMF2D`: one per image, overlapping patches competing for pixels,
+            ``normalize="channels"`` so that each position's h sums to 1 as CNMF2D's does; same weight names and
+            shapes; no ``observed_input``).
         cnn_kxk_bias: the CNN archs' kxk convolutions get a bias, initialised
             as PyTorch does (Uniform(+-1/sqrt(fan_in))); trained at the kxk rate.
             ``docs/experiments/cnn_baseline.md`` holds the measurements behind the default.
@@ -107,11 +112,18 @@ def build_model(
             divide the channels, or an input too small for the blocks.
     """
     _check_choice("arch", arch, ARCHITECTURES)
+    _check_choice("nmf_layer", nmf_layer, NMF_LAYERS)
+    if nmf_layer != "patches" and arch_family(arch) != "nmf":
+        raise ValueError(f"`nmf_layer` chooses the NMF archs' kxk layer; {arch!r} has none. Received: "
+                         f"nmf_layer={nmf_layer!r}")
     nmf = arch_family(arch) == "nmf"
     check_groups(width, nmf_groups, conv_groups, nmf)
     block_options = per_block(nmf_options)
     channels = [c * width for c, _, _ in HIDDEN_BLOCKS]
 
+    if observed_input and nmf_layer == "convolutive":
+        raise ValueError("`observed_input=True` needs nmf_layer='patches': ConvolutiveNMF2D has no update for missing "
+                         "entries.")
     if observed_input and (augmentation is not None or not nmf):
         raise ValueError("`observed_input=True` needs an NMF arch (cnmf, cnmf_1x1) and no augmentation (the mask "
                          f"is given for the network's input). Received: arch={arch!r}, augmentation={augmentation!r}")
@@ -137,7 +149,10 @@ def build_model(
             )
         inner = index not in (1, len(specs))
         x = keras.layers.ReLU(name=f"{prefix}_relu")(x)
-        if nmf:
+        if nmf and nmf_layer == "convolutive":
+            x = ConvolutiveNMF2D(filters, kernel, groups=nmf_groups if inner else 1, normalize="channels",
+                                 **block_options[index - 1].to_config(), name=f"{prefix}_cnmf")(x)
+        elif nmf:
             x = CNMF2D(
                 filters, kernel, groups=nmf_groups if inner else 1, **block_options[index - 1].to_config(),
                 chunk_elements=nmf_chunk_elements, name=f"{prefix}_cnmf",

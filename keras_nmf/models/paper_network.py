@@ -30,8 +30,8 @@ class PaperNetwork(keras.Model):
     """
 
     def __init__(self, arch="cnmf_1x1", input_shape=(28, 28, 3), num_classes=10, width=1, nmf_groups=1,
-                 conv_groups=1, nmf_options=None, nmf_chunk_elements=2**20, cnn_kxk_bias=False, observed_input=False,
-                 bn_momentum=0.9, bn_epsilon=1e-5, bn_synchronized=False, **kwargs):
+                 conv_groups=1, nmf_options=None, nmf_chunk_elements=2**20, nmf_layer="patches", cnn_kxk_bias=False,
+                 observed_input=False, bn_momentum=0.9, bn_epsilon=1e-5, bn_synchronized=False, **kwargs):
         arguments = {name: value for name, value in locals().items() if name in _NETWORK_ARGUMENTS}
         arguments["input_shape"] = tuple(input_shape)
         arguments["nmf_options"] = per_block(nmf_options)

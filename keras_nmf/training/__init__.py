@@ -4,7 +4,8 @@ The configuration (:mod:`keras_nmf.training.config`) imports no Keras, so that a
 backend loads; everything else here is imported on first use.
 """
 
-from keras_nmf.training.config import TrainConfig, build_parser, parse_config
+from keras_nmf.training.config import TrainConfig
+from keras_nmf.training.flags import build_parser, parse_config
 
 _LAZY = {"train": "keras_nmf.training.run", "MultiRateAdam": "keras_nmf.optimizers"}
 

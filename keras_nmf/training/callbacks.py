@@ -7,7 +7,7 @@ import keras
 import numpy as np
 
 from keras_nmf.errors import NonFiniteLossError
-from keras_nmf.layers import CNMF2D
+from keras_nmf.layers import CNMF2D, ConvolutiveNMF2D
 from keras_nmf.ops import nmf_weights
 from keras_nmf.training.progress import show_status
 from keras_nmf.training.tensorboard import EventWriter
@@ -128,7 +128,8 @@ class BasisImages(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.writer = self.writer or EventWriter(f"{self.log_dir}/images")
         layer = self.model.get_layer(self.layer_name)
-        image = basis_grid(keras.ops.convert_to_numpy(layer.kernel), nmf=isinstance(layer, CNMF2D))
+        nmf = isinstance(layer, (CNMF2D, ConvolutiveNMF2D))
+        image = basis_grid(keras.ops.convert_to_numpy(layer.kernel), nmf=nmf)
         self.writer.image(f"{self.layer_name}/basis", image[0], step=epoch + 1)
         self.writer.flush()
 

@@ -53,7 +53,7 @@ def data_settings(model_path, given):
         settings that came from the run's config.json.
     """
     defaults = TrainConfig()
-    settings = {name: getattr(defaults, name) for name in RUN_DATA_FIELDS}
+    settings = {name: defaults.value(name) for name in RUN_DATA_FIELDS}
     from_run = {name: value for name, value in run_data_settings(model_path).items() if value is not None}
     given = {name: value for name, value in given.items() if value is not None}
     taken = {name: from_run[name] for name in sorted(set(from_run) - set(given))}

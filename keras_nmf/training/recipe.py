@@ -13,7 +13,6 @@ schedule laid over a fixed budget (``--schedule``, :mod:`keras_nmf.schedules`).
 """
 
 import contextlib
-import dataclasses
 
 import keras
 
@@ -21,11 +20,10 @@ from keras_nmf.losses import CrossEntropyMSE
 from keras_nmf.models import ImageClassifier, PaperNetwork
 from keras_nmf.optimizers import MultiRateAdam
 from keras_nmf import backend
-from keras_nmf.architectures import arch_family
 from keras_nmf._native_log import quiet_native_startup
 from keras_nmf.training import callbacks as run_callbacks
 from keras_nmf.training.batchnorm import RecalibrateBatchNorm
-from keras_nmf.training.config import ConfigError
+from keras_nmf.errors import ConfigError
 from keras_nmf.training.distribute import is_tf_strategy, strategy_scope
 from keras_nmf.training.plateau import ResumableReduceLROnPlateau
 from keras_nmf.schedules import fixed_budget_schedule
@@ -49,23 +47,24 @@ def check_backend_support(config):
     Raises:
         ConfigError: naming the flag.
     """
-    if config.distribute != "none" and config.distribute not in backend.DISTRIBUTE_STRATEGIES:
+    distribute, deterministic, model = config.execution.distribute, config.optimisation.deterministic, config.model
+    if distribute != "none" and distribute not in backend.DISTRIBUTE_STRATEGIES:
         where = ("Keras's own distribution (keras.distribution) and needs KERAS_BACKEND=jax"
-                 if config.distribute == "data_parallel"
+                 if distribute == "data_parallel"
                  else "a tf.distribute strategy and needs KERAS_BACKEND=tensorflow")
         offered = ", ".join(backend.DISTRIBUTE_STRATEGIES) or "none"
-        raise ConfigError(f"--distribute {config.distribute} is {where}; the {backend.NAME} backend offers: {offered}. "
+        raise ConfigError(f"--distribute {distribute} is {where}; the {backend.NAME} backend offers: {offered}. "
                           f"Drop --distribute or change KERAS_BACKEND.")
-    if config.deterministic and backend.DETERMINISM_ADVICE:
+    if deterministic and backend.DETERMINISM_ADVICE:
         raise ConfigError(
             f"--deterministic is TensorFlow's op determinism; the {backend.NAME} backend has no switch for it here "
             f"({backend.DETERMINISM_ADVICE}). Drop --deterministic or set KERAS_BACKEND=tensorflow.")
-    if config.jit and config.deterministic and not backend.COMPILES_WITH_DETERMINISM:
+    if config.execution.jit and deterministic and not backend.COMPILES_WITH_DETERMINISM:
         raise ConfigError(
             "--jit does not work with --deterministic: Keras compiles no XLA step under TensorFlow's op "
             "determinism (not every XLA op is deterministic). Drop --jit (XLA is off by default with "
             "--deterministic).")
-    if arch_family(config.arch) == "nmf" and config.implicit_dtype == "float64" and not backend.float64_available():
+    if model.family == "nmf" and model.implicit_dtype == "float64" and not backend.float64_available():
         raise ConfigError("--implicit-dtype float64 needs float64 arithmetic, which Keras gives on TensorFlow, and on "
                           "JAX with JAX_ENABLE_X64=1 (set it before starting Python); on PyTorch Keras computes "
                           "float64 in float32. Use --implicit-dtype float32 here.")
@@ -97,11 +96,11 @@ def resolve_jit(config, strategy=None):
     XLA op is deterministic; ``model_supports_jit``), so ``--deterministic``
     runs without XLA on TensorFlow (:func:`check_backend_support` refuses ``--jit`` with it).
     """
-    if config.jit is not None:
-        return config.jit
-    if config.deterministic and not backend.COMPILES_WITH_DETERMINISM:
+    if config.execution.jit is not None:
+        return config.execution.jit
+    if config.optimisation.deterministic and not backend.COMPILES_WITH_DETERMINISM:
         return False
-    return default_jit(config.arch, strategy)
+    return default_jit(config.model.arch, strategy)
 
 
 def resolve_precision(precision):
@@ -160,15 +159,17 @@ def process_settings(precision="float32", deterministic=False, seed=None):
 
 
 def compile_model(model, config, jit):
-    """Compiles with the recipe: MultiRateAdam (``lr``, ``kxk_lr``), loss eq. 21, accuracy."""
+    """Compiles with the recipe: MultiRateAdam (``config.budget``'s ``lr``, ``kxk_lr``), loss eq. 21 (``alpha``),
+    accuracy."""
+    budget = config.budget
     optimizer = MultiRateAdam(
-        learning_rate=config.lr,
-        rate_multipliers={KXK_VARIABLES: config.kxk_lr / config.lr},
+        learning_rate=budget.lr,
+        rate_multipliers={KXK_VARIABLES: budget.kxk_lr / budget.lr},
         epsilon=1e-8,  # PyTorch's Adam default, as in the authors' code
     )
     model.compile(
         optimizer=optimizer,
-        loss=CrossEntropyMSE(alpha=config.alpha),
+        loss=CrossEntropyMSE(alpha=config.optimisation.alpha),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         jit_compile=jit,
     )
@@ -183,25 +184,23 @@ def compile_model(model, config, jit):
     return model
 
 
-def network_arguments(config):
-    """:class:`keras_nmf.models.PaperNetwork`'s arguments from a config's model fields (the one mapping, for every
-    caller)."""
-    return dict(arch=config.arch,
-        width=config.width, nmf_groups=config.nmf_groups, conv_groups=config.conv_groups,
-        nmf_options=config.nmf_options(), nmf_chunk_elements=config.nmf_chunk_elements or None,
-        cnn_kxk_bias=config.cnn_kxk_bias,
-    )
+def network_arguments(model, nmf_chunk_elements=None):
+    """:class:`keras_nmf.models.PaperNetwork`'s arguments from a run's :class:`ModelSettings` and its execution's
+    ``nmf_chunk_elements`` (0 or ``None``: the whole batch at once): the one mapping, for every caller."""
+    return dict(arch=model.arch, width=model.width, nmf_groups=model.nmf_groups, conv_groups=model.conv_groups,
+                nmf_options=model.nmf_options(), nmf_chunk_elements=nmf_chunk_elements or None,
+                nmf_layer=model.nmf_layer, cnn_kxk_bias=model.cnn_kxk_bias)
 
 
-def load_run_data(config):
-    """The run's data, as its config's data fields (and batch, seed, steps) say: :func:`keras_nmf.data.load_dataset`
-    (the one mapping, for ``train()`` and the sweep)."""
+def load_run_data(data, optimisation):
+    """The run's data, as its :class:`DataSettings` say, served as its :class:`OptimisationSettings` say (batch, seed,
+    steps): :func:`keras_nmf.data.load_dataset` (the one mapping, for ``train()`` and the sweep)."""
     from keras_nmf.data import load_dataset
 
-    return load_dataset(name=config.dataset, data_dir=config.data_dir, tfds_dir=config.tfds_dir,
-                        batch_size=config.batch_size, crop_size=config.crop_size, val_split=config.val_split,
-                        limit_train=config.limit_train, limit_test=config.limit_test, seed=config.seed,
-                        steps_per_epoch=config.steps_per_epoch)
+    return load_dataset(name=data.dataset, data_dir=data.data_dir, tfds_dir=data.tfds_dir, crop_size=data.crop_size,
+                        val_split=data.val_split, limit_train=data.limit_train, limit_test=data.limit_test,
+                        batch_size=optimisation.batch_size, seed=optimisation.seed,
+                        steps_per_epoch=optimisation.steps_per_epoch)
 
 
 def build_compiled_model(config, input_shape, num_classes, strategy=None, jit=None, image_shape=None, **overrides):
@@ -211,34 +210,35 @@ def build_compiled_model(config, input_shape, num_classes, strategy=None, jit=No
     paper's augmentation, seeded by the run, then the network) and takes uint8 images. Without it, the
     :class:`keras_nmf.models.PaperNetwork` alone, on ``input_shape`` crops in [0, 1].
 
-    ``overrides`` replace config fields for this model only (a sweep's sampled
+    ``overrides`` replace settings for this model only (a sweep's sampled
     ``width``, ``nmf_groups``, ``conv_groups``). Call it inside
     :func:`process_settings` so that the layers take the run's dtype policy.
     """
-    config = dataclasses.replace(config, **overrides) if overrides else config
+    config = config.replace(**overrides) if overrides else config
     with strategy_scope(strategy):
         model = PaperNetwork(input_shape=input_shape, num_classes=num_classes, bn_synchronized=is_tf_strategy(strategy),
-                             **network_arguments(config))
+                             **network_arguments(config.model, config.execution.nmf_chunk_elements))
         if image_shape is not None:
-            model = ImageClassifier(model, image_shape, seed=config.seed)
+            model = ImageClassifier(model, image_shape, seed=config.optimisation.seed)
         compile_model(model, config, resolve_jit(config, strategy) if jit is None else jit)
     return model
 
 
 def use_run_schedule(model, config, steps_per_epoch):
-    """Lays ``config.schedule`` over ``config.epochs x steps_per_epoch`` steps (nothing for the paper's plateau).
+    """Lays ``--schedule`` over ``--epochs`` x ``steps_per_epoch`` steps (nothing for the paper's plateau).
 
     Call it once the steps per epoch are known and before training or any
     restore of a backup: Keras drops the constant rate's variable from the
     optimizer's variables when a schedule replaces it.
     """
-    schedule = fixed_budget_schedule(config.schedule, config.lr, config.epochs, steps_per_epoch,
-                                     config.peak_lr_factor, config.warmup_fraction, config.decay_fraction)
+    shape, budget = config.optimisation, config.budget
+    schedule = fixed_budget_schedule(shape.schedule, budget.lr, budget.epochs, steps_per_epoch,
+                                     shape.peak_lr_factor, shape.warmup_fraction, shape.decay_fraction)
     if schedule is not None:
         model.optimizer.learning_rate = schedule  # a function of the optimizer's step counter
 
 
-def recipe_callbacks(config, train_data, nan_advice="", last_good=None, print_fn=print):
+def recipe_callbacks(optimisation, train_data, nan_advice="", last_good=None, print_fn=print):
     """The callbacks that are part of the recipe itself, for a run and a sweep trial alike, in order.
 
     Precise BatchNorm statistics before any evaluation (when ``train_data`` is
@@ -255,12 +255,12 @@ def recipe_callbacks(config, train_data, nan_advice="", last_good=None, print_fn
         empty otherwise) to the callbacks whose state a backup must keep; ``stateful["floor"].stopped_epoch``
         says whether the floor stopped training.
     """
-    callbacks = [] if train_data is None else [RecalibrateBatchNorm(train_data, config.bn_recalibration_batches)]
+    callbacks = [] if train_data is None else [RecalibrateBatchNorm(train_data, optimisation.bn_recalibration_batches)]
     stateful = {}
-    if config.schedule == "plateau":
+    if optimisation.schedule == "plateau":
         stateful["plateau"] = ResumableReduceLROnPlateau(
-            monitor=config.monitor, factor=config.plateau_factor, patience=config.plateau_patience, min_lr=0.0,
-            verbose=0, print_fn=print_fn)
-        stateful["floor"] = run_callbacks.LearningRateFloor(config.min_lr, print_fn=print_fn)
+            monitor=optimisation.monitor, factor=optimisation.plateau_factor, patience=optimisation.plateau_patience,
+            min_lr=0.0, verbose=0, print_fn=print_fn)
+        stateful["floor"] = run_callbacks.LearningRateFloor(optimisation.min_lr, print_fn=print_fn)
     callbacks += [*stateful.values(), run_callbacks.StopOnNonFinite(nan_advice, last_good)]
     return callbacks, stateful

@@ -22,13 +22,13 @@ import time
 import keras
 
 from keras_nmf import backend, schedules
-from keras_nmf.architectures import arch_family
 from keras_nmf.data import dataset_shape
 from keras_nmf.models import count_parameters
 from keras_nmf.ops import InvalidInputError, invalid_input_message
 from keras_nmf.training import callbacks as run_callbacks
 from keras_nmf.training.backup import RunBackup
-from keras_nmf.training.config import ConfigError, TrainConfig
+from keras_nmf.errors import ConfigError
+from keras_nmf.training.config import TrainConfig
 from keras_nmf.training.diagnostics import NMFDiagnostics
 from keras_nmf.training.distribute import (
     is_chief, lost_worker_is_an_error, make_strategy, replicas, session_scope,
@@ -51,7 +51,7 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
     ``extra_callbacks`` run after the built-in ones (the epoch is backed up by
     then). ``given``: the fields set on the command line (decides what
     ``--resume`` changes, :meth:`RunDir.prepare`). Returns the results (also
-    ``<run dir>/results.json``). Under ``config.distribute`` only the chief
+    ``<run dir>/results.json``). Under ``--distribute`` only the chief
     locks and writes the run directory; a non-chief worker returns its test
     accuracy and loss only.
 
@@ -69,22 +69,24 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
     check_backend_support(config)
     run = RunDir.prepare(config, given)
     config = run.config
-    strategy = make_strategy(config.distribute, config.distribute_timeout)  # first: before other TensorFlow work
-    if config.batch_size % replicas(strategy):
-        raise ConfigError(f"--batch-size {config.batch_size} does not split over {replicas(strategy)} devices: pass a "
-                          f"multiple of {replicas(strategy)}.")
+    optimisation, budget, execution = config.optimisation, config.budget, config.execution
+    # The strategy first: before other TensorFlow work.
+    strategy = make_strategy(execution.distribute, config.session.distribute_timeout)
+    if optimisation.batch_size % replicas(strategy):
+        raise ConfigError(f"--batch-size {optimisation.batch_size} does not split over {replicas(strategy)} devices: "
+                          f"pass a multiple of {replicas(strategy)}.")
     chief = is_chief(strategy)
     with (run.held(writer=chief),
-          process_settings(config.precision, config.deterministic, seed=config.seed) as precision,
+          process_settings(optimisation.precision, optimisation.deterministic, seed=optimisation.seed) as precision,
           session_scope(strategy)):
         # The model, once, before any data is loaded or file written: a flag it cannot take fails now.
-        shape = dataset_shape(config.dataset, config.data_dir, config.crop_size)
+        shape = dataset_shape(config.data.dataset, config.data.data_dir, config.data.crop_size)
         try:
             model = build_compiled_model(config, shape.input_shape, shape.num_classes, strategy,
                                          image_shape=shape.image_shape)
         except ValueError as error:
             raise ConfigError(f"The model cannot be built with these flags: {error}") from None
-        data = load_run_data(config)
+        data = load_run_data(config.data, optimisation)
         use_run_schedule(model, config, data.stream.steps)
         if chief:
             run.start()
@@ -96,19 +98,19 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
         # NaN before any backup), the test logging, the NMF diagnostics, the summary line, the backup (commits the
         # epoch and rewrites epochs.csv), TensorBoard; then the caller's.
         say = print if chief else (lambda *args, **kwargs: None)
-        recipe, stateful = recipe_callbacks(config, data.train, nan_advice=nan_advice(config, run),
+        recipe, stateful = recipe_callbacks(optimisation, data.train, nan_advice=nan_advice(config, run),
                                             last_good=lambda epoch: _last_good(run, epoch), print_fn=say)
-        backup = RunBackup(run.backup_dir, config.epochs, stateful=stateful,
+        backup = RunBackup(run.backup_dir, budget.epochs, stateful=stateful,
                            history_path=run.path / "epochs.csv", write=chief,
-                           learning_rate=config.lr if "lr" in run.changes else None)
+                           learning_rate=budget.lr if "lr" in run.changes else None)
         callbacks = [
             *recipe,
-            run_callbacks.TestSetEvaluation(data.test, every=config.eval_every),
-            *([NMFDiagnostics(data.test[0][0])] if config.nmf_diagnostics else []),
-            *([ProgressBar()] if config.verbose else []),  # ends its line before the summary
-            run_callbacks.EpochSummary(config.epochs, print_fn=say),
+            run_callbacks.TestSetEvaluation(data.test, every=execution.eval_every),
+            *([NMFDiagnostics(data.test[0][0])] if execution.nmf_diagnostics else []),
+            *([ProgressBar()] if config.session.verbose else []),  # ends its line before the summary
+            run_callbacks.EpochSummary(budget.epochs, print_fn=say),
             backup,
-            *([EpochTensorBoard(run.path), run_callbacks.BasisImages(run.path, _first_kxk_layer(config))]
+            *([EpochTensorBoard(run.path), run_callbacks.BasisImages(run.path, _first_kxk_layer(config.model))]
               if chief else []),
             *extra_callbacks,
         ]
@@ -122,9 +124,9 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
                 backup.restore()
             else:
                 with lost_worker_is_an_error(strategy, run.resume_command()):
-                    model.fit(data.stream.from_epoch(state["epoch"] if state else 0), epochs=config.epochs,
+                    model.fit(data.stream.from_epoch(state["epoch"] if state else 0), epochs=budget.epochs,
                               steps_per_epoch=data.stream.steps, validation_data=data.validation,
-                              callbacks=callbacks, verbose=config.verbose,
+                              callbacks=callbacks, verbose=config.session.verbose,
                               shuffle=False)  # the stream draws every epoch's order itself
             session_seconds = time.perf_counter() - start
             test = model.evaluate(data.test, verbose=0, return_dict=True)  # every worker: a collective
@@ -164,28 +166,30 @@ def _stopped_by_floor(stateful):
     return floor is not None and floor.stopped_epoch is not None
 
 
-def _first_kxk_layer(config):
-    return "block1_cnmf" if arch_family(config.arch) == "nmf" else "block1_conv"
+def _first_kxk_layer(model_settings):
+    return "block1_cnmf" if model_settings.family == "nmf" else "block1_conv"
 
 
 def _describe(run, config, data, model, parameters, precision, strategy, chief):
     """The run's two header lines: where it writes and how it runs; the network and the data."""
     print(f"Run directory: {run.path} | precision {precision} | XLA {'on' if model.jit_compile else 'off'} | "
-          f"{replicas(strategy)} replica(s), global batch {config.batch_size}" + ("" if chief else " | non-chief worker"))
-    print(f"{config.arch}: {parameters['trainable']:,} trainable parameters (NMF {parameters['nmf']:,}, "
+          f"{replicas(strategy)} replica(s), global batch {config.optimisation.batch_size}"
+          + ("" if chief else " | non-chief worker"))
+    print(f"{config.model.arch}: {parameters['trainable']:,} trainable parameters (NMF {parameters['nmf']:,}, "
           f"CNN {parameters['cnn']:,}) | {data.train_size} train, {data.validation_size} validation, "
-          f"{data.test_size} test images | {describe_schedule(config)}; the test set is evaluated for logging only",
+          f"{data.test_size} test images | {describe_schedule(config.optimisation, config.budget)}; the test set is "
+          f"evaluated for logging only",
           flush=True)
 
 
-def describe_schedule(config):
+def describe_schedule(optimisation, budget):
     """The learning-rate schedule in words (the header line; the paper's unless ``--schedule`` says otherwise)."""
-    if config.schedule == "plateau":
-        monitor = "training loss" if config.monitor == "loss" else "validation loss (held-out train split)"
+    if optimisation.schedule == "plateau":
+        monitor = "training loss" if optimisation.monitor == "loss" else "validation loss (held-out train split)"
         return f"learning-rate plateaus on the {monitor}"
-    described = schedules.describe(config.schedule, config.peak_lr_factor, config.warmup_fraction,
-                                   config.decay_fraction)
-    return f"--schedule {described} of the steps, over {config.epochs} epochs"
+    described = schedules.describe(optimisation.schedule, optimisation.peak_lr_factor, optimisation.warmup_fraction,
+                                   optimisation.decay_fraction)
+    return f"--schedule {described} of the steps, over {budget.epochs} epochs"
 
 
 def _last_good(run, epoch):
@@ -197,16 +201,17 @@ def _last_good(run, epoch):
 
 def nan_advice(config, run):
     """What to do after a non-finite loss: the flags that can help, and the command that applies them."""
-    lowered = f" --lr {config.lr / 10:g} --kxk-lr {config.kxk_lr / 10:g}"
-    if config.schedule != "plateau":
-        return (f"Lower learning rates usually help. --schedule {config.schedule} lays the rates over the whole run, "
-                f"so they cannot change on --resume: start a new run (another --logdir) with{lowered}"
-                + (f" or a --peak-lr-factor below {config.peak_lr_factor:g}" if config.peak_lr_factor > 1 else "")
-                + ".")
+    optimisation = config.optimisation
+    lowered = f" --lr {config.budget.lr / 10:g} --kxk-lr {config.budget.kxk_lr / 10:g}"
+    if optimisation.schedule != "plateau":
+        peak = optimisation.peak_lr_factor
+        return (f"Lower learning rates usually help. --schedule {optimisation.schedule} lays the rates over the whole "
+                f"run, so they cannot change on --resume: start a new run (another --logdir) with{lowered}"
+                + (f" or a --peak-lr-factor below {peak:g}" if peak > 1 else "") + ".")
     advice = f"Lower learning rates usually help; --resume applies them:\n  {run.resume_command(lowered)}"
-    if config.alpha > LARGE_ALPHA:
-        advice += (f"\n--alpha {config.alpha:g} weights the squared error of the loss (eq. 21) heavily and is the "
-                   f"likely cause; it cannot change on --resume: start a new run with a smaller --alpha (the "
+    if optimisation.alpha > LARGE_ALPHA:
+        advice += (f"\n--alpha {optimisation.alpha:g} weights the squared error of the loss (eq. 21) heavily and is "
+                   f"the likely cause; it cannot change on --resume: start a new run with a smaller --alpha (the "
                    f"paper's is 0.5).")
     return advice
 
@@ -229,7 +234,7 @@ def summarize_run(test, config, data, history, parameters, precision, jit, stopp
                   startup_seconds=0.0, num_replicas=1):
     """What results.json records (beside the provenance), from the final evaluation ``test`` and every epoch's logs."""
     return {
-        "arch": config.arch,
+        "arch": config.model.arch,
         "test_accuracy": float(test["accuracy"]),
         "test_loss": float(test["loss"]),
         "final_train_loss": history[-1]["loss"] if history else None,
@@ -239,12 +244,12 @@ def summarize_run(test, config, data, history, parameters, precision, jit, stopp
         "train_seconds": sum(row.get("seconds") or 0.0 for row in history),
         "wall_seconds_this_session": session_seconds,
         "startup_seconds_this_session": startup_seconds,  # the model built and the data loaded, before fit
-        "plateau_monitor": config.monitor,
+        "plateau_monitor": config.optimisation.monitor,
         "test_set_use": "logged each epoch and evaluated at the end; never used for selection or scheduling",
         "precision": precision,
         "jit_compile": jit,
         "replicas": num_replicas,
-        "data": {"source": config.data_dir or f"tfds:{config.dataset}", "train_size": data.train_size,
+        "data": {"source": config.data.data_dir or f"tfds:{config.data.dataset}", "train_size": data.train_size,
                  "validation_size": data.validation_size, "test_size": data.test_size,
                  "image_shape": list(data.image_shape), "input_shape": list(data.input_shape),
                  "classes": data.class_names},

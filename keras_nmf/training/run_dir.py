@@ -24,7 +24,9 @@ import numpy as np
 
 import keras_nmf
 from keras_nmf.commands import command_line
-from keras_nmf.training.config import ConfigError, TrainConfig, flag, resume_changes, with_absolute_data_paths
+from keras_nmf.errors import ConfigError
+from keras_nmf.training.config import TrainConfig, resume_changes, with_absolute_data_paths
+from keras_nmf.training.settings import flag
 from keras_nmf.training.run_files import (
     RunLock, RunWriteError, atomic_save_model, atomic_write_json, remove_temporaries,
 )
@@ -60,17 +62,17 @@ class RunDir:
             ConfigError: a flag that cannot change on --resume.
             FileNotFoundError, FileExistsError: no run to resume, or a finished one (each with the fix).
         """
-        if config.distribute == "multiworker" and not config.logdir:
+        if config.execution.distribute == "multiworker" and not config.execution.logdir:
             raise FileNotFoundError(
                 "--distribute multiworker needs --logdir DIR on a filesystem that every worker shares "
                 "(the chief writes it, the others read its backups).")
         if given is None:
-            defaults = TrainConfig()
-            given = {f.name for f in dataclasses.fields(config) if getattr(config, f.name) != getattr(defaults, f.name)}
+            defaults = TrainConfig().to_dict()
+            given = {name for name, value in config.to_dict().items() if value != defaults[name]}
         path = _find(config)
         config = with_absolute_data_paths(config)
-        if not config.resume:
-            return cls(path, dataclasses.replace(config, logdir=str(path)), {})
+        if not config.session.resume:
+            return cls(path, config.replace(logdir=str(path)), {})
         saved_path = path / "config.json"
         if not saved_path.exists():
             raise FileNotFoundError(f"--resume: {path} has no config.json; is it a keras_nmf run directory?")
@@ -79,13 +81,12 @@ class RunDir:
                                   f"continues only an unfinished run. To train longer, start a new run with another "
                                   f"--logdir and the --epochs you want.")
         saved = TrainConfig.load(saved_path)
-        changes, refused = resume_changes(saved, dataclasses.replace(config, logdir=str(path)), given)
+        changes, refused = resume_changes(saved, config.replace(logdir=str(path)), given)
         if refused:
             raise ConfigError(
                 f"--resume continues a run with its saved configuration; these flags cannot change: "
                 f"{', '.join(refused)}. Drop them, or start a new run with another --logdir.")
-        resumed = dataclasses.replace(saved, resume=True, logdir=str(path),
-                                      **{name: new for name, (_, new) in changes.items()})
+        resumed = saved.replace(resume=True, logdir=str(path), **{name: new for name, (_, new) in changes.items()})
         changed = "; ".join(f"{flag(name)} {old} -> {new}" for name, (old, new) in changes.items())
         print(f"Resuming {path} with its saved configuration" + (f"; changed: {changed}." if changed else "."))
         return cls(path, resumed, changes)
@@ -107,7 +108,7 @@ class RunDir:
         if not writer:
             yield self
             return
-        if not self.config.resume:
+        if not self.config.session.resume:
             _check_writable(self.path)  # before the lock file is made beside the directory
         lock = RunLock(self.path)
         try:
@@ -116,7 +117,7 @@ class RunDir:
             print(error, file=sys.stderr)
             raise
         try:
-            if not self.config.resume:
+            if not self.config.session.resume:
                 _check_unused(self.path)
             for folder in (self.path, self.backup_dir):
                 remove_temporaries(folder)
@@ -126,7 +127,7 @@ class RunDir:
 
     def start(self):
         """Creates the directory and saves config.json (a new run, or a resume that changed flags)."""
-        if not self.config.resume or self.changes:
+        if not self.config.session.resume or self.changes:
             self.path.mkdir(parents=True, exist_ok=True)
             self.config.save(self.path / "config.json")
 
@@ -142,14 +143,15 @@ class RunDir:
 
 def _find(config):
     """--logdir, the latest runs/<arch>-* to resume, or a new runs/<arch>-<time>."""
-    if config.logdir:
-        return pathlib.Path(config.logdir)
-    if config.resume:
-        candidates = sorted(RUNS.glob(f"{config.arch}-*"), key=lambda p: p.stat().st_mtime)
+    arch = config.model.arch
+    if config.execution.logdir:
+        return pathlib.Path(config.execution.logdir)
+    if config.session.resume:
+        candidates = sorted(RUNS.glob(f"{arch}-*"), key=lambda p: p.stat().st_mtime)
         if not candidates:
-            raise FileNotFoundError(f"--resume: no earlier run under {RUNS}/{config.arch}-*; pass --logdir DIR.")
+            raise FileNotFoundError(f"--resume: no earlier run under {RUNS}/{arch}-*; pass --logdir DIR.")
         return candidates[-1]
-    return RUNS / f"{config.arch}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    return RUNS / f"{arch}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
 def _check_unused(path):

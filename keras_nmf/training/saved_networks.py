@@ -49,9 +49,11 @@ def _rebuilt(model, path, compile):
     config = TrainConfig.load(config_path)
     crops = model.get_layer("block1_relu").input
     raw_images = keras.backend.standardize_dtype(model.inputs[0].dtype) == "uint8"
-    network = PaperNetwork(input_shape=tuple(crops.shape[1:]), num_classes=model.output_shape[-1],
-                           bn_synchronized=model.get_layer("block1_bn").synchronized, **network_arguments(config))
-    rebuilt = ImageClassifier(network, tuple(model.input_shape[1:]), seed=config.seed) if raw_images else network
+    rebuilt = PaperNetwork(input_shape=tuple(crops.shape[1:]), num_classes=model.output_shape[-1],
+                           bn_synchronized=model.get_layer("block1_bn").synchronized,
+                           **network_arguments(config.model, config.execution.nmf_chunk_elements))
+    if raw_images:
+        rebuilt = ImageClassifier(rebuilt, tuple(model.input_shape[1:]), seed=config.optimisation.seed)
     copy_weights(model, rebuilt)
     if compile:
         rebuilt.compile_from_config(model.get_compile_config())

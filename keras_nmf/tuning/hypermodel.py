@@ -22,7 +22,7 @@ import time
 
 import keras_tuner as kt
 
-from keras_nmf.architectures import SWEEP_GROUPS, SWEEP_WIDTHS, arch_family
+from keras_nmf.architectures import SWEEP_GROUPS, SWEEP_WIDTHS
 from keras_nmf.errors import ConfigError, KerasNMFError
 from keras_nmf.models import check_groups, count_parameters
 from keras_nmf.training.callbacks import NonFiniteLossError
@@ -55,7 +55,7 @@ class NMFHyperModel(kt.HyperModel):
         super().__init__(**kwargs)
         self.recipe, self.input_shape, self.num_classes = recipe, tuple(input_shape), num_classes
         self.image_shape = tuple(image_shape) if image_shape else None
-        self.nmf = arch_family(recipe.arch) == "nmf"
+        self.nmf = recipe.model.family == "nmf"
         self.widths, self.conv_groups = list(widths), list(conv_groups)
         self.nmf_groups = list(nmf_groups) if self.nmf else [1]
         self.test_data = test_data
@@ -95,7 +95,7 @@ class NMFHyperModel(kt.HyperModel):
                 final metrics are not finite (the trial ends FAILED with this reason).
         """
         use_run_schedule(model, self.recipe, kwargs.get("steps_per_epoch"))
-        callbacks, _ = recipe_callbacks(self.recipe, recalibration_data)
+        callbacks, _ = recipe_callbacks(self.recipe.optimisation, recalibration_data)
         kwargs["callbacks"] = callbacks + list(kwargs.get("callbacks") or [])
         kwargs.setdefault("shuffle", False)  # the pipeline shuffles every epoch itself
         start = time.perf_counter()
@@ -192,7 +192,8 @@ class SweepTuner(kt.Tuner):
                 print(f"Trial {trial.trial_id} already finished with these values: keeping its record.")
                 return earlier
             recipe = self.hypermodel.recipe
-            with process_settings(recipe.precision, recipe.deterministic, seed=recipe.seed):
+            optimisation = recipe.optimisation
+            with process_settings(optimisation.precision, optimisation.deterministic, seed=optimisation.seed):
                 results = super().run_trial(trial, *args, **kwargs)
             _write_record_once(trial_dir, {"worker": os.environ.get("KERASTUNER_TUNER_ID", "local"),
                                            "host": socket.gethostname(), "recipe": recipe.to_dict()})

@@ -68,7 +68,7 @@ class _InterruptOnce(keras.callbacks.Callback):
 
 @pytest.mark.slow
 def test_an_interrupted_run_is_resumed_not_restarted(image_folder, tmp_path):
-    base = TrainConfig(data_dir=str(image_folder), epochs=2, steps_per_epoch=2, batch_size=4, iterations=2,
+    base = TrainConfig.of(data_dir=str(image_folder), epochs=2, steps_per_epoch=2, batch_size=4, iterations=2,
                        bn_recalibration_batches=1, jit=False, verbose=0)
     out = tmp_path / "grid"
     with pytest.raises(KeyboardInterrupt):
@@ -85,23 +85,24 @@ def test_an_interrupted_run_is_resumed_not_restarted(image_folder, tmp_path):
 
 def test_plan_names_runs_by_variant_and_checks_saved_configs(tmp_path):
     local = parse_variant("local:nmf_learning=local")
-    runs = plan_grid(TrainConfig(epochs=3), ["cnmf_1x1", "cnmf"], [0, 1], [BASE_VARIANT, local], tmp_path)
+    runs = plan_grid(TrainConfig.of(epochs=3), ["cnmf_1x1", "cnmf"], [0, 1], [BASE_VARIANT, local], tmp_path)
     assert [run.name for run in runs[:4]] == ["cnmf_1x1-seed0", "cnmf-seed0", "cnmf_1x1-local-seed0",
                                               "cnmf-local-seed0"]
-    assert runs[3].config.nmf_learning == "local" and runs[3].config.variant == "local"
-    assert runs[0].config.nmf_learning == "backprop" and runs[0].status == "new"
+    assert runs[3].config.model.nmf_learning == "local" and runs[3].config.execution.variant == "local"
+    assert runs[0].config.model.nmf_learning == "backprop" and runs[0].status == "new"
     with pytest.raises(ValueError, match="--nmf-learning applies to the NMF archs"):
         plan_grid(TrainConfig(), ["cnn"], [0], [local], tmp_path)  # a variant that changes nothing for a CNN
     # A base flag of one arch family takes effect in that family's runs only.
-    mixed = plan_grid(TrainConfig(iterations=5), ["cnn", "cnmf"], [0], [BASE_VARIANT], tmp_path / "mixed")
-    assert [run.config.iterations for run in mixed] == [20, 5]
+    mixed = plan_grid(TrainConfig.of(iterations=5), ["cnn", "cnmf"], [0], [BASE_VARIANT], tmp_path / "mixed")
+    assert [run.config.model.iterations for run in mixed] == [20, 5]
 
     runs[0].run_dir.mkdir(parents=True)
-    TrainConfig(**{**runs[0].config.to_dict(), "epochs": 5}).save(runs[0].run_dir / "config.json")
-    plan_grid(TrainConfig(epochs=3), ["cnmf_1x1"], [0], [BASE_VARIANT], tmp_path)  # --resume's rule: epochs may change
-    TrainConfig(**{**runs[0].config.to_dict(), "width": 2}).save(runs[0].run_dir / "config.json")
+    TrainConfig.of(**{**runs[0].config.to_dict(), "epochs": 5}).save(runs[0].run_dir / "config.json")
+    # --resume's rule: epochs may change
+    plan_grid(TrainConfig.of(epochs=3), ["cnmf_1x1"], [0], [BASE_VARIANT], tmp_path)
+    TrainConfig.of(**{**runs[0].config.to_dict(), "width": 2}).save(runs[0].run_dir / "config.json")
     with pytest.raises(ConfigMismatchError, match=r"--width \(saved 2, given 1\)"):
-        plan_grid(TrainConfig(epochs=3), ["cnmf_1x1"], [0], [BASE_VARIANT], tmp_path)
+        plan_grid(TrainConfig.of(epochs=3), ["cnmf_1x1"], [0], [BASE_VARIANT], tmp_path)
     with pytest.raises(ValueError, match="labels must be unique"):
         plan_grid(TrainConfig(), ["cnn"], [0], [local, local], tmp_path)
 
@@ -176,9 +177,9 @@ def test_the_summary_states_each_runs_learning_rate_schedule():
 
     assert schedule_text({"seed": 0}) == "plateau (the paper's)"  # a run saved before --schedule existed
     assert schedule_text(TrainConfig().to_dict()) == "plateau (the paper's)"
-    assert schedule_text(TrainConfig(schedule="wsd", decay_fraction=0.25).to_dict()) == (
+    assert schedule_text(TrainConfig.of(schedule="wsd", decay_fraction=0.25).to_dict()) == (
         "wsd, peak 1x, warm-up 0%, decay 25%")
-    assert schedule_text(TrainConfig(schedule="cosine", peak_lr_factor=2, warmup_fraction=0.05).to_dict()) == (
+    assert schedule_text(TrainConfig.of(schedule="cosine", peak_lr_factor=2, warmup_fraction=0.05).to_dict()) == (
         "cosine, peak 2x, warm-up 5%")
 
 
@@ -226,12 +227,12 @@ def test_compare_prints_one_seed_without_a_spread(tmp_path, capsys):
 def test_the_time_left_counts_each_finished_runs_start_up_and_epochs(tmp_path, capsys):
     """The estimate is the runs' measured time, data loading included: 20 s of epochs + 25 s of start-up each."""
     def train(config, extra_callbacks, given):
-        run = tmp_path / "grid" / pathlib.Path(config.logdir).name
+        run = tmp_path / "grid" / pathlib.Path(config.execution.logdir).name
         run.mkdir(parents=True)
         (run / "results.json").write_text(json.dumps({**_results("cnn"), "train_seconds": 20.0,
                                                       "startup_seconds_this_session": 25.0}))
 
-    runs = plan_grid(TrainConfig(verbose=0), ["cnn"], [0, 1, 2], [BASE_VARIANT], tmp_path / "grid")
+    runs = plan_grid(TrainConfig.of(verbose=0), ["cnn"], [0, 1, 2], [BASE_VARIANT], tmp_path / "grid")
     run_grid(runs, train_fn=train)
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[run")]
     assert [line.split("estimated ")[1] for line in lines] == ["unknown until a run finishes", "~2 min", "~45 s"]

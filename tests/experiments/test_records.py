@@ -36,11 +36,11 @@ def test_finished_runs_are_exported_as_plain_files_and_seed_0_presets(tmp_path):
     images = make_image_folder(tmp_path / "images", per_class=(2, 1))
     grid = tmp_path / "grid"
     for seed in (0, 1):
-        train(TrainConfig(arch="cnn", seed=seed, data_dir=str(images), epochs=1, steps_per_epoch=1, batch_size=2,
+        train(TrainConfig.of(arch="cnn", seed=seed, data_dir=str(images), epochs=1, steps_per_epoch=1, batch_size=2,
                           bn_recalibration_batches=1, verbose=0, logdir=str(grid / f"cnn-seed{seed}")))
     interrupted = grid / "cnmf-seed0"
     interrupted.mkdir()
-    (interrupted / "config.json").write_text(json.dumps(TrainConfig(arch="cnmf").to_dict()))
+    (interrupted / "config.json").write_text(json.dumps(TrainConfig.of(arch="cnmf").to_dict()))
     out, presets = tmp_path / "docs", tmp_path / "presets"
     assert export_finished_runs(grid, out, presets, preset_name="{arch}_cifar10") == ["cnn-seed0", "cnn-seed1"]
     assert sorted(path.name for path in (out / "run_records").iterdir()) == ["cnn-seed0", "cnn-seed1"]
@@ -52,7 +52,7 @@ def test_finished_runs_are_exported_as_plain_files_and_seed_0_presets(tmp_path):
     for name in ("config.json", "results.json"):
         assert f"\"{tmp_path}" not in (out / "run_records" / "cnn-seed0" / name).read_text(), name  # no value of it
     record = TrainConfig.load(out / "run_records" / "cnn-seed0" / "config.json")
-    assert (record.data_dir, record.logdir) == (str(images), "cnn-seed0")
+    assert (record.data.data_dir, record.execution.logdir) == (str(images), "cnn-seed0")
     assert [path.name for path in presets.iterdir()] == ["cnn_cifar10"]
     trained = keras.models.load_model(grid / "cnn-seed0" / "model.keras", compile=False)
     raw = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3)).astype("uint8")

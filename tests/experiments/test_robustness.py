@@ -28,7 +28,7 @@ def saved_models(tmp_path_factory):
     paths = []
     for arch in ("cnn", "cnmf_1x1"):
         model = PaperNetwork(arch, num_classes=3, nmf_options=NMFOptions(3))
-        compile_model(model, TrainConfig(arch=arch), jit=False)
+        compile_model(model, TrainConfig.of(arch=arch), jit=False)
         (folder / f"{arch}-seed0").mkdir()
         paths.append(folder / f"{arch}-seed0" / "model.keras")
         model.save(paths[-1])

@@ -9,8 +9,9 @@ from keras_nmf.training import TrainConfig
 def test_overrides_are_converted_like_the_flags():
     variant = parse_variant("local:nmf_learning=local,iterations=5,kxk-lr=0.02")
     assert variant == Variant("local", (("nmf_learning", "local"), ("iterations", 5), ("kxk_lr", 0.02)))
-    config = variant.apply(TrainConfig(arch="cnmf"))
-    assert (config.nmf_learning, config.iterations, config.kxk_lr, config.arch) == ("local", 5, 0.02, "cnmf")
+    config = variant.apply(TrainConfig.of(arch="cnmf"))
+    model = config.model
+    assert (model.nmf_learning, model.iterations, config.budget.kxk_lr, model.arch) == ("local", 5, 0.02, "cnmf")
 
 
 def test_a_label_alone_is_a_variant_without_overrides():

@@ -196,3 +196,36 @@ def test_an_all_observed_mask_input_gives_the_plain_network():
     assert np.abs(to_numpy(masked([images, holes])) - to_numpy(plain(images))).max() > 1e-5  # 100x the rounding
     with pytest.raises(ValueError, match="needs an NMF arch"):
         build_model("cnn", observed_input=True)
+
+
+def test_the_convolutive_nmf_layer_takes_the_place_of_cnmf2d_with_the_same_weights_layout():
+    """nmf_layer="convolutive": every block's kxk layer a ConvolutiveNMF2D (h normalised per position), with the
+    same weight names and shapes, so the two networks' weights are interchangeable and the recipe's rates apply."""
+    from keras_nmf.layers import ConvolutiveNMF2D
+    from keras_nmf.models import PaperNetwork
+
+    patches = build_model("cnmf_1x1", nmf_options=NMFOptions(iterations=3))
+    network = PaperNetwork("cnmf_1x1", nmf_layer="convolutive", nmf_options=NMFOptions(iterations=3))
+    layers = [layer for layer in network.layers if layer.name.endswith("_cnmf")]
+    assert len(layers) == 4 and all(isinstance(layer, ConvolutiveNMF2D) for layer in layers)
+    assert {layer.normalize for layer in layers} == {"channels"} and {layer.iterations for layer in layers} == {3}
+    assert [(w.path, w.shape) for w in network.weights] == [(w.path, w.shape) for w in patches.weights]
+    copy_weights(patches, network)
+    images = np.random.default_rng(0).random((2, 28, 28, 3)).astype("float32")
+    probabilities = to_numpy(network(images))
+    assert np.allclose(probabilities.sum(-1), 1.0, atol=1e-5)
+    first = [to_numpy(keras.Model(model.inputs, model.get_layer("block1_cnmf").output)(images))
+             for model in (network, patches)]
+    np.testing.assert_allclose(first[0].sum(-1), 1.0, rtol=1e-5)  # each position's h sums to 1, as CNMF2D's
+    assert np.abs(first[0] - first[1]).max() > 1e-2  # another factorisation of the same W
+    assert PaperNetwork.from_config(network.get_config()).get_config() == network.get_config()
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (dict(arch="cnn", nmf_layer="convolutive"), "'cnn' has none"),
+    (dict(arch="cnmf", nmf_layer="whole"), "Unknown nmf_layer 'whole'"),
+    (dict(arch="cnmf", nmf_layer="convolutive", observed_input=True), "needs nmf_layer='patches'"),
+])
+def test_a_bad_nmf_layer_is_named(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        build_model(**arguments)

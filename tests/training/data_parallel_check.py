@@ -13,7 +13,7 @@ from keras_nmf.training.recipe import build_compiled_model
 
 
 def one_step(strategy):
-    config = TrainConfig(arch="cnmf_1x1", iterations=3, distribute="data_parallel" if strategy else "none")
+    config = TrainConfig.of(arch="cnmf_1x1", iterations=3, distribute="data_parallel" if strategy else "none")
     keras.utils.set_random_seed(7)
     with strategy.scope() if strategy else keras.name_scope("plain"):
         model = build_compiled_model(config, (28, 28, 3), 10, strategy=strategy, image_shape=(32, 32, 3))

@@ -20,7 +20,7 @@ from tests.backend import BACKEND
                                            ({"deterministic": True}, "Drop --deterministic")])
 def test_tensorflow_only_flags_are_refused_with_the_way_out(fields, words):
     with pytest.raises(ConfigError, match=words) as raised:
-        check_backend_support(TrainConfig(**fields))
+        check_backend_support(TrainConfig.of(**fields))
     assert f"{BACKEND} backend" in str(raised.value)
 
 

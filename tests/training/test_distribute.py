@@ -79,7 +79,7 @@ def test_mirrored_fit_runs_end_to_end_and_resumes(image_folder, tmp_path):
     common = f"""
 import keras
 from keras_nmf.training import TrainConfig, train
-config = TrainConfig(arch="cnn", distribute="mirrored", data_dir="{image_folder}", logdir="{logdir}",
+config = TrainConfig.of(arch="cnn", distribute="mirrored", data_dir="{image_folder}", logdir="{logdir}",
                      epochs=2, steps_per_epoch=2, batch_size=4, bn_recalibration_batches=1,
                      jit=False, verbose=0)
 """
@@ -96,7 +96,7 @@ try:
 except KeyboardInterrupt:
     logdir = pathlib.Path("{logdir}")
     print("interrupted: results", (logdir / "results.json").exists(), "backup", (logdir / "backup").is_dir())
-train(dataclasses.replace(config, resume=True))
+train(config.replace(resume=True))
 """)
     assert "interrupted: results False backup True" in out
     results = json.loads((logdir / "results.json").read_text())
@@ -116,7 +116,7 @@ from keras_nmf.training import TrainConfig, train
 class SaveWeights(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         np.savez("{tmp_path}/weights-" + sys.argv[1] + ".npz", *self.model.get_weights())
-config = TrainConfig(arch="cnn", distribute="multiworker", data_dir="{image_folder}", logdir="{logdir}",
+config = TrainConfig.of(arch="cnn", distribute="multiworker", data_dir="{image_folder}", logdir="{logdir}",
                      epochs=1, steps_per_epoch=2, batch_size=4, bn_recalibration_batches=1, jit=False, verbose=0)
 print(train(config, extra_callbacks=[SaveWeights()]))
 """
@@ -150,7 +150,7 @@ def test_multiworker_needs_a_shared_logdir():
     from keras_nmf.training.run_dir import RunDir
 
     with pytest.raises(FileNotFoundError, match="needs --logdir DIR on a filesystem that every worker shares"):
-        RunDir.prepare(TrainConfig(distribute="multiworker"))
+        RunDir.prepare(TrainConfig.of(distribute="multiworker"))
 
 
 def test_single_device_is_chief_and_xla_defaults_off_under_a_strategy():
@@ -244,7 +244,7 @@ def test_a_lost_worker_during_training_is_a_resumable_error():
 
 def test_config_rejects_xla_under_a_strategy_and_a_negative_timeout():
     with pytest.raises(ValueError, match="--jit does not work with --distribute.*keras-team/keras#19005"):
-        TrainConfig(jit=True, distribute="mirrored")
+        TrainConfig.of(jit=True, distribute="mirrored")
     with pytest.raises(ValueError, match="--distribute-timeout must be >= 0"):
-        TrainConfig(distribute="multiworker", distribute_timeout=-1)
-    assert TrainConfig(jit=False, distribute="mirrored").distribute_timeout == 600
+        TrainConfig.of(distribute="multiworker", distribute_timeout=-1)
+    assert TrainConfig.of(jit=False, distribute="mirrored").session.distribute_timeout == 600

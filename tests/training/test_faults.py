@@ -40,7 +40,7 @@ def _config(image_folder, logdir, **changes):
     from keras_nmf.training import parse_config
 
     config, _ = parse_config(_flags(image_folder, logdir))
-    return TrainConfig(**{**config.to_dict(), **changes})
+    return TrainConfig.of(**{**config.to_dict(), **changes})
 
 
 def _history(logdir):
@@ -228,8 +228,9 @@ def test_a_fixed_budget_schedule_continues_exactly_after_ctrl_c(schedule, image_
     _assert_same_run(logdir, uninterrupted)
 
     steps_per_epoch = 2
-    expected = fixed_budget_schedule(schedule, config.lr, EPOCHS, steps_per_epoch, config.peak_lr_factor,
-                                     config.warmup_fraction, config.decay_fraction)
+    shape = config.optimisation
+    expected = fixed_budget_schedule(schedule, config.budget.lr, EPOCHS, steps_per_epoch, shape.peak_lr_factor,
+                                     shape.warmup_fraction, shape.decay_fraction)
     logged = [float(row["learning_rate"]) for row in _history(logdir)]  # the rate of the next step, at epoch end
     assert logged == pytest.approx([float(expected(steps_per_epoch * (epoch + 1))) for epoch in range(EPOCHS)])
     assert json.loads((logdir / "results.json").read_text())["stopped_by_lr_floor"] is False

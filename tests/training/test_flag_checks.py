@@ -15,7 +15,7 @@ from tests.backend import tensorflow_only
 @pytest.mark.parametrize("value", [float("inf"), float("nan")])
 def test_every_float_flag_must_be_finite(field, value):
     with pytest.raises(ConfigError, match=f"--{field.replace('_', '-')} must be"):
-        TrainConfig(**{field: value})
+        TrainConfig.of(**{field: value})
 
 
 @pytest.mark.parametrize("arch, field, value", [
@@ -25,7 +25,7 @@ def test_every_float_flag_must_be_finite(field, value):
 ])
 def test_a_flag_of_the_other_arch_family_is_refused(arch, field, value):
     with pytest.raises(ConfigError, match=f"--{field.replace('_', '-')} applies to the .* archs .*, not to {arch}"):
-        TrainConfig(arch=arch, **{field: value})
+        TrainConfig.of(arch=arch, **{field: value})
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -43,22 +43,22 @@ def test_a_seed_outside_what_the_generators_take_is_a_usage_error(argv, message,
 
 @tensorflow_only
 def test_deterministic_runs_without_xla_and_says_so():
-    assert resolve_jit(TrainConfig(arch="cnmf_1x1", deterministic=True)) is False
-    assert resolve_jit(TrainConfig(arch="cnmf_1x1")) is True
+    assert resolve_jit(TrainConfig.of(arch="cnmf_1x1", deterministic=True)) is False
+    assert resolve_jit(TrainConfig.of(arch="cnmf_1x1")) is True
     with pytest.raises(ConfigError, match="--jit does not work with --deterministic"):
-        check_backend_support(TrainConfig(arch="cnmf_1x1", deterministic=True, jit=True))
+        check_backend_support(TrainConfig.of(arch="cnmf_1x1", deterministic=True, jit=True))
 
 
 def test_the_nan_advice_names_alpha_only_when_it_is_large(tmp_path):
     run = RunDir(tmp_path, TrainConfig(), {})
     usual = nan_advice(TrainConfig(), run)
     assert "--lr 0.0001 --kxk-lr 0.001" in usual and "--alpha" not in usual
-    large = nan_advice(TrainConfig(alpha=LARGE_ALPHA * 10), run)
+    large = nan_advice(TrainConfig.of(alpha=LARGE_ALPHA * 10), run)
     assert "--alpha 1000 weights the squared error" in large and "cannot change on --resume" in large
 
 
 def test_the_model_records_what_keras_compiled(tmp_path):
     from keras_nmf.training.recipe import build_compiled_model
 
-    assert build_compiled_model(TrainConfig(arch="cnn", jit=False), (28, 28, 3), 10).jit_compile is False
+    assert build_compiled_model(TrainConfig.of(arch="cnn", jit=False), (28, 28, 3), 10).jit_compile is False
     keras.backend.clear_session()

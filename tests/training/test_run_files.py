@@ -136,8 +136,8 @@ def test_config_json_fields_are_checked_by_type(tmp_path, field, value, message)
 
 
 def test_a_path_object_is_taken_as_its_text(tmp_path):
-    config = TrainConfig(data_dir=tmp_path, logdir=tmp_path / "run")
-    assert (config.data_dir, config.logdir) == (str(tmp_path), str(tmp_path / "run"))
+    config = TrainConfig.of(data_dir=tmp_path, logdir=tmp_path / "run")
+    assert (config.data.data_dir, config.execution.logdir) == (str(tmp_path), str(tmp_path / "run"))
 
 
 def test_config_json_truncated_or_with_unknown_fields_is_refused(tmp_path):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from keras_nmf.layers import PaperAugmentation
-from keras_nmf.models import ImageClassifier, PaperNetwork, block_nmf_options, build_model
+from keras_nmf.models import ImageClassifier, PaperNetwork, build_model
 from keras_nmf.training import TrainConfig
 from keras_nmf.training.recipe import compile_model
 from keras_nmf.training.run_files import RunFileError
@@ -19,8 +19,8 @@ def _legacy_run(run_dir, config):
     """A run directory as train.py wrote it before ImageClassifier: a flat functional model.keras and config.json."""
     run_dir.mkdir()
     config.save(run_dir / "config.json")
-    model = build_model(config.arch, nmf_options=block_nmf_options(config.to_dict()), image_shape=(32, 32, 3),
-                        augmentation=PaperAugmentation(28, seed=config.seed, name="augmentation"))
+    model = build_model(config.model.arch, nmf_options=config.model.nmf_options(), image_shape=(32, 32, 3),
+                        augmentation=PaperAugmentation(28, seed=config.optimisation.seed, name="augmentation"))
     compile_model(model, config, jit=False)
     model.save(run_dir / "model.keras")
     return model
@@ -28,7 +28,7 @@ def _legacy_run(run_dir, config):
 
 @pytest.mark.parametrize("compile", [False, True])
 def test_a_run_saved_before_the_model_classes_loads_as_an_image_classifier(tmp_path, compile):
-    config = TrainConfig(arch="cnmf_1x1", iterations=2, nmf_divergence="frobenius", seed=3)
+    config = TrainConfig.of(arch="cnmf_1x1", iterations=2, nmf_divergence="frobenius", seed=3)
     legacy = _legacy_run(tmp_path / "run", config)
     model = load_paper_model(tmp_path / "run" / "model.keras", compile=compile)
     assert isinstance(model, ImageClassifier) and model.network.get_config()["nmf_options"]["divergence"] == "frobenius"

@@ -78,20 +78,20 @@ def test_bad_phases_are_refused():
 ])
 def test_settings_of_another_schedule_are_refused_with_the_reason(fields, message):
     with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("+", r"\+")):
-        TrainConfig(**fields)
+        TrainConfig.of(**fields)
 
 
 def test_a_fixed_budget_run_takes_no_rate_or_epoch_change_on_resume():
-    saved = TrainConfig(arch="cnn", schedule="wsd", epochs=20)
-    changes, refused = resume_changes(saved, TrainConfig(arch="cnn", schedule="wsd", epochs=30, lr=1e-4,
+    saved = TrainConfig.of(arch="cnn", schedule="wsd", epochs=20)
+    changes, refused = resume_changes(saved, TrainConfig.of(arch="cnn", schedule="wsd", epochs=30, lr=1e-4,
                                                          jit=False))
     assert changes == {"jit": (None, False)}
     assert refused == [
         "--epochs (saved 20, given 30: --schedule wsd lays the rates over the saved --epochs from the first step)",
         "--lr (saved 0.001, given 0.0001: --schedule wsd lays the rates over the saved --epochs from the first step)"]
     # The paper's plateau schedule still takes them.
-    plateau = TrainConfig(arch="cnn", epochs=20)
-    assert set(resume_changes(plateau, TrainConfig(arch="cnn", epochs=30))[0]) == {"epochs"}
+    plateau = TrainConfig.of(arch="cnn", epochs=20)
+    assert set(resume_changes(plateau, TrainConfig.of(arch="cnn", epochs=30))[0]) == {"epochs"}
 
 
 def test_the_train_command_line_takes_the_schedule_flags():
@@ -99,7 +99,8 @@ def test_the_train_command_line_takes_the_schedule_flags():
 
     config, given = parse_config(["--arch", "cnn", "--schedule", "wsd", "--peak-lr-factor", "1.5",
                                   "--warmup-fraction", "0.1", "--decay-fraction", "0.3"])
-    assert (config.schedule, config.peak_lr_factor, config.warmup_fraction, config.decay_fraction) == (
+    shape = config.optimisation
+    assert (shape.schedule, shape.peak_lr_factor, shape.warmup_fraction, shape.decay_fraction) == (
         "wsd", 1.5, 0.1, 0.3)
     assert {"schedule", "peak_lr_factor"} <= given
     with pytest.raises(SystemExit):

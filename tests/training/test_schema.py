@@ -1,24 +1,25 @@
 """TrainConfig's field metadata is the one source: every parser, check and rule is derived from it."""
 
-import dataclasses
-
 import pytest
 
 from keras_nmf.experiments import grid, variants
-from keras_nmf.training.config import ROLES, ConfigError, TrainConfig, build_parser, field_spec, fields_where, flag
+from keras_nmf.errors import ConfigError
+from keras_nmf.training.config import TrainConfig
+from keras_nmf.training.flags import build_parser
+from keras_nmf.training.settings import FIELD_NAMES, ROLES, field_spec, fields_where, flag, role_of
 
 from keras_nmf.cli import compare
 from keras_nmf.cli import train as train_script
 from keras_nmf.cli import search
 
-FIELDS = [spec.name for spec in dataclasses.fields(TrainConfig)]
+FIELDS = list(FIELD_NAMES)
 
 
 def test_every_field_has_a_role_a_type_and_a_train_flag():
     options = {option for action in build_parser()._actions for option in action.option_strings}
     for name in FIELDS:
         meta = field_spec(name).metadata
-        assert meta["role"] in ROLES and meta["type"] in (str, int, float, bool) and meta["help"]
+        assert role_of(name) in ROLES and meta["type"] in (str, int, float, bool) and meta["help"]
         assert flag(name) in options
 
 
@@ -26,11 +27,11 @@ def test_resume_and_grids_accept_the_same_changes():
     """One rule (resume_changes) for --resume and for a grid's saved runs: rates, epochs, runtime flags only."""
     from keras_nmf.training.config import resume_changes
 
-    saved = TrainConfig(arch="cnmf", epochs=5)
-    accepted, refused = resume_changes(saved, TrainConfig(arch="cnmf", epochs=9, lr=1e-4, jit=False, width=2))
+    saved = TrainConfig.of(arch="cnmf", epochs=5)
+    accepted, refused = resume_changes(saved, TrainConfig.of(arch="cnmf", epochs=9, lr=1e-4, jit=False, width=2))
     assert set(accepted) == {"epochs", "lr", "jit"} and refused == ["--width (saved 1, given 2)"]
-    assert resume_changes(saved, TrainConfig(arch="cnmf", epochs=9), names={"width"}) == ({}, [])
-    assert resume_changes(saved, TrainConfig(arch="cnmf", epochs=9, jit=False), finished=True) == (
+    assert resume_changes(saved, TrainConfig.of(arch="cnmf", epochs=9), names={"width"}) == ({}, [])
+    assert resume_changes(saved, TrainConfig.of(arch="cnmf", epochs=9, jit=False), finished=True) == (
         {"jit": (None, False)}, ["--epochs (saved 5, given 9)"])  # a finished run's results used its epochs
 
 
@@ -102,7 +103,7 @@ def test_search_honours_or_refuses_every_train_flag(tmp_path, capsys):
         if meta["schedules"] and "plateau" not in meta["schedules"]:
             argv += ["--schedule", meta["schedules"][0]]
         _, recipe = search.parse_args(base + argv)
-        assert getattr(recipe, name) == expected, name
+        assert recipe.value(name) == expected, name
     with pytest.raises(SystemExit):
         search.parse_args(base + ["--max-trials", "0"])
     assert "must be >= 1" in capsys.readouterr().err
@@ -110,7 +111,7 @@ def test_search_honours_or_refuses_every_train_flag(tmp_path, capsys):
 
 def test_config_error_names_the_flag():
     with pytest.raises(ConfigError, match="--epsilon must be <= 1.0"):
-        TrainConfig(epsilon=2.0)
+        TrainConfig.of(epsilon=2.0)
 
 
 @pytest.mark.parametrize("values, message", [
@@ -120,4 +121,4 @@ def test_config_error_names_the_flag():
 ])
 def test_the_layers_rules_refuse_a_config_before_anything_runs(values, message):
     with pytest.raises(ConfigError, match=message):
-        TrainConfig(**values)
+        TrainConfig.of(**values)

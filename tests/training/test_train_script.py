@@ -61,7 +61,7 @@ class _InterruptAtFirstBatch(keras.callbacks.Callback):
 
 def _interrupted_run(image_folder, logdir, interrupt):
     """A two-epoch cnn run stopped by ``interrupt`` (a Ctrl-C inside fit)."""
-    config = TrainConfig(arch="cnn", data_dir=str(image_folder), logdir=str(logdir), epochs=2,
+    config = TrainConfig.of(arch="cnn", data_dir=str(image_folder), logdir=str(logdir), epochs=2,
                          steps_per_epoch=2, batch_size=4, verbose=0)
     with pytest.raises(KeyboardInterrupt):
         train(config, extra_callbacks=[interrupt])
@@ -73,7 +73,7 @@ def test_resume_continues_at_the_next_epoch(image_folder, tmp_path, capsys):
     _interrupted_run(image_folder, logdir, _InterruptAfterFirstEpoch())
     assert "Epoch 1 is the last one saved" in capsys.readouterr().out
     assert not (logdir / "results.json").exists()
-    results = train(TrainConfig(resume=True, logdir=str(logdir), verbose=0))
+    results = train(TrainConfig.of(resume=True, logdir=str(logdir), verbose=0))
     epochs = (logdir / "epochs.csv").read_text().splitlines()
     assert [row.split(",")[0] for row in epochs[1:]] == ["1", "2"]  # epoch 2 ran once, after epoch 1
     assert results["epochs_run"] == 2
@@ -82,7 +82,7 @@ def test_resume_continues_at_the_next_epoch(image_folder, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_learning_rate_floor_stops_training(image_folder, tmp_path):
-    config = TrainConfig(arch="cnn", data_dir=str(image_folder), logdir=str(tmp_path / "run"), epochs=5,
+    config = TrainConfig.of(arch="cnn", data_dir=str(image_folder), logdir=str(tmp_path / "run"), epochs=5,
                          steps_per_epoch=1, batch_size=4, lr=1e-11, kxk_lr=1e-10, verbose=0)
     results = train(config)
     assert results["epochs_run"] == 1 and results["stopped_by_lr_floor"]
@@ -129,7 +129,7 @@ def test_existing_run_directory_is_not_overwritten(image_folder, tmp_path):
     logdir.mkdir()
     (logdir / "config.json").write_text(json.dumps(TrainConfig().to_dict()))
     with pytest.raises(FileExistsError, match="holds an unfinished run: pass --resume to continue it"):
-        train(TrainConfig(data_dir=str(image_folder), logdir=str(logdir)))
+        train(TrainConfig.of(data_dir=str(image_folder), logdir=str(logdir)))
 
 
 def test_a_finished_run_is_neither_overwritten_nor_sent_round_in_a_loop(image_folder, tmp_path):
@@ -139,11 +139,11 @@ def test_a_finished_run_is_neither_overwritten_nor_sent_round_in_a_loop(image_fo
     (logdir / "config.json").write_text(json.dumps(TrainConfig().to_dict()))
     (logdir / "results.json").write_text("{}")
     with pytest.raises(FileExistsError, match="holds a finished run .*pass another --logdir") as new_run:
-        train(TrainConfig(data_dir=str(image_folder), logdir=str(logdir)))
+        train(TrainConfig.of(data_dir=str(image_folder), logdir=str(logdir)))
     assert "pass --resume" not in str(new_run.value)
     with pytest.raises(FileExistsError, match="already finished .*start a new run with another --logdir and the "
                                               "--epochs you want"):
-        train(TrainConfig(data_dir=str(image_folder), logdir=str(logdir), resume=True, epochs=600),
+        train(TrainConfig.of(data_dir=str(image_folder), logdir=str(logdir), resume=True, epochs=600),
               given={"resume", "logdir", "epochs"})
 
 
@@ -198,7 +198,7 @@ def test_ctrl_c_before_any_epoch_says_so_and_resume_refuses_a_changed_recipe(ima
     assert "No epoch had finished, so none was saved; --resume starts from epoch 1" in out
     assert "last one saved" not in out
     with pytest.raises(ConfigError, match=r"these flags cannot change: --arch \(saved 'cnn', given 'cnmf'\)"):
-        train(TrainConfig(resume=True, logdir=str(logdir), arch="cnmf", verbose=0),
+        train(TrainConfig.of(resume=True, logdir=str(logdir), arch="cnmf", verbose=0),
               given={"resume", "logdir", "arch", "verbose"})
 
 
@@ -208,10 +208,10 @@ def test_the_data_path_is_saved_absolute_and_a_relative_one_still_resumes(tmp_pa
     from keras_nmf.training.run_dir import RunDir
 
     monkeypatch.chdir(tmp_path)
-    prepared = RunDir.prepare(TrainConfig(data_dir="images", logdir="run"), given={"data_dir", "logdir"})
-    assert prepared.config.data_dir == str(tmp_path / "images")
+    prepared = RunDir.prepare(TrainConfig.of(data_dir="images", logdir="run"), given={"data_dir", "logdir"})
+    assert prepared.config.data.data_dir == str(tmp_path / "images")
     (tmp_path / "run").mkdir()
-    (tmp_path / "run" / "config.json").write_text(json.dumps(TrainConfig(data_dir="images", logdir="run").to_dict()))
-    resumed = RunDir.prepare(TrainConfig(data_dir="images", logdir="run", resume=True),
+    (tmp_path / "run" / "config.json").write_text(json.dumps(TrainConfig.of(data_dir="images", logdir="run").to_dict()))
+    resumed = RunDir.prepare(TrainConfig.of(data_dir="images", logdir="run", resume=True),
                              given={"data_dir", "logdir", "resume"})
-    assert resumed.config.data_dir == str(tmp_path / "images") and resumed.changes == {}
+    assert resumed.config.data.data_dir == str(tmp_path / "images") and resumed.changes == {}

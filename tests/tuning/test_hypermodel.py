@@ -22,7 +22,7 @@ def _hp(width, nmf_groups, conv_groups):
 
 
 def test_all_100_variants_build_with_their_shapes():
-    hypermodel = NMFHyperModel(TrainConfig(arch="cnmf_1x1", iterations=2))
+    hypermodel = NMFHyperModel(TrainConfig.of(arch="cnmf_1x1", iterations=2))
     variants = hypermodel.variants()
     assert len(variants) == 4 * 5 * 5 == 100 and len(set(variants)) == 100
     sizes = set()
@@ -37,9 +37,9 @@ def test_all_100_variants_build_with_their_shapes():
 
 
 def test_a_fresh_hyperparameter_set_builds_and_cnn_archs_drop_the_nmf_choice():
-    model = NMFHyperModel(TrainConfig(arch="cnmf_1x1", iterations=2)).build(kt.HyperParameters())
+    model = NMFHyperModel(TrainConfig.of(arch="cnmf_1x1", iterations=2)).build(kt.HyperParameters())
     assert model.get_layer("block2_cnmf").groups == GROUPS[0]
-    cnn = NMFHyperModel(TrainConfig(arch="cnn_1x1"))
+    cnn = NMFHyperModel(TrainConfig.of(arch="cnn_1x1"))
     assert {v[1] for v in cnn.variants()} == {1} and len(cnn.variants()) == len(WIDTHS) * len(GROUPS)
     hp = kt.HyperParameters()
     cnn.build(hp)
@@ -52,11 +52,11 @@ def test_a_fresh_hyperparameter_set_builds_and_cnn_archs_drop_the_nmf_choice():
 ])
 def test_invalid_group_choices_are_rejected(field, values, message):
     with pytest.raises(ValueError, match=message):
-        NMFHyperModel(TrainConfig(arch="cnmf_1x1"), widths=[1], **{field: values})
+        NMFHyperModel(TrainConfig.of(arch="cnmf_1x1"), widths=[1], **{field: values})
 
 
 def test_variants_match_the_factory_parameter_counts():
-    hypermodel = NMFHyperModel(TrainConfig(arch="cnmf_1x1", iterations=2), widths=[2], nmf_groups=[4],
+    hypermodel = NMFHyperModel(TrainConfig.of(arch="cnmf_1x1", iterations=2), widths=[2], nmf_groups=[4],
                                conv_groups=[8])
     (width, nmf_groups, conv_groups), = hypermodel.variants()
     built = hypermodel.build(_hp(width, nmf_groups, conv_groups))
@@ -73,7 +73,7 @@ def test_a_trial_follows_the_recipes_fixed_budget_schedule():
 
     from keras_nmf.schedules import WarmupStableDecay
 
-    recipe = TrainConfig(arch="cnn", epochs=2, schedule="onecycle", warmup_fraction=0.25, jit=False, verbose=0)
+    recipe = TrainConfig.of(arch="cnn", epochs=2, schedule="onecycle", warmup_fraction=0.25, jit=False, verbose=0)
     hypermodel = NMFHyperModel(recipe, (24, 24, 3), 3, widths=[1], conv_groups=[1])
     model = hypermodel.build(_hp(1, 1, 1))
     images = np.random.default_rng(0).uniform(0, 1, (8, 24, 24, 3)).astype("float32")

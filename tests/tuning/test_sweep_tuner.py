@@ -22,7 +22,7 @@ def _batches(poison=False, count=8):
 
 
 def _hypermodel(conv_groups=(1, 2)):
-    recipe = TrainConfig(arch="cnn", epochs=1, bn_recalibration_batches=1, jit=False, val_split=0.1, verbose=0)
+    recipe = TrainConfig.of(arch="cnn", epochs=1, bn_recalibration_batches=1, jit=False, val_split=0.1, verbose=0)
     return NMFHyperModel(recipe, SHAPE, 3, widths=[1], conv_groups=conv_groups, test_data=_batches())
 
 
