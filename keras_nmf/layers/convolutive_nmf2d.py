@@ -109,11 +109,11 @@ class ConvolutiveNMF2D(BaseNMF):
                 "ConvolutiveNMF2D does not offer backward='implicit': its fixed point couples every position of an "
                 "image, so the implicit gradient needs a linear system of (H' W' filters)^2 entries per image. Use "
                 "backward='approx' (one update at the final h) or 'autodiff'. Received: backward='implicit'")
+        given = dict(divergence=divergence, learning=learning, tolerance=tolerance, implicit_dtype=implicit_dtype)
         for name, (default, reason) in _REFUSED.items():
-            value = locals()[name]
-            if value != default:
+            if given[name] != default:
                 raise ValueError(f"ConvolutiveNMF2D takes `{name}` at its default {default!r} only: {reason}. "
-                                 f"Received: {name}={value!r}")
+                                 f"Received: {name}={given[name]!r}")
         super().__init__(iterations=iterations, epsilon=epsilon, backward=backward, learning=learning,
                          kernel_initializer=kernel_initializer, check_inputs=check_inputs,
                          implicit_dtype=implicit_dtype, divergence=divergence, tolerance=tolerance,

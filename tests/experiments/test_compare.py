@@ -69,7 +69,7 @@ class _InterruptOnce(keras.callbacks.Callback):
 @pytest.mark.slow
 def test_an_interrupted_run_is_resumed_not_restarted(image_folder, tmp_path):
     base = TrainConfig.of(data_dir=str(image_folder), epochs=2, steps_per_epoch=2, batch_size=4, iterations=2,
-                       bn_recalibration_batches=1, jit=False, verbose=0)
+                          bn_recalibration_batches=1, jit=False, verbose=0)
     out = tmp_path / "grid"
     with pytest.raises(KeyboardInterrupt):
         run_grid(plan_grid(base, ["cnn"], [0, 1], [BASE_VARIANT], out), extra_callbacks=[_InterruptOnce()])

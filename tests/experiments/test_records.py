@@ -37,7 +37,7 @@ def test_finished_runs_are_exported_as_plain_files_and_seed_0_presets(tmp_path):
     grid = tmp_path / "grid"
     for seed in (0, 1):
         train(TrainConfig.of(arch="cnn", seed=seed, data_dir=str(images), epochs=1, steps_per_epoch=1, batch_size=2,
-                          bn_recalibration_batches=1, verbose=0, logdir=str(grid / f"cnn-seed{seed}")))
+                             bn_recalibration_batches=1, verbose=0, logdir=str(grid / f"cnn-seed{seed}")))
     interrupted = grid / "cnmf-seed0"
     interrupted.mkdir()
     (interrupted / "config.json").write_text(json.dumps(TrainConfig.of(arch="cnmf").to_dict()))

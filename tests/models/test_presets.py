@@ -139,7 +139,7 @@ def test_a_finished_run_becomes_a_preset_that_scores_what_the_run_measured(tmp_p
 
     images = make_image_folder(tmp_path / "images", per_class=(4, 3))
     results = train(TrainConfig.of(arch="cnn", data_dir=str(images), epochs=1, steps_per_epoch=2, batch_size=4,
-                                bn_recalibration_batches=1, verbose=0, logdir=str(tmp_path / "run")))
+                                   bn_recalibration_batches=1, verbose=0, logdir=str(tmp_path / "run")))
     metadata = write_trained_preset(tmp_path / "run", tmp_path / "preset", images,
                                     subset={"limit_test": 4, "seed": 0}, noise={"limit_test": 6, "seed": 0, "steps": 3})
     assert metadata["test_accuracy"] == pytest.approx(results["test_accuracy"]) and metadata["test_images"] == 9

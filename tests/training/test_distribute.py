@@ -80,8 +80,8 @@ def test_mirrored_fit_runs_end_to_end_and_resumes(image_folder, tmp_path):
 import keras
 from keras_nmf.training import TrainConfig, train
 config = TrainConfig.of(arch="cnn", distribute="mirrored", data_dir="{image_folder}", logdir="{logdir}",
-                     epochs=2, steps_per_epoch=2, batch_size=4, bn_recalibration_batches=1,
-                     jit=False, verbose=0)
+                        epochs=2, steps_per_epoch=2, batch_size=4, bn_recalibration_batches=1,
+                        jit=False, verbose=0)
 """
     # The resume runs in the same process, as after a Ctrl-C in a notebook: a second MirroredStrategy over the same
     # network, which TensorFlow's collectives accept (another network's they do not: compare.py's refusal). Resumes
@@ -117,7 +117,7 @@ class SaveWeights(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         np.savez("{tmp_path}/weights-" + sys.argv[1] + ".npz", *self.model.get_weights())
 config = TrainConfig.of(arch="cnn", distribute="multiworker", data_dir="{image_folder}", logdir="{logdir}",
-                     epochs=1, steps_per_epoch=2, batch_size=4, bn_recalibration_batches=1, jit=False, verbose=0)
+                        epochs=1, steps_per_epoch=2, batch_size=4, bn_recalibration_batches=1, jit=False, verbose=0)
 print(train(config, extra_callbacks=[SaveWeights()]))
 """
     workers = []

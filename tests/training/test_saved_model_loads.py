@@ -45,8 +45,8 @@ def trained_model(tmp_path_factory):
     images = make_image_folder(tmp_path_factory.mktemp("images"), per_class=(4, 2))
     logdir = tmp_path_factory.mktemp("run") / "run"
     train(TrainConfig.of(arch="cnmf_1x1", iterations=2, data_dir=str(images), epochs=1, steps_per_epoch=1, batch_size=4,
-                      bn_recalibration_batches=1, schedule="wsd", jit=True, nmf_diagnostics=False, verbose=0,
-                      logdir=str(logdir)))
+                         bn_recalibration_batches=1, schedule="wsd", jit=True, nmf_diagnostics=False, verbose=0,
+                         logdir=str(logdir)))
     return logdir / "model.keras"
 
 

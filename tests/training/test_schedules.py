@@ -84,7 +84,7 @@ def test_settings_of_another_schedule_are_refused_with_the_reason(fields, messag
 def test_a_fixed_budget_run_takes_no_rate_or_epoch_change_on_resume():
     saved = TrainConfig.of(arch="cnn", schedule="wsd", epochs=20)
     changes, refused = resume_changes(saved, TrainConfig.of(arch="cnn", schedule="wsd", epochs=30, lr=1e-4,
-                                                         jit=False))
+                                                            jit=False))
     assert changes == {"jit": (None, False)}
     assert refused == [
         "--epochs (saved 20, given 30: --schedule wsd lays the rates over the saved --epochs from the first step)",

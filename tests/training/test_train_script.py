@@ -62,7 +62,7 @@ class _InterruptAtFirstBatch(keras.callbacks.Callback):
 def _interrupted_run(image_folder, logdir, interrupt):
     """A two-epoch cnn run stopped by ``interrupt`` (a Ctrl-C inside fit)."""
     config = TrainConfig.of(arch="cnn", data_dir=str(image_folder), logdir=str(logdir), epochs=2,
-                         steps_per_epoch=2, batch_size=4, verbose=0)
+                            steps_per_epoch=2, batch_size=4, verbose=0)
     with pytest.raises(KeyboardInterrupt):
         train(config, extra_callbacks=[interrupt])
 
@@ -83,7 +83,7 @@ def test_resume_continues_at_the_next_epoch(image_folder, tmp_path, capsys):
 @pytest.mark.slow
 def test_learning_rate_floor_stops_training(image_folder, tmp_path):
     config = TrainConfig.of(arch="cnn", data_dir=str(image_folder), logdir=str(tmp_path / "run"), epochs=5,
-                         steps_per_epoch=1, batch_size=4, lr=1e-11, kxk_lr=1e-10, verbose=0)
+                            steps_per_epoch=1, batch_size=4, lr=1e-11, kxk_lr=1e-10, verbose=0)
     results = train(config)
     assert results["epochs_run"] == 1 and results["stopped_by_lr_floor"]
 
