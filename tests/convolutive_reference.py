@@ -126,3 +126,24 @@ def numerical_gradients(loss, x, kernel, step=1e-6):
             grad[index] = (plus - minus) / (2 * step)
         gradients.append(grad)
     return tuple(gradients)
+
+
+def forward_to_tolerance(x, kernel, iterations, tolerance, normalize="image", **geometry):
+    """Each image on its own: updates until one changes its h by less than ``tolerance`` (L1 per unit of mass: the
+    whole map's for "image", averaged over positions for "channels"), at most ``iterations``; (h, counts)."""
+    w = weights_from_kernel(kernel)
+    strides, padding, groups = geometry.get("strides", (1, 1)), geometry.get("padding", "valid"), geometry.get(
+        "groups", 1)
+    results, counts = [], []
+    for image in x:
+        image = image[None]
+        h = uniform_h(image, w, strides, padding, normalize)
+        mass = 1.0 if normalize == "image" else h.shape[1] * h.shape[2]
+        for k in range(1, iterations + 1):
+            new = update(image, w, h, strides, padding, groups, normalize)
+            change, h = np.abs(new - h).sum() / mass, new
+            if change < tolerance:
+                break
+        results.append(h[0])
+        counts.append(k)
+    return np.stack(results), np.array(counts)

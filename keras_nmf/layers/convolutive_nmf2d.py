@@ -15,7 +15,7 @@ _REFUSED = {
     "divergence": ("kl", "its update is the KL one of eq. 3 with convolutions (the beta-divergence updates of "
                          "CNMF2D are per patch)"),
     "learning": ("backprop", "the local rule of section 4.2 is written for patches"),
-    "tolerance": (None, "the updates run a fixed N per image; use CNMF2D for a tolerance"),
+    "solver": ("mu", "SQUAREM's safeguard compares the divergences of patches; the images run the plain updates"),
     "implicit_dtype": ("float32", "it applies to backward='implicit' only, which this layer does not offer"),
 }
 
@@ -27,8 +27,8 @@ class ConvolutiveFactorization:
     Attributes:
         images: (B, H, W, C) the layer's input, each image L1-normalised.
         reconstruction: (B, H, W, C) conv_transpose(h, W), each image summing to 1.
-        h, h_previous: (B, H', W', F) h(N) and h(N-1).
-        iterations_used: int32 (B,): N for every image.
+        h, h_previous: (B, H', W', F) h(N) and h(N-1) (with a tolerance: each image's last two).
+        iterations_used: int32 (B,): the updates each image used (N without a tolerance).
     """
 
     images: object
@@ -80,7 +80,10 @@ class ConvolutiveNMF2D(BaseNMF):
             position). Defaults to ``"image"``.
         iterations, epsilon, backward, kernel_initializer, check_inputs, return_reconstruction, h0:
             as for :class:`CNMF2D` (``backward``: ``"approx"`` or ``"autodiff"``).
-        divergence, learning, tolerance, implicit_dtype, solver: accepted at their defaults only (the shared
+        tolerance: None (exactly ``iterations`` updates), or each image stops at its first update that changes
+            its h by less than this (L1, per unit of h's mass: averaged over the positions with ``"channels"``);
+            ``iterations`` is then the maximum, ``factorize`` reports the updates used. Not with autodiff.
+        divergence, learning, implicit_dtype, solver: accepted at their defaults only (the shared
             options of :class:`keras_nmf.NMFOptions`); another value is refused with the reason.
         **kwargs: base ``keras.layers.Layer`` arguments.
 
@@ -109,7 +112,7 @@ class ConvolutiveNMF2D(BaseNMF):
                 "ConvolutiveNMF2D does not offer backward='implicit': its fixed point couples every position of an "
                 "image, so the implicit gradient needs a linear system of (H' W' filters)^2 entries per image. Use "
                 "backward='approx' (one update at the final h) or 'autodiff'. Received: backward='implicit'")
-        given = dict(divergence=divergence, learning=learning, tolerance=tolerance, implicit_dtype=implicit_dtype)
+        given = dict(divergence=divergence, learning=learning, solver=solver, implicit_dtype=implicit_dtype)
         for name, (default, reason) in _REFUSED.items():
             if given[name] != default:
                 raise ValueError(f"ConvolutiveNMF2D takes `{name}` at its default {default!r} only: {reason}. "
@@ -162,9 +165,9 @@ class ConvolutiveNMF2D(BaseNMF):
         sums = keras.ops.sum(initial_h, axis=axes, keepdims=True)
         return keras.ops.where(sums > 0, keras.ops.divide_no_nan(initial_h, sums), uniform)
 
-    def _iterate(self, x, w, h, iterations):
-        return convolutive.iterate(x, w, h, iterations, normalize=self.normalize, epsilon=self.epsilon,
-                                   **self._geometry())
+    def _iterate(self, x, w, h, with_history=False):
+        return convolutive.iterate(x, w, h, self.iterations, normalize=self.normalize, epsilon=self.epsilon,
+                                   tolerance=self.tolerance, with_history=with_history, **self._geometry())
 
     def call(self, inputs, initial_h=None, training=None):
         h_shape = self._h_shape(inputs.shape)
@@ -174,11 +177,10 @@ class ConvolutiveNMF2D(BaseNMF):
         start = self._start(x, self._prepare_initial_h(initial_h, x, h_shape, training))
         w = convolutive.convolutive_weights(self.kernel.value)  # eq. 20
         if self.backward == "autodiff":
-            h = self._iterate(x, w, start, self.iterations)
+            h = self._iterate(x, w, start)
         else:
             fixed = [keras.ops.stop_gradient(value) for value in (x, w, start)]
-            h = convolutive.one_step(x, w, self._iterate(*fixed, self.iterations), normalize=self.normalize,
-                                     **self._geometry())
+            h = convolutive.one_step(x, w, self._iterate(*fixed), normalize=self.normalize, **self._geometry())
         return self._outputs(h, lambda: convolutive.reconstruction(h, w, image_shape=tuple(x.shape[1:3]),
                                                                    **self._geometry()))
 
@@ -196,11 +198,9 @@ class ConvolutiveNMF2D(BaseNMF):
             self.build(tuple(x.shape))
         w = convolutive.convolutive_weights(self.kernel.value)
         start = self._start(x, self._prepare_initial_h(initial_h, x, self._h_shape(tuple(x.shape)), False))
-        previous = self._iterate(x, w, start, self.iterations - 1)
-        h = self._iterate(x, w, previous, 1)
+        h, counts, previous = self._iterate(x, w, start, with_history=True)
         rebuilt = convolutive.reconstruction(h, w, image_shape=tuple(x.shape[1:3]), **self._geometry())
         images = keras.ops.divide_no_nan(x, keras.ops.sum(x, axis=(1, 2, 3), keepdims=True))
-        counts = keras.ops.full((keras.ops.shape(x)[0],), self.iterations, "int32")
         return ConvolutiveFactorization(images, rebuilt, h, previous, counts)
 
     def compute_output_shape(self, input_shape):

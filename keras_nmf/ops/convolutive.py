@@ -21,6 +21,8 @@ contributes nothing.
 
 from keras import ops
 
+from keras_nmf.ops.nmf import UNROLL_LIMIT, until_converged
+
 NORMALIZATIONS = ("image", "channels")
 
 
@@ -110,12 +112,50 @@ def update(x_hat, w, h, strides, padding, groups, normalize, epsilon=None):
     return _normalised(h, h_axes(normalize))
 
 
-def iterate(x, w, h, iterations, strides, padding, groups, normalize, epsilon=None):
-    """``iterations`` updates from ``h``; ``x``: the raw non-negative images (normalised here)."""
+def iterate(x, w, h, iterations, strides, padding, groups, normalize, epsilon=None, tolerance=None,
+            with_history=False):
+    """``iterations`` updates from ``h``; ``x``: the raw non-negative images (normalised here).
+
+    With a ``tolerance`` each image stops at its first update k that changes its h by less than ``tolerance`` (L1,
+    per unit of h's mass: over the whole map for ``"image"``, averaged over the positions for ``"channels"``), inside
+    one ``keras.ops.while_loop`` (:func:`keras_nmf.ops.nmf.until_converged`, as the patch layers' patterns stop);
+    ``iterations`` is then the maximum. Above :data:`~keras_nmf.ops.nmf.UNROLL_LIMIT` fixed updates they run as one
+    ``keras.ops.fori_loop``.
+
+    Returns:
+        h(N); with ``with_history``, ``(h, the updates each image used (B,) int32, h one update before)``.
+    """
     x_hat = _normalised(x, (1, 2, 3))
-    for _ in range(iterations):
-        h = update(x_hat, w, h, strides, padding, groups, normalize, epsilon)
-    return h
+
+    def step(h):
+        return update(x_hat, w, h, strides, padding, groups, normalize, epsilon)
+
+    if tolerance is not None:
+        return _until_converged(step, h, iterations, tolerance, normalize, with_history)
+    if iterations - 1 > UNROLL_LIMIT:
+        previous = ops.fori_loop(0, iterations - 1, lambda _, h: step(h), h)
+    else:
+        previous = h
+        for _ in range(iterations - 1):
+            previous = step(previous)
+    h = step(previous)
+    return (h, ops.full((ops.shape(h)[0],), iterations, "int32"), previous) if with_history else h
+
+
+def _until_converged(step, h, iterations, tolerance, normalize, with_history):
+    """:func:`keras_nmf.ops.nmf.until_converged` on each image's h, flattened and scaled to unit mass."""
+    maps = tuple(h.shape[1:])
+    mass = 1.0 if normalize == "image" else float(maps[0] * maps[1])
+
+    def flat(maps_h):
+        return ops.reshape(maps_h, (-1, maps[0] * maps[1] * maps[2])) / mass
+
+    def unflat(flat_h):
+        return ops.reshape(flat_h * mass, (-1,) + maps)
+
+    converged, counts, previous = until_converged(lambda f: flat(step(unflat(f))), flat(step(h)), iterations,
+                                                  tolerance, flat(h))
+    return (unflat(converged), counts, unflat(previous)) if with_history else unflat(converged)
 
 
 def one_step(x, w, h_final, strides, padding, groups, normalize):

@@ -122,7 +122,7 @@ def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul, divergence
     if start is None:
         start = ops.full_like(h, 1.0 / h.shape[-1])
     if tolerance is not None:
-        h, counts, previous = _until_converged(step, h, iterations, tolerance, start)
+        h, counts, previous = until_converged(step, h, iterations, tolerance, start)
         return (h, counts, previous) if with_history else h
     if not with_history:
         if iterations > UNROLL_LIMIT:
@@ -139,7 +139,7 @@ def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul, divergence
     return h, ops.full(ops.shape(h)[:-1], iterations, "int32"), previous
 
 
-def _until_converged(step, h, iterations, tolerance, start):
+def until_converged(step, h, iterations, tolerance, start):
     """Updates each pattern until |h(k) - h(k-1)|_1 < tolerance (or ``iterations``), then keeps its h.
 
     ``h`` is h(1), ``start`` h(0). A pattern that has stopped is never updated again, so its h and its count

@@ -141,6 +141,23 @@ def test_a_trainable_h0_learns_through_autodiff():
     np.testing.assert_allclose(to_numpy(grad_v), numeric, rtol=2e-2, atol=1e-5)
 
 
+@pytest.mark.parametrize("normalize", ["image", "channels"])
+def test_a_tolerance_stops_each_image_at_its_own_update(normalize):
+    """Each image stops at its first update below the tolerance, whatever the others in the batch do."""
+    rng = np.random.default_rng(4)
+    x = rng.random((3, 6, 6, 2)) * 3.0
+    x[1] = np.ones_like(x[1])  # a flat image: explained at once
+    u = rng.random((3, 3, 2, 4)) + 0.1
+    layer = _built(x, u, iterations=200, tolerance=1e-3, normalize=normalize)
+    factorization = layer.factorize(x.astype("float32"))
+    expected, counts = ref.forward_to_tolerance(x, u, 200, 1e-3, normalize)
+    np.testing.assert_array_equal(to_numpy(factorization.iterations_used), counts)
+    assert counts.min() < counts.max() < 200
+    np.testing.assert_allclose(to_numpy(factorization.h), expected, rtol=2e-4, atol=1e-7)
+    np.testing.assert_allclose(to_numpy(layer(x.astype("float32"))), expected, rtol=2e-4, atol=1e-7)
+    assert float(np.max(to_numpy(factorization.residual()))) < 1e-3 * (1 if normalize == "image" else 16)
+
+
 def test_config_round_trip_and_mixed_precision():
     layer = ConvolutiveNMF2D(8, 3, strides=2, padding="same", groups=2, normalize="channels", iterations=4,
                              epsilon=0.5, dtype="mixed_float16")
@@ -154,7 +171,8 @@ def test_config_round_trip_and_mixed_precision():
 
 @pytest.mark.parametrize("arguments, message", [
     (dict(backward="implicit"), "does not offer backward='implicit'"),
-    (dict(tolerance=1e-3), "takes `tolerance` at its default"),
+    (dict(tolerance=1e-3, solver="squarem"), "takes `solver` at its default"),
+    (dict(tolerance=1e-3, backward="autodiff"), "tolerance"),
     (dict(divergence="frobenius"), "takes `divergence` at its default"),
     (dict(learning="local"), "takes `learning` at its default"),
     (dict(normalize="pixels"), "`normalize` must be one of"),
