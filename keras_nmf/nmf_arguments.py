@@ -19,9 +19,11 @@ IMPLICIT_DTYPES = ("float32", "float64")
 LEARNING_MODES = ("backprop", "local")
 #: beta of each divergence of D_beta (Févotte and Idier 2011, eq. 4).
 DIVERGENCES = {"kl": 1.0, "frobenius": 2.0, "itakura_saito": 0.0}
-#: Solvers of the fixed point with a ``tolerance``: the plain multiplicative updates, or SQUAREM extrapolation
-#: (:mod:`keras_nmf.ops.squarem`).
-SOLVERS = ("mu", "squarem")
+#: Solvers of the fixed point with a ``tolerance``: the plain multiplicative updates, SQUAREM extrapolation
+#: (:mod:`keras_nmf.ops.squarem`) or Anderson acceleration (:mod:`keras_nmf.ops.anderson`).
+SOLVERS = ("mu", "squarem", "anderson")
+#: What each accelerated solver runs until every pattern has stopped, and the fewest updates it needs.
+ACCELERATED_SOLVERS = {"squarem": ("cycles of 3 updates", 3), "anderson": ("Anderson steps of 1 update each", 1)}
 #: The largest ``iterations`` (N) a layer accepts. Up to :data:`keras_nmf.ops.UNROLL_LIMIT` the N updates are
 #: unrolled; above it they run as one compiled loop, so compile time does not grow with N.
 MAX_ITERATIONS = 10_000
@@ -89,11 +91,13 @@ def validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dty
                 "apply at the returned h), or tolerance=None.")
     if solver not in SOLVERS:
         raise ValueError(f"`solver` must be one of {SOLVERS}. Received: solver={solver!r}")
-    if solver == "squarem" and (tolerance is None or iterations < 3):
-        raise ValueError(
-            "`solver='squarem'` runs cycles of 3 updates until each pattern's change is below `tolerance`: give a "
-            f"tolerance and iterations >= 3 (the most updates a pattern may use). Received: tolerance={tolerance!r}, "
-            f"iterations={iterations!r}")
+    if solver in ACCELERATED_SOLVERS:
+        steps, fewest = ACCELERATED_SOLVERS[solver]
+        if tolerance is None or iterations < fewest:
+            raise ValueError(
+                f"`solver='{solver}'` runs {steps} until each pattern's change is below `tolerance`: give a "
+                f"tolerance and iterations >= {fewest} (the most updates a pattern may use). Received: "
+                f"tolerance={tolerance!r}, iterations={iterations!r}")
     if learning == "local" and backward != "approx":
         raise ValueError(
             "`learning='local'` replaces the weight gradient of the one-step "
@@ -122,8 +126,9 @@ class NMFOptions:
             (:mod:`keras_nmf.ops.divergences`).
         tolerance: None for exactly ``iterations`` updates, else each pattern stops at its
             first step k >= 1 with |h(k) - h(k-1)|_1 < tolerance (``iterations`` the maximum).
-        solver: with a tolerance, ``"mu"`` (the plain multiplicative updates) or ``"squarem"``
-            (extrapolation cycles of 3 updates, safeguarded per pattern: :mod:`keras_nmf.ops.squarem`).
+        solver: with a tolerance, ``"mu"`` (the plain multiplicative updates), ``"squarem"`` (extrapolation
+            cycles of 3 updates, :mod:`keras_nmf.ops.squarem`) or ``"anderson"`` (Anderson acceleration,
+            :mod:`keras_nmf.ops.anderson`), each safeguarded per pattern.
 
     Raises:
         ValueError: an option outside its domain, naming it (:func:`validate_nmf_arguments`).

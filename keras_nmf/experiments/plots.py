@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter  # noqa: E402
 
+from keras_nmf.experiments.solvers import SOLVER_NAMES  # noqa: E402
 from keras_nmf.training.run_files import atomic_save  # noqa: E402
 
 DPI = 120
@@ -258,7 +259,7 @@ def plot_solvers(rows, path):
 
 def draw_solvers(rows):
     """Per NMF layer (a colour): the mean updates (left) and the time (right) to reach each tolerance, the plain
-    updates solid, SQUAREM dashed.
+    updates solid, SQUAREM dashed, Anderson dotted.
 
     Args:
         rows: :func:`keras_nmf.experiments.solvers.measure_solvers` rows.
@@ -266,10 +267,12 @@ def draw_solvers(rows):
     layers = list(dict.fromkeys(row["layer"] for row in rows))
     figure, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
     for colour, layer in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"], layers):
-        for solver, marker, style in (("mu", "o", "-"), ("squarem", "s", "--")):
+        for solver, marker, style in (("mu", "o", "-"), ("squarem", "s", "--"), ("anderson", "^", ":")):
             mine = sorted((row for row in rows if row["layer"] == layer and row["solver"] == solver),
                           key=lambda row: -row["tolerance"])
-            label = f"{layer}, {'plain updates' if solver == 'mu' else 'SQUAREM'}"
+            if not mine:
+                continue
+            label = f"{layer}, {SOLVER_NAMES[solver]}"
             tolerances = [row["tolerance"] for row in mine]
             for axis, values in ((axes[0], [row["mean_updates"] for row in mine]),
                                  (axes[1], [row["seconds"] * 1000 for row in mine])):

@@ -1,8 +1,9 @@
 """How many updates each solver needs to reach a tolerance, on the patches a trained network's NMF layers see.
 
 For every chosen NMF layer of a trained network (a preset, e.g. ``cnmf_cifar10``), the layer's input on a batch of
-test images is factorised with ``tolerance`` 1e-3 ... 1e-6 by the plain multiplicative updates (``solver="mu"``)
-and by SQUAREM (:mod:`keras_nmf.ops.squarem`), each pattern stopping at its tolerance. Recorded per run: the
+test images is factorised with ``tolerance`` 1e-3 ... 1e-6 by the plain multiplicative updates (``solver="mu"``),
+by SQUAREM (:mod:`keras_nmf.ops.squarem`) and by Anderson acceleration (:mod:`keras_nmf.ops.anderson`), each
+pattern stopping at its tolerance. Recorded per run: the
 updates the patterns used (mean, median, max), the compiled factorisation's time (median of repeats, after a
 warm-up call), and the largest distance of h to the fixed point (a SQUAREM solve at a tolerance of 1e-8).
 
@@ -14,8 +15,11 @@ import pathlib
 import statistics
 import time
 
+from keras_nmf.nmf_arguments import SOLVERS
+
 TOLERANCES = (1e-3, 1e-4, 1e-5, 1e-6)
-SOLVERS = ("mu", "squarem")
+#: How the table and the figure name each solver.
+SOLVER_NAMES = {"mu": "plain updates", "squarem": "SQUAREM", "anderson": "Anderson"}
 #: The fixed point's tolerance, and the most updates a pattern may use.
 REFERENCE_TOLERANCE, MAX_UPDATES = 1e-8, 10_000
 CSV_COLUMNS = ("layer", "patterns", "solver", "tolerance", "mean_updates", "median_updates", "max_updates",
@@ -23,7 +27,7 @@ CSV_COLUMNS = ("layer", "patterns", "solver", "tolerance", "mean_updates", "medi
 
 
 def measure_solvers(classifier, images, layer_names, tolerances=TOLERANCES, repeats=3, print_fn=print,
-                    reference_tolerance=REFERENCE_TOLERANCE):
+                    reference_tolerance=REFERENCE_TOLERANCE, solvers=SOLVERS):
     """Rows of :data:`CSV_COLUMNS` for every layer, solver and tolerance (see the module docstring).
 
     Args:
@@ -58,13 +62,13 @@ def measure_solvers(classifier, images, layer_names, tolerances=TOLERANCES, repe
 
         fixed_point, _, _ = factorize({"tolerance": reference_tolerance, "solver": "squarem"})
         for tolerance in tolerances:
-            for solver in SOLVERS:
+            for solver in solvers:
                 h, used, seconds = factorize({"tolerance": tolerance, "solver": solver})
                 rows.append({"layer": name, "patterns": int(used.size), "solver": solver, "tolerance": tolerance,
                              "mean_updates": float(np.mean(used)), "median_updates": float(np.median(used)),
                              "max_updates": int(np.max(used)), "seconds": seconds,
                              "max_distance_to_fixed_point": float(np.abs(h - fixed_point).max())})
-                print_fn(f"{name} {solver:>7} tol {tolerance:.0e}: {rows[-1]['mean_updates']:8.1f} updates (mean), "
+                print_fn(f"{name} {solver:>8} tol {tolerance:.0e}: {rows[-1]['mean_updates']:8.1f} updates (mean), "
                          f"{seconds * 1000:8.1f} ms, |h - h*| <= {rows[-1]['max_distance_to_fixed_point']:.1e}")
     return rows
 
@@ -74,21 +78,18 @@ def _solved(factorization):
 
 
 def markdown_table(rows):
-    """The rows as a Markdown table, the two solvers side by side with their ratio."""
-    lines = ["| layer | patterns | tolerance | updates mu (mean / max) | updates SQUAREM (mean / max) | "
-             "fewer updates | time mu | time SQUAREM | speed-up | max \\|h − h*\\| mu / SQUAREM |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    pairs = {}
+    """The rows as a Markdown table, each accelerated solver beside the plain updates (``mu``) with the ratios."""
+    lines = ["| layer | patterns | tolerance | solver | updates (mean / max) | fewer updates | time | speed-up | "
+             "max \\|h − h*\\| |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    plain = {(row["layer"], row["tolerance"]): row for row in rows if row["solver"] == "mu"}
     for row in rows:
-        pairs.setdefault((row["layer"], row["tolerance"]), {})[row["solver"]] = row
-    for (layer, tolerance), pair in pairs.items():
-        mu, fast = pair["mu"], pair["squarem"]
+        mu = plain[(row["layer"], row["tolerance"])]
         lines.append(
-            f"| {layer} | {mu['patterns']:,} | {tolerance:.0e} | {mu['mean_updates']:.1f} / {mu['max_updates']} | "
-            f"{fast['mean_updates']:.1f} / {fast['max_updates']} | "
-            f"{mu['mean_updates'] / fast['mean_updates']:.1f}× | {mu['seconds'] * 1000:.0f} ms | "
-            f"{fast['seconds'] * 1000:.0f} ms | {mu['seconds'] / fast['seconds']:.1f}× | "
-            f"{mu['max_distance_to_fixed_point']:.1e} / {fast['max_distance_to_fixed_point']:.1e} |")
+            f"| {row['layer']} | {row['patterns']:,} | {row['tolerance']:.0e} | {SOLVER_NAMES[row['solver']]} | "
+            f"{row['mean_updates']:.1f} / {row['max_updates']} | {mu['mean_updates'] / row['mean_updates']:.1f}× | "
+            f"{row['seconds'] * 1000:.0f} ms | {mu['seconds'] / row['seconds']:.1f}× | "
+            f"{row['max_distance_to_fixed_point']:.1e} |")
     return "\n".join(lines) + "\n"
 
 

@@ -9,13 +9,15 @@ from keras_nmf.layers.cnmf2d import PADDINGS, _int_pair
 from keras_nmf.nmf_arguments import positive_int
 from keras_nmf.ops import convolutive
 from keras_nmf.ops import diagnostics
+from keras_nmf.ops.nmf import initial_activations
 
 #: The shared NMF options this layer refuses away from their defaults, and why.
 _REFUSED = {
     "divergence": ("kl", "its update is the KL one of eq. 3 with convolutions (the beta-divergence updates of "
                          "CNMF2D are per patch)"),
     "learning": ("backprop", "the local rule of section 4.2 is written for patches"),
-    "solver": ("mu", "SQUAREM's safeguard compares the divergences of patches; the images run the plain updates"),
+    "solver": ("mu", "the accelerated solvers run on the patch layers' (P, I) activations; the images run the plain "
+               "updates"),
     "implicit_dtype": ("float32", "it applies to backward='implicit' only, which this layer does not offer"),
 }
 
@@ -157,13 +159,10 @@ class ConvolutiveNMF2D(BaseNMF):
 
     def _start(self, x, initial_h):
         """h(0): uniform, or ``initial_h`` (the call's or the learned one) normalised like h."""
-        shape = (keras.ops.shape(x)[0],) + tuple(self._h_shape(x.shape)[1:])
-        uniform = convolutive.uniform_h(shape, self.normalize, "float32")
         if initial_h is None:
-            return uniform
-        axes = convolutive.h_axes(self.normalize)
-        sums = keras.ops.sum(initial_h, axis=axes, keepdims=True)
-        return keras.ops.where(sums > 0, keras.ops.divide_no_nan(initial_h, sums), uniform)
+            shape = (keras.ops.shape(x)[0],) + tuple(self._h_shape(x.shape)[1:])
+            return convolutive.uniform_h(shape, self.normalize, "float32")
+        return initial_activations(initial_h, axis=convolutive.h_axes(self.normalize))
 
     def _iterate(self, x, w, h, with_history=False):
         return convolutive.iterate(x, w, h, self.iterations, normalize=self.normalize, epsilon=self.epsilon,

@@ -50,9 +50,10 @@ class NMFDense(BaseNMF):
             h(0) = |v| / sum |v| (one vector of length units, the same at every input),
             starting uniform. It learns through the iterations, so it needs
             ``backward="autodiff"``.
-        solver: with a ``tolerance``, ``"mu"`` (the plain updates) or ``"squarem"``:
-            extrapolation cycles of 3 updates toward the same fixed point, each input
-            safeguarded back to the plain updates (:mod:`keras_nmf.ops.squarem`).
+        solver: with a ``tolerance``, ``"mu"`` (the plain updates), ``"squarem"``
+            (extrapolation cycles of 3 updates, :mod:`keras_nmf.ops.squarem`) or ``"anderson"``
+            (Anderson acceleration, :mod:`keras_nmf.ops.anderson`): the same fixed point in fewer
+            updates, each input safeguarded back to the plain updates.
         **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``...).
 
     Call arguments:

@@ -20,13 +20,19 @@ whole gradient NaN with ``backward="autodiff"``. The one-step backward,
 outside autodiff, guards R with :data:`TINY`.
 """
 
+import math
+
 from keras import ops
 
 from keras_nmf import backend
 from keras_nmf.nmf_arguments import DIVERGENCES, NMFOptions
+from keras_nmf.ops.anderson import anderson
 from keras_nmf.ops.divergences import beta_update, normalised_patterns, objective, one_step_gradients
 from keras_nmf.ops.implicit import implicit_cotangent, update_cotangent
 from keras_nmf.ops.squarem import squarem
+
+#: The accelerated solvers of the fixed point: (step, objective, start, iterations, tolerance) -> (h, counts, previous).
+_ACCELERATED = {"squarem": squarem, "anderson": anderson}
 
 #: Guard added to R in the one-step backward (eqs. 18-19): R + TINY.
 TINY = 1e-20
@@ -55,11 +61,15 @@ def _renormalised(h):
     return ops.divide_no_nan(h, ops.sum(h, axis=-1, keepdims=True))
 
 
-def initial_activations(initial_h):
+def initial_activations(initial_h, axis=-1):
     """h(0) from a given h (a warm start, or a learned h(0)): each pattern's h scaled to unit sum, as the default
-    h(0) = 1/I is; 1/I for a pattern whose given h sums to 0. ``initial_h``: ([G,] P, I), non-negative."""
-    sums = ops.sum(initial_h, axis=-1, keepdims=True)
-    uniform = ops.full_like(initial_h, 1.0 / initial_h.shape[-1])
+    h(0) = 1/I is; 1/I for a pattern whose given h sums to 0. ``initial_h``: ([G,] P, I), non-negative.
+
+    ``axis``: the axis, or tuple of axes, of one pattern's h (the convolutive layer's whole map: (1, 2, 3)); I is
+    their total size."""
+    sums = ops.sum(initial_h, axis=axis, keepdims=True)
+    size = math.prod(initial_h.shape[a] for a in (axis if isinstance(axis, tuple) else (axis,)))
+    uniform = ops.full_like(initial_h, 1.0 / size)
     return ops.where(sums > 0, ops.divide_no_nan(initial_h, sums), uniform)
 
 
@@ -93,7 +103,8 @@ def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul, divergence
             ``keras.ops.while_loop`` until every pattern has stopped.
         with_history: also return the updates each pattern used, int32 ([G,] P),
             and its h one update before the returned one (h(0) after one update).
-        solver: with a tolerance, ``"mu"`` (the updates above) or ``"squarem"`` (:mod:`keras_nmf.ops.squarem`).
+        solver: with a tolerance, ``"mu"`` (the updates above), ``"squarem"`` (:mod:`keras_nmf.ops.squarem`) or
+            ``"anderson"`` (:mod:`keras_nmf.ops.anderson`).
         initial_h: None for h(0) = 1/I, else ([G,] P, I) non-negative: h(0) is each pattern's
             ``initial_h`` scaled to unit sum (:func:`initial_activations`). Differentiable.
 
@@ -111,11 +122,11 @@ def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul, divergence
             "(docs/deploy.md).")
     step = _update_rule(x, w, epsilon, matmul, divergence, observed)
     start = None if initial_h is None else initial_activations(ops.cast(initial_h, x.dtype))
-    if solver == "squarem":
+    if solver in _ACCELERATED:
         if start is None:
             start = ops.zeros_like(x[..., :1]) + ops.full((w.shape[-1],), 1.0 / w.shape[-1], x.dtype)  # 1/I
         x_hat, _ = normalised_patterns(x, observed)
-        h, counts, previous = squarem(
+        h, counts, previous = _ACCELERATED[solver](
             step, lambda h: objective(x_hat, w, h, DIVERGENCES[divergence], observed), start, iterations, tolerance)
         return (h, counts, previous) if with_history else h
     h = step(start)

@@ -114,8 +114,9 @@ class ModelSettings(_Section):
     nmf_tolerance: float = _field(None, "each patch stops at its first update that changes h by less than this (L1); "
                                         "--iterations is then the maximum (default: exactly --iterations)",
                                   type=float, above=0.0, applies_to="nmf")
-    nmf_solver: str = _field("mu", "with --nmf-tolerance: the plain multiplicative updates (mu) or SQUAREM "
-                                   "extrapolation to the same fixed point in fewer updates (docs/nmf_options.md)",
+    nmf_solver: str = _field("mu", "with --nmf-tolerance: the plain multiplicative updates (mu), or SQUAREM or "
+                                   "Anderson acceleration to the same fixed point in fewer updates "
+                                   "(docs/nmf_options.md)",
                              choices=SOLVERS, applies_to="nmf")
     nmf_learning: str = _field(
         "backprop", "NMF weights by backprop or by the local NMF rule (section 4.2 ablation): one mode for every "
