@@ -24,9 +24,9 @@ plain ones, but slower per update on a CPU (its small per-pattern solves), so SQ
 
 from keras import ops
 
-#: The differences Anderson acceleration combines (m): on block 1 and 2 patches of the trained ``cnmf_cifar10``,
-#: m = 3, 6, 10 needed 313, 288, 262 (block 1) and 219, 187, 188 (block 2) updates per pattern at a tolerance of
-#: 1e-4 (docs/experiments/solvers), and each step's cost grows with m.
+#: The differences Anderson acceleration combines (m). On block 1 and 2 patches of the trained ``cnmf_cifar10`` at
+#: a tolerance of 1e-4, with the steps that leave the orthant rejected (before they were shortened), m = 3, 6, 10
+#: needed 313, 288, 262 (block 1) and 219, 187, 188 (block 2) updates per pattern; each step's cost grows with m.
 MEMORY = 5
 
 #: The floor of the normal equations' Cholesky pivots, relative to the mean diagonal of dF^T dF.
