@@ -1,8 +1,8 @@
 """A training step of one of the paper's networks under several variants (``--variant`` overrides), side by side.
 
 What a comparison's variants cost per step, without training them: each variant's network is built and compiled
-with the run recipe (:func:`keras_nmf.training.recipe.build_compiled_model`), takes one step to trace and compile,
-and then the variants take their timed steps in turn, round after round, so that a shared machine's drift falls on
+with the run recipe and compiled as a run would be (:func:`keras_nmf.training.recipe.build_compiled_model`, XLA
+where :func:`~keras_nmf.training.recipe.resolve_jit` turns it on), takes one step to trace and compile, and then the variants take their timed steps in turn, round after round, so that a shared machine's drift falls on
 all of them alike. The ratios to the first variant are what to read; the times hold on this machine only.
 
 A variant with a tolerance stops each batch at its slowest pattern, so its step depends on the weights: at
@@ -41,7 +41,7 @@ def variant_step_times(arch, variants=(BASE_VARIANT,), batch_size=50, repeats=5,
     rows, models = [], []
     with process_settings(seed=seed):
         for variant, config in zip(variants, configs):
-            model = build_compiled_model(config, (crop, crop, 3), num_classes, jit=True)
+            model = build_compiled_model(config, (crop, crop, 3), num_classes)  # compiled as a run would be
             start = time.perf_counter()
             _block(model.train_on_batch(images, labels))
             rows.append({"variant": variant.label, "overrides": variant.describe(),
