@@ -1,9 +1,10 @@
 """A training step of one of the paper's networks under several variants (``--variant`` overrides), side by side.
 
-What a comparison's variants cost per step, without training them: each variant's network is built and compiled
-with the run recipe and compiled as a run would be (:func:`keras_nmf.training.recipe.build_compiled_model`, XLA
-where :func:`~keras_nmf.training.recipe.resolve_jit` turns it on), takes one step to trace and compile, and then the variants take their timed steps in turn, round after round, so that a shared machine's drift falls on
-all of them alike. The ratios to the first variant are what to read; the times hold on this machine only.
+What a comparison's variants cost per step, without training them: each variant's network is built with the run
+recipe and compiled as a run would be (:func:`keras_nmf.training.recipe.build_compiled_model`, XLA where
+:func:`~keras_nmf.training.recipe.resolve_jit` turns it on), takes one step to trace and compile, and then the
+variants take their timed steps in turn, round after round, so that a shared machine's drift falls on all of them
+alike. The ratios to the first variant are what to read; the times hold on this machine only.
 
 A variant with a tolerance stops each batch at its slowest pattern, so its step depends on the weights: at
 initialisation (here) the patterns' fixed points are not a trained network's.
