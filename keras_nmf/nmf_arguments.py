@@ -19,11 +19,11 @@ IMPLICIT_DTYPES = ("float32", "float64")
 LEARNING_MODES = ("backprop", "local")
 #: beta of each divergence of D_beta (Févotte and Idier 2011, eq. 4).
 DIVERGENCES = {"kl": 1.0, "frobenius": 2.0, "itakura_saito": 0.0}
-#: Solvers of the fixed point with a ``tolerance``: the plain multiplicative updates, SQUAREM extrapolation
-#: (:mod:`keras_nmf.ops.squarem`) or Anderson acceleration (:mod:`keras_nmf.ops.anderson`).
-SOLVERS = ("mu", "squarem", "anderson")
-#: What each accelerated solver runs until every pattern has stopped, and the fewest updates it needs.
+#: The accelerated solvers (:mod:`keras_nmf.ops.squarem`, :mod:`keras_nmf.ops.anderson`): what each runs until every
+#: pattern has stopped, and the fewest updates it needs.
 ACCELERATED_SOLVERS = {"squarem": ("cycles of 3 updates", 3), "anderson": ("Anderson steps of 1 update each", 1)}
+#: Solvers of the fixed point with a ``tolerance``: the plain multiplicative updates, then the accelerated ones.
+SOLVERS = ("mu", *ACCELERATED_SOLVERS)
 #: The largest ``iterations`` (N) a layer accepts. Up to :data:`keras_nmf.ops.UNROLL_LIMIT` the N updates are
 #: unrolled; above it they run as one compiled loop, so compile time does not grow with N.
 MAX_ITERATIONS = 10_000
