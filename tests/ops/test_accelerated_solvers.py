@@ -8,7 +8,9 @@ import pytest
 from keras_nmf import ops
 from keras_nmf.layers import CNMF2D, NMFDense
 from keras_nmf.ops.divergences import normalised_patterns, objective
-from keras_nmf.nmf_arguments import DIVERGENCES
+from keras_nmf.nmf_arguments import ACCELERATED_SOLVERS, DIVERGENCES
+from keras_nmf.ops import squarem
+from keras_nmf.ops.nmf import _ACCELERATED as DISPATCHED_SOLVERS
 from tests import nmf_reference as ref
 from tests.backend import to_numpy
 from tests.layers.gradients import output_and_gradients
@@ -28,7 +30,14 @@ def _solve(x, w, solver, tolerance, iterations=20_000, **kwargs):
     return to_numpy(h).astype("float64"), to_numpy(counts)
 
 
-ACCELERATED = ["squarem", "anderson"]
+ACCELERATED = list(ACCELERATED_SOLVERS)
+
+
+def test_the_ops_run_the_solvers_the_options_accept():
+    """The options' table (a leaf module, without Keras) and the ops' dispatch table name the same solvers, and
+    SQUAREM's fewest updates is its cycle."""
+    assert set(DISPATCHED_SOLVERS) == set(ACCELERATED_SOLVERS)
+    assert ACCELERATED_SOLVERS["squarem"][1] == squarem.UPDATES_PER_CYCLE
 
 
 @pytest.mark.parametrize("solver", ACCELERATED)
