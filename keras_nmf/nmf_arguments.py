@@ -19,9 +19,12 @@ IMPLICIT_DTYPES = ("float32", "float64")
 LEARNING_MODES = ("backprop", "local")
 #: beta of each divergence of D_beta (Févotte and Idier 2011, eq. 4).
 DIVERGENCES = {"kl": 1.0, "frobenius": 2.0, "itakura_saito": 0.0}
+#: Updates per SQUAREM cycle (:mod:`keras_nmf.ops.squarem`): two to extrapolate along, one from the extrapolated point.
+SQUAREM_UPDATES_PER_CYCLE = 3
 #: The accelerated solvers (:mod:`keras_nmf.ops.squarem`, :mod:`keras_nmf.ops.anderson`): what each runs until every
 #: pattern has stopped, and the fewest updates it needs.
-ACCELERATED_SOLVERS = {"squarem": ("cycles of 3 updates", 3), "anderson": ("Anderson steps of 1 update each", 1)}
+ACCELERATED_SOLVERS = {"squarem": (f"cycles of {SQUAREM_UPDATES_PER_CYCLE} updates", SQUAREM_UPDATES_PER_CYCLE),
+                       "anderson": ("Anderson steps of 1 update each", 1)}
 #: Solvers of the fixed point with a ``tolerance``: the plain multiplicative updates, then the accelerated ones.
 SOLVERS = ("mu", *ACCELERATED_SOLVERS)
 #: The largest ``iterations`` (N) a layer accepts. Up to :data:`keras_nmf.ops.UNROLL_LIMIT` the N updates are

@@ -16,8 +16,7 @@ never updated again, so its h does not depend on the rest of the batch.
 
 from keras import ops
 
-#: Updates per SQUAREM cycle: two to extrapolate along, one from the extrapolated point.
-UPDATES_PER_CYCLE = 3
+from keras_nmf.nmf_arguments import SQUAREM_UPDATES_PER_CYCLE as UPDATES_PER_CYCLE
 
 
 def _norm(a):
