@@ -59,6 +59,9 @@ def parse_args(argv=None):
                       help="train K runs at once, each in its own process (several small networks fill one GPU); "
                            "output lines are prefixed [p1]..[pK] (default: 1)")
     refused = {name: f"compare.py sets it per run; use {instead}" for name, instead in PER_RUN.items()}
+    refused.update(dict.fromkeys(("branch_from", "branch_epoch"), "compare.py trains each run from the start; decay "
+                                 "branches of wsd trunks: keras-nmf-train --branch-from, or keras_nmf.experiments."
+                                 "budget"))
     build_parser(parser=parser.add_argument_group("every run (train.py's flags)"), exclude=("variant",),
                  refuse=refused)
     args = parser.parse_args(argv)

@@ -60,6 +60,9 @@ TRIAL_REFUSES = {
     "variant": "a sweep has no variants",
     "logdir": "KerasTuner gives each trial its folder under --directory",
     "resume": "rerun the same command: the search resumes from --directory",
+    "branch_from": "a trial trains from the start; branch a wsd trunk with keras-nmf-train --branch-from",
+    "branch_epoch": "a trial trains from the start; branch a wsd trunk with keras-nmf-train --branch-from",
+    "keep_epochs": "a trial keeps no state for branches; train a trunk with keras-nmf-train --keep-epochs",
 }
 
 

@@ -59,7 +59,7 @@ class GridRun:
         return NEW
 
 
-def _check_saved_config(run):
+def check_saved_config(run):
     """Raises ConfigMismatchError if the run directory holds a run that the planned one cannot continue.
 
     The rule is ``--resume``'s (:func:`keras_nmf.training.config.resume_changes`): the runtime flags may differ,
@@ -108,7 +108,7 @@ def plan_grid(base_config: TrainConfig, archs, seeds, variants, out) -> list:
                     logdir=str(pathlib.Path(out) / run_name(arch, variant, seed)),
                 )
                 run = GridRun(arch, variant, seed, variant.apply(config))
-                _check_saved_config(run)
+                check_saved_config(run)
                 runs.append(run)
     return runs
 

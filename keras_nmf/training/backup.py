@@ -74,11 +74,14 @@ class RunBackup(keras.callbacks.Callback):
         write: ``False`` on non-chief workers of a multi-worker run: they
             restore the chief's backup but never write it.
         learning_rate: if set, the base learning rate after a restore (a resumed run with lowered rates).
+        kept: a :class:`keras_nmf.training.branches.KeptStates` that keeps the committed state of each epoch of
+            ``keep_epochs`` (branch points), written after the commit; a stop between the two is made good when
+            the state is restored.
         print_fn: where the restore message goes.
     """
 
     def __init__(self, backup_dir, epochs, stateful=None, history_path=None, write=True, learning_rate=None,
-                 print_fn=print):
+                 kept=None, keep_epochs=(), print_fn=print):
         super().__init__()
         self.backup_dir = pathlib.Path(backup_dir)
         self.epochs = epochs
@@ -86,6 +89,8 @@ class RunBackup(keras.callbacks.Callback):
         self.history_path = None if history_path is None else pathlib.Path(history_path)
         self.write = write
         self.learning_rate = learning_rate
+        self.kept = kept
+        self.keep_epochs = frozenset(keep_epochs)
         self.print_fn = print_fn
         self.restored_epoch = None
         self.history = []
@@ -204,6 +209,7 @@ class RunBackup(keras.callbacks.Callback):
         self._state, self.history = state, [dict(row) for row in state["history"]]
         self.restored_epoch = state["epoch"]
         self._write_history()
+        self._keep_if_asked(state)  # a stop between the commit and the kept copy
         self.print_fn(f"Restored the backup of epoch {state['epoch']}: "
                       + ("training had finished." if self.training_finished(state)
                          else f"training goes on with epoch {state['epoch'] + 1}."))
@@ -238,10 +244,17 @@ class RunBackup(keras.callbacks.Callback):
             atomic_write_json(self.backup_dir / PREVIOUS_STATE_FILE, previous)
         atomic_write_json(self.state_path, state)  # the commit
         keep = {weights, previous and previous["weights"]}
+        self._keep_if_asked(state)
         for old in self.backup_dir.glob("epoch-*.weights.h5"):
             if old.name not in keep:
                 old.unlink()
         self._write_history()
+
+    def _keep_if_asked(self, state):
+        """Keeps the committed ``state`` as a branch point if its epoch is one of ``keep_epochs`` and not kept yet."""
+        epoch = state["epoch"]
+        if self.write and self.kept is not None and epoch in self.keep_epochs and epoch not in self.kept.epochs():
+            self.kept.keep(state, self.backup_dir)
 
     def _write_history(self):
         if self.write and self.history_path is not None:

@@ -16,6 +16,7 @@ The rules that need the backend are :func:`keras_nmf.training.recipe.check_backe
 """
 
 import dataclasses
+import math
 import pathlib
 
 from keras_nmf.errors import ConfigError
@@ -51,6 +52,21 @@ class TrainConfig:
         if self.optimisation.monitor == "val_loss" and not self.data.val_split:
             raise ConfigError("--monitor val_loss needs a validation split: add --val-split 0.1 (for example).")
         check_applies_to_arch(self.execution, self.model.arch)
+        branch_epoch, epochs = self.optimisation.branch_epoch, self.budget.epochs
+        if branch_epoch is not None:
+            decay = self.optimisation.decay_fraction
+            if branch_epoch >= epochs:
+                raise ConfigError(f"--branch-epoch {branch_epoch} leaves nothing to train in --epochs {epochs}: a "
+                                  f"branch's budget is its trunk's epochs and its own, so --epochs must exceed "
+                                  f"--branch-epoch.")
+            stable_end = round((1.0 - decay) * epochs, 9)  # the step-level check follows once the data is known
+            if branch_epoch > stable_end:
+                shortest = math.ceil(round(branch_epoch / (1.0 - decay), 9)) if decay < 1 else None
+                raise ConfigError(
+                    f"--branch-epoch {branch_epoch} lies in the decay of --epochs {epochs} (its last {decay:.0%}, "
+                    f"after epoch {stable_end:g}), where this budget's rate is below the trunk's: the trunk's state "
+                    f"there is not this budget's. Branch at most at epoch {math.floor(stable_end)}"
+                    + (f", or give --epochs {shortest} or more." if shortest else "."))
 
     @classmethod
     def of(cls, **settings):
@@ -134,7 +150,8 @@ def resume_changes(saved, requested, names=None, finished=False):
     """What continuing the saved run with ``requested``'s values would change: ``(changes, refused)``.
 
     A run under a fixed-budget ``--schedule`` (wsd, onecycle, cosine) takes no budget change either: its rates are
-    laid over its saved ``--epochs`` and ``--lr``/``--kxk-lr`` from the first step.
+    laid over its saved ``--epochs`` and ``--lr``/``--kxk-lr`` from the first step. A stable wsd trunk (no decay, no
+    warm-up) is the exception for ``--epochs``: its rate is the peak whatever its length.
 
     Args:
         names: the settings to compare (the command line's flags); ``None``: every setting.
@@ -152,7 +169,8 @@ def resume_changes(saved, requested, names=None, finished=False):
         old, new = saved.value(name), requested.value(name)
         if name in _RUN_IDENTITY or old == new:
             continue
-        if changeable_on_resume(name, finished or fixed_schedule):
+        if changeable_on_resume(name, finished or fixed_schedule) or (
+                name == "epochs" and not finished and saved.optimisation.is_stable_trunk):
             changes[name] = (old, new)
         elif fixed_schedule and changeable_on_resume(name):
             refused.append(f"{flag(name)} (saved {old!r}, given {new!r}: --schedule {schedule} lays the "

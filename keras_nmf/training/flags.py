@@ -6,7 +6,8 @@ A leaf like the settings: parsing and every usage error happen before a backend 
 import argparse
 import dataclasses
 
-from keras_nmf.errors import ConfigError
+from keras_nmf.errors import ConfigError, RunFileError
+from keras_nmf.training.branches import branch_defaults, load_trunk
 from keras_nmf.training.config import TrainConfig
 from keras_nmf.training.settings import SECTION_OF, SECTIONS, flag
 
@@ -74,10 +75,11 @@ def config_from_args(parser, args, defaults=None, exclude=()):
     """
     names = set(SECTION_OF) - set(exclude)
     given = {key: value for key, value in vars(args).items() if key in names}
-    values = {**(defaults or {}), **given}
     try:
-        return TrainConfig.of(**values), set(given)
-    except ConfigError as error:
+        if given.get("branch_from") is not None:  # a branch: its trunk's settings, but for the flags given
+            defaults = {**(defaults or {}), **branch_defaults(load_trunk(given["branch_from"]))}
+        return TrainConfig.of(**{**(defaults or {}), **given}), set(given)
+    except (ConfigError, RunFileError) as error:
         parser.error(str(error))
 
 

@@ -231,11 +231,16 @@ def use_run_schedule(model, config, steps_per_epoch):
     restore of a backup: Keras drops the constant rate's variable from the
     optimizer's variables when a schedule replaces it.
     """
-    shape, budget = config.optimisation, config.budget
-    schedule = fixed_budget_schedule(shape.schedule, budget.lr, budget.epochs, steps_per_epoch,
-                                     shape.peak_lr_factor, shape.warmup_fraction, shape.decay_fraction)
+    schedule = run_schedule(config, steps_per_epoch)
     if schedule is not None:
         model.optimizer.learning_rate = schedule  # a function of the optimizer's step counter
+
+
+def run_schedule(config, steps_per_epoch):
+    """The base rate's schedule of a run's settings (``None`` for the paper's plateau)."""
+    shape, budget = config.optimisation, config.budget
+    return fixed_budget_schedule(shape.schedule, budget.lr, budget.epochs, steps_per_epoch, shape.peak_lr_factor,
+                                 shape.warmup_fraction, shape.decay_fraction)
 
 
 def recipe_callbacks(optimisation, train_data, nan_advice="", last_good=None, print_fn=print):

@@ -22,10 +22,11 @@ import time
 import keras
 
 from keras_nmf import backend, schedules
+from keras_nmf.commands import command_line
 from keras_nmf.data import dataset_shape
 from keras_nmf.models import count_parameters
 from keras_nmf.ops import InvalidInputError, invalid_input_message
-from keras_nmf.training import callbacks as run_callbacks
+from keras_nmf.training import branches, callbacks as run_callbacks
 from keras_nmf.training.backup import RunBackup
 from keras_nmf.errors import ConfigError
 from keras_nmf.training.config import TrainConfig
@@ -35,7 +36,8 @@ from keras_nmf.training.distribute import (
 )
 from keras_nmf.training.progress import ProgressBar
 from keras_nmf.training.recipe import (
-    build_compiled_model, check_backend_support, load_run_data, process_settings, recipe_callbacks, use_run_schedule,
+    build_compiled_model, check_backend_support, load_run_data, process_settings, recipe_callbacks, run_schedule,
+    use_run_schedule,
 )
 from keras_nmf.training.run_dir import RunDir
 from keras_nmf.training.run_files import RunFileError, RunWriteError
@@ -88,6 +90,8 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
             raise ConfigError(f"The model cannot be built with these flags: {error}") from None
         data = load_run_data(config.data, optimisation)
         use_run_schedule(model, config, data.stream.steps)
+        if run.trunk is not None:  # a new decay branch: its rates up to the branch point must be the trunk's
+            _check_branch_rates(run.trunk, config, data.stream.steps)
         if chief:
             run.start()
         parameters = count_parameters(model)
@@ -102,7 +106,8 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
                                             last_good=lambda epoch: _last_good(run, epoch), print_fn=say)
         backup = RunBackup(run.backup_dir, budget.epochs, stateful=stateful,
                            history_path=run.path / "epochs.csv", write=chief,
-                           learning_rate=budget.lr if "lr" in run.changes else None)
+                           learning_rate=budget.lr if "lr" in run.changes else None,
+                           kept=branches.KeptStates(run.path), keep_epochs=branches.kept_epochs(config))
         callbacks = [
             *recipe,
             run_callbacks.TestSetEvaluation(data.test, every=execution.eval_every),
@@ -115,6 +120,8 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
             *extra_callbacks,
         ]
 
+        if chief and optimisation.branch_from is not None and backup.read_state() is None:
+            _seed_branch(config, backup, say)
         state = backup.read_state()  # checked before any training: a corrupt backup is an error now
         undo_patch = backend.patch_multiworker_build(model, strategy)
         start = time.perf_counter()
@@ -158,7 +165,28 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
         backup.remove()  # only now: the results are safely written
     print(f"Test accuracy {results['test_accuracy']:.4f} | loss {results['test_loss']:.4f} | "
           f"{results['epochs_run']} epochs | results in {run.path / 'results.json'}")
+    print(branches.next_steps(config, run.path, command_line("train")))
     return results
+
+
+def _check_branch_rates(trunk, config, steps_per_epoch):
+    """Refuses a branch whose learning rates before its branch point are not its trunk's (step by step)."""
+    branch_steps = config.optimisation.branch_epoch * steps_per_epoch
+    reason = branches.rates_differ(run_schedule(trunk, steps_per_epoch), run_schedule(config, steps_per_epoch),
+                                   branch_steps)
+    if reason is not None:
+        raise ConfigError(f"This branch is not its budget's run from the trunk's state: up to epoch "
+                          f"{config.optimisation.branch_epoch} ({branch_steps} steps) {reason}.")
+
+
+def _seed_branch(config, backup, say):
+    """Starts a branch's backup from its trunk's kept state (first start, or a stop before the copy committed)."""
+    shape = config.optimisation
+    branches.check_branch(config)
+    branches.seed_backup(branches.KeptStates(shape.branch_from), shape.branch_epoch, backup.backup_dir)
+    say(f"Branch of {shape.branch_from} at its epoch {shape.branch_epoch}: its state (weights, optimizer, "
+        f"history) is this run's epoch {shape.branch_epoch}; the rate decays over the last "
+        f"{shape.decay_fraction:.0%} of {config.budget.epochs} epochs.")
 
 
 def _stopped_by_floor(stateful):

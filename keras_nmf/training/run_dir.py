@@ -24,7 +24,8 @@ import numpy as np
 
 import keras_nmf
 from keras_nmf.commands import command_line
-from keras_nmf.errors import ConfigError
+from keras_nmf.errors import ConfigError, RunFileError
+from keras_nmf.training.branches import check_branch, next_steps
 from keras_nmf.training.config import TrainConfig, resume_changes, with_absolute_data_paths
 from keras_nmf.training.settings import flag
 from keras_nmf.training.run_files import (
@@ -43,11 +44,13 @@ class RunDir:
         path: the directory.
         config: the configuration (on ``--resume``: the saved one with the accepted changes).
         changes: ``{field: (saved, new)}`` that a resume applied.
+        trunk: a new decay branch's trunk configuration (:func:`keras_nmf.training.branches.check_branch`).
     """
 
     path: pathlib.Path
     config: TrainConfig
     changes: dict
+    trunk: TrainConfig = None
 
     @classmethod
     def prepare(cls, config, given=None):
@@ -72,14 +75,17 @@ class RunDir:
         path = _find(config)
         config = with_absolute_data_paths(config)
         if not config.session.resume:
-            return cls(path, config.replace(logdir=str(path)), {})
+            config = config.replace(logdir=str(path))
+            if config.optimisation.branch_from is None:
+                return cls(path, config, {})
+            config = config.replace(branch_from=str(pathlib.Path(config.optimisation.branch_from).resolve()))
+            return cls(path, config, {}, trunk=check_branch(config))
         saved_path = path / "config.json"
         if not saved_path.exists():
             raise FileNotFoundError(f"--resume: {path} has no config.json; is it a keras_nmf run directory?")
         if (path / "results.json").exists():
             raise FileExistsError(f"--resume: the run in {path} already finished (results.json exists); --resume "
-                                  f"continues only an unfinished run. To train longer, start a new run with another "
-                                  f"--logdir and the --epochs you want.")
+                                  f"continues only an unfinished run. {_after_finish(path)}")
         saved = TrainConfig.load(saved_path)
         changes, refused = resume_changes(saved, config.replace(logdir=str(path)), given)
         if refused:
@@ -158,9 +164,17 @@ def _check_unused(path):
     """A new run needs a directory that holds no run (finished or not)."""
     if (path / "results.json").exists():
         raise FileExistsError(f"{path} holds a finished run (results.json): pass another --logdir. A finished run is "
-                              f"not trained further; to train longer, start a new run with the --epochs you want.")
+                              f"not trained further. {_after_finish(path)}")
     if (path / "config.json").exists():
         raise FileExistsError(f"{path} holds an unfinished run: pass --resume to continue it, or another --logdir.")
+
+
+def _after_finish(path):
+    """What a finished run in ``path`` offers instead (:func:`keras_nmf.training.branches.next_steps`)."""
+    try:
+        return next_steps(TrainConfig.load(path / "config.json"), path, command_line("train"))
+    except RunFileError:
+        return "To train longer, start a new run with another --logdir and the --epochs you want."
 
 
 def _check_writable(path):

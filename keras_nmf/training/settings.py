@@ -63,6 +63,22 @@ def _field(default, help, type=None, choices=None, minimum=None, above=None, max
     return dataclasses.field(default=default, metadata=metadata)
 
 
+def parse_epochs(text):
+    """``"16,32,64"`` -> ``(16, 32, 64)``: distinct epochs from 1, in increasing order (``--keep-epochs``).
+
+    Raises:
+        ValueError: naming the part that is not such an epoch.
+    """
+    epochs = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit() or int(part) < 1:
+            raise ValueError(f"{part!r} in {text!r} is not an epoch: give epochs from 1, comma-separated (e.g. "
+                             f"16,32,64)")
+        epochs.append(int(part))
+    return tuple(sorted(set(epochs)))
+
+
 def builtin_type(default):
     return type(default) if default is not None else str
 
@@ -194,7 +210,8 @@ class OptimisationSettings(_Section):
     warmup_fraction: float = _field(
         0.0, "the fixed-budget schedules' linear warm-up from 0, as a share of the run's steps (a 5%% warm-up cost cnn "
         "15 points at 5 epochs: docs/experiments/schedules)", minimum=0.0, below=1.0, schedules=FIXED_BUDGET)
-    decay_fraction: float = _field(0.2, "wsd's final linear decay to 0, as a share of the run's steps", above=0.0,
+    decay_fraction: float = _field(0.2, "wsd's final linear decay to 0, as a share of the run's steps; 0: no decay, "
+                                        "a stable trunk to branch from (--keep-epochs, --branch-from)", minimum=0.0,
                                    maximum=1.0, schedules=("wsd",))
     monitor: str = _field("loss", "ReduceLROnPlateau monitors the training loss, or val_loss (needs --val-split)",
                           choices=MONITORS, schedules=("plateau",))
@@ -209,6 +226,12 @@ class OptimisationSettings(_Section):
     seed: int = _field(0, "random seed (weights, data order, augmentation, subsets)", minimum=0, maximum=2**32 - 1)
     deterministic: bool = _field(
         False, "enable_op_determinism: the same seed and flags give bit-identical weights (slower)")
+    branch_from: str = _field(
+        None, "a decay branch: start from the state that this wsd run (the stable trunk) kept at --branch-epoch, and "
+        "decay to the end of --epochs; the run's other settings default to the trunk's (docs/training.md)",
+        schedules=("wsd",))
+    branch_epoch: int = _field(None, "the trunk's kept epoch a --branch-from run starts from (its --keep-epochs)",
+                               type=int, minimum=1, schedules=("wsd",))
 
     def _check(self):
         """Refuses a field of another ``--schedule`` set away from its default, and a wsd whose phases overlap."""
@@ -220,6 +243,14 @@ class OptimisationSettings(_Section):
         if self.schedule == "wsd" and self.warmup_fraction + self.decay_fraction > 1.0:
             raise ConfigError(f"--warmup-fraction {self.warmup_fraction:g} and --decay-fraction "
                               f"{self.decay_fraction:g} overlap: together they must be at most 1.")
+        if (self.branch_from is None) != (self.branch_epoch is None):
+            raise ConfigError("--branch-from and --branch-epoch go together: a decay branch starts from the epoch "
+                              "that its trunk kept. Give both, or neither.")
+
+    @property
+    def is_stable_trunk(self):
+        """A wsd run without decay or warm-up: its rates do not depend on ``--epochs`` (it may be extended)."""
+        return self.schedule == "wsd" and self.decay_fraction == 0 and self.warmup_fraction == 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -258,6 +289,9 @@ class ExecutionSettings(_Section):
     nmf_diagnostics: bool = _field(
         True, "log each NMF layer's reconstruction error, fixed-point residual and sparsity of h on one fixed test "
         "batch per epoch (epochs.csv, TensorBoard)")
+    keep_epochs: str = _field(
+        None, "comma-separated epochs whose whole state (weights, optimizer, history) the run keeps in <run>/kept/ "
+        "for decay branches (--branch-from), e.g. 16,32,64", check=parse_epochs)
     variant: str = _field("base", "label of this run in a comparison (scripts/compare.py --variant)")
     logdir: str = _field(None, "run directory (default runs/<arch>-<timestamp>)")
 
