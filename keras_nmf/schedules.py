@@ -100,4 +100,6 @@ def _steps(fraction, total):
 def describe(name, peak_lr_factor, warmup_fraction, decay_fraction):
     """A fixed-budget schedule in a few words, e.g. ``wsd, peak 1x, warm-up 0%, decay 20%`` (run logs, reports)."""
     text = f"{name}, peak {peak_lr_factor:g}x, warm-up {warmup_fraction:.0%}"
-    return text + (f", decay {decay_fraction:.0%}" if name == "wsd" else "")
+    if name != "wsd":
+        return text
+    return text + (f", decay {decay_fraction:.0%}" if decay_fraction else ", no decay (a stable trunk)")

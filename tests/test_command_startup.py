@@ -14,7 +14,7 @@ from tests.conftest import REPO_ROOT
 HEAVY = ("keras", "tensorflow", "jax", "torch")
 
 #: Each command, and a usage error of it.
-USAGE_ERRORS = {"train": ["--epoch", "1"], "evaluate": [], "compare": ["--archs", "vgg"],
+USAGE_ERRORS = {"train": ["--epoch", "1"], "evaluate": [], "compare": ["--archs", "vgg"], "budget": ["--budgets", "1"],
                 "robustness": ["--steps", "1", "--out", "x", "m.keras"], "gradient_fidelity": ["--batch-size", "0"],
                 "search": ["--val-split", "0"], "report": [],
                 "pack_images": ["one"]}

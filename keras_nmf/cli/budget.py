@@ -15,6 +15,8 @@ budget.png, learning_curves.png) is rebuilt from the finished branches.
 """
 
 import argparse
+import importlib
+import pathlib
 import sys
 
 from keras_nmf.architectures import ARCHITECTURES
@@ -46,11 +48,16 @@ def parse_args(argv=None):
     plan.add_argument("--out", required=True, help="the campaign's directory (shared by every invocation)")
     plan.add_argument("--processes", type=int, default=1, metavar="K", help="train K runs at once (default: 1)")
     plan.add_argument("--report-only", action="store_true", help="rebuild the report without training")
+    plan.add_argument("--direct-runs", metavar="SUMMARY_CSV",
+                      help="a grid's summary.csv (keras-nmf-compare) of runs trained for a budget directly with the "
+                           "same recipe: the report sets each branch beside the direct run of its budget")
     build_parser(parser=parser.add_argument_group("every run (train.py's flags)"), refuse=_PER_RUN)
     args = parser.parse_args(argv)
     base, _ = config_from_args(parser, args, defaults={"schedule": "wsd", "verbose": 2})
     if args.processes < 1:
         parser.error(f"--processes must be at least 1. Received: {args.processes}")
+    if args.direct_runs and not pathlib.Path(args.direct_runs).is_file():
+        parser.error(f"--direct-runs {args.direct_runs}: no such file; give a grid's summary.csv.")
     if any(budget < 2 for budget in args.budgets):
         parser.error(f"--budgets are total epochs of at least 2. Received: {args.budgets}")
     return args, with_absolute_data_paths(base)
@@ -68,6 +75,7 @@ def main(argv=None):
     from keras_nmf.training.recipe import check_backend_support
 
     try:
+        importlib.import_module("keras_nmf.experiments.plots")  # the report's figures: refused now, not after days
         check_backend_support(base)
         out = prepare_output_dir(args.out)
         runs = plan_budget(base, args.archs, args.seeds, args.budgets, out)
@@ -84,8 +92,8 @@ def main(argv=None):
                 counts = run_budget(runs)
                 print(f"Budget runs done here: {counts}")
                 code = 3 if counts["failed"] else 0
-        report = write_budget_report(runs, out)
-    except (KerasNMFError, FileNotFoundError, PermissionError) as error:
+        report = write_budget_report(runs, out, args.direct_runs)
+    except (KerasNMFError, FileNotFoundError, PermissionError, ModuleNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

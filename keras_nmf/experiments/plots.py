@@ -286,3 +286,82 @@ def draw_solvers(rows):
         axis.grid(alpha=0.3)
     _legend_below(axes[0])
     return figure
+
+
+def plot_budget_curve(rows, paper, path, direct=()):
+    """Writes :func:`draw_budget_curve` as a PNG."""
+    _save(draw_budget_curve(rows, paper, direct), path)
+
+
+def draw_budget_curve(rows, paper, direct=()):
+    """Test accuracy against the training budget, one line per network (its decay branches), the paper's numbers as
+    dashed lines of the network's colour, and direct runs of a budget (``direct``) as open circles.
+
+    Args:
+        rows: ``{"network", "budget_epochs", "test_accuracy"}`` (accuracy in %), one per branch (seeds averaged).
+        paper: ``{network: accuracy %}``.
+        direct: ``{"network", "budget_epochs", "test_accuracy"}`` rows of runs trained for their budget directly.
+    """
+    figure, axes = plt.subplots(figsize=(6.4, 4.8), layout="constrained")
+    budgets = sorted({row["budget_epochs"] for row in rows} | {row["budget_epochs"] for row in direct})
+    for network in dict.fromkeys(row["network"] for row in rows):
+        by_budget = {}
+        for row in rows:
+            if row["network"] == network:
+                by_budget.setdefault(row["budget_epochs"], []).append(row["test_accuracy"])
+        xs = sorted(by_budget)
+        line, = axes.plot(xs, [sum(by_budget[x]) / len(by_budget[x]) for x in xs], marker="o", label=network)
+        if network in paper:
+            axes.axhline(paper[network], color=line.get_color(), linestyle="--", linewidth=1,
+                         label=f"{network}: the paper's {paper[network]:g} %")
+        points = [row for row in direct if row["network"] == network]
+        if points:
+            axes.scatter([row["budget_epochs"] for row in points], [row["test_accuracy"] for row in points],
+                         facecolors="none", edgecolors=line.get_color(), s=60, zorder=3,
+                         label=f"{network}: trained for the budget directly (each seed)")
+    axes.set_xscale("log", base=2)
+    axes.set_xticks(budgets, [str(budget) for budget in budgets])
+    axes.xaxis.set_minor_formatter(NullFormatter())
+    axes.set_xlabel("training budget (epochs, warm-stable-decay)")
+    axes.set_ylabel("CIFAR-10 test accuracy (%)")
+    _percent_ticks(axes.yaxis)
+    axes.set_title("Accuracy against budget: one stable trunk per network, a decay branch per budget")
+    axes.title.set_fontsize(9)
+    axes.grid(alpha=0.3)
+    _legend_below(axes)
+    return figure
+
+
+def plot_branch_curves(curves, path):
+    """Writes :func:`draw_branch_curves` as a PNG."""
+    _save(draw_branch_curves(curves), path)
+
+
+def draw_branch_curves(curves):
+    """Test accuracy against epochs: each network's trunk as a line, each decay branch as a line of the same colour
+    from its branch point on.
+
+    Args:
+        curves: ``{"network", "run", "kind" ("trunk" or "branch"), "epoch", "test_accuracy"}`` rows (accuracy 0-1),
+            a branch's rows from its branch epoch on.
+    """
+    figure, axes = plt.subplots(figsize=(7.2, 4.8), layout="constrained")
+    colours, labelled = {}, set()
+    # Trunks first: each network's colour is its trunk's.
+    runs = sorted(dict.fromkeys((row["network"], row["run"], row["kind"]) for row in curves),
+                  key=lambda key: key[2] != "trunk")
+    for network, run, kind in runs:
+        points = sorted((row["epoch"], 100 * row["test_accuracy"]) for row in curves if row["run"] == run)
+        label = f"{network} {'trunk' if kind == 'trunk' else 'decay branches'}"
+        line, = axes.plot([x for x, _ in points], [y for _, y in points], color=colours.get(network),
+                          linewidth=1.0 if kind == "branch" else 1.8, marker="." if kind == "branch" else None,
+                          label=None if label in labelled else label)
+        labelled.add(label)
+        colours.setdefault(network, line.get_color())
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("test accuracy (%)")
+    _percent_ticks(axes.yaxis)
+    axes.set_title("Learning curves: the trunks at the peak rate, and each branch's decay")
+    axes.grid(alpha=0.3)
+    _legend_below(axes)
+    return figure

@@ -223,8 +223,8 @@ def next_steps(config, run_path, command):
     optimisation, epochs = config.optimisation, config.budget.epochs
     kept = KeptStates(run_path).epochs()
     if optimisation.schedule == "plateau":
-        return (f"To train longer: a finished run is not trained further; start a new run with the --epochs you want "
-                f"(the plateau schedule lowers the rates on its own).")
+        return ("To train longer, start a new run with another --logdir and the --epochs you want (the plateau "
+                "schedule lowers the rates on its own).")
     if optimisation.schedule != "wsd":
         return (f"Its --schedule {optimisation.schedule} laid the rates over its {epochs} epochs, so another budget is "
                 f"a new run. For the accuracy at several budgets from one run, train a stable trunk (--schedule wsd "

@@ -185,8 +185,9 @@ def _seed_branch(config, backup, say):
     branches.check_branch(config)
     branches.seed_backup(branches.KeptStates(shape.branch_from), shape.branch_epoch, backup.backup_dir)
     say(f"Branch of {shape.branch_from} at its epoch {shape.branch_epoch}: its state (weights, optimizer, "
-        f"history) is this run's epoch {shape.branch_epoch}; the rate decays over the last "
-        f"{shape.decay_fraction:.0%} of {config.budget.epochs} epochs.")
+        f"history) is this run's epoch {shape.branch_epoch}; "
+        + (f"the rate decays over the last {shape.decay_fraction:.0%} of {config.budget.epochs} epochs."
+           if shape.decay_fraction else f"the rate stays at the peak to epoch {config.budget.epochs} (a trunk)."))
 
 
 def _stopped_by_floor(stateful):
