@@ -76,13 +76,15 @@ def measure(arch, batch=50, iterations=20, repeats=10, precision="float32", inpu
         images = np.random.default_rng(0).uniform(0, 1, (batch,) + tuple(input_shape)).astype("float32")
         labels = np.arange(batch) % 10
         step_ms = median_ms(lambda: model.train_on_batch(images, labels), repeats=repeats)
+        forward_ms = median_ms(lambda: model.predict_on_batch(images), repeats=repeats)
         floor = [iteration_matmuls_ms(*shape, iterations, repeats) for shape in _nmf_layer_shapes(model, batch)]
     figures = {"arch": arch, "backend": keras.backend.backend(), "precision": resolved, "jit_compile": jit,
                "batch": batch, "iterations": iterations, "train_step_ms": step_ms,
-               "train_images_per_s": batch / step_ms * 1e3}
+               "train_images_per_s": batch / step_ms * 1e3, "forward_ms": forward_ms}
     if floor:
         figures["iteration_matmuls_ms"] = sum(floor)
         figures["step_vs_iteration_matmuls"] = step_ms / sum(floor)
+        figures["forward_vs_iteration_matmuls"] = forward_ms / sum(floor)
     return figures
 
 
@@ -169,15 +171,17 @@ def run(backends=DEFAULT_BACKENDS, archs=("cnn", "cnmf_1x1"), epoch=None, progre
 
 
 def table(report):
-    """The report as Markdown rows: backend, arch, step ms, img/s, floor ms, step / floor."""
-    lines = ["| backend | arch | train step ms | train img/s | iterations' matmuls ms | step / matmuls |",
-             "|---|---|---|---|---|---|"]
+    """The report as Markdown rows: backend, arch, step ms, img/s, forward ms, floor ms, step and forward / floor."""
+    lines = ["| backend | arch | train step ms | train img/s | inference forward ms | iterations' matmuls ms | "
+             "step / matmuls | forward / matmuls |",
+             "|---|---|---|---|---|---|---|---|"]
     for backend, figures in report["backends"].items():
         for r in figures["results"]:
             floor = f"{r['iteration_matmuls_ms']:.1f}" if "iteration_matmuls_ms" in r else "-"
-            ratio = f"{r['step_vs_iteration_matmuls']:.2f}" if "step_vs_iteration_matmuls" in r else "-"
+            ratios = [f"{r[key]:.2f}" if key in r else "-"
+                      for key in ("step_vs_iteration_matmuls", "forward_vs_iteration_matmuls")]
             lines.append(f"| {backend} | {r['arch']} | {r['train_step_ms']:.1f} | {r['train_images_per_s']:.0f} | "
-                         f"{floor} | {ratio} |")
+                         f"{r['forward_ms']:.1f} | {floor} | {' | '.join(ratios)} |")
     return "\n".join(lines)
 
 

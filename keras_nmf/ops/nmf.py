@@ -22,6 +22,7 @@ outside autodiff, guards R with :data:`TINY`.
 
 import math
 
+import keras
 from keras import ops
 
 from keras_nmf import backend
@@ -33,6 +34,10 @@ from keras_nmf.ops.squarem import squarem
 
 #: The accelerated solvers of the fixed point: (step, objective, start, iterations, tolerance) -> (h, counts, previous).
 _ACCELERATED = {"squarem": squarem, "anderson": anderson}
+
+#: The name scope of the NMF layers' own backward (eqs. 18-19, or the implicit gradient): the op names' mark by
+#: which a profile tells it from the forward (keras_nmf.benchmarks.step_profile).
+BACKWARD_SCOPE = "nmf_backward"
 
 #: Guard added to R in the one-step backward (eqs. 18-19): R + TINY.
 TINY = 1e-20
@@ -120,8 +125,17 @@ def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul, divergence
             "loop with its sample's iteration count, so other inputs would stop at the wrong step. Export with "
             "tolerance=None (a fixed N), or load the .keras file under KERAS_BACKEND=tensorflow and export there "
             "(docs/deploy.md).")
-    step = _update_rule(x, w, epsilon, matmul, divergence, observed)
     start = None if initial_h is None else initial_activations(ops.cast(initial_h, x.dtype))
+    if _scale_free(epsilon, divergence, observed, tolerance, with_history, solver):
+        # The plain KL update is invariant to each pattern's scale of h: renormalise h(N) once (see _scale_free).
+        step = _update_rule(x, w, epsilon, matmul, divergence, observed, renormalise=False)
+        h = step(start)
+        if iterations > UNROLL_LIMIT:
+            return _renormalised(ops.fori_loop(1, iterations, lambda _, h: step(h), h))
+        for _ in range(iterations - 1):
+            h = step(h)
+        return _renormalised(h)
+    step = _update_rule(x, w, epsilon, matmul, divergence, observed)
     if solver in _ACCELERATED:
         if start is None:
             start = ops.zeros_like(x[..., :1]) + ops.full((w.shape[-1],), 1.0 / w.shape[-1], x.dtype)  # 1/I
@@ -176,8 +190,25 @@ def until_converged(step, h, iterations, tolerance, start):
     return h, ops.squeeze(counts, -1), previous
 
 
-def _update_rule(x, w, epsilon, matmul, divergence, observed):
-    """The update ``step(h)`` (``step(None)`` starts from h(0) = 1/I): eq. 3/6, or the weighted beta update."""
+def _scale_free(epsilon, divergence, observed, tolerance, with_history, solver):
+    """Whether the updates may run without renormalising h at each step, h(N) alone renormalised.
+
+    The plain KL update (eq. 3) h_i <- h_i u_i with u_i = sum_s xhat_s W_si / (W h)_s is invariant to the scale of
+    h: c h gives c R and u / c, so the same c h u. Renormalising at every step (eq. 6's h / sum_i h_i) therefore
+    changes no later h but by rounding, and renormalising h(N) once gives the same activations. (The sum stays near
+    1 without it: sum_i h_i u_i = sum_s xhat_s = 1 from the second update on; the first gives I.) Saving the
+    per-step reduction and division leaves each update two matmuls and one elementwise product. Not for eq. 6's
+    epsilon (h + eps h (u - 1) is not scale-invariant), the other divergences, a mask, a tolerance (its test reads
+    each normalised h) or the history.
+    """
+    return (epsilon is None and divergence == "kl" and observed is None and tolerance is None and not with_history
+            and solver == "mu")
+
+
+def _update_rule(x, w, epsilon, matmul, divergence, observed, renormalise=True):
+    """The update ``step(h)`` (``step(None)`` starts from h(0) = 1/I): eq. 3/6, or the weighted beta update.
+
+    ``renormalise=False``: each h is left unnormalised (:func:`_scale_free`)."""
     if divergence != "kl" or observed is not None:
         x_hat, _ = normalised_patterns(x, observed)
         beta = DIVERGENCES[divergence]
@@ -192,7 +223,7 @@ def _update_rule(x, w, epsilon, matmul, divergence, observed):
             h = h * u  # eq. 3 (eq. 6 with eps = 1)
         else:
             h = h + epsilon * h * (u - 1.0)  # eq. 6
-        return _renormalised(h)
+        return _renormalised(h) if renormalise else h
 
     # h(0) = 1/I is the same for every pattern, so R(0) = W h(0) is one row
     # (the row sums of W over I), broadcast: the first step skips a matmul,
@@ -266,6 +297,11 @@ def backward_gradients(x, w, h, upstream, options=NMFOptions(), fallback_counter
       ``fallback_counter`` (a variable) when one is given; the count is kept
       on the TensorFlow backend only (see :func:`keras_nmf.backend.after_counting`).
     """
+    with keras.name_scope(BACKWARD_SCOPE):  # the profile's mark of the backward (step_profile)
+        return _backward_gradients(x, w, h, upstream, options, fallback_counter, observed)
+
+
+def _backward_gradients(x, w, h, upstream, options, fallback_counter, observed):
     if options.backward != "implicit":
         if options.divergence != "kl" or observed is not None:
             return one_step_gradients(x, w, h, upstream, DIVERGENCES[options.divergence], observed, options.learning)

@@ -16,10 +16,11 @@ The math is exactly that of :mod:`keras_nmf.ops.nmf`; only the order in which
 patterns are visited differs.
 """
 
+import keras
 from keras import ops
 
 from keras_nmf import backend
-from keras_nmf.ops.nmf import NMFOptions, backward_gradients, iterate, nmf
+from keras_nmf.ops.nmf import BACKWARD_SCOPE, NMFOptions, backward_gradients, iterate, nmf
 from keras_nmf.ops.patches import split_groups
 
 
@@ -120,10 +121,11 @@ def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=No
 
     def chunk_gradients(image_chunk, weights, h_chunk, upstream_chunk, mask_chunk):
         """Eqs. 18-19 on one chunk, patterns rebuilt: (dL/d images, dL/dW)."""
-        x = geometry.patterns(image_chunk)
-        grad_x, grad_w = backward_gradients(x, weights, h_chunk, upstream_chunk, options, fallback_counter,
-                                            mask_of(mask_chunk))
-        return backend.vjp(geometry.patterns, image_chunk, grad_x), grad_w
+        with keras.name_scope(BACKWARD_SCOPE):
+            x = geometry.patterns(image_chunk)
+            grad_x, grad_w = backward_gradients(x, weights, h_chunk, upstream_chunk, options, fallback_counter,
+                                                mask_of(mask_chunk))
+            return backend.vjp(geometry.patterns, image_chunk, grad_x), grad_w
 
     # The backward functions take (*args, upstream=None): PyTorch passes the
     # upstream gradient by keyword, TensorFlow and JAX as the only argument.

@@ -77,11 +77,14 @@ class RunBackup(keras.callbacks.Callback):
         kept: a :class:`keras_nmf.training.branches.KeptStates` that keeps the committed state of each epoch of
             ``keep_epochs`` (branch points), written after the commit; a stop between the two is made good when
             the state is restored.
+        code_version: the code this process trains with (its git commit): the state records, as ``segments``
+            (``[{"first_epoch", "git_commit"}]``), from which epoch on each version of the code trained the run
+            (a long run resumed on newer code); ``None`` where unknown.
         print_fn: where the restore message goes.
     """
 
     def __init__(self, backup_dir, epochs, stateful=None, history_path=None, write=True, learning_rate=None,
-                 kept=None, keep_epochs=(), print_fn=print):
+                 kept=None, keep_epochs=(), code_version=None, print_fn=print):
         super().__init__()
         self.backup_dir = pathlib.Path(backup_dir)
         self.epochs = epochs
@@ -91,6 +94,8 @@ class RunBackup(keras.callbacks.Callback):
         self.learning_rate = learning_rate
         self.kept = kept
         self.keep_epochs = frozenset(keep_epochs)
+        self.code_version = code_version
+        self.segments = []
         self.print_fn = print_fn
         self.restored_epoch = None
         self.history = []
@@ -207,6 +212,9 @@ class RunBackup(keras.callbacks.Callback):
         for name, callback in self.stateful.items():
             callback.set_state(state["callbacks"][name])
         self._state, self.history = state, [dict(row) for row in state["history"]]
+        segments = state.get("segments")  # absent from states written before segments were recorded
+        self.segments = [dict(segment) for segment in segments] if isinstance(segments, list) else [
+            {"first_epoch": 1, "git_commit": None}]
         self.restored_epoch = state["epoch"]
         self._write_history()
         self._keep_if_asked(state)  # a stop between the commit and the kept copy
@@ -231,6 +239,8 @@ class RunBackup(keras.callbacks.Callback):
             value = float(keras.ops.convert_to_numpy(value))
             row[key] = value if math.isfinite(value) else None
         self.history.append(row)
+        if not self.segments or self.segments[-1]["git_commit"] != self.code_version:
+            self.segments.append({"first_epoch": epoch + 1, "git_commit": self.code_version})
         if not self.write:
             return
         self.backup_dir.mkdir(parents=True, exist_ok=True)
@@ -238,7 +248,8 @@ class RunBackup(keras.callbacks.Callback):
         atomic_save(self.backup_dir / weights, self.model.save_weights)
         state = {"epoch": epoch + 1, "weights": weights, "weights_sha256": file_sha256(self.backup_dir / weights),
                  "callbacks": {name: callback.get_state() for name, callback in self.stateful.items()},
-                 "history": list(self.history)}  # a copy: the next epoch's row must not reach this state
+                 "history": list(self.history),  # a copy: the next epoch's row must not reach this state
+                 "segments": [dict(segment) for segment in self.segments]}
         previous, self._state = self._state, state
         if previous is not None:
             atomic_write_json(self.backup_dir / PREVIOUS_STATE_FILE, previous)

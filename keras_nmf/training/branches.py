@@ -236,8 +236,9 @@ def next_steps(config, run_path, command):
                 f"at several budgets from one run, train a stable trunk (--schedule wsd --decay-fraction 0 "
                 f"--keep-epochs E1,E2,...) and branch it (--branch-from).")
     last = stable[-1]
-    lines = [f"Its kept epochs {', '.join(map(str, stable))} are branch points: a decay to budget T "
-             f"(--epochs T, decaying over the last 20 %: T >= 1.25 x the epoch) from epoch E is",
+    branch_decay = decay or field_spec("decay_fraction").default  # what branch_defaults gives its branches
+    lines = [f"Its kept epochs {', '.join(map(str, stable))} are branch points: a decay to budget T from epoch E "
+             f"(decaying over the last {branch_decay:.0%} of T, so T >= {1 / (1 - branch_decay):g} E) is",
              f"  {command} --branch-from {run_path} --branch-epoch E --epochs T --logdir NEW_DIR"]
     if not decay:
         lines += ["To extend this stable trunk, continue it in a new run that keeps later epochs:",

@@ -39,7 +39,7 @@ from keras_nmf.training.recipe import (
     build_compiled_model, check_backend_support, load_run_data, process_settings, recipe_callbacks, run_schedule,
     use_run_schedule,
 )
-from keras_nmf.training.run_dir import RunDir
+from keras_nmf.training.run_dir import RunDir, git_commit
 from keras_nmf.training.run_files import RunFileError, RunWriteError
 from keras_nmf.training.tensorboard import EpochTensorBoard
 
@@ -107,7 +107,8 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
         backup = RunBackup(run.backup_dir, budget.epochs, stateful=stateful,
                            history_path=run.path / "epochs.csv", write=chief,
                            learning_rate=budget.lr if "lr" in run.changes else None,
-                           kept=branches.KeptStates(run.path), keep_epochs=branches.kept_epochs(config))
+                           kept=branches.KeptStates(run.path), keep_epochs=branches.kept_epochs(config),
+                           code_version=git_commit())
         callbacks = [
             *recipe,
             run_callbacks.TestSetEvaluation(data.test, every=execution.eval_every),
@@ -144,6 +145,7 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
                                     bool(model.jit_compile), stopped_by_floor=_stopped_by_floor(stateful),
                                     session_seconds=session_seconds, startup_seconds=start - started,
                                     num_replicas=replicas(strategy))
+            results["code_segments"] = backup.segments  # which commit trained which epochs
             run.finish(model, results)
         except KeyboardInterrupt:
             print(f"\nInterrupted. {stop_message(backup, run)}")

@@ -194,7 +194,7 @@ def _installed_version(package):
         return None
 
 
-def _git_commit():
+def git_commit():
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
                               cwd=pathlib.Path(__file__).resolve().parent).stdout.strip()
@@ -206,7 +206,7 @@ def provenance():
     """What produced a result: the code's commit and the software versions."""
     backend = keras.backend.backend()
     return {
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "versions": {"keras_nmf": keras_nmf.__version__, "keras": keras.__version__, "keras_backend": backend,
                      backend: _installed_version(backend), "numpy": np.__version__,
                      "python": platform.python_version(), "platform": platform.platform()},

@@ -28,6 +28,30 @@ def test_iterations_match_eq6(iterations, epsilon):
     np.testing.assert_allclose(to_numpy(h[0]), ref.nmf_forward(x, w, iterations, epsilon), rtol=2e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype, rtol", [("float32", 1e-5), ("float64", 1e-13)])
+@pytest.mark.parametrize("iterations", [2, 20, 60])  # 60: the updates as one loop (above UNROLL_LIMIT)
+def test_the_plain_update_renormalised_once_equals_renormalising_every_step(dtype, rtol, iterations):
+    # The plain KL update is scale-invariant, so the fixed-N path renormalises h(N) only (ops.nmf._scale_free).
+    from keras_nmf.ops.nmf import _update_rule
+
+    from keras_nmf import backend
+
+    if dtype == "float64" and not backend.float64_available():
+        pytest.skip("float64 arithmetic is TensorFlow's here (JAX: JAX_ENABLE_X64=1)")
+    x, w = _problem(patterns=40, size=75, hidden=32, seed=3)
+    x[5] = 0.0  # an all-zero pattern stays 0
+    x_t, w_t = (keras.ops.convert_to_tensor(np.asarray(a, dtype)) for a in (x * 37.0, w))  # raw patterns
+    step = _update_rule(x_t, w_t, None, keras.ops.matmul, "kl", None)  # eq. 6's renormalisation at every step
+    every_step = step(None)
+    for _ in range(iterations - 1):
+        every_step = step(every_step)
+    once = ops.nmf_iterations(x_t, w_t, iterations)
+    np.testing.assert_allclose(to_numpy(once), to_numpy(every_step), rtol=rtol, atol=rtol * 1e-2)
+    np.testing.assert_array_equal(to_numpy(once)[5], 0.0)
+    if dtype == "float64":
+        np.testing.assert_allclose(to_numpy(once), ref.nmf_forward(x, w, iterations), rtol=1e-12)
+
+
 def test_epsilon_one_equals_plain_update():
     x, w = _problem()
     args = (_f32(x[None]), _f32(w[None]), 10)

@@ -79,3 +79,22 @@ def test_remove_deletes_the_backup(tmp_path):
     assert backup.read_state()["epoch"] == 2  # kept after fit: the caller removes it once its results are written
     backup.remove()
     assert not (tmp_path / "backup").exists()
+
+
+def test_the_state_names_the_code_that_trained_each_stretch_of_epochs(tmp_path):
+    x, y = _data()
+    quiet = dict(print_fn=lambda *a, **k: None)
+    first = RunBackup(tmp_path / "backup", 4, code_version="aaa", **quiet)
+    _model().fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[first])
+    again = RunBackup(tmp_path / "backup", 4, code_version="aaa", **quiet)  # resumed on the same code
+    _model().fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[again])
+    newer = RunBackup(tmp_path / "backup", 4, code_version="bbb", **quiet)  # resumed on newer code
+    _model().fit(x, y, epochs=4, batch_size=8, verbose=0, callbacks=[newer])
+    assert newer.read_state()["segments"] == [{"first_epoch": 1, "git_commit": "aaa"},
+                                              {"first_epoch": 4, "git_commit": "bbb"}]
+    state = newer.read_state()
+    del state["segments"]  # a state written before segments were recorded
+    run_files.atomic_write_json(tmp_path / "backup" / "state.json", state)
+    older = RunBackup(tmp_path / "backup", 5, code_version="ccc", **quiet)
+    _model().fit(x, y, epochs=5, batch_size=8, verbose=0, callbacks=[older])
+    assert older.segments == [{"first_epoch": 1, "git_commit": None}, {"first_epoch": 5, "git_commit": "ccc"}]
