@@ -179,8 +179,9 @@ def run(backend, folder, arch="cnmf_1x1", batch=50, iterations=20, steps=5):
     return profile_rows(hlo, events, steps)
 
 
-def summary_table(rows_by_backend, group_by):
-    """Markdown: milliseconds per step of each backend, grouped by ``group_by`` (a tuple of row keys)."""
+def summary_table(rows_by_backend, group_by, min_ms=0.0):
+    """Markdown: milliseconds per step of each backend, grouped by ``group_by`` (a tuple of row keys); groups under
+    ``min_ms`` on every backend are summed into one line."""
     groups = collections.defaultdict(lambda: collections.defaultdict(float))
     for backend, rows in rows_by_backend.items():
         for row in rows:
@@ -189,9 +190,17 @@ def summary_table(rows_by_backend, group_by):
     order = sorted(groups, key=lambda key: -max(groups[key].values()))
     lines = [f"| {' | '.join(group_by)} | {' | '.join(f'{backend} ms' for backend in backends)} |",
              "|" + "---|" * (len(group_by) + len(backends))]
+    small = collections.defaultdict(float)
     for key in order:
+        if max(groups[key].values()) < min_ms:
+            for backend, ms in groups[key].items():
+                small[backend] += ms
+            continue
         lines.append(f"| {' | '.join(key)} | " + " | ".join(f"{groups[key].get(backend, 0.0):.1f}"
                                                            for backend in backends) + " |")
+    if small:
+        lines.append("| " + " | ".join([f"the rest (each under {min_ms:g} ms)", *[""] * (len(group_by) - 1),
+                                        *(f"{small[backend]:.1f}" for backend in backends)]) + " |")
     totals = [f"{sum(row['ms'] for row in rows_by_backend[backend]):.1f}" for backend in backends]
     lines.append("| " + " | ".join(["all", *[""] * (len(group_by) - 1), *totals]) + " |")
     return "\n".join(lines)

@@ -60,3 +60,11 @@ def test_bench_backends_reports_the_step_the_forward_and_their_ratios_to_the_flo
     assert figures["forward_vs_iteration_matmuls"] == pytest.approx(figures["forward_ms"] /
                                                                    figures["iteration_matmuls_ms"])
     assert "| forward / matmuls |" in backends.table(report).splitlines()[0]
+
+
+def test_small_groups_are_summed_into_one_line():
+    rows = {"jax": [{"direction": "forward", "ms": 5.0}, {"direction": "backward", "ms": 0.25},
+                    {"direction": "optimizer", "ms": 0.5}]}
+    table = step_profile.summary_table(rows, ("direction",), min_ms=1.0)
+    assert "| forward | 5.0 |" in table and "| the rest (each under 1 ms) | 0.8 |" in table
+    assert "| all | 5.8 |" in table
