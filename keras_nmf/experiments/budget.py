@@ -7,8 +7,9 @@ E = (1 - decay) T, the decay to 0 over the last ``decay`` of T (:mod:`keras_nmf.
 ordinary run directory of :func:`keras_nmf.training.train`; a branch's records name the trunk and the epoch.
 
 :func:`run_budget` trains the plan in priority order: the first unfinished run that is ready (a branch once its
-trunk kept its epoch) and that no other process holds (its run lock), so several processes running the same command
-share the plan, the trunk training in one while its branches and the next networks' runs train in the others.
+trunk kept its epoch; ready branches before trunks) and that no other process holds (its run lock), so several
+processes running the same command share the plan, the trunk training in one while its branches and the next
+networks' runs train in the others.
 Finished runs are skipped, interrupted ones resumed.
 """
 
@@ -143,8 +144,9 @@ def run_budget(runs, print_fn=print, train_fn=None, poll_seconds=POLL_SECONDS, s
 
 
 def _take_next(pending):
-    """The first ready run of ``pending`` that this process could lock (locked), or ``None``."""
-    for run in pending:
+    """The first ready run of ``pending`` that this process could lock (locked), or ``None``: a ready branch before
+    any trunk (a branch is short and finishes a budget; a trunk goes on for days)."""
+    for run in sorted(pending, key=lambda run: run.is_trunk):  # stable: the plan's order within each kind
         if not run.ready:
             continue
         lock = RunLock(run.run_dir)

@@ -113,6 +113,15 @@ def test_runs_go_in_the_plans_order_and_a_branch_waits_for_a_trunk_held_elsewher
     assert counts == {"trained": 3, "resumed": 0, "failed": 0} and waits == [5, 5]
 
 
+def test_a_ready_branch_goes_before_any_trunk(tmp_path):
+    runs = plan_budget(_base(decay_fraction=0.25), ["cnn", "cnn_1x1"], [0], [4], tmp_path)
+    (runs[0].run_dir / "kept").mkdir(parents=True)  # the cnn trunk, unfinished, kept the branch point already
+    (runs[0].run_dir / "kept" / "epoch-00003.json").write_text("{}")
+    calls = []
+    run_budget(runs, print_fn=lambda *_, **__: None, train_fn=_fake_train(calls))
+    assert calls == ["cnn-seed0-e4", "cnn-seed0-trunk", "cnn_1x1-seed0-trunk", "cnn_1x1-seed0-e4"]
+
+
 @pytest.mark.slow
 def test_the_campaign_trains_reports_and_resumes_from_its_records_on_a_new_machine(image_folder, tmp_path, capsys):
     out = tmp_path / "campaign"
