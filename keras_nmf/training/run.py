@@ -220,7 +220,7 @@ def describe_schedule(optimisation, budget):
         return f"learning-rate plateaus on the {monitor}"
     described = schedules.describe(optimisation.schedule, optimisation.peak_lr_factor, optimisation.warmup_fraction,
                                    optimisation.decay_fraction)
-    return f"--schedule {described} of the steps, over {budget.epochs} epochs"
+    return f"--schedule {described} (shares of the steps), over {budget.epochs} epochs"
 
 
 def _last_good(run, epoch):
