@@ -91,13 +91,18 @@ def draw_learning_curves(curves):
     epochs = [row["epoch"] for row in curves]
     axes.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)  # whole epochs, also for a single one
     axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    _accuracy_by_epoch(axes, "Learning curves (mean over seeds, range shaded)")
+    return figure
+
+
+def _accuracy_by_epoch(axes, title):
+    """Labels, ticks, grid and legend of a test-accuracy-against-epoch panel."""
     axes.set_xlabel("epoch")
     axes.set_ylabel("test accuracy (%)")
     _percent_ticks(axes.yaxis)
-    axes.set_title("Learning curves (mean over seeds, range shaded)")
+    axes.set_title(title)
     axes.grid(alpha=0.3)
     _legend_below(axes)
-    return figure
 
 
 def plot_robustness(rows, path):
@@ -358,10 +363,5 @@ def draw_branch_curves(curves):
                           label=None if label in labelled else label)
         labelled.add(label)
         colours.setdefault(network, line.get_color())
-    axes.set_xlabel("epoch")
-    axes.set_ylabel("test accuracy (%)")
-    _percent_ticks(axes.yaxis)
-    axes.set_title("Learning curves: the trunks at the peak rate, and each branch's decay")
-    axes.grid(alpha=0.3)
-    _legend_below(axes)
+    _accuracy_by_epoch(axes, "Learning curves: the trunks at the peak rate, and each branch's decay")
     return figure

@@ -84,3 +84,30 @@ def test_figure6_is_readable_at_any_number_of_trials(count, ratios):
     figure = draw_figure6(rows, pareto_front(rows))
     _check_readable(figure)
     assert len([axis for axis in figure.axes if not hasattr(axis, "_colorbar")]) == (2 if ratios else 1)
+
+
+def test_the_budget_curve_has_a_line_per_network_the_papers_numbers_and_the_direct_runs():
+    from keras_nmf.experiments.plots import draw_budget_curve
+
+    rows = [{"network": network, "budget_epochs": budget, "test_accuracy": 70.0 + budget / 10}
+            for network in ("cnmf_1x1", "cnn_1x1") for budget in (20, 40, 80)]
+    figure = draw_budget_curve(rows, {"cnmf_1x1": 83.7, "cnn_1x1": 82.8},
+                               [{"network": "cnmf_1x1", "budget_epochs": 20, "test_accuracy": 79.2}])
+    axes = figure.axes[0]
+    labels = [text.get_text() for text in axes.get_legend().get_texts()]
+    assert labels == ["cnmf_1x1", "cnmf_1x1: the paper's 83.7 %", "cnmf_1x1: trained for the budget directly (each seed)",
+                      "cnn_1x1", "cnn_1x1: the paper's 82.8 %"]
+    assert [tick.get_text() for tick in axes.get_xticklabels()] == ["20", "40", "80"]
+    assert axes.get_ylim()[1] >= 83.7  # the paper's lines are in view
+
+
+def test_branch_curves_share_their_trunks_colour_and_one_legend_entry():
+    from keras_nmf.experiments.plots import draw_branch_curves
+
+    curves = [{"network": "cnn", "run": run, "kind": kind, "epoch": epoch, "test_accuracy": 0.5}
+              for run, kind, epochs in (("e20", "branch", (16, 18, 20)), ("trunk", "trunk", range(1, 30)),
+                                        ("e40", "branch", (32, 36, 40)))
+              for epoch in epochs]
+    axes = draw_branch_curves(curves).axes[0]
+    assert [text.get_text() for text in axes.get_legend().get_texts()] == ["cnn trunk", "cnn decay branches"]
+    assert len({line.get_color() for line in axes.get_lines()}) == 1
