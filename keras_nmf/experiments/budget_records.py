@@ -21,7 +21,7 @@ import pathlib
 import shutil
 import sys
 
-from keras_nmf.experiments.records import RECORDS_FOLDER, without_machine_paths
+from keras_nmf.experiments.records import RECORDS_FOLDER, portable_results, without_machine_paths
 from keras_nmf.training.backup import PREVIOUS_STATE_FILE, STATE_FILE
 from keras_nmf.training.branches import KEPT
 from keras_nmf.training.run_files import atomic_save, atomic_write_json, read_json
@@ -54,17 +54,23 @@ def export_budget(out, destination) -> dict:
     for run in sorted(path.parent for path in out.glob("*/config.json")):
         records = destination / RECORDS_FOLDER / run.name
         records.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(records / "config.json", _portable(json.loads((run / "config.json").read_text()),
-                                                              run.name))
+        saved = json.loads((run / "config.json").read_text())
+        atomic_write_json(records / "config.json", _portable(saved, run.name))
         if (run / "epochs.csv").exists():
             _copy(run / "epochs.csv", records / "epochs.csv")
-        if (run / "results.json").exists():
-            results = json.loads((run / "results.json").read_text())
-            results["config"] = _portable(results["config"], run.name)
+        finished = (run / "results.json").exists()
+        state = None if finished or not (run / "backup" / STATE_FILE).exists() else \
+            read_json(run / "backup" / STATE_FILE, "the run's backup state", "")
+        if state is None or state["epoch"] == saved.get("branch_epoch"):
+            # Finished, or a branch still at its seed (its trunk's kept state, which a restored branch seeds from
+            # again): no resume point of its own, and one exported earlier is stale.
+            shutil.rmtree(records / "backup", ignore_errors=True)
+            state = None
+        if finished:
+            results = portable_results(json.loads((run / "results.json").read_text()), run.name, _portable)
             atomic_write_json(records / "results.json", results)
             copied["finished"].append(run.name)
-        elif (run / "backup" / STATE_FILE).exists():
-            state = read_json(run / "backup" / STATE_FILE, "the run's backup state", "")
+        elif state is not None:
             (records / "backup").mkdir(exist_ok=True)
             _copy(run / "backup" / state["weights"], records / "backup" / state["weights"])
             atomic_write_json(records / "backup" / STATE_FILE, state)  # after its weights: the commit

@@ -90,10 +90,7 @@ def export_finished_runs(grid, destination, presets=None, preset_seeds=(0,), pre
         records.mkdir(parents=True, exist_ok=True)
         saved = json.loads((run / "config.json").read_text())
         config = without_machine_paths(saved, run.name)
-        results = json.loads((run / "results.json").read_text())
-        results["config"] = without_machine_paths(results["config"], run.name)
-        if not results["data"]["source"].startswith("tfds:"):
-            results["data"]["source"] = config["data_dir"]
+        results = portable_results(json.loads((run / "results.json").read_text()), run.name)
         atomic_write_json(records / "config.json", config)
         atomic_write_json(records / "results.json", results)
         atomic_save(records / "epochs.csv", lambda temporary, source=run / "epochs.csv": shutil.copyfile(source,
@@ -116,6 +113,16 @@ def _preset_holds(preset, results):
     written = json.loads(metadata.read_text())
     return (written.get("run_test_accuracy"), written.get("epochs"), written.get("git_commit")) == (
         results["test_accuracy"], results["epochs_run"], results.get("git_commit"))
+
+
+def portable_results(results, run_name, portable_config=None):
+    """A run's results.json as a repository holds it: its configuration :func:`without_machine_paths` (or through
+    ``portable_config``), and an image folder's source as the configuration's relative data path."""
+    config = (portable_config or without_machine_paths)(results["config"], run_name)
+    results = {**results, "config": config}
+    if not results["data"]["source"].startswith("tfds:"):
+        results["data"] = {**results["data"], "source": config["data_dir"]}
+    return results
 
 
 def without_machine_paths(config, run_name):

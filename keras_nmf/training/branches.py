@@ -215,6 +215,10 @@ def seed_backup(kept, epoch, backup_dir):
     return state
 
 
+_SEVERAL_BUDGETS = ("For the accuracy at several budgets from one run, train a stable trunk (--schedule wsd "
+                    "--decay-fraction 0 --keep-epochs E1,E2,...) and branch it (--branch-from).")
+
+
 def next_steps(config, run_path, command):
     """What a finished run's owner can do next, by its schedule: extend it, or branch it (printed at its end).
 
@@ -227,14 +231,11 @@ def next_steps(config, run_path, command):
                 "schedule lowers the rates on its own).")
     if optimisation.schedule != "wsd":
         return (f"Its --schedule {optimisation.schedule} laid the rates over its {epochs} epochs, so another budget is "
-                f"a new run. For the accuracy at several budgets from one run, train a stable trunk (--schedule wsd "
-                f"--decay-fraction 0 --keep-epochs E1,E2,...) and branch it (--branch-from).")
+                f"a new run. {_SEVERAL_BUDGETS}")
     decay = optimisation.decay_fraction
     stable = [epoch for epoch in kept if not decay or epoch <= round((1.0 - decay) * epochs, 9)]
     if not stable:
-        return (f"It kept no state of its stable phase (--keep-epochs), so it has no branch point. For the accuracy "
-                f"at several budgets from one run, train a stable trunk (--schedule wsd --decay-fraction 0 "
-                f"--keep-epochs E1,E2,...) and branch it (--branch-from).")
+        return f"It kept no state of its stable phase (--keep-epochs), so it has no branch point. {_SEVERAL_BUDGETS}"
     last = stable[-1]
     branch_decay = decay or field_spec("decay_fraction").default  # what branch_defaults gives its branches
     lines = [f"Its kept epochs {', '.join(map(str, stable))} are branch points: a decay to budget T from epoch E "

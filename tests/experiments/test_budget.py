@@ -163,6 +163,13 @@ def test_the_campaign_trains_reports_and_resumes_from_its_records_on_a_new_machi
     assert (branch["branch_from"], branch["branch_epoch"]) == (str(new_out / "cnn-seed0-trunk"), 2)
     assert budget_command.main(argv) == 0 and "Budget runs done here: {'trained': 0" in capsys.readouterr().out
 
+    # Exported again, the finished runs keep no resume point (the trunk's of epoch 1 was stale) and no machine path.
+    assert export_budget(new_out, records)["resume_points"] == {}
+    assert not list((records / "run_records").glob("*/backup"))
+    results = json.loads((records / "run_records" / "cnn-seed0-e4" / "results.json").read_text())
+    assert results["data"]["source"] == results["config"]["data_dir"] and not results["data"]["source"].startswith("/")
+    assert results["config"]["branch_from"] == "cnn-seed0-trunk"
+
 
 def test_the_report_sets_branches_beside_direct_runs_and_the_papers_ordering():
     rows = [{"network": "cnmf_1x1", "seed": 0, "budget_epochs": 20, "test_accuracy": 79.0},
