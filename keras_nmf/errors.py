@@ -45,3 +45,11 @@ class DistributeError(KerasNMFError, RuntimeError):
 
 class NonFiniteLossError(KerasNMFError, RuntimeError):
     """Training produced a NaN/Inf loss or weights; the message says what to do next."""
+
+
+class ImageInputError(KerasNMFError, ValueError):
+    """Images or labels that an ``ImageClassifier`` would answer wrongly; the message names the value and the fix."""
+
+
+class PresetError(KerasNMFError, ValueError):
+    """A preset that cannot be written or read as given; the message names the file and the fix."""

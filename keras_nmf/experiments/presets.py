@@ -18,6 +18,9 @@ from keras_nmf.experiments.records import without_machine_paths
 from keras_nmf.experiments.robustness import evaluate_robustness, prepare_images
 from keras_nmf.experiments.summary import paper_accuracy, schedule_text
 from keras_nmf.models import ImageClassifier
+from keras_nmf.models.calibration import (expected_calibration_error, fit_temperature, negative_log_likelihood,
+                                          with_temperature)
+from keras_nmf.models.presets import load_preset, read_metadata
 from keras_nmf.training.run_files import read_run_results
 from keras_nmf.training.saved_networks import load_paper_model
 
@@ -60,8 +63,50 @@ def robustness(classifier, data_dir, limit_test, seed, steps):
     return table
 
 
-def write_trained_preset(run_dir, destination, data_dir, subset=SUBSET, noise=ROBUSTNESS):
-    """Writes the preset of the finished run ``run_dir`` to ``destination``; returns its metadata.
+#: The training images a preset's temperature is fitted on: a seeded subset (``--limit-train``'s), centre crops.
+CALIBRATION = {"fit_images": 5000, "seed": 0}
+
+
+def calibration(classifier, data_dir, fit_images=CALIBRATION["fit_images"], seed=CALIBRATION["seed"],
+                batch_size=100):
+    """Fits the temperature of ``classifier``'s network on ``fit_images`` training images and measures the
+    expected calibration error (:mod:`keras_nmf.models.calibration`) on every test image, before and after.
+
+    Returns ``(class_names, figures)``: the data's class names, and a dict of the temperature, the test ECE and
+    negative log-likelihood before and after, the test accuracy (a temperature changes no argmax)."""
+    train, (images, labels), class_names = load_arrays(data_dir=data_dir, verbose=False, limit_train=fit_images,
+                                                       seed=seed)
+    plain = ImageClassifier(classifier.network, classifier.image_shape, class_names=class_names)
+    temperature = fit_temperature(plain.predict(train[0], batch_size=batch_size, verbose=0), train[1])
+    before = plain.predict(images, batch_size=batch_size, verbose=0)
+    after = with_temperature(before, temperature)
+    return class_names, {
+        "temperature": round(temperature, 4), "test_images": len(labels),
+        "fitted_on": f"train images: {len(train[1]):,} (seed {seed}), centre crops; never the test images",
+        "ece_before": expected_calibration_error(before, labels), "ece_after": expected_calibration_error(after, labels),
+        "nll_before": negative_log_likelihood(before, labels), "nll_after": negative_log_likelihood(after, labels),
+        "median_top_probability_before": float(np.median(before.max(axis=1))),
+        "median_top_probability_after": float(np.median(after.max(axis=1))),
+        "test_accuracy": float(np.mean(before.argmax(axis=1) == labels)), "ece_bins": 15,
+    }
+
+
+def calibrate_preset(directory, data_dir, **fit):
+    """Rewrites the trained preset in ``directory`` with its class names and a fitted temperature
+    (:func:`calibration`), its weights unchanged; returns the new metadata."""
+    metadata = read_metadata(directory)
+    classifier = load_preset(directory)
+    class_names, figures = calibration(classifier, data_dir, **fit)
+    calibrated = ImageClassifier(classifier.network, classifier.image_shape, seed=classifier.seed,
+                                 class_names=class_names, temperature=figures["temperature"], name=classifier.name)
+    metadata = {**metadata, "class_names": list(class_names), "calibration": figures}
+    calibrated.save_to_preset(directory, metadata, model_card(metadata), overwrite=True)
+    return metadata
+
+
+def write_trained_preset(run_dir, destination, data_dir, subset=SUBSET, noise=ROBUSTNESS, overwrite=False):
+    """Writes the preset of the finished run ``run_dir`` to ``destination`` (a folder holding files only with
+    ``overwrite``), then calibrates it (:func:`calibrate_preset`); returns its metadata.
 
     ``subset`` and ``noise``: the test subset whose accuracy it also states, and the robustness measurement
     (:data:`SUBSET`, :data:`ROBUSTNESS`)."""
@@ -84,8 +129,8 @@ def write_trained_preset(run_dir, destination, data_dir, subset=SUBSET, noise=RO
         "parameter_count": classifier.network.count_params(),
         "robustness": {**noise, "accuracy": robustness(classifier, data_dir, **noise)}, "config": config,
     }
-    classifier.save_to_preset(destination, metadata, model_card(metadata))
-    return metadata
+    classifier.save_to_preset(destination, metadata, model_card(metadata), overwrite=overwrite)
+    return calibrate_preset(destination, data_dir)
 
 
 def model_card(metadata):
@@ -111,6 +156,8 @@ test images, seed {metadata['robustness']['seed']}): test accuracy % at noise le
 
 {_robustness_table(metadata['robustness']['accuracy'])}
 
+{_calibration_text(metadata)}
+
 It is a short budget: the paper trains up to 500 epochs. The test images are a JPEG re-encoding of CIFAR-10
 (the data the package was trained and tested on); the original PNG test set may give a slightly different number.
 
@@ -118,15 +165,40 @@ It is a short budget: the paper trains up to 500 epochs. The test images are a J
 import keras_nmf
 
 classifier = keras_nmf.models.ImageClassifier.from_preset("{name}")
-probabilities = classifier.predict(images)        # uint8 (B, 32, 32, 3)
+probabilities = classifier.predict(images)        # uint8 (B, H, W, 3) in [0, 255]; other sizes are resized
+classifier.decode_predictions(probabilities, top_k=3)   # [[(class name, probability), ...], ...]
 network = classifier.network                      # the network alone, on 28x28 crops in [0, 1]
 ```
+
+It takes pixel values in [0, 255] (uint8, or integers or floats of those values) and refuses a float batch in
+[0, 1], NaN, infinite or out-of-range values, and labels outside its classes, naming the fix.
 
 Fine-tuning: compile and fit the classifier on raw images (it augments as the paper does when training), e.g.
 with the recipe's optimizer and loss (`keras_nmf.optimizers.MultiRateAdam`, `keras_nmf.losses.CrossEntropyMSE`),
 or train it further with `keras-nmf-train`'s recipe. The NMF layers keep their weights non-negative with unit
 column sums by construction (eq. 20).
 """
+
+
+def _calibration_text(metadata):
+    """The card's paragraph on the output: what the probabilities are, and their calibration error."""
+    if "calibration" not in metadata:
+        return "Its output is the network's softmax probabilities, not calibrated."
+    c = metadata["calibration"]
+    flat = (" This network (no local interactions) feeds its softmax the activations of its output NMF layer, "
+            "which sum to 1: its own probabilities are nearly flat, and they rank the classes but do not say how "
+            "sure it is." if metadata["arch"] == "cnmf" else "")
+    return f"""**Output: calibrated class probabilities.** The network ends in a softmax (its probabilities are
+what the paper's loss, eq. 21, trains). `predict` returns them with temperature scaling: softmax(log p / T),
+T = {c['temperature']:g}, fitted on {c['fitted_on']}.{flat} It changes no class, so no accuracy.
+
+| on the {c['test_images']:,} test images | the network's own | with T = {c['temperature']:g} |
+|---|---|---|
+| expected calibration error ({c['ece_bins']} bins) | {100 * c['ece_before']:.1f} % | {100 * c['ece_after']:.1f} % |
+| negative log-likelihood | {c['nll_before']:.3f} | {c['nll_after']:.3f} |
+| median top probability | {c['median_top_probability_before']:.2f} | {c['median_top_probability_after']:.2f} |
+
+`ImageClassifier(classifier.network, temperature=None)` gives the network's own probabilities."""
 
 
 def _robustness_table(accuracy):
@@ -141,11 +213,23 @@ def _robustness_table(accuracy):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m keras_nmf.experiments.presets", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run", help="a finished run directory (model.keras, config.json, results.json)")
-    parser.add_argument("destination", help="the preset directory to write")
+    parser.add_argument("run", nargs="?", help="a finished run directory (model.keras, config.json, results.json)")
+    parser.add_argument("destination", nargs="?", help="the preset directory to write")
     parser.add_argument("--data-dir", required=True, help="the image folder whose test images measure the preset")
+    parser.add_argument("--overwrite", action="store_true", help="replace what DESTINATION holds")
+    parser.add_argument("--calibrate", nargs="+", metavar="PRESET_DIR",
+                        help="instead: fit the temperature of these trained presets again and state their class "
+                             "names and calibration (weights unchanged)")
     args = parser.parse_args(argv)
-    metadata = write_trained_preset(args.run, args.destination, args.data_dir)
+    if args.calibrate:
+        for directory in args.calibrate:
+            c = calibrate_preset(directory, args.data_dir)["calibration"]
+            print(f"{directory}: T = {c['temperature']:g}, test ECE {100 * c['ece_before']:.1f} % -> "
+                  f"{100 * c['ece_after']:.1f} %")
+        return 0
+    if not (args.run and args.destination):
+        parser.error("give RUN and DESTINATION, or --calibrate PRESET_DIR ...")
+    metadata = write_trained_preset(args.run, args.destination, args.data_dir, overwrite=args.overwrite)
     print(f"{args.destination}: {metadata['arch']}, test accuracy {100 * metadata['test_accuracy']:.2f} % on "
           f"{metadata['test_images']} images (the run's results.json: {100 * metadata['run_test_accuracy']:.2f} %)")
     return 0

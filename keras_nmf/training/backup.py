@@ -80,11 +80,13 @@ class RunBackup(keras.callbacks.Callback):
         code_version: the code this process trains with (its git commit): the state records, as ``segments``
             (``[{"first_epoch", "git_commit"}]``), from which epoch on each version of the code trained the run
             (a long run resumed on newer code); ``None`` where unknown.
+        recipe: the run's configuration (``TrainConfig.to_dict()``), recorded in each state as ``config``: a
+            resume refuses a ``config.json`` whose recipe was edited since (:func:`keras_nmf.training.run_dir`).
         print_fn: where the restore message goes.
     """
 
     def __init__(self, backup_dir, epochs, stateful=None, history_path=None, write=True, learning_rate=None,
-                 kept=None, keep_epochs=(), code_version=None, print_fn=print):
+                 kept=None, keep_epochs=(), code_version=None, recipe=None, print_fn=print):
         super().__init__()
         self.backup_dir = pathlib.Path(backup_dir)
         self.epochs = epochs
@@ -95,6 +97,7 @@ class RunBackup(keras.callbacks.Callback):
         self.kept = kept
         self.keep_epochs = frozenset(keep_epochs)
         self.code_version = code_version
+        self.recipe = recipe
         self.segments = []
         self.print_fn = print_fn
         self.restored_epoch = None
@@ -250,6 +253,8 @@ class RunBackup(keras.callbacks.Callback):
                  "callbacks": {name: callback.get_state() for name, callback in self.stateful.items()},
                  "history": list(self.history),  # a copy: the next epoch's row must not reach this state
                  "segments": [dict(segment) for segment in self.segments]}
+        if self.recipe is not None:
+            state["config"] = self.recipe
         previous, self._state = self._state, state
         if previous is not None:
             atomic_write_json(self.backup_dir / PREVIOUS_STATE_FILE, previous)

@@ -24,7 +24,7 @@ import keras
 from keras_nmf import backend, schedules
 from keras_nmf.commands import command_line
 from keras_nmf.data import dataset_shape
-from keras_nmf.models import count_parameters
+from keras_nmf.models import ImageClassifier, count_parameters
 from keras_nmf.ops import InvalidInputError, invalid_input_message
 from keras_nmf.training import branches, callbacks as run_callbacks
 from keras_nmf.training.backup import RunBackup
@@ -89,6 +89,8 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
         except ValueError as error:
             raise ConfigError(f"The model cannot be built with these flags: {error}") from None
         data = load_run_data(config.data, optimisation)
+        if isinstance(model, ImageClassifier):
+            model.class_names = data.class_names  # saved with the model: its predictions decode to these names
         use_run_schedule(model, config, data.stream.steps)
         if run.trunk is not None:  # a new decay branch: its rates up to the branch point must be the trunk's
             _check_branch_rates(run.trunk, config, data.stream.steps)
@@ -108,7 +110,7 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
                            history_path=run.path / "epochs.csv", write=chief,
                            learning_rate=budget.lr if "lr" in run.changes else None,
                            kept=branches.KeptStates(run.path), keep_epochs=branches.kept_epochs(config),
-                           code_version=git_commit())
+                           code_version=git_commit(), recipe=config.to_dict())
         callbacks = [
             *recipe,
             run_callbacks.TestSetEvaluation(data.test, every=execution.eval_every),

@@ -27,9 +27,10 @@ from keras_nmf.commands import command_line
 from keras_nmf.errors import ConfigError, RunFileError
 from keras_nmf.training.branches import check_branch, next_steps
 from keras_nmf.training.config import TrainConfig, resume_changes, with_absolute_data_paths
-from keras_nmf.training.settings import flag
+from keras_nmf.training.backup import PREVIOUS_STATE_FILE, STATE_FILE
+from keras_nmf.training.settings import DataSettings, flag
 from keras_nmf.training.run_files import (
-    RunLock, RunWriteError, atomic_save_model, atomic_write_json, remove_temporaries,
+    RunLock, RunWriteError, atomic_save_model, atomic_write_json, read_json, remove_temporaries,
 )
 
 #: Where runs go without --logdir.
@@ -87,6 +88,9 @@ class RunDir:
             raise FileExistsError(f"--resume: the run in {path} already finished (results.json exists); --resume "
                                   f"continues only an unfinished run. {_after_finish(path)}")
         saved = TrainConfig.load(saved_path)
+        trained = _recorded_config(path)
+        if trained is not None:
+            _check_unedited(saved_path, trained, saved)
         changes, refused = resume_changes(saved, config.replace(logdir=str(path)), given)
         if refused:
             raise ConfigError(
@@ -94,7 +98,9 @@ class RunDir:
                 f"{', '.join(refused)}. Drop them, or start a new run with another --logdir.")
         resumed = saved.replace(resume=True, logdir=str(path), **{name: new for name, (_, new) in changes.items()})
         changed = "; ".join(f"{flag(name)} {old} -> {new}" for name, (old, new) in changes.items())
-        print(f"Resuming {path} with its saved configuration" + (f"; changed: {changed}." if changed else "."))
+        print(f"Resuming {path} with its saved configuration" + (f"; changed: {changed}." if changed else ".")
+              + ("" if _has_backup(path) else " It has no backup state (backup/state.json): no epoch finished "
+                 "before it stopped, or the backup was deleted, so training starts from epoch 1."))
         return cls(path, resumed, changes)
 
     @property
@@ -145,6 +151,36 @@ class RunDir:
         """Writes model.keras, then results.json (both atomically), with the run's provenance added."""
         atomic_save_model(model, self.path / "model.keras")
         atomic_write_json(self.path / "results.json", {**results, **provenance()})
+
+
+def _has_backup(path):
+    backup = path / "backup"
+    return (backup / STATE_FILE).exists() or (backup / PREVIOUS_STATE_FILE).exists()
+
+
+def _recorded_config(path):
+    """The configuration the run's latest backup state records it trained with, or None (none recorded, or a
+    state that the backup itself will report as unreadable)."""
+    try:
+        recorded = read_json(path / "backup" / STATE_FILE, "the backup's state", "").get("config")
+    except (RunFileError, AttributeError):
+        return None
+    try:
+        return None if recorded is None else TrainConfig.of(**recorded)
+    except (ConfigError, TypeError):
+        return None
+
+
+def _check_unedited(saved_path, trained, saved):
+    """Refuses a config.json whose recipe differs from the one its epochs trained with (an edit by hand), as a
+    flag that cannot change on --resume is refused; changes a flag could make are those a resume saved."""
+    moved = {name: saved.value(name) for name in DataSettings.PATH_FIELDS}  # a data folder may move (a new machine)
+    _, edited = resume_changes(trained.replace(**moved), saved)
+    if edited:
+        raise ConfigError(
+            f"{saved_path} was edited since its epochs were trained: {', '.join(edited).replace('given', 'now')} "
+            f"(the first value is what the backup records). The run's recipe cannot change on --resume: put the "
+            f"recorded values back, or start a new run with another --logdir.")
 
 
 def _find(config):

@@ -12,7 +12,7 @@ import pytest
 from keras_nmf.experiments.perturbations import AUTHORS_PERTURBATIONS
 from keras_nmf.experiments.presets import SUBSET
 from keras_nmf.models import ImageClassifier, PaperNetwork, build_model, list_presets
-from keras_nmf.models.presets import BUILTIN, read_metadata
+from keras_nmf.models.presets import BUILTIN, CIFAR10_CLASSES, read_metadata
 from keras_nmf.nmf_arguments import NMFOptions
 from tests.backend import to_numpy
 from tests.conftest import CIFAR10_JPEG
@@ -104,6 +104,12 @@ def test_a_trained_preset_loads_and_predicts(name):
     assert set(metadata["robustness"]["accuracy"]) == set(AUTHORS_PERTURBATIONS)
     assert (BUILTIN / name / "model.weights.h5").stat().st_size < 2**20  # the package carries it
     assert json.loads((BUILTIN / name / "config.json").read_text())["class_name"] == "ImageClassifier"
+    assert classifier.class_names == metadata["class_names"] == list(CIFAR10_CLASSES)
+    calibration = metadata["calibration"]  # measured on the 10,000 test images, the temperature fitted on train images
+    assert calibration["test_images"] == 10_000 and calibration["fitted_on"].startswith("train images")
+    assert calibration["temperature"] == classifier.temperature > 0
+    assert 0 <= calibration["ece_after"] <= calibration["ece_before"] <= 1
+    assert f"{100 * calibration['ece_after']:.1f} %" in (BUILTIN / name / "README.md").read_text()
 
 
 def _accuracy_on(name, **subset):

@@ -63,3 +63,50 @@ class _LearningRateAtStart(keras.callbacks.Callback):
 
 # Two --deterministic runs in separate processes end bit-identical: the kill -9 matrix of
 # tests/training/test_faults_kill.py checks exactly that (a resumed process against the uninterrupted run).
+
+
+class _StopAfterFirstEpoch(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        raise KeyboardInterrupt  # as a Ctrl-C after epoch 1's backup
+
+
+def _interrupted_run(image_folder, logdir):
+    config = TrainConfig.of(arch="cnn", data_dir=str(image_folder), logdir=str(logdir), epochs=2, steps_per_epoch=2,
+                            batch_size=4, bn_recalibration_batches=1, verbose=0, seed=3)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, extra_callbacks=[_StopAfterFirstEpoch()])
+    assert (logdir / "backup" / "state.json").exists() and not (logdir / "results.json").exists()
+    return config
+
+
+@pytest.mark.parametrize("edit", ["changed", "removed"])
+def test_an_edited_seed_in_an_interrupted_runs_config_is_refused(image_folder, tmp_path, edit):
+    import json
+
+    from keras_nmf.errors import ConfigError
+
+    logdir = tmp_path / "run"
+    _interrupted_run(image_folder, logdir)
+    saved = json.loads((logdir / "config.json").read_text())
+    if edit == "changed":
+        saved["seed"] = 5
+    else:
+        saved.pop("seed")  # a removed field takes its default, 0
+    (logdir / "config.json").write_text(json.dumps(saved))
+    config, given = parse_config(["--resume", "--logdir", str(logdir), "--verbose", "0"])
+    with pytest.raises(ConfigError, match=r"config.json was edited.*--seed \(saved 3, now [05]\)"):
+        train(config, given=given)
+
+
+def test_a_resume_without_a_backup_says_it_starts_from_epoch_1(image_folder, tmp_path, capsys):
+    import shutil
+
+    logdir = tmp_path / "run"
+    _interrupted_run(image_folder, logdir)
+    shutil.rmtree(logdir / "backup")
+    config, given = parse_config(["--resume", "--logdir", str(logdir), "--verbose", "0"])
+    capsys.readouterr()
+    results = train(config, given=given)
+    out = capsys.readouterr().out
+    assert "It has no backup state (backup/state.json)" in out and "training starts from epoch 1" in out
+    assert results["epochs_run"] == 2
