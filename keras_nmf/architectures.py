@@ -104,7 +104,7 @@ def _check_groups(name, groups, channel_counts):
         raise ValueError(
             f"`{name}` must divide the channels of every grouped layer "
             f"({', '.join(map(str, sorted(set(channel_counts))))}). Valid choices: "
-            f"{', '.join(map(str, valid))}. Received: {name}={groups}"
+            f"{', '.join(map(str, valid))}. Received: {name}={groups!r}"
         )
 
 
@@ -114,7 +114,7 @@ def check_groups(width: int = 1, nmf_groups: int = 1, conv_groups: int = 1, nmf:
     ``nmf=False`` (the CNN archs, which have no NMF layers) checks ``conv_groups`` only.
     """
     if not isinstance(width, int) or width < 1:
-        raise ValueError(f"`width` must be a positive integer. Received: width={width}")
+        raise ValueError(f"`width` must be a positive integer. Received: width={width!r}")
     channels = [c * width for c, _, _ in HIDDEN_BLOCKS]
     grouped_channels = channels + [channels[0]]
     if nmf:

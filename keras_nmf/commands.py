@@ -21,3 +21,18 @@ def command_line(program):
     pip install and from the repository alike.
     """
     return f"{shlex.quote(sys.executable)} -m keras_nmf.cli.{program}"
+
+
+def load_for_command(*extras):
+    """Imports Keras and the package's registering modules for a command that has parsed its arguments
+    (``keras_nmf.load``), and the packages of ``extras`` (``"tuning"``): a backend or extra that is not installed is
+    one line on stderr, naming what to install or choose, and exit code 2 (:class:`SystemExit`), no traceback."""
+    import importlib
+
+    try:
+        importlib.import_module("keras_nmf").load()
+        for extra in extras:
+            importlib.import_module(f"keras_nmf.{extra}")
+    except ModuleNotFoundError as missing:
+        print(f"error: {missing}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -52,7 +52,7 @@ class FanInUniform(keras.initializers.Initializer):
 
     def __init__(self, fan_in, seed=None):
         if fan_in < 1:
-            raise ValueError(f"`fan_in` must be >= 1. Received: fan_in={fan_in}")
+            raise ValueError(f"`fan_in` must be >= 1. Received: fan_in={fan_in!r}")
         self.fan_in = int(fan_in)
         self.seed = seed
 

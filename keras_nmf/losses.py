@@ -21,7 +21,7 @@ class CrossEntropyMSE(keras.losses.Loss):
     def __init__(self, alpha=0.5, name="cross_entropy_mse", **kwargs):
         super().__init__(name=name, **kwargs)
         if float(alpha) < 0:
-            raise ValueError(f"`alpha` must be >= 0. Received: alpha={alpha}")
+            raise ValueError(f"`alpha` must be >= 0. Received: alpha={alpha!r}")
         self.alpha = float(alpha)
 
     def call(self, y_true, y_pred):

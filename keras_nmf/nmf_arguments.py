@@ -65,7 +65,7 @@ def validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dty
         raise ValueError(
             "`epsilon` (eq. 6's step size) must be None (plain multiplicative "
             "update) or a float in (0, 1]; larger steps can make h negative. "
-            f"Received: epsilon={epsilon}"
+            f"Received: epsilon={epsilon!r}"
         )
     if backward not in BACKWARD_MODES:
         raise ValueError(

@@ -24,7 +24,7 @@ def with_tolerance():
 
 
 def _from_the_export_extra(module):
-    return pytest.importorskip(module, reason="the export extra: pip install 'keras_nmf[export]'")
+    return pytest.importorskip(module, reason="the export extra: pip install '.[export]' in the repository")
 
 
 def _onnx_predictions(model, images, path):

@@ -51,7 +51,7 @@ def test_a_missing_backend_names_keras_backend_and_the_extra():
     assert result.returncode == 1
     assert ("Keras's backend is tensorflow, which is not installed here (KERAS_BACKEND=tensorflow). Choose an "
             "installed backend with KERAS_BACKEND=jax, tensorflow or torch, or install this one: pip install "
-            "\"keras_nmf[tensorflow]\"") in result.stderr
+            "tensorflow (keras_nmf's tensorflow extra)") in result.stderr
 
 
 @tensorflow_only

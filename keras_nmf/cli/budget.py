@@ -19,6 +19,8 @@ import importlib
 import pathlib
 import sys
 
+from keras_nmf.commands import load_for_command
+
 from keras_nmf.architectures import ARCHITECTURES
 from keras_nmf.errors import KerasNMFError
 from keras_nmf.training.config import with_absolute_data_paths
@@ -66,9 +68,7 @@ def parse_args(argv=None):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args, base = parse_args(argv)  # no Keras yet: --help and usage errors return at once
-    import keras_nmf
-
-    keras_nmf.load()
+    load_for_command()
     from keras_nmf.experiments.budget import plan_budget, run_budget
     from keras_nmf.experiments.budget_report import write_budget_report
     from keras_nmf.experiments.outputs import prepare_output_dir

@@ -24,6 +24,8 @@ import argparse
 import importlib
 import sys
 
+from keras_nmf.commands import load_for_command
+
 from keras_nmf.architectures import ARCHITECTURES
 from keras_nmf.errors import KerasNMFError
 from keras_nmf.experiments.variants import BASE_VARIANT, PER_RUN, parse_variant
@@ -86,10 +88,10 @@ def parse_args(argv=None):
 def _train_in_processes(argv, runs, processes):
     """The grid's unfinished runs, ``processes`` (at most one per run) at a time; returns the exit code."""
     from keras_nmf import backend
-    from keras_nmf.experiments.grid import FINISHED
+    from keras_nmf.experiments.grid import DAMAGED, FINISHED
     from keras_nmf.experiments.processes import grid_command, run_in_processes
 
-    unfinished = sum(run.status != FINISHED for run in runs)
+    unfinished = sum(run.status not in (FINISHED, DAMAGED) for run in runs)
     processes = min(processes, unfinished)
     if processes <= 1:
         return None
@@ -103,9 +105,7 @@ def _train_in_processes(argv, runs, processes):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args, base = parse_args(argv)  # no Keras yet: --help and usage errors return at once
-    import keras_nmf
-
-    keras_nmf.load()
+    load_for_command()
     from keras_nmf.experiments import plan_grid, run_grid, write_summary
     from keras_nmf.experiments.outputs import prepare_output_dir
     from keras_nmf.experiments.summary import mean_and_spread
@@ -126,7 +126,7 @@ def main(argv=None):
             if code is None:
                 counts = run_grid(runs)
                 print(f"Grid done: {counts}")
-                code = 3 if counts["failed"] else 0
+                code = 3 if counts["failed"] or counts["damaged"] else 0
         summary = write_summary(out)
     except (KerasNMFError, FileNotFoundError, PermissionError) as error:
         # e.g. ConfigError: a variant that cannot run with an arch of the grid, or duplicate labels

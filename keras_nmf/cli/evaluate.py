@@ -4,6 +4,7 @@ Examples:
     keras-nmf-evaluate runs/cnmf_1x1-20261127-120000                  # the run's model, its own data settings
     keras-nmf-evaluate model.keras --data-dir ../shared/data/cifar10-jpeg
     keras-nmf-evaluate model.keras --dataset mnist
+    keras-nmf-evaluate cnmf_1x1_cifar10 --data-dir ../shared/data/cifar10-jpeg   # a preset (built-in or a folder)
 
 For <run dir>/model.keras the data set, --limit-test and --seed default to those
 in <run dir>/config.json, so the accuracy is that of results.json; flags given
@@ -15,6 +16,8 @@ import argparse
 import json
 import sys
 
+from keras_nmf.commands import load_for_command
+
 from keras_nmf.experiments.cli import positive_int
 from keras_nmf.run_choices import TFDS_DATASETS
 from keras_nmf.training.run_files import RunFileError
@@ -22,7 +25,8 @@ from keras_nmf.training.run_files import RunFileError
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", help="a run directory of scripts/train.py, or a .keras file")
+    parser.add_argument("model", help="a run directory of scripts/train.py, a .keras file, or a preset (a built-in "
+                                      "name such as cnmf_1x1_cifar10, or a folder written by save_to_preset)")
     parser.add_argument("--data-dir", help="image folder DIR/train/<class>/*, DIR/test/<class>/*")
     parser.add_argument("--dataset", choices=TFDS_DATASETS, help="tfds data set (without --data-dir; default cifar10)")
     parser.add_argument("--tfds-dir", help="tensorflow_datasets data directory")
@@ -33,27 +37,30 @@ def main(argv=None):
                         help="also report the accuracy with test-time augmentation: the class probabilities averaged "
                              "over each image and its horizontal mirror (not the paper's evaluation)")
     args = parser.parse_args(argv)  # no Keras yet: --help and usage errors return at once
-    import keras_nmf
-
-    keras_nmf.load()
+    load_for_command()
     from keras_nmf.data import DataError
-    from keras_nmf.training.evaluate import RUN_DATA_FIELDS, data_settings, evaluate_saved_model, model_file
+    from keras_nmf.errors import PresetError
+    from keras_nmf.training.evaluate import (RUN_DATA_FIELDS, data_settings, evaluate_preset, evaluate_saved_model,
+                                             is_preset, model_file)
 
+    given = {name: getattr(args, name) for name in RUN_DATA_FIELDS}
     try:
-        args.model = model_file(args.model)
-    except RunFileError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    settings, taken = data_settings(args.model, {name: getattr(args, name) for name in RUN_DATA_FIELDS})
-    if taken:
-        print(f"From the run's config.json: {', '.join(f'{key}={value}' for key, value in taken.items())}")
-    try:
-        results = evaluate_saved_model(args.model, batch_size=args.batch_size, flip_tta=args.flip_tta, **settings)
-    except (DataError, RunFileError) as error:
+        if is_preset(args.model):
+            settings, _ = data_settings(None, given)  # a preset has no run: the defaults, then the flags
+            results = evaluate_preset(args.model, batch_size=args.batch_size, flip_tta=args.flip_tta, **settings)
+        else:
+            args.model = model_file(args.model)
+            settings, taken = data_settings(args.model, given)
+            if taken:
+                print(f"From the run's config.json: {', '.join(f'{key}={value}' for key, value in taken.items())}")
+            results = evaluate_saved_model(args.model, batch_size=args.batch_size, flip_tta=args.flip_tta,
+                                           **settings)
+    except (DataError, RunFileError, PresetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"test accuracy {results['test_accuracy']:.4f} | test loss {results['test_loss']:.4f} | "
-          f"{results['test_size']} images"
+          + (f"calibration error {results['test_ece']:.4f} | " if "test_ece" in results else "")
+          + f"{results['test_size']} images"
           + (f" | with flip TTA {results['test_accuracy_flip_tta']:.4f}" if args.flip_tta else ""))
     print(json.dumps(results))
     return 0

@@ -16,6 +16,8 @@ OUT/gradient_fidelity.md (the table at N = 20).
 import argparse
 import sys
 
+from keras_nmf.commands import load_for_command
+
 from keras_nmf.errors import KerasNMFError
 from keras_nmf.experiments.cli import FIDELITY_ITERATIONS, add_model_output_arguments, positive_int
 from keras_nmf.training.run_files import atomic_write_text
@@ -29,9 +31,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="seed of the batch and of untrained models")
     parser.add_argument("--implicit-dtype", choices=("float32", "float64"), default="float32")
     args = parser.parse_args(argv)  # no Keras yet: --help and usage errors return at once
-    import keras_nmf
-
-    keras_nmf.load()
+    load_for_command()
     from keras_nmf.experiments.csv_rows import CsvRowWriter
     from keras_nmf.experiments.fidelity_inputs import fidelity_batch, load_fidelity_model
     from keras_nmf.experiments.gradient_fidelity import CSV_COLUMNS, fidelity_table, gradient_fidelity

@@ -5,7 +5,8 @@ Examples:
     keras-nmf-report tuning_runs/cnmf_1x1 --out docs/sweeps
 
 Prints the Pareto front (best test accuracy for at most that many parameters) as a table; failed trials
-(a NaN stop, with the reason) are listed apart and never plotted.
+(a NaN stop, with the reason) are listed apart and never plotted. A trial whose trial.json cannot be read is named
+with its file and kept in trials.csv as UNREADABLE; the report then exits with 3.
 """
 
 import argparse
@@ -14,7 +15,7 @@ import pathlib
 import sys
 
 from keras_nmf.experiments.sweeps import (
-    collect_trials, completed, format_front, pareto_front, write_trials_csv,
+    UNREADABLE, collect_trials, completed, format_front, pareto_front, write_trials_csv,
 )
 
 
@@ -24,7 +25,7 @@ def main(argv=None):
     parser.add_argument("--out", help="where trials.csv and figure6.png go (default: the directory)")
     args = parser.parse_args(argv)
     try:
-        rows = collect_trials(args.directory)
+        rows = collect_trials(args.directory, print_fn=lambda line: print(line, file=sys.stderr))
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -39,9 +40,10 @@ def main(argv=None):
     statuses = collections.Counter(row["status"] for row in rows)
     print(f"{len(rows)} trials ({', '.join(f'{n} {s.lower()}' for s, n in sorted(statuses.items()))}); "
           f"wrote {out / 'trials.csv'}")
+    code = 3 if statuses[UNREADABLE] else 0
     if not done:
         print("No completed trial yet: no front or figure.")
-        return 0
+        return code
     from keras_nmf.experiments.plots import plot_figure6
 
     front = pareto_front(done)
@@ -49,7 +51,7 @@ def main(argv=None):
     print(format_front(front))
     plot_figure6(done, front, out / "figure6.png")
     print(f"wrote {out / 'figure6.png'}")
-    return 0
+    return code
 
 
 if __name__ == "__main__":

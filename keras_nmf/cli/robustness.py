@@ -21,6 +21,8 @@ written row by row as the evaluation goes, then OUT/robustness.png.
 import argparse
 import sys
 
+from keras_nmf.commands import load_for_command
+
 from keras_nmf.errors import KerasNMFError
 from keras_nmf.experiments.cli import add_model_output_arguments
 from keras_nmf.experiments.perturbations import AUTHORS_PERTURBATIONS, PERTURBATIONS
@@ -43,9 +45,7 @@ def main(argv=None):
                                ("--batch-size", args.batch_size, 1)):
         if value is not None and value < least:
             parser.error(f"{name} must be >= {least}. Received: {value}")
-    import keras_nmf  # only now: --help and usage errors return before Keras loads
-
-    keras_nmf.load()
+    load_for_command()  # only now: --help and usage errors return before Keras loads
     from keras_nmf.experiments import evaluate_robustness
     from keras_nmf.experiments.observed_holes import observed_twins
     from keras_nmf.experiments.outputs import prepare_output_dir

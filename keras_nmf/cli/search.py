@@ -24,14 +24,8 @@ import os
 import pathlib
 import sys
 
-try:
-    import keras_nmf.tuning  # noqa: F401  (KerasTuner installed, or a message that says how)
-except ModuleNotFoundError as missing:
-    print(f"error: {missing}", file=sys.stderr)
-    sys.exit(2)
-
 from keras_nmf.architectures import SWEEP_GROUPS, SWEEP_WIDTHS
-from keras_nmf.commands import command_line
+from keras_nmf.commands import command_line, load_for_command
 from keras_nmf.errors import ConfigError, KerasNMFError
 from keras_nmf.experiments.cli import positive_int
 from keras_nmf.experiments.outputs import prepare_output_dir
@@ -140,9 +134,7 @@ def wait_for_chief(timeout_s):
 
 def main(argv=None):
     args, recipe = parse_args(argv)  # no Keras yet: --help and usage errors return at once
-    import keras_nmf
-
-    keras_nmf.load()
+    load_for_command("tuning")
     from keras_nmf.training.recipe import check_backend_support, load_run_data, process_settings
     from keras_nmf.tuning.costs import estimate_costs
     from keras_nmf.tuning.hypermodel import NMFHyperModel, SweepTuner

@@ -18,6 +18,8 @@ configuration is an error.
 
 import sys
 
+from keras_nmf.commands import load_for_command
+
 from keras_nmf.errors import ConfigError
 from keras_nmf.training.flags import parse_config
 from keras_nmf.training.run_files import RunFileError, RunLockedError, RunWriteError
@@ -25,10 +27,15 @@ from keras_nmf.training.run_files import RunFileError, RunLockedError, RunWriteE
 
 def main(argv=None):
     config, given = parse_config(argv, description=__doc__)  # no Keras yet: --help and usage errors return at once
-    import keras_nmf
-
-    keras_nmf.load()
     from keras_nmf.data import DataError
+    from keras_nmf.training.preflight import check_before_backend
+
+    try:
+        check_before_backend(config)  # paths, crop and subset sizes: named before the backend loads
+    except (DataError, PermissionError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    load_for_command()
     from keras_nmf.ops import InvalidInputError
     from keras_nmf.training.callbacks import NonFiniteLossError
     from keras_nmf.training.distribute import DistributeError

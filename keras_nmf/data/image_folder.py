@@ -29,6 +29,10 @@ def list_image_folder(root, split, class_names=None):
             differ from ``class_names``.
     """
     folder = pathlib.Path(root) / split
+    if pathlib.Path(root).exists() and not pathlib.Path(root).is_dir():
+        raise DataError(f"The data directory {root} is a file, not a folder. Pass data_dir=DIR (--data-dir DIR) "
+                        f"with DIR/train/<class>/* and DIR/test/<class>/* (or an image pack made by "
+                        f"keras-nmf-pack-images).")
     if not pathlib.Path(root).is_dir():
         raise DataError(f"Data directory not found: {root}. Pass data_dir=DIR (--data-dir DIR) with "
                         f"DIR/train/<class>/* and DIR/test/<class>/*.")

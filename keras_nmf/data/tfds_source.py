@@ -50,7 +50,7 @@ def load_tfds(name, tfds_dir=None, verbose=True, limit_train=None, limit_test=No
     except ImportError:
         raise DataError(
             f"Loading '{name}' by name needs tensorflow_datasets, which is not installed: install it "
-            "(pip install 'keras_nmf[tensorflow]'), or train from an image folder: data_dir=DIR (--data-dir DIR) with "
+            "(pip install tensorflow tensorflow-datasets: keras_nmf's tensorflow extra), or train from an image folder: data_dir=DIR (--data-dir DIR) with "
             "DIR/train/<class>/*.jpg and DIR/test/<class>/*.jpg.") from None
 
     builder = tfds.builder(name, data_dir=tfds_dir)

@@ -19,7 +19,7 @@ import time
 
 from keras_nmf import training
 from keras_nmf.errors import ConfigError, NonFiniteLossError
-from keras_nmf.experiments.grid import ALL_FIELDS, FINISHED, INTERRUPTED, GridRun, check_saved_config
+from keras_nmf.experiments.grid import ALL_FIELDS, DAMAGED, FINISHED, INTERRUPTED, GridRun, check_saved_config
 from keras_nmf.experiments.variants import BASE_VARIANT
 from keras_nmf.training import TrainConfig
 from keras_nmf.training.branches import KeptStates
@@ -114,7 +114,11 @@ def run_budget(runs, print_fn=print, train_fn=None, poll_seconds=POLL_SECONDS, s
     counts = {"trained": 0, "resumed": 0, "failed": 0}
     failed = set()
     while True:
-        pending = [run for run in runs if run.status != FINISHED and run.name not in failed]
+        for run in runs:
+            if run.status == DAMAGED and run.name not in failed:
+                print_fn(f"{run.name}: {run.damage}", flush=True)
+                failed.add(run.name)
+        pending = [run for run in runs if run.status not in (FINISHED, DAMAGED) and run.name not in failed]
         if not pending:
             return counts
         run = _take_next(pending)

@@ -13,7 +13,7 @@ import dataclasses
 import pathlib
 import statistics
 
-from keras_nmf.errors import ConfigError, ConfigMismatchError, NonFiniteLossError
+from keras_nmf.errors import ConfigError, ConfigMismatchError, NonFiniteLossError, RunFileError
 from keras_nmf.experiments.variants import BASE_VARIANT, Variant
 from keras_nmf import training
 from keras_nmf.training import TrainConfig
@@ -25,6 +25,8 @@ from keras_nmf.training.run_files import RunLock, read_run_results
 ALL_FIELDS = frozenset(FIELD_NAMES)
 
 FINISHED, INTERRUPTED, NEW = "finished", "interrupted", "new"
+#: A run directory with a results.json whose run files are missing or unreadable: neither finished nor trainable.
+DAMAGED = "damaged"
 
 
 def run_name(arch, variant, seed):
@@ -53,10 +55,22 @@ class GridRun:
     @property
     def status(self) -> str:
         if (self.run_dir / "results.json").exists():
-            return FINISHED
+            return FINISHED if self.damage is None else DAMAGED
         if (self.run_dir / "config.json").exists():
             return INTERRUPTED
         return NEW
+
+    @property
+    def damage(self):
+        """What is wrong with a finished run's files (a deleted model.keras, a truncated results.json), or None."""
+        try:
+            read_run_results(self.run_dir / "results.json")
+        except RunFileError as error:
+            return str(error)
+        if not (self.run_dir / "model.keras").is_file():
+            return (f"{self.run_dir} has results.json but no model.keras (deleted, or the copy stopped): it is "
+                    f"not counted as finished. Restore model.keras, or delete {self.run_dir} to train the run again.")
+        return None
 
 
 def check_saved_config(run):
@@ -161,11 +175,13 @@ def run_grid(runs, extra_callbacks=(), print_fn=print, train_fn=None) -> dict:
     A run whose loss turns non-finite is reported and left resumable; the
     grid goes on with the next run.
 
+    A run whose files are damaged (:attr:`GridRun.damage`) is named and left as it is.
+
     Returns:
-        ``{"trained", "resumed", "skipped_finished", "skipped_locked", "failed"}``.
+        ``{"trained", "resumed", "skipped_finished", "skipped_locked", "failed", "damaged"}``.
     """
     train_fn = train_fn or training.train  # imported on first use: TensorFlow's tf.data
-    counts = {"trained": 0, "resumed": 0, "skipped_finished": 0, "skipped_locked": 0, "failed": 0}
+    counts = {"trained": 0, "resumed": 0, "skipped_finished": 0, "skipped_locked": 0, "failed": 0, "damaged": 0}
     seconds = _known_seconds(runs)
     finished = sum(run.status == FINISHED for run in runs)
     print_fn(f"{len(runs)} runs planned: {finished} finished, {len(runs) - finished} to train.", flush=True)
@@ -173,6 +189,10 @@ def run_grid(runs, extra_callbacks=(), print_fn=print, train_fn=None) -> dict:
         status = run.status
         if status == FINISHED:
             counts["skipped_finished"] += 1
+            continue
+        if status == DAMAGED:
+            counts["damaged"] += 1
+            print_fn(f"[run {index}/{len(runs)}] {run.name}: {run.damage}", flush=True)
             continue
         lock = RunLock(run.run_dir)
         if not lock.acquire():
@@ -184,7 +204,7 @@ def run_grid(runs, extra_callbacks=(), print_fn=print, train_fn=None) -> dict:
             if status == FINISHED:
                 counts["skipped_finished"] += 1
                 continue
-            remaining = [r for r in runs[index - 1:] if r.status != FINISHED]
+            remaining = [r for r in runs[index - 1:] if r.status not in (FINISHED, DAMAGED)]
             action = "resuming" if status == INTERRUPTED else "training"
             print_fn(
                 f"[run {index}/{len(runs)}] {action} {run.name} ({run.arch}, variant {run.variant.label}: "

@@ -64,7 +64,7 @@ def perturb(kind, images, eta, rng, others=None):
     if kind not in PERTURBATIONS:
         raise ValueError(f"Unknown perturbation {kind!r}. Valid choices: {', '.join(PERTURBATIONS)}.")
     if not 0.0 <= eta <= 1.0:
-        raise ValueError(f"eta must be in [0, 1]. Received: eta={eta}")
+        raise ValueError(f"eta must be in [0, 1]. Received: eta={eta!r}")
     images = np.asarray(images, np.float32)
     if kind == "uniform":
         return mix(images, rng.random(images.shape, dtype=np.float32), eta)

@@ -8,7 +8,7 @@ tests read its layout), ``plot_*`` write it as a PNG.
 try:
     import matplotlib
 except ModuleNotFoundError:
-    raise ModuleNotFoundError("The experiment figures need matplotlib: pip install 'keras_nmf[plots]'.") from None
+    raise ModuleNotFoundError("The experiment figures need matplotlib: pip install matplotlib (keras_nmf's plots extra).") from None
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

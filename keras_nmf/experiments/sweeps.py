@@ -65,10 +65,15 @@ def _reason(trial):
     return lines[-1].split(": ", 1)[-1] if lines else None
 
 
+#: The status of a trial row whose trial.json cannot be read.
+UNREADABLE = "UNREADABLE"
+
+
 def collect_trials(directory, print_fn=print) -> list:
     """One row per trial, sorted by trial id; trials without metrics (running, failed) have empty results.
 
-    A trial whose ``trial.json`` cannot be read (truncated, corrupt) is named through ``print_fn`` and skipped.
+    A trial whose ``trial.json`` cannot be read (truncated, corrupt) is named through ``print_fn`` and kept as a
+    row of status :data:`UNREADABLE` (never completed, never plotted), its reason naming the file and the fix.
     """
     from keras_tuner.engine.trial import Trial
 
@@ -79,8 +84,12 @@ def collect_trials(directory, print_fn=print) -> list:
             record_path = trial_path.parent / "record.json"
             record = json.loads(record_path.read_text()) if record_path.exists() else {}
         except (OSError, ValueError, KeyError, TypeError) as error:  # json.JSONDecodeError is a ValueError
-            print_fn(f"skipped {trial_path}: unreadable ({type(error).__name__}: {error}); delete the trial folder "
-                     f"to run it again")
+            reason = (f"{trial_path} is unreadable ({type(error).__name__}: {error}): restore it, or delete the "
+                      f"trial folder to run the trial again")
+            print_fn(f"trial {trial_path.parent.name}: {reason}")
+            rows.append({"trial_id": trial_path.parent.name.removeprefix("trial_"), "status": UNREADABLE,
+                         "width": None, "nmf_groups": None, "conv_groups": None,
+                         **{name: None for name in METRIC_COLUMNS}, "worker": None, "host": None, "reason": reason})
             continue
         values = trial.hyperparameters.values
         metrics = {}

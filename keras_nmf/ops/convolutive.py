@@ -75,8 +75,12 @@ def check_rebuilds_input(image_shape, kernel_size, strides, padding):
             continue
         maps = output_size(size, kernel, stride, padding)
         rebuilt = (maps - 1) * stride + kernel if padding == "valid" else maps * stride
-        if maps < 1 or rebuilt != size:
-            side = "height" if axis == 0 else "width"
+        side = "height" if axis == 0 else "width"
+        if maps < 1:
+            raise ValueError(
+                f"ConvolutiveNMF2D's kernel_size={tuple(kernel_size)} does not fit an image {side} of {size} with "
+                f"padding={padding!r}: use a kernel of at most {size} (or padding='same'), or a larger input.")
+        if rebuilt != size:
             raise ValueError(
                 f"ConvolutiveNMF2D explains every pixel of the image, but with kernel_size={tuple(kernel_size)}, "
                 f"strides={tuple(strides)} and padding={padding!r} the transposed convolution rebuilds an image "

@@ -33,7 +33,10 @@ def model_file(path):
 
 
 def run_data_settings(model_path):
-    """The data settings of the run that saved ``<run dir>/model.keras`` (from its config.json), or ``{}``."""
+    """The data settings of the run that saved ``<run dir>/model.keras`` (from its config.json), or ``{}`` (also for
+    ``None``: no run)."""
+    if model_path is None:
+        return {}
     config_path = pathlib.Path(model_path).parent / "config.json"
     if not config_path.exists():
         return {}
@@ -82,6 +85,41 @@ def evaluate_saved_model(model_path, data_dir=None, dataset="cifar10", tfds_dir=
                  "test_size": len(labels)}
     if flip_tta:
         evaluated["test_accuracy_flip_tta"] = flip_tta_accuracy(model, inputs, labels, batch_size)
+    return evaluated
+
+
+def is_preset(name):
+    """Whether ``name`` names a preset: a built-in one (:func:`keras_nmf.models.list_presets`) or a directory
+    written by ``save_to_preset`` (its metadata.json beside config.json; a run directory has no metadata.json)."""
+    from keras_nmf.models import list_presets
+    from keras_nmf.models.presets import CONFIG, METADATA
+
+    path = pathlib.Path(name)
+    return (name in list_presets() and not path.exists()) or (
+        path.is_dir() and (path / CONFIG).is_file() and (path / METADATA).is_file())
+
+
+def evaluate_preset(preset, data_dir=None, dataset="cifar10", tfds_dir=None, batch_size=50, limit_test=None, seed=0,
+                    flip_tta=False):
+    """:func:`evaluate_saved_model` for a preset: its classifier's probabilities (calibrated where the preset
+    carries a temperature) on the test images. ``test_loss`` is their negative log-likelihood; ``test_ece`` their
+    expected calibration error (:mod:`keras_nmf.models.calibration`).
+
+    Raises:
+        PresetError: an unknown or damaged preset.
+    """
+    from keras_nmf.models import ImageClassifier
+    from keras_nmf.models.calibration import expected_calibration_error, negative_log_likelihood
+
+    classifier = ImageClassifier.from_preset(preset)
+    _, (images, labels), _ = load_arrays(dataset, data_dir, tfds_dir, verbose=False, limit_train=1,
+                                         limit_test=limit_test, seed=seed)
+    probabilities = classifier.predict(images, batch_size=batch_size, verbose=0)
+    evaluated = {"test_accuracy": float(np.mean(np.argmax(probabilities, axis=-1) == labels)),
+                 "test_loss": negative_log_likelihood(probabilities, labels),
+                 "test_ece": expected_calibration_error(probabilities, labels), "test_size": len(labels)}
+    if flip_tta:
+        evaluated["test_accuracy_flip_tta"] = flip_tta_accuracy(classifier, images, labels, batch_size)
     return evaluated
 
 

@@ -30,7 +30,8 @@ from keras_nmf.training.config import TrainConfig, resume_changes, with_absolute
 from keras_nmf.training.backup import PREVIOUS_STATE_FILE, STATE_FILE
 from keras_nmf.training.settings import DataSettings, flag
 from keras_nmf.training.run_files import (
-    RunLock, RunWriteError, atomic_save_model, atomic_write_json, read_json, remove_temporaries,
+    RunLock, RunWriteError, atomic_save_model, atomic_write_json, check_new_run_location, read_json,
+    remove_temporaries,
 )
 
 #: Where runs go without --logdir.
@@ -121,7 +122,7 @@ class RunDir:
             yield self
             return
         if not self.config.session.resume:
-            _check_writable(self.path)  # before the lock file is made beside the directory
+            check_new_run_location(self.path)  # before the lock file is made beside the directory
         lock = RunLock(self.path)
         try:
             lock.acquire_or_raise()  # a run that another process trains is named as such, whatever else holds
@@ -211,16 +212,6 @@ def _after_finish(path):
         return next_steps(TrainConfig.load(path / "config.json"), path, command_line("train"))
     except RunFileError:
         return "To train longer, start a new run with another --logdir and the --epochs you want."
-
-
-def _check_writable(path):
-    """A new run's directory must lie in a writable place (checked before any work)."""
-    existing = path
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise PermissionError(f"Cannot create the run directory {path}: {existing} is not a writable folder. "
-                              f"Pass --logdir DIR in a writable place.")
 
 
 def _installed_version(package):

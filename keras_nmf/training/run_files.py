@@ -94,6 +94,30 @@ def atomic_write_json(path, data):
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
+def check_new_run_location(path):
+    """A new run's directory must lie in a writable place: its nearest existing folder takes a file (a probe,
+    removed at once). Checked before any work, and before a backend loads.
+
+    Raises:
+        PermissionError: a file on the way, or a folder that cannot be written, named with the fix.
+    """
+    path = pathlib.Path(path)
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if existing == path and path.is_dir():
+        existing = path.parent  # the lock file lies beside the run directory
+    fix = "Pass --logdir DIR in a writable place."
+    if not existing.is_dir():
+        raise PermissionError(f"Cannot create the run directory {path}: {existing} is a file, not a folder. {fix}")
+    try:
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".keras_nmf-probe-"):
+            pass
+    except OSError as error:
+        raise PermissionError(f"Cannot create the run directory {path}: {existing} is not a writable folder "
+                              f"({error.strerror or error}). {fix}") from None
+
+
 def remove_temporaries(folder):
     """Deletes the temporary files that a killed writer left in ``folder`` (call it while holding the run lock),
     and the staging folders of writers that were killed (:func:`atomic_save`; they would hold memory)."""

@@ -231,8 +231,33 @@ def test_the_time_left_counts_each_finished_runs_start_up_and_epochs(tmp_path, c
         run.mkdir(parents=True)
         (run / "results.json").write_text(json.dumps({**_results("cnn"), "train_seconds": 20.0,
                                                       "startup_seconds_this_session": 25.0}))
+        (run / "model.keras").write_bytes(b"a model")
 
     runs = plan_grid(TrainConfig.of(verbose=0), ["cnn"], [0, 1, 2], [BASE_VARIANT], tmp_path / "grid")
     run_grid(runs, train_fn=train)
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[run")]
     assert [line.split("estimated ")[1] for line in lines] == ["unknown until a run finishes", "~2 min", "~45 s"]
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda run: (run / "model.keras").unlink(), "has results.json but no model.keras"),
+    (lambda run: (run / "results.json").write_text('{"arch": "cn'), "results.json"),
+])
+def test_a_finished_run_with_damaged_files_is_named_and_not_counted_finished(tmp_path, capsys, damage, message):
+    trained = []
+
+    def train(config, extra_callbacks, given):
+        run = pathlib.Path(config.execution.logdir)
+        run.mkdir(parents=True)
+        (run / "results.json").write_text(json.dumps(_results("cnn")))
+        (run / "model.keras").write_bytes(b"a model")
+        trained.append(run.name)
+
+    runs = plan_grid(TrainConfig.of(verbose=0), ["cnn"], [0, 1], [BASE_VARIANT], tmp_path / "grid")
+    run_grid(runs, train_fn=train)
+    damage(tmp_path / "grid" / "cnn-seed0")
+    counts = run_grid(runs, train_fn=train)
+    assert counts["damaged"] == 1 and counts["skipped_finished"] == 1 and trained == ["cnn-seed0", "cnn-seed1"]
+    assert [run.status for run in runs] == ["damaged", "finished"]
+    out = capsys.readouterr().out
+    assert "[run 1/2] cnn-seed0: " in out and message in out

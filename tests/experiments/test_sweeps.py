@@ -76,11 +76,18 @@ def test_a_cnn_sweep_without_ratios_gets_its_figure(tmp_path):
     assert (tmp_path / "figure6.png").stat().st_size > 0
 
 
-def test_an_unreadable_trial_is_named_and_skipped(tmp_path):
+def test_an_unreadable_trial_is_named_and_kept_as_unreadable(tmp_path, capsys):
+    from keras_nmf.cli import report
+
     project = _write_search(tmp_path)
     truncated = project / "trial_02" / "trial.json"
     truncated.write_text(truncated.read_text()[:40])
     said = []
     rows = collect_trials(tmp_path, print_fn=said.append)
-    assert [row["trial_id"] for row in rows] == ["00", "01", "03", "04", "05", "06"]
+    assert [row["trial_id"] for row in rows] == ["00", "01", "02", "03", "04", "05", "06"]
+    assert rows[2]["status"] == "UNREADABLE" and str(truncated) in rows[2]["reason"]
+    assert rows[2] not in completed(rows)
     assert len(said) == 1 and str(truncated) in said[0] and "unreadable" in said[0]
+    assert report.main([str(tmp_path)]) == 3  # named, and not a clean exit
+    captured = capsys.readouterr()
+    assert str(truncated) in captured.err and "1 unreadable" in captured.out

@@ -188,5 +188,7 @@ def test_an_image_the_transposed_convolution_cannot_rebuild_is_refused():
     layer = ConvolutiveNMF2D(4, 3, strides=2)
     with pytest.raises(ValueError, match="rebuilds an image height of 7 from 3 positions, not 8"):
         layer.build((None, 8, 8, 3))
+    with pytest.raises(ValueError, match=r"kernel_size=\(9, 9\) does not fit an image height of 8.*at most 8"):
+        ConvolutiveNMF2D(4, 9).build((None, 8, 8, 3))  # no position at all: no stride can help
     with pytest.raises(ValueError, match="no update for missing entries"):
         _built(*_problem(6, 3, 2, 4, 1)).factorize(np.ones((1, 6, 6, 2), "float32"), observed=np.ones((1, 6, 6, 2)))

@@ -229,3 +229,9 @@ def test_the_convolutive_nmf_layer_takes_the_place_of_cnmf2d_with_the_same_weigh
 def test_a_bad_nmf_layer_is_named(arguments, message):
     with pytest.raises(ValueError, match=message):
         build_model(**arguments)
+
+
+def test_a_width_given_as_text_is_shown_as_text():
+    """A preset or config with ``"width": "2"`` is named with its quotes: the type is the problem."""
+    with pytest.raises(ValueError, match=r"Received: width='2'"):
+        build_model("cnn", width="2")

@@ -215,3 +215,19 @@ def test_the_data_path_is_saved_absolute_and_a_relative_one_still_resumes(tmp_pa
     resumed = RunDir.prepare(TrainConfig.of(data_dir="images", logdir="run", resume=True),
                              given={"data_dir", "logdir", "resume"})
     assert resumed.config.data.data_dir == str(tmp_path / "images") and resumed.changes == {}
+
+
+def test_evaluate_takes_a_preset_and_states_its_calibration(image_folder, tmp_path, capsys):
+    import json
+
+    from keras_nmf.cli import evaluate as evaluate_script
+    from keras_nmf.models import ImageClassifier, PaperNetwork
+
+    classifier = ImageClassifier(PaperNetwork("cnn", num_classes=3), class_names=["a", "b", "c"], temperature=2.0)
+    classifier.save_to_preset(tmp_path / "preset")
+    assert evaluate_script.main([str(tmp_path / "preset"), "--data-dir", str(image_folder)]) == 0
+    out = capsys.readouterr().out
+    results = json.loads(out.strip().splitlines()[-1])
+    assert results["test_size"] == 6 and 0 <= results["test_ece"] <= 1 and "calibration error" in out
+    assert evaluate_script.main(["no_such_preset_or_file"]) == 2
+    assert "no_such_preset_or_file" in capsys.readouterr().err
