@@ -34,12 +34,6 @@ def _copy(source, target):
     atomic_save(target, lambda temporary: shutil.copyfile(source, temporary))
 
 
-def _portable(config, run_name):
-    """A saved configuration with its run directory, its data and its trunk named relative to the campaign."""
-    config = without_machine_paths(config, run_name)
-    if config.get("branch_from"):
-        config["branch_from"] = pathlib.Path(config["branch_from"]).name
-    return config
 
 
 def export_budget(out, destination) -> dict:
@@ -55,7 +49,7 @@ def export_budget(out, destination) -> dict:
         records = destination / RECORDS_FOLDER / run.name
         records.mkdir(parents=True, exist_ok=True)
         saved = json.loads((run / "config.json").read_text())
-        atomic_write_json(records / "config.json", _portable(saved, run.name))
+        atomic_write_json(records / "config.json", without_machine_paths(saved, run.name))
         if (run / "epochs.csv").exists():
             _copy(run / "epochs.csv", records / "epochs.csv")
         finished = (run / "results.json").exists()
@@ -67,7 +61,7 @@ def export_budget(out, destination) -> dict:
             shutil.rmtree(records / "backup", ignore_errors=True)
             state = None
         if finished:
-            results = portable_results(json.loads((run / "results.json").read_text()), run.name, _portable)
+            results = portable_results(json.loads((run / "results.json").read_text()), run.name)
             atomic_write_json(records / "results.json", results)
             copied["finished"].append(run.name)
         elif state is not None:

@@ -317,13 +317,11 @@ def draw_budget_curve(rows, paper, direct=()):
         xs = sorted(by_budget)
         line, = axes.plot(xs, [sum(by_budget[x]) / len(by_budget[x]) for x in xs], marker="o", label=network)
         if network in paper:
-            axes.axhline(paper[network], color=line.get_color(), linestyle="--", linewidth=1,
-                         label=f"{network}: the paper's {paper[network]:g} %")
+            axes.axhline(paper[network], color=line.get_color(), linestyle="--", linewidth=1)
         points = [row for row in direct if row["network"] == network]
         if points:
             axes.scatter([row["budget_epochs"] for row in points], [row["test_accuracy"] for row in points],
-                         facecolors="none", edgecolors=line.get_color(), s=60, zorder=3,
-                         label=f"{network}: trained for the budget directly (each seed)")
+                         facecolors="none", edgecolors=line.get_color(), s=60, zorder=3)
     axes.set_xscale("log", base=2)
     axes.set_xticks(budgets, [str(budget) for budget in budgets])
     axes.xaxis.set_minor_formatter(NullFormatter())
@@ -333,6 +331,10 @@ def draw_budget_curve(rows, paper, direct=()):
     axes.set_title("Accuracy against budget: one stable trunk per network, a decay branch per budget")
     axes.title.set_fontsize(9)
     axes.grid(alpha=0.3)
+    # One entry per network (its colour), and one per mark whatever the network: a legend of a few short lines.
+    axes.plot([], [], color="grey", linestyle="--", linewidth=1, label="the paper's number")
+    if direct:
+        axes.scatter([], [], facecolors="none", edgecolors="grey", s=60, label="trained for the budget directly")
     _legend_below(axes)
     return figure
 

@@ -13,14 +13,16 @@ import sys
 
 import numpy as np
 
+from keras_nmf.data.image_folder import list_images
 from keras_nmf.data.pipeline import load_arrays
 from keras_nmf.experiments.records import without_machine_paths
 from keras_nmf.experiments.robustness import evaluate_robustness, prepare_images
 from keras_nmf.experiments.summary import paper_accuracy, schedule_text
+from keras_nmf.layers.augmentation import PaperAugmentation
 from keras_nmf.models import ImageClassifier
 from keras_nmf.models.calibration import (expected_calibration_error, fit_temperature, negative_log_likelihood,
                                           with_temperature)
-from keras_nmf.models.presets import load_preset, read_metadata
+from keras_nmf.models.presets import load_preset, parameter_counts, read_metadata
 from keras_nmf.training.run_files import read_run_results
 from keras_nmf.training.saved_networks import load_paper_model
 
@@ -63,26 +65,47 @@ def robustness(classifier, data_dir, limit_test, seed, steps):
     return table
 
 
-#: The training images a preset's temperature is fitted on: a seeded subset (``--limit-train``'s), centre crops.
+#: The training images a preset's temperature is fitted on: a seeded subset (``--limit-train``'s), seen as in
+#: training (the paper's random crop, flip and colour jitter, seeded), where the network is about as accurate as on
+#: the test images (on its clean crops it is more accurate than there).
 CALIBRATION = {"fit_images": 5000, "seed": 0}
+
+#: A fitted temperature this close to 1 (within a factor 1.25) is not carried: the fitting images were trained on,
+#: which biases T low (towards confidence) by about as much, so the correction is within what it can tell.
+KEEP_TEMPERATURE = 1.25
+
+
+def _augmented_probabilities(classifier, images, seed, batch_size):
+    """The network's probabilities on ``images`` as training sees them (seeded draws of the paper's augmentation)."""
+    import keras
+
+    augmentation = PaperAugmentation(classifier.network.input_shape[1], seed=seed)
+    crops = np.concatenate([keras.ops.convert_to_numpy(augmentation(images[start:start + batch_size], training=True))
+                            for start in range(0, len(images), batch_size)])
+    return classifier.network.predict(crops, batch_size=batch_size, verbose=0)
 
 
 def calibration(classifier, data_dir, fit_images=CALIBRATION["fit_images"], seed=CALIBRATION["seed"],
                 batch_size=100):
-    """Fits the temperature of ``classifier``'s network on ``fit_images`` training images and measures the
-    expected calibration error (:mod:`keras_nmf.models.calibration`) on every test image, before and after.
+    """Fits a temperature to ``classifier``'s network on ``fit_images`` training images (:data:`CALIBRATION`) and
+    measures the expected calibration error (:mod:`keras_nmf.models.calibration`) on every test image, with and
+    without it.
 
-    Returns ``(class_names, figures)``: the data's class names, and a dict of the temperature, the test ECE and
-    negative log-likelihood before and after, the test accuracy (a temperature changes no argmax)."""
-    train, (images, labels), class_names = load_arrays(data_dir=data_dir, verbose=False, limit_train=fit_images,
-                                                       seed=seed)
+    Returns ``(class_names, figures)``: the data's class names, and a dict of the fitted temperature, the one
+    carried (None within :data:`KEEP_TEMPERATURE` of 1), the test ECE and negative log-likelihood before and after
+    (after: with the carried one), and the test accuracy (a temperature changes no argmax)."""
+    available = len(list_images(data_dir, "train")[0])  # a small data set: all its training images
+    train, (images, labels), class_names = load_arrays(data_dir=data_dir, verbose=False, seed=seed,
+                                                       limit_train=fit_images if fit_images < available else None)
+    fitted = fit_temperature(_augmented_probabilities(classifier, train[0], seed, batch_size), train[1])
+    carried = round(fitted, 4) if max(fitted, 1 / fitted) > KEEP_TEMPERATURE else None
     plain = ImageClassifier(classifier.network, classifier.image_shape, class_names=class_names)
-    temperature = fit_temperature(plain.predict(train[0], batch_size=batch_size, verbose=0), train[1])
     before = plain.predict(images, batch_size=batch_size, verbose=0)
-    after = with_temperature(before, temperature)
+    after = before if carried is None else with_temperature(before, carried)
     return class_names, {
-        "temperature": round(temperature, 4), "test_images": len(labels),
-        "fitted_on": f"train images: {len(train[1]):,} (seed {seed}), centre crops; never the test images",
+        "fitted_temperature": round(fitted, 4), "temperature": carried, "test_images": len(labels),
+        "fitted_on": (f"{len(train[1]):,} train images (seed {seed}) as training sees them (random crop, flip, "
+                      f"colour jitter); never the test images"),
         "ece_before": expected_calibration_error(before, labels), "ece_after": expected_calibration_error(after, labels),
         "nll_before": negative_log_likelihood(before, labels), "nll_after": negative_log_likelihood(after, labels),
         "median_top_probability_before": float(np.median(before.max(axis=1))),
@@ -99,7 +122,8 @@ def calibrate_preset(directory, data_dir, **fit):
     class_names, figures = calibration(classifier, data_dir, **fit)
     calibrated = ImageClassifier(classifier.network, classifier.image_shape, seed=classifier.seed,
                                  class_names=class_names, temperature=figures["temperature"], name=classifier.name)
-    metadata = {**metadata, "class_names": list(class_names), "calibration": figures}
+    metadata = {**metadata, **parameter_counts(classifier.network), "class_names": list(class_names),
+                "calibration": figures}
     calibrated.save_to_preset(directory, metadata, model_card(metadata), overwrite=True)
     return metadata
 
@@ -126,7 +150,7 @@ def write_trained_preset(run_dir, destination, data_dir, subset=SUBSET, noise=RO
         "train_images": results["data"]["train_size"], "seed": config["seed"], "schedule": schedule_text(config),
         "published_accuracy": paper_accuracy(config["arch"], config), "git_commit": results.get("git_commit"),
         "backend": results.get("versions", {}).get("keras_backend"),
-        "parameter_count": classifier.network.count_params(),
+        **parameter_counts(classifier.network),
         "robustness": {**noise, "accuracy": robustness(classifier, data_dir, **noise)}, "config": config,
     }
     classifier.save_to_preset(destination, metadata, model_card(metadata), overwrite=overwrite)
@@ -141,14 +165,14 @@ def model_card(metadata):
     return f"""# {name}
 
 The paper's `{arch}` network (Nouri et al., Figure 4) trained on CIFAR-10 by keras_nmf, behind the paper's
-preprocessing: raw uint8 32x32 images in, the 10 class probabilities out.
+preprocessing: images of pixel values in [0, 255] in (32x32, or resized), the 10 class probabilities out.
 
 | | |
 |---|---|
 | test accuracy (all {metadata['test_images']:,} CIFAR-10 test images, centre crop) | {100 * metadata['test_accuracy']:.2f} % |
 | published (the paper, up to 500 epochs) | {f'{published} %' if published is not None else 'none'} |
-| training | {metadata['epochs']} epochs on {metadata['train_images']:,} images, seed {metadata['seed']}, schedule {metadata['schedule']}, batch {config['batch_size']}, Adam {config['lr']:g} (k×k weights {config['kxk_lr']:g}) |
-| parameters | {metadata['parameter_count']:,} |
+| training | {metadata['epochs']} epochs on {metadata['train_images']:,} images, seed {metadata['seed']}, schedule {metadata['schedule']}, batch {config['batch_size']}, Adam {config['lr']:g} (k×k weights {config['kxk_lr']:g}){_branch_text(config)} |
+| parameters | {_parameters_text(metadata)} |
 | trained with | keras_nmf at commit {metadata['git_commit']}, Keras backend {metadata['backend']} |
 
 Noise robustness (`keras-nmf-robustness`'s perturbations, the authors' four, on {metadata['robustness']['limit_test']:,}
@@ -180,25 +204,54 @@ column sums by construction (eq. 20).
 """
 
 
+def _branch_text(config):
+    """The card's note on a decay branch: its budget came from a stable trunk (docs/training.md, "Decay branches")."""
+    if not config.get("branch_from"):
+        return ""
+    return (f"; a decay branch of the stable trunk `{config['branch_from']}` at its epoch {config['branch_epoch']} "
+            f"(the CPU budget campaign, docs/experiments/cpu_budget)")
+
+
+def _parameters_text(metadata):
+    """The card's parameter count, saying what the README's tables count (the trained ones)."""
+    trained = metadata.get("trainable_parameter_count")
+    if trained is None or trained == metadata["parameter_count"]:
+        return f"{metadata['parameter_count']:,}"
+    return (f"{metadata['parameter_count']:,} in the weights file: {trained:,} trained (the count the README and the "
+            f"paper give) and {metadata['parameter_count'] - trained:,} BatchNorm moving statistics")
+
+
 def _calibration_text(metadata):
     """The card's paragraph on the output: what the probabilities are, and their calibration error."""
     if "calibration" not in metadata:
         return "Its output is the network's softmax probabilities, not calibrated."
     c = metadata["calibration"]
     flat = (" This network (no local interactions) feeds its softmax the activations of its output NMF layer, "
-            "which sum to 1: its own probabilities are nearly flat, and they rank the classes but do not say how "
+            "which sum to 1: its own probabilities are nearly flat; they rank the classes but do not say how "
             "sure it is." if metadata["arch"] == "cnmf" else "")
-    return f"""**Output: calibrated class probabilities.** The network ends in a softmax (its probabilities are
-what the paper's loss, eq. 21, trains). `predict` returns them with temperature scaling: softmax(log p / T),
-T = {c['temperature']:g}, fitted on {c['fitted_on']}.{flat} It changes no class, so no accuracy.
-
-| on the {c['test_images']:,} test images | the network's own | with T = {c['temperature']:g} |
-|---|---|---|
-| expected calibration error ({c['ece_bins']} bins) | {100 * c['ece_before']:.1f} % | {100 * c['ece_after']:.1f} % |
-| negative log-likelihood | {c['nll_before']:.3f} | {c['nll_after']:.3f} |
-| median top probability | {c['median_top_probability_before']:.2f} | {c['median_top_probability_after']:.2f} |
-
-`ImageClassifier(classifier.network, temperature=None)` gives the network's own probabilities."""
+    fitted = f"T = {c['fitted_temperature']:g} was fitted on {c['fitted_on']}"
+    if c["temperature"] is None:
+        head = (f"**Output: the network's own softmax probabilities** (what the paper's loss, eq. 21, trains). "
+                f"{fitted}; within a factor {KEEP_TEMPERATURE:g} of 1 it is not carried (the fitting images were "
+                f"trained on, which biases T towards confidence by about as much).{flat}")
+        rows = [("expected calibration error (15 bins)", f"{100 * c['ece_before']:.1f} %"),
+                ("negative log-likelihood", f"{c['nll_before']:.3f}"),
+                ("median top probability", f"{c['median_top_probability_before']:.2f}")]
+        table = "\n".join([f"| on the {c['test_images']:,} test images | |", "|---|---|"]
+                          + [f"| {name} | {value} |" for name, value in rows])
+        return f"{head}\n\n{table}"
+    head = (f"**Output: calibrated class probabilities.** The network ends in a softmax (its probabilities are "
+            f"what the paper's loss, eq. 21, trains); `predict` returns them with temperature scaling, "
+            f"softmax(log p / T). {fitted}.{flat} It changes no class, so no accuracy.")
+    t = f"T = {c['temperature']:g}"
+    rows = [("expected calibration error (15 bins)", f"{100 * c['ece_before']:.1f} %", f"{100 * c['ece_after']:.1f} %"),
+            ("negative log-likelihood", f"{c['nll_before']:.3f}", f"{c['nll_after']:.3f}"),
+            ("median top probability", f"{c['median_top_probability_before']:.2f}",
+             f"{c['median_top_probability_after']:.2f}")]
+    table = "\n".join([f"| on the {c['test_images']:,} test images | the network's own | with {t} |", "|---|---|---|"]
+                      + [f"| {name} | {a} | {b} |" for name, a, b in rows])
+    return (f"{head}\n\n{table}\n\n`ImageClassifier(classifier.network, class_names=classifier.class_names)` "
+            f"gives the network's own probabilities.")
 
 
 def _robustness_table(accuracy):
@@ -224,8 +277,9 @@ def main(argv=None):
     if args.calibrate:
         for directory in args.calibrate:
             c = calibrate_preset(directory, args.data_dir)["calibration"]
-            print(f"{directory}: T = {c['temperature']:g}, test ECE {100 * c['ece_before']:.1f} % -> "
-                  f"{100 * c['ece_after']:.1f} %")
+            carried = "not carried" if c["temperature"] is None else "carried"
+            print(f"{directory}: T = {c['fitted_temperature']:g} ({carried}), test ECE {100 * c['ece_before']:.1f} % "
+                  f"-> {100 * c['ece_after']:.1f} %")
         return 0
     if not (args.run and args.destination):
         parser.error("give RUN and DESTINATION, or --calibrate PRESET_DIR ...")

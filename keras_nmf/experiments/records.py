@@ -115,10 +115,10 @@ def _preset_holds(preset, results):
         results["test_accuracy"], results["epochs_run"], results.get("git_commit"))
 
 
-def portable_results(results, run_name, portable_config=None):
-    """A run's results.json as a repository holds it: its configuration :func:`without_machine_paths` (or through
-    ``portable_config``), and an image folder's source as the configuration's relative data path."""
-    config = (portable_config or without_machine_paths)(results["config"], run_name)
+def portable_results(results, run_name):
+    """A run's results.json as a repository holds it: its configuration :func:`without_machine_paths`, and an image
+    folder's source as the configuration's relative data path."""
+    config = without_machine_paths(results["config"], run_name)
     results = {**results, "config": config}
     if not results["data"]["source"].startswith("tfds:"):
         results["data"] = {**results["data"], "source": config["data_dir"]}
@@ -128,9 +128,10 @@ def portable_results(results, run_name, portable_config=None):
 def without_machine_paths(config, run_name):
     """A run's saved configuration as a repository holds it: data paths relative to the working folder (the
     repository, where the grid is resumed from: ``TrainConfig.load`` resolves them there) and the run directory by
-    its name (a grid plans each run's directory itself)."""
+    its name (a grid plans each run's directory itself), and a decay branch's trunk by its run name (beside it)."""
     paths = {name: os.path.relpath(config[name]) for name in DataSettings.PATH_FIELDS if config.get(name)}
-    return {**config, **paths, "logdir": run_name}
+    trunk = {"branch_from": pathlib.Path(config["branch_from"]).name} if config.get("branch_from") else {}
+    return {**config, **paths, **trunk, "logdir": run_name}
 
 
 def main(argv=None):

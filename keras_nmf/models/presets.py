@@ -31,7 +31,7 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 
 def list_presets():
     """The built-in presets: the four architectures (untrained), then the trained networks."""
-    trained = sorted(path.name for path in BUILTIN.glob("*") if (path / CONFIG).is_file())
+    trained = sorted(path.name for path in BUILTIN.glob("[!.]*") if (path / CONFIG).is_file())  # not a staging one
     return [*ARCHITECTURES, *trained]
 
 
@@ -103,6 +103,15 @@ def read_metadata(preset):
     return read_json(_directory(preset) / METADATA, "a preset's metadata", "Write the preset again.")
 
 
+def parameter_counts(network):
+    """A preset's parameter counts: every number in its weights file, and the trained ones (the README's and the
+    paper's count; the difference is BatchNorm's moving statistics)."""
+    from keras_nmf.models.parameters import count_parameters
+
+    counts = count_parameters(network)
+    return {"parameter_count": counts["total"], "trainable_parameter_count": counts["trainable"]}
+
+
 def _checked_metadata(metadata):
     if metadata is None:
         return {}
@@ -136,10 +145,8 @@ def save_preset(classifier, directory, metadata=None, model_card=None, overwrite
     if directory.exists() and not directory.is_dir():
         raise PresetError(f"{directory} is a file: save_to_preset needs a folder. Choose another path.")
     config = json.loads(json.dumps(keras.saving.serialize_keras_object(classifier)))  # tuples as lists
-    network = classifier.network
     metadata = {"keras_nmf_version": __version__, "keras_version": keras.__version__,
-                "parameter_count": network.count_params(),
-                "trainable_parameter_count": sum(int(np.prod(w.shape)) for w in network.trainable_weights),
+                **parameter_counts(classifier.network),
                 **({"class_names": list(classifier.class_names)} if classifier.class_names else {}), **metadata}
     staging = directory.with_name(f".{directory.name}.{os.getpid()}.tmp")
     previous = directory.with_name(f".{directory.name}.{os.getpid()}.old")
@@ -148,7 +155,7 @@ def save_preset(classifier, directory, metadata=None, model_card=None, overwrite
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
         atomic_write_json(staging / CONFIG, config)
-        atomic_save(staging / WEIGHTS, network.save_weights)
+        atomic_save(staging / WEIGHTS, classifier.network.save_weights)
         atomic_write_json(staging / METADATA, metadata)
         atomic_write_text(staging / MODEL_CARD, model_card or _short_card(classifier, metadata))
         if directory.exists():

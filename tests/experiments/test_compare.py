@@ -77,7 +77,8 @@ def test_an_interrupted_run_is_resumed_not_restarted(image_folder, tmp_path):
     assert not (out / "cnn-seed1").exists()
 
     counts = run_grid(plan_grid(base, ["cnn"], [0, 1], [BASE_VARIANT], out))
-    assert counts == {"trained": 1, "resumed": 1, "skipped_finished": 0, "skipped_locked": 0, "failed": 0}
+    assert counts == {"trained": 1, "resumed": 1, "skipped_finished": 0, "skipped_locked": 0, "failed": 0,
+                      "damaged": 0}
     epochs = (out / "cnn-seed0" / "epochs.csv").read_text().splitlines()[1:]
     assert [row.split(",")[0] for row in epochs] == ["1", "2"]  # epoch 1 kept, epoch 2 ran once
     assert json.loads((out / "cnn-seed0" / "results.json").read_text())["epochs_run"] == 2

@@ -89,16 +89,22 @@ def test_figure6_is_readable_at_any_number_of_trials(count, ratios):
 def test_the_budget_curve_has_a_line_per_network_the_papers_numbers_and_the_direct_runs():
     from keras_nmf.experiments.plots import draw_budget_curve
 
+    networks = {"cnmf_1x1": 83.7, "cnn_1x1": 82.8, "cnmf": 81.5, "cnn": 81.0}
     rows = [{"network": network, "budget_epochs": budget, "test_accuracy": 70.0 + budget / 10}
-            for network in ("cnmf_1x1", "cnn_1x1") for budget in (20, 40, 80)]
-    figure = draw_budget_curve(rows, {"cnmf_1x1": 83.7, "cnn_1x1": 82.8},
-                               [{"network": "cnmf_1x1", "budget_epochs": 20, "test_accuracy": 79.2}])
+            for network in networks for budget in (20, 40, 80)]
+    direct = [{"network": network, "budget_epochs": 20, "test_accuracy": 79.2 - seed}
+              for network in networks for seed in (0, 1)]
+    figure = draw_budget_curve(rows, networks, direct)
+    _check_readable(figure)  # four networks' legend stays on the canvas
     axes = figure.axes[0]
     labels = [text.get_text() for text in axes.get_legend().get_texts()]
-    assert labels == ["cnmf_1x1", "cnmf_1x1: the paper's 83.7 %", "cnmf_1x1: trained for the budget directly (each seed)",
-                      "cnn_1x1", "cnn_1x1: the paper's 82.8 %"]
+    assert labels == [*networks, "the paper's number", "trained for the budget directly"]
+    assert len([line for line in axes.get_lines() if line.get_linestyle() == "--"]) == 4 + 1  # + its legend entry
     assert [tick.get_text() for tick in axes.get_xticklabels()] == ["20", "40", "80"]
     assert axes.get_ylim()[1] >= 83.7  # the paper's lines are in view
+    without_direct = draw_budget_curve(rows[:3], {"cnmf_1x1": 83.7})
+    assert [text.get_text() for text in without_direct.axes[0].get_legend().get_texts()] == [
+        "cnmf_1x1", "the paper's number"]
 
 
 def test_branch_curves_share_their_trunks_colour_and_one_legend_entry():

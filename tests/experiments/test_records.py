@@ -30,6 +30,7 @@ def test_finished_runs_are_exported_as_plain_files_and_seed_0_presets(tmp_path):
 
     from keras_nmf.experiments.records import export_finished_runs
     from keras_nmf.models import ImageClassifier
+    from keras_nmf.models.calibration import with_temperature
     from keras_nmf.training import TrainConfig, train
     from tests.image_folders import make_image_folder
 
@@ -56,8 +57,11 @@ def test_finished_runs_are_exported_as_plain_files_and_seed_0_presets(tmp_path):
     assert [path.name for path in presets.iterdir()] == ["cnn_cifar10"]
     trained = keras.models.load_model(grid / "cnn-seed0" / "model.keras", compile=False)
     raw = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3)).astype("uint8")
-    np.testing.assert_allclose(ImageClassifier.from_preset(presets / "cnn_cifar10").predict(raw, verbose=0),
-                               trained.predict(raw, verbose=0), atol=1e-6)
+    preset = ImageClassifier.from_preset(presets / "cnn_cifar10")  # the run's network, with its fitted temperature
+    expected = trained.predict(raw, verbose=0)
+    if preset.temperature is not None:
+        expected = with_temperature(expected, preset.temperature)
+    np.testing.assert_allclose(preset.predict(raw, verbose=0), expected, atol=1e-6)
     # The preset already holds the run: not written again; a run restored from its records (no model.keras) keeps
     # the preset written when it finished.
     written = (presets / "cnn_cifar10" / "model.weights.h5").stat().st_mtime_ns

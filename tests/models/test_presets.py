@@ -106,9 +106,12 @@ def test_a_trained_preset_loads_and_predicts(name):
     assert json.loads((BUILTIN / name / "config.json").read_text())["class_name"] == "ImageClassifier"
     assert classifier.class_names == metadata["class_names"] == list(CIFAR10_CLASSES)
     calibration = metadata["calibration"]  # measured on the 10,000 test images, the temperature fitted on train images
-    assert calibration["test_images"] == 10_000 and calibration["fitted_on"].startswith("train images")
-    assert calibration["temperature"] == classifier.temperature > 0
-    assert 0 <= calibration["ece_after"] <= calibration["ece_before"] <= 1
+    assert calibration["test_images"] == 10_000 and "train images" in calibration["fitted_on"]
+    assert calibration["temperature"] == classifier.temperature and calibration["fitted_temperature"] > 0
+    if classifier.temperature is None:  # a fitted temperature near 1 is not carried
+        assert calibration["ece_after"] == calibration["ece_before"]
+    else:  # a carried temperature lowers the test images' calibration error
+        assert 0 <= calibration["ece_after"] < calibration["ece_before"] <= 1
     assert f"{100 * calibration['ece_after']:.1f} %" in (BUILTIN / name / "README.md").read_text()
 
 
