@@ -14,7 +14,7 @@ import json
 import pathlib
 
 from keras_nmf.benchmarks import backends
-from keras_nmf.training.run_files import atomic_write_text
+from keras_nmf.files import atomic_write_text
 from keras_nmf.experiments.cli import positive_int
 
 

@@ -17,7 +17,7 @@ import sys
 from keras_nmf.benchmarks import backends, reference
 from keras_nmf.experiments.cli import positive_int
 from keras_nmf.experiments.outputs import prepare_output_dir
-from keras_nmf.training.run_files import atomic_write_text
+from keras_nmf.files import atomic_write_text
 
 
 def main(argv=None):

@@ -37,14 +37,14 @@ def load_script(relative_path):
     return module
 
 
-#: Python code that defines ``RunLock`` from keras_nmf/training/run_files.py alone (it needs only the standard
-#: library and keras_nmf/errors.py, a leaf), without the package (which imports Keras and its backend): a process
-#: that only holds or probes a run's lock starts in a tenth of a second instead of about six.
+#: Python code that defines ``RunLock`` from keras_nmf/files.py alone (it needs only the standard library and
+#: keras_nmf/errors.py, a leaf), without the package (which imports Keras and its backend): a process that only holds
+#: or probes a run's lock starts in a tenth of a second instead of about six.
 LOAD_RUN_LOCK_ALONE = (
     f"import runpy, sys, types; errors = types.ModuleType('keras_nmf.errors'); "
     f"errors.__dict__.update(runpy.run_path({str(REPO_ROOT / 'keras_nmf/errors.py')!r})); "
     f"sys.modules['keras_nmf.errors'] = errors; "
-    f"RunLock = runpy.run_path({str(REPO_ROOT / 'keras_nmf/training/run_files.py')!r})['RunLock']; "
+    f"RunLock = runpy.run_path({str(REPO_ROOT / 'keras_nmf/files.py')!r})['RunLock']; "
 )
 
 

@@ -262,7 +262,7 @@ def plot_figure1(report, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from keras_nmf.training.run_files import atomic_save
+    from keras_nmf.files import atomic_save
 
     entries = report["figure1"]
     iterations = sorted({e["iterations"] for e in entries})

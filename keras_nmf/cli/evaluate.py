@@ -20,7 +20,7 @@ from keras_nmf.commands import load_for_command
 
 from keras_nmf.experiments.cli import positive_int
 from keras_nmf.run_choices import TFDS_DATASETS
-from keras_nmf.training.run_files import RunFileError
+from keras_nmf.errors import RunFileError
 
 
 def main(argv=None):

@@ -20,7 +20,7 @@ from keras_nmf.commands import load_for_command
 
 from keras_nmf.errors import KerasNMFError
 from keras_nmf.experiments.cli import FIDELITY_ITERATIONS, add_model_output_arguments, positive_int
-from keras_nmf.training.run_files import atomic_write_text
+from keras_nmf.files import atomic_write_text
 
 
 def main(argv=None):

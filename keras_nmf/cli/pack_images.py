@@ -11,7 +11,7 @@ pack decodes exactly the arrays of the folder. The pack is written atomically.
 import argparse
 import sys
 
-from keras_nmf.training.run_files import RunWriteError
+from keras_nmf.errors import RunWriteError
 
 
 def main(argv=None):

@@ -31,7 +31,7 @@ from keras_nmf.experiments.cli import positive_int
 from keras_nmf.experiments.outputs import prepare_output_dir
 from keras_nmf.experiments.sweeps import check_trial_files, search_finished
 from keras_nmf.training.flags import build_parser, config_from_args
-from keras_nmf.training.run_files import RunFileError
+from keras_nmf.errors import RunFileError
 
 #: How long a worker waits for the chief oracle before it gives up (--chief-timeout).
 DEFAULT_CHIEF_TIMEOUT_S = 600.0

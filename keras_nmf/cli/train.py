@@ -22,7 +22,7 @@ from keras_nmf.commands import load_for_command
 
 from keras_nmf.errors import ConfigError
 from keras_nmf.training.flags import parse_config
-from keras_nmf.training.run_files import RunFileError, RunLockedError, RunWriteError
+from keras_nmf.errors import RunFileError, RunLockedError, RunWriteError
 
 
 def main(argv=None):

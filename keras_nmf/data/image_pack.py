@@ -73,7 +73,7 @@ def pack_image_folder(root, pack_path):
         DataError: ``pack_path`` does not end in ``.npz``, or the folder is not an image folder
             (the folder loader's own checks).
     """
-    from keras_nmf.training.run_files import atomic_save
+    from keras_nmf.files import atomic_save
 
     if not is_image_pack(pack_path):
         raise DataError(f"A pack file's name must end in {PACK_SUFFIX}: got {pack_path}.")

@@ -24,7 +24,7 @@ from keras_nmf.experiments.variants import BASE_VARIANT
 from keras_nmf.training import TrainConfig
 from keras_nmf.training.branches import KeptStates
 from keras_nmf.training.config import for_arch
-from keras_nmf.training.run_files import RunLock
+from keras_nmf.files import RunLock
 
 #: What a waiting process sleeps between looks at the trunks it waits for.
 POLL_SECONDS = 60.0

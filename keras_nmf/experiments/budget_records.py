@@ -24,7 +24,7 @@ import sys
 from keras_nmf.experiments.records import RECORDS_FOLDER, portable_results, without_machine_paths
 from keras_nmf.training.backup import PREVIOUS_STATE_FILE, STATE_FILE
 from keras_nmf.training.branches import KEPT
-from keras_nmf.training.run_files import atomic_save, atomic_write_json, read_json
+from keras_nmf.files import atomic_save, atomic_write_json, read_json
 
 #: The report files copied beside the records.
 REPORT_FILES = ("summary.csv", "summary.md", "budget.png", "learning_curves.png")

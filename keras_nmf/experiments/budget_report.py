@@ -9,7 +9,9 @@ import pathlib
 
 from keras_nmf.experiments.csv_rows import write_csv
 from keras_nmf.experiments.summary import PAPER_ACCURACY
-from keras_nmf.training.run_files import RunFileError, atomic_write_text, read_run_results
+from keras_nmf.errors import RunFileError
+from keras_nmf.files import atomic_write_text
+from keras_nmf.training.run_files import read_run_results
 
 CSV_COLUMNS = ("network", "seed", "budget_epochs", "branch_epoch", "test_accuracy", "minutes", "decay_minutes",
                "direct_accuracy", "branch_minus_direct", "run")

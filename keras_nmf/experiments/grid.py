@@ -19,7 +19,8 @@ from keras_nmf import training
 from keras_nmf.training import TrainConfig
 from keras_nmf.training.config import for_arch, resume_changes
 from keras_nmf.training.settings import FIELD_NAMES
-from keras_nmf.training.run_files import RunLock, read_run_results
+from keras_nmf.files import RunLock
+from keras_nmf.training.run_files import read_run_results
 
 #: Every field of a planned run: what a grid passes to ``train`` as set explicitly.
 ALL_FIELDS = frozenset(FIELD_NAMES)

@@ -13,7 +13,8 @@ import pathlib
 import statistics
 
 from keras_nmf.experiments.csv_rows import write_csv
-from keras_nmf.training.run_files import atomic_write_text, read_run_results
+from keras_nmf.files import atomic_write_text
+from keras_nmf.training.run_files import read_run_results
 
 CSV_COLUMNS = ("run", "variant", "seed", "iterations", "tolerance", "divergence", "mean_updates", "epoch_seconds",
                "test_accuracy")

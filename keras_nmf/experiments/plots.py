@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter  # noqa: E402
 
 from keras_nmf.experiments.solvers import SOLVER_NAMES  # noqa: E402
-from keras_nmf.training.run_files import atomic_save  # noqa: E402
+from keras_nmf.files import atomic_save  # noqa: E402
 
 DPI = 120
 

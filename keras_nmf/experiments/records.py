@@ -20,7 +20,7 @@ import tarfile
 
 from keras_nmf.experiments.summary import write_summary
 from keras_nmf.training.settings import DataSettings
-from keras_nmf.training.run_files import atomic_save, atomic_write_json
+from keras_nmf.files import atomic_save, atomic_write_json
 
 #: The report files of :func:`keras_nmf.experiments.summary.write_summary` that are copied (nmf_cost.* go in the archive).
 REPORT_FILES = ("summary.csv", "summary.md", "figure5.png", "learning_curves.png")

@@ -113,7 +113,7 @@ def main(argv=None):
     from keras_nmf.experiments.csv_rows import write_csv
     from keras_nmf.experiments.plots import plot_solvers
     from keras_nmf.models import ImageClassifier
-    from keras_nmf.training.run_files import atomic_write_text
+    from keras_nmf.files import atomic_write_text
 
     classifier = ImageClassifier.from_preset(args.preset)
     _, (images, _), _ = load_arrays(data_dir=args.data_dir, verbose=False, limit_train=1, limit_test=args.images,

@@ -15,7 +15,8 @@ from keras_nmf import schedules
 from keras_nmf.experiments.csv_rows import write_csv
 from keras_nmf.experiments.nmf_cost import cost_rows, write_cost_table
 from keras_nmf.models import ARCHITECTURES
-from keras_nmf.training.run_files import atomic_write_text, read_run_results
+from keras_nmf.files import atomic_write_text
+from keras_nmf.training.run_files import read_run_results
 
 #: CIFAR-10 test accuracy (%) published by the authors (5 seeds, 500 epochs, full data): the paper's text
 #: for cnn, cnmf and cnmf_1x1, and their Figure 5 (figures/accuracies.png of github mahbodnr/deep_nmf) for

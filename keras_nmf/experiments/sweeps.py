@@ -31,7 +31,7 @@ def check_trial_files(project):
     Raises:
         RunFileError: naming the file and the fix.
     """
-    from keras_nmf.training.run_files import read_json
+    from keras_nmf.files import read_json
 
     project = pathlib.Path(project)
     if (project / "oracle.json").exists():

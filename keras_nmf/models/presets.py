@@ -17,7 +17,7 @@ import numpy as np
 
 from keras_nmf.architectures import ARCHITECTURES
 from keras_nmf.errors import PresetError, RunFileError
-from keras_nmf.training.run_files import atomic_save, atomic_write_json, atomic_write_text, read_json
+from keras_nmf.files import atomic_save, atomic_write_json, atomic_write_text, read_json
 
 #: Where the trained presets of the package lie, one directory each.
 BUILTIN = pathlib.Path(__file__).resolve().parent.parent / "presets"

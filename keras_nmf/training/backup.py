@@ -10,7 +10,8 @@ import re
 import keras
 import numpy as np
 
-from keras_nmf.training.run_files import RunFileError, atomic_save, atomic_write_json, atomic_write_text, read_json
+from keras_nmf.errors import RunFileError
+from keras_nmf.files import atomic_save, atomic_write_json, atomic_write_text, read_json
 
 STATE_FILE = "state.json"
 #: The state committed one epoch before ``state.json``, kept with its weights as a fallback.

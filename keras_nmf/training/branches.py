@@ -23,7 +23,7 @@ import shutil
 
 from keras_nmf.errors import ConfigError, RunFileError
 from keras_nmf.training.config import TrainConfig
-from keras_nmf.training.run_files import atomic_save, atomic_write_json, read_json
+from keras_nmf.files import atomic_save, atomic_write_json, read_json
 from keras_nmf.training.settings import SECTION_OF, field_spec, flag, parse_epochs, role_of
 
 #: The folder of a run's kept states.

@@ -20,7 +20,8 @@ import math
 import pathlib
 
 from keras_nmf.errors import ConfigError
-from keras_nmf.training.run_files import RunFileError, atomic_write_json, read_json
+from keras_nmf.errors import RunFileError
+from keras_nmf.files import atomic_write_json, read_json
 from keras_nmf.training.settings import (SECTION_OF, SECTIONS, BudgetSettings, DataSettings, ExecutionSettings,
                                          ModelSettings, OptimisationSettings, SessionSettings, check_applies_to_arch,
                                          field_spec, flag, role_of)

@@ -8,7 +8,9 @@ import numpy as np
 from keras_nmf.layers.augmentation import centre_crop
 from keras_nmf.data.pipeline import checked_crop_size, eval_batches, load_arrays
 from keras_nmf.training.config import TrainConfig
-from keras_nmf.training.run_files import RunFileError, load_keras_model, read_json
+from keras_nmf.errors import RunFileError
+from keras_nmf.files import read_json
+from keras_nmf.training.run_files import load_keras_model
 
 #: Data settings that evaluate.py takes from the run's config.json when the model sits in a run directory.
 RUN_DATA_FIELDS = ("dataset", "data_dir", "tfds_dir", "limit_test", "seed")

@@ -40,7 +40,7 @@ from keras_nmf.training.recipe import (
     use_run_schedule,
 )
 from keras_nmf.training.run_dir import RunDir, git_commit
-from keras_nmf.training.run_files import RunFileError, RunWriteError
+from keras_nmf.errors import RunFileError, RunWriteError
 from keras_nmf.training.tensorboard import EpochTensorBoard
 
 #: Above this ``--alpha`` the NaN advice names it as the likely cause (the paper uses 0.5).

@@ -1,6 +1,6 @@
 """``RunDir``: one run's directory: where it is, which configuration it runs, who holds it, what it records.
 
-Everything a run writes goes through here or :mod:`keras_nmf.training.run_files`
+Everything a run writes goes through here, :mod:`keras_nmf.training.run_files` or :mod:`keras_nmf.files`
 (atomic writes). :meth:`RunDir.prepare` decides the directory and, on
 ``--resume``, the configuration, and checks the location, all without writing;
 :meth:`RunDir.held` locks it for this process; :meth:`RunDir.start` creates it
@@ -29,10 +29,9 @@ from keras_nmf.training.branches import check_branch, next_steps
 from keras_nmf.training.config import TrainConfig, resume_changes, with_absolute_data_paths
 from keras_nmf.training.backup import PREVIOUS_STATE_FILE, STATE_FILE
 from keras_nmf.training.settings import DataSettings, flag
-from keras_nmf.training.run_files import (
-    RunLock, RunWriteError, atomic_save_model, atomic_write_json, check_new_run_location, read_json,
-    remove_temporaries,
-)
+from keras_nmf.errors import RunWriteError
+from keras_nmf.files import RunLock, atomic_write_json, read_json, remove_temporaries
+from keras_nmf.training.run_files import atomic_save_model, check_new_run_location
 
 #: Where runs go without --logdir.
 RUNS = pathlib.Path("runs")

@@ -15,7 +15,8 @@ import keras
 from keras_nmf.models import ImageClassifier, PaperNetwork, copy_weights
 from keras_nmf.training.config import TrainConfig
 from keras_nmf.training.recipe import network_arguments
-from keras_nmf.training.run_files import RunFileError, load_keras_model
+from keras_nmf.errors import RunFileError
+from keras_nmf.training.run_files import load_keras_model
 
 
 def load_paper_model(path, compile=False):

@@ -26,7 +26,8 @@ from keras_nmf.architectures import SWEEP_GROUPS, SWEEP_WIDTHS
 from keras_nmf.errors import ConfigError, KerasNMFError
 from keras_nmf.models import check_groups, count_parameters
 from keras_nmf.training.callbacks import NonFiniteLossError
-from keras_nmf.training.run_files import RunLock, RunLockedError
+from keras_nmf.errors import RunLockedError
+from keras_nmf.files import RunLock
 from keras_nmf.training.config import TrainConfig
 from keras_nmf.training.recipe import build_compiled_model, process_settings, recipe_callbacks, use_run_schedule
 

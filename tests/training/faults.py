@@ -16,7 +16,7 @@ import keras
 
 from keras_nmf.training import backup as backup_module
 from keras_nmf.training import run_dir as run_module
-from keras_nmf.training import run_files
+from keras_nmf import files
 
 FAULT_EPOCH = 2
 
@@ -83,7 +83,7 @@ def injected(point, action):
                 with open(temporary, "r+b") as handle:
                     handle.truncate(64 * 1024)
                 action()
-            return run_files.atomic_save(path, partial)
+            return files.atomic_save(path, partial)
         return real_model(model, path)
 
     if point == "mid_epoch":

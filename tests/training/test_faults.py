@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from keras_nmf.training import TrainConfig, train
-from keras_nmf.training.run_files import RunWriteError
+from keras_nmf.errors import RunWriteError
 from tests.conftest import LOAD_RUN_LOCK_ALONE, REPO_ROOT
 from tests.image_folders import make_image_folder
 from tests.training import faults
@@ -179,7 +179,8 @@ def test_a_really_full_disk_at_a_backup(image_folder, tmp_path, capsys):
 @pytest.mark.parametrize("existing", [False, True], ids=["new-run", "run-in-the-directory"])
 def test_a_second_process_on_a_run_directory_is_refused_naming_the_holder(image_folder, tmp_path, existing):
     """Named as a live run whatever the directory holds (not "pass --resume" for one with a config.json)."""
-    from keras_nmf.training.run_files import RunLock, RunLockedError
+    from keras_nmf.errors import RunLockedError
+    from keras_nmf.files import RunLock
 
     logdir = tmp_path / "run"
     if existing:
@@ -276,7 +277,7 @@ def test_backup_weights_changed_after_their_commit_are_refused(image_folder, tmp
         handle.visititems(lambda name, item: gammas.append(item) if isinstance(item, h5py.Dataset) and
                           "batch_normalization" in name else None)
         gammas[0][...] = 1e30
-    from keras_nmf.training.run_files import RunFileError
+    from keras_nmf.errors import RunFileError
 
     with pytest.raises(RunFileError, match="does not match the checksum its state recorded"):
         _resume(image_folder, logdir)

@@ -19,7 +19,7 @@ import types
 
 import pytest
 
-from keras_nmf.training.run_files import STAGING_DIR, STAGING_PREFIX
+from keras_nmf.files import STAGING_DIR, STAGING_PREFIX
 from tests.conftest import REPO_ROOT
 from tests.training.test_faults import (  # noqa: F401, F811  (the fixtures are used by name)
     _assert_same_run, _check_left_behind, _flags, _resume, image_folder, uninterrupted,

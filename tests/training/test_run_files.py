@@ -13,9 +13,9 @@ import pytest
 from keras_nmf.training import TrainConfig
 from keras_nmf.training.backup import PREVIOUS_STATE_FILE, STATE_FILE, RunBackup
 from keras_nmf.training.plateau import ResumableReduceLROnPlateau
-from keras_nmf.training.run_files import (
-    RunFileError, RunLock, RunWriteError, atomic_save, atomic_write_text, load_keras_model, read_json,
-)
+from keras_nmf.errors import RunFileError, RunWriteError
+from keras_nmf.files import RunLock, atomic_save, atomic_write_text, read_json
+from keras_nmf.training.run_files import load_keras_model
 from tests.conftest import LOAD_RUN_LOCK_ALONE
 
 EPOCHS = 3

@@ -8,7 +8,7 @@ from keras_nmf.layers import PaperAugmentation
 from keras_nmf.models import ImageClassifier, PaperNetwork, build_model
 from keras_nmf.training import TrainConfig
 from keras_nmf.training.recipe import compile_model
-from keras_nmf.training.run_files import RunFileError
+from keras_nmf.errors import RunFileError
 from keras_nmf.training.saved_networks import load_network, load_paper_model
 from tests.backend import to_numpy
 
