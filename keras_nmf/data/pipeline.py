@@ -1,4 +1,4 @@
-"""``load_dataset``: in-memory uint8 images -> the batches of each split, as ``keras.utils.PyDataset``\s."""
+r"""``load_dataset``: in-memory uint8 images -> the batches of each split, as ``keras.utils.PyDataset``\s."""
 
 import dataclasses
 import math

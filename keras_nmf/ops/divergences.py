@@ -24,7 +24,6 @@ pattern, or a missing one, gives h = 0 and zero gradients, never NaN.
 
 from keras import ops
 
-from keras_nmf.nmf_arguments import DIVERGENCES
 
 
 #: R = W h is floored at this value before any power: R^(beta-3), the largest power in the backward

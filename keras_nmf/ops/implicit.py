@@ -110,7 +110,7 @@ def fixed_point_jacobian(x, w, h, epsilon=None, beta=1.0, observed=None):
         w: ([G,] S, I) NMF weights (eq. 20).
         h: ([G,] P, I) the iterations' h(N).
         epsilon: eq. 6's step size, None for the plain update.
-        beta: the divergence's beta (:data:`keras_nmf.ops.divergences.DIVERGENCES`).
+        beta: the divergence's beta (:data:`keras_nmf.nmf_arguments.DIVERGENCES`).
         observed: None, or x's shape: 1 observed, 0 missing.
     """
     if beta != 1.0 or observed is not None:

@@ -19,7 +19,6 @@ a directory that ``--resume`` completes without retraining a finished epoch
 import sys
 import time
 
-import keras
 
 from keras_nmf import backend, schedules
 from keras_nmf.commands import command_line

@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import datetime
 import importlib.metadata
-import os
 import pathlib
 import platform
 import shlex

@@ -13,7 +13,7 @@ def _images(count=4000, size=32, seed=0):
 
 
 def _numpy_crop_and_flip(images, tops, lefts, flips, crop):
-    out = np.stack([image[t : t + crop, l : l + crop] for image, t, l in zip(images, tops, lefts)])
+    out = np.stack([image[t : t + crop, left : left + crop] for image, t, left in zip(images, tops, lefts)])
     return np.where(flips[:, None, None, None], out[:, :, ::-1], out)
 
 

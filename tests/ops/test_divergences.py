@@ -6,6 +6,7 @@ import pytest
 
 from keras_nmf import ops
 from keras_nmf.ops import divergences
+from keras_nmf.nmf_arguments import DIVERGENCES
 from keras_nmf.ops.nmf import approx_gradients
 from tests import nmf_reference as ref
 from tests.backend import float64_supported, to_numpy, value_and_gradients
@@ -46,12 +47,12 @@ def _reference_iterations(x, w, iterations, beta, m=None, epsilon=None):
     return h
 
 
-@pytest.mark.parametrize("divergence", list(divergences.DIVERGENCES))
+@pytest.mark.parametrize("divergence", list(DIVERGENCES))
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("epsilon", [None, 0.5])
 def test_iterations_match_the_numpy_transcription(divergence, masked, epsilon):
     x, w, m = _problem(missing=0.3)
-    beta = divergences.DIVERGENCES[divergence]
+    beta = DIVERGENCES[divergence]
     h = ops.nmf_iterations(_t(x), _t(w), 15, epsilon, divergence=divergence, observed=_t(m) if masked else None)
     expected = _reference_iterations(x, w, 15, beta, m if masked else None, epsilon)
     np.testing.assert_allclose(to_numpy(h), expected, rtol=RTOL, atol=1e-12 if DTYPE == "float64" else 1e-6)
@@ -75,11 +76,11 @@ def _one_update(x, w, h, beta, m):
     return h * keras.ops.divide_no_nan(numerator, denominator)
 
 
-@pytest.mark.parametrize("divergence", list(divergences.DIVERGENCES))
+@pytest.mark.parametrize("divergence", list(DIVERGENCES))
 @pytest.mark.parametrize("masked", [False, True])
 def test_the_one_step_backward_is_the_gradient_of_one_update(divergence, masked):
     x, w, m = _problem(missing=0.3, seed=3)
-    beta = divergences.DIVERGENCES[divergence]
+    beta = DIVERGENCES[divergence]
     observed = _t(m) if masked else None
     h = ops.nmf_iterations(_t(x), _t(w), 10, divergence=divergence, observed=observed)
     phi = _t(np.random.default_rng(1).normal(size=(x.shape[0], w.shape[1])))

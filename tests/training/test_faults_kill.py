@@ -28,7 +28,7 @@ from tests.training.test_faults import (  # noqa: F401, F811  (the fixtures are 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("point", ("mid_epoch", "during_model_save"))
-def test_kill_9_mid_epoch_or_mid_save_resumes_to_the_uninterrupted_run(point, image_folder, tmp_path, uninterrupted):
+def test_kill_9_mid_epoch_or_mid_save_resumes_to_the_uninterrupted_run(point, image_folder, tmp_path, uninterrupted):  # noqa: F811
     logdir = tmp_path / "run"
     command = [sys.executable, "-m", "tests.training.faults", point, "--", *_flags(image_folder, logdir)]
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT,
