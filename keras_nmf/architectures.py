@@ -44,14 +44,19 @@ def block_learning_modes(nmf_learning, num_blocks=NUM_BLOCKS):
     if unknown or len(modes) not in (1, num_blocks):
         raise ValueError(
             f"`nmf_learning` takes one of {', '.join(LEARNING_MODES)}, or one per NMF block ({num_blocks}, block 1 "
-            f"first, e.g. local,local,local,backprop). Received: nmf_learning={nmf_learning!r}")
+            f"first, e.g. local,local,local,backprop). Received: nmf_learning={nmf_learning!r}"
+        )
     return modes * num_blocks if len(modes) == 1 else modes
 
 
 #: The run's names of the NMF options (``keras-nmf-train``'s flags, ``--nmf-divergence`` ...), where they differ
 #: from :class:`NMFOptions`'s: the one mapping between the two namings (:func:`block_nmf_options`).
-RUN_NAMES_OF_NMF_OPTIONS = {"learning": "nmf_learning", "divergence": "nmf_divergence", "tolerance": "nmf_tolerance",
-                            "solver": "nmf_solver"}
+RUN_NAMES_OF_NMF_OPTIONS = {
+    "learning": "nmf_learning",
+    "divergence": "nmf_divergence",
+    "tolerance": "nmf_tolerance",
+    "solver": "nmf_solver",
+}
 
 
 def block_nmf_options(settings, num_blocks=NUM_BLOCKS):
@@ -83,8 +88,10 @@ def per_block(nmf_options, num_blocks=NUM_BLOCKS):
     if nmf_options is None or isinstance(nmf_options, (NMFOptions, dict)):
         nmf_options = [nmf_options] * num_blocks
     if not isinstance(nmf_options, (list, tuple)) or len(nmf_options) != num_blocks:
-        raise ValueError(f"`nmf_options` takes one NMFOptions (or its dict) for every block, or one per NMF block "
-                         f"({num_blocks}, block 1 first). Received: nmf_options={nmf_options!r}")
+        raise ValueError(
+            f"`nmf_options` takes one NMFOptions (or its dict) for every block, or one per NMF block "
+            f"({num_blocks}, block 1 first). Received: nmf_options={nmf_options!r}"
+        )
     blocks = []
     for options in nmf_options:
         if options is None:

@@ -9,8 +9,17 @@ import sys
 
 #: The commands, each of which parses its arguments before it imports Keras (``keras_nmf.load``), so that ``--help``
 #: and a usage error come back before a backend starts.
-PARSE_FIRST = ("train", "evaluate", "compare", "budget", "robustness", "gradient_fidelity", "search", "report",
-               "pack_images")
+PARSE_FIRST = (
+    "train",
+    "evaluate",
+    "compare",
+    "budget",
+    "robustness",
+    "gradient_fidelity",
+    "search",
+    "report",
+    "pack_images",
+)
 
 
 def command_line(program):

@@ -100,7 +100,7 @@ def remove_temporaries(folder):
         with contextlib.suppress(OSError):
             leftover.unlink()
     for staging in pathlib.Path(STAGING_DIR or tempfile.gettempdir()).glob(f"{STAGING_PREFIX}*-*"):
-        pid = staging.name[len(STAGING_PREFIX):].split("-", 1)[0]
+        pid = staging.name[len(STAGING_PREFIX) :].split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -190,10 +190,13 @@ class RunLock:
                 self.path.unlink()  # ours alone: we hold its flock
             with contextlib.suppress(OSError):
                 handle.close()  # (its flush fails again)
-            raise RunWriteError(error.errno, f"Could not write {self.path}, the run's lock: "
-                                f"{'the disk is full' if error.errno == errno.ENOSPC else error.strerror}. Nothing "
-                                f"was trained or written; free some space (or pass another --logdir) and run the "
-                                f"command again.") from None
+            raise RunWriteError(
+                error.errno,
+                f"Could not write {self.path}, the run's lock: "
+                f"{'the disk is full' if error.errno == errno.ENOSPC else error.strerror}. Nothing "
+                f"was trained or written; free some space (or pass another --logdir) and run the "
+                f"command again.",
+            ) from None
         RunLock._held[self._key] = [handle, 1]
         return True
 
@@ -212,7 +215,8 @@ class RunLock:
             holder = f"process {pid}" if pid else "another process"
             raise RunLockedError(
                 f"{self.run_dir} is being trained by {holder} (it holds {self.path}). Wait for it to finish, stop "
-                f"it, or pass another --logdir.")
+                f"it, or pass another --logdir."
+            )
 
     def release(self):
         held = RunLock._held.get(self._key)

@@ -41,8 +41,9 @@ _PER_RUN = {
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     allow_abbrev=False)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
     plan = parser.add_argument_group("budget curve")
     plan.add_argument("--archs", nargs="+", choices=ARCHITECTURES, default=["cnmf_1x1", "cnn_1x1"])
     plan.add_argument("--seeds", nargs="+", type=int, default=[0])
@@ -50,9 +51,12 @@ def parse_args(argv=None):
     plan.add_argument("--out", required=True, help="the campaign's directory (shared by every invocation)")
     plan.add_argument("--processes", type=int, default=1, metavar="K", help="train K runs at once (default: 1)")
     plan.add_argument("--report-only", action="store_true", help="rebuild the report without training")
-    plan.add_argument("--direct-runs", metavar="SUMMARY_CSV",
-                      help="a grid's summary.csv (keras-nmf-compare) of runs trained for a budget directly with the "
-                           "same recipe: the report sets each branch beside the direct run of its budget")
+    plan.add_argument(
+        "--direct-runs",
+        metavar="SUMMARY_CSV",
+        help="a grid's summary.csv (keras-nmf-compare) of runs trained for a budget directly with the "
+        "same recipe: the report sets each branch beside the direct run of its budget",
+    )
     build_parser(parser=parser.add_argument_group("every run (train.py's flags)"), refuse=_PER_RUN)
     args = parser.parse_args(argv)
     base, _ = config_from_args(parser, args, defaults={"schedule": "wsd", "verbose": 2})

@@ -27,8 +27,10 @@ def main(argv=None):
     except (DataError, RunWriteError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"wrote {args.pack}: {counts['train']} train and {counts['test']} test images, "
-          f"{counts['bytes'] / 2**20:.1f} MiB")
+    print(
+        f"wrote {args.pack}: {counts['train']} train and {counts['test']} test images, "
+        f"{counts['bytes'] / 2**20:.1f} MiB"
+    )
     return 0
 
 

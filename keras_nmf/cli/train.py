@@ -43,8 +43,16 @@ def main(argv=None):
 
     try:
         train(config, given=given)
-    except (ConfigError, DataError, DistributeError, RunFileError, RunLockedError, FileNotFoundError,
-            FileExistsError, PermissionError) as error:
+    except (
+        ConfigError,
+        DataError,
+        DistributeError,
+        RunFileError,
+        RunLockedError,
+        FileNotFoundError,
+        FileExistsError,
+        PermissionError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except RunWriteError:

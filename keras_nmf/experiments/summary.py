@@ -26,12 +26,34 @@ PAPER_ACCURACY = {"cnn": 81.0, "cnmf": 81.5, "cnn_1x1": 82.8, "cnmf_1x1": 83.7}
 PAPER_LOCAL_LEARNING_ACCURACY = {"cnmf": 32.0}
 
 CSV_COLUMNS = (
-    "run", "arch", "variant", "seed", "parameters_total", "parameters_nmf", "parameters_cnn", "test_accuracy",
-    "epochs", "train_images", "test_images", "train_seconds", "precision", "backward", "nmf_learning", "schedule",
+    "run",
+    "arch",
+    "variant",
+    "seed",
+    "parameters_total",
+    "parameters_nmf",
+    "parameters_cnn",
+    "test_accuracy",
+    "epochs",
+    "train_images",
+    "test_images",
+    "train_seconds",
+    "precision",
+    "backward",
+    "nmf_learning",
+    "schedule",
 )
-_CSV_NUMBERS = {"seed": int, "parameters_total": int, "parameters_nmf": int, "parameters_cnn": int,
-                "test_accuracy": float, "epochs": int, "train_images": int, "test_images": int,
-                "train_seconds": float}
+_CSV_NUMBERS = {
+    "seed": int,
+    "parameters_total": int,
+    "parameters_nmf": int,
+    "parameters_cnn": int,
+    "test_accuracy": float,
+    "epochs": int,
+    "train_images": int,
+    "test_images": int,
+    "train_seconds": float,
+}
 
 
 def paper_accuracy(arch, config):
@@ -66,28 +88,37 @@ def collect_rows(out) -> list:
     for results_path in sorted(pathlib.Path(out).glob("*/results.json")):
         results = read_run_results(results_path)
         config, parameters = results["config"], results["parameters"]
-        rows.append({
-            "run": results_path.parent.name,
-            "arch": results["arch"],
-            "variant": config.get("variant", "base"),
-            "seed": config["seed"],
-            "parameters_total": parameters["trainable"],
-            "parameters_nmf": parameters["nmf"],
-            "parameters_cnn": parameters["cnn"],
-            "test_accuracy": results["test_accuracy"],
-            "epochs": results["epochs_run"],
-            "train_images": results["data"]["train_size"],
-            "train_seconds": round(results["train_seconds"], 1),
-            "precision": results["precision"],
-            "backward": config["backward"],
-            "nmf_learning": config["nmf_learning"],
-            "schedule": schedule_text(config),
-            "test_images": results["data"]["test_size"],
-            "paper_accuracy": paper_accuracy(results["arch"], config),
-        })
+        rows.append(
+            {
+                "run": results_path.parent.name,
+                "arch": results["arch"],
+                "variant": config.get("variant", "base"),
+                "seed": config["seed"],
+                "parameters_total": parameters["trainable"],
+                "parameters_nmf": parameters["nmf"],
+                "parameters_cnn": parameters["cnn"],
+                "test_accuracy": results["test_accuracy"],
+                "epochs": results["epochs_run"],
+                "train_images": results["data"]["train_size"],
+                "train_seconds": round(results["train_seconds"], 1),
+                "precision": results["precision"],
+                "backward": config["backward"],
+                "nmf_learning": config["nmf_learning"],
+                "schedule": schedule_text(config),
+                "test_images": results["data"]["test_size"],
+                "paper_accuracy": paper_accuracy(results["arch"], config),
+            }
+        )
     arch_order = {arch: index for index, arch in enumerate(ARCHITECTURES)}
-    rows.sort(key=lambda row: (row["variant"] != "base", row["variant"], arch_order.get(row["arch"], 99),
-                               row["arch"], row["seed"]))
+    rows.sort(
+        key=lambda row: (
+            row["variant"] != "base",
+            row["variant"],
+            arch_order.get(row["arch"], 99),
+            row["arch"],
+            row["seed"],
+        )
+    )
     return rows
 
 
@@ -118,8 +149,15 @@ def collect_curves(out, rows) -> list:
         with open(pathlib.Path(out) / row["run"] / "epochs.csv", newline="") as handle:
             for epoch in csv.DictReader(handle):
                 if epoch.get("test_accuracy"):
-                    curves.append({"arch": row["arch"], "variant": row["variant"], "seed": row["seed"],
-                                   "epoch": int(epoch["epoch"]), "test_accuracy": float(epoch["test_accuracy"])})
+                    curves.append(
+                        {
+                            "arch": row["arch"],
+                            "variant": row["variant"],
+                            "seed": row["seed"],
+                            "epoch": int(epoch["epoch"]),
+                            "test_accuracy": float(epoch["test_accuracy"]),
+                        }
+                    )
     return curves
 
 
@@ -135,22 +173,27 @@ def summarize(rows) -> list:
     for (arch, variant), members in groups.items():
         accuracies = [100 * row["test_accuracy"] for row in members]
         budgets = sorted({(row["epochs"], row["train_images"], row["test_images"]) for row in members})
-        summary.append({
-            "arch": arch,
-            "variant": variant,
-            "runs": len(members),
-            "seeds": [row["seed"] for row in members],
-            "mean": statistics.mean(accuracies),
-            "std": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0,
-            "accuracies": accuracies,
-            "paper": members[0]["paper_accuracy"],
-            "parameters": (members[0]["parameters_total"], members[0]["parameters_nmf"],
-                           members[0]["parameters_cnn"]),
-            "budgets": budgets,
-            "minutes": statistics.mean(row["train_seconds"] for row in members) / 60,
-            "setting": f"backward {members[0]['backward']}, NMF learning {members[0]['nmf_learning']}, "
-                       f"{members[0]['schedule']}",
-        })
+        summary.append(
+            {
+                "arch": arch,
+                "variant": variant,
+                "runs": len(members),
+                "seeds": [row["seed"] for row in members],
+                "mean": statistics.mean(accuracies),
+                "std": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0,
+                "accuracies": accuracies,
+                "paper": members[0]["paper_accuracy"],
+                "parameters": (
+                    members[0]["parameters_total"],
+                    members[0]["parameters_nmf"],
+                    members[0]["parameters_cnn"],
+                ),
+                "budgets": budgets,
+                "minutes": statistics.mean(row["train_seconds"] for row in members) / 60,
+                "setting": f"backward {members[0]['backward']}, NMF learning {members[0]['nmf_learning']}, "
+                f"{members[0]['schedule']}",
+            }
+        )
     return summary
 
 

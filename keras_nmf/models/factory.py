@@ -3,7 +3,12 @@
 import keras
 
 from keras_nmf.architectures import (
-    ARCHITECTURES, HIDDEN_BLOCKS, NMF_LAYERS, arch_family, check_groups, per_block,
+    ARCHITECTURES,
+    HIDDEN_BLOCKS,
+    NMF_LAYERS,
+    arch_family,
+    check_groups,
+    per_block,
 )
 from keras_nmf.initializers import FanInUniform, NearIdentity
 from keras_nmf.layers import CNMF2D, ConvolutiveNMF2D, L1Normalize, ObservedFraction, PatchNormalizedConv2D
@@ -13,8 +18,10 @@ from keras_nmf.nmf_arguments import NMFOptions
 #: with PyTorch's default initialisation, Uniform(+-1 / sqrt(fan_in)); this is
 #: that distribution (VarianceScaling: limit sqrt(3 * scale / fan_in)). Keras's
 #: default, Glorot uniform, starts 2.0-2.4x larger on these shapes.
-TORCH_CONV_INITIALIZER = {"class_name": "VarianceScaling",
-                          "config": {"scale": 1.0 / 3.0, "mode": "fan_in", "distribution": "uniform"}}
+TORCH_CONV_INITIALIZER = {
+    "class_name": "VarianceScaling",
+    "config": {"scale": 1.0 / 3.0, "mode": "fan_in", "distribution": "uniform"},
+}
 
 #: PyTorch's BatchNorm epsilon, as in the authors' code (Keras's default is 1e-3).
 TORCH_BN_EPSILON = 1e-5
@@ -22,7 +29,9 @@ TORCH_BN_EPSILON = 1e-5
 
 def _check_choice(name, value, choices):
     if value not in choices:
-        raise ValueError(f"Unknown {name} {value!r}. Valid choices: {', '.join(map(str, choices))}. Received: {name}={value!r}")
+        raise ValueError(
+            f"Unknown {name} {value!r}. Valid choices: {', '.join(map(str, choices))}. Received: {name}={value!r}"
+        )
 
 
 def build_model(
@@ -114,19 +123,23 @@ def build_model(
     _check_choice("arch", arch, ARCHITECTURES)
     _check_choice("nmf_layer", nmf_layer, NMF_LAYERS)
     if nmf_layer != "patches" and arch_family(arch) != "nmf":
-        raise ValueError(f"`nmf_layer` chooses the NMF archs' kxk layer; {arch!r} has none. Received: "
-                         f"nmf_layer={nmf_layer!r}")
+        raise ValueError(
+            f"`nmf_layer` chooses the NMF archs' kxk layer; {arch!r} has none. Received: nmf_layer={nmf_layer!r}"
+        )
     nmf = arch_family(arch) == "nmf"
     check_groups(width, nmf_groups, conv_groups, nmf)
     block_options = per_block(nmf_options)
     channels = [c * width for c, _, _ in HIDDEN_BLOCKS]
 
     if observed_input and nmf_layer == "convolutive":
-        raise ValueError("`observed_input=True` needs nmf_layer='patches': ConvolutiveNMF2D has no update for missing "
-                         "entries.")
+        raise ValueError(
+            "`observed_input=True` needs nmf_layer='patches': ConvolutiveNMF2D has no update for missing entries."
+        )
     if observed_input and (augmentation is not None or not nmf):
-        raise ValueError("`observed_input=True` needs an NMF arch (cnmf, cnmf_1x1) and no augmentation (the mask "
-                         f"is given for the network's input). Received: arch={arch!r}, augmentation={augmentation!r}")
+        raise ValueError(
+            "`observed_input=True` needs an NMF arch (cnmf, cnmf_1x1) and no augmentation (the mask "
+            f"is given for the network's input). Received: arch={arch!r}, augmentation={augmentation!r}"
+        )
     mask_input = observed = keras.Input(input_shape, name="observed") if observed_input else None
     if augmentation is None:
         inputs = x = keras.Input(input_shape, name="images")
@@ -134,8 +147,10 @@ def build_model(
         inputs = keras.Input(image_shape, dtype="uint8", name="images")
         x = augmentation(inputs)
         if tuple(x.shape[1:]) != tuple(input_shape):
-            raise ValueError(f"The augmentation gives {tuple(x.shape[1:])} crops of {tuple(image_shape)} images, "
-                             f"not input_shape={tuple(input_shape)}.")
+            raise ValueError(
+                f"The augmentation gives {tuple(x.shape[1:])} crops of {tuple(image_shape)} images, "
+                f"not input_shape={tuple(input_shape)}."
+            )
     specs = [(c, k, pool) for c, (_, k, pool) in zip(channels, HIDDEN_BLOCKS)]
     specs.append((num_classes, 1, False))
     for index, (filters, kernel, pool) in enumerate(specs, start=1):
@@ -150,36 +165,56 @@ def build_model(
         inner = index not in (1, len(specs))
         x = keras.layers.ReLU(name=f"{prefix}_relu")(x)
         if nmf and nmf_layer == "convolutive":
-            x = ConvolutiveNMF2D(filters, kernel, groups=nmf_groups if inner else 1, normalize="channels",
-                                 **block_options[index - 1].to_config(), name=f"{prefix}_cnmf")(x)
+            x = ConvolutiveNMF2D(
+                filters,
+                kernel,
+                groups=nmf_groups if inner else 1,
+                normalize="channels",
+                **block_options[index - 1].to_config(),
+                name=f"{prefix}_cnmf",
+            )(x)
         elif nmf:
             x = CNMF2D(
-                filters, kernel, groups=nmf_groups if inner else 1, **block_options[index - 1].to_config(),
-                chunk_elements=nmf_chunk_elements, name=f"{prefix}_cnmf",
+                filters,
+                kernel,
+                groups=nmf_groups if inner else 1,
+                **block_options[index - 1].to_config(),
+                chunk_elements=nmf_chunk_elements,
+                name=f"{prefix}_cnmf",
             )(x, observed=observed)
             if observed is not None:
                 observed = ObservedFraction(kernel, 2 if pool else 1, name=f"{prefix}_observed")(observed)
         else:
             groups = conv_groups if inner else 1
             x = PatchNormalizedConv2D(
-                filters, kernel, groups=groups, use_bias=cnn_kxk_bias, kernel_initializer=TORCH_CONV_INITIALIZER,
-                bias_initializer=FanInUniform(kernel * kernel * x.shape[-1] // groups), name=f"{prefix}_conv",
+                filters,
+                kernel,
+                groups=groups,
+                use_bias=cnn_kxk_bias,
+                kernel_initializer=TORCH_CONV_INITIALIZER,
+                bias_initializer=FanInUniform(kernel * kernel * x.shape[-1] // groups),
+                name=f"{prefix}_conv",
             )(x)
         spatial = x.shape[1] * x.shape[2] > 1
         if spatial:
             x = keras.layers.BatchNormalization(
-                momentum=bn_momentum, epsilon=bn_epsilon, synchronized=bn_synchronized, name=f"{prefix}_bn")(x)
+                momentum=bn_momentum, epsilon=bn_epsilon, synchronized=bn_synchronized, name=f"{prefix}_bn"
+            )(x)
         if arch.endswith("_1x1"):
             x = keras.layers.ReLU(name=f"{prefix}_mix_relu")(x)
             x = L1Normalize(name=f"{prefix}_mix_norm")(x)
             x = keras.layers.Conv2D(
-                filters, 1, groups=conv_groups if index < len(specs) else 1,
-                kernel_initializer=NearIdentity(), bias_initializer="zeros", name=f"{prefix}_mix",
+                filters,
+                1,
+                groups=conv_groups if index < len(specs) else 1,
+                kernel_initializer=NearIdentity(),
+                bias_initializer="zeros",
+                name=f"{prefix}_mix",
             )(x)
             if spatial:
                 x = keras.layers.BatchNormalization(
-                    momentum=bn_momentum, epsilon=bn_epsilon, synchronized=bn_synchronized,
-                    name=f"{prefix}_mix_bn")(x)
+                    momentum=bn_momentum, epsilon=bn_epsilon, synchronized=bn_synchronized, name=f"{prefix}_mix_bn"
+                )(x)
         if pool:
             x = keras.layers.AveragePooling2D(2, name=f"{prefix}_pool")(x)
     x = keras.layers.Flatten(name="logits")(x)

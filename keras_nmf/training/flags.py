@@ -36,7 +36,8 @@ def build_parser(description=None, exclude=(), refuse=None, parser=None):
         parser: add the flags to this parser or argument group (a group takes them without sub-groups).
     """
     parser = parser or argparse.ArgumentParser(
-        description=description, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
     refuse = refuse or {}
     for section in SECTIONS:
         target = parser
@@ -53,16 +54,19 @@ def _add_flag(parser, spec, refused_because=None):
     if refused_because is not None:
         parser.add_argument(flag(spec.name), action=_Refuse, reason=refused_because, default=argparse.SUPPRESS)
         if meta["type"] is bool:
-            parser.add_argument("--no-" + spec.name.replace("_", "-"), action=_Refuse, reason=refused_because,
-                                default=argparse.SUPPRESS)
+            parser.add_argument(
+                "--no-" + spec.name.replace("_", "-"), action=_Refuse, reason=refused_because, default=argparse.SUPPRESS
+            )
         return
     help_text = meta["help"] + (f" (default: {spec.default})" if spec.default is not None else "")
     if meta["type"] is bool:
-        parser.add_argument(flag(spec.name), action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
-                            help=help_text)
+        parser.add_argument(
+            flag(spec.name), action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_text
+        )
     else:
-        parser.add_argument(flag(spec.name), type=meta["type"], default=argparse.SUPPRESS, choices=meta["choices"],
-                            help=help_text)
+        parser.add_argument(
+            flag(spec.name), type=meta["type"], default=argparse.SUPPRESS, choices=meta["choices"], help=help_text
+        )
 
 
 def config_from_args(parser, args, defaults=None, exclude=()):

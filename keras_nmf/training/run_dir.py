@@ -68,7 +68,8 @@ class RunDir:
         if config.execution.distribute == "multiworker" and not config.execution.logdir:
             raise FileNotFoundError(
                 "--distribute multiworker needs --logdir DIR on a filesystem that every worker shares "
-                "(the chief writes it, the others read its backups).")
+                "(the chief writes it, the others read its backups)."
+            )
         if given is None:
             defaults = TrainConfig().to_dict()
             given = {name for name, value in config.to_dict().items() if value != defaults[name]}
@@ -84,8 +85,10 @@ class RunDir:
         if not saved_path.exists():
             raise FileNotFoundError(f"--resume: {path} has no config.json; is it a keras_nmf run directory?")
         if (path / "results.json").exists():
-            raise FileExistsError(f"--resume: the run in {path} already finished (results.json exists); --resume "
-                                  f"continues only an unfinished run. {_after_finish(path)}")
+            raise FileExistsError(
+                f"--resume: the run in {path} already finished (results.json exists); --resume "
+                f"continues only an unfinished run. {_after_finish(path)}"
+            )
         saved = TrainConfig.load(saved_path)
         trained = _recorded_config(path)
         if trained is not None:
@@ -94,12 +97,20 @@ class RunDir:
         if refused:
             raise ConfigError(
                 f"--resume continues a run with its saved configuration; these flags cannot change: "
-                f"{', '.join(refused)}. Drop them, or start a new run with another --logdir.")
+                f"{', '.join(refused)}. Drop them, or start a new run with another --logdir."
+            )
         resumed = saved.replace(resume=True, logdir=str(path), **{name: new for name, (_, new) in changes.items()})
         changed = "; ".join(f"{flag(name)} {old} -> {new}" for name, (old, new) in changes.items())
-        print(f"Resuming {path} with its saved configuration" + (f"; changed: {changed}." if changed else ".")
-              + ("" if _has_backup(path) else " It has no backup state (backup/state.json): no epoch finished "
-                 "before it stopped, or the backup was deleted, so training starts from epoch 1."))
+        print(
+            f"Resuming {path} with its saved configuration"
+            + (f"; changed: {changed}." if changed else ".")
+            + (
+                ""
+                if _has_backup(path)
+                else " It has no backup state (backup/state.json): no epoch finished "
+                "before it stopped, or the backup was deleted, so training starts from epoch 1."
+            )
+        )
         return cls(path, resumed, changes)
 
     @property
@@ -179,7 +190,8 @@ def _check_unedited(saved_path, trained, saved):
         raise ConfigError(
             f"{saved_path} was edited since its epochs were trained: {', '.join(edited).replace('given', 'now')} "
             f"(the first value is what the backup records). The run's recipe cannot change on --resume: put the "
-            f"recorded values back, or start a new run with another --logdir.")
+            f"recorded values back, or start a new run with another --logdir."
+        )
 
 
 def _find(config):
@@ -198,8 +210,10 @@ def _find(config):
 def _check_unused(path):
     """A new run needs a directory that holds no run (finished or not)."""
     if (path / "results.json").exists():
-        raise FileExistsError(f"{path} holds a finished run (results.json): pass another --logdir. A finished run is "
-                              f"not trained further. {_after_finish(path)}")
+        raise FileExistsError(
+            f"{path} holds a finished run (results.json): pass another --logdir. A finished run is "
+            f"not trained further. {_after_finish(path)}"
+        )
     if (path / "config.json").exists():
         raise FileExistsError(f"{path} holds an unfinished run: pass --resume to continue it, or another --logdir.")
 
@@ -221,8 +235,13 @@ def _installed_version(package):
 
 def git_commit():
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-                              cwd=pathlib.Path(__file__).resolve().parent).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=pathlib.Path(__file__).resolve().parent,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
 
@@ -232,7 +251,13 @@ def provenance():
     backend = keras.backend.backend()
     return {
         "git_commit": git_commit(),
-        "versions": {"keras_nmf": keras_nmf.__version__, "keras": keras.__version__, "keras_backend": backend,
-                     backend: _installed_version(backend), "numpy": np.__version__,
-                     "python": platform.python_version(), "platform": platform.platform()},
+        "versions": {
+            "keras_nmf": keras_nmf.__version__,
+            "keras": keras.__version__,
+            "keras_backend": backend,
+            backend: _installed_version(backend),
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
     }

@@ -36,8 +36,10 @@ def check_new_run_location(path):
         with tempfile.NamedTemporaryFile(dir=existing, prefix=".keras_nmf-probe-"):
             pass
     except OSError as error:
-        raise PermissionError(f"Cannot create the run directory {path}: {existing} is not a writable folder "
-                              f"({error.strerror or error}). {fix}") from None
+        raise PermissionError(
+            f"Cannot create the run directory {path}: {existing} is not a writable folder "
+            f"({error.strerror or error}). {fix}"
+        ) from None
 
 
 def atomic_save_model(model, path):
@@ -53,8 +55,10 @@ def read_run_results(path):
             copy of its backup, or retrained: delete its results.json, or its folder).
     """
     path = pathlib.Path(path)
-    fix = (f"Delete {path.parent} (or only {path.name}, if its backup/ is still there) and rerun the command that "
-           f"trained it: the run is trained or evaluated again.")
+    fix = (
+        f"Delete {path.parent} (or only {path.name}, if its backup/ is still there) and rerun the command that "
+        f"trained it: the run is trained or evaluated again."
+    )
     results = read_json(path, "a finished run's results", fix)
 
     def refuse(problem):
@@ -69,8 +73,11 @@ def read_run_results(path):
     epochs = results.get("epochs_run")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         refuse(f"has epochs_run = {epochs!r}, not a count of epochs")
-    for key, fields in (("config", ("seed",)), ("parameters", ("trainable", "nmf", "cnn")),
-                        ("data", ("train_size", "test_size"))):
+    for key, fields in (
+        ("config", ("seed",)),
+        ("parameters", ("trainable", "nmf", "cnn")),
+        ("data", ("train_size", "test_size")),
+    ):
         section = results.get(key)
         if not isinstance(section, dict) or any(field not in section for field in fields):
             refuse(f"lacks its {key} ({', '.join(fields)})")
@@ -92,8 +99,10 @@ def load_keras_model(path, compile=True):
 
     path = pathlib.Path(path)
     if not path.is_file():
-        raise RunFileError(f"{path} does not exist (a model file is <run dir>/model.keras, written when a run "
-                           f"finishes). Pass the path of a finished run's model.keras.")
+        raise RunFileError(
+            f"{path} does not exist (a model file is <run dir>/model.keras, written when a run "
+            f"finishes). Pass the path of a finished run's model.keras."
+        )
     damaged = None
     try:
         with zipfile.ZipFile(path) as archive:
@@ -101,15 +110,21 @@ def load_keras_model(path, compile=True):
     except (zipfile.BadZipFile, OSError):
         damaged = "the archive"
     if damaged is not None:
-        raise RunFileError(f"{path} is not a .keras file ({damaged} fails its zip checksum): it is truncated or "
-                           f"corrupt. Retrain it, or resume its run with --resume if the run's backup is still there.")
+        raise RunFileError(
+            f"{path} is not a .keras file ({damaged} fails its zip checksum): it is truncated or "
+            f"corrupt. Retrain it, or resume its run with --resume if the run's backup is still there."
+        )
     try:
         with quiet_native_startup():  # often the process's first TensorFlow op: its CUDA probe writes to stderr
             model = keras.models.load_model(path, compile=compile)
     except (zipfile.BadZipFile, OSError, ValueError, KeyError, TypeError) as error:
-        raise RunFileError(f"{path} cannot be loaded as a Keras model ({type(error).__name__}: {error}). The file "
-                           f"is corrupt or was not written by keras_nmf; retrain it.") from None
+        raise RunFileError(
+            f"{path} cannot be loaded as a Keras model ({type(error).__name__}: {error}). The file "
+            f"is corrupt or was not written by keras_nmf; retrain it."
+        ) from None
     if compile and not getattr(model, "compiled", True):
-        raise RunFileError(f"{path} holds a model saved without its training configuration (uncompiled), so it "
-                           f"cannot be evaluated with its loss. Save the model after model.compile(...).")
+        raise RunFileError(
+            f"{path} holds a model saved without its training configuration (uncompiled), so it "
+            f"cannot be evaluated with its loss. Save the model after model.compile(...)."
+        )
     return model

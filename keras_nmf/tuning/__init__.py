@@ -3,5 +3,7 @@
 import importlib.util
 
 if importlib.util.find_spec("keras_tuner") is None:  # found, not imported: KerasTuner imports Keras
-    raise ModuleNotFoundError("The sweeps need KerasTuner, which is not installed: pip install keras-tuner (keras_nmf's tuning extra).",
-                              name="keras_tuner")
+    raise ModuleNotFoundError(
+        "The sweeps need KerasTuner, which is not installed: pip install keras-tuner (keras_nmf's tuning extra).",
+        name="keras_tuner",
+    )

@@ -31,8 +31,11 @@ class _Snapshots(keras.callbacks.Callback):
         self.plateau, self.by_epoch = plateau, {}
 
     def on_epoch_end(self, epoch, logs=None):
-        self.by_epoch[epoch + 1] = ([w.copy() for w in self.model.get_weights()],
-                                    int(self.model.optimizer.iterations.numpy()), self.plateau.get_state())
+        self.by_epoch[epoch + 1] = (
+            [w.copy() for w in self.model.get_weights()],
+            int(self.model.optimizer.iterations.numpy()),
+            self.plateau.get_state(),
+        )
 
 
 def test_a_stop_between_weights_and_commit_leaves_the_previous_epoch_whole(tmp_path, monkeypatch):
@@ -90,8 +93,10 @@ def test_the_state_names_the_code_that_trained_each_stretch_of_epochs(tmp_path):
     _model().fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[again])
     newer = RunBackup(tmp_path / "backup", 4, code_version="bbb", **quiet)  # resumed on newer code
     _model().fit(x, y, epochs=4, batch_size=8, verbose=0, callbacks=[newer])
-    assert newer.read_state()["segments"] == [{"first_epoch": 1, "git_commit": "aaa"},
-                                              {"first_epoch": 4, "git_commit": "bbb"}]
+    assert newer.read_state()["segments"] == [
+        {"first_epoch": 1, "git_commit": "aaa"},
+        {"first_epoch": 4, "git_commit": "bbb"},
+    ]
     state = newer.read_state()
     del state["segments"]  # a state written before segments were recorded
     files.atomic_write_json(tmp_path / "backup" / "state.json", state)
