@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 
+from keras_nmf.architectures import ARCHITECTURES
 from keras_nmf.benchmarks import backends, reference
 from keras_nmf.experiments.cli import positive_int
 from keras_nmf.experiments.outputs import prepare_output_dir
@@ -31,7 +32,7 @@ def main(argv=None):
         choices=backends.BACKENDS,
         help="our side's Keras backends (default: tensorflow jax)",
     )
-    parser.add_argument("--archs", nargs="+", default=["cnn", "cnmf_1x1"], choices=list(reference.NEURON_TYPES))
+    parser.add_argument("--archs", nargs="+", default=["cnn", "cnmf_1x1"], choices=ARCHITECTURES)
     parser.add_argument("--batch", type=positive_int, default=50)
     parser.add_argument("--repeats", type=positive_int, default=10)
     parser.add_argument(

@@ -6,7 +6,7 @@ never copied into this package. Each side runs in its own subprocess:
 
 * **theirs**: their network from ``tools/make_network.py`` and their
   ``configs/networks/cnnmf_1x1cnn.json`` (N = 20), with its neuron types set
-  for each arch (:data:`NEURON_TYPES`), their loss (``tools/loss_function.py``
+  for each arch (its spec's ``reference_neuron_types``), their loss (``tools/loss_function.py``
   with ``configs/config_lr_parameter.json``) and their four Adam optimisers
   (``tools/make_optimize.py``); one step is their loop body (zero the
   gradients, forward, loss, ``loss.item()``, backward, step), on a batch of
@@ -31,12 +31,10 @@ import sys
 import tempfile
 import time
 
+from keras_nmf.architectures import network_spec
+
 #: Their network config that every arch starts from (the paper's cnmf_1x1).
 REFERENCE_CONFIG = "configs/networks/cnnmf_1x1cnn.json"
-#: Our arch -> their ``type_of_neuron_a`` (1: NNMF, 2: perceptron, the kxk layer) and ``type_of_neuron_b``
-#: (0: none, 2: perceptron, the 1x1 mixing), per block, as their config's comments define them. (Their
-#: ``cnn_1x1cnn.json`` is not the CNN: its types are NNMF for both, an NMF 1x1 network.)
-NEURON_TYPES = {"cnn": (2, 0), "cnmf": (1, 0), "cnn_1x1": (2, 2), "cnmf_1x1": (1, 2)}
 #: The files of theirs this benchmark uses (checked before anything runs).
 REFERENCE_FILES = (
     "tools/make_network.py",
@@ -70,7 +68,7 @@ def _their_network_config(reference_dir, arch):
     """A temporary copy of their cnmf_1x1 config with ``arch``'s neuron types; returns its path."""
     config = _read_json_with_comments(pathlib.Path(reference_dir) / REFERENCE_CONFIG)
     blocks = len(config["type_of_neuron_a"])
-    kxk, mixing = NEURON_TYPES[arch]
+    kxk, mixing = network_spec(arch).reference_neuron_types
     config.update(type_of_neuron_a=[kxk] * blocks, type_of_neuron_b=[mixing] * blocks)
     with tempfile.NamedTemporaryFile("w", suffix=".json", prefix=f"deep_nmf-{arch}-", delete=False) as handle:
         json.dump(config, handle)

@@ -21,7 +21,7 @@ import sys
 
 from keras_nmf.commands import load_for_command
 
-from keras_nmf.architectures import ARCHITECTURES
+from keras_nmf.architectures import NETWORKS
 from keras_nmf.errors import KerasNMFError
 from keras_nmf.training.config import with_absolute_data_paths
 from keras_nmf.training.flags import build_parser, config_from_args
@@ -45,7 +45,7 @@ def parse_args(argv=None):
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
     )
     plan = parser.add_argument_group("budget curve")
-    plan.add_argument("--archs", nargs="+", choices=ARCHITECTURES, default=["cnmf_1x1", "cnn_1x1"])
+    plan.add_argument("--archs", nargs="+", choices=NETWORKS, default=["cnmf_1x1", "cnn_1x1"])
     plan.add_argument("--seeds", nargs="+", type=int, default=[0])
     plan.add_argument("--budgets", nargs="+", type=int, default=[20, 40, 80], help="the branches' total epochs")
     plan.add_argument("--out", required=True, help="the campaign's directory (shared by every invocation)")

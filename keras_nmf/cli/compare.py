@@ -26,7 +26,7 @@ import sys
 
 from keras_nmf.commands import load_for_command
 
-from keras_nmf.architectures import ARCHITECTURES
+from keras_nmf.architectures import ARCHITECTURES, NETWORKS
 from keras_nmf.errors import KerasNMFError
 from keras_nmf.experiments.variants import BASE_VARIANT, PER_RUN, parse_variant
 from keras_nmf.errors import ConfigError
@@ -51,7 +51,7 @@ def parse_args(argv=None):
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
     )
     grid = parser.add_argument_group("grid")
-    grid.add_argument("--archs", nargs="+", choices=ARCHITECTURES, default=list(ARCHITECTURES))
+    grid.add_argument("--archs", nargs="+", choices=NETWORKS, default=list(ARCHITECTURES))
     grid.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     grid.add_argument("--out", required=True, help="the grid's directory (shared by every invocation)")
     grid.add_argument(

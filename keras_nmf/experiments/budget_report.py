@@ -8,7 +8,7 @@ import csv
 import pathlib
 
 from keras_nmf.experiments.csv_rows import write_csv
-from keras_nmf.experiments.summary import PAPER_ACCURACY
+from keras_nmf.experiments.summary import published_accuracies
 from keras_nmf.errors import RunFileError
 from keras_nmf.files import atomic_write_text
 from keras_nmf.training.run_files import read_run_results
@@ -124,7 +124,8 @@ def with_direct(rows, direct):
 def ordering_verdicts(rows):
     """At each budget that two or more networks reached: the networks from best to worst (seeds averaged) against
     the paper's ordering of the same networks, as Markdown lines."""
-    paper_order = sorted(PAPER_ACCURACY, key=PAPER_ACCURACY.get, reverse=True)
+    paper = published_accuracies()
+    paper_order = sorted(paper, key=paper.get, reverse=True)
     lines = []
     for budget in sorted({row["budget_epochs"] for row in rows}):
         accuracy = {}
@@ -154,6 +155,7 @@ def summary_markdown(rows, progress):
         "decay minutes |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
+    paper = published_accuracies()
     for row in sorted(rows, key=lambda r: (r["network"], r["seed"], r["budget_epochs"])):
         direct = (
             ""
@@ -162,7 +164,7 @@ def summary_markdown(rows, progress):
         )
         lines.append(
             f"| `{row['network']}` | {row['seed']} | {row['budget_epochs']} | {row['branch_epoch']} | "
-            f"{row['test_accuracy']:.2f} | {direct} | {PAPER_ACCURACY.get(row['network'], '')} | "
+            f"{row['test_accuracy']:.2f} | {direct} | {paper.get(row['network'], '')} | "
             f"{row['minutes']} | {row['decay_minutes']} |"
         )
     verdicts = ordering_verdicts(rows)
@@ -170,7 +172,7 @@ def summary_markdown(rows, progress):
         lines += [
             "",
             "The ordering at each budget (the paper's: "
-            + " > ".join(f"`{network}`" for network in sorted(PAPER_ACCURACY, key=PAPER_ACCURACY.get, reverse=True))
+            + " > ".join(f"`{network}`" for network in sorted(paper, key=paper.get, reverse=True))
             + "):",
             "",
             *verdicts,
@@ -233,7 +235,7 @@ def write_budget_report(runs, out, direct_summary=None):
     if rows:
         plot_budget_curve(
             rows,
-            {network: PAPER_ACCURACY[network] for network in networks if network in PAPER_ACCURACY},
+            {network: accuracy for network, accuracy in published_accuracies().items() if network in networks},
             out / "budget.png",
             [row for row in direct if row["network"] in networks],
         )

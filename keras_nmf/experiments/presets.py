@@ -13,6 +13,8 @@ import sys
 
 import numpy as np
 
+from keras_nmf.architectures import NETWORKS
+
 from keras_nmf.data.image_folder import list_images
 from keras_nmf.data.pipeline import load_arrays
 from keras_nmf.experiments.records import without_machine_paths
@@ -268,6 +270,13 @@ def _parameters_text(metadata):
     )
 
 
+def _flat_output(arch):
+    """Whether the network's softmax reads its output NMF layer's activations directly (an NMF network without the
+    local interactions): they sum to 1, so its probabilities are nearly flat."""
+    spec = NETWORKS.get(arch)
+    return spec is not None and spec.family == "nmf" and not spec.interactions
+
+
 def _calibration_text(metadata):
     """The card's paragraph on the output: what the probabilities are, and their calibration error."""
     if "calibration" not in metadata:
@@ -277,7 +286,7 @@ def _calibration_text(metadata):
         " This network (no local interactions) feeds its softmax the activations of its output NMF layer, "
         "which sum to 1: its own probabilities are nearly flat; they rank the classes but do not say how "
         "sure it is."
-        if metadata["arch"] == "cnmf"
+        if _flat_output(metadata["arch"])
         else ""
     )
     fitted = f"T = {c['fitted_temperature']:g} was fitted on {c['fitted_on']}"

@@ -14,16 +14,16 @@ import statistics
 from keras_nmf import schedules
 from keras_nmf.experiments.csv_rows import write_csv
 from keras_nmf.experiments.nmf_cost import cost_rows, write_cost_table
-from keras_nmf.models import ARCHITECTURES
+from keras_nmf.architectures import ARCHITECTURES, NETWORKS
 from keras_nmf.files import atomic_write_text
 from keras_nmf.training.run_files import read_run_results
 
-#: CIFAR-10 test accuracy (%) published by the authors (5 seeds, 500 epochs, full data): the paper's text
-#: for cnn, cnmf and cnmf_1x1, and their Figure 5 (figures/accuracies.png of github mahbodnr/deep_nmf) for
-#: cnn_1x1 ("CNN+1x1 Conv", 82.8 % at about 168k parameters).
-PAPER_ACCURACY = {"cnn": 81.0, "cnmf": 81.5, "cnn_1x1": 82.8, "cnmf_1x1": 83.7}
-#: Paper section 4.2: CNMF with NMF weights from the local (unsupervised) rule.
-PAPER_LOCAL_LEARNING_ACCURACY = {"cnmf": 32.0}
+
+def published_accuracies():
+    """``{network: the paper's CIFAR-10 test accuracy %}`` of the networks it has one for
+    (:attr:`keras_nmf.architectures.NetworkSpec.published_accuracy`)."""
+    return {name: spec.published_accuracy for name, spec in NETWORKS.items() if spec.published_accuracy is not None}
+
 
 CSV_COLUMNS = (
     "run",
@@ -68,9 +68,9 @@ def paper_accuracy(arch, config):
     if config.get("nmf_divergence", "kl") != "kl" or config.get("nmf_tolerance") is not None:
         return None
     if "local" in str(config.get("nmf_learning", "backprop")).split(","):
-        return PAPER_LOCAL_LEARNING_ACCURACY.get(arch)
+        return getattr(NETWORKS.get(arch), "published_local_learning_accuracy", None)
     if config.get("backward", "approx") == "approx":
-        return PAPER_ACCURACY.get(arch)
+        return getattr(NETWORKS.get(arch), "published_accuracy", None)
     return None
 
 

@@ -2,14 +2,7 @@
 
 import keras
 
-from keras_nmf.architectures import (
-    ARCHITECTURES,
-    HIDDEN_BLOCKS,
-    NMF_LAYERS,
-    arch_family,
-    check_groups,
-    per_block,
-)
+from keras_nmf.architectures import NMF_LAYERS, NetworkSpec, check_groups, network_spec, per_block
 from keras_nmf.initializers import FanInUniform, NearIdentity
 from keras_nmf.layers import CNMF2D, ConvolutiveNMF2D, L1Normalize, ObservedFraction, PatchNormalizedConv2D
 from keras_nmf.nmf_arguments import NMFOptions
@@ -35,7 +28,7 @@ def _check_choice(name, value, choices):
 
 
 def build_model(
-    arch: str = "cnmf_1x1",
+    arch: str | NetworkSpec = "cnmf_1x1",
     input_shape: tuple = (28, 28, 3),
     num_classes: int = 10,
     width: int = 1,
@@ -52,11 +45,11 @@ def build_model(
     augmentation: keras.layers.Layer | None = None,
     image_shape: tuple | None = None,
 ) -> keras.Model:
-    """Builds one of the paper's networks as a functional ``keras.Model``.
+    """Builds a network from its spec (:class:`keras_nmf.architectures.NetworkSpec`) as a functional ``keras.Model``.
 
-    Four blocks with 32, 64, 96 (times ``width``) and ``num_classes``
-    channels; kernels 5x5, 5x5, whole map, 1x1; 2x2 average pools after the
-    first two. Every block is one module:
+    The paper's four (:data:`keras_nmf.architectures.PAPER_BLOCKS`): four blocks with 32, 64, 96 (times ``width``)
+    and ``num_classes`` channels; kernels 5x5, 5x5, whole map, 1x1; 2x2 average pools after the first two. Every
+    block is one module:
 
     * ``cnn``: ReLU -> patch L1 normalisation + Conv(kxk) -> BatchNorm
     * ``cnmf``: ReLU -> CNMF2D(kxk) -> BatchNorm
@@ -73,7 +66,8 @@ def build_model(
     CNN kxk convolutions and the 1x1 mixing convolutions.
 
     Args:
-        arch: one of ``ARCHITECTURES``.
+        arch: a network's name (:data:`keras_nmf.architectures.NETWORKS`: the paper's ``cnn``, ``cnmf``,
+            ``cnn_1x1``, ``cnmf_1x1``) or its :class:`~keras_nmf.architectures.NetworkSpec`.
         input_shape: (height, width, channels) of the (cropped) images.
         num_classes: number of classes.
         width: multiplier of the hidden channels (the paper sweeps 1, 2, 4, 8).
@@ -120,16 +114,15 @@ def build_model(
         ValueError: for an unknown ``arch``, a bad ``width``, groups that do not
             divide the channels, or an input too small for the blocks.
     """
-    _check_choice("arch", arch, ARCHITECTURES)
+    spec = network_spec(arch)
     _check_choice("nmf_layer", nmf_layer, NMF_LAYERS)
-    if nmf_layer != "patches" and arch_family(arch) != "nmf":
+    nmf = spec.family == "nmf"
+    if nmf_layer != "patches" and not nmf:
         raise ValueError(
-            f"`nmf_layer` chooses the NMF archs' kxk layer; {arch!r} has none. Received: nmf_layer={nmf_layer!r}"
+            f"`nmf_layer` chooses the NMF archs' kxk layer; {spec.name!r} has none. Received: nmf_layer={nmf_layer!r}"
         )
-    nmf = arch_family(arch) == "nmf"
-    check_groups(width, nmf_groups, conv_groups, nmf)
-    block_options = per_block(nmf_options)
-    channels = [c * width for c, _, _ in HIDDEN_BLOCKS]
+    check_groups(width, nmf_groups, conv_groups, nmf, spec.blocks)
+    block_options = per_block(nmf_options, len(spec.blocks))
 
     if observed_input and nmf_layer == "convolutive":
         raise ValueError(
@@ -151,9 +144,8 @@ def build_model(
                 f"The augmentation gives {tuple(x.shape[1:])} crops of {tuple(image_shape)} images, "
                 f"not input_shape={tuple(input_shape)}."
             )
-    specs = [(c, k, pool) for c, (_, k, pool) in zip(channels, HIDDEN_BLOCKS)]
-    specs.append((num_classes, 1, False))
-    for index, (filters, kernel, pool) in enumerate(specs, start=1):
+    blocks = [(num_classes if b.channels is None else b.channels * width, b.kernel, b.pool) for b in spec.blocks]
+    for index, (filters, kernel, pool) in enumerate(blocks, start=1):
         prefix = f"block{index}"
         height, width_px = x.shape[1], x.shape[2]
         kernel = kernel or height
@@ -162,7 +154,7 @@ def build_model(
                 f"input_shape={tuple(input_shape)} is too small: block {index} needs a "
                 f"{kernel}x{kernel} map but gets {height}x{width_px}. Use inputs of at least 24x24."
             )
-        inner = index not in (1, len(specs))
+        inner = index not in (1, len(blocks))
         x = keras.layers.ReLU(name=f"{prefix}_relu")(x)
         if nmf and nmf_layer == "convolutive":
             x = ConvolutiveNMF2D(
@@ -200,13 +192,13 @@ def build_model(
             x = keras.layers.BatchNormalization(
                 momentum=bn_momentum, epsilon=bn_epsilon, synchronized=bn_synchronized, name=f"{prefix}_bn"
             )(x)
-        if arch.endswith("_1x1"):
+        if spec.interactions:
             x = keras.layers.ReLU(name=f"{prefix}_mix_relu")(x)
             x = L1Normalize(name=f"{prefix}_mix_norm")(x)
             x = keras.layers.Conv2D(
                 filters,
                 1,
-                groups=conv_groups if index < len(specs) else 1,
+                groups=conv_groups if index < len(blocks) else 1,
                 kernel_initializer=NearIdentity(),
                 bias_initializer="zeros",
                 name=f"{prefix}_mix",
@@ -219,7 +211,7 @@ def build_model(
             x = keras.layers.AveragePooling2D(2, name=f"{prefix}_pool")(x)
     x = keras.layers.Flatten(name="logits")(x)
     outputs = keras.layers.Activation("softmax", dtype="float32", name="probabilities")(x)
-    return keras.Model([inputs, mask_input] if observed_input else inputs, outputs, name=arch)
+    return keras.Model([inputs, mask_input] if observed_input else inputs, outputs, name=spec.name)
 
 
 def copy_weights(source: keras.Model, target: keras.Model) -> None:

@@ -15,7 +15,7 @@ import shutil
 import keras
 import numpy as np
 
-from keras_nmf.architectures import ARCHITECTURES
+from keras_nmf.architectures import NETWORKS
 from keras_nmf.errors import PresetError, RunFileError
 from keras_nmf.files import atomic_save, atomic_write_json, atomic_write_text, read_json
 
@@ -30,9 +30,10 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 
 
 def list_presets():
-    """The built-in presets: the four architectures (untrained), then the trained networks."""
+    """The built-in presets: the networks by name (untrained: the paper's four and any registered), then the trained
+    networks."""
     trained = sorted(path.name for path in BUILTIN.glob("[!.]*") if (path / CONFIG).is_file())  # not a staging one
-    return [*ARCHITECTURES, *trained]
+    return [*NETWORKS, *trained]
 
 
 def _directory(preset):
@@ -70,7 +71,7 @@ def load_preset(preset, load_weights=True):
     from keras_nmf.models.image_classifier import ImageClassifier
     from keras_nmf.models.paper_network import PaperNetwork
 
-    if isinstance(preset, str) and preset in ARCHITECTURES:
+    if isinstance(preset, str) and preset in NETWORKS:
         return ImageClassifier(PaperNetwork(preset))
     directory = _directory(preset)
     again = "Write the preset again with save_to_preset (or copy it again)."
@@ -110,7 +111,7 @@ def _load_weights(network, path, again):
 
 def read_metadata(preset):
     """A preset's ``metadata.json`` (``{}`` for an architecture preset)."""
-    if isinstance(preset, str) and preset in ARCHITECTURES:
+    if isinstance(preset, str) and preset in NETWORKS:
         return {}
     return read_json(_directory(preset) / METADATA, "a preset's metadata", "Write the preset again.")
 

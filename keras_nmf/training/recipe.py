@@ -16,6 +16,7 @@ import contextlib
 
 import keras
 
+from keras_nmf.architectures import network_spec
 from keras_nmf.losses import CrossEntropyMSE
 from keras_nmf.models import ImageClassifier, PaperNetwork
 from keras_nmf.optimizers import MultiRateAdam
@@ -30,12 +31,6 @@ from keras_nmf.schedules import fixed_budget_schedule
 
 #: Variables trained at ``kxk_lr``: every block's kxk NMF kernel or CNN conv.
 KXK_VARIABLES = r"^block\d+_(cnmf|conv)/"
-
-#: XLA by default where it is faster. Measured on the 2-CPU reference machine
-#: (batch 50, float32, train_on_batch, 25 interleaved steps, medians):
-#: cnmf_1x1 344 ms with XLA vs 411 ms without (patch extraction and its
-#: gradient fuse); cnn 36 ms with XLA vs 31 ms without.
-DEFAULT_JIT = {"cnn": False, "cnn_1x1": False, "cnmf": True, "cnmf_1x1": True}
 
 
 def check_backend_support(config):
@@ -79,9 +74,9 @@ def check_backend_support(config):
 
 
 def default_jit(arch, strategy=None):
-    """XLA where it measured faster (``DEFAULT_JIT``), but off under a ``tf.distribute`` strategy.
+    """XLA where it measured faster (the network's ``xla_on_tensorflow``), but off under a ``tf.distribute`` strategy.
 
-    ``DEFAULT_JIT`` is TensorFlow's choice; on the JAX backend every step is
+    ``xla_on_tensorflow`` (:class:`keras_nmf.architectures.NetworkSpec`) is TensorFlow's choice; on the JAX backend every step is
     compiled (``jax.jit``, Keras's default there), as uncompiled JAX runs op by
     op; on PyTorch steps run eagerly (Keras's default there: its ``jit_compile``
     is ``torch.compile``, which took minutes per layer on this project's CPU).
@@ -94,7 +89,7 @@ def default_jit(arch, strategy=None):
     """
     if backend.DEFAULT_JIT is not None:
         return backend.DEFAULT_JIT
-    return DEFAULT_JIT[arch] and strategy is None
+    return network_spec(arch).xla_on_tensorflow and strategy is None
 
 
 def resolve_jit(config, strategy=None):

@@ -31,9 +31,10 @@ import os
 from typing import ClassVar
 
 from keras_nmf.architectures import (
-    ARCHITECTURES,
+    NETWORKS,
     NMF_LAYERS,
     arch_family,
+    archs_of_family,
     block_learning_modes,
     block_nmf_options,
     check_groups,
@@ -45,8 +46,6 @@ from keras_nmf.run_choices import DEFAULT_STARTUP_TIMEOUT_S, FIXED_BUDGET, SCHED
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 MONITORS = ("loss", "val_loss")
 ROLES = ("recipe", "schedule", "data", "runtime", "volatile")
-#: The archs of each family, as the messages name them.
-_FAMILY_ARCHS = {"nmf": "cnmf, cnmf_1x1", "cnn": "cnn, cnn_1x1"}
 
 
 def _field(
@@ -140,7 +139,7 @@ class ModelSettings(_Section):
     NAME = "model"
     TITLE = "the network and its NMF options"
 
-    arch: str = _field("cnmf_1x1", "network", choices=ARCHITECTURES)
+    arch: str = _field("cnmf_1x1", "network", choices=NETWORKS)
     width: int = _field(1, "channel multiplier of the hidden blocks (32, 64, 96 x width)", minimum=1)
     nmf_groups: int = _field(1, "groups of the CNMF2D layers of blocks 2-3", minimum=1, applies_to="nmf")
     conv_groups: int = _field(1, "groups of the CNN kxk convs (blocks 2-3) and the 1x1 mixing convs", minimum=1)
@@ -485,7 +484,7 @@ def check_applies_to_arch(section, arch):
         if applies_to not in (None, family) and getattr(section, spec.name) != spec.default:
             raise ConfigError(
                 f"{flag(spec.name)} applies to the {applies_to.upper()} archs "
-                f"({_FAMILY_ARCHS[applies_to]}), not to {arch}: drop it for this arch."
+                f"({', '.join(archs_of_family(applies_to))}), not to {arch}: drop it for this arch."
             )
 
 

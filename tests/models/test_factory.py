@@ -247,3 +247,37 @@ def test_a_width_given_as_text_is_shown_as_text():
     """A preset or config with ``"width": "2"`` is named with its quotes: the type is the problem."""
     with pytest.raises(ValueError, match=r"Received: width='2'"):
         build_model("cnn", width="2")
+
+
+@pytest.fixture
+def fifth_network():
+    """A network that is not the paper's, registered for the test."""
+    from keras_nmf.architectures import NETWORKS, BlockSpec, NetworkSpec, register_network
+
+    blocks = (BlockSpec(16, 5, True), BlockSpec(24, None), BlockSpec(None, 1))
+    yield register_network(NetworkSpec("cnmf_small", "nmf", True, blocks=blocks))
+    NETWORKS.pop("cnmf_small")
+
+
+def test_a_fifth_network_is_one_spec(fifth_network):
+    from keras_nmf.architectures import NetworkSpec, register_network
+    from keras_nmf.experiments.summary import paper_accuracy
+    from keras_nmf.training import TrainConfig
+
+    model = build_model("cnmf_small", num_classes=7)
+    assert model.name == "cnmf_small" and model.output_shape == (None, 7)
+    assert [layer.name for layer in model.layers if layer.weights and "_bn" not in layer.name] == [
+        "block1_cnmf",
+        "block1_mix",
+        "block2_cnmf",
+        "block2_mix",
+        "block3_cnmf",
+        "block3_mix",
+    ]
+    assert model.get_layer("block2_cnmf").kernel_size == (12, 12)  # the whole 12x12 map after the pool
+    config = TrainConfig.of(arch="cnmf_small")  # the run configuration, its family's flags and the reports know it
+    assert config.model.family == "nmf" and paper_accuracy("cnmf_small", {}) is None
+    with pytest.raises(ValueError, match="exists"):
+        register_network(NetworkSpec("cnmf_small", "conv", False))
+    with pytest.raises(ValueError, match="Unknown arch 'cnmf_large'.*cnmf_small"):
+        build_model("cnmf_large")
