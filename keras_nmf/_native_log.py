@@ -16,6 +16,8 @@ import re
 import sys
 import tempfile
 
+from keras_nmf.errors import MissingExtraError
+
 #: The start-up lines dropped; anything else captured is written back to stderr.
 NOISE = re.compile(
     r"(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
@@ -83,7 +85,7 @@ def import_keras_quietly():
             missing = (error.name or "").split(".")[0]
             if missing not in BACKENDS:
                 raise
-            raise ModuleNotFoundError(
+            raise MissingExtraError(
                 f"Keras's backend is {missing}, which is not installed here ({_backend_source()}). Choose an "
                 f"installed backend with KERAS_BACKEND=jax, tensorflow or torch, or install this one: pip install "
                 f"{_PIP_NAMES[missing]} (keras_nmf's {missing} extra).",

@@ -32,6 +32,14 @@ def command_line(program):
     return f"{shlex.quote(sys.executable)} -m keras_nmf.cli.{program}"
 
 
+def report_error(error):
+    """A command's answer to a :class:`keras_nmf.errors.KerasNMFError`: its message as one line on stderr (unless
+    it was printed where it happened: ``error.reported``), and its exit status (``error.exit_code``) to return."""
+    if not error.reported:
+        print(f"error: {error}", file=sys.stderr)
+    return error.exit_code
+
+
 def load_for_command(*extras):
     """Imports Keras and the package's registering modules for a command that has parsed its arguments
     (``keras_nmf.load``), and the packages of ``extras`` (``"tuning"``): a backend or extra that is not installed is

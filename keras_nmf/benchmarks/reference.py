@@ -32,6 +32,7 @@ import tempfile
 import time
 
 from keras_nmf.architectures import network_spec
+from keras_nmf.errors import MissingFileError
 
 #: Their network config that every arch starts from (the paper's cnmf_1x1).
 REFERENCE_CONFIG = "configs/networks/cnnmf_1x1cnn.json"
@@ -51,7 +52,7 @@ def check_reference_dir(path):
     folder = pathlib.Path(path)
     missing = [name for name in REFERENCE_FILES if not (folder / name).is_file()]
     if missing:
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"{folder} is not a copy of the authors' code (github mahbodnr/deep_nmf): {', '.join(missing)} "
             f"missing. Pass the folder that holds tools/ and configs/, e.g. ../shared/reference/deep_nmf."
         )

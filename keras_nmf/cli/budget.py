@@ -19,10 +19,10 @@ import importlib
 import pathlib
 import sys
 
-from keras_nmf.commands import load_for_command
+from keras_nmf.commands import load_for_command, report_error
+from keras_nmf.errors import KerasNMFError
 
 from keras_nmf.architectures import NETWORKS
-from keras_nmf.errors import KerasNMFError
 from keras_nmf.training.config import with_absolute_data_paths
 from keras_nmf.training.flags import build_parser, config_from_args
 
@@ -97,9 +97,8 @@ def main(argv=None):
                 print(f"Budget runs done here: {counts}")
                 code = 3 if counts["failed"] else 0
         report = write_budget_report(runs, out, args.direct_runs)
-    except (KerasNMFError, FileNotFoundError, PermissionError, ModuleNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except KerasNMFError as error:
+        return report_error(error)
     except KeyboardInterrupt:
         print(f"\nInterrupted: rerun the same command to resume (finished runs in {args.out} are kept).")
         return 130

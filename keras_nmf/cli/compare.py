@@ -24,12 +24,11 @@ import argparse
 import importlib
 import sys
 
-from keras_nmf.commands import load_for_command
+from keras_nmf.commands import load_for_command, report_error
+from keras_nmf.errors import KerasNMFError
 
 from keras_nmf.architectures import ARCHITECTURES, NETWORKS
-from keras_nmf.errors import KerasNMFError
 from keras_nmf.experiments.variants import BASE_VARIANT, PER_RUN, parse_variant
-from keras_nmf.errors import ConfigError
 from keras_nmf.training.config import with_absolute_data_paths
 from keras_nmf.training.flags import build_parser, config_from_args
 
@@ -133,9 +132,8 @@ def main(argv=None):
     try:  # the report's figures need the plots extra: refused now, not after the training
         importlib.import_module("keras_nmf.experiments.plots")
         check_backend_support(base)
-    except (ModuleNotFoundError, ConfigError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except KerasNMFError as error:
+        return report_error(error)
     code = 0
     try:
         out = prepare_output_dir(args.out)
@@ -147,10 +145,8 @@ def main(argv=None):
                 print(f"Grid done: {counts}")
                 code = 3 if counts["failed"] or counts["damaged"] else 0
         summary = write_summary(out)
-    except (KerasNMFError, FileNotFoundError, PermissionError) as error:
-        # e.g. ConfigError: a variant that cannot run with an arch of the grid, or duplicate labels
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except KerasNMFError as error:  # e.g. ConfigError: a variant that cannot run with an arch of the grid
+        return report_error(error)
     except KeyboardInterrupt:
         print(f"\nInterrupted: rerun the same command to resume (finished runs in {out} are kept).")
         return 130

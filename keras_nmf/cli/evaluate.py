@@ -16,11 +16,11 @@ import argparse
 import json
 import sys
 
-from keras_nmf.commands import load_for_command
+from keras_nmf.commands import load_for_command, report_error
+from keras_nmf.errors import KerasNMFError
 
 from keras_nmf.experiments.cli import positive_int
 from keras_nmf.run_choices import TFDS_DATASETS
-from keras_nmf.errors import RunFileError
 
 
 def main(argv=None):
@@ -44,8 +44,6 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)  # no Keras yet: --help and usage errors return at once
     load_for_command()
-    from keras_nmf.data import DataError
-    from keras_nmf.errors import PresetError
     from keras_nmf.training.evaluate import (
         RUN_DATA_FIELDS,
         data_settings,
@@ -66,9 +64,8 @@ def main(argv=None):
             if taken:
                 print(f"From the run's config.json: {', '.join(f'{key}={value}' for key, value in taken.items())}")
             results = evaluate_saved_model(args.model, batch_size=args.batch_size, flip_tta=args.flip_tta, **settings)
-    except (DataError, RunFileError, PresetError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except KerasNMFError as error:
+        return report_error(error)
     print(
         f"test accuracy {results['test_accuracy']:.4f} | test loss {results['test_loss']:.4f} | "
         + (f"calibration error {results['test_ece']:.4f} | " if "test_ece" in results else "")

@@ -16,9 +16,9 @@ OUT/gradient_fidelity.md (the table at N = 20).
 import argparse
 import sys
 
-from keras_nmf.commands import load_for_command
-
+from keras_nmf.commands import load_for_command, report_error
 from keras_nmf.errors import KerasNMFError
+
 from keras_nmf.experiments.cli import FIDELITY_ITERATIONS, add_model_output_arguments, positive_int
 from keras_nmf.files import atomic_write_text
 
@@ -44,9 +44,8 @@ def main(argv=None):
         images, labels = fidelity_batch(
             models[0][1], args.dataset, args.data_dir, args.tfds_dir, args.batch_size, args.seed
         )
-    except (KerasNMFError, FileNotFoundError, PermissionError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except KerasNMFError as error:
+        return report_error(error)
     rows = []
     with CsvRowWriter(out / "gradient_fidelity.csv", CSV_COLUMNS) as csv_file:
         for label, model in models:

@@ -14,6 +14,9 @@ import collections
 import pathlib
 import sys
 
+from keras_nmf.commands import report_error
+from keras_nmf.errors import KerasNMFError
+
 from keras_nmf.experiments.sweeps import (
     UNREADABLE,
     collect_trials,
@@ -31,9 +34,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         rows = collect_trials(args.directory, print_fn=lambda line: print(line, file=sys.stderr))
-    except FileNotFoundError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except KerasNMFError as error:
+        return report_error(error)
     out = pathlib.Path(args.out or args.directory)
     out.mkdir(parents=True, exist_ok=True)
     write_trials_csv(rows, out / "trials.csv")

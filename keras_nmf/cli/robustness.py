@@ -21,9 +21,9 @@ written row by row as the evaluation goes, then OUT/robustness.png.
 import argparse
 import sys
 
-from keras_nmf.commands import load_for_command
-
+from keras_nmf.commands import load_for_command, report_error
 from keras_nmf.errors import KerasNMFError
+
 from keras_nmf.experiments.cli import add_model_output_arguments
 from keras_nmf.experiments.perturbations import AUTHORS_PERTURBATIONS, PERTURBATIONS
 
@@ -64,9 +64,8 @@ def main(argv=None):
         images, labels, train_images = prepare_images(
             args.dataset, args.data_dir, args.tfds_dir, models[0].input_shape[1:], args.limit_test, args.seed
         )
-    except (KerasNMFError, FileNotFoundError, PermissionError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except KerasNMFError as error:
+        return report_error(error)
     labels_of_models = model_labels(args.models)
     twins = observed_twins(models, labels_of_models) if args.holes_observed else None
     print(

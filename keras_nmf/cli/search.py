@@ -25,13 +25,12 @@ import pathlib
 import sys
 
 from keras_nmf.architectures import SWEEP_GROUPS, SWEEP_WIDTHS
-from keras_nmf.commands import command_line, load_for_command
-from keras_nmf.errors import ConfigError, KerasNMFError
+from keras_nmf.commands import command_line, load_for_command, report_error
+from keras_nmf.errors import KerasNMFError
 from keras_nmf.experiments.cli import positive_int
 from keras_nmf.experiments.outputs import prepare_output_dir
 from keras_nmf.experiments.sweeps import check_trial_files, search_finished
 from keras_nmf.training.flags import build_parser, config_from_args
-from keras_nmf.errors import RunFileError
 
 #: How long a worker waits for the chief oracle before it gives up (--chief-timeout).
 DEFAULT_CHIEF_TIMEOUT_S = 600.0
@@ -91,7 +90,7 @@ def parse_args(argv=None):
         parser.error(f"--chief-timeout must be a finite number of seconds > 0. Received: {args.chief_timeout}")
     try:
         prepare_output_dir(args.directory, flag="--directory")
-    except PermissionError as error:
+    except KerasNMFError as error:
         parser.error(str(error))
     return args, recipe
 
@@ -155,9 +154,8 @@ def main(argv=None):
     try:
         check_backend_support(recipe)
         check_trial_files(project)  # before the data loads: KerasTuner would fail on a bad record after it
-    except (ConfigError, RunFileError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except KerasNMFError as error:
+        return report_error(error)
     if _worker_and_chief() and not args.dry_run:
         tuner_id, chief = _worker_and_chief()
         print(
@@ -178,8 +176,7 @@ def main(argv=None):
             image_shape=data.image_shape,
         )
     except KerasNMFError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return report_error(error)
     if args.dry_run:
         with process_settings(recipe.optimisation.precision, recipe.optimisation.deterministic):
             estimate_costs(hypermodel, recipe.optimisation.batch_size, data.train_size)
@@ -233,13 +230,10 @@ def run_search(tuner, project, variants, max_trials, *args, **kwargs):
     """
     import grpc
 
-    from keras_nmf.tuning.hypermodel import TrialLockedError
-
     try:
         tuner.search(*args, **kwargs)
-    except TrialLockedError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except KerasNMFError as error:
+        return report_error(error)
     except grpc.RpcError as error:
         chief = f"{os.environ.get('KERASTUNER_ORACLE_IP')}:{os.environ.get('KERASTUNER_ORACLE_PORT')}"
         if search_finished(project, variants, max_trials):

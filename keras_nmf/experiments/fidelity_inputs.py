@@ -11,6 +11,7 @@ from keras_nmf.layers.augmentation import centre_crop
 from keras_nmf.data.subsets import SubsetSizeError
 from keras_nmf.models import ARCHITECTURES, PaperNetwork
 from keras_nmf.training.saved_networks import load_network
+from keras_nmf.errors import MissingFileError
 
 UNTRAINED = "untrained:"
 
@@ -29,7 +30,7 @@ def load_fidelity_model(spec, seed=0):
         return f"{arch} (untrained)", PaperNetwork(arch)
     path = pathlib.Path(spec)
     if not path.is_file():
-        raise FileNotFoundError(f"Model file not found: {spec} (give a .keras file or untrained:<arch>).")
+        raise MissingFileError(f"Model file not found: {spec} (give a .keras file or untrained:<arch>).")
     label = path.parent.name if path.name == "model.keras" else path.stem
     return label, load_network(path)  # gradients from the crops on
 

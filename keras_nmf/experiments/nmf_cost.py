@@ -15,6 +15,7 @@ import statistics
 from keras_nmf.experiments.csv_rows import write_csv
 from keras_nmf.files import atomic_write_text
 from keras_nmf.training.run_files import read_run_results
+from keras_nmf.errors import MissingFileError
 
 CSV_COLUMNS = (
     "run",
@@ -67,7 +68,7 @@ def write_cost_table(out, rows=None) -> list:
     out = pathlib.Path(out)
     rows = cost_rows(out) if rows is None else rows
     if not rows:
-        raise FileNotFoundError(f"No finished NMF run with NMF diagnostics under {out}.")
+        raise MissingFileError(f"No finished NMF run with NMF diagnostics under {out}.")
     write_csv(rows, out / "nmf_cost.csv", CSV_COLUMNS)
     groups = {}
     for row in rows:

@@ -5,10 +5,12 @@ matplotlib with the Agg backend; one function per figure, taking rows (dicts). `
 tests read its layout), ``plot_*`` write it as a PNG.
 """
 
+from keras_nmf.errors import MissingExtraError
+
 try:
     import matplotlib
 except ModuleNotFoundError:
-    raise ModuleNotFoundError(
+    raise MissingExtraError(
         "The experiment figures need matplotlib: pip install matplotlib (keras_nmf's plots extra)."
     ) from None
 

@@ -17,6 +17,7 @@ from keras_nmf.experiments.nmf_cost import cost_rows, write_cost_table
 from keras_nmf.architectures import ARCHITECTURES, NETWORKS
 from keras_nmf.files import atomic_write_text
 from keras_nmf.training.run_files import read_run_results
+from keras_nmf.errors import MissingFileError
 
 
 def published_accuracies():
@@ -249,7 +250,7 @@ def write_summary(out) -> list:
     out = pathlib.Path(out)
     rows = collect_rows(out)
     if not rows:
-        raise FileNotFoundError(f"No finished run (<run>/results.json) under {out}: nothing to summarise.")
+        raise MissingFileError(f"No finished run (<run>/results.json) under {out}: nothing to summarise.")
     summary = summarize(rows)
     write_csv(rows, out / "summary.csv", CSV_COLUMNS)
     write_markdown(summary, out / "summary.md", out)

@@ -13,6 +13,7 @@ import json
 import pathlib
 
 from keras_nmf.experiments.csv_rows import write_csv
+from keras_nmf.errors import MissingFileError
 
 #: Metric columns, as :meth:`tuning.hypermodel.NMFHyperModel.fit` names them.
 METRIC_COLUMNS = (
@@ -70,8 +71,8 @@ def find_project(directory):
     if len(projects) == 1:
         return projects[0]
     if not projects:
-        raise FileNotFoundError(f"No KerasTuner search (oracle.json) in {directory} or its subfolders.")
-    raise FileNotFoundError(f"{directory} holds several searches; name one: {', '.join(map(str, projects))}")
+        raise MissingFileError(f"No KerasTuner search (oracle.json) in {directory} or its subfolders.")
+    raise MissingFileError(f"{directory} holds several searches; name one: {', '.join(map(str, projects))}")
 
 
 def _reason(trial):

@@ -196,16 +196,20 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
             raise
         except RunWriteError as error:
             print(f"\n{error} {stop_message(backup, run)}", file=sys.stderr)
+            error.reported = True
             raise
         except run_callbacks.NonFiniteLossError as error:
             print(f"\n{error}")
+            error.reported = True
             raise
         except Exception as error:  # a compiled step wraps the NMF layers' input check in the backend's error
             message = invalid_input_message(error)
             if message is None:
                 raise
             print(f"\n{message}\n{stop_message(backup, run)}", file=sys.stderr)
-            raise InvalidInputError(message) from None
+            invalid = InvalidInputError(message)
+            invalid.reported = True
+            raise invalid from None
         finally:
             undo_patch()
         backup.remove()  # only now: the results are safely written

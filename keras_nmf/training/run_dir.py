@@ -31,6 +31,7 @@ from keras_nmf.training.settings import DataSettings, flag
 from keras_nmf.errors import RunWriteError
 from keras_nmf.files import RunLock, atomic_write_json, read_json, remove_temporaries
 from keras_nmf.training.run_files import atomic_save_model, check_new_run_location
+from keras_nmf.errors import MissingFileError, ExistingRunError
 
 #: Where runs go without --logdir.
 RUNS = pathlib.Path("runs")
@@ -66,7 +67,7 @@ class RunDir:
             FileNotFoundError, FileExistsError: no run to resume, or a finished one (each with the fix).
         """
         if config.execution.distribute == "multiworker" and not config.execution.logdir:
-            raise FileNotFoundError(
+            raise MissingFileError(
                 "--distribute multiworker needs --logdir DIR on a filesystem that every worker shares "
                 "(the chief writes it, the others read its backups)."
             )
@@ -83,9 +84,9 @@ class RunDir:
             return cls(path, config, {}, trunk=check_branch(config))
         saved_path = path / "config.json"
         if not saved_path.exists():
-            raise FileNotFoundError(f"--resume: {path} has no config.json; is it a keras_nmf run directory?")
+            raise MissingFileError(f"--resume: {path} has no config.json; is it a keras_nmf run directory?")
         if (path / "results.json").exists():
-            raise FileExistsError(
+            raise ExistingRunError(
                 f"--resume: the run in {path} already finished (results.json exists); --resume "
                 f"continues only an unfinished run. {_after_finish(path)}"
             )
@@ -202,7 +203,7 @@ def _find(config):
     if config.session.resume:
         candidates = sorted(RUNS.glob(f"{arch}-*"), key=lambda p: p.stat().st_mtime)
         if not candidates:
-            raise FileNotFoundError(f"--resume: no earlier run under {RUNS}/{arch}-*; pass --logdir DIR.")
+            raise MissingFileError(f"--resume: no earlier run under {RUNS}/{arch}-*; pass --logdir DIR.")
         return candidates[-1]
     return RUNS / f"{arch}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
@@ -210,12 +211,12 @@ def _find(config):
 def _check_unused(path):
     """A new run needs a directory that holds no run (finished or not)."""
     if (path / "results.json").exists():
-        raise FileExistsError(
+        raise ExistingRunError(
             f"{path} holds a finished run (results.json): pass another --logdir. A finished run is "
             f"not trained further. {_after_finish(path)}"
         )
     if (path / "config.json").exists():
-        raise FileExistsError(f"{path} holds an unfinished run: pass --resume to continue it, or another --logdir.")
+        raise ExistingRunError(f"{path} holds an unfinished run: pass --resume to continue it, or another --logdir.")
 
 
 def _after_finish(path):

@@ -12,7 +12,7 @@ import pathlib
 import tempfile
 import zipfile
 
-from keras_nmf.errors import RunFileError
+from keras_nmf.errors import OutputLocationError, RunFileError
 from keras_nmf.files import atomic_save, read_json
 
 
@@ -31,12 +31,12 @@ def check_new_run_location(path):
         existing = path.parent  # the lock file lies beside the run directory
     fix = "Pass --logdir DIR in a writable place."
     if not existing.is_dir():
-        raise PermissionError(f"Cannot create the run directory {path}: {existing} is a file, not a folder. {fix}")
+        raise OutputLocationError(f"Cannot create the run directory {path}: {existing} is a file, not a folder. {fix}")
     try:
         with tempfile.NamedTemporaryFile(dir=existing, prefix=".keras_nmf-probe-"):
             pass
     except OSError as error:
-        raise PermissionError(
+        raise OutputLocationError(
             f"Cannot create the run directory {path}: {existing} is not a writable folder "
             f"({error.strerror or error}). {fix}"
         ) from None

@@ -91,7 +91,7 @@ def test_search_honours_or_refuses_every_train_flag(tmp_path, capsys):
         if meta["type"] is bool:
             argv, expected = [flag(name)], True
         elif meta["choices"]:
-            expected = meta["choices"][-1]
+            expected = list(meta["choices"])[-1]
             argv = [flag(name), expected]
         elif name in ("data_dir", "tfds_dir"):
             argv, expected = [flag(name), str(tmp_path)], str(tmp_path)
