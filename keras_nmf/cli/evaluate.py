@@ -20,7 +20,8 @@ from keras_nmf.commands import load_for_command, report_error
 from keras_nmf.errors import KerasNMFError
 
 from keras_nmf.experiments.cli import positive_int
-from keras_nmf.run_choices import TFDS_DATASETS
+from keras_nmf.training.flags import add_setting_flags
+from keras_nmf.training.settings import RUN_DATA_FIELDS
 
 
 def main(argv=None):
@@ -30,12 +31,13 @@ def main(argv=None):
         help="a run directory of scripts/train.py, a .keras file, or a preset (a built-in "
         "name such as cnmf_1x1_cifar10, or a folder written by save_to_preset)",
     )
-    parser.add_argument("--data-dir", help="image folder DIR/train/<class>/*, DIR/test/<class>/*")
-    parser.add_argument("--dataset", choices=TFDS_DATASETS, help="tfds data set (without --data-dir; default cifar10)")
-    parser.add_argument("--tfds-dir", help="tensorflow_datasets data directory")
+    # Unset, these are the run's (its config.json), else the defaults.
+    add_setting_flags(
+        parser,
+        RUN_DATA_FIELDS,
+        help={"seed": "seed of the --limit-test subset (default: the run's, else 0)"},
+    )
     parser.add_argument("--batch-size", type=positive_int, default=50)
-    parser.add_argument("--limit-test", type=positive_int, help="evaluate only N (seeded) test images")
-    parser.add_argument("--seed", type=int, help="seed of the --limit-test subset (default: the run's, else 0)")
     parser.add_argument(
         "--flip-tta",
         action="store_true",
@@ -45,7 +47,6 @@ def main(argv=None):
     args = parser.parse_args(argv)  # no Keras yet: --help and usage errors return at once
     load_for_command()
     from keras_nmf.training.evaluate import (
-        RUN_DATA_FIELDS,
         data_settings,
         evaluate_preset,
         evaluate_saved_model,

@@ -25,13 +25,14 @@ from keras_nmf.commands import load_for_command, report_error
 from keras_nmf.errors import KerasNMFError
 
 from keras_nmf.experiments.cli import add_model_output_arguments
+from keras_nmf.training.flags import add_setting_flags
 from keras_nmf.experiments.perturbations import AUTHORS_PERTURBATIONS, PERTURBATIONS
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_output_arguments(parser, ".keras files saved by this package")
-    parser.add_argument("--limit-test", type=int, help="use N (seeded random) test images, as train.py's --limit-test")
+    add_setting_flags(parser, ("limit_test",))
     parser.add_argument("--steps", type=int, default=21, help="eta steps from 0 to 1 (default 21: 0, 0.05, ...)")
     parser.add_argument("--perturbations", nargs="+", choices=PERTURBATIONS, default=list(AUTHORS_PERTURBATIONS))
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise draws and the test subset")

@@ -11,9 +11,7 @@ from keras_nmf.training.config import TrainConfig
 from keras_nmf.errors import RunFileError
 from keras_nmf.files import read_json
 from keras_nmf.training.run_files import load_keras_model
-
-#: Data settings that evaluate.py takes from the run's config.json when the model sits in a run directory.
-RUN_DATA_FIELDS = ("dataset", "data_dir", "tfds_dir", "limit_test", "seed")
+from keras_nmf.training.settings import RUN_DATA_FIELDS
 
 
 def model_file(path):

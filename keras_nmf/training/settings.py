@@ -451,6 +451,10 @@ FIELD_NAMES = tuple(SECTION_OF)
 assert len(FIELD_NAMES) == sum(len(dataclasses.fields(section)) for section in SECTIONS), "a field name is repeated"
 
 
+#: The settings that select a run's test images: evaluate takes them from the run's config.json unless given.
+RUN_DATA_FIELDS = ("dataset", "data_dir", "tfds_dir", "limit_test", "seed")
+
+
 def field_spec(name):
     """The ``dataclasses.Field`` of setting ``name`` (its metadata: :func:`_field`)."""
     return {spec.name: spec for spec in dataclasses.fields(SECTION_OF[name])}[name]

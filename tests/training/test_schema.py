@@ -116,7 +116,7 @@ def test_search_honours_or_refuses_every_train_flag(tmp_path, capsys):
         assert recipe.value(name) == expected, name
     with pytest.raises(SystemExit):
         search.parse_args(base + ["--max-trials", "0"])
-    assert "must be >= 1" in capsys.readouterr().err
+    assert "must be an integer >= 1" in capsys.readouterr().err
 
 
 def test_config_error_names_the_flag():
