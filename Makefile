@@ -23,7 +23,7 @@ NO_TF_TESTS := $(BACKEND_TESTS) tests/data tests/training/test_tensorboard.py te
   tests/training/test_data_parallel.py tests/gpu/test_device_check_script.py tests/experiments/test_grid_processes.py \
   tests/gpu/test_gpu_figure5_script.py
 
-.PHONY: train test test-other-backends test-fast bench clean
+.PHONY: train test lint test-other-backends test-fast bench clean
 
 # $(call venv,VENV): a virtual environment with uv (from PyPI) where it installs. $(call install,VENV,REQUIREMENTS):
 # with uv where the environment has it, else with pip. uv is the faster: .venv in 72 s instead of 147 s on the
@@ -73,7 +73,7 @@ JAX_PARALLEL := -n 2 --dist loadfile --no-loadscope-reorder
 # subprocesses. (Through SUBMAKE, so that `make -n test` runs nothing.)
 SUBMAKE = $(MAKE)
 OTHERS_LOG := test-other-backends.log
-test: $(VENV)/.installed
+test: $(VENV)/.installed lint
 	@$(SUBMAKE) --no-print-directory test-other-backends > $(OTHERS_LOG) 2>&1 & others=$$!; \
 	  $(PY) -m pytest -q $(PARALLEL); suite=$$?; \
 	  wait $$others; others=$$?; echo "--- JAX (without TensorFlow) and PyTorch ($(OTHERS_LOG)):"; cat $(OTHERS_LOG); \
@@ -85,6 +85,11 @@ test-other-backends: $(VENV)/.installed $(JAX_VENV)/.installed
 	KERAS_BACKEND=jax $(JAX_PY) $(OTHERS_PYTEST) $(JAX_PARALLEL) $(NO_TF_TESTS)
 	@if $(PY) -c "import torch" 2>/dev/null; then KERAS_BACKEND=torch $(PY) $(OTHERS_PYTEST) $(BACKEND_TESTS); \
 	  else echo "PyTorch is not installed: the PyTorch run of $(BACKEND_TESTS) is skipped."; fi
+
+# The formatter's layout and the linter's checks (pyproject.toml's [tool.ruff]): seconds, before the suites.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff format --check --quiet .
+	$(VENV)/bin/ruff check --quiet .
 
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -q $(PARALLEL) -m "not slow"

@@ -22,8 +22,9 @@ from keras_nmf.layers import CNMF2D
 def autoencoder(image_shape=(32, 32, 3), filters=16, kernel_size=5, iterations=10):
     """images -> the CNMF2D layer's reconstruction of them."""
     images = keras.Input(image_shape, name="images")
-    _, reconstruction = CNMF2D(filters, kernel_size, padding="same", iterations=iterations,
-                               return_reconstruction=True, name="cnmf")(images)
+    _, reconstruction = CNMF2D(
+        filters, kernel_size, padding="same", iterations=iterations, return_reconstruction=True, name="cnmf"
+    )(images)
     return keras.Model(images, reconstruction, name="cnmf_autoencoder")
 
 

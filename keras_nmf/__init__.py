@@ -43,7 +43,9 @@ def _a_command_is_starting():
     :func:`load` (:data:`keras_nmf.commands.PARSE_FIRST`): its console script, ``python -m keras_nmf.cli.<name>``,
     or its script in ``scripts/``."""
     original = getattr(sys, "orig_argv", [])  # ``python -m keras_nmf.cli.<name>``: argv[0] is "-m" while importing
-    if "-m" in original[:-1] and original[original.index("-m") + 1] in {f"keras_nmf.cli.{name}" for name in PARSE_FIRST}:
+    if "-m" in original[:-1] and original[original.index("-m") + 1] in {
+        f"keras_nmf.cli.{name}" for name in PARSE_FIRST
+    }:
         return True
     started = pathlib.Path(sys.argv[0]) if getattr(sys, "argv", None) and sys.argv[0] else None
     if started is None:

@@ -16,6 +16,8 @@ import re
 import sys
 import tempfile
 
+from keras_nmf.errors import MissingExtraError
+
 #: The start-up lines dropped; anything else captured is written back to stderr.
 NOISE = re.compile(
     r"(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
@@ -28,7 +30,7 @@ NOISE = re.compile(
 #: Keras's backends; each is also the name of the keras_nmf extra that installs it.
 BACKENDS = ("tensorflow", "jax", "torch")
 #: What ``pip install`` installs for each backend (the package's extras of the same names).
-_PIP_NAMES = {"tensorflow": "tensorflow", "jax": "\"jax[cpu]\"", "torch": "torch"}
+_PIP_NAMES = {"tensorflow": "tensorflow", "jax": '"jax[cpu]"', "torch": "torch"}
 
 
 def _backend_source():
@@ -83,10 +85,12 @@ def import_keras_quietly():
             missing = (error.name or "").split(".")[0]
             if missing not in BACKENDS:
                 raise
-            raise ModuleNotFoundError(
+            raise MissingExtraError(
                 f"Keras's backend is {missing}, which is not installed here ({_backend_source()}). Choose an "
                 f"installed backend with KERAS_BACKEND=jax, tensorflow or torch, or install this one: pip install "
-                f"{_PIP_NAMES[missing]} (keras_nmf's {missing} extra).", name=missing) from None
+                f"{_PIP_NAMES[missing]} (keras_nmf's {missing} extra).",
+                name=missing,
+            ) from None
 
         if keras.backend.backend() == "tensorflow":
             import_tensorflow_quietly()

@@ -9,8 +9,17 @@ import sys
 
 #: The commands, each of which parses its arguments before it imports Keras (``keras_nmf.load``), so that ``--help``
 #: and a usage error come back before a backend starts.
-PARSE_FIRST = ("train", "evaluate", "compare", "budget", "robustness", "gradient_fidelity", "search", "report",
-               "pack_images")
+PARSE_FIRST = (
+    "train",
+    "evaluate",
+    "compare",
+    "budget",
+    "robustness",
+    "gradient_fidelity",
+    "search",
+    "report",
+    "pack_images",
+)
 
 
 def command_line(program):
@@ -21,6 +30,14 @@ def command_line(program):
     pip install and from the repository alike.
     """
     return f"{shlex.quote(sys.executable)} -m keras_nmf.cli.{program}"
+
+
+def report_error(error):
+    """A command's answer to a :class:`keras_nmf.errors.KerasNMFError`: its message as one line on stderr (unless
+    it was printed where it happened: ``error.reported``), and its exit status (``error.exit_code``) to return."""
+    if not error.reported:
+        print(f"error: {error}", file=sys.stderr)
+    return error.exit_code
 
 
 def load_for_command(*extras):

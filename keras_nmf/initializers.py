@@ -29,9 +29,7 @@ class NearIdentity(keras.initializers.Initializer):
         centre = tuple(size // 2 for size in spatial)
         for f in range(out_channels):
             identity[centre + (f % in_channels, f)] = 1.0
-        jitter = keras.random.uniform(
-            shape, -self.noise, self.noise, dtype=dtype, seed=self.seed
-        )
+        jitter = keras.random.uniform(shape, -self.noise, self.noise, dtype=dtype, seed=self.seed)
         return keras.ops.cast(identity, dtype) + jitter
 
     def get_config(self):

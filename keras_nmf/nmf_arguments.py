@@ -23,8 +23,10 @@ DIVERGENCES = {"kl": 1.0, "frobenius": 2.0, "itakura_saito": 0.0}
 SQUAREM_UPDATES_PER_CYCLE = 3
 #: The accelerated solvers (:mod:`keras_nmf.ops.squarem`, :mod:`keras_nmf.ops.anderson`): what each runs until every
 #: pattern has stopped, and the fewest updates it needs.
-ACCELERATED_SOLVERS = {"squarem": (f"cycles of {SQUAREM_UPDATES_PER_CYCLE} updates", SQUAREM_UPDATES_PER_CYCLE),
-                       "anderson": ("Anderson steps of 1 update each", 1)}
+ACCELERATED_SOLVERS = {
+    "squarem": (f"cycles of {SQUAREM_UPDATES_PER_CYCLE} updates", SQUAREM_UPDATES_PER_CYCLE),
+    "anderson": ("Anderson steps of 1 update each", 1),
+}
 #: Solvers of the fixed point with a ``tolerance``: the plain multiplicative updates, then the accelerated ones.
 SOLVERS = ("mu", *ACCELERATED_SOLVERS)
 #: The largest ``iterations`` (N) a layer accepts. Up to :data:`keras_nmf.ops.UNROLL_LIMIT` the N updates are
@@ -49,11 +51,13 @@ def validate_h0(h0, backward):
         raise ValueError(
             "`h0='trainable'` learns h(0) through the N iterations, which only backward='autodiff' differentiates: "
             "the one-step and implicit backwards hold the final h fixed (eqs. 18-19), so h(0) would get no gradient. "
-            f"Use backward='autodiff', or h0='uniform'. Received: backward={backward!r}")
+            f"Use backward='autodiff', or h0='uniform'. Received: backward={backward!r}"
+        )
 
 
-def validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dtype="float32", divergence="kl",
-                           tolerance=None, solver="mu"):
+def validate_nmf_arguments(
+    iterations, epsilon, backward, learning, implicit_dtype="float32", divergence="kl", tolerance=None, solver="mu"
+):
     """Raises ``ValueError`` for NMF arguments outside their domain (the layers add what needs the backend)."""
     positive_int(iterations, "iterations", " (N, the number of eq. 6 updates)", maximum=MAX_ITERATIONS)
     if epsilon is not None and (not isinstance(epsilon, numbers.Real) or isinstance(epsilon, bool)):
@@ -68,13 +72,9 @@ def validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dty
             f"Received: epsilon={epsilon!r}"
         )
     if backward not in BACKWARD_MODES:
-        raise ValueError(
-            f"`backward` must be one of {BACKWARD_MODES}. Received: backward={backward!r}"
-        )
+        raise ValueError(f"`backward` must be one of {BACKWARD_MODES}. Received: backward={backward!r}")
     if learning not in LEARNING_MODES:
-        raise ValueError(
-            f"`learning` must be one of {LEARNING_MODES}. Received: learning={learning!r}"
-        )
+        raise ValueError(f"`learning` must be one of {LEARNING_MODES}. Received: learning={learning!r}")
     if implicit_dtype not in IMPLICIT_DTYPES:
         raise ValueError(
             f"`implicit_dtype` must be one of {IMPLICIT_DTYPES}. Received: implicit_dtype={implicit_dtype!r}"
@@ -84,14 +84,17 @@ def validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dty
     if tolerance is not None:
         valid = isinstance(tolerance, numbers.Real) and not isinstance(tolerance, bool) and math.isfinite(tolerance)
         if not valid or tolerance <= 0:
-            raise ValueError("`tolerance` must be None (exactly `iterations` updates) or a finite float > 0: each "
-                             f"pattern stops at its first update that changes h by less (L1). Received: "
-                             f"tolerance={tolerance!r}")
+            raise ValueError(
+                "`tolerance` must be None (exactly `iterations` updates) or a finite float > 0: each "
+                f"pattern stops at its first update that changes h by less (L1). Received: "
+                f"tolerance={tolerance!r}"
+            )
         if backward == "autodiff":
             raise ValueError(
                 "`tolerance` stops each pattern inside a while loop, which autodiff cannot differentiate on every "
                 "backend (reverse mode through a data-dependent loop). Use backward='approx' or 'implicit' (both "
-                "apply at the returned h), or tolerance=None.")
+                "apply at the returned h), or tolerance=None."
+            )
     if solver not in SOLVERS:
         raise ValueError(f"`solver` must be one of {SOLVERS}. Received: solver={solver!r}")
     if solver in ACCELERATED_SOLVERS:
@@ -100,7 +103,8 @@ def validate_nmf_arguments(iterations, epsilon, backward, learning, implicit_dty
             raise ValueError(
                 f"`solver='{solver}'` runs {steps} until each pattern's change is below `tolerance`: give a "
                 f"tolerance and iterations >= {fewest} (the most updates a pattern may use). Received: "
-                f"tolerance={tolerance!r}, iterations={iterations!r}")
+                f"tolerance={tolerance!r}, iterations={iterations!r}"
+            )
     if learning == "local" and backward != "approx":
         raise ValueError(
             "`learning='local'` replaces the weight gradient of the one-step "
@@ -147,8 +151,16 @@ class NMFOptions:
     solver: str = "mu"
 
     def __post_init__(self):
-        validate_nmf_arguments(self.iterations, self.epsilon, self.backward, self.learning, self.implicit_dtype,
-                               self.divergence, self.tolerance, self.solver)
+        validate_nmf_arguments(
+            self.iterations,
+            self.epsilon,
+            self.backward,
+            self.learning,
+            self.implicit_dtype,
+            self.divergence,
+            self.tolerance,
+            self.solver,
+        )
         # NumPy scalars in, Python numbers out: the options serialise to JSON as they are.
         object.__setattr__(self, "iterations", int(self.iterations))
         for name in ("epsilon", "tolerance"):
@@ -173,8 +185,9 @@ class NMFOptions:
         """
         unknown = sorted(set(config) - set(NMF_OPTION_NAMES))
         if unknown:
-            raise ValueError(f"Unknown NMF options: {', '.join(unknown)}. Valid options: "
-                             f"{', '.join(NMF_OPTION_NAMES)}.")
+            raise ValueError(
+                f"Unknown NMF options: {', '.join(unknown)}. Valid options: {', '.join(NMF_OPTION_NAMES)}."
+            )
         return cls(**config)
 
     def replace(self, **changes):

@@ -44,8 +44,10 @@ class WarmupStableDecay(keras.optimizers.schedules.LearningRateSchedule):
         if not total_steps >= 1:
             raise ValueError(f"total_steps must be >= 1. Received: {total_steps}")
         if not (0 <= warmup_steps and 0 <= decay_steps and warmup_steps + decay_steps <= total_steps):
-            raise ValueError(f"The warm-up ({warmup_steps}) and decay ({decay_steps}) steps must be >= 0 and fit in "
-                             f"the {total_steps} steps together.")
+            raise ValueError(
+                f"The warm-up ({warmup_steps}) and decay ({decay_steps}) steps must be >= 0 and fit in "
+                f"the {total_steps} steps together."
+            )
         self.peak = float(peak)
         self.total_steps = int(total_steps)
         self.warmup_steps = int(warmup_steps)
@@ -62,12 +64,18 @@ class WarmupStableDecay(keras.optimizers.schedules.LearningRateSchedule):
         return self.peak * keras.ops.maximum(factor, 0.0)
 
     def get_config(self):
-        return {"peak": self.peak, "total_steps": self.total_steps, "warmup_steps": self.warmup_steps,
-                "decay_steps": self.decay_steps, "name": self.name}
+        return {
+            "peak": self.peak,
+            "total_steps": self.total_steps,
+            "warmup_steps": self.warmup_steps,
+            "decay_steps": self.decay_steps,
+            "name": self.name,
+        }
 
 
-def fixed_budget_schedule(name, base_rate, epochs, steps_per_epoch, peak_lr_factor=1.0, warmup_fraction=0.0,
-                          decay_fraction=0.0):
+def fixed_budget_schedule(
+    name, base_rate, epochs, steps_per_epoch, peak_lr_factor=1.0, warmup_fraction=0.0, decay_fraction=0.0
+):
     """The base rate's schedule over ``epochs x steps_per_epoch`` steps; ``None`` for ``plateau``.
 
     Args:
@@ -86,8 +94,9 @@ def fixed_budget_schedule(name, base_rate, epochs, steps_per_epoch, peak_lr_fact
     peak = base_rate * peak_lr_factor
     warmup = min(_steps(warmup_fraction, total), total - 1)  # at least one step after the warm-up
     if name == "cosine":
-        return keras.optimizers.schedules.CosineDecay(0.0, decay_steps=total - warmup, alpha=0.0,
-                                                      warmup_target=peak, warmup_steps=warmup)
+        return keras.optimizers.schedules.CosineDecay(
+            0.0, decay_steps=total - warmup, alpha=0.0, warmup_target=peak, warmup_steps=warmup
+        )
     decay = total - warmup if name == "onecycle" else min(_steps(decay_fraction, total), total - warmup)
     return WarmupStableDecay(peak, total, warmup, decay)
 

@@ -14,20 +14,26 @@ import json
 import pathlib
 
 from keras_nmf.benchmarks import backprop
-from keras_nmf.training.run_files import atomic_write_text
+from keras_nmf.files import atomic_write_text
 
 
 def print_table(report):
-    print(f"{'arch':9} {'params':>8} {'fwd ms':>8} {'bwd ms':>8} {'step ms':>8} {'train img/s':>12} "
-          f"{'infer img/s':>12} {'peak MiB':>9}")
+    print(
+        f"{'arch':9} {'params':>8} {'fwd ms':>8} {'bwd ms':>8} {'step ms':>8} {'train img/s':>12} "
+        f"{'infer img/s':>12} {'peak MiB':>9}"
+    )
     for arch, r in report["architectures"].items():
-        print(f"{arch:9} {r['parameters']['trainable']:8d} {r['forward_ms']:8.1f} {r['backward_ms']:8.1f} "
-              f"{r['train_step_ms']:8.1f} {r['train_images_per_s']:12.1f} {r['inference_images_per_s']:12.1f} "
-              f"{r['peak_train_memory_mib']:9.1f}")
+        print(
+            f"{arch:9} {r['parameters']['trainable']:8d} {r['forward_ms']:8.1f} {r['backward_ms']:8.1f} "
+            f"{r['train_step_ms']:8.1f} {r['train_images_per_s']:12.1f} {r['inference_images_per_s']:12.1f} "
+            f"{r['peak_train_memory_mib']:9.1f}"
+        )
     for row in report["architectures"].get("cnmf_1x1", {}).get("nmf_layer_profile", []):
-        print(f"  {row['layer']:12} P={row['patterns']:6d} S={row['pattern_size']:5d} I={row['filters']:3d} "
-              f"forward {row['forward_ms']:7.1f} ms  iterations {row['iteration_gflop']:6.2f} GFLOP "
-              f"-> {row['gflops']:6.1f} GFLOP/s; its matmuls alone {row['iteration_matmuls_ms']:7.1f} ms")
+        print(
+            f"  {row['layer']:12} P={row['patterns']:6d} S={row['pattern_size']:5d} I={row['filters']:3d} "
+            f"forward {row['forward_ms']:7.1f} ms  iterations {row['iteration_gflop']:6.2f} GFLOP "
+            f"-> {row['gflops']:6.1f} GFLOP/s; its matmuls alone {row['iteration_matmuls_ms']:7.1f} ms"
+        )
     for key, value in report["ratios"].items():
         print(f"{key}: {value:.2f}")
     print(f"{'Figure 1':9} {'N':>3} {'backward/cnn':>13} {'memory/cnn':>11}")
@@ -38,14 +44,27 @@ def print_table(report):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="bench_out", help="output directory")
-    parser.add_argument("--quick", action="store_true", help="smoke run: batch 8, N = 4, 3 repeats, no XLA (under a minute)")
-    parser.add_argument("--archs", nargs="+", default=["cnn", "cnmf", "cnn_1x1", "cnmf_1x1"],
-                        choices=["cnn", "cnmf", "cnn_1x1", "cnmf_1x1"])
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: batch 8, N = 4, 3 repeats, no XLA (under a minute)"
+    )
+    parser.add_argument(
+        "--archs",
+        nargs="+",
+        default=["cnn", "cnmf", "cnn_1x1", "cnmf_1x1"],
+        choices=["cnn", "cnmf", "cnn_1x1", "cnmf_1x1"],
+    )
     parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--precision", default="float32", choices=["float32", "mixed_float16", "mixed_bfloat16"],
-                        help="Keras dtype policy of the networks (the NMF iterations stay float32)")
-    parser.add_argument("--tf32", action="store_true",
-                        help="leave TensorFlow's TF32 matmuls on under float32 (GPU; train.py turns them off)")
+    parser.add_argument(
+        "--precision",
+        default="float32",
+        choices=["float32", "mixed_float16", "mixed_bfloat16"],
+        help="Keras dtype policy of the networks (the NMF iterations stay float32)",
+    )
+    parser.add_argument(
+        "--tf32",
+        action="store_true",
+        help="leave TensorFlow's TF32 matmuls on under float32 (GPU; train.py turns them off)",
+    )
     parser.add_argument("--no-figure1", action="store_true", help="per-architecture figures only")
     args = parser.parse_args(argv)
     if args.quick:

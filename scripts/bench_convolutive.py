@@ -1,7 +1,7 @@
 """Times ConvolutiveNMF2D against CNMF2D on the paper's blocks 1 and 2; the last line printed is one JSON object.
 
-    KERAS_BACKEND=jax python scripts/bench_convolutive.py
-    python scripts/bench_convolutive.py --iterations 50 --repeats 20
+KERAS_BACKEND=jax python scripts/bench_convolutive.py
+python scripts/bench_convolutive.py --iterations 50 --repeats 20
 """
 
 import argparse
@@ -18,14 +18,17 @@ def main():
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
     figures = convolutive.run(batch=args.batch, iterations=args.iterations, repeats=args.repeats)
-    print(f"{'block':7} {'CNMF2D step':>12} {'convolutive step':>17} {'ratio':>6} {'CNMF2D fwd':>11} "
-          f"{'convolutive fwd':>16} {'ratio':>6}")
+    print(
+        f"{'block':7} {'CNMF2D step':>12} {'convolutive step':>17} {'ratio':>6} {'CNMF2D fwd':>11} "
+        f"{'convolutive fwd':>16} {'ratio':>6}"
+    )
     for block, row in figures.items():
-        print(f"{block:7} {row['cnmf2d']['train_step_ms']:10.1f}ms {row['convolutive']['train_step_ms']:15.1f}ms "
-              f"{row['ratio_train']:6.2f} {row['cnmf2d']['forward_ms']:9.1f}ms "
-              f"{row['convolutive']['forward_ms']:14.1f}ms {row['ratio_forward']:6.2f}")
-    print(json.dumps({"backend": backend.NAME, "batch": args.batch, "iterations": args.iterations,
-                      "blocks": figures}))
+        print(
+            f"{block:7} {row['cnmf2d']['train_step_ms']:10.1f}ms {row['convolutive']['train_step_ms']:15.1f}ms "
+            f"{row['ratio_train']:6.2f} {row['cnmf2d']['forward_ms']:9.1f}ms "
+            f"{row['convolutive']['forward_ms']:14.1f}ms {row['ratio_forward']:6.2f}"
+        )
+    print(json.dumps({"backend": backend.NAME, "batch": args.batch, "iterations": args.iterations, "blocks": figures}))
 
 
 if __name__ == "__main__":

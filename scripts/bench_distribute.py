@@ -27,9 +27,11 @@ def main(argv=None):
     if not tf.config.list_physical_devices("GPU"):
         distribute.split_cpu(args.cpu_devices)
     report = distribute.compare_step_times(args.arch, args.batch, repeats=args.repeats)
-    print(f"{args.arch}, global batch {args.batch}: no strategy {report['none_ms']:.1f} ms/step | "
-          f"mirrored over {report['replicas']} replicas {report['mirrored_ms']:.1f} ms/step | "
-          f"ratio {report['mirrored_vs_none']:.2f}")
+    print(
+        f"{args.arch}, global batch {args.batch}: no strategy {report['none_ms']:.1f} ms/step | "
+        f"mirrored over {report['replicas']} replicas {report['mirrored_ms']:.1f} ms/step | "
+        f"ratio {report['mirrored_vs_none']:.2f}"
+    )
     print(json.dumps(report))
 
 

@@ -19,9 +19,11 @@ def main():
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
     result = input_check.measure(args.arch, args.batch_size, args.repeats)
-    print(f"{result['backend']} {result['arch']}: {result['step_ms_checked']} ms a step with the check, "
-          f"{result['step_ms_unchecked']} ms without: {result['check_ms']} ms ({result['check_percent']} %) for "
-          f"{result['nmf_layers']} NMF layers")
+    print(
+        f"{result['backend']} {result['arch']}: {result['step_ms_checked']} ms a step with the check, "
+        f"{result['step_ms_unchecked']} ms without: {result['check_ms']} ms ({result['check_percent']} %) for "
+        f"{result['nmf_layers']} NMF layers"
+    )
     print(json.dumps(result))
 
 

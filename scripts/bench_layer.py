@@ -26,10 +26,14 @@ def main():
         results["xla" if jit else "graph"] = layer_benchmark.run(
             batch=args.batch, iterations=args.iterations, jit=jit, repeats=args.repeats
         )
-    print(f"{'mode':6} {'forward':>9} {'bwd approx':>11} {'bwd autodiff':>13} {'NMF GFLOP/s':>12} {'matmul GFLOP/s':>15}")
+    print(
+        f"{'mode':6} {'forward':>9} {'bwd approx':>11} {'bwd autodiff':>13} {'NMF GFLOP/s':>12} {'matmul GFLOP/s':>15}"
+    )
     for mode, r in results.items():
-        print(f"{mode:6} {r['forward_ms']:7.1f}ms {r['backward_approx_ms']:9.1f}ms "
-              f"{r['backward_autodiff_ms']:11.1f}ms {r['nmf_gflops']:12.1f} {r['matmul_gflops']:15.1f}")
+        print(
+            f"{mode:6} {r['forward_ms']:7.1f}ms {r['backward_approx_ms']:9.1f}ms "
+            f"{r['backward_autodiff_ms']:11.1f}ms {r['nmf_gflops']:12.1f} {r['matmul_gflops']:15.1f}"
+        )
     best = min(results, key=lambda m: results[m]["forward_backward_approx_ms"])
     summary = dict(results[best], mode=best, all_modes=results)
     print(json.dumps(summary))

@@ -16,7 +16,7 @@ import json
 import pathlib
 
 from keras_nmf.benchmarks import tf32
-from keras_nmf.training.run_files import atomic_write_text
+from keras_nmf.files import atomic_write_text
 
 DEFAULT_DATA = "../shared/data/cifar10-jpeg"  # relative to the repository root, as in the README
 

@@ -14,13 +14,15 @@ import pathlib
 
 from keras_nmf.benchmarks import step_profile
 from keras_nmf.experiments.cli import positive_int
-from keras_nmf.training.run_files import atomic_write_text
+from keras_nmf.files import atomic_write_text
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="bench_out/profile", help="output directory (also the dumps and traces)")
-    parser.add_argument("--backends", nargs="+", default=["tensorflow", "jax"], choices=sorted(step_profile.STEP_MODULE))
+    parser.add_argument(
+        "--backends", nargs="+", default=["tensorflow", "jax"], choices=sorted(step_profile.STEP_MODULE)
+    )
     parser.add_argument("--arch", default="cnmf_1x1", choices=["cnn", "cnmf", "cnn_1x1", "cnmf_1x1"])
     parser.add_argument("--batch", type=positive_int, default=50)
     parser.add_argument("--iterations", type=positive_int, default=20, help="NMF iterations N (eq. 6)")
@@ -28,12 +30,19 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)  # before the minutes of measuring, not after
-    rows = {backend: step_profile.run(backend, str(out), args.arch, args.batch, args.iterations, args.steps)
-            for backend in args.backends}
-    tables = "\n\n".join(f"{title}\n\n{step_profile.summary_table(rows, keys, min_ms)}" for title, keys, min_ms in (
-        ("By direction", ("direction",), 0.0), ("By op class", ("kind",), 0.0),
-        ("By direction and op class", ("direction", "kind"), 0.0),
-        ("By direction, layer and op class", ("direction", "layer", "kind"), 1.0)))
+    rows = {
+        backend: step_profile.run(backend, str(out), args.arch, args.batch, args.iterations, args.steps)
+        for backend in args.backends
+    }
+    tables = "\n\n".join(
+        f"{title}\n\n{step_profile.summary_table(rows, keys, min_ms)}"
+        for title, keys, min_ms in (
+            ("By direction", ("direction",), 0.0),
+            ("By op class", ("kind",), 0.0),
+            ("By direction and op class", ("direction", "kind"), 0.0),
+            ("By direction, layer and op class", ("direction", "layer", "kind"), 1.0),
+        )
+    )
     atomic_write_text(out / "profile.json", json.dumps(rows, indent=2) + "\n")
     atomic_write_text(out / "profile.md", tables + "\n")
     print(tables)

@@ -14,8 +14,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # rounding moves (one jit-compiled cnmf_1x1 training step at N = 20 against the default flags: predictions within
 # 3e-7, weights within 1.4e-5 after the Adam step on TensorFlow, 7e-6 on JAX, as with -O0 alone: 1.4e-5 and 1.1e-5).
 # Inherited by the scripts the tests start; benchmarks and training outside pytest keep XLA's defaults.
-XLA_TEST_FLAGS = ("--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
-                  " --xla_cpu_use_fusion_emitters=false")
+XLA_TEST_FLAGS = (
+    "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true --xla_cpu_use_fusion_emitters=false"
+)
 os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {XLA_TEST_FLAGS}".strip()
 
 import keras  # noqa: E402
@@ -37,14 +38,14 @@ def load_script(relative_path):
     return module
 
 
-#: Python code that defines ``RunLock`` from keras_nmf/training/run_files.py alone (it needs only the standard
-#: library and keras_nmf/errors.py, a leaf), without the package (which imports Keras and its backend): a process
-#: that only holds or probes a run's lock starts in a tenth of a second instead of about six.
+#: Python code that defines ``RunLock`` from keras_nmf/files.py alone (it needs only the standard library and
+#: keras_nmf/errors.py, a leaf), without the package (which imports Keras and its backend): a process that only holds
+#: or probes a run's lock starts in a tenth of a second instead of about six.
 LOAD_RUN_LOCK_ALONE = (
     f"import runpy, sys, types; errors = types.ModuleType('keras_nmf.errors'); "
     f"errors.__dict__.update(runpy.run_path({str(REPO_ROOT / 'keras_nmf/errors.py')!r})); "
     f"sys.modules['keras_nmf.errors'] = errors; "
-    f"RunLock = runpy.run_path({str(REPO_ROOT / 'keras_nmf/training/run_files.py')!r})['RunLock']; "
+    f"RunLock = runpy.run_path({str(REPO_ROOT / 'keras_nmf/files.py')!r})['RunLock']; "
 )
 
 
@@ -79,15 +80,33 @@ def reference_code():
 #: files fill the workers at the end, instead of one long file running alone there. (xdist keeps this order only
 #: with --no-loadscope-reorder, which the Makefile passes: by default it hands out the files with the most tests
 #: first.) Only the order changes; no test depends on it.
-LONGEST_FIRST = ("test_cross_backend.py", "training/test_distribute.py", "training/test_faults.py",
-                 "training/test_saved_model_loads.py",
-                 "benchmarks/test_backprop_benchmark.py", "training/test_train_script.py", "test_export.py",
-                 "tuning/test_search.py", "experiments/test_compare.py", "training/test_faults_kill.py",
-                 "gpu/test_device_check_script.py", "gpu/test_gpu_figure5_script.py", "layers/test_cnmf2d.py",
-                 "models/test_factory.py", "experiments/test_grid_processes.py", "layers/test_nmf_options.py",
-                 "training/test_train_anywhere.py", "tuning/test_hypermodel.py", "training/test_data_parallel.py",
-                 "training/test_run_files.py", "ops/test_implicit.py", "experiments/test_robustness.py",
-                 "tuning/test_sweep_tuner.py", "test_examples.py", "benchmarks/test_reference_benchmark.py")
+LONGEST_FIRST = (
+    "test_cross_backend.py",
+    "training/test_distribute.py",
+    "training/test_faults.py",
+    "training/test_saved_model_loads.py",
+    "benchmarks/test_backprop_benchmark.py",
+    "training/test_train_script.py",
+    "test_export.py",
+    "tuning/test_search.py",
+    "experiments/test_compare.py",
+    "training/test_faults_kill.py",
+    "gpu/test_device_check_script.py",
+    "gpu/test_gpu_figure5_script.py",
+    "layers/test_cnmf2d.py",
+    "models/test_factory.py",
+    "experiments/test_grid_processes.py",
+    "layers/test_nmf_options.py",
+    "training/test_train_anywhere.py",
+    "tuning/test_hypermodel.py",
+    "training/test_data_parallel.py",
+    "training/test_run_files.py",
+    "ops/test_implicit.py",
+    "experiments/test_robustness.py",
+    "tuning/test_sweep_tuner.py",
+    "test_examples.py",
+    "benchmarks/test_reference_benchmark.py",
+)
 
 
 def pytest_collection_modifyitems(items):

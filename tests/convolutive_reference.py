@@ -34,7 +34,9 @@ def _dense(w, channels, groups):
     dense = np.zeros((kh, kw, channels, filters))
     block = filters // groups
     for g in range(groups):
-        dense[:, :, g * per_group:(g + 1) * per_group, g * block:(g + 1) * block] = w[..., g * block:(g + 1) * block]
+        dense[:, :, g * per_group : (g + 1) * per_group, g * block : (g + 1) * block] = w[
+            ..., g * block : (g + 1) * block
+        ]
     return dense
 
 
@@ -94,12 +96,12 @@ def update(x, w, h, strides, padding, groups, normalize, epsilon=None):
     return _normalised(h, _axes(normalize))
 
 
-def forward(x, kernel, iterations, strides=(1, 1), padding="valid", groups=1, normalize="image", epsilon=None,
-            initial_h=None):
+def forward(
+    x, kernel, iterations, strides=(1, 1), padding="valid", groups=1, normalize="image", epsilon=None, initial_h=None
+):
     """h(N) for the raw images x and the free kernel U."""
     w = weights_from_kernel(kernel)
-    h = uniform_h(x, w, strides, padding, normalize) if initial_h is None else _normalised(initial_h,
-                                                                                          _axes(normalize))
+    h = uniform_h(x, w, strides, padding, normalize) if initial_h is None else _normalised(initial_h, _axes(normalize))
     for _ in range(iterations):
         h = update(x, w, h, strides, padding, groups, normalize, epsilon)
     return h
@@ -132,8 +134,11 @@ def forward_to_tolerance(x, kernel, iterations, tolerance, normalize="image", **
     """Each image on its own: updates until one changes its h by less than ``tolerance`` (L1 per unit of mass: the
     whole map's for "image", averaged over positions for "channels"), at most ``iterations``; (h, counts)."""
     w = weights_from_kernel(kernel)
-    strides, padding, groups = geometry.get("strides", (1, 1)), geometry.get("padding", "valid"), geometry.get(
-        "groups", 1)
+    strides, padding, groups = (
+        geometry.get("strides", (1, 1)),
+        geometry.get("padding", "valid"),
+        geometry.get("groups", 1),
+    )
     results, counts = [], []
     for image in x:
         image = image[None]

@@ -50,15 +50,21 @@ def observed_mask():
 #: and the convolutive NMF layer. (SQUAREM and Anderson are not here: their extrapolated steps amplify float32
 #: rounding, so their h differs between backends by ~5e-4 to 3e-2 relative where the plain updates' differs by
 #: ~1e-6: docs/nmf_options.md. tests/ops/test_accelerated_solvers.py runs on every backend instead.)
-NETWORKS = {**{arch: {"arch": arch} for arch in ARCHITECTURES},
-            "cnmf_1x1_options": {"arch": "cnmf_1x1", "observed_input": True,
-                                 "nmf_options": NMFOptions(ITERATIONS, divergence="itakura_saito", tolerance=1e-12)},
-            "cnmf_1x1_convolutive": {"arch": "cnmf_1x1", "nmf_layer": "convolutive"}}
+NETWORKS = {
+    **{arch: {"arch": arch} for arch in ARCHITECTURES},
+    "cnmf_1x1_options": {
+        "arch": "cnmf_1x1",
+        "observed_input": True,
+        "nmf_options": NMFOptions(ITERATIONS, divergence="itakura_saito", tolerance=1e-12),
+    },
+    "cnmf_1x1_convolutive": {"arch": "cnmf_1x1", "nmf_layer": "convolutive"},
+}
 
 
 def network(name):
-    return build_model(input_shape=INPUT_SHAPE, num_classes=10, **{"nmf_options": NMFOptions(ITERATIONS),
-                                                                   **NETWORKS[name]})
+    return build_model(
+        input_shape=INPUT_SHAPE, num_classes=10, **{"nmf_options": NMFOptions(ITERATIONS), **NETWORKS[name]}
+    )
 
 
 def network_inputs(name, images):
@@ -74,8 +80,11 @@ def inference(model, inputs):
 def cancelled_biases(model):
     """Paths of the biases that a BatchNorm follows: their gradient is zero, up to rounding on either backend."""
     layers = model.layers
-    return [layer.bias.path for layer, following in zip(layers, layers[1:])
-            if getattr(layer, "bias", None) is not None and isinstance(following, keras.layers.BatchNormalization)]
+    return [
+        layer.bias.path
+        for layer, following in zip(layers, layers[1:])
+        if getattr(layer, "bias", None) is not None and isinstance(following, keras.layers.BatchNormalization)
+    ]
 
 
 def outputs_and_gradients(model, inputs, labels):
@@ -85,7 +94,8 @@ def outputs_and_gradients(model, inputs, labels):
     primitives' compiles op by op (the whole JAX stage: 67 s against 74 s, one after the other)."""
     loss_fn = CrossEntropyMSE()
     outputs, gradients = outputs_and_weight_gradients(
-        model, inputs, lambda out: loss_fn(labels, out), model.trainable_variables)
+        model, inputs, lambda out: loss_fn(labels, out), model.trainable_variables
+    )
     arrays = {"outputs": outputs, "cancelled": np.array(cancelled_biases(model))}
     for variable, gradient in zip(model.trainable_variables, gradients):
         arrays[f"grad:{variable.path}"] = gradient
@@ -101,8 +111,10 @@ def main(stage, directory):
         if stage == "reload":
             for path in directory.glob(f"{arch}-*.keras"):
                 if path.stem != f"{arch}-{backend}":
-                    np.save(directory / f"{path.stem}-loaded-by-{backend}.npy",
-                            inference(keras.models.load_model(path), inputs))
+                    np.save(
+                        directory / f"{path.stem}-loaded-by-{backend}.npy",
+                        inference(keras.models.load_model(path), inputs),
+                    )
             continue
         keras.utils.set_random_seed(0)
         model = network(arch)

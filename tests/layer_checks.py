@@ -64,8 +64,10 @@ def run_layer_test(layer_cls, init_kwargs, input_shape, expected_output_shape, t
     for policy in ("mixed_float16", "mixed_bfloat16"):
         mixed = layer_cls(**init_kwargs, dtype=policy)
         out, grad_x, grad_u = layer_output_and_gradients(
-            mixed, keras.ops.cast(x, mixed.compute_dtype),
-            lambda out: keras.ops.sum(keras.ops.cast(out, "float32") ** 2))
+            mixed,
+            keras.ops.cast(x, mixed.compute_dtype),
+            lambda out: keras.ops.sum(keras.ops.cast(out, "float32") ** 2),
+        )
         assert keras.backend.standardize_dtype(out.dtype) == mixed.compute_dtype, policy
         assert mixed.kernel.dtype == "float32", policy
         for value in (out, grad_x, grad_u):

@@ -157,7 +157,5 @@ def conv_forward_backward(
                 for c, col in enumerate(cols):
                     grad_padded[b, r, col, chans] += block[a, c]
         grad_w_all[..., filts] = grad_w.reshape(kh, kw, cg, fg)
-    grad_images = grad_padded[
-        :, pad_h[0] : pad_h[0] + height, pad_w[0] : pad_w[0] + width, :
-    ]
+    grad_images = grad_padded[:, pad_h[0] : pad_h[0] + height, pad_w[0] : pad_w[0] + width, :]
     return output, grad_images, weights_from_kernel_vjp(kernel, grad_w_all)

@@ -14,17 +14,24 @@ from tests.conftest import REPO_ROOT
 HEAVY = ("keras", "tensorflow", "jax", "torch")
 
 #: Each command, and a usage error of it.
-USAGE_ERRORS = {"train": ["--epoch", "1"], "evaluate": [], "compare": ["--archs", "vgg"], "budget": ["--budgets", "1"],
-                "robustness": ["--steps", "1", "--out", "x", "m.keras"], "gradient_fidelity": ["--batch-size", "0"],
-                "search": ["--val-split", "0"], "report": [],
-                "pack_images": ["one"]}
+USAGE_ERRORS = {
+    "train": ["--epoch", "1"],
+    "evaluate": [],
+    "compare": ["--archs", "vgg"],
+    "budget": ["--budgets", "1"],
+    "robustness": ["--steps", "1", "--out", "x", "m.keras"],
+    "gradient_fidelity": ["--batch-size", "0"],
+    "search": ["--val-split", "0"],
+    "report": [],
+    "pack_images": ["one"],
+}
 
 
 def _modules_after(command, arguments):
     """The exit code of ``keras-nmf-<command> ARGUMENTS`` and the heavy modules imported by then."""
     program = f"""
 import json, sys
-sys.argv = ["/env/bin/keras-nmf-{command.replace('_', '-')}"]
+sys.argv = ["/env/bin/keras-nmf-{command.replace("_", "-")}"]
 from keras_nmf.cli.{command} import main
 try:
     code = main({arguments!r})
@@ -32,8 +39,7 @@ except SystemExit as stop:
     code = stop.code
 print(json.dumps({{"code": code, "heavy": sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r})}}))
 """
-    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120,
-                            cwd=REPO_ROOT)
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -46,11 +52,19 @@ def test_help_and_a_usage_error_import_no_backend(command):
         assert outcome == {"code": 0 if arguments == ["--help"] else 2, "heavy": []}, (arguments, outcome)
 
 
-@pytest.mark.parametrize("argv0, command", [
-    ("/env/bin/keras-nmf-train", True), ("/env/bin/keras-nmf-pack-images", True),
-    (str(REPO_ROOT / "scripts" / "train.py"), True),
-    ("train.py", False),  # a user's own script of that name imports the package as usual
-    (str(REPO_ROOT / "scripts" / "bench_layer.py"), False), ("-m", False), ("", False), ("-c", False)])
+@pytest.mark.parametrize(
+    "argv0, command",
+    [
+        ("/env/bin/keras-nmf-train", True),
+        ("/env/bin/keras-nmf-pack-images", True),
+        (str(REPO_ROOT / "scripts" / "train.py"), True),
+        ("train.py", False),  # a user's own script of that name imports the package as usual
+        (str(REPO_ROOT / "scripts" / "bench_layer.py"), False),
+        ("-m", False),
+        ("", False),
+        ("-c", False),
+    ],
+)
 def test_only_the_packages_commands_defer_loading(argv0, command, monkeypatch):
     monkeypatch.setattr(sys, "argv", [argv0])
     assert keras_nmf._a_command_is_starting() is command
@@ -58,15 +72,30 @@ def test_only_the_packages_commands_defer_loading(argv0, command, monkeypatch):
 
 def test_a_plain_import_loads_and_registers_everything():
     result = subprocess.run(
-        [sys.executable, "-c", "import sys; sys.argv = ['my_script.py']; import keras_nmf, keras; "
-         "print(keras.saving.get_registered_object('keras_nmf>PaperAugmentation') is not None)"],
-        capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.argv = ['my_script.py']; import keras_nmf, keras; "
+            "print(keras.saving.get_registered_object('keras_nmf>PaperAugmentation') is not None)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO_ROOT,
+    )
     assert result.stdout.strip().splitlines()[-1] == "True", result.stderr[-2000:]
 
 
-@pytest.mark.parametrize("orig_argv, command", [
-    (["python", "-m", "keras_nmf.cli.train", "--help"], True), (["python", "-m", "keras_nmf.cli.report"], True),
-    (["python", "-m", "keras_nmf.cli.bogus"], False), (["python", "-m", "pytest"], False), (["python", "-m"], False)])
+@pytest.mark.parametrize(
+    "orig_argv, command",
+    [
+        (["python", "-m", "keras_nmf.cli.train", "--help"], True),
+        (["python", "-m", "keras_nmf.cli.report"], True),
+        (["python", "-m", "keras_nmf.cli.bogus"], False),
+        (["python", "-m", "pytest"], False),
+        (["python", "-m"], False),
+    ],
+)
 def test_python_dash_m_of_a_command_defers_loading_too(orig_argv, command, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["-m"])
     monkeypatch.setattr(sys, "orig_argv", orig_argv)
@@ -76,11 +105,19 @@ def test_python_dash_m_of_a_command_defers_loading_too(orig_argv, command, monke
 @pytest.mark.parametrize("command", ["train", "evaluate", "report"])
 def test_python_dash_m_help_imports_no_backend(command):
     """``python -m keras_nmf.cli.<name> --help`` (documented) is as light as the console command."""
-    result = subprocess.run([sys.executable, "-X", "importtime", "-m", f"keras_nmf.cli.{command}", "--help"],
-                            capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", f"keras_nmf.cli.{command}", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
+    )
     assert result.returncode == 0 and "usage:" in result.stdout
-    imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in result.stderr.splitlines()
-                if line.startswith("import time:")}
+    imported = {
+        line.rsplit("|", 1)[-1].strip().split(".")[0]
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
     assert not imported & set(HEAVY), sorted(imported & set(HEAVY))
 
 
@@ -92,8 +129,7 @@ from keras_nmf.cli.train import main
 code = main({arguments!r})
 print(json.dumps({{"code": code, "heavy": sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r})}}))
 """
-    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120,
-                            cwd=REPO_ROOT)
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
     return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
 
 
@@ -104,14 +140,17 @@ def small_folder(tmp_path_factory):
     return make_image_folder(tmp_path_factory.mktemp("images"), per_class=(3, 2))
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (lambda d, f: ["--data-dir", str(f)], "is a file, not a folder"),
-    (lambda d, f: ["--data-dir", str(d / "absent")], "Data directory not found"),
-    (lambda d, f: ["--data-dir", str(d), "--crop-size", "40"], "A crop size of 40 does not fit"),
-    (lambda d, f: ["--data-dir", str(d), "--limit-train", "1000000000"], "is not between 1 and the"),
-    (lambda d, f: ["--data-dir", str(d), "--logdir", str(f / "run")], "is a file, not a folder"),
-    (lambda d, f: ["--data-dir", str(d), "--logdir", "/proc/keras_nmf_run"], "/proc is not a writable folder"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (lambda d, f: ["--data-dir", str(f)], "is a file, not a folder"),
+        (lambda d, f: ["--data-dir", str(d / "absent")], "Data directory not found"),
+        (lambda d, f: ["--data-dir", str(d), "--crop-size", "40"], "A crop size of 40 does not fit"),
+        (lambda d, f: ["--data-dir", str(d), "--limit-train", "1000000000"], "is not between 1 and the"),
+        (lambda d, f: ["--data-dir", str(d), "--logdir", str(f / "run")], "is a file, not a folder"),
+        (lambda d, f: ["--data-dir", str(d), "--logdir", "/proc/keras_nmf_run"], "/proc is not a writable folder"),
+    ],
+)
 def test_checks_that_need_no_backend_come_before_it(small_folder, tmp_path, arguments, message):
     a_file = tmp_path / "a_file"
     a_file.write_text("not a folder")
@@ -122,8 +161,14 @@ def test_checks_that_need_no_backend_come_before_it(small_folder, tmp_path, argu
 def _run_program(program, **environment):
     import os
 
-    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120,
-                            cwd=REPO_ROOT, env={**os.environ, **environment})
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
+        env={**os.environ, **environment},
+    )
     return result
 
 

@@ -35,8 +35,10 @@ RTOL = 1e-5
 
 #: How the other backends' stages start: as on a host without TensorFlow (this environment has it, and
 #: keras.utils.set_random_seed would import it to seed tf.data: about 5 CPU-seconds a stage).
-WITHOUT_TENSORFLOW = ("import runpy, sys; sys.modules['tensorflow'] = None; "
-                      "runpy.run_module('tests.cross_backend_worker', run_name='__main__')")
+WITHOUT_TENSORFLOW = (
+    "import runpy, sys; sys.modules['tensorflow'] = None; "
+    "runpy.run_module('tests.cross_backend_worker', run_name='__main__')"
+)
 
 
 def _stage(stage, backend, directory):
@@ -46,8 +48,14 @@ def _stage(stage, backend, directory):
     # One PyTorch thread per op: the ops are tiny, and beside the suite's other processes a second OpenMP thread
     # waits more than it works (PyTorch's stage: 14 instead of 32 CPU-seconds inside the suite).
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", JAX_PLATFORMS="cpu", OMP_NUM_THREADS="1")
-    result = subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW, stage, str(directory)], cwd=REPO_ROOT, env=env,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_TENSORFLOW, stage, str(directory)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, f"{stage} on {backend} failed:\n{result.stderr[-4000:]}"
 
 
@@ -85,8 +93,11 @@ def test_outputs_and_every_weight_gradient_agree(results, arch, backend):
 
 
 #: (saving backend, loading backend): each later stage loads the files of the stages before it.
-TRANSFERS = [("tensorflow", other) for other in OTHERS] + [(other, "tensorflow") for other in OTHERS] + (
-    [("jax", "torch")] if "torch" in OTHERS else [])
+TRANSFERS = (
+    [("tensorflow", other) for other in OTHERS]
+    + [(other, "tensorflow") for other in OTHERS]
+    + ([("jax", "torch")] if "torch" in OTHERS else [])
+)
 
 
 @pytest.mark.parametrize("arch", NETWORKS)

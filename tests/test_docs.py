@@ -15,8 +15,11 @@ LINK = re.compile(r"\]\(([^)\s#]+)(?:#[^)]*)?\)")
 @pytest.mark.parametrize("doc", DOCS, ids=[str(doc.relative_to(REPO_ROOT)) for doc in DOCS])
 def test_every_reference_of_a_document_resolves(doc):
     text = doc.read_text()
-    missing = [f"link {target}" for target in LINK.findall(text)
-               if not re.match(r"^[a-z]+://", target) and not (doc.parent / target).exists()]
+    missing = [
+        f"link {target}"
+        for target in LINK.findall(text)
+        if not re.match(r"^[a-z]+://", target) and not (doc.parent / target).exists()
+    ]
     missing += [f"path {target}" for target in PATH.findall(text) if not (REPO_ROOT / target).exists()]
     # Files of the workplace beside the repository are not part of a user's checkout.
     missing += [f"workplace file {name}" for name in re.findall(r"\b(PAPER\.md|STYLE\.md)\b", text)]

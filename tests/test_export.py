@@ -11,8 +11,12 @@ from tests.backend import ONNX_CONVERTER, onnx_exportable, tensorflow_only, torc
 
 def _network(tolerance):
     """cnmf_1x1 on raw uint8 images (its augmentation centre-crops at inference), and its predictions."""
-    model = build_model("cnmf_1x1", nmf_options=NMFOptions(3, tolerance=tolerance), augmentation=PaperAugmentation(28),
-                        image_shape=(32, 32, 3))
+    model = build_model(
+        "cnmf_1x1",
+        nmf_options=NMFOptions(3, tolerance=tolerance),
+        augmentation=PaperAugmentation(28),
+        image_shape=(32, 32, 3),
+    )
     images = np.random.default_rng(0).integers(0, 256, (6, 32, 32, 3)).astype("uint8")
     return model, images, model.predict(images, verbose=0)
 
@@ -49,16 +53,18 @@ def test_a_saved_model_serves_the_same_predictions(with_tolerance, tmp_path):
 @tensorflow_only
 def test_onnx_runtime_runs_the_tolerance_loop_like_keras(with_tolerance, tmp_path):
     model, images, expected = with_tolerance
-    np.testing.assert_allclose(_onnx_predictions(model, images, tmp_path / "model.onnx"), expected,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        _onnx_predictions(model, images, tmp_path / "model.onnx"), expected, rtol=1e-5, atol=1e-6
+    )
 
 
 @onnx_exportable
 def test_onnx_runtime_predicts_like_keras_with_a_fixed_n(tmp_path):
     """On PyTorch the NMF layers' custom gradient is left out while the exporter traces (it cannot write one)."""
     model, images, expected = _network(None)
-    np.testing.assert_allclose(_onnx_predictions(model, images, tmp_path / "model.onnx"), expected,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        _onnx_predictions(model, images, tmp_path / "model.onnx"), expected, rtol=1e-5, atol=1e-6
+    )
 
 
 @torch_only

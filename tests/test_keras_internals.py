@@ -21,8 +21,10 @@ USES = [
 
 @pytest.mark.parametrize("owner, name, use", USES, ids=[name for _, name, _ in USES])
 def test_private_name_exists(owner, name, use):
-    assert hasattr(owner, name), (f"{getattr(owner, '__name__', owner)}.{name} is gone in Keras {keras.__version__}; "
-                                  f"it is used by {use}. Adapt that module, or pin the Keras version that has it.")
+    assert hasattr(owner, name), (
+        f"{getattr(owner, '__name__', owner)}.{name} is gone in Keras {keras.__version__}; "
+        f"it is used by {use}. Adapt that module, or pin the Keras version that has it."
+    )
 
 
 def test_the_compile_configuration_that_a_saved_model_records():
@@ -37,7 +39,9 @@ def test_trainer_internals_of_the_multiworker_patch_and_the_backup():
     from keras.src.backend.tensorflow import trainer as tf_trainer
 
     for name in ("reduce_per_replica", "_collective_all_reduce_multi_worker"):
-        assert hasattr(tf_trainer, name), f"keras.src.backend.tensorflow.trainer.{name} is gone (backend/tensorflow_backend.py)"
+        assert hasattr(tf_trainer, name), (
+            f"keras.src.backend.tensorflow.trainer.{name} is gone (backend/tensorflow_backend.py)"
+        )
     assert hasattr(tf_trainer.TensorFlowTrainer, "_maybe_symbolic_build"), "backend/tensorflow_backend.py patches it"
     fit_source = inspect.getsource(tf_trainer.TensorFlowTrainer.fit)
     assert "_initial_epoch" in fit_source, "training/backup.py sets model._initial_epoch as BackupAndRestore does"

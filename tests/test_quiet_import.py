@@ -12,18 +12,21 @@ def test_import_writes_nothing_to_stderr():
     # oneDNN on, whatever this CPU's default: TensorFlow then prints its "oneDNN custom operations" notice on any
     # x86 CPU, so the filter is exercised here and not only on CPUs where TensorFlow turns oneDNN on itself.
     env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1"}
-    result = subprocess.run([sys.executable, "-c", "import keras_nmf"], capture_output=True, text=True, timeout=300,
-                            env=env)
+    result = subprocess.run(
+        [sys.executable, "-c", "import keras_nmf"], capture_output=True, text=True, timeout=300, env=env
+    )
     assert result.returncode == 0 and result.stderr == "" and result.stdout == ""
 
 
 def test_only_the_known_start_up_lines_are_dropped():
-    noise = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
-             "I0000 00:00:1795883444.204832    2896 cudart_stub.cc:31] Could not find cuda drivers on your machine\n"
-             "E0000 00:00:1795883448.372431    2896 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error\n"
-             "I0000 00:00:1796000000.000000    2896 port.cc:153] oneDNN custom operations are on. You may see slightly "
-             "different numerical results due to floating-point round-off errors from different computation orders. "
-             "To turn them off, set the environment variable `TF_ENABLE_ONEDNN_OPTS=0`.\n")
+    noise = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1795883444.204832    2896 cudart_stub.cc:31] Could not find cuda drivers on your machine\n"
+        "E0000 00:00:1795883448.372431    2896 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error\n"
+        "I0000 00:00:1796000000.000000    2896 port.cc:153] oneDNN custom operations are on. You may see slightly "
+        "different numerical results due to floating-point round-off errors from different computation orders. "
+        "To turn them off, set the environment variable `TF_ENABLE_ONEDNN_OPTS=0`.\n"
+    )
     real = "Traceback (most recent call last):\nValueError: something real\n"
     assert drop_noise(noise + real) == real
 
@@ -32,12 +35,14 @@ def test_a_run_starts_its_devices_and_seeds_without_native_noise():
     """What train() does before its first TensorFlow op (the strategy, the seed) leaves stderr empty, on the
     TensorFlow backend (the device context starts inside the filter) and on JAX beside an installed TensorFlow
     (Keras imports it to seed tf.data)."""
-    script = ("import keras_nmf\nimport keras\n"
-              "from keras_nmf.training.distribute import make_strategy\n"
-              "from keras_nmf.training.recipe import process_settings\n"
-              "make_strategy('none')\n"
-              "with process_settings(seed=3):\n"
-              "    keras.ops.convert_to_numpy(keras.ops.ones(2) + 1)\n")
+    script = (
+        "import keras_nmf\nimport keras\n"
+        "from keras_nmf.training.distribute import make_strategy\n"
+        "from keras_nmf.training.recipe import process_settings\n"
+        "make_strategy('none')\n"
+        "with process_settings(seed=3):\n"
+        "    keras.ops.convert_to_numpy(keras.ops.ones(2) + 1)\n"
+    )
     for backend in ("tensorflow", "jax"):
         env = {**os.environ, "KERAS_BACKEND": backend}
         result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
@@ -49,9 +54,11 @@ def test_a_missing_backend_names_keras_backend_and_the_extra():
     env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 1
-    assert ("Keras's backend is tensorflow, which is not installed here (KERAS_BACKEND=tensorflow). Choose an "
-            "installed backend with KERAS_BACKEND=jax, tensorflow or torch, or install this one: pip install "
-            "tensorflow (keras_nmf's tensorflow extra)") in result.stderr
+    assert (
+        "Keras's backend is tensorflow, which is not installed here (KERAS_BACKEND=tensorflow). Choose an "
+        "installed backend with KERAS_BACKEND=jax, tensorflow or torch, or install this one: pip install "
+        "tensorflow (keras_nmf's tensorflow extra)"
+    ) in result.stderr
 
 
 @tensorflow_only
@@ -63,8 +70,15 @@ def test_tensorflows_retracing_warning_is_dropped_for_the_packages_compiled_call
     from keras_nmf.backend.tensorflow_backend import _OwnRetracingWarnings
 
     def record(function):
-        return logging.LogRecord("tensorflow", logging.WARNING, __file__, 1, f"5 out of the last 11 calls to "
-                                 f"<function {function} at 0x7f> triggered tf.function retracing.", None, None)
+        return logging.LogRecord(
+            "tensorflow",
+            logging.WARNING,
+            __file__,
+            1,
+            f"5 out of the last 11 calls to <function {function} at 0x7f> triggered tf.function retracing.",
+            None,
+            None,
+        )
 
     assert any(isinstance(f, _OwnRetracingWarnings) for f in tf.get_logger().filters)
     assert not _OwnRetracingWarnings().filter(record("compile_call.<locals>.<lambda>"))

@@ -15,8 +15,9 @@ DISTRIBUTE_STRATEGIES = ("data_parallel",)
 #: Environment for processes that share one GPU: JAX takes 75 % of its memory at start-up unless told not to.
 SHARED_DEVICE_ENVIRONMENT = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
 #: JAX has no determinism switch that a running process can flip (XLA reads its flags at start-up).
-DETERMINISM_ADVICE = ("start with XLA_FLAGS=--xla_gpu_deterministic_ops=true on a GPU; on a CPU it is "
-                      "deterministic already")
+DETERMINISM_ADVICE = (
+    "start with XLA_FLAGS=--xla_gpu_deterministic_ops=true on a GPU; on a CPU it is deterministic already"
+)
 
 
 def vjp(fn, primal, cotangent):
@@ -83,9 +84,11 @@ def compile_call(model, training):
         return model.stateless_call(trainable, non_trainable, images, training=training)
 
     def call(images):
-        outputs, non_trainable = step([v.value for v in model.trainable_variables],
-                                      [v.value for v in model.non_trainable_variables],
-                                      keras.ops.convert_to_tensor(images))
+        outputs, non_trainable = step(
+            [v.value for v in model.trainable_variables],
+            [v.value for v in model.non_trainable_variables],
+            keras.ops.convert_to_tensor(images),
+        )
         for variable, value in zip(model.non_trainable_variables, non_trainable):
             variable.assign(value)
         return outputs

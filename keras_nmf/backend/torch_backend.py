@@ -13,8 +13,10 @@ COUNTS_IN_BACKWARD = True
 DISTRIBUTE_STRATEGIES = ()
 #: Environment for processes that share one GPU: none needed (PyTorch's caching allocator grows on demand).
 SHARED_DEVICE_ENVIRONMENT = {}
-DETERMINISM_ADVICE = ("torch.use_deterministic_algorithms, with CUBLAS_WORKSPACE_CONFIG set before CUDA starts, "
-                      "is not wired into this project")
+DETERMINISM_ADVICE = (
+    "torch.use_deterministic_algorithms, with CUBLAS_WORKSPACE_CONFIG set before CUDA starts, "
+    "is not wired into this project"
+)
 
 
 def vjp(fn, primal, cotangent):
@@ -62,8 +64,9 @@ def gradients(loss_fn, tensors, variables=()):
     targets = leaves + [v.value for v in variables]
     with torch.enable_grad():
         grads = torch.autograd.grad(loss_fn(*leaves), targets, allow_unused=True)
-    return [np.zeros(tuple(t.shape), np.float32) if g is None else g.detach().cpu().numpy()
-            for t, g in zip(targets, grads)]
+    return [
+        np.zeros(tuple(t.shape), np.float32) if g is None else g.detach().cpu().numpy() for t, g in zip(targets, grads)
+    ]
 
 
 def compile_call(model, training):

@@ -34,8 +34,11 @@ def _nmf_layer_shapes(model, batch):
     """:func:`nmf_problem_shape` of each CNMF2D layer for a batch of ``batch`` images."""
     from keras_nmf.layers import CNMF2D
 
-    return [nmf_problem_shape(layer, (batch,) + tuple(layer.input.shape[1:]))
-            for layer in model.layers if isinstance(layer, CNMF2D)]
+    return [
+        nmf_problem_shape(layer, (batch,) + tuple(layer.input.shape[1:]))
+        for layer in model.layers
+        if isinstance(layer, CNMF2D)
+    ]
 
 
 def iteration_matmuls_ms(patterns, size, filters, groups, iterations, repeats, jit=True):
@@ -78,9 +81,17 @@ def measure(arch, batch=50, iterations=20, repeats=10, precision="float32", inpu
         step_ms = median_ms(lambda: model.train_on_batch(images, labels), repeats=repeats)
         forward_ms = median_ms(lambda: model.predict_on_batch(images), repeats=repeats)
         floor = [iteration_matmuls_ms(*shape, iterations, repeats) for shape in _nmf_layer_shapes(model, batch)]
-    figures = {"arch": arch, "backend": keras.backend.backend(), "precision": resolved, "jit_compile": jit,
-               "batch": batch, "iterations": iterations, "train_step_ms": step_ms,
-               "train_images_per_s": batch / step_ms * 1e3, "forward_ms": forward_ms}
+    figures = {
+        "arch": arch,
+        "backend": keras.backend.backend(),
+        "precision": resolved,
+        "jit_compile": jit,
+        "batch": batch,
+        "iterations": iterations,
+        "train_step_ms": step_ms,
+        "train_images_per_s": batch / step_ms * 1e3,
+        "forward_ms": forward_ms,
+    }
     if floor:
         figures["iteration_matmuls_ms"] = sum(floor)
         figures["step_vs_iteration_matmuls"] = step_ms / sum(floor)
@@ -88,8 +99,14 @@ def measure(arch, batch=50, iterations=20, repeats=10, precision="float32", inpu
     return figures
 
 
-def epoch_seconds(arch="cnmf_1x1", train_images=50_000, test_images=10_000, precision="float32", iterations=None,
-                  input_shape=(28, 28, 3)):
+def epoch_seconds(
+    arch="cnmf_1x1",
+    train_images=50_000,
+    test_images=10_000,
+    precision="float32",
+    iterations=None,
+    input_shape=(28, 28, 3),
+):
     """One CIFAR-10-sized epoch on random images: ``fit`` over ``train_images``, then ``evaluate`` on ``test_images``.
 
     For hosts without TensorFlow (no tf.data, so no image pipeline): random
@@ -108,8 +125,9 @@ def epoch_seconds(arch="cnmf_1x1", train_images=50_000, test_images=10_000, prec
     from keras_nmf.training.config import TrainConfig
     from keras_nmf.training.recipe import build_compiled_model, process_settings, resolve_jit
 
-    config = TrainConfig.of(arch=arch, precision=precision,
-                            **({} if iterations is None else {"iterations": iterations}))
+    config = TrainConfig.of(
+        arch=arch, precision=precision, **({} if iterations is None else {"iterations": iterations})
+    )
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 1, (train_images,) + tuple(input_shape)).astype("float32")
     labels = rng.integers(0, 10, train_images)
@@ -121,14 +139,21 @@ def epoch_seconds(arch="cnmf_1x1", train_images=50_000, test_images=10_000, prec
             model.fit(images, labels, batch_size=config.optimisation.batch_size, epochs=1, verbose=0)
             seconds.append(time.perf_counter() - start)
         start = time.perf_counter()
-        model.evaluate(images[:test_images], labels[:test_images], batch_size=config.optimisation.batch_size,
-                       verbose=0)
+        model.evaluate(images[:test_images], labels[:test_images], batch_size=config.optimisation.batch_size, verbose=0)
         evaluate_seconds = time.perf_counter() - start
-    return {"arch": arch, "precision": resolved, "iterations": config.model.iterations,
-            "data": "random images (no tf.data here)",
-            "train_images": train_images, "test_images": test_images, "batch": config.optimisation.batch_size,
-            "first_epoch_s": seconds[0], "epoch_s": seconds[1], "evaluate_s": evaluate_seconds,
-            "train_images_per_s": train_images / seconds[1]}
+    return {
+        "arch": arch,
+        "precision": resolved,
+        "iterations": config.model.iterations,
+        "data": "random images (no tf.data here)",
+        "train_images": train_images,
+        "test_images": test_images,
+        "batch": config.optimisation.batch_size,
+        "first_epoch_s": seconds[0],
+        "epoch_s": seconds[1],
+        "evaluate_s": evaluate_seconds,
+        "train_images_per_s": train_images / seconds[1],
+    }
 
 
 def _versions():
@@ -156,14 +181,18 @@ def run(backends=DEFAULT_BACKENDS, archs=("cnn", "cnmf_1x1"), epoch=None, progre
     ``epoch``: None, or the keyword arguments of :func:`epoch_seconds` (its ``arch``, image counts) to time
     one epoch as well.
     """
-    report = {"machine": {"platform": platform.platform(), "cpu_count": os.cpu_count()},
-              "settings": settings, "backends": {}}
+    report = {
+        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count()},
+        "settings": settings,
+        "backends": {},
+    }
     for backend in backends:
         progress(f"measuring {', '.join(archs)} on {backend} ...")
         env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
         spec = json.dumps({"archs": list(archs), "settings": settings, "epoch": epoch})
-        result = subprocess.run([sys.executable, "-m", "keras_nmf.benchmarks.backends", spec],
-                                capture_output=True, text=True, env=env)
+        result = subprocess.run(
+            [sys.executable, "-m", "keras_nmf.benchmarks.backends", spec], capture_output=True, text=True, env=env
+        )
         if result.returncode != 0:
             raise RuntimeError(f"benchmark worker failed on {backend}:\n{result.stderr[-3000:]}")
         report["backends"][backend] = json.loads(result.stdout.strip().splitlines()[-1])
@@ -172,16 +201,22 @@ def run(backends=DEFAULT_BACKENDS, archs=("cnn", "cnmf_1x1"), epoch=None, progre
 
 def table(report):
     """The report as Markdown rows: backend, arch, step ms, img/s, forward ms, floor ms, step and forward / floor."""
-    lines = ["| backend | arch | train step ms | train img/s | inference forward ms | iterations' matmuls ms | "
-             "step / matmuls | forward / matmuls |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| backend | arch | train step ms | train img/s | inference forward ms | iterations' matmuls ms | "
+        "step / matmuls | forward / matmuls |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for backend, figures in report["backends"].items():
         for r in figures["results"]:
             floor = f"{r['iteration_matmuls_ms']:.1f}" if "iteration_matmuls_ms" in r else "-"
-            ratios = [f"{r[key]:.2f}" if key in r else "-"
-                      for key in ("step_vs_iteration_matmuls", "forward_vs_iteration_matmuls")]
-            lines.append(f"| {backend} | {r['arch']} | {r['train_step_ms']:.1f} | {r['train_images_per_s']:.0f} | "
-                         f"{r['forward_ms']:.1f} | {floor} | {' | '.join(ratios)} |")
+            ratios = [
+                f"{r[key]:.2f}" if key in r else "-"
+                for key in ("step_vs_iteration_matmuls", "forward_vs_iteration_matmuls")
+            ]
+            lines.append(
+                f"| {backend} | {r['arch']} | {r['train_step_ms']:.1f} | {r['train_images_per_s']:.0f} | "
+                f"{r['forward_ms']:.1f} | {floor} | {' | '.join(ratios)} |"
+            )
     return "\n".join(lines)
 
 

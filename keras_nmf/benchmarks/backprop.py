@@ -61,8 +61,18 @@ def _train_step_memory(train_step, device):
     return (peak - baseline) / 2**20
 
 
-def measure(arch, iterations=20, backward="approx", batch=50, repeats=10, jit=None, input_shape=(28, 28, 3),
-            precision="float32", tf32=False, profile_layers=True):
+def measure(
+    arch,
+    iterations=20,
+    backward="approx",
+    batch=50,
+    repeats=10,
+    jit=None,
+    input_shape=(28, 28, 3),
+    precision="float32",
+    tf32=False,
+    profile_layers=True,
+):
     """Times and memory of one configuration, in this process. Returns a dict.
 
     ``precision`` is the Keras dtype policy (``float32``, ``mixed_bfloat16``,
@@ -160,21 +170,35 @@ def _profile_nmf_layers(model, images, jit, repeats):
         patterns, size, _, _ = nmf_problem_shape(layer, layer_input.shape)
         flops = nmf_iteration_flops(patterns, size, layer.filters, layer.iterations)
         ms = median_ms(tf.function(layer, jit_compile=jit), layer_input, repeats=repeats)
-        matmuls_ms = iteration_matmuls_ms(patterns, size, layer.filters, layer.groups, layer.iterations,
-                                          repeats, jit=jit)
-        rows.append({"layer": layer.name, "patterns": patterns, "pattern_size": size, "filters": layer.filters,
-                     "groups": layer.groups, "forward_ms": ms, "iteration_gflop": flops / 1e9,
-                     "gflops": flops / ms / 1e6, "iteration_matmuls_ms": matmuls_ms})
+        matmuls_ms = iteration_matmuls_ms(
+            patterns, size, layer.filters, layer.groups, layer.iterations, repeats, jit=jit
+        )
+        rows.append(
+            {
+                "layer": layer.name,
+                "patterns": patterns,
+                "pattern_size": size,
+                "filters": layer.filters,
+                "groups": layer.groups,
+                "forward_ms": ms,
+                "iteration_gflop": flops / 1e9,
+                "gflops": flops / ms / 1e6,
+                "iteration_matmuls_ms": matmuls_ms,
+            }
+        )
     return rows
 
 
 # ----------------------------------------------------------------------------- orchestration
 
+
 def _run_in_subprocess(spec):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_CPU_ALLOCATOR_USE_BFC="true")
     result = subprocess.run(
         [sys.executable, "-m", "keras_nmf.benchmarks.backprop", json.dumps(spec)],
-        capture_output=True, text=True, env=env,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     if result.returncode != 0:
         raise RuntimeError(f"benchmark worker failed for {spec}:\n{result.stderr[-3000:]}")
@@ -196,8 +220,17 @@ def _machine():
     }
 
 
-def run(archs=("cnn", "cnmf", "cnn_1x1", "cnmf_1x1"), iterations=20, figure1_iterations=(5, 20, 50),
-        batch=50, repeats=10, jit=None, precision="float32", tf32=False, progress=print):
+def run(
+    archs=("cnn", "cnmf", "cnn_1x1", "cnmf_1x1"),
+    iterations=20,
+    figure1_iterations=(5, 20, 50),
+    batch=50,
+    repeats=10,
+    jit=None,
+    precision="float32",
+    tf32=False,
+    progress=print,
+):
     """Runs every configuration (one subprocess each) and returns the report dict.
 
     ``jit=None`` compiles each network as training does (``DEFAULT_JIT``);
@@ -216,16 +249,20 @@ def run(archs=("cnn", "cnmf", "cnn_1x1", "cnmf_1x1"), iterations=20, figure1_ite
                 entry = architectures["cnmf_1x1"]
             else:
                 progress(f"measuring cnmf_1x1, backward={method}, N = {n} ...")
-                entry = _run_in_subprocess({"arch": "cnmf_1x1", "iterations": n, "backward": method,
-                                            "profile_layers": False, **common})  # Figure 1 reads no profile
-            figure1.append({
-                "method": method, "iterations": n,
-                "backward_ms": entry["backward_ms"],
-                "peak_train_memory_mib": entry["peak_train_memory_mib"],
-                "train_step_ms": entry["train_step_ms"],
-                "backward_vs_cnn": entry["backward_ms"] / cnn["backward_ms"],
-                "memory_vs_cnn": entry["peak_train_memory_mib"] / cnn["peak_train_memory_mib"],
-            })
+                entry = _run_in_subprocess(
+                    {"arch": "cnmf_1x1", "iterations": n, "backward": method, "profile_layers": False, **common}
+                )  # Figure 1 reads no profile
+            figure1.append(
+                {
+                    "method": method,
+                    "iterations": n,
+                    "backward_ms": entry["backward_ms"],
+                    "peak_train_memory_mib": entry["peak_train_memory_mib"],
+                    "train_step_ms": entry["train_step_ms"],
+                    "backward_vs_cnn": entry["backward_ms"] / cnn["backward_ms"],
+                    "memory_vs_cnn": entry["peak_train_memory_mib"] / cnn["peak_train_memory_mib"],
+                }
+            )
     ratios = {}
     if "cnmf_1x1" in architectures:
         nmf = architectures["cnmf_1x1"]
@@ -240,12 +277,18 @@ def run(archs=("cnn", "cnmf", "cnn_1x1", "cnmf_1x1"), iterations=20, figure1_ite
     return {
         "machine": _machine(),
         "method": {
-            "batch": batch, "input_shape": [28, 28, 3], "classes": 10, "dtype": precision, "tf32": tf32,
-            "repeats": repeats, "statistic": "median after 2 warm-up steps",
+            "batch": batch,
+            "input_shape": [28, 28, 3],
+            "classes": 10,
+            "dtype": precision,
+            "tf32": tf32,
+            "repeats": repeats,
+            "statistic": "median after 2 warm-up steps",
             "jit_compile": "as training runs it (XLA for NMF networks, not for CNNs)" if jit is None else jit,
             "backward_ms": "forward+loss+gradients minus forward (both tf.functions), median of back-to-back pairs",
             "train_step_ms": "model.train_on_batch (forward, eq. 21 loss, gradients, Adam update)",
-            "memory": "each configuration in a fresh subprocess; " + cnn["memory_method"]
+            "memory": "each configuration in a fresh subprocess; "
+            + cnn["memory_method"]
             + ("" if cnn["device"] == "GPU" else "; BFC allocator with one large region reserved up front"),
             "iteration_matmuls_ms": "the NMF iterations' matmuls alone at each layer's shapes (2 per step)",
         },
@@ -262,17 +305,20 @@ def plot_figure1(report, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from keras_nmf.training.run_files import atomic_save
+    from keras_nmf.files import atomic_save
 
     entries = report["figure1"]
     iterations = sorted({e["iterations"] for e in entries})
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
     width = 0.8 / len(FIGURE1_METHODS)
-    for axis, key, title in ((axes[0], "memory_vs_cnn", "Training-step peak memory"),
-                             (axes[1], "backward_vs_cnn", "Backward time")):
+    for axis, key, title in (
+        (axes[0], "memory_vs_cnn", "Training-step peak memory"),
+        (axes[1], "backward_vs_cnn", "Backward time"),
+    ):
         for index, method in enumerate(FIGURE1_METHODS):
-            values = [next(e[key] for e in entries if e["method"] == method and e["iterations"] == n)
-                      for n in iterations]
+            values = [
+                next(e[key] for e in entries if e["method"] == method and e["iterations"] == n) for n in iterations
+            ]
             positions = [i + (index - (len(FIGURE1_METHODS) - 1) / 2) * width for i in range(len(iterations))]
             label = "one-step backward (eqs. 18-19)" if method == "approx" else "autodiff through N iterations"
             axis.bar(positions, values, width, label=label)

@@ -18,9 +18,14 @@ BLOCKS = (("block1", (28, 28, 3), 5, 32), ("block2", (12, 12, 32), 5, 64))
 def _model(layer_class, input_shape, kernel, filters, iterations, weights=None, **arguments):
     import keras
 
-    model = keras.Sequential([keras.Input(input_shape),
-                              layer_class(filters, kernel, iterations=iterations, name="nmf", **arguments),
-                              keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input(input_shape),
+            layer_class(filters, kernel, iterations=iterations, name="nmf", **arguments),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     if weights is not None:
         model.get_layer("nmf").kernel.assign(weights)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", jit_compile=True)
@@ -38,12 +43,20 @@ def run(blocks=BLOCKS, batch=50, iterations=20, repeats=10, seed=0):
         images = rng.random((batch,) + tuple(input_shape)).astype("float32")
         labels = rng.integers(0, 10, batch)
         patches = _model(CNMF2D, input_shape, kernel, filters, iterations)
-        convolutive = _model(ConvolutiveNMF2D, input_shape, kernel, filters, iterations,
-                             weights=np.array(patches.get_layer("nmf").kernel.numpy()), normalize="channels")
+        convolutive = _model(
+            ConvolutiveNMF2D,
+            input_shape,
+            kernel,
+            filters,
+            iterations,
+            weights=np.array(patches.get_layer("nmf").kernel.numpy()),
+            normalize="channels",
+        )
         row = {}
         for label, model in (("cnmf2d", patches), ("convolutive", convolutive)):
-            train_ms, forward_ms, _ = paired_medians_ms(lambda: model.train_on_batch(images, labels),
-                                                        lambda: model.predict_on_batch(images), repeats=repeats)
+            train_ms, forward_ms, _ = paired_medians_ms(
+                lambda: model.train_on_batch(images, labels), lambda: model.predict_on_batch(images), repeats=repeats
+            )
             row[label] = {"train_step_ms": train_ms, "forward_ms": forward_ms}
         row["ratio_train"] = row["convolutive"]["train_step_ms"] / row["cnmf2d"]["train_step_ms"]
         row["ratio_forward"] = row["convolutive"]["forward_ms"] / row["cnmf2d"]["forward_ms"]

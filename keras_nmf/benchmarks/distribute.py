@@ -41,8 +41,9 @@ def compare_step_times(arch="cnmf_1x1", batch=50, iterations=20, repeats=10, jit
     for name, scope in (("none", None), ("mirrored", strategy)):
         keras.utils.set_random_seed(0)
         with tf.name_scope(name):
-            models[name] = build_compiled_model(for_arch(TrainConfig.of(iterations=iterations), arch), (28, 28, 3), 10,
-                                                strategy=scope, jit=jit)
+            models[name] = build_compiled_model(
+                for_arch(TrainConfig.of(iterations=iterations), arch), (28, 28, 3), 10, strategy=scope, jit=jit
+            )
     for model in models.values():  # warm-up: tracing and XLA compilation
         for _ in range(2):
             model.train_on_batch(images, labels)
@@ -53,6 +54,13 @@ def compare_step_times(arch="cnmf_1x1", batch=50, iterations=20, repeats=10, jit
             model.train_on_batch(images, labels)
             times[name].append((time.perf_counter() - start) * 1e3)
     none_ms, mirrored_ms = statistics.median(times["none"]), statistics.median(times["mirrored"])
-    return {"arch": arch, "batch": batch, "replicas": strategy.num_replicas_in_sync, "jit_compile": jit,
-            "none_ms": none_ms, "mirrored_ms": mirrored_ms, "mirrored_vs_none": mirrored_ms / none_ms,
-            "statistic": f"median of {repeats} interleaved train_on_batch calls after 2 warm-up steps each"}
+    return {
+        "arch": arch,
+        "batch": batch,
+        "replicas": strategy.num_replicas_in_sync,
+        "jit_compile": jit,
+        "none_ms": none_ms,
+        "mirrored_ms": mirrored_ms,
+        "mirrored_vs_none": mirrored_ms / none_ms,
+        "statistic": f"median of {repeats} interleaved train_on_batch calls after 2 warm-up steps each",
+    }

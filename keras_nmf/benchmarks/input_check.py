@@ -31,8 +31,17 @@ def measure(arch="cnmf_1x1", batch_size=50, repeats=10):
     labels = np.arange(batch_size) % 10
     (checked, layers), (unchecked, _) = _network(arch, True), _network(arch, False)
     with_check, without_check, difference = paired_medians_ms(
-        lambda: checked.train_on_batch(images, labels), lambda: unchecked.train_on_batch(images, labels),
-        repeats=repeats)
-    return {"backend": keras.backend.backend(), "arch": arch, "batch_size": batch_size, "nmf_layers": layers,
-            "step_ms_checked": round(with_check, 2), "step_ms_unchecked": round(without_check, 2),
-            "check_ms": round(difference, 2), "check_percent": round(100 * difference / without_check, 2)}
+        lambda: checked.train_on_batch(images, labels),
+        lambda: unchecked.train_on_batch(images, labels),
+        repeats=repeats,
+    )
+    return {
+        "backend": keras.backend.backend(),
+        "arch": arch,
+        "batch_size": batch_size,
+        "nmf_layers": layers,
+        "step_ms_checked": round(with_check, 2),
+        "step_ms_unchecked": round(without_check, 2),
+        "check_ms": round(difference, 2),
+        "check_percent": round(100 * difference / without_check, 2),
+    }

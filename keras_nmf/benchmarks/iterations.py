@@ -42,8 +42,9 @@ def _unrolled_always():
         nmf_module.UNROLL_LIMIT = limit
 
 
-def iteration_timings(iterations=(20, 100, 1000), batch_size=50, jit=True, repeats=5, seed=0, unrolled=(),
-                      tolerance=None):
+def iteration_timings(
+    iterations=(20, 100, 1000), batch_size=50, jit=True, repeats=5, seed=0, unrolled=(), tolerance=None
+):
     """One row per N: ``{"iterations", "loop", "tolerance", "compile_s", "step_ms"}``.
 
     ``compile_s``: the first ``train_on_batch`` (tracing and compiling, plus one

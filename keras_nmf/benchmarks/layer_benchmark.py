@@ -42,8 +42,14 @@ def run(
 ):
     """Times the layer and returns a dict of figures (milliseconds, GFLOP/s)."""
     images = tf.random.uniform((batch,) + tuple(input_shape))
-    figures = {"jit": jit, "batch": batch, "input_shape": list(input_shape),
-               "kernel_size": kernel_size, "filters": filters, "iterations": iterations}
+    figures = {
+        "jit": jit,
+        "batch": batch,
+        "input_shape": list(input_shape),
+        "kernel_size": kernel_size,
+        "filters": filters,
+        "iterations": iterations,
+    }
     for backward in ("approx", "autodiff"):
         layer = CNMF2D(filters, kernel_size, iterations=iterations, backward=backward)
         layer.build(images.shape)

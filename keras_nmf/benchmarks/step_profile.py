@@ -25,8 +25,15 @@ import sys
 from keras_nmf.ops.nmf import BACKWARD_SCOPE
 
 #: The op classes, in the order the tables list them.
-KINDS = ("matmul", "elementwise", "reduction", "patches (slice, pad, concatenate)", "chunks (dynamic slices)",
-         "layout (transpose, copy)", "other")
+KINDS = (
+    "matmul",
+    "elementwise",
+    "reduction",
+    "patches (slice, pad, concatenate)",
+    "chunks (dynamic slices)",
+    "layout (transpose, copy)",
+    "other",
+)
 #: The HLO module of the compiled training step, per backend.
 STEP_MODULE = {"jax": r"jit_train_step", "tensorflow": r"one_step_on_data"}
 _CONTAINERS = {"while", "call", "conditional"}
@@ -69,15 +76,36 @@ def classify(opcode, text):
         kind = "patches (slice, pad, concatenate)"
     elif ops & {"transpose", "copy"} and not ops & {"add", "subtract", "multiply", "divide", "select"}:
         kind = "layout (transpose, copy)"
-    elif ops & {"add", "subtract", "multiply", "divide", "select", "exponential", "log", "sqrt", "rsqrt", "maximum",
-                "minimum", "compare", "abs", "negate", "power", "convert", "broadcast"}:
+    elif ops & {
+        "add",
+        "subtract",
+        "multiply",
+        "divide",
+        "select",
+        "exponential",
+        "log",
+        "sqrt",
+        "rsqrt",
+        "maximum",
+        "minimum",
+        "compare",
+        "abs",
+        "negate",
+        "power",
+        "convert",
+        "broadcast",
+    }:
         kind = "elementwise"
     else:
         kind = "other"
     names = re.findall(r'op_name="([^"]*)"', text)
     # JAX: jvp(block1_cnmf)/...; TensorFlow: cnmf_1x1_1/block1_cnmf_1/... (a call's suffix _1 dropped).
-    layers = collections.Counter(match.group(1) for name in names
-                                 for match in [re.search(r"(block\d+_[a-z_]+?)(?:_\d+)?(?:[/)]|$)", name)] if match)
+    layers = collections.Counter(
+        match.group(1)
+        for name in names
+        for match in [re.search(r"(block\d+_[a-z_]+?)(?:_\d+)?(?:[/)]|$)", name)]
+        if match
+    )
     layer = layers.most_common(1)[0][0] if layers else "other"
     lowered = " ".join(names).lower()
     if any(word in lowered for word in ("adam", "optimizer", "/assign")):
@@ -99,8 +127,10 @@ def profile_rows(hlo_text, events, steps):
         if found is None or found[0] in _CONTAINERS:
             continue
         totals[classify(*found)[::-1]] += microseconds / 1e3 / steps
-    return [{"direction": direction, "layer": layer, "kind": kind, "ms": ms}
-            for (direction, layer, kind), ms in sorted(totals.items(), key=lambda item: -item[1])]
+    return [
+        {"direction": direction, "layer": layer, "kind": kind, "ms": ms}
+        for (direction, layer, kind), ms in sorted(totals.items(), key=lambda item: -item[1])
+    ]
 
 
 def _jax_events(folder):
@@ -164,15 +194,28 @@ def run(backend, folder, arch="cnmf_1x1", batch=50, iterations=20, steps=5):
     :func:`profile_rows`. ``folder`` receives the HLO dump and the trace."""
     dump, trace = os.path.join(folder, f"{backend}-hlo"), os.path.join(folder, f"{backend}-trace")
     base = {"arch": arch, "batch": batch, "iterations": iterations, "steps": steps}
-    for spec, flags in (({**base, "trace": None}, f"--xla_dump_to={dump} --xla_dump_hlo_as_text "
-                                                   f"--xla_dump_hlo_module_re=.*{STEP_MODULE[backend]}.*"),
-                        ({**base, "trace": trace}, "")):
-        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3",
-                   XLA_FLAGS=f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip())
-        subprocess.run([sys.executable, "-m", "keras_nmf.benchmarks.step_profile", json.dumps(spec)], env=env,
-                       check=True, capture_output=True)
-    modules = sorted(glob.glob(os.path.join(dump, f"*{STEP_MODULE[backend]}*after_optimizations.txt")),
-                     key=os.path.getsize)
+    for spec, flags in (
+        (
+            {**base, "trace": None},
+            f"--xla_dump_to={dump} --xla_dump_hlo_as_text --xla_dump_hlo_module_re=.*{STEP_MODULE[backend]}.*",
+        ),
+        ({**base, "trace": trace}, ""),
+    ):
+        env = dict(
+            os.environ,
+            KERAS_BACKEND=backend,
+            TF_CPP_MIN_LOG_LEVEL="3",
+            XLA_FLAGS=f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip(),
+        )
+        subprocess.run(
+            [sys.executable, "-m", "keras_nmf.benchmarks.step_profile", json.dumps(spec)],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    modules = sorted(
+        glob.glob(os.path.join(dump, f"*{STEP_MODULE[backend]}*after_optimizations.txt")), key=os.path.getsize
+    )
     with open(modules[-1]) as handle:  # the step's module (TensorFlow may compile a smaller one beside it)
         hlo = handle.read()
     events = _jax_events(trace) if backend == "jax" else _tensorflow_events(trace)
@@ -188,19 +231,33 @@ def summary_table(rows_by_backend, group_by, min_ms=0.0):
             groups[tuple(row[key] for key in group_by)][backend] += row["ms"]
     backends = list(rows_by_backend)
     order = sorted(groups, key=lambda key: -max(groups[key].values()))
-    lines = [f"| {' | '.join(group_by)} | {' | '.join(f'{backend} ms' for backend in backends)} |",
-             "|" + "---|" * (len(group_by) + len(backends))]
+    lines = [
+        f"| {' | '.join(group_by)} | {' | '.join(f'{backend} ms' for backend in backends)} |",
+        "|" + "---|" * (len(group_by) + len(backends)),
+    ]
     small = collections.defaultdict(float)
     for key in order:
         if max(groups[key].values()) < min_ms:
             for backend, ms in groups[key].items():
                 small[backend] += ms
             continue
-        lines.append(f"| {' | '.join(key)} | " + " | ".join(f"{groups[key].get(backend, 0.0):.1f}"
-                                                           for backend in backends) + " |")
+        lines.append(
+            f"| {' | '.join(key)} | "
+            + " | ".join(f"{groups[key].get(backend, 0.0):.1f}" for backend in backends)
+            + " |"
+        )
     if small:
-        lines.append("| " + " | ".join([f"the rest (each under {min_ms:g} ms)", *[""] * (len(group_by) - 1),
-                                        *(f"{small[backend]:.1f}" for backend in backends)]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    f"the rest (each under {min_ms:g} ms)",
+                    *[""] * (len(group_by) - 1),
+                    *(f"{small[backend]:.1f}" for backend in backends),
+                ]
+            )
+            + " |"
+        )
     totals = [f"{sum(row['ms'] for row in rows_by_backend[backend]):.1f}" for backend in backends]
     lines.append("| " + " | ".join(["all", *[""] * (len(group_by) - 1), *totals]) + " |")
     return "\n".join(lines)

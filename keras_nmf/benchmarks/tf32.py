@@ -60,8 +60,11 @@ def h_errors(h, reference):
     """The error measures of the module docstring, for h and the float64 h of the same patterns."""
     difference = np.abs(np.asarray(h, np.float64) - reference)
     per_pattern = difference.sum(axis=-1)
-    return {"l1_median": float(np.median(per_pattern)), "l1_max": float(per_pattern.max()),
-            "max_relative": float(difference.max() / np.abs(reference).max())}
+    return {
+        "l1_median": float(np.median(per_pattern)),
+        "l1_max": float(per_pattern.max()),
+        "max_relative": float(difference.max() / np.abs(reference).max()),
+    }
 
 
 def iteration_errors(x, w, iterations=20):
@@ -98,8 +101,9 @@ def random_nmf_weights(patch_size, filters, seed=0):
 
 def image_patterns(images, kernel_size=5):
     """Every kernel_size x kernel_size patch (stride 1, valid) of float images (B, H, W, C), as (P, S)."""
-    patches = extract_patches(tf.convert_to_tensor(images, tf.float32), (kernel_size, kernel_size), (1, 1), (1, 1),
-                              "valid")  # as CNMF2D extracts them
+    patches = extract_patches(
+        tf.convert_to_tensor(images, tf.float32), (kernel_size, kernel_size), (1, 1), (1, 1), "valid"
+    )  # as CNMF2D extracts them
     return patches.numpy().reshape(-1, patches.shape[-1])
 
 
@@ -119,8 +123,10 @@ def measure(images=None, iterations_list=(5, 20, 50), seed=0):
         images = rng.random((16, 28, 28, 3))
     cases = {
         "block1 (S=75, I=32)": (image_patterns(images), random_nmf_weights(75, 32, seed)),
-        "block2 (S=800, I=64)": (rng.random((4096, 800)) * (rng.random((4096, 800)) < 0.5),
-                                 random_nmf_weights(800, 64, seed)),
+        "block2 (S=800, I=64)": (
+            rng.random((4096, 800)) * (rng.random((4096, 800)) < 0.5),
+            random_nmf_weights(800, 64, seed),
+        ),
     }
     rows = []
     for shape, (x, w) in cases.items():
@@ -134,6 +140,8 @@ def format_table(rows):
     """A Markdown table of :func:`measure`'s rows."""
     lines = ["| shape | N | mode | L1 error median | L1 error max | max relative |", "|---|---|---|---|---|---|"]
     for row in rows:
-        lines.append(f"| {row['shape']} | {row['iterations']} | {row['mode']} | {row['l1_median']:.1e} | "
-                     f"{row['l1_max']:.1e} | {row['max_relative']:.1e} |")
+        lines.append(
+            f"| {row['shape']} | {row['iterations']} | {row['mode']} | {row['l1_median']:.1e} | "
+            f"{row['l1_max']:.1e} | {row['max_relative']:.1e} |"
+        )
     return "\n".join(lines)

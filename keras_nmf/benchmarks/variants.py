@@ -45,8 +45,9 @@ def variant_step_times(arch, variants=(BASE_VARIANT,), batch_size=50, repeats=5,
             model = build_compiled_model(config, (crop, crop, 3), num_classes)  # compiled as a run would be
             start = time.perf_counter()
             _block(model.train_on_batch(images, labels))
-            rows.append({"variant": variant.label, "overrides": variant.describe(),
-                         "compile_s": time.perf_counter() - start})
+            rows.append(
+                {"variant": variant.label, "overrides": variant.describe(), "compile_s": time.perf_counter() - start}
+            )
             models.append(model)
         times = [[] for _ in models]
         for _ in range(repeats):
@@ -62,8 +63,13 @@ def variant_step_times(arch, variants=(BASE_VARIANT,), batch_size=50, repeats=5,
 
 def markdown_table(rows):
     """The rows as a Markdown table, each step's time and its ratio to the first variant's."""
-    lines = ["| variant | overrides | first step (trace + compile + step), s | step, ms | ratio |",
-             "|---|---|---|---|---|"]
-    lines += [f"| {row['variant']} | {row['overrides']} | {row['compile_s']:.1f} | {row['step_ms']:.0f} | "
-              f"{row['ratio']:.2f} |" for row in rows]
+    lines = [
+        "| variant | overrides | first step (trace + compile + step), s | step, ms | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {row['variant']} | {row['overrides']} | {row['compile_s']:.1f} | {row['step_ms']:.0f} | "
+        f"{row['ratio']:.2f} |"
+        for row in rows
+    ]
     return "\n".join(lines) + "\n"

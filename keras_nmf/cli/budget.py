@@ -19,10 +19,10 @@ import importlib
 import pathlib
 import sys
 
-from keras_nmf.commands import load_for_command
-
-from keras_nmf.architectures import ARCHITECTURES
+from keras_nmf.commands import load_for_command, report_error
 from keras_nmf.errors import KerasNMFError
+
+from keras_nmf.architectures import NETWORKS
 from keras_nmf.training.config import with_absolute_data_paths
 from keras_nmf.training.flags import build_parser, config_from_args
 
@@ -41,18 +41,22 @@ _PER_RUN = {
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     allow_abbrev=False)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
     plan = parser.add_argument_group("budget curve")
-    plan.add_argument("--archs", nargs="+", choices=ARCHITECTURES, default=["cnmf_1x1", "cnn_1x1"])
+    plan.add_argument("--archs", nargs="+", choices=NETWORKS, default=["cnmf_1x1", "cnn_1x1"])
     plan.add_argument("--seeds", nargs="+", type=int, default=[0])
     plan.add_argument("--budgets", nargs="+", type=int, default=[20, 40, 80], help="the branches' total epochs")
     plan.add_argument("--out", required=True, help="the campaign's directory (shared by every invocation)")
     plan.add_argument("--processes", type=int, default=1, metavar="K", help="train K runs at once (default: 1)")
     plan.add_argument("--report-only", action="store_true", help="rebuild the report without training")
-    plan.add_argument("--direct-runs", metavar="SUMMARY_CSV",
-                      help="a grid's summary.csv (keras-nmf-compare) of runs trained for a budget directly with the "
-                           "same recipe: the report sets each branch beside the direct run of its budget")
+    plan.add_argument(
+        "--direct-runs",
+        metavar="SUMMARY_CSV",
+        help="a grid's summary.csv (keras-nmf-compare) of runs trained for a budget directly with the "
+        "same recipe: the report sets each branch beside the direct run of its budget",
+    )
     build_parser(parser=parser.add_argument_group("every run (train.py's flags)"), refuse=_PER_RUN)
     args = parser.parse_args(argv)
     base, _ = config_from_args(parser, args, defaults={"schedule": "wsd", "verbose": 2})
@@ -93,9 +97,8 @@ def main(argv=None):
                 print(f"Budget runs done here: {counts}")
                 code = 3 if counts["failed"] else 0
         report = write_budget_report(runs, out, args.direct_runs)
-    except (KerasNMFError, FileNotFoundError, PermissionError, ModuleNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except KerasNMFError as error:
+        return report_error(error)
     except KeyboardInterrupt:
         print(f"\nInterrupted: rerun the same command to resume (finished runs in {args.out} are kept).")
         return 130

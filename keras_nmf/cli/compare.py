@@ -24,12 +24,11 @@ import argparse
 import importlib
 import sys
 
-from keras_nmf.commands import load_for_command
-
-from keras_nmf.architectures import ARCHITECTURES
+from keras_nmf.commands import load_for_command, report_error
 from keras_nmf.errors import KerasNMFError
+
+from keras_nmf.architectures import ARCHITECTURES, NETWORKS
 from keras_nmf.experiments.variants import BASE_VARIANT, PER_RUN, parse_variant
-from keras_nmf.errors import ConfigError
 from keras_nmf.training.config import with_absolute_data_paths
 from keras_nmf.training.flags import build_parser, config_from_args
 
@@ -47,41 +46,61 @@ def _variant(text):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     allow_abbrev=False)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
     grid = parser.add_argument_group("grid")
-    grid.add_argument("--archs", nargs="+", choices=ARCHITECTURES, default=list(ARCHITECTURES))
+    grid.add_argument("--archs", nargs="+", choices=NETWORKS, default=list(ARCHITECTURES))
     grid.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     grid.add_argument("--out", required=True, help="the grid's directory (shared by every invocation)")
-    grid.add_argument("--variant", dest="variants", action="append", type=_variant, metavar="LABEL:FIELD=VALUE,...",
-                      help="run this variant instead of the base configuration (repeatable), "
-                           "e.g. local:nmf_learning=local or autodiff:backward=autodiff")
+    grid.add_argument(
+        "--variant",
+        dest="variants",
+        action="append",
+        type=_variant,
+        metavar="LABEL:FIELD=VALUE,...",
+        help="run this variant instead of the base configuration (repeatable), "
+        "e.g. local:nmf_learning=local or autodiff:backward=autodiff",
+    )
     grid.add_argument("--summary-only", action="store_true", help="rebuild the report without training")
-    grid.add_argument("--processes", type=int, default=1, metavar="K",
-                      help="train K runs at once, each in its own process (several small networks fill one GPU); "
-                           "output lines are prefixed [p1]..[pK] (default: 1)")
+    grid.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="K",
+        help="train K runs at once, each in its own process (several small networks fill one GPU); "
+        "output lines are prefixed [p1]..[pK] (default: 1)",
+    )
     refused = {name: f"compare.py sets it per run; use {instead}" for name, instead in PER_RUN.items()}
-    refused.update(dict.fromkeys(("branch_from", "branch_epoch"), "compare.py trains each run from the start; decay "
-                                 "branches of wsd trunks: keras-nmf-train --branch-from, or keras_nmf.experiments."
-                                 "budget"))
-    build_parser(parser=parser.add_argument_group("every run (train.py's flags)"), exclude=("variant",),
-                 refuse=refused)
+    refused.update(
+        dict.fromkeys(
+            ("branch_from", "branch_epoch"),
+            "compare.py trains each run from the start; decay "
+            "branches of wsd trunks: keras-nmf-train --branch-from, or keras_nmf.experiments."
+            "budget",
+        )
+    )
+    build_parser(parser=parser.add_argument_group("every run (train.py's flags)"), exclude=("variant",), refuse=refused)
     args = parser.parse_args(argv)
     base, _ = config_from_args(parser, args, defaults={"verbose": 2})  # one line per epoch: readable in a log
     distribute = base.execution.distribute
     if distribute in ONE_NETWORK_PER_PROCESS:
-        parser.error(f"--distribute {distribute} is not accepted here: compare.py trains its runs one after "
-                     "another in one process, and TensorFlow's collectives fail on the second network of another "
-                     "shape (\"Shape mismatch in the collective instance\", tensorflow/tensorflow#62790). Train each "
-                     "run with its own train.py --distribute, or the grid on one device per process (e.g. one "
-                     "compare.py per GPU with CUDA_VISIBLE_DEVICES, sharing --out).")
+        parser.error(
+            f"--distribute {distribute} is not accepted here: compare.py trains its runs one after "
+            "another in one process, and TensorFlow's collectives fail on the second network of another "
+            'shape ("Shape mismatch in the collective instance", tensorflow/tensorflow#62790). Train each '
+            "run with its own train.py --distribute, or the grid on one device per process (e.g. one "
+            "compare.py per GPU with CUDA_VISIBLE_DEVICES, sharing --out)."
+        )
     if args.processes < 1:
         parser.error(f"--processes must be at least 1. Received: {args.processes}")
     if args.processes > 1 and args.summary_only:
         parser.error("--processes trains runs side by side; --summary-only trains nothing. Drop one of them.")
     if args.processes > 1 and distribute != "none":
-        parser.error(f"--processes with --distribute {distribute}: every process would take every device. "
-                     "Use one of them (or one compare.py per device, e.g. with CUDA_VISIBLE_DEVICES).")
+        parser.error(
+            f"--processes with --distribute {distribute}: every process would take every device. "
+            "Use one of them (or one compare.py per device, e.g. with CUDA_VISIBLE_DEVICES)."
+        )
     return args, with_absolute_data_paths(base)
 
 
@@ -95,8 +114,7 @@ def _train_in_processes(argv, runs, processes):
     processes = min(processes, unfinished)
     if processes <= 1:
         return None
-    print(f"{len(runs)} runs planned, {unfinished} to train, {processes} at a time in their own processes.",
-          flush=True)
+    print(f"{len(runs)} runs planned, {unfinished} to train, {processes} at a time in their own processes.", flush=True)
     codes = run_in_processes(grid_command(argv), processes, backend.SHARED_DEVICE_ENVIRONMENT)
     print(f"Grid done: the {processes} processes exited with {', '.join(map(str, codes))}", flush=True)
     return next((code for code in codes if code), 0)
@@ -114,9 +132,8 @@ def main(argv=None):
     try:  # the report's figures need the plots extra: refused now, not after the training
         importlib.import_module("keras_nmf.experiments.plots")
         check_backend_support(base)
-    except (ModuleNotFoundError, ConfigError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except KerasNMFError as error:
+        return report_error(error)
     code = 0
     try:
         out = prepare_output_dir(args.out)
@@ -128,10 +145,8 @@ def main(argv=None):
                 print(f"Grid done: {counts}")
                 code = 3 if counts["failed"] or counts["damaged"] else 0
         summary = write_summary(out)
-    except (KerasNMFError, FileNotFoundError, PermissionError) as error:
-        # e.g. ConfigError: a variant that cannot run with an arch of the grid, or duplicate labels
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except KerasNMFError as error:  # e.g. ConfigError: a variant that cannot run with an arch of the grid
+        return report_error(error)
     except KeyboardInterrupt:
         print(f"\nInterrupted: rerun the same command to resume (finished runs in {out} are kept).")
         return 130

@@ -16,32 +16,43 @@ import argparse
 import json
 import sys
 
-from keras_nmf.commands import load_for_command
+from keras_nmf.commands import load_for_command, report_error
+from keras_nmf.errors import KerasNMFError
 
 from keras_nmf.experiments.cli import positive_int
-from keras_nmf.run_choices import TFDS_DATASETS
-from keras_nmf.training.run_files import RunFileError
+from keras_nmf.training.flags import add_setting_flags
+from keras_nmf.training.settings import RUN_DATA_FIELDS
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", help="a run directory of scripts/train.py, a .keras file, or a preset (a built-in "
-                                      "name such as cnmf_1x1_cifar10, or a folder written by save_to_preset)")
-    parser.add_argument("--data-dir", help="image folder DIR/train/<class>/*, DIR/test/<class>/*")
-    parser.add_argument("--dataset", choices=TFDS_DATASETS, help="tfds data set (without --data-dir; default cifar10)")
-    parser.add_argument("--tfds-dir", help="tensorflow_datasets data directory")
+    parser.add_argument(
+        "model",
+        help="a run directory of scripts/train.py, a .keras file, or a preset (a built-in "
+        "name such as cnmf_1x1_cifar10, or a folder written by save_to_preset)",
+    )
+    # Unset, these are the run's (its config.json), else the defaults.
+    add_setting_flags(
+        parser,
+        RUN_DATA_FIELDS,
+        help={"seed": "seed of the --limit-test subset (default: the run's, else 0)"},
+    )
     parser.add_argument("--batch-size", type=positive_int, default=50)
-    parser.add_argument("--limit-test", type=positive_int, help="evaluate only N (seeded) test images")
-    parser.add_argument("--seed", type=int, help="seed of the --limit-test subset (default: the run's, else 0)")
-    parser.add_argument("--flip-tta", action="store_true",
-                        help="also report the accuracy with test-time augmentation: the class probabilities averaged "
-                             "over each image and its horizontal mirror (not the paper's evaluation)")
+    parser.add_argument(
+        "--flip-tta",
+        action="store_true",
+        help="also report the accuracy with test-time augmentation: the class probabilities averaged "
+        "over each image and its horizontal mirror (not the paper's evaluation)",
+    )
     args = parser.parse_args(argv)  # no Keras yet: --help and usage errors return at once
     load_for_command()
-    from keras_nmf.data import DataError
-    from keras_nmf.errors import PresetError
-    from keras_nmf.training.evaluate import (RUN_DATA_FIELDS, data_settings, evaluate_preset, evaluate_saved_model,
-                                             is_preset, model_file)
+    from keras_nmf.training.evaluate import (
+        data_settings,
+        evaluate_preset,
+        evaluate_saved_model,
+        is_preset,
+        model_file,
+    )
 
     given = {name: getattr(args, name) for name in RUN_DATA_FIELDS}
     try:
@@ -53,15 +64,15 @@ def main(argv=None):
             settings, taken = data_settings(args.model, given)
             if taken:
                 print(f"From the run's config.json: {', '.join(f'{key}={value}' for key, value in taken.items())}")
-            results = evaluate_saved_model(args.model, batch_size=args.batch_size, flip_tta=args.flip_tta,
-                                           **settings)
-    except (DataError, RunFileError, PresetError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"test accuracy {results['test_accuracy']:.4f} | test loss {results['test_loss']:.4f} | "
-          + (f"calibration error {results['test_ece']:.4f} | " if "test_ece" in results else "")
-          + f"{results['test_size']} images"
-          + (f" | with flip TTA {results['test_accuracy_flip_tta']:.4f}" if args.flip_tta else ""))
+            results = evaluate_saved_model(args.model, batch_size=args.batch_size, flip_tta=args.flip_tta, **settings)
+    except KerasNMFError as error:
+        return report_error(error)
+    print(
+        f"test accuracy {results['test_accuracy']:.4f} | test loss {results['test_loss']:.4f} | "
+        + (f"calibration error {results['test_ece']:.4f} | " if "test_ece" in results else "")
+        + f"{results['test_size']} images"
+        + (f" | with flip TTA {results['test_accuracy_flip_tta']:.4f}" if args.flip_tta else "")
+    )
     print(json.dumps(results))
     return 0
 

@@ -16,11 +16,11 @@ OUT/gradient_fidelity.md (the table at N = 20).
 import argparse
 import sys
 
-from keras_nmf.commands import load_for_command
-
+from keras_nmf.commands import load_for_command, report_error
 from keras_nmf.errors import KerasNMFError
+
 from keras_nmf.experiments.cli import FIDELITY_ITERATIONS, add_model_output_arguments, positive_int
-from keras_nmf.training.run_files import atomic_write_text
+from keras_nmf.files import atomic_write_text
 
 
 def main(argv=None):
@@ -41,21 +41,27 @@ def main(argv=None):
     try:
         out = prepare_output_dir(args.out)
         models = [load_fidelity_model(spec, args.seed) for spec in args.models]
-        images, labels = fidelity_batch(models[0][1], args.dataset, args.data_dir, args.tfds_dir, args.batch_size,
-                                        args.seed)
-    except (KerasNMFError, FileNotFoundError, PermissionError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        images, labels = fidelity_batch(
+            models[0][1], args.dataset, args.data_dir, args.tfds_dir, args.batch_size, args.seed
+        )
+    except KerasNMFError as error:
+        return report_error(error)
     rows = []
     with CsvRowWriter(out / "gradient_fidelity.csv", CSV_COLUMNS) as csv_file:
         for label, model in models:
             print(f"{label}: {len(labels)} test images, N in {args.iterations}", flush=True)
-            rows += gradient_fidelity(model, images, labels, args.iterations, label=label,
-                                      implicit_dtype=args.implicit_dtype, on_row=csv_file.write)
+            rows += gradient_fidelity(
+                model,
+                images,
+                labels,
+                args.iterations,
+                label=label,
+                implicit_dtype=args.implicit_dtype,
+                on_row=csv_file.write,
+            )
     plot_gradient_fidelity(rows, out / "gradient_fidelity.png")
     n = 20 if 20 in args.iterations else args.iterations[0]
-    atomic_write_text(out / "gradient_fidelity.md",
-                      f"# Gradient fidelity at N = {n}\n\n{fidelity_table(rows, n)}\n")
+    atomic_write_text(out / "gradient_fidelity.md", f"# Gradient fidelity at N = {n}\n\n{fidelity_table(rows, n)}\n")
     print(fidelity_table(rows, n))
     print(f"Wrote {out / 'gradient_fidelity.csv'}, {out / 'gradient_fidelity.png'}, {out / 'gradient_fidelity.md'}")
     return 0

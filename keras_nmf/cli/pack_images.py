@@ -11,7 +11,8 @@ pack decodes exactly the arrays of the folder. The pack is written atomically.
 import argparse
 import sys
 
-from keras_nmf.training.run_files import RunWriteError
+from keras_nmf.commands import report_error
+from keras_nmf.errors import KerasNMFError
 
 
 def main(argv=None):
@@ -19,16 +20,16 @@ def main(argv=None):
     parser.add_argument("folder", help="the image folder: FOLDER/train/<class>/*, FOLDER/test/<class>/*")
     parser.add_argument("pack", help="the pack file to write (FILE.npz)")
     args = parser.parse_args(argv)  # before the data package (and Keras) loads: --help returns at once
-    from keras_nmf.data.errors import DataError
     from keras_nmf.data.image_pack import pack_image_folder
 
     try:
         counts = pack_image_folder(args.folder, args.pack)
-    except (DataError, RunWriteError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.pack}: {counts['train']} train and {counts['test']} test images, "
-          f"{counts['bytes'] / 2**20:.1f} MiB")
+    except KerasNMFError as error:
+        return report_error(error)
+    print(
+        f"wrote {args.pack}: {counts['train']} train and {counts['test']} test images, "
+        f"{counts['bytes'] / 2**20:.1f} MiB"
+    )
     return 0
 
 

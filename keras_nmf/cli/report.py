@@ -14,8 +14,16 @@ import collections
 import pathlib
 import sys
 
+from keras_nmf.commands import report_error
+from keras_nmf.errors import KerasNMFError
+
 from keras_nmf.experiments.sweeps import (
-    UNREADABLE, collect_trials, completed, format_front, pareto_front, write_trials_csv,
+    UNREADABLE,
+    collect_trials,
+    completed,
+    format_front,
+    pareto_front,
+    write_trials_csv,
 )
 
 
@@ -26,20 +34,23 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         rows = collect_trials(args.directory, print_fn=lambda line: print(line, file=sys.stderr))
-    except FileNotFoundError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except KerasNMFError as error:
+        return report_error(error)
     out = pathlib.Path(args.out or args.directory)
     out.mkdir(parents=True, exist_ok=True)
     write_trials_csv(rows, out / "trials.csv")
     failed = [row for row in rows if row["status"] in ("FAILED", "INVALID")]
     for row in failed:
-        print(f"trial {row['trial_id']} {row['status'].lower()} (width {row['width']}, nmf_groups {row['nmf_groups']}, "
-              f"conv_groups {row['conv_groups']}): {row['reason']}; not plotted")
+        print(
+            f"trial {row['trial_id']} {row['status'].lower()} (width {row['width']}, nmf_groups {row['nmf_groups']}, "
+            f"conv_groups {row['conv_groups']}): {row['reason']}; not plotted"
+        )
     done = completed(rows)
     statuses = collections.Counter(row["status"] for row in rows)
-    print(f"{len(rows)} trials ({', '.join(f'{n} {s.lower()}' for s, n in sorted(statuses.items()))}); "
-          f"wrote {out / 'trials.csv'}")
+    print(
+        f"{len(rows)} trials ({', '.join(f'{n} {s.lower()}' for s, n in sorted(statuses.items()))}); "
+        f"wrote {out / 'trials.csv'}"
+    )
     code = 3 if statuses[UNREADABLE] else 0
     if not done:
         print("No completed trial yet: no front or figure.")

@@ -21,28 +21,35 @@ written row by row as the evaluation goes, then OUT/robustness.png.
 import argparse
 import sys
 
-from keras_nmf.commands import load_for_command
-
+from keras_nmf.commands import load_for_command, report_error
 from keras_nmf.errors import KerasNMFError
+
 from keras_nmf.experiments.cli import add_model_output_arguments
+from keras_nmf.training.flags import add_setting_flags
 from keras_nmf.experiments.perturbations import AUTHORS_PERTURBATIONS, PERTURBATIONS
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_output_arguments(parser, ".keras files saved by this package")
-    parser.add_argument("--limit-test", type=int, help="use N (seeded random) test images, as train.py's --limit-test")
+    add_setting_flags(parser, ("limit_test",))
     parser.add_argument("--steps", type=int, default=21, help="eta steps from 0 to 1 (default 21: 0, 0.05, ...)")
     parser.add_argument("--perturbations", nargs="+", choices=PERTURBATIONS, default=list(AUTHORS_PERTURBATIONS))
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise draws and the test subset")
     parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--holes-observed", action="store_true",
-                        help="under holes, also give each NMF model the holes as its observed input")
+    parser.add_argument(
+        "--holes-observed",
+        action="store_true",
+        help="under holes, also give each NMF model the holes as its observed input",
+    )
     args = parser.parse_args(argv)
     if args.holes_observed and "holes" not in args.perturbations:
         parser.error("--holes-observed needs the holes perturbation: add holes to --perturbations.")
-    for name, value, least in (("--steps", args.steps, 2), ("--limit-test", args.limit_test, 1),
-                               ("--batch-size", args.batch_size, 1)):
+    for name, value, least in (
+        ("--steps", args.steps, 2),
+        ("--limit-test", args.limit_test, 1),
+        ("--batch-size", args.batch_size, 1),
+    ):
         if value is not None and value < least:
             parser.error(f"{name} must be >= {least}. Received: {value}")
     load_for_command()  # only now: --help and usage errors return before Keras loads
@@ -56,22 +63,33 @@ def main(argv=None):
         out = prepare_output_dir(args.out)
         models = load_models(args.models)
         images, labels, train_images = prepare_images(
-            args.dataset, args.data_dir, args.tfds_dir, models[0].input_shape[1:], args.limit_test, args.seed)
-    except (KerasNMFError, FileNotFoundError, PermissionError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+            args.dataset, args.data_dir, args.tfds_dir, models[0].input_shape[1:], args.limit_test, args.seed
+        )
+    except KerasNMFError as error:
+        return report_error(error)
     labels_of_models = model_labels(args.models)
     twins = observed_twins(models, labels_of_models) if args.holes_observed else None
-    print(f"{len(models)} models, {len(labels)} test images, perturbations {', '.join(args.perturbations)}, "
-          f"{args.steps} steps of eta")
+    print(
+        f"{len(models)} models, {len(labels)} test images, perturbations {', '.join(args.perturbations)}, "
+        f"{args.steps} steps of eta"
+    )
     paths = dict(zip(labels_of_models, args.models))
     paths.update({f"{label} +observed": paths[label] for label in twins or ()})
     try:
         with robustness_csv(out / "robustness.csv") as csv_file:
-            rows = evaluate_robustness(models, labels_of_models, images, labels, train_images, args.perturbations,
-                                       args.steps, args.seed, args.batch_size,
-                                       on_row=lambda row: csv_file.write({**row, "path": paths[row["model"]]}),
-                                       observed_twins=twins)
+            rows = evaluate_robustness(
+                models,
+                labels_of_models,
+                images,
+                labels,
+                train_images,
+                args.perturbations,
+                args.steps,
+                args.seed,
+                args.batch_size,
+                on_row=lambda row: csv_file.write({**row, "path": paths[row["model"]]}),
+                observed_twins=twins,
+            )
     except FloatingPointError as error:  # a model output NaN/Inf: say which, no traceback
         print(f"error: {error} The rows measured before it are in {out / 'robustness.csv'}.", file=sys.stderr)
         return 2

@@ -25,13 +25,12 @@ import pathlib
 import sys
 
 from keras_nmf.architectures import SWEEP_GROUPS, SWEEP_WIDTHS
-from keras_nmf.commands import command_line, load_for_command
-from keras_nmf.errors import ConfigError, KerasNMFError
+from keras_nmf.commands import command_line, load_for_command, report_error
+from keras_nmf.errors import KerasNMFError
 from keras_nmf.experiments.cli import positive_int
 from keras_nmf.experiments.outputs import prepare_output_dir
 from keras_nmf.experiments.sweeps import check_trial_files, search_finished
 from keras_nmf.training.flags import build_parser, config_from_args
-from keras_nmf.training.run_files import RunFileError
 
 #: How long a worker waits for the chief oracle before it gives up (--chief-timeout).
 DEFAULT_CHIEF_TIMEOUT_S = 600.0
@@ -42,8 +41,10 @@ SWEEP_DEFAULTS = {"epochs": 20, "val_split": 0.1, "verbose": 2}
 #: The fields the sweep samples: their train.py flags give way to the sweep's list flags of the same names.
 SAMPLED = ("width", "nmf_groups", "conv_groups")
 
-_ONE_TRIAL_PER_WORKER = ("KerasTuner distributes trials over workers itself (KERASTUNER_TUNER_ID, one worker per "
-                         "device); a trial runs on one device")
+_ONE_TRIAL_PER_WORKER = (
+    "KerasTuner distributes trials over workers itself (KERASTUNER_TUNER_ID, one worker per "
+    "device); a trial runs on one device"
+)
 
 #: The train.py flags a trial cannot honour, and why (each is refused with its reason).
 TRIAL_REFUSES = {
@@ -68,12 +69,19 @@ def parse_args(argv=None):
     sweep.add_argument("--conv-groups", type=positive_int, nargs="+", default=list(SWEEP_GROUPS))
     sweep.add_argument("--directory", default="tuning_runs", help="shared by all hosts of a distributed search")
     sweep.add_argument("--project-name", help="default: the arch")
-    sweep.add_argument("--max-trials", type=positive_int,
-                       help="stop after this many trials, finished ones included (default: the whole grid)")
+    sweep.add_argument(
+        "--max-trials",
+        type=positive_int,
+        help="stop after this many trials, finished ones included (default: the whole grid)",
+    )
     sweep.add_argument("--dry-run", action="store_true", help="list the variants, their sizes and cost; no training")
-    sweep.add_argument("--chief-timeout", type=float, default=DEFAULT_CHIEF_TIMEOUT_S,
-                       help="a worker waits this many seconds for the chief oracle to answer (at start and on every "
-                            "request of the sweep), then exits 1 with the way to resume")
+    sweep.add_argument(
+        "--chief-timeout",
+        type=float,
+        default=DEFAULT_CHIEF_TIMEOUT_S,
+        help="a worker waits this many seconds for the chief oracle to answer (at start and on every "
+        "request of the sweep), then exits 1 with the way to resume",
+    )
     args = parser.parse_args(argv)
     recipe, _ = config_from_args(parser, args, defaults=SWEEP_DEFAULTS, exclude=SAMPLED)
     if not recipe.data.val_split:
@@ -82,7 +90,7 @@ def parse_args(argv=None):
         parser.error(f"--chief-timeout must be a finite number of seconds > 0. Received: {args.chief_timeout}")
     try:
         prepare_output_dir(args.directory, flag="--directory")
-    except PermissionError as error:
+    except KerasNMFError as error:
         parser.error(str(error))
     return args, recipe
 
@@ -123,9 +131,12 @@ def wait_for_chief(timeout_s):
     try:
         grpc.channel_ready_future(channel).result(timeout=timeout_s)
     except grpc.FutureTimeoutError:
-        print(f"error: the chief oracle at {chief} did not answer within {timeout_s:g} s. Start the chief "
-              f"(KERASTUNER_TUNER_ID=chief, same command) first, check KERASTUNER_ORACLE_IP and "
-              f"KERASTUNER_ORACLE_PORT, or raise --chief-timeout.", file=sys.stderr)
+        print(
+            f"error: the chief oracle at {chief} did not answer within {timeout_s:g} s. Start the chief "
+            f"(KERASTUNER_TUNER_ID=chief, same command) first, check KERASTUNER_ORACLE_IP and "
+            f"KERASTUNER_ORACLE_PORT, or raise --chief-timeout.",
+            file=sys.stderr,
+        )
         return 1
     finally:
         channel.close()
@@ -143,20 +154,29 @@ def main(argv=None):
     try:
         check_backend_support(recipe)
         check_trial_files(project)  # before the data loads: KerasTuner would fail on a bad record after it
-    except (ConfigError, RunFileError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except KerasNMFError as error:
+        return report_error(error)
     if _worker_and_chief() and not args.dry_run:
         tuner_id, chief = _worker_and_chief()
-        print(f"Worker {tuner_id}: the chief oracle is {chief}; once the data is loaded this worker waits up to "
-              f"{args.chief_timeout:g} s for it (--chief-timeout).", flush=True)
+        print(
+            f"Worker {tuner_id}: the chief oracle is {chief}; once the data is loaded this worker waits up to "
+            f"{args.chief_timeout:g} s for it (--chief-timeout).",
+            flush=True,
+        )
     try:
         data = load_run_data(recipe.data, recipe.optimisation)
-        hypermodel = NMFHyperModel(recipe, data.input_shape, data.num_classes, args.widths, args.nmf_groups,
-                                   args.conv_groups, test_data=data.test, image_shape=data.image_shape)
+        hypermodel = NMFHyperModel(
+            recipe,
+            data.input_shape,
+            data.num_classes,
+            args.widths,
+            args.nmf_groups,
+            args.conv_groups,
+            test_data=data.test,
+            image_shape=data.image_shape,
+        )
     except KerasNMFError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return report_error(error)
     if args.dry_run:
         with process_settings(recipe.optimisation.precision, recipe.optimisation.deterministic):
             estimate_costs(hypermodel, recipe.optimisation.batch_size, data.train_size)
@@ -165,19 +185,35 @@ def main(argv=None):
     if search_finished(project, variants, args.max_trials):
         # Every host stops here on its own: a worker whose chief had already closed the finished search would
         # otherwise wait up to an hour for it (KerasTuner's client timeout).
-        print(f"The search in {project} is finished: nothing to train. Report: {command_line('report')} "
-              f"{args.directory}")
+        print(
+            f"The search in {project} is finished: nothing to train. Report: {command_line('report')} {args.directory}"
+        )
         return 0
     waited = wait_for_chief(args.chief_timeout)
     if waited is not None:
         return waited
     limit_chief_wait(args.chief_timeout)
-    tuner = SweepTuner(hypermodel, max_trials=args.max_trials, seed=recipe.optimisation.seed, directory=args.directory,
-                       project_name=project.name, overwrite=False)
+    tuner = SweepTuner(
+        hypermodel,
+        max_trials=args.max_trials,
+        seed=recipe.optimisation.seed,
+        directory=args.directory,
+        project_name=project.name,
+        overwrite=False,
+    )
     # Every trial sees the same epochs: epoch e's order and augmentation are drawn from (seed, e).
-    status = run_search(tuner, project, variants, args.max_trials, data.stream.from_epoch(0),
-                        validation_data=data.validation, epochs=recipe.budget.epochs, steps_per_epoch=data.stream.steps,
-                        recalibration_data=data.train, verbose=recipe.session.verbose)
+    status = run_search(
+        tuner,
+        project,
+        variants,
+        args.max_trials,
+        data.stream.from_epoch(0),
+        validation_data=data.validation,
+        epochs=recipe.budget.epochs,
+        steps_per_epoch=data.stream.steps,
+        recalibration_data=data.train,
+        verbose=recipe.session.verbose,
+    )
     if status == 0 and "chief" in os.environ.get("KERASTUNER_TUNER_ID", "chief"):
         print(f"Search done; report: {command_line('report')} {args.directory}")
     return status
@@ -194,22 +230,22 @@ def run_search(tuner, project, variants, max_trials, *args, **kwargs):
     """
     import grpc
 
-    from keras_nmf.tuning.hypermodel import TrialLockedError
-
     try:
         tuner.search(*args, **kwargs)
-    except TrialLockedError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except KerasNMFError as error:
+        return report_error(error)
     except grpc.RpcError as error:
         chief = f"{os.environ.get('KERASTUNER_ORACLE_IP')}:{os.environ.get('KERASTUNER_ORACLE_PORT')}"
         if search_finished(project, variants, max_trials):
             print(f"The chief oracle at {chief} closed the finished search in {project}: nothing left to train.")
             return 0
         reason = error.code().name if callable(getattr(error, "code", None)) else type(error).__name__
-        print(f"error: lost the chief oracle at {chief} ({reason}) before the search in {project} "
-              "finished. Restart the chief, then this worker, with the same command: finished trials are kept, "
-              "unfinished ones run again.", file=sys.stderr)
+        print(
+            f"error: lost the chief oracle at {chief} ({reason}) before the search in {project} "
+            "finished. Restart the chief, then this worker, with the same command: finished trials are kept, "
+            "unfinished ones run again.",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -18,39 +18,27 @@ configuration is an error.
 
 import sys
 
-from keras_nmf.commands import load_for_command
+from keras_nmf.commands import load_for_command, report_error
+from keras_nmf.errors import KerasNMFError
 
-from keras_nmf.errors import ConfigError
 from keras_nmf.training.flags import parse_config
-from keras_nmf.training.run_files import RunFileError, RunLockedError, RunWriteError
 
 
 def main(argv=None):
     config, given = parse_config(argv, description=__doc__)  # no Keras yet: --help and usage errors return at once
-    from keras_nmf.data import DataError
     from keras_nmf.training.preflight import check_before_backend
 
     try:
         check_before_backend(config)  # paths, crop and subset sizes: named before the backend loads
-    except (DataError, PermissionError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except KerasNMFError as error:
+        return report_error(error)
     load_for_command()
-    from keras_nmf.ops import InvalidInputError
-    from keras_nmf.training.callbacks import NonFiniteLossError
-    from keras_nmf.training.distribute import DistributeError
     from keras_nmf.training.run import train
 
     try:
         train(config, given=given)
-    except (ConfigError, DataError, DistributeError, RunFileError, RunLockedError, FileNotFoundError,
-            FileExistsError, PermissionError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except RunWriteError:
-        return 4  # train() printed what could not be written, what survived and the resume command
-    except (NonFiniteLossError, InvalidInputError):
-        return 3  # train() printed the epoch (or the layer's input check) and the resume command
+    except KerasNMFError as error:  # exit 3 or 4: train() printed what survived and the resume command
+        return report_error(error)
     except KeyboardInterrupt:
         return 130
     return 0

@@ -30,12 +30,16 @@ def list_image_folder(root, split, class_names=None):
     """
     folder = pathlib.Path(root) / split
     if pathlib.Path(root).exists() and not pathlib.Path(root).is_dir():
-        raise DataError(f"The data directory {root} is a file, not a folder. Pass data_dir=DIR (--data-dir DIR) "
-                        f"with DIR/train/<class>/* and DIR/test/<class>/* (or an image pack made by "
-                        f"keras-nmf-pack-images).")
+        raise DataError(
+            f"The data directory {root} is a file, not a folder. Pass data_dir=DIR (--data-dir DIR) "
+            f"with DIR/train/<class>/* and DIR/test/<class>/* (or an image pack made by "
+            f"keras-nmf-pack-images)."
+        )
     if not pathlib.Path(root).is_dir():
-        raise DataError(f"Data directory not found: {root}. Pass data_dir=DIR (--data-dir DIR) with "
-                        f"DIR/train/<class>/* and DIR/test/<class>/*.")
+        raise DataError(
+            f"Data directory not found: {root}. Pass data_dir=DIR (--data-dir DIR) with "
+            f"DIR/train/<class>/* and DIR/test/<class>/*."
+        )
     if not folder.is_dir():
         raise DataError(
             f"{root} has no '{split}/' folder. An image-folder data set needs "
@@ -46,18 +50,16 @@ def list_image_folder(root, split, class_names=None):
         raise DataError(f"{folder} has no class folders: expected {folder}/<class>/<image files>.")
     if class_names is not None and found != list(class_names):
         raise DataError(
-            f"The classes of {folder} ({', '.join(found)}) differ from those of train/ "
-            f"({', '.join(class_names)})."
+            f"The classes of {folder} ({', '.join(found)}) differ from those of train/ ({', '.join(class_names)})."
         )
     paths, labels = [], []
     for label, name in enumerate(found):
-        files = sorted(
-            str(path) for path in (folder / name).iterdir()
-            if path.suffix.lower() in IMAGE_EXTENSIONS
-        )
+        files = sorted(str(path) for path in (folder / name).iterdir() if path.suffix.lower() in IMAGE_EXTENSIONS)
         if not files:
-            raise DataError(f"The class folder {folder / name} holds no image files ({', '.join(IMAGE_EXTENSIONS)}): "
-                            f"add its images, or remove the folder from train/ and test/.")
+            raise DataError(
+                f"The class folder {folder / name} holds no image files ({', '.join(IMAGE_EXTENSIONS)}): "
+                f"add its images, or remove the folder from train/ and test/."
+            )
         paths.extend(files)
         labels.extend([label] * len(files))
     if not paths:
@@ -96,8 +98,9 @@ def _open_or_raise(path):
         image.load()
         return image
     except (OSError, SyntaxError, ValueError) as error:  # PIL.UnidentifiedImageError is an OSError
-        raise DataError(f"Cannot read image file {path}: {str(error).splitlines()[0]}. "
-                        "Remove or replace the file.") from None
+        raise DataError(
+            f"Cannot read image file {path}: {str(error).splitlines()[0]}. Remove or replace the file."
+        ) from None
 
 
 def _decode_one(path, image_shape):
@@ -143,11 +146,14 @@ def decode_images(paths, image_shape, verbose=False):
         first = wrong_size[0]
         raise DataError(
             f"{paths[first]} is {native[first, 0]}x{native[first, 1]}, but the data set's images are {height}x{width} "
-            f"(the size of its first training image); {wrong_size.size} image(s) differ. Resize or remove them.")
+            f"(the size of its first training image); {wrong_size.size} image(s) differ. Resize or remove them."
+        )
     converted = int(np.sum(native[:, 2] != channels))
     if converted and verbose:
-        print(f"Converted {converted} image(s) with another channel count (grayscale or RGBA) to {channels} "
-              f"channel(s).", flush=True)
+        print(
+            f"Converted {converted} image(s) with another channel count (grayscale or RGBA) to {channels} channel(s).",
+            flush=True,
+        )
     return images
 
 
@@ -176,15 +182,19 @@ def load_image_folder(root, verbose=True, limit_train=None, limit_test=None, see
     keep_train = subset_indices(len(train_paths), limit_train, seed, "train")
     keep_test = subset_indices(len(test_paths), limit_test, seed, "test")
     if verbose:
+
         def count(keep, total):
             return f"{len(keep)} of {total}" if len(keep) < total else f"{total}"
+
         print(
             f"Loading {count(keep_train, len(train_paths))} train and {count(keep_test, len(test_paths))} test "
             f"images ({len(classes)} classes, {image_shape[0]}x{image_shape[1]}x{image_shape[2]}) "
             f"from {os.path.abspath(root)} ...",
             flush=True,
         )
-    train = (decode_images([train_paths[i] for i in keep_train], image_shape, verbose=verbose),
-             train_labels[keep_train])
+    train = (
+        decode_images([train_paths[i] for i in keep_train], image_shape, verbose=verbose),
+        train_labels[keep_train],
+    )
     test = (decode_images([test_paths[i] for i in keep_test], image_shape, verbose=verbose), test_labels[keep_test])
     return train, test, classes

@@ -59,8 +59,12 @@ def _split_arrays(root, split):
     offsets = np.zeros(len(blobs) + 1, np.int64)
     offsets[1:] = np.cumsum([len(blob) for blob in blobs])
     names = np.array([str(pathlib.Path(path).relative_to(pathlib.Path(root) / split)).encode() for path in paths])
-    return {f"{split}_bytes": np.frombuffer(b"".join(blobs), np.uint8), f"{split}_offsets": offsets,
-            f"{split}_labels": labels, f"{split}_names": names}, classes
+    return {
+        f"{split}_bytes": np.frombuffer(b"".join(blobs), np.uint8),
+        f"{split}_offsets": offsets,
+        f"{split}_labels": labels,
+        f"{split}_names": names,
+    }, classes
 
 
 def pack_image_folder(root, pack_path):
@@ -73,27 +77,34 @@ def pack_image_folder(root, pack_path):
         DataError: ``pack_path`` does not end in ``.npz``, or the folder is not an image folder
             (the folder loader's own checks).
     """
-    from keras_nmf.training.run_files import atomic_save
+    from keras_nmf.files import atomic_save
 
     if not is_image_pack(pack_path):
         raise DataError(f"A pack file's name must end in {PACK_SUFFIX}: got {pack_path}.")
     arrays, classes = _split_arrays(root, "train")
     test_arrays, test_classes = _split_arrays(root, "test")
     if test_classes != classes:
-        raise DataError(f"The classes of {root}/test ({', '.join(test_classes)}) differ from those of train/ "
-                        f"({', '.join(classes)}).")
+        raise DataError(
+            f"The classes of {root}/test ({', '.join(test_classes)}) differ from those of train/ "
+            f"({', '.join(classes)})."
+        )
     arrays.update(test_arrays, classes=np.array(classes), format=np.array(PACK_FORMAT))
     atomic_save(pathlib.Path(pack_path), lambda temporary: np.savez(temporary, **arrays))
-    return {"train": len(arrays["train_labels"]), "test": len(arrays["test_labels"]),
-            "bytes": pathlib.Path(pack_path).stat().st_size}
+    return {
+        "train": len(arrays["train_labels"]),
+        "test": len(arrays["test_labels"]),
+        "bytes": pathlib.Path(pack_path).stat().st_size,
+    }
 
 
 def _read_pack(pack_path):
     """The pack's arrays, checked; a missing, truncated or foreign file is a :class:`DataError` naming it."""
     repack = f"Make it again with keras-nmf-pack-images IMAGE_FOLDER {pack_path}."
     if not pathlib.Path(pack_path).is_file():
-        raise DataError(f"Image pack not found: {pack_path}. Pass data_dir=an image folder or a pack file "
-                        f"(--data-dir), or make the pack with keras-nmf-pack-images IMAGE_FOLDER {pack_path}.")
+        raise DataError(
+            f"Image pack not found: {pack_path}. Pass data_dir=an image folder or a pack file "
+            f"(--data-dir), or make the pack with keras-nmf-pack-images IMAGE_FOLDER {pack_path}."
+        )
     try:
         with np.load(pack_path, allow_pickle=False) as archive:
             if "format" not in archive.files or str(archive["format"]) != PACK_FORMAT:
@@ -106,8 +117,9 @@ def _read_pack(pack_path):
     for split in SPLITS:
         offsets, data = arrays.get(f"{split}_offsets"), arrays.get(f"{split}_bytes")
         if offsets is None or data is None or offsets[-1] != data.size or np.any(np.diff(offsets) < 0):
-            raise DataError(f"The image pack {pack_path} is damaged (its {split} offsets do not match its bytes). "
-                            f"{repack}")
+            raise DataError(
+                f"The image pack {pack_path} is damaged (its {split} offsets do not match its bytes). {repack}"
+            )
     return arrays
 
 
@@ -125,6 +137,8 @@ def list_image_pack(pack_path, split, class_names=None):
     if class_names is not None and classes != list(class_names):
         raise DataError(f"The classes of {pack_path} ({', '.join(classes)}) differ from {', '.join(class_names)}.")
     data, offsets = memoryview(arrays[f"{split}_bytes"]), arrays[f"{split}_offsets"]
-    images = [PackedImage(f"{pack_path}:{split}/{name.decode()}", data[start:end])
-              for name, start, end in zip(arrays[f"{split}_names"], offsets[:-1], offsets[1:])]
+    images = [
+        PackedImage(f"{pack_path}:{split}/{name.decode()}", data[start:end])
+        for name, start, end in zip(arrays[f"{split}_names"], offsets[:-1], offsets[1:])
+    ]
     return images, arrays[f"{split}_labels"].astype(np.int64), classes

@@ -1,4 +1,4 @@
-"""``load_dataset``: in-memory uint8 images -> the batches of each split, as ``keras.utils.PyDataset``\s."""
+r"""``load_dataset``: in-memory uint8 images -> the batches of each split, as ``keras.utils.PyDataset``\s."""
 
 import dataclasses
 import math
@@ -46,8 +46,9 @@ def _split_validation(images, labels, fraction, seed):
     order = np.random.default_rng(seed).permutation(len(labels))
     held_out = int(round(len(labels) * fraction))
     if not 0 < held_out < len(labels):
-        raise DataError(f"A validation fraction of {fraction} leaves no validation or no training images "
-                        f"({len(labels)} in all).")
+        raise DataError(
+            f"A validation fraction of {fraction} leaves no validation or no training images ({len(labels)} in all)."
+        )
     keep, val = order[:-held_out], order[-held_out:]
     return (images[keep], labels[keep]), (images[val], labels[val])
 
@@ -65,8 +66,7 @@ class Batches(keras.utils.PyDataset):
     def __init__(self, images, labels, batch_size, order=None, num_batches=None):
         super().__init__()
         self.images, self.labels, self.batch_size = images, labels, batch_size
-        self._order = order or (lambda index: np.arange(index * batch_size, min((index + 1) * batch_size,
-                                                                                 len(labels))))
+        self._order = order or (lambda index: np.arange(index * batch_size, min((index + 1) * batch_size, len(labels))))
         self._num_batches = num_batches
 
     @property
@@ -130,6 +130,7 @@ class TrainStream:
         def order(index):
             epoch, step = divmod(index, self.steps)
             return self.order(first_epoch + epoch)[step * self.batch_size : (step + 1) * self.batch_size]
+
         return order
 
     def epoch(self, epoch):
@@ -141,8 +142,7 @@ class TrainStream:
         return Batches(self.images, self.labels, self.batch_size, self._batch_order(first_epoch))
 
 
-def load_arrays(name="cifar10", data_dir=None, tfds_dir=None, verbose=True, limit_train=None, limit_test=None,
-                seed=0):
+def load_arrays(name="cifar10", data_dir=None, tfds_dir=None, verbose=True, limit_train=None, limit_test=None, seed=0):
     """The raw ``(train, test, class_names)`` arrays of an image folder or a tfds data set.
 
     ``train`` and ``test`` are ``(uint8 images (N, H, W, C), int64 labels)``;

@@ -14,8 +14,9 @@ def checked_crop_size(crop_size, height, width):
     """The crop side: ``crop_size``, or the image side - :data:`CROP_MARGIN`; a crop that does not fit is an error."""
     crop_size = crop_size or min(height, width) - CROP_MARGIN
     if not 0 < crop_size <= min(height, width):
-        raise DataError(f"A crop size of {crop_size} does not fit {height}x{width} images: pass at most "
-                        f"{min(height, width)}.")
+        raise DataError(
+            f"A crop size of {crop_size} does not fit {height}x{width} images: pass at most {min(height, width)}."
+        )
     return crop_size
 
 

@@ -19,8 +19,10 @@ class SubsetSizeError(DataError):
 
     def __init__(self, total, limit, split):
         self.total, self.limit, self.split = total, limit, split
-        super().__init__(f"limit_{split}={limit} (--limit-{split}) is not between 1 and the {total} {split} images. "
-                         f"Pass at most {total}, or leave it out to use them all.")
+        super().__init__(
+            f"limit_{split}={limit} (--limit-{split}) is not between 1 and the {total} {split} images. "
+            f"Pass at most {total}, or leave it out to use them all."
+        )
 
 
 def subset_indices(total, limit, seed, split):

@@ -43,15 +43,17 @@ def load_tfds(name, tfds_dir=None, verbose=True, limit_train=None, limit_test=No
     same seeded subsets (:func:`keras_nmf.data.subsets.subset_indices`).
     """
     if name not in TFDS_DATASETS:
-        raise DataError(f"Unknown dataset {name!r}. Valid choices: {', '.join(TFDS_DATASETS)}, or data_dir=DIR "
-                        f"(--data-dir DIR).")
+        raise DataError(
+            f"Unknown dataset {name!r}. Valid choices: {', '.join(TFDS_DATASETS)}, or data_dir=DIR (--data-dir DIR)."
+        )
     try:
         import tensorflow_datasets as tfds
     except ImportError:
         raise DataError(
             f"Loading '{name}' by name needs tensorflow_datasets, which is not installed: install it "
             "(pip install tensorflow tensorflow-datasets: keras_nmf's tensorflow extra), or train from an image folder: data_dir=DIR (--data-dir DIR) with "
-            "DIR/train/<class>/*.jpg and DIR/test/<class>/*.jpg.") from None
+            "DIR/train/<class>/*.jpg and DIR/test/<class>/*.jpg."
+        ) from None
 
     builder = tfds.builder(name, data_dir=tfds_dir)
     if not builder.is_prepared():

@@ -9,11 +9,19 @@ TensorFlow (``experiments.cli``) imports on a host without it.
 import importlib
 
 _EXPORTS = {
-    "ConfigMismatchError": "grid", "GridRun": "grid", "plan_grid": "grid", "run_grid": "grid",
-    "PERTURBATIONS": "perturbations", "perturb": "perturbations",
+    "ConfigMismatchError": "grid",
+    "GridRun": "grid",
+    "plan_grid": "grid",
+    "run_grid": "grid",
+    "PERTURBATIONS": "perturbations",
+    "perturb": "perturbations",
     "evaluate_robustness": "robustness",
-    "collect_rows": "summary", "summarize": "summary", "write_summary": "summary",
-    "BASE_VARIANT": "variants", "Variant": "variants", "parse_variant": "variants",
+    "collect_rows": "summary",
+    "summarize": "summary",
+    "write_summary": "summary",
+    "BASE_VARIANT": "variants",
+    "Variant": "variants",
+    "parse_variant": "variants",
 }
 
 

@@ -24,7 +24,7 @@ from keras_nmf.experiments.variants import BASE_VARIANT
 from keras_nmf.training import TrainConfig
 from keras_nmf.training.branches import KeptStates
 from keras_nmf.training.config import for_arch
-from keras_nmf.training.run_files import RunLock
+from keras_nmf.files import RunLock
 
 #: What a waiting process sleeps between looks at the trunks it waits for.
 POLL_SECONDS = 60.0
@@ -53,9 +53,11 @@ def branch_epoch(budget, decay_fraction):
     """The epoch a branch of ``budget`` epochs starts its decay: (1 - decay) x budget, which must be whole."""
     epoch = round((1.0 - decay_fraction) * budget, 9)
     if epoch != int(epoch) or epoch < 1:
-        raise ConfigError(f"A budget of {budget} epochs with --decay-fraction {decay_fraction:g} decays from epoch "
-                          f"{epoch:g}: a branch starts from a whole epoch of the trunk. Choose budgets whose "
-                          f"{1.0 - decay_fraction:g} share is a whole number of epochs (e.g. 20, 40, 80 for 0.2).")
+        raise ConfigError(
+            f"A budget of {budget} epochs with --decay-fraction {decay_fraction:g} decays from epoch "
+            f"{epoch:g}: a branch starts from a whole epoch of the trunk. Choose budgets whose "
+            f"{1.0 - decay_fraction:g} share is a whole number of epochs (e.g. 20, 40, 80 for 0.2)."
+        )
     return int(epoch)
 
 
@@ -71,15 +73,21 @@ def plan_budget(base: TrainConfig, archs, seeds, budgets, out) -> list:
         ConfigMismatchError: a run directory holds a run of another configuration.
     """
     if base.optimisation.schedule != "wsd":
-        raise ConfigError(f"A budget curve branches a --schedule wsd trunk; the base is --schedule "
-                          f"{base.optimisation.schedule}. Drop --schedule (wsd is the default here).")
+        raise ConfigError(
+            f"A budget curve branches a --schedule wsd trunk; the base is --schedule "
+            f"{base.optimisation.schedule}. Drop --schedule (wsd is the default here)."
+        )
     if base.optimisation.warmup_fraction:
-        raise ConfigError("--warmup-fraction is a share of each run's steps, so the budgets would not share their "
-                          "warm-up with the trunk: drop it.")
+        raise ConfigError(
+            "--warmup-fraction is a share of each run's steps, so the budgets would not share their "
+            "warm-up with the trunk: drop it."
+        )
     decay = base.optimisation.decay_fraction
     if not decay:
-        raise ConfigError("--decay-fraction 0 leaves the branches without a decay: give the branches' decay (the "
-                          "recipe's 0.2 by default).")
+        raise ConfigError(
+            "--decay-fraction 0 leaves the branches without a decay: give the branches' decay (the "
+            "recipe's 0.2 by default)."
+        )
     budgets = sorted(set(budgets))
     epochs = {budget: branch_epoch(budget, decay) for budget in budgets}
     keep = ",".join(str(epoch) for epoch in epochs.values())
@@ -89,12 +97,17 @@ def plan_budget(base: TrainConfig, archs, seeds, budgets, out) -> list:
         for seed in seeds:
             common = for_arch(base, arch).replace(seed=seed, resume=False)
             trunk_dir = out / f"{arch}-seed{seed}-trunk"
-            trunk = common.replace(decay_fraction=0.0, epochs=max(epochs.values()), keep_epochs=keep,
-                                   logdir=str(trunk_dir))
+            trunk = common.replace(
+                decay_fraction=0.0, epochs=max(epochs.values()), keep_epochs=keep, logdir=str(trunk_dir)
+            )
             runs.append(BudgetRun(arch, BASE_VARIANT, seed, trunk))
             for budget in budgets:
-                branch = common.replace(epochs=budget, branch_from=str(trunk_dir.resolve()),
-                                        branch_epoch=epochs[budget], logdir=str(out / f"{arch}-seed{seed}-e{budget}"))
+                branch = common.replace(
+                    epochs=budget,
+                    branch_from=str(trunk_dir.resolve()),
+                    branch_epoch=epochs[budget],
+                    logdir=str(out / f"{arch}-seed{seed}-e{budget}"),
+                )
                 runs.append(BudgetRun(arch, BASE_VARIANT, seed, branch, budget, epochs[budget]))
     for run in runs:
         check_saved_config(run)
@@ -126,16 +139,22 @@ def run_budget(runs, print_fn=print, train_fn=None, poll_seconds=POLL_SECONDS, s
             waiting = [candidate for candidate in pending if not candidate.ready and _trunk_in_progress(candidate)]
             if not waiting:
                 return counts
-            print_fn(f"Waiting for a branch point: {', '.join(f'{r.name} needs epoch {r.branch_epoch}' for r in waiting)}"
-                     f" (looking again in {poll_seconds:g} s).", flush=True)
+            print_fn(
+                f"Waiting for a branch point: {', '.join(f'{r.name} needs epoch {r.branch_epoch}' for r in waiting)}"
+                f" (looking again in {poll_seconds:g} s).",
+                flush=True,
+            )
             sleep(poll_seconds)
             continue
         try:
             status = run.status
             finished = sum(candidate.status == FINISHED for candidate in runs)
             what = "trunk" if run.is_trunk else f"branch at epoch {run.branch_epoch} to {run.budget} epochs"
-            print_fn(f"[{finished}/{len(runs)} finished] {'resuming' if status == INTERRUPTED else 'training'} "
-                     f"{run.name} ({what})", flush=True)
+            print_fn(
+                f"[{finished}/{len(runs)} finished] {'resuming' if status == INTERRUPTED else 'training'} "
+                f"{run.name} ({what})",
+                flush=True,
+            )
             try:
                 train_fn(run.config.replace(resume=status == INTERRUPTED), given=ALL_FIELDS)
             except NonFiniteLossError:

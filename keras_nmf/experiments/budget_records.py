@@ -24,7 +24,7 @@ import sys
 from keras_nmf.experiments.records import RECORDS_FOLDER, portable_results, without_machine_paths
 from keras_nmf.training.backup import PREVIOUS_STATE_FILE, STATE_FILE
 from keras_nmf.training.branches import KEPT
-from keras_nmf.training.run_files import atomic_save, atomic_write_json, read_json
+from keras_nmf.files import atomic_save, atomic_write_json, read_json
 
 #: The report files copied beside the records.
 REPORT_FILES = ("summary.csv", "summary.md", "budget.png", "learning_curves.png")
@@ -32,8 +32,6 @@ REPORT_FILES = ("summary.csv", "summary.md", "budget.png", "learning_curves.png"
 
 def _copy(source, target):
     atomic_save(target, lambda temporary: shutil.copyfile(source, temporary))
-
-
 
 
 def export_budget(out, destination) -> dict:
@@ -53,8 +51,11 @@ def export_budget(out, destination) -> dict:
         if (run / "epochs.csv").exists():
             _copy(run / "epochs.csv", records / "epochs.csv")
         finished = (run / "results.json").exists()
-        state = None if finished or not (run / "backup" / STATE_FILE).exists() else \
-            read_json(run / "backup" / STATE_FILE, "the run's backup state", "")
+        state = (
+            None
+            if finished or not (run / "backup" / STATE_FILE).exists()
+            else read_json(run / "backup" / STATE_FILE, "the run's backup state", "")
+        )
         if state is None or state["epoch"] == saved.get("branch_epoch"):
             # Finished, or a branch still at its seed (its trunk's kept state, which a restored branch seeds from
             # again): no resume point of its own, and one exported earlier is stale.
@@ -119,8 +120,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.action == "export":
         copied = export_budget(args.source, args.target)
-        print(f"records: {len(copied['finished'])} finished runs ({', '.join(copied['finished']) or 'none'}); "
-              f"resume points {copied['resume_points']}; branch points {copied['branch_points']}; in {args.target}")
+        print(
+            f"records: {len(copied['finished'])} finished runs ({', '.join(copied['finished']) or 'none'}); "
+            f"resume points {copied['resume_points']}; branch points {copied['branch_points']}; in {args.target}"
+        )
     else:
         restored = restore_budget(args.source, args.target)
         print(f"restored into {args.target}: {', '.join(restored) or 'nothing (every run is there already)'}")

@@ -8,11 +8,23 @@ import csv
 import pathlib
 
 from keras_nmf.experiments.csv_rows import write_csv
-from keras_nmf.experiments.summary import PAPER_ACCURACY
-from keras_nmf.training.run_files import RunFileError, atomic_write_text, read_run_results
+from keras_nmf.experiments.summary import published_accuracies
+from keras_nmf.errors import RunFileError
+from keras_nmf.files import atomic_write_text
+from keras_nmf.training.run_files import read_run_results
 
-CSV_COLUMNS = ("network", "seed", "budget_epochs", "branch_epoch", "test_accuracy", "minutes", "decay_minutes",
-               "direct_accuracy", "branch_minus_direct", "run")
+CSV_COLUMNS = (
+    "network",
+    "seed",
+    "budget_epochs",
+    "branch_epoch",
+    "test_accuracy",
+    "minutes",
+    "decay_minutes",
+    "direct_accuracy",
+    "branch_minus_direct",
+    "run",
+)
 
 
 def read_history(run_dir):
@@ -21,8 +33,10 @@ def read_history(run_dir):
     if not path.exists():
         return []
     with open(path, newline="") as handle:
-        return [{key: (float(value) if value not in ("", None) else None) for key, value in row.items()}
-                for row in csv.DictReader(handle)]
+        return [
+            {key: (float(value) if value not in ("", None) else None) for key, value in row.items()}
+            for row in csv.DictReader(handle)
+        ]
 
 
 def branch_rows(runs):
@@ -38,10 +52,18 @@ def branch_rows(runs):
         results = read_run_results(run.run_dir / "results.json")
         history = read_history(run.run_dir)
         seconds = [row.get("seconds") or 0.0 for row in history]
-        rows.append({"network": run.arch, "seed": run.seed, "budget_epochs": run.budget,
-                     "branch_epoch": run.branch_epoch, "test_accuracy": round(100 * results["test_accuracy"], 2),
-                     "minutes": round(sum(seconds) / 60, 1),
-                     "decay_minutes": round(sum(seconds[run.branch_epoch:]) / 60, 1), "run": run.name})
+        rows.append(
+            {
+                "network": run.arch,
+                "seed": run.seed,
+                "budget_epochs": run.budget,
+                "branch_epoch": run.branch_epoch,
+                "test_accuracy": round(100 * results["test_accuracy"], 2),
+                "minutes": round(sum(seconds) / 60, 1),
+                "decay_minutes": round(sum(seconds[run.branch_epoch :]) / 60, 1),
+                "run": run.name,
+            }
+        )
     return rows
 
 
@@ -53,10 +75,16 @@ def trunk_progress(runs):
             continue
         history = read_history(run.run_dir)
         tested = [row for row in history if row.get("test_accuracy") is not None]
-        progress.append({"network": run.arch, "seed": run.seed, "epochs": len(history),
-                         "of": run.config.budget.epochs,
-                         "test_accuracy": round(100 * tested[-1]["test_accuracy"], 2) if tested else None,
-                         "minutes": round(sum(row.get("seconds") or 0.0 for row in history) / 60, 1)})
+        progress.append(
+            {
+                "network": run.arch,
+                "seed": run.seed,
+                "epochs": len(history),
+                "of": run.config.budget.epochs,
+                "test_accuracy": round(100 * tested[-1]["test_accuracy"], 2) if tested else None,
+                "minutes": round(sum(row.get("seconds") or 0.0 for row in history) / 60, 1),
+            }
+        )
     return progress
 
 
@@ -64,9 +92,16 @@ def direct_rows(summary_csv):
     """The runs of a grid's summary.csv (:mod:`keras_nmf.experiments.summary`) as ``{"network", "seed",
     "budget_epochs", "test_accuracy" (%)}``: runs trained for their budget directly, to set beside the branches."""
     with open(summary_csv, newline="") as handle:
-        return [{"network": row["arch"], "seed": int(row["seed"]), "budget_epochs": int(row["epochs"]),
-                 "test_accuracy": round(100 * float(row["test_accuracy"]), 2)}
-                for row in csv.DictReader(handle) if row.get("variant", "base") == "base"]
+        return [
+            {
+                "network": row["arch"],
+                "seed": int(row["seed"]),
+                "budget_epochs": int(row["epochs"]),
+                "test_accuracy": round(100 * float(row["test_accuracy"]), 2),
+            }
+            for row in csv.DictReader(handle)
+            if row.get("variant", "base") == "base"
+        ]
 
 
 def with_direct(rows, direct):
@@ -76,15 +111,21 @@ def with_direct(rows, direct):
     joined = []
     for row in rows:
         accuracy = found.get((row["network"], row["seed"], row["budget_epochs"]))
-        joined.append({**row, "direct_accuracy": accuracy,
-                       "branch_minus_direct": None if accuracy is None else round(row["test_accuracy"] - accuracy, 2)})
+        joined.append(
+            {
+                **row,
+                "direct_accuracy": accuracy,
+                "branch_minus_direct": None if accuracy is None else round(row["test_accuracy"] - accuracy, 2),
+            }
+        )
     return joined
 
 
 def ordering_verdicts(rows):
     """At each budget that two or more networks reached: the networks from best to worst (seeds averaged) against
     the paper's ordering of the same networks, as Markdown lines."""
-    paper_order = sorted(PAPER_ACCURACY, key=PAPER_ACCURACY.get, reverse=True)
+    paper = published_accuracies()
+    paper_order = sorted(paper, key=paper.get, reverse=True)
     lines = []
     for budget in sorted({row["budget_epochs"] for row in rows}):
         accuracy = {}
@@ -97,8 +138,11 @@ def ordering_verdicts(rows):
         ours = sorted(mean, key=mean.get, reverse=True)
         papers = [network for network in paper_order if network in mean]
         ranking = " > ".join(f"`{network}` {mean[network]:.2f}" for network in ours)
-        verdict = "the paper's ordering" if ours == papers else (
-            "not the paper's ordering (" + " > ".join(f"`{network}`" for network in papers) + ")")
+        verdict = (
+            "the paper's ordering"
+            if ours == papers
+            else ("not the paper's ordering (" + " > ".join(f"`{network}`" for network in papers) + ")")
+        )
         lines.append(f"- {budget} epochs: {ranking} %: {verdict}.")
     return lines
 
@@ -106,26 +150,46 @@ def ordering_verdicts(rows):
 def summary_markdown(rows, progress):
     """summary.md: the branches' accuracy by budget beside the paper's number (and a direct run of the budget where
     one exists), the ordering at each budget, and the trunks' progress."""
-    lines = ["| network | seed | budget (epochs) | branch epoch | test accuracy % | direct run % | paper % | minutes | "
-             "decay minutes |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| network | seed | budget (epochs) | branch epoch | test accuracy % | direct run % | paper % | minutes | "
+        "decay minutes |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    paper = published_accuracies()
     for row in sorted(rows, key=lambda r: (r["network"], r["seed"], r["budget_epochs"])):
-        direct = "" if row.get("direct_accuracy") is None else (
-            f"{row['direct_accuracy']:.2f} ({row['branch_minus_direct']:+.2f})")
-        lines.append(f"| `{row['network']}` | {row['seed']} | {row['budget_epochs']} | {row['branch_epoch']} | "
-                     f"{row['test_accuracy']:.2f} | {direct} | {PAPER_ACCURACY.get(row['network'], '')} | "
-                     f"{row['minutes']} | {row['decay_minutes']} |")
+        direct = (
+            ""
+            if row.get("direct_accuracy") is None
+            else (f"{row['direct_accuracy']:.2f} ({row['branch_minus_direct']:+.2f})")
+        )
+        lines.append(
+            f"| `{row['network']}` | {row['seed']} | {row['budget_epochs']} | {row['branch_epoch']} | "
+            f"{row['test_accuracy']:.2f} | {direct} | {paper.get(row['network'], '')} | "
+            f"{row['minutes']} | {row['decay_minutes']} |"
+        )
     verdicts = ordering_verdicts(rows)
     if verdicts:
-        lines += ["", "The ordering at each budget (the paper's: " + " > ".join(
-            f"`{network}`" for network in sorted(PAPER_ACCURACY, key=PAPER_ACCURACY.get, reverse=True)) + "):", "",
-            *verdicts]
-    lines += ["", "Trunks (stable phase, at the peak rate):", "",
-              "| network | seed | epochs trained | of | latest test accuracy % | minutes |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "The ordering at each budget (the paper's: "
+            + " > ".join(f"`{network}`" for network in sorted(paper, key=paper.get, reverse=True))
+            + "):",
+            "",
+            *verdicts,
+        ]
+    lines += [
+        "",
+        "Trunks (stable phase, at the peak rate):",
+        "",
+        "| network | seed | epochs trained | of | latest test accuracy % | minutes |",
+        "|---|---|---|---|---|---|",
+    ]
     for item in progress:
         accuracy = "" if item["test_accuracy"] is None else f"{item['test_accuracy']:.2f}"
-        lines.append(f"| `{item['network']}` | {item['seed']} | {item['epochs']} | {item['of']} | {accuracy} | "
-                     f"{item['minutes']} |")
+        lines.append(
+            f"| `{item['network']}` | {item['seed']} | {item['epochs']} | {item['of']} | {accuracy} | "
+            f"{item['minutes']} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -137,8 +201,15 @@ def learning_curves(runs):
         first = 0 if run.is_trunk else run.branch_epoch
         for row in read_history(run.run_dir):
             if row["epoch"] >= first and row.get("test_accuracy") is not None:
-                curves.append({"network": run.arch, "run": run.name, "kind": "trunk" if run.is_trunk else "branch",
-                               "epoch": int(row["epoch"]), "test_accuracy": row["test_accuracy"]})
+                curves.append(
+                    {
+                        "network": run.arch,
+                        "run": run.name,
+                        "kind": "trunk" if run.is_trunk else "branch",
+                        "epoch": int(row["epoch"]),
+                        "test_accuracy": row["test_accuracy"],
+                    }
+                )
     return curves
 
 
@@ -162,8 +233,12 @@ def write_budget_report(runs, out, direct_summary=None):
     atomic_write_text(out / "summary.md", text)
     networks = {run.arch for run in runs}
     if rows:
-        plot_budget_curve(rows, {network: PAPER_ACCURACY[network] for network in networks if network in PAPER_ACCURACY},
-                          out / "budget.png", [row for row in direct if row["network"] in networks])
+        plot_budget_curve(
+            rows,
+            {network: accuracy for network, accuracy in published_accuracies().items() if network in networks},
+            out / "budget.png",
+            [row for row in direct if row["network"] in networks],
+        )
     curves = learning_curves(runs)
     if curves:
         plot_branch_curves(curves, out / "learning_curves.png")

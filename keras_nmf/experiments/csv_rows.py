@@ -3,7 +3,7 @@
 import csv
 import io
 
-from keras_nmf.training.run_files import atomic_write_text
+from keras_nmf.files import atomic_write_text
 
 
 def write_csv(rows, path, columns):

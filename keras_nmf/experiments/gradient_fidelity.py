@@ -32,9 +32,22 @@ from keras_nmf.losses import CrossEntropyMSE
 from keras_nmf.training.diagnostics import nmf_layers
 
 MODES = ("approx", "implicit")
-CSV_COLUMNS = ("model", "layer", "iterations", "mode", "input_cosine", "input_relative_error", "input_norm_ratio",
-               "kernel_cosine", "kernel_relative_error", "kernel_norm_ratio", "residual_median", "residual_p90",
-               "fallbacks", "patterns")
+CSV_COLUMNS = (
+    "model",
+    "layer",
+    "iterations",
+    "mode",
+    "input_cosine",
+    "input_relative_error",
+    "input_norm_ratio",
+    "kernel_cosine",
+    "kernel_relative_error",
+    "kernel_norm_ratio",
+    "residual_median",
+    "residual_p90",
+    "fallbacks",
+    "patterns",
+)
 
 
 def cosine(a, b):
@@ -71,8 +84,14 @@ def _switched(layer, iterations, backward, implicit_dtype="float32"):
 
 
 def _switches(iterations, backward, implicit_dtype):
-    return {"iterations": iterations, "backward": backward, "check_inputs": False, "implicit_dtype": implicit_dtype,
-            "learning": "backprop", "tolerance": None}
+    return {
+        "iterations": iterations,
+        "backward": backward,
+        "check_inputs": False,
+        "implicit_dtype": implicit_dtype,
+        "learning": "backprop",
+        "tolerance": None,
+    }
 
 
 def _variant(layer, iterations, backward, implicit_dtype="float32"):
@@ -99,7 +118,7 @@ def _clone(model, iterations, backward, implicit_dtype="float32"):
 def _following_layers(model, layer):
     """The layers after ``layer`` in the model's chain (the model must be a chain, as ``build_model``'s are)."""
     layers = [item for item in model.layers if not isinstance(item, keras.layers.InputLayer)]
-    return layers[layers.index(layer) + 1:]
+    return layers[layers.index(layer) + 1 :]
 
 
 def _gradients(layer_copy, tail, layer_inputs, labels, loss_fn, training):
@@ -127,18 +146,27 @@ def layer_fidelity(model, layer, images, labels, iterations, loss_fn=None, train
     for mode in MODES:
         copy = _variant(layer, iterations, mode, implicit_dtype)
         grad_input, grad_kernel = _gradients(copy, tail, layer_inputs, labels, loss_fn, training)
-        fallbacks = int(keras.ops.convert_to_numpy(copy.implicit_fallbacks)) if copy.implicit_fallbacks is not None else 0
-        rows.append({
-            "model": model.name, "layer": layer.name, "iterations": iterations, "mode": mode,
-            "input_cosine": cosine(grad_input, reference[0]),
-            "input_relative_error": relative_error(grad_input, reference[0]),
-            "input_norm_ratio": norm_ratio(grad_input, reference[0]),
-            "kernel_cosine": cosine(grad_kernel, reference[1]),
-            "kernel_relative_error": relative_error(grad_kernel, reference[1]),
-            "kernel_norm_ratio": norm_ratio(grad_kernel, reference[1]),
-            "residual_median": float(np.median(residual)), "residual_p90": float(np.percentile(residual, 90)),
-            "fallbacks": fallbacks, "patterns": int(residual.size),
-        })
+        fallbacks = (
+            int(keras.ops.convert_to_numpy(copy.implicit_fallbacks)) if copy.implicit_fallbacks is not None else 0
+        )
+        rows.append(
+            {
+                "model": model.name,
+                "layer": layer.name,
+                "iterations": iterations,
+                "mode": mode,
+                "input_cosine": cosine(grad_input, reference[0]),
+                "input_relative_error": relative_error(grad_input, reference[0]),
+                "input_norm_ratio": norm_ratio(grad_input, reference[0]),
+                "kernel_cosine": cosine(grad_kernel, reference[1]),
+                "kernel_relative_error": relative_error(grad_kernel, reference[1]),
+                "kernel_norm_ratio": norm_ratio(grad_kernel, reference[1]),
+                "residual_median": float(np.median(residual)),
+                "residual_p90": float(np.percentile(residual, 90)),
+                "fallbacks": fallbacks,
+                "patterns": int(residual.size),
+            }
+        )
     return rows
 
 
@@ -148,23 +176,39 @@ def network_fidelity(model, images, labels, iterations, loss_fn=None, implicit_d
 
     def weight_gradient(backward):
         clone = _clone(model, iterations, backward, implicit_dtype)
-        gradients = backend.gradients(lambda: loss_fn(labels, clone(images, training=True)), [],
-                                      clone.trainable_variables)
+        gradients = backend.gradients(
+            lambda: loss_fn(labels, clone(images, training=True)), [], clone.trainable_variables
+        )
         return np.concatenate([g.ravel() for g in gradients])
 
     reference = weight_gradient("autodiff")
     rows = []
     for mode in MODES:
         gradient = weight_gradient(mode)
-        rows.append({"model": model.name, "layer": "network", "iterations": iterations, "mode": mode,
-                     "kernel_cosine": cosine(gradient, reference),
-                     "kernel_relative_error": relative_error(gradient, reference),
-                     "kernel_norm_ratio": norm_ratio(gradient, reference)})
+        rows.append(
+            {
+                "model": model.name,
+                "layer": "network",
+                "iterations": iterations,
+                "mode": mode,
+                "kernel_cosine": cosine(gradient, reference),
+                "kernel_relative_error": relative_error(gradient, reference),
+                "kernel_norm_ratio": norm_ratio(gradient, reference),
+            }
+        )
     return rows
 
 
-def gradient_fidelity(model, images, labels, iterations=FIDELITY_ITERATIONS, label=None, print_fn=print,
-                      implicit_dtype="float32", on_row=None):
+def gradient_fidelity(
+    model,
+    images,
+    labels,
+    iterations=FIDELITY_ITERATIONS,
+    label=None,
+    print_fn=print,
+    implicit_dtype="float32",
+    on_row=None,
+):
     """Every row of the report for one model: per NMF layer and N, then the whole network per N.
 
     Args:
@@ -188,20 +232,28 @@ def gradient_fidelity(model, images, labels, iterations=FIDELITY_ITERATIONS, lab
     for n in iterations:
         for layer in nmf_layers(model):
             approx, implicit = record(layer_fidelity(model, layer, images, labels, n, implicit_dtype=implicit_dtype))
-            print_fn(f"N={n:3d} {layer.name}: one-step cosine input {approx['input_cosine']:.4f} kernel "
-                     f"{approx['kernel_cosine']:.4f} | implicit kernel {implicit['kernel_cosine']:.4f} | residual "
-                     f"median {approx['residual_median']:.1e} | {time.perf_counter() - start:.0f}s", flush=True)
+            print_fn(
+                f"N={n:3d} {layer.name}: one-step cosine input {approx['input_cosine']:.4f} kernel "
+                f"{approx['kernel_cosine']:.4f} | implicit kernel {implicit['kernel_cosine']:.4f} | residual "
+                f"median {approx['residual_median']:.1e} | {time.perf_counter() - start:.0f}s",
+                flush=True,
+            )
         approx, implicit = record(network_fidelity(model, images, labels, n, implicit_dtype=implicit_dtype))
-        print_fn(f"N={n:3d} network: weight-gradient cosine one-step {approx['kernel_cosine']:.4f}, "
-                 f"implicit {implicit['kernel_cosine']:.4f}", flush=True)
+        print_fn(
+            f"N={n:3d} network: weight-gradient cosine one-step {approx['kernel_cosine']:.4f}, "
+            f"implicit {implicit['kernel_cosine']:.4f}",
+            flush=True,
+        )
     return rows
 
 
 def fidelity_table(rows, iterations=20):
     """Markdown: per layer at one N, cosine and relative error of the one-step and implicit gradients."""
-    lines = ["| model | layer | residual median | one-step: input cos | kernel cos | kernel norm ratio "
-             "| implicit: input cos | kernel cos | kernel rel. error | implicit fallbacks |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| model | layer | residual median | one-step: input cos | kernel cos | kernel norm ratio "
+        "| implicit: input cos | kernel cos | kernel rel. error | implicit fallbacks |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     chosen = [row for row in rows if row["iterations"] == iterations]
     keys = list(dict.fromkeys((row["model"], row["layer"]) for row in chosen))
 
@@ -209,12 +261,14 @@ def fidelity_table(rows, iterations=20):
         return form.format(row[key]) if row.get(key) is not None else "–"
 
     for model, layer in keys:
-        approx, implicit = (next(r for r in chosen if (r["model"], r["layer"], r["mode"]) == (model, layer, mode))
-                            for mode in MODES)
+        approx, implicit = (
+            next(r for r in chosen if (r["model"], r["layer"], r["mode"]) == (model, layer, mode)) for mode in MODES
+        )
         lines.append(
             f"| {model} | {layer} | {value(approx, 'residual_median', '{:.1e}')} "
             f"| {value(approx, 'input_cosine', '{:.4f}')} | {value(approx, 'kernel_cosine', '{:.4f}')} "
             f"| {value(approx, 'kernel_norm_ratio', '{:.3f}')} | {value(implicit, 'input_cosine', '{:.4f}')} "
             f"| {value(implicit, 'kernel_cosine', '{:.4f}')} | {value(implicit, 'kernel_relative_error', '{:.3g}')} "
-            f"| {value(implicit, 'fallbacks', '{}')} / {value(implicit, 'patterns', '{}')} |")
+            f"| {value(implicit, 'fallbacks', '{}')} / {value(implicit, 'patterns', '{}')} |"
+        )
     return "\n".join(lines)

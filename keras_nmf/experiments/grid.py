@@ -19,7 +19,8 @@ from keras_nmf import training
 from keras_nmf.training import TrainConfig
 from keras_nmf.training.config import for_arch, resume_changes
 from keras_nmf.training.settings import FIELD_NAMES
-from keras_nmf.training.run_files import RunLock, read_run_results
+from keras_nmf.files import RunLock
+from keras_nmf.training.run_files import read_run_results
 
 #: Every field of a planned run: what a grid passes to ``train`` as set explicitly.
 ALL_FIELDS = frozenset(FIELD_NAMES)
@@ -68,8 +69,10 @@ class GridRun:
         except RunFileError as error:
             return str(error)
         if not (self.run_dir / "model.keras").is_file():
-            return (f"{self.run_dir} has results.json but no model.keras (deleted, or the copy stopped): it is "
-                    f"not counted as finished. Restore model.keras, or delete {self.run_dir} to train the run again.")
+            return (
+                f"{self.run_dir} has results.json but no model.keras (deleted, or the copy stopped): it is "
+                f"not counted as finished. Restore model.keras, or delete {self.run_dir} to train the run again."
+            )
         return None
 
 
@@ -118,7 +121,9 @@ def plan_grid(base_config: TrainConfig, archs, seeds, variants, out) -> list:
         for variant in variants:
             for arch in archs:
                 config = for_arch(base_config, arch).replace(
-                    seed=seed, variant=variant.label, resume=False,
+                    seed=seed,
+                    variant=variant.label,
+                    resume=False,
                     logdir=str(pathlib.Path(out) / run_name(arch, variant, seed)),
                 )
                 run = GridRun(arch, variant, seed, variant.apply(config))
@@ -150,9 +155,7 @@ def estimate_seconds_left(remaining, seconds_by_kind):
     if not seconds_by_kind:
         return None
     overall = statistics.mean(s for values in seconds_by_kind.values() for s in values)
-    return sum(
-        statistics.mean(seconds_by_kind.get((run.arch, run.variant.label), [overall])) for run in remaining
-    )
+    return sum(statistics.mean(seconds_by_kind.get((run.arch, run.variant.label), [overall])) for run in remaining)
 
 
 def _format_duration(seconds):
@@ -204,7 +207,7 @@ def run_grid(runs, extra_callbacks=(), print_fn=print, train_fn=None) -> dict:
             if status == FINISHED:
                 counts["skipped_finished"] += 1
                 continue
-            remaining = [r for r in runs[index - 1:] if r.status not in (FINISHED, DAMAGED)]
+            remaining = [r for r in runs[index - 1 :] if r.status not in (FINISHED, DAMAGED)]
             action = "resuming" if status == INTERRUPTED else "training"
             print_fn(
                 f"[run {index}/{len(runs)}] {action} {run.name} ({run.arch}, variant {run.variant.label}: "

@@ -12,13 +12,17 @@ from keras_nmf.models import PaperNetwork, copy_weights
 
 def observed_twin(network):
     """``network`` (a ``PaperNetwork`` on the crops) with an ``observed`` input, the same weights."""
-    twin = PaperNetwork.from_config({**network.get_config(), "observed_input": True,
-                                     "name": f"{network.name}_observed"})
+    twin = PaperNetwork.from_config(
+        {**network.get_config(), "observed_input": True, "name": f"{network.name}_observed"}
+    )
     copy_weights(network, twin)
     return twin
 
 
 def observed_twins(networks, labels):
     """``{label: twin}`` for every NMF network among ``networks`` (``PaperNetwork`` instances)."""
-    return {label: observed_twin(network) for network, label in zip(networks, labels)
-            if arch_family(network.arguments["arch"]) == "nmf"}
+    return {
+        label: observed_twin(network)
+        for network, label in zip(networks, labels)
+        if arch_family(network.arguments["arch"]) == "nmf"
+    }

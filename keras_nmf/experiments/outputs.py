@@ -4,6 +4,8 @@ import os
 import pathlib
 import tempfile
 
+from keras_nmf.errors import OutputLocationError
+
 
 def prepare_output_dir(path, flag="--out"):
     """Creates ``path`` (and its parents) and checks that files can be written there.
@@ -23,8 +25,10 @@ def prepare_output_dir(path, flag="--out"):
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
             pass
     except OSError as error:
-        raise PermissionError(f"Cannot write to the output folder {folder}: {error.strerror or error}. "
-                              f"Pass {flag} DIR in a writable place.") from None
+        raise OutputLocationError(
+            f"Cannot write to the output folder {folder}: {error.strerror or error}. "
+            f"Pass {flag} DIR in a writable place."
+        ) from None
     if not os.access(folder, os.W_OK):
-        raise PermissionError(f"Cannot write to the output folder {folder}. Pass {flag} DIR in a writable place.")
+        raise OutputLocationError(f"Cannot write to the output folder {folder}. Pass {flag} DIR in a writable place.")
     return folder

@@ -5,17 +5,21 @@ matplotlib with the Agg backend; one function per figure, taking rows (dicts). `
 tests read its layout), ``plot_*`` write it as a PNG.
 """
 
+from keras_nmf.errors import MissingExtraError
+
 try:
     import matplotlib
 except ModuleNotFoundError:
-    raise ModuleNotFoundError("The experiment figures need matplotlib: pip install matplotlib (keras_nmf's plots extra).") from None
+    raise MissingExtraError(
+        "The experiment figures need matplotlib: pip install matplotlib (keras_nmf's plots extra)."
+    ) from None
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter  # noqa: E402
 
 from keras_nmf.experiments.solvers import SOLVER_NAMES  # noqa: E402
-from keras_nmf.training.run_files import atomic_save  # noqa: E402
+from keras_nmf.files import atomic_save  # noqa: E402
 
 DPI = 120
 
@@ -42,8 +46,15 @@ def draw_figure5(summary):
         offset = (v_index - (len(variants) - 1) / 2) * spread
         groups = [group for group in summary if group["variant"] == variant]
         xs = [archs.index(group["arch"]) + offset for group in groups]
-        axes.errorbar(xs, [g["mean"] for g in groups], yerr=[g["std"] for g in groups], fmt="o", capsize=5,
-                      markersize=7, label=f"{variant} (mean ± std)" if len(variants) > 1 else "mean ± std")
+        axes.errorbar(
+            xs,
+            [g["mean"] for g in groups],
+            yerr=[g["std"] for g in groups],
+            fmt="o",
+            capsize=5,
+            markersize=7,
+            label=f"{variant} (mean ± std)" if len(variants) > 1 else "mean ± std",
+        )
         for x, group in zip(xs, groups):
             axes.scatter([x] * len(group["accuracies"]), group["accuracies"], s=12, color="grey", zorder=3)
     paper_label = "paper (500 epochs)"
@@ -51,8 +62,9 @@ def draw_figure5(summary):
         if group["paper"] is not None:
             v_index = variants.index(group["variant"])
             x = archs.index(group["arch"]) + (v_index - (len(variants) - 1) / 2) * spread
-            axes.hlines(group["paper"], x - spread / 2, x + spread / 2, colors="black", linestyles="dashed",
-                        label=paper_label)
+            axes.hlines(
+                group["paper"], x - spread / 2, x + spread / 2, colors="black", linestyles="dashed", label=paper_label
+            )
             paper_label = None
     axes.set_xticks(range(len(archs)), archs)
     axes.set_xlim(-0.6, len(archs) - 0.4)
@@ -85,9 +97,14 @@ def draw_learning_curves(curves):
         epochs = sorted(by_epoch)
         means = [sum(by_epoch[e]) / len(by_epoch[e]) for e in epochs]
         label = arch if variant == "base" else f"{arch} ({variant})"
-        line, = axes.plot(epochs, means, marker="o", label=label)
-        axes.fill_between(epochs, [min(by_epoch[e]) for e in epochs], [max(by_epoch[e]) for e in epochs],
-                          color=line.get_color(), alpha=0.15)
+        (line,) = axes.plot(epochs, means, marker="o", label=label)
+        axes.fill_between(
+            epochs,
+            [min(by_epoch[e]) for e in epochs],
+            [max(by_epoch[e]) for e in epochs],
+            color=line.get_color(),
+            alpha=0.15,
+        )
     epochs = [row["epoch"] for row in curves]
     axes.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)  # whole epochs, also for a single one
     axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
@@ -114,12 +131,16 @@ def plot_robustness(rows, path):
     """
     perturbations = list(dict.fromkeys(row["perturbation"] for row in rows))
     models = list(dict.fromkeys(row["model"] for row in rows))
-    figure, axes = plt.subplots(1, len(perturbations), figsize=(3.6 * len(perturbations), 3.6),
-                                sharey=True, squeeze=False)
+    figure, axes = plt.subplots(
+        1, len(perturbations), figsize=(3.6 * len(perturbations), 3.6), sharey=True, squeeze=False
+    )
     for axis, perturbation in zip(axes[0], perturbations):
         for model in models:
-            curve = sorted((row["eta"], 100 * row["accuracy"]) for row in rows
-                           if row["model"] == model and row["perturbation"] == perturbation)
+            curve = sorted(
+                (row["eta"], 100 * row["accuracy"])
+                for row in rows
+                if row["model"] == model and row["perturbation"] == perturbation
+            )
             axis.plot([eta for eta, _ in curve], [acc for _, acc in curve], marker=".", label=model)
         axis.set_title(perturbation)
         axis.set_xlabel("η")
@@ -159,11 +180,21 @@ def draw_figure6(rows, front):
     figure.colorbar(points, ax=left, label="CNN / NMF parameters", pad=0.02)
     on_front = {id(row) for row in front}
     edges = ["black" if id(row) in on_front else "none" for row in rows]
-    points = right.scatter(ratios, accuracy, c=params, cmap="plasma", norm=LogNorm(), s=36, edgecolors=edges,
-                           linewidths=1.2, zorder=3)
+    points = right.scatter(
+        ratios, accuracy, c=params, cmap="plasma", norm=LogNorm(), s=36, edgecolors=edges, linewidths=1.2, zorder=3
+    )
     best = max(rows, key=lambda row: row["test_accuracy"])
-    right.scatter([best["cnn_nmf_ratio"]], [100 * best["test_accuracy"]], marker="*", s=260, facecolors="none",
-                  edgecolors="red", linewidths=1.5, label=f"best (ratio {best['cnn_nmf_ratio']:.2f})", zorder=4)
+    right.scatter(
+        [best["cnn_nmf_ratio"]],
+        [100 * best["test_accuracy"]],
+        marker="*",
+        s=260,
+        facecolors="none",
+        edgecolors="red",
+        linewidths=1.5,
+        label=f"best (ratio {best['cnn_nmf_ratio']:.2f})",
+        zorder=4,
+    )
     right.set_xscale("log")
     right.set_xlabel("CNN / NMF parameters")
     right.set_ylabel("test accuracy (%)")
@@ -178,10 +209,22 @@ def draw_figure6(rows, front):
 
 def _accuracy_vs_size(axis, rows, front, title, **colours):
     """Figure 6 (a) on ``axis``: test accuracy against total parameters, the Pareto front as a step line."""
-    points = axis.scatter([row["parameters_total"] for row in rows], [100 * row["test_accuracy"] for row in rows],
-                          s=36, zorder=3, **colours)
-    axis.step([row["parameters_total"] for row in front], [100 * row["test_accuracy"] for row in front],
-              where="post", color="black", linewidth=1.2, label="Pareto front", zorder=2)
+    points = axis.scatter(
+        [row["parameters_total"] for row in rows],
+        [100 * row["test_accuracy"] for row in rows],
+        s=36,
+        zorder=3,
+        **colours,
+    )
+    axis.step(
+        [row["parameters_total"] for row in front],
+        [100 * row["test_accuracy"] for row in front],
+        where="post",
+        color="black",
+        linewidth=1.2,
+        label="Pareto front",
+        zorder=2,
+    )
     axis.set_xscale("log")
     axis.set_xlabel("total parameters")
     axis.set_ylabel("test accuracy (%)")
@@ -207,8 +250,15 @@ def _percent_ticks(axis, minimum_span=2.0):
 def _legend_below(axis):
     """The legend under the axes' labels, in columns: it covers no point and takes no width from the axes."""
     handles, labels = axis.get_legend_handles_labels()
-    axis.legend(handles, labels, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16),
-                ncols=min(len(labels), 3), frameon=False)
+    axis.legend(
+        handles,
+        labels,
+        fontsize=8,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.16),
+        ncols=min(len(labels), 3),
+        frameon=False,
+    )
 
 
 def _save(figure, path):
@@ -240,15 +290,21 @@ def plot_gradient_fidelity(rows, path):
         layers = list(dict.fromkeys(row["layer"] for row in mine))
         for axis, mode in zip(axes_row[:2], ("approx", "implicit")):
             for layer in layers:
-                points = sorted((row["iterations"], row["kernel_cosine"]) for row in mine
-                                if row["layer"] == layer and row["mode"] == mode)
+                points = sorted(
+                    (row["iterations"], row["kernel_cosine"])
+                    for row in mine
+                    if row["layer"] == layer and row["mode"] == mode
+                )
                 axis.plot(*zip(*points), marker="o", label=layer, linestyle="--" if layer == "network" else "-")
             title = "one-step (eqs. 18-19)" if mode == "approx" else "implicit (fixed point)"
             _log_n_axis(axis, "cosine to autodiff (kernel gradient)", f"{model}: {title}")
         axis = axes_row[2]
         for layer in layers:
-            points = sorted((row["iterations"], row["residual_median"]) for row in mine
-                            if row["layer"] == layer and row["mode"] == "approx" and row.get("residual_median"))
+            points = sorted(
+                (row["iterations"], row["residual_median"])
+                for row in mine
+                if row["layer"] == layer and row["mode"] == "approx" and row.get("residual_median")
+            )
             if points:
                 axis.plot(*zip(*points), marker="o", label=layer)
         axis.set_yscale("log")
@@ -273,14 +329,18 @@ def draw_solvers(rows):
     figure, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
     for colour, layer in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"], layers):
         for solver, marker, style in (("mu", "o", "-"), ("squarem", "s", "--"), ("anderson", "^", ":")):
-            mine = sorted((row for row in rows if row["layer"] == layer and row["solver"] == solver),
-                          key=lambda row: -row["tolerance"])
+            mine = sorted(
+                (row for row in rows if row["layer"] == layer and row["solver"] == solver),
+                key=lambda row: -row["tolerance"],
+            )
             if not mine:
                 continue
             label = f"{layer}, {SOLVER_NAMES[solver]}"
             tolerances = [row["tolerance"] for row in mine]
-            for axis, values in ((axes[0], [row["mean_updates"] for row in mine]),
-                                 (axes[1], [row["seconds"] * 1000 for row in mine])):
+            for axis, values in (
+                (axes[0], [row["mean_updates"] for row in mine]),
+                (axes[1], [row["seconds"] * 1000 for row in mine]),
+            ):
                 axis.plot(tolerances, values, marker=marker, linestyle=style, color=colour, label=label)
     for axis, ylabel in zip(axes, ("mean updates per pattern", "time of the factorisation (ms)")):
         axis.set_xscale("log")
@@ -315,13 +375,19 @@ def draw_budget_curve(rows, paper, direct=()):
             if row["network"] == network:
                 by_budget.setdefault(row["budget_epochs"], []).append(row["test_accuracy"])
         xs = sorted(by_budget)
-        line, = axes.plot(xs, [sum(by_budget[x]) / len(by_budget[x]) for x in xs], marker="o", label=network)
+        (line,) = axes.plot(xs, [sum(by_budget[x]) / len(by_budget[x]) for x in xs], marker="o", label=network)
         if network in paper:
             axes.axhline(paper[network], color=line.get_color(), linestyle="--", linewidth=1)
         points = [row for row in direct if row["network"] == network]
         if points:
-            axes.scatter([row["budget_epochs"] for row in points], [row["test_accuracy"] for row in points],
-                         facecolors="none", edgecolors=line.get_color(), s=60, zorder=3)
+            axes.scatter(
+                [row["budget_epochs"] for row in points],
+                [row["test_accuracy"] for row in points],
+                facecolors="none",
+                edgecolors=line.get_color(),
+                s=60,
+                zorder=3,
+            )
     axes.set_xscale("log", base=2)
     axes.set_xticks(budgets, [str(budget) for budget in budgets])
     axes.xaxis.set_minor_formatter(NullFormatter())
@@ -355,14 +421,20 @@ def draw_branch_curves(curves):
     figure, axes = plt.subplots(figsize=(7.2, 4.8), layout="constrained")
     colours, labelled = {}, set()
     # Trunks first: each network's colour is its trunk's.
-    runs = sorted(dict.fromkeys((row["network"], row["run"], row["kind"]) for row in curves),
-                  key=lambda key: key[2] != "trunk")
+    runs = sorted(
+        dict.fromkeys((row["network"], row["run"], row["kind"]) for row in curves), key=lambda key: key[2] != "trunk"
+    )
     for network, run, kind in runs:
         points = sorted((row["epoch"], 100 * row["test_accuracy"]) for row in curves if row["run"] == run)
         label = f"{network} {'trunk' if kind == 'trunk' else 'decay branches'}"
-        line, = axes.plot([x for x, _ in points], [y for _, y in points], color=colours.get(network),
-                          linewidth=1.0 if kind == "branch" else 1.8, marker="." if kind == "branch" else None,
-                          label=None if label in labelled else label)
+        (line,) = axes.plot(
+            [x for x, _ in points],
+            [y for _, y in points],
+            color=colours.get(network),
+            linewidth=1.0 if kind == "branch" else 1.8,
+            marker="." if kind == "branch" else None,
+            label=None if label in labelled else label,
+        )
         labelled.add(label)
         colours.setdefault(network, line.get_color())
     _accuracy_by_epoch(axes, "Learning curves: the trunks at the peak rate, and each branch's decay")

@@ -38,8 +38,9 @@ def run_in_processes(command, processes, environment=None, print_fn=print) -> li
     env = {**(environment or {}), **os.environ}
     children, relays = [], []
     for index in range(1, processes + 1):
-        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                                 bufsize=1)
+        child = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, bufsize=1
+        )
         relay = threading.Thread(target=_relay, args=(child.stdout, f"[p{index}] ", print_fn), daemon=True)
         relay.start()
         children.append(child)

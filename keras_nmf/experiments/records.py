@@ -20,7 +20,7 @@ import tarfile
 
 from keras_nmf.experiments.summary import write_summary
 from keras_nmf.training.settings import DataSettings
-from keras_nmf.training.run_files import atomic_save, atomic_write_json
+from keras_nmf.files import atomic_save, atomic_write_json
 
 #: The report files of :func:`keras_nmf.experiments.summary.write_summary` that are copied (nmf_cost.* go in the archive).
 REPORT_FILES = ("summary.csv", "summary.md", "figure5.png", "learning_curves.png")
@@ -93,8 +93,9 @@ def export_finished_runs(grid, destination, presets=None, preset_seeds=(0,), pre
         results = portable_results(json.loads((run / "results.json").read_text()), run.name)
         atomic_write_json(records / "config.json", config)
         atomic_write_json(records / "results.json", results)
-        atomic_save(records / "epochs.csv", lambda temporary, source=run / "epochs.csv": shutil.copyfile(source,
-                                                                                                        temporary))
+        atomic_save(
+            records / "epochs.csv", lambda temporary, source=run / "epochs.csv": shutil.copyfile(source, temporary)
+        )
         # A run restored from its committed records has no model.keras: its preset was written when it finished.
         if presets is not None and config["seed"] in preset_seeds and (run / "model.keras").exists():
             preset = pathlib.Path(presets) / preset_name.format(run=run.name, arch=config["arch"])
@@ -112,7 +113,10 @@ def _preset_holds(preset, results):
         return False
     written = json.loads(metadata.read_text())
     return (written.get("run_test_accuracy"), written.get("epochs"), written.get("git_commit")) == (
-        results["test_accuracy"], results["epochs_run"], results.get("git_commit"))
+        results["test_accuracy"],
+        results["epochs_run"],
+        results.get("git_commit"),
+    )
 
 
 def portable_results(results, run_name):
@@ -142,8 +146,11 @@ def main(argv=None):
     parser.add_argument("destination")
     parser.add_argument("--plain", action="store_true", help="finished runs only, as plain files under run_records/")
     parser.add_argument("--presets", metavar="DIR", help="with --plain: the seed-0 networks' trained presets go here")
-    parser.add_argument("--preset-name", default="{run}",
-                        help="each preset's folder under DIR, from {run} and {arch} (default: %(default)s)")
+    parser.add_argument(
+        "--preset-name",
+        default="{run}",
+        help="each preset's folder under DIR, from {run} and {arch} (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     if args.presets and not args.plain:
         parser.error("--presets goes with --plain")
@@ -152,8 +159,7 @@ def main(argv=None):
         print(f"records: {len(names)} finished runs copied to {args.destination}: {', '.join(names) or 'none'}")
         return 0
     counts = write_grid_records(args.grid, args.destination)
-    print(f"records: {counts['finished']} of {counts['runs']} runs finished, written to {args.destination}",
-          flush=True)
+    print(f"records: {counts['finished']} of {counts['runs']} runs finished, written to {args.destination}", flush=True)
     return 0
 
 

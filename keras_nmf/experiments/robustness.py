@@ -89,8 +89,20 @@ def accuracy(model, images, labels, batch_size):
     return float(np.mean(np.argmax(probabilities, axis=-1) == labels))
 
 
-def evaluate_robustness(models, labels_of_models, images, labels, train_images, perturbations=AUTHORS_PERTURBATIONS,
-                        steps=21, seed=0, batch_size=100, print_fn=print, on_row=None, observed_twins=None):
+def evaluate_robustness(
+    models,
+    labels_of_models,
+    images,
+    labels,
+    train_images,
+    perturbations=AUTHORS_PERTURBATIONS,
+    steps=21,
+    seed=0,
+    batch_size=100,
+    print_fn=print,
+    on_row=None,
+    observed_twins=None,
+):
     """Accuracy of every model under every perturbation at eta = 0, 1/(steps-1), ..., 1.
 
     ``on_row(row)`` is called as soon as each row is measured (e.g. a
@@ -115,14 +127,17 @@ def evaluate_robustness(models, labels_of_models, images, labels, train_images, 
             evaluations += [(twin, f"{label} +observed", [perturbed, mask]) for label, twin in observed_twins.items()]
         for model, label, inputs in evaluations:
             value = accuracy(model, inputs, labels, batch_size)
-            rows.append({"model": label, "perturbation": kind, "eta": round(eta, 6), "accuracy": value,
-                         "images": len(labels)})
+            rows.append(
+                {"model": label, "perturbation": kind, "eta": round(eta, 6), "accuracy": value, "images": len(labels)}
+            )
             if on_row is not None:
                 on_row(rows[-1])
             line.append(f"{label} {100 * value:.1f}%")
         left = (time.perf_counter() - start) / done * (len(conditions) - done)
-        print_fn(f"[{done}/{len(conditions)}] {kind} eta={eta:.2f}: {' | '.join(line)} | ~{left / 60:.0f} min left",
-                 flush=True)
+        print_fn(
+            f"[{done}/{len(conditions)}] {kind} eta={eta:.2f}: {' | '.join(line)} | ~{left / 60:.0f} min left",
+            flush=True,
+        )
     return rows
 
 

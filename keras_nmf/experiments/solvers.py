@@ -22,12 +22,29 @@ TOLERANCES = (1e-3, 1e-4, 1e-5, 1e-6)
 SOLVER_NAMES = {"mu": "plain updates", "squarem": "SQUAREM", "anderson": "Anderson"}
 #: The fixed point's tolerance, and the most updates a pattern may use.
 REFERENCE_TOLERANCE, MAX_UPDATES = 1e-8, 10_000
-CSV_COLUMNS = ("layer", "patterns", "solver", "tolerance", "mean_updates", "median_updates", "max_updates",
-               "seconds", "max_distance_to_fixed_point")
+CSV_COLUMNS = (
+    "layer",
+    "patterns",
+    "solver",
+    "tolerance",
+    "mean_updates",
+    "median_updates",
+    "max_updates",
+    "seconds",
+    "max_distance_to_fixed_point",
+)
 
 
-def measure_solvers(classifier, images, layer_names, tolerances=TOLERANCES, repeats=3, print_fn=print,
-                    reference_tolerance=REFERENCE_TOLERANCE, solvers=SOLVERS):
+def measure_solvers(
+    classifier,
+    images,
+    layer_names,
+    tolerances=TOLERANCES,
+    repeats=3,
+    print_fn=print,
+    reference_tolerance=REFERENCE_TOLERANCE,
+    solvers=SOLVERS,
+):
     """Rows of :data:`CSV_COLUMNS` for every layer, solver and tolerance (see the module docstring).
 
     Args:
@@ -64,12 +81,23 @@ def measure_solvers(classifier, images, layer_names, tolerances=TOLERANCES, repe
         for tolerance in tolerances:
             for solver in solvers:
                 h, used, seconds = factorize({"tolerance": tolerance, "solver": solver})
-                rows.append({"layer": name, "patterns": int(used.size), "solver": solver, "tolerance": tolerance,
-                             "mean_updates": float(np.mean(used)), "median_updates": float(np.median(used)),
-                             "max_updates": int(np.max(used)), "seconds": seconds,
-                             "max_distance_to_fixed_point": float(np.abs(h - fixed_point).max())})
-                print_fn(f"{name} {solver:>8} tol {tolerance:.0e}: {rows[-1]['mean_updates']:8.1f} updates (mean), "
-                         f"{seconds * 1000:8.1f} ms, |h - h*| <= {rows[-1]['max_distance_to_fixed_point']:.1e}")
+                rows.append(
+                    {
+                        "layer": name,
+                        "patterns": int(used.size),
+                        "solver": solver,
+                        "tolerance": tolerance,
+                        "mean_updates": float(np.mean(used)),
+                        "median_updates": float(np.median(used)),
+                        "max_updates": int(np.max(used)),
+                        "seconds": seconds,
+                        "max_distance_to_fixed_point": float(np.abs(h - fixed_point).max()),
+                    }
+                )
+                print_fn(
+                    f"{name} {solver:>8} tol {tolerance:.0e}: {rows[-1]['mean_updates']:8.1f} updates (mean), "
+                    f"{seconds * 1000:8.1f} ms, |h - h*| <= {rows[-1]['max_distance_to_fixed_point']:.1e}"
+                )
     return rows
 
 
@@ -79,9 +107,11 @@ def _solved(factorization):
 
 def markdown_table(rows):
     """The rows as a Markdown table, each accelerated solver beside the plain updates (``mu``) with the ratios."""
-    lines = ["| layer | patterns | tolerance | solver | updates (mean / max) | fewer updates | time | speed-up | "
-             "max \\|h − h*\\| |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| layer | patterns | tolerance | solver | updates (mean / max) | fewer updates | time | speed-up | "
+        "max \\|h − h*\\| |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     plain = {(row["layer"], row["tolerance"]): row for row in rows if row["solver"] == "mu"}
     for row in rows:
         mu = plain[(row["layer"], row["tolerance"])]
@@ -89,7 +119,8 @@ def markdown_table(rows):
             f"| {row['layer']} | {row['patterns']:,} | {row['tolerance']:.0e} | {SOLVER_NAMES[row['solver']]} | "
             f"{row['mean_updates']:.1f} / {row['max_updates']} | {mu['mean_updates'] / row['mean_updates']:.1f}× | "
             f"{row['seconds'] * 1000:.0f} ms | {mu['seconds'] / row['seconds']:.1f}× | "
-            f"{row['max_distance_to_fixed_point']:.1e} |")
+            f"{row['max_distance_to_fixed_point']:.1e} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -113,11 +144,12 @@ def main(argv=None):
     from keras_nmf.experiments.csv_rows import write_csv
     from keras_nmf.experiments.plots import plot_solvers
     from keras_nmf.models import ImageClassifier
-    from keras_nmf.training.run_files import atomic_write_text
+    from keras_nmf.files import atomic_write_text
 
     classifier = ImageClassifier.from_preset(args.preset)
-    _, (images, _), _ = load_arrays(data_dir=args.data_dir, verbose=False, limit_train=1, limit_test=args.images,
-                                    seed=0)
+    _, (images, _), _ = load_arrays(
+        data_dir=args.data_dir, verbose=False, limit_train=1, limit_test=args.images, seed=0
+    )
     rows = measure_solvers(classifier, images, args.layers, repeats=args.repeats)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(rows, out / "solvers.csv", CSV_COLUMNS)

@@ -14,23 +14,47 @@ import statistics
 from keras_nmf import schedules
 from keras_nmf.experiments.csv_rows import write_csv
 from keras_nmf.experiments.nmf_cost import cost_rows, write_cost_table
-from keras_nmf.models import ARCHITECTURES
-from keras_nmf.training.run_files import atomic_write_text, read_run_results
+from keras_nmf.architectures import ARCHITECTURES, NETWORKS
+from keras_nmf.files import atomic_write_text
+from keras_nmf.training.run_files import read_run_results
+from keras_nmf.errors import MissingFileError
 
-#: CIFAR-10 test accuracy (%) published by the authors (5 seeds, 500 epochs, full data): the paper's text
-#: for cnn, cnmf and cnmf_1x1, and their Figure 5 (figures/accuracies.png of github mahbodnr/deep_nmf) for
-#: cnn_1x1 ("CNN+1x1 Conv", 82.8 % at about 168k parameters).
-PAPER_ACCURACY = {"cnn": 81.0, "cnmf": 81.5, "cnn_1x1": 82.8, "cnmf_1x1": 83.7}
-#: Paper section 4.2: CNMF with NMF weights from the local (unsupervised) rule.
-PAPER_LOCAL_LEARNING_ACCURACY = {"cnmf": 32.0}
+
+def published_accuracies():
+    """``{network: the paper's CIFAR-10 test accuracy %}`` of the networks it has one for
+    (:attr:`keras_nmf.architectures.NetworkSpec.published_accuracy`)."""
+    return {name: spec.published_accuracy for name, spec in NETWORKS.items() if spec.published_accuracy is not None}
+
 
 CSV_COLUMNS = (
-    "run", "arch", "variant", "seed", "parameters_total", "parameters_nmf", "parameters_cnn", "test_accuracy",
-    "epochs", "train_images", "test_images", "train_seconds", "precision", "backward", "nmf_learning", "schedule",
+    "run",
+    "arch",
+    "variant",
+    "seed",
+    "parameters_total",
+    "parameters_nmf",
+    "parameters_cnn",
+    "test_accuracy",
+    "epochs",
+    "train_images",
+    "test_images",
+    "train_seconds",
+    "precision",
+    "backward",
+    "nmf_learning",
+    "schedule",
 )
-_CSV_NUMBERS = {"seed": int, "parameters_total": int, "parameters_nmf": int, "parameters_cnn": int,
-                "test_accuracy": float, "epochs": int, "train_images": int, "test_images": int,
-                "train_seconds": float}
+_CSV_NUMBERS = {
+    "seed": int,
+    "parameters_total": int,
+    "parameters_nmf": int,
+    "parameters_cnn": int,
+    "test_accuracy": float,
+    "epochs": int,
+    "train_images": int,
+    "test_images": int,
+    "train_seconds": float,
+}
 
 
 def paper_accuracy(arch, config):
@@ -45,9 +69,9 @@ def paper_accuracy(arch, config):
     if config.get("nmf_divergence", "kl") != "kl" or config.get("nmf_tolerance") is not None:
         return None
     if "local" in str(config.get("nmf_learning", "backprop")).split(","):
-        return PAPER_LOCAL_LEARNING_ACCURACY.get(arch)
+        return getattr(NETWORKS.get(arch), "published_local_learning_accuracy", None)
     if config.get("backward", "approx") == "approx":
-        return PAPER_ACCURACY.get(arch)
+        return getattr(NETWORKS.get(arch), "published_accuracy", None)
     return None
 
 
@@ -65,28 +89,37 @@ def collect_rows(out) -> list:
     for results_path in sorted(pathlib.Path(out).glob("*/results.json")):
         results = read_run_results(results_path)
         config, parameters = results["config"], results["parameters"]
-        rows.append({
-            "run": results_path.parent.name,
-            "arch": results["arch"],
-            "variant": config.get("variant", "base"),
-            "seed": config["seed"],
-            "parameters_total": parameters["trainable"],
-            "parameters_nmf": parameters["nmf"],
-            "parameters_cnn": parameters["cnn"],
-            "test_accuracy": results["test_accuracy"],
-            "epochs": results["epochs_run"],
-            "train_images": results["data"]["train_size"],
-            "train_seconds": round(results["train_seconds"], 1),
-            "precision": results["precision"],
-            "backward": config["backward"],
-            "nmf_learning": config["nmf_learning"],
-            "schedule": schedule_text(config),
-            "test_images": results["data"]["test_size"],
-            "paper_accuracy": paper_accuracy(results["arch"], config),
-        })
+        rows.append(
+            {
+                "run": results_path.parent.name,
+                "arch": results["arch"],
+                "variant": config.get("variant", "base"),
+                "seed": config["seed"],
+                "parameters_total": parameters["trainable"],
+                "parameters_nmf": parameters["nmf"],
+                "parameters_cnn": parameters["cnn"],
+                "test_accuracy": results["test_accuracy"],
+                "epochs": results["epochs_run"],
+                "train_images": results["data"]["train_size"],
+                "train_seconds": round(results["train_seconds"], 1),
+                "precision": results["precision"],
+                "backward": config["backward"],
+                "nmf_learning": config["nmf_learning"],
+                "schedule": schedule_text(config),
+                "test_images": results["data"]["test_size"],
+                "paper_accuracy": paper_accuracy(results["arch"], config),
+            }
+        )
     arch_order = {arch: index for index, arch in enumerate(ARCHITECTURES)}
-    rows.sort(key=lambda row: (row["variant"] != "base", row["variant"], arch_order.get(row["arch"], 99),
-                               row["arch"], row["seed"]))
+    rows.sort(
+        key=lambda row: (
+            row["variant"] != "base",
+            row["variant"],
+            arch_order.get(row["arch"], 99),
+            row["arch"],
+            row["seed"],
+        )
+    )
     return rows
 
 
@@ -117,8 +150,15 @@ def collect_curves(out, rows) -> list:
         with open(pathlib.Path(out) / row["run"] / "epochs.csv", newline="") as handle:
             for epoch in csv.DictReader(handle):
                 if epoch.get("test_accuracy"):
-                    curves.append({"arch": row["arch"], "variant": row["variant"], "seed": row["seed"],
-                                   "epoch": int(epoch["epoch"]), "test_accuracy": float(epoch["test_accuracy"])})
+                    curves.append(
+                        {
+                            "arch": row["arch"],
+                            "variant": row["variant"],
+                            "seed": row["seed"],
+                            "epoch": int(epoch["epoch"]),
+                            "test_accuracy": float(epoch["test_accuracy"]),
+                        }
+                    )
     return curves
 
 
@@ -134,22 +174,27 @@ def summarize(rows) -> list:
     for (arch, variant), members in groups.items():
         accuracies = [100 * row["test_accuracy"] for row in members]
         budgets = sorted({(row["epochs"], row["train_images"], row["test_images"]) for row in members})
-        summary.append({
-            "arch": arch,
-            "variant": variant,
-            "runs": len(members),
-            "seeds": [row["seed"] for row in members],
-            "mean": statistics.mean(accuracies),
-            "std": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0,
-            "accuracies": accuracies,
-            "paper": members[0]["paper_accuracy"],
-            "parameters": (members[0]["parameters_total"], members[0]["parameters_nmf"],
-                           members[0]["parameters_cnn"]),
-            "budgets": budgets,
-            "minutes": statistics.mean(row["train_seconds"] for row in members) / 60,
-            "setting": f"backward {members[0]['backward']}, NMF learning {members[0]['nmf_learning']}, "
-                       f"{members[0]['schedule']}",
-        })
+        summary.append(
+            {
+                "arch": arch,
+                "variant": variant,
+                "runs": len(members),
+                "seeds": [row["seed"] for row in members],
+                "mean": statistics.mean(accuracies),
+                "std": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0,
+                "accuracies": accuracies,
+                "paper": members[0]["paper_accuracy"],
+                "parameters": (
+                    members[0]["parameters_total"],
+                    members[0]["parameters_nmf"],
+                    members[0]["parameters_cnn"],
+                ),
+                "budgets": budgets,
+                "minutes": statistics.mean(row["train_seconds"] for row in members) / 60,
+                "setting": f"backward {members[0]['backward']}, NMF learning {members[0]['nmf_learning']}, "
+                f"{members[0]['schedule']}",
+            }
+        )
     return summary
 
 
@@ -205,7 +250,7 @@ def write_summary(out) -> list:
     out = pathlib.Path(out)
     rows = collect_rows(out)
     if not rows:
-        raise FileNotFoundError(f"No finished run (<run>/results.json) under {out}: nothing to summarise.")
+        raise MissingFileError(f"No finished run (<run>/results.json) under {out}: nothing to summarise.")
     summary = summarize(rows)
     write_csv(rows, out / "summary.csv", CSV_COLUMNS)
     write_markdown(summary, out / "summary.md", out)

@@ -13,13 +13,23 @@ import json
 import pathlib
 
 from keras_nmf.experiments.csv_rows import write_csv
+from keras_nmf.errors import MissingFileError
 
 #: Metric columns, as :meth:`tuning.hypermodel.NMFHyperModel.fit` names them.
-METRIC_COLUMNS = ("parameters_total", "parameters_nmf", "parameters_cnn", "cnn_nmf_ratio", "val_accuracy",
-                  "test_accuracy", "epochs", "seconds")
+METRIC_COLUMNS = (
+    "parameters_total",
+    "parameters_nmf",
+    "parameters_cnn",
+    "cnn_nmf_ratio",
+    "val_accuracy",
+    "test_accuracy",
+    "epochs",
+    "seconds",
+)
 INTEGER_METRICS = ("parameters_total", "parameters_nmf", "parameters_cnn", "epochs")
-CSV_COLUMNS = ("trial_id", "status", "width", "nmf_groups", "conv_groups") + METRIC_COLUMNS + (
-    "worker", "host", "reason")
+CSV_COLUMNS = (
+    ("trial_id", "status", "width", "nmf_groups", "conv_groups") + METRIC_COLUMNS + ("worker", "host", "reason")
+)
 
 
 def check_trial_files(project):
@@ -31,15 +41,21 @@ def check_trial_files(project):
     Raises:
         RunFileError: naming the file and the fix.
     """
-    from keras_nmf.training.run_files import read_json
+    from keras_nmf.files import read_json
 
     project = pathlib.Path(project)
     if (project / "oracle.json").exists():
-        read_json(project / "oracle.json", "the search's KerasTuner oracle state",
-                  f"Restore it, or delete {project} to start the search again (its finished trials are lost).")
+        read_json(
+            project / "oracle.json",
+            "the search's KerasTuner oracle state",
+            f"Restore it, or delete {project} to start the search again (its finished trials are lost).",
+        )
     for trial_path in sorted(project.glob("trial_*/trial.json")):
-        read_json(trial_path, "a KerasTuner trial record",
-                  f"Delete {trial_path.parent} to run that trial again; the other trials are kept.")
+        read_json(
+            trial_path,
+            "a KerasTuner trial record",
+            f"Delete {trial_path.parent} to run that trial again; the other trials are kept.",
+        )
 
 
 def find_project(directory):
@@ -55,8 +71,8 @@ def find_project(directory):
     if len(projects) == 1:
         return projects[0]
     if not projects:
-        raise FileNotFoundError(f"No KerasTuner search (oracle.json) in {directory} or its subfolders.")
-    raise FileNotFoundError(f"{directory} holds several searches; name one: {', '.join(map(str, projects))}")
+        raise MissingFileError(f"No KerasTuner search (oracle.json) in {directory} or its subfolders.")
+    raise MissingFileError(f"{directory} holds several searches; name one: {', '.join(map(str, projects))}")
 
 
 def _reason(trial):
@@ -84,29 +100,43 @@ def collect_trials(directory, print_fn=print) -> list:
             record_path = trial_path.parent / "record.json"
             record = json.loads(record_path.read_text()) if record_path.exists() else {}
         except (OSError, ValueError, KeyError, TypeError) as error:  # json.JSONDecodeError is a ValueError
-            reason = (f"{trial_path} is unreadable ({type(error).__name__}: {error}): restore it, or delete the "
-                      f"trial folder to run the trial again")
+            reason = (
+                f"{trial_path} is unreadable ({type(error).__name__}: {error}): restore it, or delete the "
+                f"trial folder to run the trial again"
+            )
             print_fn(f"trial {trial_path.parent.name}: {reason}")
-            rows.append({"trial_id": trial_path.parent.name.removeprefix("trial_"), "status": UNREADABLE,
-                         "width": None, "nmf_groups": None, "conv_groups": None,
-                         **{name: None for name in METRIC_COLUMNS}, "worker": None, "host": None, "reason": reason})
+            rows.append(
+                {
+                    "trial_id": trial_path.parent.name.removeprefix("trial_"),
+                    "status": UNREADABLE,
+                    "width": None,
+                    "nmf_groups": None,
+                    "conv_groups": None,
+                    **{name: None for name in METRIC_COLUMNS},
+                    "worker": None,
+                    "host": None,
+                    "reason": reason,
+                }
+            )
             continue
         values = trial.hyperparameters.values
         metrics = {}
         for name in METRIC_COLUMNS:
             value = trial.metrics.get_last_value(name) if trial.metrics.exists(name) else None
             metrics[name] = int(value) if value is not None and name in INTEGER_METRICS else value
-        rows.append({
-            "trial_id": trial.trial_id,
-            "status": trial.status,
-            "width": values.get("width"),
-            "nmf_groups": values.get("nmf_groups"),
-            "conv_groups": values.get("conv_groups"),
-            **metrics,
-            "worker": record.get("worker"),
-            "host": record.get("host"),
-            "reason": _reason(trial) if trial.status in ("FAILED", "INVALID") else None,
-        })
+        rows.append(
+            {
+                "trial_id": trial.trial_id,
+                "status": trial.status,
+                "width": values.get("width"),
+                "nmf_groups": values.get("nmf_groups"),
+                "conv_groups": values.get("conv_groups"),
+                **metrics,
+                "worker": record.get("worker"),
+                "host": record.get("host"),
+                "reason": _reason(trial) if trial.status in ("FAILED", "INVALID") else None,
+            }
+        )
     return rows
 
 
@@ -163,11 +193,15 @@ def write_trials_csv(rows, path):
 
 def format_front(front) -> str:
     """The Pareto front as a Markdown table."""
-    lines = ["| parameters | CNN/NMF ratio | width | NMF groups | conv groups | test accuracy % | val accuracy % |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| parameters | CNN/NMF ratio | width | NMF groups | conv groups | test accuracy % | val accuracy % |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for row in front:
         ratio = f"{row['cnn_nmf_ratio']:.3f}" if row.get("cnn_nmf_ratio") is not None else "–"
         val = f"{100 * row['val_accuracy']:.1f}" if row.get("val_accuracy") is not None else "–"
-        lines.append(f"| {row['parameters_total']:,} | {ratio} | {row['width']} | {row['nmf_groups'] if row['nmf_groups'] is not None else '–'} "
-                     f"| {row['conv_groups']} | {100 * row['test_accuracy']:.1f} | {val} |")
+        lines.append(
+            f"| {row['parameters_total']:,} | {ratio} | {row['width']} | {row['nmf_groups'] if row['nmf_groups'] is not None else '–'} "
+            f"| {row['conv_groups']} | {100 * row['test_accuracy']:.1f} | {val} |"
+        )
     return "\n".join(lines)

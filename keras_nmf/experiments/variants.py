@@ -84,7 +84,9 @@ def parse_variant(text: str) -> Variant:
         if not equals:
             raise ConfigError(f"Variant {label!r}: {assignment!r} is not FIELD=VALUE. {form}. Received: {text!r}")
         if field in RESERVED_FIELDS:
-            raise ConfigError(f"Variant {label!r} cannot set {field!r}: the comparison sets it per run. Received: {text!r}")
+            raise ConfigError(
+                f"Variant {label!r} cannot set {field!r}: the comparison sets it per run. Received: {text!r}"
+            )
         if field not in names:
             raise ConfigError(
                 f"Variant {label!r}: unknown field {field!r}. Valid fields: "

@@ -49,7 +49,7 @@ def crop_and_flip(images, tops, lefts, flips, crop_size):
     rows = ops.expand_dims(tops, 1) + steps  # (B, crop)
     columns = ops.expand_dims(lefts, 1) + ops.where(ops.expand_dims(flips, 1), crop_size - 1 - steps, steps)
     base = ops.arange(batch, dtype="int32") * (height * width)
-    flat = (ops.reshape(base, (-1, 1, 1)) + ops.expand_dims(rows, 2) * width + ops.expand_dims(columns, 1))
+    flat = ops.reshape(base, (-1, 1, 1)) + ops.expand_dims(rows, 2) * width + ops.expand_dims(columns, 1)
     pixels = ops.reshape(images, (-1, channels))
     return ops.reshape(ops.take(pixels, ops.reshape(flat, (-1,)), axis=0), (batch, crop_size, crop_size, channels))
 
@@ -104,11 +104,15 @@ class PaperAugmentation(keras.layers.Layer):
 
     def build(self, input_shape):
         if len(input_shape) != 4 or not all(input_shape[1:]):
-            raise ValueError(f"PaperAugmentation takes images (batch, height, width, channels) of a fixed size. "
-                             f"Received: input_shape={input_shape}")
+            raise ValueError(
+                f"PaperAugmentation takes images (batch, height, width, channels) of a fixed size. "
+                f"Received: input_shape={input_shape}"
+            )
         if not self.crop_size <= min(input_shape[1], input_shape[2]):
-            raise ValueError(f"`crop_size` {self.crop_size} does not fit {input_shape[1]}x{input_shape[2]} images: "
-                             f"pass at most {min(input_shape[1], input_shape[2])}.")
+            raise ValueError(
+                f"`crop_size` {self.crop_size} does not fit {input_shape[1]}x{input_shape[2]} images: "
+                f"pass at most {min(input_shape[1], input_shape[2])}."
+            )
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.crop_size, self.crop_size, input_shape[3])

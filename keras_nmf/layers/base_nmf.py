@@ -10,6 +10,7 @@ from keras_nmf import backend, ops
 from keras_nmf.nmf_arguments import NMF_OPTION_NAMES, NMFOptions, validate_h0
 from keras_nmf.ops import diagnostics
 
+
 @dataclasses.dataclass
 class NMFFactorization:
     """One NMF layer's factorisation of its input, pattern by pattern (``layer.factorize``).
@@ -77,13 +78,15 @@ class BaseNMF(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         # The one place the NMF options are checked and stored; the properties below read them.
-        self.options = NMFOptions(iterations, epsilon, backward, learning, implicit_dtype, divergence, tolerance,
-                                  solver)
+        self.options = NMFOptions(
+            iterations, epsilon, backward, learning, implicit_dtype, divergence, tolerance, solver
+        )
         if implicit_dtype == "float64" and not backend.float64_available():
             raise ValueError(
                 "`implicit_dtype='float64'` needs float64 arithmetic, which Keras gives on TensorFlow, and on JAX with "
                 "JAX_ENABLE_X64=1 (set it before starting Python); on PyTorch Keras computes float64 in float32. "
-                "Use implicit_dtype='float32' here.")
+                "Use implicit_dtype='float32' here."
+            )
         for name, value in (("check_inputs", check_inputs), ("return_reconstruction", return_reconstruction)):
             if not isinstance(value, (bool, numbers.Integral)):
                 raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
@@ -93,8 +96,7 @@ class BaseNMF(keras.layers.Layer):
         self.h0_kernel = None
         self._fallback_count = None
         self.kernel_initializer = keras.initializers.get(
-            kernel_initializer
-            or keras.initializers.RandomUniform(minval=0.0, maxval=1.0)
+            kernel_initializer or keras.initializers.RandomUniform(minval=0.0, maxval=1.0)
         )
         self.check_inputs = bool(check_inputs)
 
@@ -114,15 +116,20 @@ class BaseNMF(keras.layers.Layer):
             # int64 where the backend computes in 64 bits. Made on every backend, so that saved weights load on any
             # of them, and counted where a backward can assign it (implicit_fallbacks).
             self._fallback_count = self.add_weight(
-                name="implicit_fallbacks", shape=(), initializer="zeros", trainable=False,
-                dtype="int64" if backend.float64_available() else "int32")
+                name="implicit_fallbacks",
+                shape=(),
+                initializer="zeros",
+                trainable=False,
+                dtype="int64" if backend.float64_available() else "int32",
+            )
 
     def _add_h0_kernel(self, units):
         """With ``h0="trainable"``: the free vector v of the learned h(0) = |v| / sum |v| (per group for grouped
         layers), the reparametrisation of eq. 20; ones, so training starts from the uniform h(0) = 1/I."""
         if self.h0 == "trainable":
-            self.h0_kernel = self.add_weight(name="h0_kernel", shape=(units,), initializer="ones", trainable=True,
-                                             autocast=False)
+            self.h0_kernel = self.add_weight(
+                name="h0_kernel", shape=(units,), initializer="ones", trainable=True, autocast=False
+            )
 
     def _prepare_initial_h(self, initial_h, x, h_shape, training):
         """h(0) in the layer's output layout (float32), or None for h(0) = 1/I: the call's ``initial_h`` (checked),
@@ -133,10 +140,13 @@ class BaseNMF(keras.layers.Layer):
             shape = (keras.ops.shape(x)[0],) + tuple(h_shape[1:])
             return keras.ops.broadcast_to(keras.ops.abs(self.h0_kernel.value), shape)
         shape, expected = tuple(initial_h.shape), tuple(h_shape)
-        if len(shape) != len(expected) or any(a is not None and b is not None and a != b
-                                              for a, b in zip(shape, expected)):
-            raise ValueError(f"Layer '{self.name}': `initial_h` must have the shape of the layer's output h for this "
-                             f"input, {expected}. Received: initial_h.shape={shape}")
+        if len(shape) != len(expected) or any(
+            a is not None and b is not None and a != b for a, b in zip(shape, expected)
+        ):
+            raise ValueError(
+                f"Layer '{self.name}': `initial_h` must have the shape of the layer's output h for this "
+                f"input, {expected}. Received: initial_h.shape={shape}"
+            )
         initial_h = keras.ops.cast(initial_h, "float32")
         if self.check_inputs:
             initial_h = ops.check_initial_h(initial_h, self.name, bool(training))
@@ -149,13 +159,17 @@ class BaseNMF(keras.layers.Layer):
         except Exception:  # a symbolic variable (built inside a traced function): nothing to read
             return
         if kernel.size > 1 and float(kernel.max()) == float(kernel.min()):
-            what = ("all zero: W = 0 and the layer outputs 0 with a zero gradient" if not kernel.any() else
-                    "constant: every column of W is the same, h stays at 1/I and every filter gets the same "
-                    "gradient")
+            what = (
+                "all zero: W = 0 and the layer outputs 0 with a zero gradient"
+                if not kernel.any()
+                else "constant: every column of W is the same, h stays at 1/I and every filter gets the same gradient"
+            )
             warnings.warn(
                 f"Layer '{self.name}': the initial kernel from "
                 f"kernel_initializer={type(self.kernel_initializer).__name__} is {what}, so this NMF layer is dead. "
-                f"Use a random non-negative initializer (the default, Uniform(0, 1)).", stacklevel=3)
+                f"Use a random non-negative initializer (the default, Uniform(0, 1)).",
+                stacklevel=3,
+            )
 
     def _empty_batch(self, x, output_shape):
         """The output of an empty batch (static batch size 0), in the compute dtype: zeros, connected to the input
@@ -177,11 +191,14 @@ class BaseNMF(keras.layers.Layer):
             return None
         shape, target = tuple(observed.shape), tuple(x.shape)
         compatible = len(shape) == len(target) and all(
-            a in (1, b) or a is None or b is None for a, b in zip(shape, target))
+            a in (1, b) or a is None or b is None for a, b in zip(shape, target)
+        )
         if not compatible:
-            raise ValueError(f"Layer '{self.name}': `observed` must have the input's shape {target} or broadcast to "
-                             f"it (e.g. one channel); 1 marks an observed entry, 0 a missing one. Received: "
-                             f"observed.shape={shape}")
+            raise ValueError(
+                f"Layer '{self.name}': `observed` must have the input's shape {target} or broadcast to "
+                f"it (e.g. one channel); 1 marks an observed entry, 0 a missing one. Received: "
+                f"observed.shape={shape}"
+            )
         observed = keras.ops.cast(observed, "float32")
         if self.check_inputs:
             observed = ops.check_mask(observed, self.name, bool(training))
@@ -262,8 +279,10 @@ class BaseNMF(keras.layers.Layer):
 
 
 def _read_only_option(name):
-    return property(lambda layer: getattr(layer.options, name),
-                    doc=f"``options.{name}`` (:class:`keras_nmf.NMFOptions`), read-only: the options are set once.")
+    return property(
+        lambda layer: getattr(layer.options, name),
+        doc=f"``options.{name}`` (:class:`keras_nmf.NMFOptions`), read-only: the options are set once.",
+    )
 
 
 for _name in NMF_OPTION_NAMES:

@@ -21,8 +21,7 @@ def _int_pair(value, name):
         return tuple(positive_int(v, name) for v in pair)
     except (TypeError, ValueError):
         raise ValueError(
-            f"`{name}` must be a positive int or a pair of positive ints. "
-            f"Received: {name}={value}"
+            f"`{name}` must be a positive int or a pair of positive ints. Received: {name}={value}"
         ) from None
 
 
@@ -161,11 +160,21 @@ class CNMF2D(BaseNMF):
         solver: str = "mu",
         **kwargs,
     ):
-        super().__init__(iterations=iterations, epsilon=epsilon, backward=backward, learning=learning,
-                         kernel_initializer=kernel_initializer, check_inputs=check_inputs,
-                         implicit_dtype=implicit_dtype, divergence=divergence, tolerance=tolerance,
-                         return_reconstruction=return_reconstruction, h0=h0, solver=solver,
-                         **kwargs)
+        super().__init__(
+            iterations=iterations,
+            epsilon=epsilon,
+            backward=backward,
+            learning=learning,
+            kernel_initializer=kernel_initializer,
+            check_inputs=check_inputs,
+            implicit_dtype=implicit_dtype,
+            divergence=divergence,
+            tolerance=tolerance,
+            return_reconstruction=return_reconstruction,
+            h0=h0,
+            solver=solver,
+            **kwargs,
+        )
         filters = positive_int(filters, "filters")
         groups = positive_int(groups, "groups")
         if filters % groups != 0:
@@ -176,12 +185,11 @@ class CNMF2D(BaseNMF):
             )
         padding = str(padding).lower()
         if padding not in PADDINGS:
-            raise ValueError(
-                f"`padding` must be one of {PADDINGS}. Received: padding={padding!r}"
-            )
+            raise ValueError(f"`padding` must be one of {PADDINGS}. Received: padding={padding!r}")
         if chunk_elements is not None:
-            chunk_elements = positive_int(chunk_elements, "chunk_elements",
-                                          " (pattern entries processed at a time; or None)")
+            chunk_elements = positive_int(
+                chunk_elements, "chunk_elements", " (pattern entries processed at a time; or None)"
+            )
         self.filters = filters
         self.kernel_size = _int_pair(kernel_size, "kernel_size")
         self.strides = _int_pair(strides, "strides")
@@ -195,8 +203,7 @@ class CNMF2D(BaseNMF):
         channels = input_shape[-1]
         if channels is None or input_shape[1] is None or input_shape[2] is None:
             raise ValueError(
-                f"Layer '{self.name}' needs static height, width and channels. "
-                f"Received: input_shape={input_shape}"
+                f"Layer '{self.name}' needs static height, width and channels. Received: input_shape={input_shape}"
             )
         if channels % self.groups != 0:
             raise ValueError(
@@ -250,10 +257,7 @@ class CNMF2D(BaseNMF):
         """Whole images per chunk within ``chunk_elements`` (at least one), or None."""
         if self.chunk_elements is None:
             return None
-        entries_per_image = (
-            output_shape[1] * output_shape[2]
-            * self.kernel_size[0] * self.kernel_size[1] * channels
-        )
+        entries_per_image = output_shape[1] * output_shape[2] * self.kernel_size[0] * self.kernel_size[1] * channels
         return max(1, self.chunk_elements // entries_per_image)
 
     def call(self, inputs, observed=None, initial_h=None, training=None):
@@ -264,11 +268,19 @@ class CNMF2D(BaseNMF):
         observed = self._prepare_observed(observed, x, training)
         start = self._prepare_initial_h(initial_h, x, output_shape, training)
         weights = self._grouped_weights()
-        h = ops.patchwise_nmf(x, weights, self.geometry, self.options,
-                              images_per_chunk=self._images_per_chunk(output_shape, x.shape[-1]),
-                              fallback_counter=self._fallback_counter(), observed=observed, initial_h=start)
-        return self._outputs(ops.merge_groups(h, output_shape[1:3]),
-                             lambda: self._reconstruction(x, observed, weights, h))
+        h = ops.patchwise_nmf(
+            x,
+            weights,
+            self.geometry,
+            self.options,
+            images_per_chunk=self._images_per_chunk(output_shape, x.shape[-1]),
+            fallback_counter=self._fallback_counter(),
+            observed=observed,
+            initial_h=start,
+        )
+        return self._outputs(
+            ops.merge_groups(h, output_shape[1:3]), lambda: self._reconstruction(x, observed, weights, h)
+        )
 
     def _reconstruction(self, x, observed, weights, h):
         """Each patch's W h times its (observed) L1 sum, folded back onto the image; overlaps averaged."""

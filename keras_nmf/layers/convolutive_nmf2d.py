@@ -13,11 +13,15 @@ from keras_nmf.ops.nmf import initial_activations
 
 #: The shared NMF options this layer refuses away from their defaults, and why.
 _REFUSED = {
-    "divergence": ("kl", "its update is the KL one of eq. 3 with convolutions (the beta-divergence updates of "
-                         "CNMF2D are per patch)"),
+    "divergence": (
+        "kl",
+        "its update is the KL one of eq. 3 with convolutions (the beta-divergence updates of CNMF2D are per patch)",
+    ),
     "learning": ("backprop", "the local rule of section 4.2 is written for patches"),
-    "solver": ("mu", "the accelerated solvers run on the patch layers' (P, I) activations; the images run the plain "
-               "updates"),
+    "solver": (
+        "mu",
+        "the accelerated solvers run on the patch layers' (P, I) activations; the images run the plain updates",
+    ),
     "implicit_dtype": ("float32", "it applies to backward='implicit' only, which this layer does not offer"),
 }
 
@@ -105,24 +109,56 @@ class ConvolutiveNMF2D(BaseNMF):
     (None, 24, 24, 32)
     """
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", groups=1, normalize="image", iterations=20,
-                 epsilon=None, backward="approx", learning="backprop", kernel_initializer=None, check_inputs=True,
-                 implicit_dtype="float32", divergence="kl", tolerance=None, return_reconstruction=False,
-                 h0="uniform", solver="mu", **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        groups=1,
+        normalize="image",
+        iterations=20,
+        epsilon=None,
+        backward="approx",
+        learning="backprop",
+        kernel_initializer=None,
+        check_inputs=True,
+        implicit_dtype="float32",
+        divergence="kl",
+        tolerance=None,
+        return_reconstruction=False,
+        h0="uniform",
+        solver="mu",
+        **kwargs,
+    ):
         if backward == "implicit":
             raise ValueError(
                 "ConvolutiveNMF2D does not offer backward='implicit': its fixed point couples every position of an "
                 "image, so the implicit gradient needs a linear system of (H' W' filters)^2 entries per image. Use "
-                "backward='approx' (one update at the final h) or 'autodiff'. Received: backward='implicit'")
+                "backward='approx' (one update at the final h) or 'autodiff'. Received: backward='implicit'"
+            )
         given = dict(divergence=divergence, learning=learning, solver=solver, implicit_dtype=implicit_dtype)
         for name, (default, reason) in _REFUSED.items():
             if given[name] != default:
-                raise ValueError(f"ConvolutiveNMF2D takes `{name}` at its default {default!r} only: {reason}. "
-                                 f"Received: {name}={given[name]!r}")
-        super().__init__(iterations=iterations, epsilon=epsilon, backward=backward, learning=learning,
-                         kernel_initializer=kernel_initializer, check_inputs=check_inputs,
-                         implicit_dtype=implicit_dtype, divergence=divergence, tolerance=tolerance,
-                         return_reconstruction=return_reconstruction, h0=h0, solver=solver, **kwargs)
+                raise ValueError(
+                    f"ConvolutiveNMF2D takes `{name}` at its default {default!r} only: {reason}. "
+                    f"Received: {name}={given[name]!r}"
+                )
+        super().__init__(
+            iterations=iterations,
+            epsilon=epsilon,
+            backward=backward,
+            learning=learning,
+            kernel_initializer=kernel_initializer,
+            check_inputs=check_inputs,
+            implicit_dtype=implicit_dtype,
+            divergence=divergence,
+            tolerance=tolerance,
+            return_reconstruction=return_reconstruction,
+            h0=h0,
+            solver=solver,
+            **kwargs,
+        )
         self.filters = positive_int(filters, "filters")
         self.groups = positive_int(groups, "groups")
         if self.filters % self.groups:
@@ -131,8 +167,10 @@ class ConvolutiveNMF2D(BaseNMF):
         if self.padding not in PADDINGS:
             raise ValueError(f"`padding` must be one of {PADDINGS}. Received: padding={padding!r}")
         if normalize not in convolutive.NORMALIZATIONS:
-            raise ValueError(f"`normalize` must be one of {convolutive.NORMALIZATIONS}: h sums to 1 over the whole "
-                             f"map or over the filters at each position. Received: normalize={normalize!r}")
+            raise ValueError(
+                f"`normalize` must be one of {convolutive.NORMALIZATIONS}: h sums to 1 over the whole "
+                f"map or over the filters at each position. Received: normalize={normalize!r}"
+            )
         self.normalize = normalize
         self.kernel_size = _int_pair(kernel_size, "kernel_size")
         self.strides = _int_pair(strides, "strides")
@@ -141,11 +179,14 @@ class ConvolutiveNMF2D(BaseNMF):
     def build(self, input_shape):
         channels = input_shape[-1]
         if channels is None or input_shape[1] is None or input_shape[2] is None:
-            raise ValueError(f"Layer '{self.name}' needs static height, width and channels. "
-                             f"Received: input_shape={input_shape}")
+            raise ValueError(
+                f"Layer '{self.name}' needs static height, width and channels. Received: input_shape={input_shape}"
+            )
         if channels % self.groups:
-            raise ValueError(f"Layer '{self.name}': the input channels must be divisible by `groups`. "
-                             f"Received: groups={self.groups}, input_shape={input_shape}")
+            raise ValueError(
+                f"Layer '{self.name}': the input channels must be divisible by `groups`. "
+                f"Received: groups={self.groups}, input_shape={input_shape}"
+            )
         try:
             convolutive.check_rebuilds_input(input_shape[1:3], self.kernel_size, self.strides, self.padding)
         except ValueError as error:
@@ -165,8 +206,17 @@ class ConvolutiveNMF2D(BaseNMF):
         return initial_activations(initial_h, axis=convolutive.h_axes(self.normalize))
 
     def _iterate(self, x, w, h, with_history=False):
-        return convolutive.iterate(x, w, h, self.iterations, normalize=self.normalize, epsilon=self.epsilon,
-                                   tolerance=self.tolerance, with_history=with_history, **self._geometry())
+        return convolutive.iterate(
+            x,
+            w,
+            h,
+            self.iterations,
+            normalize=self.normalize,
+            epsilon=self.epsilon,
+            tolerance=self.tolerance,
+            with_history=with_history,
+            **self._geometry(),
+        )
 
     def call(self, inputs, initial_h=None, training=None):
         h_shape = self._h_shape(inputs.shape)
@@ -180,8 +230,9 @@ class ConvolutiveNMF2D(BaseNMF):
         else:
             fixed = [keras.ops.stop_gradient(value) for value in (x, w, start)]
             h = convolutive.one_step(x, w, self._iterate(*fixed), normalize=self.normalize, **self._geometry())
-        return self._outputs(h, lambda: convolutive.reconstruction(h, w, image_shape=tuple(x.shape[1:3]),
-                                                                   **self._geometry()))
+        return self._outputs(
+            h, lambda: convolutive.reconstruction(h, w, image_shape=tuple(x.shape[1:3]), **self._geometry())
+        )
 
     def factorize(self, inputs, observed=None, initial_h=None):
         """The layer's factorisation of ``inputs`` image by image (no gradient): :class:`ConvolutiveFactorization`.
@@ -190,8 +241,9 @@ class ConvolutiveNMF2D(BaseNMF):
             ValueError: ``observed`` (this layer has no weighted update).
         """
         if observed is not None:
-            raise ValueError("ConvolutiveNMF2D has no update for missing entries (`observed`); use CNMF2D for "
-                             "masked inputs.")
+            raise ValueError(
+                "ConvolutiveNMF2D has no update for missing entries (`observed`); use CNMF2D for masked inputs."
+            )
         x = self._prepare_input(inputs, training=False)
         if not self.built:
             self.build(tuple(x.shape))
@@ -207,13 +259,24 @@ class ConvolutiveNMF2D(BaseNMF):
         return (h_shape, tuple(input_shape)) if self.return_reconstruction else h_shape
 
     def _h_shape(self, input_shape):
-        sides = [None if input_shape[axis + 1] is None else
-                 convolutive.output_size(input_shape[axis + 1], self.kernel_size[axis], self.strides[axis],
-                                         self.padding) for axis in (0, 1)]
+        sides = [
+            None
+            if input_shape[axis + 1] is None
+            else convolutive.output_size(
+                input_shape[axis + 1], self.kernel_size[axis], self.strides[axis], self.padding
+            )
+            for axis in (0, 1)
+        ]
         return (input_shape[0], *sides, self.filters)
 
     def get_config(self):
         config = super().get_config()
-        config.update(filters=self.filters, kernel_size=self.kernel_size, strides=self.strides, padding=self.padding,
-                      groups=self.groups, normalize=self.normalize)
+        config.update(
+            filters=self.filters,
+            kernel_size=self.kernel_size,
+            strides=self.strides,
+            padding=self.padding,
+            groups=self.groups,
+            normalize=self.normalize,
+        )
         return config

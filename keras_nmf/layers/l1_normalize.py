@@ -32,8 +32,10 @@ class L1Normalize(keras.layers.Layer):
     def build(self, input_shape):
         rank = len(input_shape)
         if not -rank <= self.axis < rank:
-            raise ValueError(f"Layer '{self.name}': `axis` must be an axis of the {rank}-D input (from {-rank} to "
-                             f"{rank - 1}). Received: axis={self.axis}, input_shape={tuple(input_shape)}")
+            raise ValueError(
+                f"Layer '{self.name}': `axis` must be an axis of the {rank}-D input (from {-rank} to "
+                f"{rank - 1}). Received: axis={self.axis}, input_shape={tuple(input_shape)}"
+            )
 
     def call(self, inputs):
         return ops.l1_normalize(inputs, axis=self.axis)

@@ -109,21 +109,28 @@ class NMFDense(BaseNMF):
         solver: str = "mu",
         **kwargs,
     ):
-        super().__init__(iterations=iterations, epsilon=epsilon, backward=backward, learning=learning,
-                         kernel_initializer=kernel_initializer, check_inputs=check_inputs,
-                         implicit_dtype=implicit_dtype, divergence=divergence, tolerance=tolerance,
-                         return_reconstruction=return_reconstruction, h0=h0, solver=solver,
-                         **kwargs)
+        super().__init__(
+            iterations=iterations,
+            epsilon=epsilon,
+            backward=backward,
+            learning=learning,
+            kernel_initializer=kernel_initializer,
+            check_inputs=check_inputs,
+            implicit_dtype=implicit_dtype,
+            divergence=divergence,
+            tolerance=tolerance,
+            return_reconstruction=return_reconstruction,
+            h0=h0,
+            solver=solver,
+            **kwargs,
+        )
         self.units = positive_int(units, "units")
         self.input_spec = keras.layers.InputSpec(min_ndim=2, max_ndim=2)
 
     def build(self, input_shape):
         input_dim = input_shape[-1]
         if input_dim is None:
-            raise ValueError(
-                f"Layer '{self.name}' needs a known last dimension. "
-                f"Received: input_shape={input_shape}"
-            )
+            raise ValueError(f"Layer '{self.name}' needs a known last dimension. Received: input_shape={input_shape}")
         self._add_kernel((input_dim, self.units))
         self._add_h0_kernel(self.units)
         self.input_spec = keras.layers.InputSpec(ndim=2, axes={-1: input_dim})

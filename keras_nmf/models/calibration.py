@@ -48,6 +48,7 @@ def negative_log_likelihood(probabilities, labels):
 def fit_temperature(probabilities, labels, low=0.01, high=100.0, steps=60):
     """The T in [low, high] that minimises the negative log-likelihood of softmax(log p / T): a golden-section
     search over log T (the NLL is convex in 1 / T)."""
+
     def loss(log_t):
         return negative_log_likelihood(with_temperature(probabilities, np.exp(log_t)), labels)
 
@@ -71,10 +72,15 @@ def check_temperature(temperature):
     """``temperature`` as a float, or None; a clear error unless a finite number > 0."""
     if temperature is None:
         return None
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not (
-            np.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"`temperature` must be a finite number > 0 (None: the network's own probabilities). "
-                         f"Received: temperature={temperature!r}")
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, (int, float))
+        or not (np.isfinite(temperature) and temperature > 0)
+    ):
+        raise ValueError(
+            f"`temperature` must be a finite number > 0 (None: the network's own probabilities). "
+            f"Received: temperature={temperature!r}"
+        )
     return float(temperature)
 
 

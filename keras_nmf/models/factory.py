@@ -2,9 +2,7 @@
 
 import keras
 
-from keras_nmf.architectures import (
-    ARCHITECTURES, HIDDEN_BLOCKS, NMF_LAYERS, arch_family, check_groups, per_block,
-)
+from keras_nmf.architectures import NMF_LAYERS, NetworkSpec, check_groups, network_spec, per_block
 from keras_nmf.initializers import FanInUniform, NearIdentity
 from keras_nmf.layers import CNMF2D, ConvolutiveNMF2D, L1Normalize, ObservedFraction, PatchNormalizedConv2D
 from keras_nmf.nmf_arguments import NMFOptions
@@ -13,8 +11,10 @@ from keras_nmf.nmf_arguments import NMFOptions
 #: with PyTorch's default initialisation, Uniform(+-1 / sqrt(fan_in)); this is
 #: that distribution (VarianceScaling: limit sqrt(3 * scale / fan_in)). Keras's
 #: default, Glorot uniform, starts 2.0-2.4x larger on these shapes.
-TORCH_CONV_INITIALIZER = {"class_name": "VarianceScaling",
-                          "config": {"scale": 1.0 / 3.0, "mode": "fan_in", "distribution": "uniform"}}
+TORCH_CONV_INITIALIZER = {
+    "class_name": "VarianceScaling",
+    "config": {"scale": 1.0 / 3.0, "mode": "fan_in", "distribution": "uniform"},
+}
 
 #: PyTorch's BatchNorm epsilon, as in the authors' code (Keras's default is 1e-3).
 TORCH_BN_EPSILON = 1e-5
@@ -22,11 +22,13 @@ TORCH_BN_EPSILON = 1e-5
 
 def _check_choice(name, value, choices):
     if value not in choices:
-        raise ValueError(f"Unknown {name} {value!r}. Valid choices: {', '.join(map(str, choices))}. Received: {name}={value!r}")
+        raise ValueError(
+            f"Unknown {name} {value!r}. Valid choices: {', '.join(map(str, choices))}. Received: {name}={value!r}"
+        )
 
 
 def build_model(
-    arch: str = "cnmf_1x1",
+    arch: str | NetworkSpec = "cnmf_1x1",
     input_shape: tuple = (28, 28, 3),
     num_classes: int = 10,
     width: int = 1,
@@ -43,11 +45,11 @@ def build_model(
     augmentation: keras.layers.Layer | None = None,
     image_shape: tuple | None = None,
 ) -> keras.Model:
-    """Builds one of the paper's networks as a functional ``keras.Model``.
+    """Builds a network from its spec (:class:`keras_nmf.architectures.NetworkSpec`) as a functional ``keras.Model``.
 
-    Four blocks with 32, 64, 96 (times ``width``) and ``num_classes``
-    channels; kernels 5x5, 5x5, whole map, 1x1; 2x2 average pools after the
-    first two. Every block is one module:
+    The paper's four (:data:`keras_nmf.architectures.PAPER_BLOCKS`): four blocks with 32, 64, 96 (times ``width``)
+    and ``num_classes`` channels; kernels 5x5, 5x5, whole map, 1x1; 2x2 average pools after the first two. Every
+    block is one module:
 
     * ``cnn``: ReLU -> patch L1 normalisation + Conv(kxk) -> BatchNorm
     * ``cnmf``: ReLU -> CNMF2D(kxk) -> BatchNorm
@@ -64,7 +66,8 @@ def build_model(
     CNN kxk convolutions and the 1x1 mixing convolutions.
 
     Args:
-        arch: one of ``ARCHITECTURES``.
+        arch: a network's name (:data:`keras_nmf.architectures.NETWORKS`: the paper's ``cnn``, ``cnmf``,
+            ``cnn_1x1``, ``cnmf_1x1``) or its :class:`~keras_nmf.architectures.NetworkSpec`.
         input_shape: (height, width, channels) of the (cropped) images.
         num_classes: number of classes.
         width: multiplier of the hidden channels (the paper sweeps 1, 2, 4, 8).
@@ -111,22 +114,25 @@ def build_model(
         ValueError: for an unknown ``arch``, a bad ``width``, groups that do not
             divide the channels, or an input too small for the blocks.
     """
-    _check_choice("arch", arch, ARCHITECTURES)
+    spec = network_spec(arch)
     _check_choice("nmf_layer", nmf_layer, NMF_LAYERS)
-    if nmf_layer != "patches" and arch_family(arch) != "nmf":
-        raise ValueError(f"`nmf_layer` chooses the NMF archs' kxk layer; {arch!r} has none. Received: "
-                         f"nmf_layer={nmf_layer!r}")
-    nmf = arch_family(arch) == "nmf"
-    check_groups(width, nmf_groups, conv_groups, nmf)
-    block_options = per_block(nmf_options)
-    channels = [c * width for c, _, _ in HIDDEN_BLOCKS]
+    nmf = spec.family == "nmf"
+    if nmf_layer != "patches" and not nmf:
+        raise ValueError(
+            f"`nmf_layer` chooses the NMF archs' kxk layer; {spec.name!r} has none. Received: nmf_layer={nmf_layer!r}"
+        )
+    check_groups(width, nmf_groups, conv_groups, nmf, spec.blocks)
+    block_options = per_block(nmf_options, len(spec.blocks))
 
     if observed_input and nmf_layer == "convolutive":
-        raise ValueError("`observed_input=True` needs nmf_layer='patches': ConvolutiveNMF2D has no update for missing "
-                         "entries.")
+        raise ValueError(
+            "`observed_input=True` needs nmf_layer='patches': ConvolutiveNMF2D has no update for missing entries."
+        )
     if observed_input and (augmentation is not None or not nmf):
-        raise ValueError("`observed_input=True` needs an NMF arch (cnmf, cnmf_1x1) and no augmentation (the mask "
-                         f"is given for the network's input). Received: arch={arch!r}, augmentation={augmentation!r}")
+        raise ValueError(
+            "`observed_input=True` needs an NMF arch (cnmf, cnmf_1x1) and no augmentation (the mask "
+            f"is given for the network's input). Received: arch={arch!r}, augmentation={augmentation!r}"
+        )
     mask_input = observed = keras.Input(input_shape, name="observed") if observed_input else None
     if augmentation is None:
         inputs = x = keras.Input(input_shape, name="images")
@@ -134,11 +140,12 @@ def build_model(
         inputs = keras.Input(image_shape, dtype="uint8", name="images")
         x = augmentation(inputs)
         if tuple(x.shape[1:]) != tuple(input_shape):
-            raise ValueError(f"The augmentation gives {tuple(x.shape[1:])} crops of {tuple(image_shape)} images, "
-                             f"not input_shape={tuple(input_shape)}.")
-    specs = [(c, k, pool) for c, (_, k, pool) in zip(channels, HIDDEN_BLOCKS)]
-    specs.append((num_classes, 1, False))
-    for index, (filters, kernel, pool) in enumerate(specs, start=1):
+            raise ValueError(
+                f"The augmentation gives {tuple(x.shape[1:])} crops of {tuple(image_shape)} images, "
+                f"not input_shape={tuple(input_shape)}."
+            )
+    blocks = [(num_classes if b.channels is None else b.channels * width, b.kernel, b.pool) for b in spec.blocks]
+    for index, (filters, kernel, pool) in enumerate(blocks, start=1):
         prefix = f"block{index}"
         height, width_px = x.shape[1], x.shape[2]
         kernel = kernel or height
@@ -147,44 +154,64 @@ def build_model(
                 f"input_shape={tuple(input_shape)} is too small: block {index} needs a "
                 f"{kernel}x{kernel} map but gets {height}x{width_px}. Use inputs of at least 24x24."
             )
-        inner = index not in (1, len(specs))
+        inner = index not in (1, len(blocks))
         x = keras.layers.ReLU(name=f"{prefix}_relu")(x)
         if nmf and nmf_layer == "convolutive":
-            x = ConvolutiveNMF2D(filters, kernel, groups=nmf_groups if inner else 1, normalize="channels",
-                                 **block_options[index - 1].to_config(), name=f"{prefix}_cnmf")(x)
+            x = ConvolutiveNMF2D(
+                filters,
+                kernel,
+                groups=nmf_groups if inner else 1,
+                normalize="channels",
+                **block_options[index - 1].to_config(),
+                name=f"{prefix}_cnmf",
+            )(x)
         elif nmf:
             x = CNMF2D(
-                filters, kernel, groups=nmf_groups if inner else 1, **block_options[index - 1].to_config(),
-                chunk_elements=nmf_chunk_elements, name=f"{prefix}_cnmf",
+                filters,
+                kernel,
+                groups=nmf_groups if inner else 1,
+                **block_options[index - 1].to_config(),
+                chunk_elements=nmf_chunk_elements,
+                name=f"{prefix}_cnmf",
             )(x, observed=observed)
             if observed is not None:
                 observed = ObservedFraction(kernel, 2 if pool else 1, name=f"{prefix}_observed")(observed)
         else:
             groups = conv_groups if inner else 1
             x = PatchNormalizedConv2D(
-                filters, kernel, groups=groups, use_bias=cnn_kxk_bias, kernel_initializer=TORCH_CONV_INITIALIZER,
-                bias_initializer=FanInUniform(kernel * kernel * x.shape[-1] // groups), name=f"{prefix}_conv",
+                filters,
+                kernel,
+                groups=groups,
+                use_bias=cnn_kxk_bias,
+                kernel_initializer=TORCH_CONV_INITIALIZER,
+                bias_initializer=FanInUniform(kernel * kernel * x.shape[-1] // groups),
+                name=f"{prefix}_conv",
             )(x)
         spatial = x.shape[1] * x.shape[2] > 1
         if spatial:
             x = keras.layers.BatchNormalization(
-                momentum=bn_momentum, epsilon=bn_epsilon, synchronized=bn_synchronized, name=f"{prefix}_bn")(x)
-        if arch.endswith("_1x1"):
+                momentum=bn_momentum, epsilon=bn_epsilon, synchronized=bn_synchronized, name=f"{prefix}_bn"
+            )(x)
+        if spec.interactions:
             x = keras.layers.ReLU(name=f"{prefix}_mix_relu")(x)
             x = L1Normalize(name=f"{prefix}_mix_norm")(x)
             x = keras.layers.Conv2D(
-                filters, 1, groups=conv_groups if index < len(specs) else 1,
-                kernel_initializer=NearIdentity(), bias_initializer="zeros", name=f"{prefix}_mix",
+                filters,
+                1,
+                groups=conv_groups if index < len(blocks) else 1,
+                kernel_initializer=NearIdentity(),
+                bias_initializer="zeros",
+                name=f"{prefix}_mix",
             )(x)
             if spatial:
                 x = keras.layers.BatchNormalization(
-                    momentum=bn_momentum, epsilon=bn_epsilon, synchronized=bn_synchronized,
-                    name=f"{prefix}_mix_bn")(x)
+                    momentum=bn_momentum, epsilon=bn_epsilon, synchronized=bn_synchronized, name=f"{prefix}_mix_bn"
+                )(x)
         if pool:
             x = keras.layers.AveragePooling2D(2, name=f"{prefix}_pool")(x)
     x = keras.layers.Flatten(name="logits")(x)
     outputs = keras.layers.Activation("softmax", dtype="float32", name="probabilities")(x)
-    return keras.Model([inputs, mask_input] if observed_input else inputs, outputs, name=arch)
+    return keras.Model([inputs, mask_input] if observed_input else inputs, outputs, name=spec.name)
 
 
 def copy_weights(source: keras.Model, target: keras.Model) -> None:

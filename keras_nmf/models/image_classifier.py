@@ -19,8 +19,10 @@ def check_class_names(class_names, num_classes):
         raise ValueError(f"`class_names` must be a list of strings, one per class. Received: {class_names!r}")
     class_names = list(class_names)
     if len(class_names) != num_classes:
-        raise ValueError(f"{len(class_names)} class names for {num_classes} classes: give one name per class, in "
-                         f"the order of the labels.")
+        raise ValueError(
+            f"{len(class_names)} class names for {num_classes} classes: give one name per class, in "
+            f"the order of the labels."
+        )
     if len(set(class_names)) != len(class_names):
         repeated = sorted({name for name in class_names if class_names.count(name) > 1})
         raise ValueError(f"The class names repeat {', '.join(map(repr, repeated))}: give each class its own name.")
@@ -92,8 +94,10 @@ class ImageClassifier(keras.Model):
         if isinstance(network, dict):
             network = keras.saving.deserialize_keras_object(network)
         if not isinstance(network, PaperNetwork) or network.arguments["observed_input"]:
-            raise ValueError(f"`network` must be a PaperNetwork of one input (an `observed` mask is given for the "
-                             f"crops, after this preprocessing). Received: {network!r}")
+            raise ValueError(
+                f"`network` must be a PaperNetwork of one input (an `observed` mask is given for the "
+                f"crops, after this preprocessing). Received: {network!r}"
+            )
         crop, _, channels = network.arguments["input_shape"]
         temperature = check_temperature(temperature)
         image_shape = tuple(image_shape) if image_shape is not None else (crop + 4, crop + 4, channels)
@@ -150,7 +154,8 @@ class ImageClassifier(keras.Model):
                 f"A dataset's images must be uint8 batches of shape (None, {', '.join(map(str, self.image_shape))}) "
                 f"for this classifier; they are {getattr(images, 'dtype', '?')} {tuple(images.shape)}. Its values "
                 f"cannot be checked before the compiled step: map it to uint8 pixel values of that size first (or "
-                f"pass arrays, which are checked and resized).")
+                f"pass arrays, which are checked and resized)."
+            )
 
     def call(self, inputs, training=None, mask=None):
         if isinstance(inputs, np.ndarray):  # an eager call on an array: the contract holds there too
@@ -186,10 +191,15 @@ class ImageClassifier(keras.Model):
         return self.get_layer("augmentation")(images, training=False)
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable,
-                "network": keras.saving.serialize_keras_object(self.network), "image_shape": list(self.image_shape),
-                "seed": self.seed, "class_names": None if self.class_names is None else list(self.class_names),
-                "temperature": self.temperature}
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "network": keras.saving.serialize_keras_object(self.network),
+            "image_shape": list(self.image_shape),
+            "seed": self.seed,
+            "class_names": None if self.class_names is None else list(self.class_names),
+            "temperature": self.temperature,
+        }
 
     @classmethod
     def from_config(cls, config):

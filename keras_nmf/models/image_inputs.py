@@ -32,8 +32,9 @@ def _as_array(images, what):
     try:
         return np.asarray(images)
     except (TypeError, ValueError) as error:
-        raise ImageInputError(f"`{what}` must be an array of images. Received: {type(images).__name__} "
-                              f"({error}).") from None
+        raise ImageInputError(
+            f"`{what}` must be an array of images. Received: {type(images).__name__} ({error})."
+        ) from None
 
 
 def _first(mask):
@@ -48,28 +49,34 @@ def _where(mask):
 
 def check_pixel_values(images):
     """Raises :class:`ImageInputError` unless every value of the (B, H, W, C) ``images`` is a pixel value."""
-    if images.dtype == bool or not (np.issubdtype(images.dtype, np.integer) or np.issubdtype(images.dtype,
-                                                                                               np.floating)):
+    if images.dtype == bool or not (
+        np.issubdtype(images.dtype, np.integer) or np.issubdtype(images.dtype, np.floating)
+    ):
         raise ImageInputError(f"Images of dtype {images.dtype} are not pixel values: {_FIX}.")
     if images.size == 0 or images.dtype == np.uint8:
         return
     if np.issubdtype(images.dtype, np.floating):
         for mask, name in ((np.isnan(images), "NaN"), (np.isinf(images), "infinite")):
             if mask.any():
-                raise ImageInputError(f"The images hold {name} values ({int(mask.sum())}, the first at "
-                                      f"{_where(mask)}): {_FIX}.")
+                raise ImageInputError(
+                    f"The images hold {name} values ({int(mask.sum())}, the first at {_where(mask)}): {_FIX}."
+                )
     low, high = images.min(), images.max()
     if low < PIXEL_RANGE[0]:
-        raise ImageInputError(f"The images hold values below 0 (minimum {low}, at {_where(images == low)}): "
-                              f"{_FIX}. (A mean-subtracted image: undo the normalisation; NMF needs x >= 0.)")
+        raise ImageInputError(
+            f"The images hold values below 0 (minimum {low}, at {_where(images == low)}): "
+            f"{_FIX}. (A mean-subtracted image: undo the normalisation; NMF needs x >= 0.)"
+        )
     if high > PIXEL_RANGE[1]:
-        raise ImageInputError(f"The images hold values above 255 (maximum {high}, at {_where(images == high)}): "
-                              f"{_FIX}.")
+        raise ImageInputError(
+            f"The images hold values above 255 (maximum {high}, at {_where(images == high)}): {_FIX}."
+        )
     if np.issubdtype(images.dtype, np.floating) and 0 < high <= 1:
         raise ImageInputError(
             f"The images' values lie in [0, 1] (maximum {high}), but the classifier takes pixel values in [0, 255] "
             f"(its preset declares it): multiply them by 255 (or pass uint8 images). Read as they are they would be "
-            f"near-black images and give a wrong class.")
+            f"near-black images and give a wrong class."
+        )
 
 
 def resize_images(images, image_shape):
@@ -78,8 +85,9 @@ def resize_images(images, image_shape):
     import keras
 
     height, width = image_shape[:2]
-    resized = keras.ops.image.resize(images.astype("float32"), (height, width), interpolation="bilinear",
-                                     antialias=True, crop_to_aspect_ratio=True)
+    resized = keras.ops.image.resize(
+        images.astype("float32"), (height, width), interpolation="bilinear", antialias=True, crop_to_aspect_ratio=True
+    )
     return np.clip(np.round(keras.ops.convert_to_numpy(resized)), 0, 255).astype("uint8")
 
 
@@ -93,14 +101,19 @@ def prepare_images(images, image_shape, what="images"):
     images = _as_array(images, what)
     height, width, channels = image_shape
     if images.ndim != 4:
-        single = (" One image of shape (height, width, channels): pass images[None] (a batch of one)."
-                  if images.ndim == 3 else "")
-        raise ImageInputError(f"`{what}` must be a batch (images, height, width, channels). Received: shape "
-                              f"{images.shape}.{single}")
+        single = (
+            " One image of shape (height, width, channels): pass images[None] (a batch of one)."
+            if images.ndim == 3
+            else ""
+        )
+        raise ImageInputError(
+            f"`{what}` must be a batch (images, height, width, channels). Received: shape {images.shape}.{single}"
+        )
     if images.shape[-1] != channels:
-        raise ImageInputError(f"The classifier takes images of {channels} channels. Received: shape {images.shape}"
-                              + (": convert grayscale to RGB first (repeat the channel 3 times)." if channels == 3
-                                 else "."))
+        raise ImageInputError(
+            f"The classifier takes images of {channels} channels. Received: shape {images.shape}"
+            + (": convert grayscale to RGB first (repeat the channel 3 times)." if channels == 3 else ".")
+        )
     check_pixel_values(images)
     if images.shape[1:3] != (height, width) and images.shape[0]:
         return resize_images(images, image_shape)
@@ -116,28 +129,36 @@ def prepare_labels(labels, num_classes, count):
     """
     labels = _as_array(labels, "labels")
     if labels.ndim == 2 and labels.shape[1] == num_classes and num_classes > 1:
-        raise ImageInputError(f"The labels look one-hot (shape {labels.shape}): pass class indices, "
-                              f"labels.argmax(axis=-1), as the loss takes them.")
+        raise ImageInputError(
+            f"The labels look one-hot (shape {labels.shape}): pass class indices, "
+            f"labels.argmax(axis=-1), as the loss takes them."
+        )
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
     if labels.ndim != 1:
         raise ImageInputError(f"The labels must be class indices of shape (images,). Received: shape {labels.shape}.")
     if len(labels) != count:
         raise ImageInputError(f"{len(labels)} labels for {count} images: give one label per image.")
-    if labels.dtype == bool or not (np.issubdtype(labels.dtype, np.integer)
-                                    or np.issubdtype(labels.dtype, np.floating)):
-        raise ImageInputError(f"Labels of dtype {labels.dtype} are not class indices: pass integers 0 to "
-                              f"{num_classes - 1}.")
+    if labels.dtype == bool or not (
+        np.issubdtype(labels.dtype, np.integer) or np.issubdtype(labels.dtype, np.floating)
+    ):
+        raise ImageInputError(
+            f"Labels of dtype {labels.dtype} are not class indices: pass integers 0 to {num_classes - 1}."
+        )
     if np.issubdtype(labels.dtype, np.floating):
         whole = np.isfinite(labels) & (labels == np.round(labels))
         if not whole.all():
             index = int(np.argmin(whole))
-            raise ImageInputError(f"The labels are not whole numbers (label {labels[index]} of image {index}): "
-                                  f"pass class indices 0 to {num_classes - 1}.")
+            raise ImageInputError(
+                f"The labels are not whole numbers (label {labels[index]} of image {index}): "
+                f"pass class indices 0 to {num_classes - 1}."
+            )
     outside = (labels < 0) | (labels >= num_classes)
     if outside.any():
         index = int(np.argmax(outside))
-        raise ImageInputError(f"The label {labels[index]:g} of image {index} is outside the classes: the classifier "
-                              f"has {num_classes}, labelled 0 to {num_classes - 1}. ({int(outside.sum())} labels "
-                              f"are outside.)")
+        raise ImageInputError(
+            f"The label {labels[index]:g} of image {index} is outside the classes: the classifier "
+            f"has {num_classes}, labelled 0 to {num_classes - 1}. ({int(outside.sum())} labels "
+            f"are outside.)"
+        )
     return labels.astype("int32")

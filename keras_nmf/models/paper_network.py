@@ -9,8 +9,9 @@ from keras_nmf.models.factory import build_model
 from keras_nmf.nmf_arguments import NMF_OPTION_NAMES
 
 #: The network arguments of :func:`keras_nmf.models.build_model` (all but the preprocessing in front of it).
-_NETWORK_ARGUMENTS = tuple(name for name in inspect.signature(build_model).parameters
-                           if name not in ("augmentation", "image_shape"))
+_NETWORK_ARGUMENTS = tuple(
+    name for name in inspect.signature(build_model).parameters if name not in ("augmentation", "image_shape")
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_nmf")
@@ -29,16 +30,30 @@ class PaperNetwork(keras.Model):
         probabilities = network(crops)           # (B, 28, 28, 3) in [0, 1] -> (B, 10)
     """
 
-    def __init__(self, arch="cnmf_1x1", input_shape=(28, 28, 3), num_classes=10, width=1, nmf_groups=1,
-                 conv_groups=1, nmf_options=None, nmf_chunk_elements=2**20, nmf_layer="patches", cnn_kxk_bias=False,
-                 observed_input=False, bn_momentum=0.9, bn_epsilon=1e-5, bn_synchronized=False, **kwargs):
+    def __init__(
+        self,
+        arch="cnmf_1x1",
+        input_shape=(28, 28, 3),
+        num_classes=10,
+        width=1,
+        nmf_groups=1,
+        conv_groups=1,
+        nmf_options=None,
+        nmf_chunk_elements=2**20,
+        nmf_layer="patches",
+        cnn_kxk_bias=False,
+        observed_input=False,
+        bn_momentum=0.9,
+        bn_epsilon=1e-5,
+        bn_synchronized=False,
+        **kwargs,
+    ):
         arguments = {name: value for name, value in locals().items() if name in _NETWORK_ARGUMENTS}
         arguments["input_shape"] = tuple(input_shape)
         arguments["nmf_options"] = per_block(nmf_options)
         graph = build_model(**arguments)
         kwargs.setdefault("name", graph.name)
-        super().__init__(inputs=graph.inputs if observed_input else graph.inputs[0], outputs=graph.outputs[0],
-                         **kwargs)
+        super().__init__(inputs=graph.inputs if observed_input else graph.inputs[0], outputs=graph.outputs[0], **kwargs)
         self.arguments = arguments
 
     def get_config(self):

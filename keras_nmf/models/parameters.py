@@ -15,9 +15,7 @@ def count_parameters(model: keras.Model) -> dict:
     every trainable parameter outside NMF layers (convolutions, BatchNorm).
     """
     nmf = sum(
-        math.prod(v.shape)
-        for layer in model.layers if isinstance(layer, BaseNMF)
-        for v in layer.trainable_weights
+        math.prod(v.shape) for layer in model.layers if isinstance(layer, BaseNMF) for v in layer.trainable_weights
     )
     trainable = sum(math.prod(v.shape) for v in model.trainable_weights)
     return {

@@ -1,7 +1,11 @@
 """Pure tensor functions behind the NMF layers (eqs. 6, 18-20)."""
 
 from keras_nmf.ops.checks import (
-    InvalidInputError, check_initial_h, check_mask, check_non_negative_finite, invalid_input_message,
+    InvalidInputError,
+    check_initial_h,
+    check_mask,
+    check_non_negative_finite,
+    invalid_input_message,
 )
 from keras_nmf.nmf_arguments import BACKWARD_MODES, DIVERGENCES, IMPLICIT_DTYPES, LEARNING_MODES
 from keras_nmf.ops.nmf import (

@@ -82,8 +82,11 @@ def _inside_the_orthant(image, candidate):
     orthant's boundary where it would leave it; ``image`` itself where the candidate is not finite."""
     finite = ops.all(ops.isfinite(candidate), axis=-1, keepdims=True)
     direction = ops.where(finite, candidate - image, 0.0)
-    reach = ops.min(ops.where(direction < 0.0, ops.divide_no_nan(image, -direction), 1.0 / BOUNDARY_FRACTION),
-                    axis=-1, keepdims=True)  # the step length at which the first entry reaches 0
+    reach = ops.min(
+        ops.where(direction < 0.0, ops.divide_no_nan(image, -direction), 1.0 / BOUNDARY_FRACTION),
+        axis=-1,
+        keepdims=True,
+    )  # the step length at which the first entry reaches 0
     return ops.maximum(image + ops.minimum(1.0, BOUNDARY_FRACTION * reach) * direction, 0.0)
 
 
@@ -120,13 +123,22 @@ def anderson(step, objective, start, iterations, tolerance, memory=MEMORY):
         new_residual = new_image - new_point
         keep = lambda new, old: ops.where(active, new, old)  # noqa: E731 - a stopped pattern keeps its state
         keep_history = lambda new, old: ops.where(ops.expand_dims(active, -1), new, old)  # noqa: E731
-        residual_differences = keep_history(_pushed(residual_differences, new_residual - residual),
-                                            residual_differences)
+        residual_differences = keep_history(
+            _pushed(residual_differences, new_residual - residual), residual_differences
+        )
         image_differences = keep_history(_pushed(image_differences, new_image - image), image_differences)
         counts = counts + ops.cast(active, "int32")
         still = ops.logical_and(active, _sum_abs(new_residual) >= tolerance)
-        return (used + 1, keep(new_point, point), keep(new_image, image), keep(new_residual, residual),
-                residual_differences, image_differences, counts, still)
+        return (
+            used + 1,
+            keep(new_point, point),
+            keep(new_image, image),
+            keep(new_residual, residual),
+            residual_differences,
+            image_differences,
+            counts,
+            still,
+        )
 
     state = (1, start, image, residual, empty, empty, counts, active)
     _, point, image, _, _, _, counts, _ = ops.while_loop(running, update, state)

@@ -37,20 +37,26 @@ def _input_error(layer_name, non_finite, negative, minimum, maximum):
         return InvalidInputError(
             f"Layer {layer_name} received an input too large for float32 NMF: its entries are finite and >= 0 "
             f"(max {float(maximum):.3g}), but their sums overflow, so the L1 normalisation of each pattern would "
-            f"give NaN. Scale the input down: NMF normalises every pattern, so its scale does not change the result.")
-    return InvalidInputError(f"{_message(layer_name)} Received: {int(negative)} negative entries (min(x)={float(minimum)}) "
-                      f"and {int(non_finite)} NaN/Inf entries.")
+            f"give NaN. Scale the input down: NMF normalises every pattern, so its scale does not change the result."
+        )
+    return InvalidInputError(
+        f"{_message(layer_name)} Received: {int(negative)} negative entries (min(x)={float(minimum)}) "
+        f"and {int(non_finite)} NaN/Inf entries."
+    )
 
 
 def _mask_message(layer_name):
-    return (f"Layer {layer_name} received an `observed` mask with values outside [0, 1] or NaN/Inf. `observed` "
-            f"weighs each input entry in the weighted update: 1 observed, 0 missing, a fraction in between weighs the "
-            f"entry by it. Pass a finite mask in [0, 1].")
+    return (
+        f"Layer {layer_name} received an `observed` mask with values outside [0, 1] or NaN/Inf. `observed` "
+        f"weighs each input entry in the weighted update: 1 observed, 0 missing, a fraction in between weighs the "
+        f"entry by it. Pass a finite mask in [0, 1]."
+    )
 
 
 def _mask_is_valid(observed):
-    return ops.logical_and(ops.isfinite(ops.sum(observed)),
-                           ops.logical_and(ops.min(observed) >= 0, ops.max(observed) <= 1))
+    return ops.logical_and(
+        ops.isfinite(ops.sum(observed)), ops.logical_and(ops.min(observed) >= 0, ops.max(observed) <= 1)
+    )
 
 
 def _mask_statistics(observed):
@@ -58,24 +64,31 @@ def _mask_statistics(observed):
 
 
 def _mask_error(layer_name, non_finite, minimum, maximum):
-    return InvalidInputError(f"{_mask_message(layer_name)} Received: min {float(minimum)}, max {float(maximum)}, "
-                      f"{int(non_finite)} NaN/Inf entries.")
+    return InvalidInputError(
+        f"{_mask_message(layer_name)} Received: min {float(minimum)}, max {float(maximum)}, "
+        f"{int(non_finite)} NaN/Inf entries."
+    )
 
 
 def _initial_h_message(layer_name):
-    return (f"Layer {layer_name} received an `initial_h` with negative values or NaN/Inf. h(0) starts the "
-            f"multiplicative updates, which keep its signs: pass a finite initial_h >= 0 (e.g. the h this layer "
-            f"returned for the previous frame).")
+    return (
+        f"Layer {layer_name} received an `initial_h` with negative values or NaN/Inf. h(0) starts the "
+        f"multiplicative updates, which keep its signs: pass a finite initial_h >= 0 (e.g. the h this layer "
+        f"returned for the previous frame)."
+    )
 
 
 def _initial_h_error(layer_name, non_finite, negative, minimum, maximum):
-    return InvalidInputError(f"{_initial_h_message(layer_name)} Received: {int(negative)} negative entries "
-                             f"(min {float(minimum)}) and {int(non_finite)} NaN/Inf entries.")
+    return InvalidInputError(
+        f"{_initial_h_message(layer_name)} Received: {int(negative)} negative entries "
+        f"(min {float(minimum)}) and {int(non_finite)} NaN/Inf entries."
+    )
 
 
 # To the end of its line, or of TensorFlow's bracketed assertion data ("assertion failed: [message] [min(x) =] ...").
-_CHECK_MESSAGE = re.compile(r"Layer \S+ received an (?:input|`observed` mask|`initial_h`).*?(?=\] \[|\]$|$)",
-                            re.MULTILINE)
+_CHECK_MESSAGE = re.compile(
+    r"Layer \S+ received an (?:input|`observed` mask|`initial_h`).*?(?=\] \[|\]$|$)", re.MULTILINE
+)
 
 
 def invalid_input_message(error):
@@ -103,15 +116,27 @@ def check_mask(observed, layer_name, training=False):
 
     Raises :class:`InvalidInputError` where :func:`check_non_negative_finite` does.
     """
-    return _checked(observed, _mask_is_valid(observed), _mask_message(layer_name), _mask_statistics,
-                    functools.partial(_mask_error, layer_name), training)
+    return _checked(
+        observed,
+        _mask_is_valid(observed),
+        _mask_message(layer_name),
+        _mask_statistics,
+        functools.partial(_mask_error, layer_name),
+        training,
+    )
 
 
 def check_initial_h(initial_h, layer_name, training=False):
     """Returns ``initial_h`` unchanged after checking that it is finite and >= 0 (raises where
     :func:`check_non_negative_finite` does)."""
-    return _checked(initial_h, _is_valid(initial_h), _initial_h_message(layer_name), _input_statistics,
-                    functools.partial(_initial_h_error, layer_name), training)
+    return _checked(
+        initial_h,
+        _is_valid(initial_h),
+        _initial_h_message(layer_name),
+        _input_statistics,
+        functools.partial(_initial_h_error, layer_name),
+        training,
+    )
 
 
 def check_non_negative_finite(x, layer_name, training=False):
@@ -129,5 +154,6 @@ def check_non_negative_finite(x, layer_name, training=False):
 
     Where no check runs, check the data once eagerly, e.g. by calling the model on a batch outside ``fit``.
     """
-    return _checked(x, _is_valid(x), _message(layer_name), _input_statistics,
-                    functools.partial(_input_error, layer_name), training)
+    return _checked(
+        x, _is_valid(x), _message(layer_name), _input_statistics, functools.partial(_input_error, layer_name), training
+    )

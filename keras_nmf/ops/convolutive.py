@@ -53,8 +53,10 @@ def transposed_convolve(h, w, strides, padding, groups, image_shape):
     # conv_transpose's kernel is (kh, kw, out channels, in channels): W is (kh, kw, C/groups, F/groups) already.
     rebuilt = _grouped(lambda maps, k: ops.conv_transpose(maps, k, strides=strides, padding=padding), h, w, groups)
     if tuple(rebuilt.shape[1:3]) != tuple(image_shape[:2]):
-        raise ValueError(f"The transposed convolution rebuilds images of {tuple(rebuilt.shape[1:3])} pixels, not "
-                         f"{tuple(image_shape[:2])} (check_rebuilds_input says why).")
+        raise ValueError(
+            f"The transposed convolution rebuilds images of {tuple(rebuilt.shape[1:3])} pixels, not "
+            f"{tuple(image_shape[:2])} (check_rebuilds_input says why)."
+        )
     return rebuilt
 
 
@@ -79,13 +81,15 @@ def check_rebuilds_input(image_shape, kernel_size, strides, padding):
         if maps < 1:
             raise ValueError(
                 f"ConvolutiveNMF2D's kernel_size={tuple(kernel_size)} does not fit an image {side} of {size} with "
-                f"padding={padding!r}: use a kernel of at most {size} (or padding='same'), or a larger input.")
+                f"padding={padding!r}: use a kernel of at most {size} (or padding='same'), or a larger input."
+            )
         if rebuilt != size:
             raise ValueError(
                 f"ConvolutiveNMF2D explains every pixel of the image, but with kernel_size={tuple(kernel_size)}, "
                 f"strides={tuple(strides)} and padding={padding!r} the transposed convolution rebuilds an image "
                 f"{side} of {max(rebuilt, 0)} from {maps} positions, not {size}. Choose a stride that divides "
-                f"{size - kernel if padding == 'valid' else size}, or crop the input.")
+                f"{size - kernel if padding == 'valid' else size}, or crop the input."
+            )
 
 
 def _normalised(values, axis):
@@ -116,8 +120,7 @@ def update(x_hat, w, h, strides, padding, groups, normalize, epsilon=None):
     return _normalised(h, h_axes(normalize))
 
 
-def iterate(x, w, h, iterations, strides, padding, groups, normalize, epsilon=None, tolerance=None,
-            with_history=False):
+def iterate(x, w, h, iterations, strides, padding, groups, normalize, epsilon=None, tolerance=None, with_history=False):
     """``iterations`` updates from ``h``; ``x``: the raw non-negative images (normalised here).
 
     With a ``tolerance`` each image stops at its first update k that changes its h by less than ``tolerance`` (L1,
@@ -157,8 +160,9 @@ def _until_converged(step, h, iterations, tolerance, normalize, with_history):
     def unflat(flat_h):
         return ops.reshape(flat_h * mass, (-1,) + maps)
 
-    converged, counts, previous = until_converged(lambda f: flat(step(unflat(f))), flat(step(h)), iterations,
-                                                  tolerance, flat(h))
+    converged, counts, previous = until_converged(
+        lambda f: flat(step(unflat(f))), flat(step(h)), iterations, tolerance, flat(h)
+    )
     return (unflat(converged), counts, unflat(previous)) if with_history else unflat(converged)
 
 

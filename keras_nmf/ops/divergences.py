@@ -24,8 +24,6 @@ pattern, or a missing one, gives h = 0 and zero gradients, never NaN.
 
 from keras import ops
 
-from keras_nmf.nmf_arguments import DIVERGENCES
-
 
 #: R = W h is floored at this value before any power: R^(beta-3), the largest power in the backward
 #: (Itakura-Saito), stays below 1e24, far from float32's overflow.
@@ -143,6 +141,9 @@ def one_step_gradients(x, w, h, upstream, beta, observed=None, learning="backpro
         return grad_x, ops.matmul(_transpose(below_minus_1 - x_hat * below_minus_2), h)
     not_floored = ops.cast(reconstruction > R_FLOOR, reconstruction.dtype)
     grad_r = not_floored * ((beta - 2.0) * x_hat * below_minus_2 / floored * w_a + (beta - 1.0) * below_minus_2 * w_b)
-    grad_w = (ops.matmul(_transpose(x_hat * below_minus_2), a) + ops.matmul(_transpose(below_minus_1), b)
-              + ops.matmul(_transpose(grad_r), h))
+    grad_w = (
+        ops.matmul(_transpose(x_hat * below_minus_2), a)
+        + ops.matmul(_transpose(below_minus_1), b)
+        + ops.matmul(_transpose(grad_r), h)
+    )
     return grad_x, grad_w

@@ -80,8 +80,7 @@ def _update(x, w, h, epsilon, beta, observed):
 
 def update_jacobian(x, w, h, epsilon=None, beta=1.0, observed=None):
     """(dg/dh, g) of the general update g (module docstring) at ``h``: ([G,] P, I, I) and ([G,] P, I)."""
-    x_hat, (reconstruction, floored, below_minus_2, _, _, denominator), u, g = _update(x, w, h, epsilon, beta,
-                                                                                       observed)
+    x_hat, (reconstruction, floored, below_minus_2, _, _, denominator), u, g = _update(x, w, h, epsilon, beta, observed)
     not_floored = ops.cast(reconstruction > R_FLOOR, x.dtype)
     pulls = _pairs((beta - 2.0) * x_hat * below_minus_2 / floored * not_floored, w)  # dN/dh
     pushes = _pairs((beta - 1.0) * below_minus_2 * not_floored, w)  # dD/dh
@@ -110,7 +109,7 @@ def fixed_point_jacobian(x, w, h, epsilon=None, beta=1.0, observed=None):
         w: ([G,] S, I) NMF weights (eq. 20).
         h: ([G,] P, I) the iterations' h(N).
         epsilon: eq. 6's step size, None for the plain update.
-        beta: the divergence's beta (:data:`keras_nmf.ops.divergences.DIVERGENCES`).
+        beta: the divergence's beta (:data:`keras_nmf.nmf_arguments.DIVERGENCES`).
         observed: None, or x's shape: 1 observed, 0 missing.
     """
     if beta != 1.0 or observed is not None:
@@ -160,7 +159,8 @@ def implicit_cotangent(x, w, h, upstream, epsilon=None, dtype="float32", beta=1.
     finite = ops.all(ops.isfinite(v), axis=-1)
     safe_v = ops.where(ops.expand_dims(finite, -1), v, ops.zeros_like(v))
     accurate = ops.max(ops.abs(ops.where(ops.expand_dims(finite, -1), residual, 0.0)), axis=-1) <= (
-        RESIDUAL_TOLERANCE * scale + TINY)
+        RESIDUAL_TOLERANCE * scale + TINY
+    )
     bounded = ops.max(ops.abs(safe_v), axis=-1) <= MAX_GROWTH * scale + TINY
     good = ops.logical_and(ops.logical_and(finite, finite_system), ops.logical_and(accurate, bounded))
     v = ops.where(ops.expand_dims(good, -1), safe_v, phi)

@@ -78,8 +78,19 @@ def initial_activations(initial_h, axis=-1):
     return ops.where(sums > 0, ops.divide_no_nan(initial_h, sums), uniform)
 
 
-def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul, divergence="kl", observed=None,
-                   tolerance=None, with_history=False, initial_h=None, solver="mu"):
+def nmf_iterations(
+    x,
+    w,
+    iterations,
+    epsilon=None,
+    matmul=ops.matmul,
+    divergence="kl",
+    observed=None,
+    tolerance=None,
+    with_history=False,
+    initial_h=None,
+    solver="mu",
+):
     """Runs ``iterations`` NMF updates from h(0) = 1/I, or from ``initial_h`` (eq. 6, renormalised).
 
     Per step: R = W h, u_i = sum_s xhat_s W_si / R_s with xhat = x / sum_s x_s,
@@ -124,7 +135,8 @@ def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul, divergence
             f"Received: tolerance={tolerance} while PyTorch's exporter traces the model. It would record the while "
             "loop with its sample's iteration count, so other inputs would stop at the wrong step. Export with "
             "tolerance=None (a fixed N), or load the .keras file under KERAS_BACKEND=tensorflow and export there "
-            "(docs/deploy.md).")
+            "(docs/deploy.md)."
+        )
     start = None if initial_h is None else initial_activations(ops.cast(initial_h, x.dtype))
     if _scale_free(epsilon, divergence, observed, tolerance, with_history, solver):
         # The plain KL update is invariant to each pattern's scale of h: renormalise h(N) once (see _scale_free).
@@ -141,7 +153,8 @@ def nmf_iterations(x, w, iterations, epsilon=None, matmul=ops.matmul, divergence
             start = ops.zeros_like(x[..., :1]) + ops.full((w.shape[-1],), 1.0 / w.shape[-1], x.dtype)  # 1/I
         x_hat, _ = normalised_patterns(x, observed)
         h, counts, previous = _ACCELERATED[solver](
-            step, lambda h: objective(x_hat, w, h, DIVERGENCES[divergence], observed), start, iterations, tolerance)
+            step, lambda h: objective(x_hat, w, h, DIVERGENCES[divergence], observed), start, iterations, tolerance
+        )
         return (h, counts, previous) if with_history else h
     h = step(start)
     if start is None:
@@ -201,8 +214,14 @@ def _scale_free(epsilon, divergence, observed, tolerance, with_history, solver):
     epsilon (h + eps h (u - 1) is not scale-invariant), the other divergences, a mask, a tolerance (its test reads
     each normalised h) or the history.
     """
-    return (epsilon is None and divergence == "kl" and observed is None and tolerance is None and not with_history
-            and solver == "mu")
+    return (
+        epsilon is None
+        and divergence == "kl"
+        and observed is None
+        and tolerance is None
+        and not with_history
+        and solver == "mu"
+    )
 
 
 def _update_rule(x, w, epsilon, matmul, divergence, observed, renormalise=True):
@@ -238,9 +257,18 @@ def _update_rule(x, w, epsilon, matmul, divergence, observed, renormalise=True):
 
 def iterate(x, w, options, observed=None, with_history=False, initial_h=None):
     """:func:`nmf_iterations` with a layer's :class:`NMFOptions`."""
-    return nmf_iterations(x, w, options.iterations, options.epsilon, divergence=options.divergence,
-                          observed=observed, tolerance=options.tolerance, with_history=with_history,
-                          initial_h=initial_h, solver=options.solver)
+    return nmf_iterations(
+        x,
+        w,
+        options.iterations,
+        options.epsilon,
+        divergence=options.divergence,
+        observed=observed,
+        tolerance=options.tolerance,
+        with_history=with_history,
+        initial_h=initial_h,
+        solver=options.solver,
+    )
 
 
 def approx_gradients(x, w, h, upstream, learning="backprop"):
@@ -275,7 +303,8 @@ def approx_gradients(x, w, h, upstream, learning="backprop"):
         grad_w = -ops.matmul(_transpose(x_over_r), h_scaled)  # eqs. 4-5
     else:
         grad_w = ops.matmul(_transpose(x_over_r), h_scaled * upstream) - ops.matmul(
-            _transpose(x_over_r * grad_normalized), h_scaled)  # eq. 18
+            _transpose(x_over_r * grad_normalized), h_scaled
+        )  # eq. 18
     projection = ops.sum(grad_normalized * x, axis=-1, keepdims=True)
     grad_x = (grad_normalized - projection * inverse_sums) * inverse_sums
     return grad_x, grad_w

@@ -76,8 +76,16 @@ def observed_patterns(geometry, observed):
     return 1.0 - geometry.patterns(1.0 - observed)
 
 
-def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=None, fallback_counter=None,
-                  observed=None, initial_h=None):
+def patchwise_nmf(
+    images,
+    w,
+    geometry,
+    options=NMFOptions(),
+    images_per_chunk=None,
+    fallback_counter=None,
+    observed=None,
+    initial_h=None,
+):
     """NMF of every image patch (eq. 6); the one-step and implicit backwards recompute the patches.
 
     Args:
@@ -116,15 +124,17 @@ def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=No
 
     def infer(image_chunk, weights, mask_chunk, start_chunk=None):
         """h(N) of a chunk's patterns, ([G,] b*Q, I)."""
-        return iterate(geometry.patterns(image_chunk), weights, options, mask_of(mask_chunk),
-                       initial_h=start_of(start_chunk))
+        return iterate(
+            geometry.patterns(image_chunk), weights, options, mask_of(mask_chunk), initial_h=start_of(start_chunk)
+        )
 
     def chunk_gradients(image_chunk, weights, h_chunk, upstream_chunk, mask_chunk):
         """Eqs. 18-19 on one chunk, patterns rebuilt: (dL/d images, dL/dW)."""
         with keras.name_scope(BACKWARD_SCOPE):
             x = geometry.patterns(image_chunk)
-            grad_x, grad_w = backward_gradients(x, weights, h_chunk, upstream_chunk, options, fallback_counter,
-                                                mask_of(mask_chunk))
+            grad_x, grad_w = backward_gradients(
+                x, weights, h_chunk, upstream_chunk, options, fallback_counter, mask_of(mask_chunk)
+            )
             return backend.vjp(geometry.patterns, image_chunk, grad_x), grad_w
 
     # The backward functions take (*args, upstream=None): PyTorch passes the
@@ -161,7 +171,10 @@ def patchwise_nmf(images, w, geometry, options=NMFOptions(), images_per_chunk=No
             upstream_chunks = _to_chunks(_patterns_by_image(upstream, batch), chunks, per_chunk)
             grad_image_chunks, grad_w_chunks = backend.map_chunks(
                 lambda chunk: chunk_gradients(  # (images, h, upstream, [mask])
-                    chunk[0], weights, _patterns_by_row(chunk[1]), _patterns_by_row(chunk[2]),
+                    chunk[0],
+                    weights,
+                    _patterns_by_row(chunk[1]),
+                    _patterns_by_row(chunk[2]),
                     chunk[3] if masks else None,
                 ),
                 (image_chunks, h_chunks, upstream_chunks, *masks),

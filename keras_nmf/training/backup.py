@@ -10,7 +10,8 @@ import re
 import keras
 import numpy as np
 
-from keras_nmf.training.run_files import RunFileError, atomic_save, atomic_write_json, atomic_write_text, read_json
+from keras_nmf.errors import RunFileError
+from keras_nmf.files import atomic_save, atomic_write_json, atomic_write_text, read_json
 
 STATE_FILE = "state.json"
 #: The state committed one epoch before ``state.json``, kept with its weights as a fallback.
@@ -85,8 +86,20 @@ class RunBackup(keras.callbacks.Callback):
         print_fn: where the restore message goes.
     """
 
-    def __init__(self, backup_dir, epochs, stateful=None, history_path=None, write=True, learning_rate=None,
-                 kept=None, keep_epochs=(), code_version=None, recipe=None, print_fn=print):
+    def __init__(
+        self,
+        backup_dir,
+        epochs,
+        stateful=None,
+        history_path=None,
+        write=True,
+        learning_rate=None,
+        kept=None,
+        keep_epochs=(),
+        code_version=None,
+        recipe=None,
+        print_fn=print,
+    ):
         super().__init__()
         self.backup_dir = pathlib.Path(backup_dir)
         self.epochs = epochs
@@ -122,19 +135,24 @@ class RunBackup(keras.callbacks.Callback):
             except RunFileError:
                 pass
             else:
-                return (f"The state of epoch {epoch} is intact: to go back to it, replace {path} by {previous} "
-                        f"(the epochs after it are trained again).")
+                return (
+                    f"The state of epoch {epoch} is intact: to go back to it, replace {path} by {previous} "
+                    f"(the epochs after it are trained again)."
+                )
         return f"No intact backup state is left: start a new run with another --logdir (or delete {run_dir})."
 
     def _checked(self, state, path):
         """``state`` after checking its fields; raises RunFileError naming what is wrong."""
+
         def refuse(problem):
             raise RunFileError(f"{path} (the run's backup state) is corrupt: {problem}. {self._fix(path)}")
 
         epoch = state.get("epoch")
         if not isinstance(epoch, int) or isinstance(epoch, bool) or not 1 <= epoch <= self.epochs:
-            refuse(f"its epoch is {epoch!r}, not a finished epoch of this run (1 to {self.epochs}; the file was "
-                   f"edited, or --resume lowered --epochs below it)")
+            refuse(
+                f"its epoch is {epoch!r}, not a finished epoch of this run (1 to {self.epochs}; the file was "
+                f"edited, or --resume lowered --epochs below it)"
+            )
         weights = state.get("weights")
         if not isinstance(weights, str) or not _WEIGHTS_NAME.match(weights):
             refuse(f"its weights file {weights!r} is not an epoch-NNNNN.weights.h5 file of the backup folder")
@@ -144,8 +162,11 @@ class RunBackup(keras.callbacks.Callback):
         if not isinstance(callbacks, dict) or not all(isinstance(callbacks.get(name), dict) for name in self.stateful):
             refuse(f"it lacks the state of {', '.join(self.stateful)}")
         history = state.get("history")
-        if not isinstance(history, list) or len(history) != epoch or not all(
-                isinstance(row, dict) and row.get("epoch") == k + 1 for k, row in enumerate(history)):
+        if (
+            not isinstance(history, list)
+            or len(history) != epoch
+            or not all(isinstance(row, dict) and row.get("epoch") == k + 1 for k, row in enumerate(history))
+        ):
             refuse(f"its history does not hold epochs 1 to {epoch} in order")
         return state
 
@@ -162,11 +183,14 @@ class RunBackup(keras.callbacks.Callback):
             path = self.state_path
             previous = self.backup_dir / PREVIOUS_STATE_FILE
             if not path.exists() and previous.exists():
-                state = self._checked(read_json(previous, "the run's previous backup state", self._fix(previous)),
-                                      previous)
+                state = self._checked(
+                    read_json(previous, "the run's previous backup state", self._fix(previous)), previous
+                )
                 if not self._announced_fallback:
-                    self.print_fn(f"{path} is missing; going back to the state before it, {previous} (epoch "
-                                  f"{state['epoch']}): the epochs after it are trained again.")
+                    self.print_fn(
+                        f"{path} is missing; going back to the state before it, {previous} (epoch "
+                        f"{state['epoch']}): the epochs after it are trained again."
+                    )
                     self._announced_fallback = True
                 self._state_file = previous
                 return state
@@ -198,32 +222,49 @@ class RunBackup(keras.callbacks.Callback):
         path = self.backup_dir / state["weights"]
         expected = state.get("weights_sha256")  # absent in backups written before the checksum existed
         if expected is not None and file_sha256(path) != expected:
-            raise RunFileError(f"{path} (the backup's weights of epoch {state['epoch']}) does not match the checksum "
-                               f"its state recorded: the file was changed or damaged after it was written. "
-                               f"{self._fix(self._state_file)}")
+            raise RunFileError(
+                f"{path} (the backup's weights of epoch {state['epoch']}) does not match the checksum "
+                f"its state recorded: the file was changed or damaged after it was written. "
+                f"{self._fix(self._state_file)}"
+            )
         try:
             self.model.load_weights(path)
         except (OSError, ValueError, KeyError, RuntimeError) as error:
-            raise RunFileError(f"{path} (the backup's weights of epoch {state['epoch']}) cannot be loaded "
-                               f"({type(error).__name__}: {error}). {self._fix(self._state_file)}") from None
-        broken = [variable.path for variable in self.model.weights
-                  if not np.all(np.isfinite(keras.ops.convert_to_numpy(variable)))]
+            raise RunFileError(
+                f"{path} (the backup's weights of epoch {state['epoch']}) cannot be loaded "
+                f"({type(error).__name__}: {error}). {self._fix(self._state_file)}"
+            ) from None
+        broken = [
+            variable.path
+            for variable in self.model.weights
+            if not np.all(np.isfinite(keras.ops.convert_to_numpy(variable)))
+        ]
         if broken:
-            raise RunFileError(f"{path} (the backup's weights of epoch {state['epoch']}) holds NaN/Inf values in "
-                               f"{', '.join(broken[:3])}. {self._fix(self._state_file)}")
+            raise RunFileError(
+                f"{path} (the backup's weights of epoch {state['epoch']}) holds NaN/Inf values in "
+                f"{', '.join(broken[:3])}. {self._fix(self._state_file)}"
+            )
         self.model._initial_epoch = state["epoch"]  # what Keras's BackupAndRestore sets
         for name, callback in self.stateful.items():
             callback.set_state(state["callbacks"][name])
         self._state, self.history = state, [dict(row) for row in state["history"]]
         segments = state.get("segments")  # absent from states written before segments were recorded
-        self.segments = [dict(segment) for segment in segments] if isinstance(segments, list) else [
-            {"first_epoch": 1, "git_commit": None}]
+        self.segments = (
+            [dict(segment) for segment in segments]
+            if isinstance(segments, list)
+            else [{"first_epoch": 1, "git_commit": None}]
+        )
         self.restored_epoch = state["epoch"]
         self._write_history()
         self._keep_if_asked(state)  # a stop between the commit and the kept copy
-        self.print_fn(f"Restored the backup of epoch {state['epoch']}: "
-                      + ("training had finished." if self.training_finished(state)
-                         else f"training goes on with epoch {state['epoch'] + 1}."))
+        self.print_fn(
+            f"Restored the backup of epoch {state['epoch']}: "
+            + (
+                "training had finished."
+                if self.training_finished(state)
+                else f"training goes on with epoch {state['epoch'] + 1}."
+            )
+        )
         return state["epoch"]
 
     def on_train_begin(self, logs=None):
@@ -249,10 +290,14 @@ class RunBackup(keras.callbacks.Callback):
         self.backup_dir.mkdir(parents=True, exist_ok=True)
         weights = weights_name(epoch + 1)
         atomic_save(self.backup_dir / weights, self.model.save_weights)
-        state = {"epoch": epoch + 1, "weights": weights, "weights_sha256": file_sha256(self.backup_dir / weights),
-                 "callbacks": {name: callback.get_state() for name, callback in self.stateful.items()},
-                 "history": list(self.history),  # a copy: the next epoch's row must not reach this state
-                 "segments": [dict(segment) for segment in self.segments]}
+        state = {
+            "epoch": epoch + 1,
+            "weights": weights,
+            "weights_sha256": file_sha256(self.backup_dir / weights),
+            "callbacks": {name: callback.get_state() for name, callback in self.stateful.items()},
+            "history": list(self.history),  # a copy: the next epoch's row must not reach this state
+            "segments": [dict(segment) for segment in self.segments],
+        }
         if self.recipe is not None:
             state["config"] = self.recipe
         previous, self._state = self._state, state

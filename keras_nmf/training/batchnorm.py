@@ -39,10 +39,13 @@ def recalibrate_batchnorm(model, dataset, batches=50):
     if not layers or batches < 1:
         return 0
     momenta = [layer.momentum for layer in layers]
-    sums = [[np.zeros(layer.moving_mean.shape, np.float64), np.zeros(layer.moving_variance.shape, np.float64)]
-            for layer in layers]
-    image_batches = (batch[0] if isinstance(batch, (tuple, list)) else batch
-                     for batch in itertools.islice(iter(dataset), batches))
+    sums = [
+        [np.zeros(layer.moving_mean.shape, np.float64), np.zeros(layer.moving_variance.shape, np.float64)]
+        for layer in layers
+    ]
+    image_batches = (
+        batch[0] if isinstance(batch, (tuple, list)) else batch for batch in itertools.islice(iter(dataset), batches)
+    )
     # TensorFlow: the default strategy for a model built outside any scope; other backends have none.
     strategy = getattr(model, "distribute_strategy", None)
     distributed = strategy is not None and strategy.num_replicas_in_sync > 1
@@ -55,8 +58,9 @@ def recalibrate_batchnorm(model, dataset, batches=50):
 
             forward = tf.function(lambda images: model(images, training=True))
             global_batches = [tf.data.Dataset.from_tensors(images) for images in image_batches]
-            batches_iter = strategy.experimental_distribute_dataset(functools.reduce(tf.data.Dataset.concatenate,
-                                                                                     global_batches))
+            batches_iter = strategy.experimental_distribute_dataset(
+                functools.reduce(tf.data.Dataset.concatenate, global_batches)
+            )
             step = lambda images: strategy.run(forward, args=(images,))  # noqa: E731
         else:
             batches_iter = image_batches

@@ -23,7 +23,7 @@ import shutil
 
 from keras_nmf.errors import ConfigError, RunFileError
 from keras_nmf.training.config import TrainConfig
-from keras_nmf.training.run_files import atomic_save, atomic_write_json, read_json
+from keras_nmf.files import atomic_save, atomic_write_json, read_json
 from keras_nmf.training.settings import SECTION_OF, field_spec, flag, parse_epochs, role_of
 
 #: The folder of a run's kept states.
@@ -66,7 +66,7 @@ class KeptStates:
             return []
         found = []
         for path in self.folder.glob("epoch-*.json"):
-            digits = path.name[len("epoch-"):-len(".json")]
+            digits = path.name[len("epoch-") : -len(".json")]
             if digits.isdigit():
                 found.append(int(digits))
         return sorted(found)
@@ -75,8 +75,10 @@ class KeptStates:
         """Keeps ``state`` (a committed backup state) with a copy of its weights file from ``backup_dir``."""
         epoch = state["epoch"]
         self.folder.mkdir(parents=True, exist_ok=True)
-        atomic_save(self.weights_path(epoch),
-                    lambda temporary: shutil.copyfile(pathlib.Path(backup_dir) / state["weights"], temporary))
+        atomic_save(
+            self.weights_path(epoch),
+            lambda temporary: shutil.copyfile(pathlib.Path(backup_dir) / state["weights"], temporary),
+        )
         atomic_write_json(self.state_path(epoch), state)
 
     def read(self, epoch):
@@ -95,11 +97,15 @@ class KeptStates:
         state = read_json(path, f"the kept state of epoch {epoch}", fix)
         weights = self.weights_path(epoch)
         if not isinstance(state, dict) or state.get("epoch") != epoch or not weights.is_file():
-            raise RunFileError(f"{path} (the kept state of epoch {epoch}) is incomplete: its epoch or its weights "
-                               f"file {weights.name} is missing. {fix}")
+            raise RunFileError(
+                f"{path} (the kept state of epoch {epoch}) is incomplete: its epoch or its weights "
+                f"file {weights.name} is missing. {fix}"
+            )
         if state.get("weights_sha256") != file_sha256(weights):
-            raise RunFileError(f"{weights} (the kept weights of epoch {epoch}) does not match the checksum its state "
-                               f"recorded: the file was changed or damaged after it was written. {fix}")
+            raise RunFileError(
+                f"{weights} (the kept weights of epoch {epoch}) does not match the checksum its state "
+                f"recorded: the file was changed or damaged after it was written. {fix}"
+            )
         return state
 
     def _what_it_kept(self):
@@ -112,8 +118,10 @@ class KeptStates:
                 progress = f" and has trained {read_json(backup_state, 'the backup state', '')['epoch']} epochs"
             except (RunFileError, KeyError, TypeError):
                 pass
-        return (f"{kept}{progress}. A run keeps the epochs of its --keep-epochs once it has trained them; an "
-                f"unfinished run takes more with --resume --keep-epochs.")
+        return (
+            f"{kept}{progress}. A run keeps the epochs of its --keep-epochs once it has trained them; an "
+            f"unfinished run takes more with --resume --keep-epochs."
+        )
 
 
 def load_trunk(path):
@@ -125,17 +133,23 @@ def load_trunk(path):
     """
     path = pathlib.Path(path)
     if not (path / "config.json").is_file():
-        raise ConfigError(f"--branch-from {path}: no config.json there; give the directory of a --schedule wsd run "
-                          f"(the trunk) that keeps the epoch to branch from (--keep-epochs).")
+        raise ConfigError(
+            f"--branch-from {path}: no config.json there; give the directory of a --schedule wsd run "
+            f"(the trunk) that keeps the epoch to branch from (--keep-epochs)."
+        )
     trunk = TrainConfig.load(path / "config.json")
     schedule = trunk.optimisation.schedule
     if schedule != "wsd":
         raise ConfigError(
             f"--branch-from {path}: that run's schedule is {schedule}, not wsd. A decay branch starts from a state "
             f"that every budget shares, and only wsd's stable phase is the same for every budget ("
-            + ("the plateau schedule's rates follow the run's own losses" if schedule == "plateau" else
-               f"{schedule}'s rate at each step depends on the run's --epochs")
-            + "). Train a trunk with --schedule wsd --decay-fraction 0 --keep-epochs E1,E2,...")
+            + (
+                "the plateau schedule's rates follow the run's own losses"
+                if schedule == "plateau"
+                else f"{schedule}'s rate at each step depends on the run's --epochs"
+            )
+            + "). Train a trunk with --schedule wsd --decay-fraction 0 --keep-epochs E1,E2,..."
+        )
     return trunk
 
 
@@ -166,18 +180,25 @@ def check_branch(config):
     trunk_path = pathlib.Path(config.optimisation.branch_from)
     trunk = load_trunk(trunk_path)
     epoch = config.optimisation.branch_epoch
-    differing = [f"{flag(name)} (trunk {trunk.value(name)!r}, branch {config.value(name)!r})"
-                 for name in SECTION_OF
-                 if role_of(name) in ("recipe", "data", "schedule") and name not in _BRANCH_MAY_CHANGE
-                 and trunk.value(name) != config.value(name)]
+    differing = [
+        f"{flag(name)} (trunk {trunk.value(name)!r}, branch {config.value(name)!r})"
+        for name in SECTION_OF
+        if role_of(name) in ("recipe", "data", "schedule")
+        and name not in _BRANCH_MAY_CHANGE
+        and trunk.value(name) != config.value(name)
+    ]
     if differing:
-        raise ConfigError(f"A branch continues its trunk {trunk_path}: these settings must be the trunk's: "
-                          f"{', '.join(differing)}. Drop them (a branch takes the trunk's settings by default).")
+        raise ConfigError(
+            f"A branch continues its trunk {trunk_path}: these settings must be the trunk's: "
+            f"{', '.join(differing)}. Drop them (a branch takes the trunk's settings by default)."
+        )
     trunk_decay = trunk.optimisation.decay_fraction
     if trunk_decay and epoch > round((1.0 - trunk_decay) * trunk.budget.epochs, 9):
-        raise ConfigError(f"--branch-epoch {epoch}: {trunk_path} decays after epoch "
-                          f"{(1.0 - trunk_decay) * trunk.budget.epochs:g} of its {trunk.budget.epochs}, so its state "
-                          f"at epoch {epoch} is no stable state. Branch from a kept epoch of its stable phase.")
+        raise ConfigError(
+            f"--branch-epoch {epoch}: {trunk_path} decays after epoch "
+            f"{(1.0 - trunk_decay) * trunk.budget.epochs:g} of its {trunk.budget.epochs}, so its state "
+            f"at epoch {epoch} is no stable state. Branch from a kept epoch of its stable phase."
+        )
     KeptStates(trunk_path).read(epoch)
     return trunk
 
@@ -189,8 +210,10 @@ def rates_differ(trunk_schedule, branch_schedule, steps):
     if trunk_schedule.peak != branch_schedule.peak:
         return f"their peak rates differ ({trunk_schedule.peak:g} against {branch_schedule.peak:g})"
     if trunk_schedule.warmup_steps != branch_schedule.warmup_steps:
-        return (f"their warm-ups differ ({trunk_schedule.warmup_steps} against {branch_schedule.warmup_steps} steps: "
-                f"--warmup-fraction is a share of each run's steps; a trunk to branch from has none)")
+        return (
+            f"their warm-ups differ ({trunk_schedule.warmup_steps} against {branch_schedule.warmup_steps} steps: "
+            f"--warmup-fraction is a share of each run's steps; a trunk to branch from has none)"
+        )
     for name, schedule in (("the trunk", trunk_schedule), ("the branch", branch_schedule)):
         decay_starts = schedule.total_steps - schedule.decay_steps
         if schedule.decay_steps and steps > decay_starts:
@@ -209,14 +232,15 @@ def seed_backup(kept, epoch, backup_dir):
     backup_dir = pathlib.Path(backup_dir)
     backup_dir.mkdir(parents=True, exist_ok=True)
     state = {**state, "weights": weights_name(epoch)}
-    atomic_save(backup_dir / state["weights"],
-                lambda temporary: shutil.copyfile(kept.weights_path(epoch), temporary))
+    atomic_save(backup_dir / state["weights"], lambda temporary: shutil.copyfile(kept.weights_path(epoch), temporary))
     atomic_write_json(backup_dir / STATE_FILE, state)
     return state
 
 
-_SEVERAL_BUDGETS = ("For the accuracy at several budgets from one run, train a stable trunk (--schedule wsd "
-                    "--decay-fraction 0 --keep-epochs E1,E2,...) and branch it (--branch-from).")
+_SEVERAL_BUDGETS = (
+    "For the accuracy at several budgets from one run, train a stable trunk (--schedule wsd "
+    "--decay-fraction 0 --keep-epochs E1,E2,...) and branch it (--branch-from)."
+)
 
 
 def next_steps(config, run_path, command):
@@ -227,22 +251,30 @@ def next_steps(config, run_path, command):
     optimisation, epochs = config.optimisation, config.budget.epochs
     kept = KeptStates(run_path).epochs()
     if optimisation.schedule == "plateau":
-        return ("To train longer, start a new run with another --logdir and the --epochs you want (the plateau "
-                "schedule lowers the rates on its own).")
+        return (
+            "To train longer, start a new run with another --logdir and the --epochs you want (the plateau "
+            "schedule lowers the rates on its own)."
+        )
     if optimisation.schedule != "wsd":
-        return (f"Its --schedule {optimisation.schedule} laid the rates over its {epochs} epochs, so another budget is "
-                f"a new run. {_SEVERAL_BUDGETS}")
+        return (
+            f"Its --schedule {optimisation.schedule} laid the rates over its {epochs} epochs, so another budget is "
+            f"a new run. {_SEVERAL_BUDGETS}"
+        )
     decay = optimisation.decay_fraction
     stable = [epoch for epoch in kept if not decay or epoch <= round((1.0 - decay) * epochs, 9)]
     if not stable:
         return f"It kept no state of its stable phase (--keep-epochs), so it has no branch point. {_SEVERAL_BUDGETS}"
     last = stable[-1]
     branch_decay = decay or field_spec("decay_fraction").default  # what branch_defaults gives its branches
-    lines = [f"Its kept epochs {', '.join(map(str, stable))} are branch points: a decay to budget T from epoch E "
-             f"(decaying over the last {branch_decay:.0%} of T, so T >= {1 / (1 - branch_decay):g} E) is",
-             f"  {command} --branch-from {run_path} --branch-epoch E --epochs T --logdir NEW_DIR"]
+    lines = [
+        f"Its kept epochs {', '.join(map(str, stable))} are branch points: a decay to budget T from epoch E "
+        f"(decaying over the last {branch_decay:.0%} of T, so T >= {1 / (1 - branch_decay):g} E) is",
+        f"  {command} --branch-from {run_path} --branch-epoch E --epochs T --logdir NEW_DIR",
+    ]
     if not decay:
-        lines += ["To extend this stable trunk, continue it in a new run that keeps later epochs:",
-                  f"  {command} --branch-from {run_path} --branch-epoch {last} --decay-fraction 0 --epochs "
-                  f"{2 * last} --keep-epochs {2 * last} --logdir NEW_TRUNK"]
+        lines += [
+            "To extend this stable trunk, continue it in a new run that keeps later epochs:",
+            f"  {command} --branch-from {run_path} --branch-epoch {last} --decay-fraction 0 --epochs "
+            f"{2 * last} --keep-epochs {2 * last} --logdir NEW_TRUNK",
+        ]
     return "\n".join(lines)

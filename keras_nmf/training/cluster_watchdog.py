@@ -54,13 +54,19 @@ def did_not_form_message(tf_config, timeout_s):
     task = tf_config["task"]
     silent = silent_peers(tf_config)
     if silent:
-        cause = (f"no answer from {', '.join(silent)}. Start the same command there, with TF_CONFIG naming "
-                 f"that task, and check that its address is reachable from this host (host name, port, firewall)")
+        cause = (
+            f"no answer from {', '.join(silent)}. Start the same command there, with TF_CONFIG naming "
+            f"that task, and check that its address is reachable from this host (host name, port, firewall)"
+        )
     else:
-        cause = ("every other worker's port answers, but the cluster did not form. Check that all workers "
-                 "have the same cluster list in TF_CONFIG, each with its own task index")
-    return (f"--distribute multiworker: the cluster did not form within {timeout_s:g} s "
-            f"(this is {task['type']} {task['index']}): {cause}. Raise --distribute-timeout to wait longer.")
+        cause = (
+            "every other worker's port answers, but the cluster did not form. Check that all workers "
+            "have the same cluster list in TF_CONFIG, each with its own task index"
+        )
+    return (
+        f"--distribute multiworker: the cluster did not form within {timeout_s:g} s "
+        f"(this is {task['type']} {task['index']}): {cause}. Raise --distribute-timeout to wait longer."
+    )
 
 
 def _released(timeout_s):
@@ -76,8 +82,9 @@ def main(argv):
     message = did_not_form_message(json.loads(os.environ["TF_CONFIG"]), timeout_s)
     if _released(0):  # the cluster formed while the peers were probed
         return 0
-    print(f"error: {message} (the worker was stopped: TensorFlow cannot interrupt this wait)",
-          file=sys.stderr, flush=True)
+    print(
+        f"error: {message} (the worker was stopped: TensorFlow cannot interrupt this wait)", file=sys.stderr, flush=True
+    )
     os.kill(parent_pid, signal.SIGKILL)
     return 1
 

@@ -20,13 +20,31 @@ import math
 import pathlib
 
 from keras_nmf.errors import ConfigError
-from keras_nmf.training.run_files import RunFileError, atomic_write_json, read_json
-from keras_nmf.training.settings import (SECTION_OF, SECTIONS, BudgetSettings, DataSettings, ExecutionSettings,
-                                         ModelSettings, OptimisationSettings, SessionSettings, check_applies_to_arch,
-                                         field_spec, flag, role_of)
+from keras_nmf.errors import RunFileError
+from keras_nmf.files import atomic_write_json, read_json
+from keras_nmf.training.settings import (
+    SECTION_OF,
+    SECTIONS,
+    BudgetSettings,
+    DataSettings,
+    ExecutionSettings,
+    ModelSettings,
+    OptimisationSettings,
+    SessionSettings,
+    check_applies_to_arch,
+    field_spec,
+    flag,
+    role_of,
+)
 
-__all__ = ["TrainConfig", "ConfigError", "changeable_on_resume", "for_arch", "resume_changes",
-           "with_absolute_data_paths"]
+__all__ = [
+    "TrainConfig",
+    "ConfigError",
+    "changeable_on_resume",
+    "for_arch",
+    "resume_changes",
+    "with_absolute_data_paths",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,8 +64,10 @@ class TrainConfig:
     def __post_init__(self):
         for section in SECTIONS:
             if not isinstance(getattr(self, section.NAME), section):
-                raise ConfigError(f"TrainConfig.{section.NAME} must be a {section.__name__}. "
-                                  f"Received: {getattr(self, section.NAME)!r}")
+                raise ConfigError(
+                    f"TrainConfig.{section.NAME} must be a {section.__name__}. "
+                    f"Received: {getattr(self, section.NAME)!r}"
+                )
         # The rules between sections.
         if self.optimisation.monitor == "val_loss" and not self.data.val_split:
             raise ConfigError("--monitor val_loss needs a validation split: add --val-split 0.1 (for example).")
@@ -56,9 +76,11 @@ class TrainConfig:
         if branch_epoch is not None:
             decay = self.optimisation.decay_fraction
             if branch_epoch >= epochs:
-                raise ConfigError(f"--branch-epoch {branch_epoch} leaves nothing to train in --epochs {epochs}: a "
-                                  f"branch's budget is its trunk's epochs and its own, so --epochs must exceed "
-                                  f"--branch-epoch.")
+                raise ConfigError(
+                    f"--branch-epoch {branch_epoch} leaves nothing to train in --epochs {epochs}: a "
+                    f"branch's budget is its trunk's epochs and its own, so --epochs must exceed "
+                    f"--branch-epoch."
+                )
             stable_end = round((1.0 - decay) * epochs, 9)  # the step-level check follows once the data is known
             if branch_epoch > stable_end:
                 shortest = math.ceil(round(branch_epoch / (1.0 - decay), 9)) if decay < 1 else None
@@ -66,7 +88,8 @@ class TrainConfig:
                     f"--branch-epoch {branch_epoch} lies in the decay of --epochs {epochs} (its last {decay:.0%}, "
                     f"after epoch {stable_end:g}), where this budget's rate is below the trunk's: the trunk's state "
                     f"there is not this budget's. Branch at most at epoch {math.floor(stable_end)}"
-                    + (f", or give --epochs {shortest} or more." if shortest else "."))
+                    + (f", or give --epochs {shortest} or more." if shortest else ".")
+                )
 
     @classmethod
     def of(cls, **settings):
@@ -113,20 +136,24 @@ class TrainConfig:
         saved = read_json(path, "the run's configuration", fix)
         unknown = sorted(set(saved) - set(SECTION_OF))
         if unknown:
-            raise RunFileError(f"{path} (the run's configuration) has unknown fields: {', '.join(unknown)}. It was "
-                               f"written by another version of keras_nmf, or edited. {fix}")
+            raise RunFileError(
+                f"{path} (the run's configuration) has unknown fields: {', '.join(unknown)}. It was "
+                f"written by another version of keras_nmf, or edited. {fix}"
+            )
         try:
             return with_absolute_data_paths(cls.of(**saved))
         except (ConfigError, TypeError) as error:
-            raise RunFileError(f"{path} (the run's configuration) holds a value that cannot run: {error} {fix}") \
-                from None
+            raise RunFileError(
+                f"{path} (the run's configuration) holds a value that cannot run: {error} {fix}"
+            ) from None
 
 
 def with_absolute_data_paths(config):
     """``config`` with its data paths (:attr:`DataSettings.PATH_FIELDS`) made absolute, from the working folder
     (``keras-nmf-evaluate`` in another folder, a ``--resume`` elsewhere; committed run records hold relative ones)."""
-    paths = {name: str(pathlib.Path(config.value(name)).resolve()) for name in DataSettings.PATH_FIELDS
-             if config.value(name)}
+    paths = {
+        name: str(pathlib.Path(config.value(name)).resolve()) for name in DataSettings.PATH_FIELDS if config.value(name)
+    }
     return config.replace(**paths)
 
 
@@ -170,11 +197,14 @@ def resume_changes(saved, requested, names=None, finished=False):
         if name in _RUN_IDENTITY or old == new:
             continue
         if changeable_on_resume(name, finished or fixed_schedule) or (
-                name == "epochs" and not finished and saved.optimisation.is_stable_trunk):
+            name == "epochs" and not finished and saved.optimisation.is_stable_trunk
+        ):
             changes[name] = (old, new)
         elif fixed_schedule and changeable_on_resume(name):
-            refused.append(f"{flag(name)} (saved {old!r}, given {new!r}: --schedule {schedule} lays the "
-                           f"rates over the saved --epochs from the first step)")
+            refused.append(
+                f"{flag(name)} (saved {old!r}, given {new!r}: --schedule {schedule} lays the "
+                f"rates over the saved --epochs from the first step)"
+            )
         else:
             refused.append(f"{flag(name)} (saved {old!r}, given {new!r})")
     return changes, refused
@@ -186,6 +216,9 @@ def for_arch(config, arch):
     For a grid's base configuration, shared by archs of both families.
     """
     family = ModelSettings(arch=arch).family
-    defaults = {name: field_spec(name).default for name in SECTION_OF
-                if field_spec(name).metadata["applies_to"] not in (None, family)}
+    defaults = {
+        name: field_spec(name).default
+        for name in SECTION_OF
+        if field_spec(name).metadata["applies_to"] not in (None, family)
+    }
     return config.replace(**defaults, arch=arch)

@@ -52,8 +52,10 @@ class NMFDiagnostics(keras.callbacks.Callback):
         # An ImageClassifier shares its network's layers, whose own graph starts at the crops.
         network = getattr(self.model, "network", self.model)
         self._inputs = self.model.crops(self.images) if network is not self.model else self.images
-        self._heads = [(layer, compiled_call(keras.Model(network.inputs, layer.input), training=False))
-                       for layer in nmf_layers(network)]
+        self._heads = [
+            (layer, compiled_call(keras.Model(network.inputs, layer.input), training=False))
+            for layer in nmf_layers(network)
+        ]
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None or not self._heads:

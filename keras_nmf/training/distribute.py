@@ -139,8 +139,9 @@ def cluster_startup_deadline(timeout_s):
     if not timeout_s:
         yield
         return
-    watchdog = subprocess.Popen([sys.executable, "-I", str(WATCHDOG_SCRIPT), str(os.getpid()), str(timeout_s)],
-                                stdin=subprocess.PIPE)
+    watchdog = subprocess.Popen(
+        [sys.executable, "-I", str(WATCHDOG_SCRIPT), str(os.getpid()), str(timeout_s)], stdin=subprocess.PIPE
+    )
     try:
         yield
     finally:

@@ -8,10 +8,10 @@ import numpy as np
 from keras_nmf.layers.augmentation import centre_crop
 from keras_nmf.data.pipeline import checked_crop_size, eval_batches, load_arrays
 from keras_nmf.training.config import TrainConfig
-from keras_nmf.training.run_files import RunFileError, load_keras_model, read_json
-
-#: Data settings that evaluate.py takes from the run's config.json when the model sits in a run directory.
-RUN_DATA_FIELDS = ("dataset", "data_dir", "tfds_dir", "limit_test", "seed")
+from keras_nmf.errors import RunFileError
+from keras_nmf.files import read_json
+from keras_nmf.training.run_files import load_keras_model
+from keras_nmf.training.settings import RUN_DATA_FIELDS
 
 
 def model_file(path):
@@ -26,10 +26,13 @@ def model_file(path):
     if (path / "model.keras").is_file():
         return path / "model.keras"
     if (path / "config.json").is_file():
-        raise RunFileError(f"The run in {path} has not finished: it has no model.keras yet. Finish it with "
-                           f"keras-nmf-train --resume --logdir {path}, then evaluate it.")
-    raise RunFileError(f"{path} is a folder without a run (no model.keras, no config.json): pass a run directory "
-                       f"or its model.keras.")
+        raise RunFileError(
+            f"The run in {path} has not finished: it has no model.keras yet. Finish it with "
+            f"keras-nmf-train --resume --logdir {path}, then evaluate it."
+        )
+    raise RunFileError(
+        f"{path} is a folder without a run (no model.keras, no config.json): pass a run directory or its model.keras."
+    )
 
 
 def run_data_settings(model_path):
@@ -40,8 +43,11 @@ def run_data_settings(model_path):
     config_path = pathlib.Path(model_path).parent / "config.json"
     if not config_path.exists():
         return {}
-    saved = read_json(config_path, "the run's configuration",
-                      "Pass the data flags (--data-dir, --limit-test, --seed) yourself, or repair the file.")
+    saved = read_json(
+        config_path,
+        "the run's configuration",
+        "Pass the data flags (--data-dir, --limit-test, --seed) yourself, or repair the file.",
+    )
     return {name: saved.get(name) for name in RUN_DATA_FIELDS}
 
 
@@ -63,8 +69,9 @@ def data_settings(model_path, given):
     return {**settings, **from_run, **given}, taken
 
 
-def evaluate_saved_model(model_path, data_dir=None, dataset="cifar10", tfds_dir=None, batch_size=50, limit_test=None,
-                         seed=0, flip_tta=False):
+def evaluate_saved_model(
+    model_path, data_dir=None, dataset="cifar10", tfds_dir=None, batch_size=50, limit_test=None, seed=0, flip_tta=False
+):
     """Loads a model and evaluates it on the test split (centre crops of its input size).
 
     ``limit_test`` and ``seed`` select the same test images as train.py's
@@ -77,12 +84,16 @@ def evaluate_saved_model(model_path, data_dir=None, dataset="cifar10", tfds_dir=
         RunFileError: the path is not a loadable, compiled ``.keras`` file.
     """
     model = load_keras_model(model_path)
-    _, (images, labels), _ = load_arrays(dataset, data_dir, tfds_dir, verbose=False, limit_train=1,
-                                         limit_test=limit_test, seed=seed)
+    _, (images, labels), _ = load_arrays(
+        dataset, data_dir, tfds_dir, verbose=False, limit_train=1, limit_test=limit_test, seed=seed
+    )
     inputs = model_inputs(model, images)
     results = model.evaluate(eval_batches(inputs, labels, batch_size), verbose=0, return_dict=True)
-    evaluated = {"test_accuracy": float(results["accuracy"]), "test_loss": float(results["loss"]),
-                 "test_size": len(labels)}
+    evaluated = {
+        "test_accuracy": float(results["accuracy"]),
+        "test_loss": float(results["loss"]),
+        "test_size": len(labels),
+    }
     if flip_tta:
         evaluated["test_accuracy_flip_tta"] = flip_tta_accuracy(model, inputs, labels, batch_size)
     return evaluated
@@ -96,11 +107,13 @@ def is_preset(name):
 
     path = pathlib.Path(name)
     return (name in list_presets() and not path.exists()) or (
-        path.is_dir() and (path / CONFIG).is_file() and (path / METADATA).is_file())
+        path.is_dir() and (path / CONFIG).is_file() and (path / METADATA).is_file()
+    )
 
 
-def evaluate_preset(preset, data_dir=None, dataset="cifar10", tfds_dir=None, batch_size=50, limit_test=None, seed=0,
-                    flip_tta=False):
+def evaluate_preset(
+    preset, data_dir=None, dataset="cifar10", tfds_dir=None, batch_size=50, limit_test=None, seed=0, flip_tta=False
+):
     """:func:`evaluate_saved_model` for a preset: its classifier's probabilities (calibrated where the preset
     carries a temperature) on the test images. ``test_loss`` is their negative log-likelihood; ``test_ece`` their
     expected calibration error (:mod:`keras_nmf.models.calibration`).
@@ -112,12 +125,16 @@ def evaluate_preset(preset, data_dir=None, dataset="cifar10", tfds_dir=None, bat
     from keras_nmf.models.calibration import expected_calibration_error, negative_log_likelihood
 
     classifier = ImageClassifier.from_preset(preset)
-    _, (images, labels), _ = load_arrays(dataset, data_dir, tfds_dir, verbose=False, limit_train=1,
-                                         limit_test=limit_test, seed=seed)
+    _, (images, labels), _ = load_arrays(
+        dataset, data_dir, tfds_dir, verbose=False, limit_train=1, limit_test=limit_test, seed=seed
+    )
     probabilities = classifier.predict(images, batch_size=batch_size, verbose=0)
-    evaluated = {"test_accuracy": float(np.mean(np.argmax(probabilities, axis=-1) == labels)),
-                 "test_loss": negative_log_likelihood(probabilities, labels),
-                 "test_ece": expected_calibration_error(probabilities, labels), "test_size": len(labels)}
+    evaluated = {
+        "test_accuracy": float(np.mean(np.argmax(probabilities, axis=-1) == labels)),
+        "test_loss": negative_log_likelihood(probabilities, labels),
+        "test_ece": expected_calibration_error(probabilities, labels),
+        "test_size": len(labels),
+    }
     if flip_tta:
         evaluated["test_accuracy_flip_tta"] = flip_tta_accuracy(classifier, images, labels, batch_size)
     return evaluated
@@ -130,8 +147,9 @@ def flip_tta_accuracy(model, inputs, labels, batch_size=50):
     each side), so it is the mirror of the crop. Not part of the paper's evaluation (Figure 5 reports the plain one).
     """
     mirrored = inputs[:, :, ::-1]
-    probabilities = sum(model.predict(eval_batches(batch, labels, batch_size), verbose=0)
-                        for batch in (inputs, mirrored)) / 2
+    probabilities = (
+        sum(model.predict(eval_batches(batch, labels, batch_size), verbose=0) for batch in (inputs, mirrored)) / 2
+    )
     return float(np.mean(np.argmax(probabilities, axis=-1) == labels))
 
 

@@ -9,7 +9,7 @@ import dataclasses
 from keras_nmf.errors import ConfigError, RunFileError
 from keras_nmf.training.branches import branch_defaults, load_trunk
 from keras_nmf.training.config import TrainConfig
-from keras_nmf.training.settings import SECTION_OF, SECTIONS, flag
+from keras_nmf.training.settings import SECTION_OF, SECTIONS, check_value, field_spec, flag
 
 
 class _Refuse(argparse.Action):
@@ -36,7 +36,8 @@ def build_parser(description=None, exclude=(), refuse=None, parser=None):
         parser: add the flags to this parser or argument group (a group takes them without sub-groups).
     """
     parser = parser or argparse.ArgumentParser(
-        description=description, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
     refuse = refuse or {}
     for section in SECTIONS:
         target = parser
@@ -48,21 +49,63 @@ def build_parser(description=None, exclude=(), refuse=None, parser=None):
     return parser
 
 
-def _add_flag(parser, spec, refused_because=None):
+def add_setting_flags(parser, names, with_defaults=False, help=None):
+    """Adds the flags of the settings ``names`` to a command's own parser, declared once for every command: their
+    type, choices and help come from the settings (:mod:`keras_nmf.training.settings`), as train.py's do.
+
+    Args:
+        with_defaults: an unset flag takes its setting's default; else None, so that the command can tell which
+            flags were given (e.g. to take the rest from a run's config.json).
+        help: ``{name: text}`` for a flag whose meaning the command narrows (e.g. evaluate's ``--seed``: the
+            ``--limit-test`` subset's only).
+    """
+    for name in names:
+        spec = field_spec(name)
+        _add_flag(
+            parser,
+            spec,
+            default=spec.default if with_defaults else None,
+            help=(help or {}).get(name),
+            value_type=_checked_type(spec),
+        )
+
+
+def _checked_type(spec):
+    """An ``argparse`` type that converts a flag's text as its setting's type and checks its range and rule at
+    parse time (:func:`keras_nmf.training.settings.check_value`)."""
+
+    def convert(text):
+        value = spec.metadata["type"](text)
+        try:
+            check_value(spec, value)
+        except ConfigError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        return value
+
+    convert.__name__ = spec.metadata["type"].__name__  # argparse names the type in "invalid int value"
+    return convert
+
+
+def _add_flag(parser, spec, refused_because=None, default=argparse.SUPPRESS, help=None, value_type=None):
     meta = spec.metadata
     if refused_because is not None:
         parser.add_argument(flag(spec.name), action=_Refuse, reason=refused_because, default=argparse.SUPPRESS)
         if meta["type"] is bool:
-            parser.add_argument("--no-" + spec.name.replace("_", "-"), action=_Refuse, reason=refused_because,
-                                default=argparse.SUPPRESS)
+            parser.add_argument(
+                "--no-" + spec.name.replace("_", "-"), action=_Refuse, reason=refused_because, default=argparse.SUPPRESS
+            )
         return
-    help_text = meta["help"] + (f" (default: {spec.default})" if spec.default is not None else "")
+    help_text = help or meta["help"] + (f" (default: {spec.default})" if spec.default is not None else "")
     if meta["type"] is bool:
-        parser.add_argument(flag(spec.name), action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
-                            help=help_text)
+        parser.add_argument(flag(spec.name), action=argparse.BooleanOptionalAction, default=default, help=help_text)
     else:
-        parser.add_argument(flag(spec.name), type=meta["type"], default=argparse.SUPPRESS, choices=meta["choices"],
-                            help=help_text)
+        parser.add_argument(
+            flag(spec.name),
+            type=value_type or meta["type"],
+            default=default,
+            choices=meta["choices"],
+            help=help_text,
+        )
 
 
 def config_from_args(parser, args, defaults=None, exclude=()):

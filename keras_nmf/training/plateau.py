@@ -29,5 +29,7 @@ class ResumableReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
         super().on_epoch_end(epoch, logs)
         after = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         if after != before:
-            self.print_fn(f"Epoch {epoch + 1}: {self.monitor} did not improve for {self.patience} epochs; "
-                          f"learning rates x{self.factor:g} (base rate {before:.1e} -> {after:.1e}).")
+            self.print_fn(
+                f"Epoch {epoch + 1}: {self.monitor} did not improve for {self.patience} epochs; "
+                f"learning rates x{self.factor:g} (base rate {before:.1e} -> {after:.1e})."
+            )

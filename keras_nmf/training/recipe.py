@@ -16,6 +16,7 @@ import contextlib
 
 import keras
 
+from keras_nmf.architectures import network_spec
 from keras_nmf.losses import CrossEntropyMSE
 from keras_nmf.models import ImageClassifier, PaperNetwork
 from keras_nmf.optimizers import MultiRateAdam
@@ -31,12 +32,6 @@ from keras_nmf.schedules import fixed_budget_schedule
 #: Variables trained at ``kxk_lr``: every block's kxk NMF kernel or CNN conv.
 KXK_VARIABLES = r"^block\d+_(cnmf|conv)/"
 
-#: XLA by default where it is faster. Measured on the 2-CPU reference machine
-#: (batch 50, float32, train_on_batch, 25 interleaved steps, medians):
-#: cnmf_1x1 344 ms with XLA vs 411 ms without (patch extraction and its
-#: gradient fuse); cnn 36 ms with XLA vs 31 ms without.
-DEFAULT_JIT = {"cnn": False, "cnn_1x1": False, "cnmf": True, "cnmf_1x1": True}
-
 
 def check_backend_support(config):
     """Refuses the settings that the running backend cannot honour, naming the backend and the way out.
@@ -49,31 +44,39 @@ def check_backend_support(config):
     """
     distribute, deterministic, model = config.execution.distribute, config.optimisation.deterministic, config.model
     if distribute != "none" and distribute not in backend.DISTRIBUTE_STRATEGIES:
-        where = ("Keras's own distribution (keras.distribution) and needs KERAS_BACKEND=jax"
-                 if distribute == "data_parallel"
-                 else "a tf.distribute strategy and needs KERAS_BACKEND=tensorflow")
+        where = (
+            "Keras's own distribution (keras.distribution) and needs KERAS_BACKEND=jax"
+            if distribute == "data_parallel"
+            else "a tf.distribute strategy and needs KERAS_BACKEND=tensorflow"
+        )
         offered = ", ".join(backend.DISTRIBUTE_STRATEGIES) or "none"
-        raise ConfigError(f"--distribute {distribute} is {where}; the {backend.NAME} backend offers: {offered}. "
-                          f"Drop --distribute or change KERAS_BACKEND.")
+        raise ConfigError(
+            f"--distribute {distribute} is {where}; the {backend.NAME} backend offers: {offered}. "
+            f"Drop --distribute or change KERAS_BACKEND."
+        )
     if deterministic and backend.DETERMINISM_ADVICE:
         raise ConfigError(
             f"--deterministic is TensorFlow's op determinism; the {backend.NAME} backend has no switch for it here "
-            f"({backend.DETERMINISM_ADVICE}). Drop --deterministic or set KERAS_BACKEND=tensorflow.")
+            f"({backend.DETERMINISM_ADVICE}). Drop --deterministic or set KERAS_BACKEND=tensorflow."
+        )
     if config.execution.jit and deterministic and not backend.COMPILES_WITH_DETERMINISM:
         raise ConfigError(
             "--jit does not work with --deterministic: Keras compiles no XLA step under TensorFlow's op "
             "determinism (not every XLA op is deterministic). Drop --jit (XLA is off by default with "
-            "--deterministic).")
+            "--deterministic)."
+        )
     if model.family == "nmf" and model.implicit_dtype == "float64" and not backend.float64_available():
-        raise ConfigError("--implicit-dtype float64 needs float64 arithmetic, which Keras gives on TensorFlow, and on "
-                          "JAX with JAX_ENABLE_X64=1 (set it before starting Python); on PyTorch Keras computes "
-                          "float64 in float32. Use --implicit-dtype float32 here.")
+        raise ConfigError(
+            "--implicit-dtype float64 needs float64 arithmetic, which Keras gives on TensorFlow, and on "
+            "JAX with JAX_ENABLE_X64=1 (set it before starting Python); on PyTorch Keras computes "
+            "float64 in float32. Use --implicit-dtype float32 here."
+        )
 
 
 def default_jit(arch, strategy=None):
-    """XLA where it measured faster (``DEFAULT_JIT``), but off under a ``tf.distribute`` strategy.
+    """XLA where it measured faster (the network's ``xla_on_tensorflow``), but off under a ``tf.distribute`` strategy.
 
-    ``DEFAULT_JIT`` is TensorFlow's choice; on the JAX backend every step is
+    ``xla_on_tensorflow`` (:class:`keras_nmf.architectures.NetworkSpec`) is TensorFlow's choice; on the JAX backend every step is
     compiled (``jax.jit``, Keras's default there), as uncompiled JAX runs op by
     op; on PyTorch steps run eagerly (Keras's default there: its ``jit_compile``
     is ``torch.compile``, which took minutes per layer on this project's CPU).
@@ -86,7 +89,7 @@ def default_jit(arch, strategy=None):
     """
     if backend.DEFAULT_JIT is not None:
         return backend.DEFAULT_JIT
-    return DEFAULT_JIT[arch] and strategy is None
+    return network_spec(arch).xla_on_tensorflow and strategy is None
 
 
 def resolve_jit(config, strategy=None):
@@ -187,9 +190,16 @@ def compile_model(model, config, jit):
 def network_arguments(model, nmf_chunk_elements=None):
     """:class:`keras_nmf.models.PaperNetwork`'s arguments from a run's :class:`ModelSettings` and its execution's
     ``nmf_chunk_elements`` (0 or ``None``: the whole batch at once): the one mapping, for every caller."""
-    return dict(arch=model.arch, width=model.width, nmf_groups=model.nmf_groups, conv_groups=model.conv_groups,
-                nmf_options=model.nmf_options(), nmf_chunk_elements=nmf_chunk_elements or None,
-                nmf_layer=model.nmf_layer, cnn_kxk_bias=model.cnn_kxk_bias)
+    return dict(
+        arch=model.arch,
+        width=model.width,
+        nmf_groups=model.nmf_groups,
+        conv_groups=model.conv_groups,
+        nmf_options=model.nmf_options(),
+        nmf_chunk_elements=nmf_chunk_elements or None,
+        nmf_layer=model.nmf_layer,
+        cnn_kxk_bias=model.cnn_kxk_bias,
+    )
 
 
 def load_run_data(data, optimisation):
@@ -197,10 +207,18 @@ def load_run_data(data, optimisation):
     steps): :func:`keras_nmf.data.load_dataset` (the one mapping, for ``train()`` and the sweep)."""
     from keras_nmf.data import load_dataset
 
-    return load_dataset(name=data.dataset, data_dir=data.data_dir, tfds_dir=data.tfds_dir, crop_size=data.crop_size,
-                        val_split=data.val_split, limit_train=data.limit_train, limit_test=data.limit_test,
-                        batch_size=optimisation.batch_size, seed=optimisation.seed,
-                        steps_per_epoch=optimisation.steps_per_epoch)
+    return load_dataset(
+        name=data.dataset,
+        data_dir=data.data_dir,
+        tfds_dir=data.tfds_dir,
+        crop_size=data.crop_size,
+        val_split=data.val_split,
+        limit_train=data.limit_train,
+        limit_test=data.limit_test,
+        batch_size=optimisation.batch_size,
+        seed=optimisation.seed,
+        steps_per_epoch=optimisation.steps_per_epoch,
+    )
 
 
 def build_compiled_model(config, input_shape, num_classes, strategy=None, jit=None, image_shape=None, **overrides):
@@ -216,8 +234,12 @@ def build_compiled_model(config, input_shape, num_classes, strategy=None, jit=No
     """
     config = config.replace(**overrides) if overrides else config
     with strategy_scope(strategy):
-        model = PaperNetwork(input_shape=input_shape, num_classes=num_classes, bn_synchronized=is_tf_strategy(strategy),
-                             **network_arguments(config.model, config.execution.nmf_chunk_elements))
+        model = PaperNetwork(
+            input_shape=input_shape,
+            num_classes=num_classes,
+            bn_synchronized=is_tf_strategy(strategy),
+            **network_arguments(config.model, config.execution.nmf_chunk_elements),
+        )
         if image_shape is not None:
             model = ImageClassifier(model, image_shape, seed=config.optimisation.seed)
         compile_model(model, config, resolve_jit(config, strategy) if jit is None else jit)
@@ -239,8 +261,15 @@ def use_run_schedule(model, config, steps_per_epoch):
 def run_schedule(config, steps_per_epoch):
     """The base rate's schedule of a run's settings (``None`` for the paper's plateau)."""
     shape, budget = config.optimisation, config.budget
-    return fixed_budget_schedule(shape.schedule, budget.lr, budget.epochs, steps_per_epoch, shape.peak_lr_factor,
-                                 shape.warmup_fraction, shape.decay_fraction)
+    return fixed_budget_schedule(
+        shape.schedule,
+        budget.lr,
+        budget.epochs,
+        steps_per_epoch,
+        shape.peak_lr_factor,
+        shape.warmup_fraction,
+        shape.decay_fraction,
+    )
 
 
 def recipe_callbacks(optimisation, train_data, nan_advice="", last_good=None, print_fn=print):
@@ -264,8 +293,13 @@ def recipe_callbacks(optimisation, train_data, nan_advice="", last_good=None, pr
     stateful = {}
     if optimisation.schedule == "plateau":
         stateful["plateau"] = ResumableReduceLROnPlateau(
-            monitor=optimisation.monitor, factor=optimisation.plateau_factor, patience=optimisation.plateau_patience,
-            min_lr=0.0, verbose=0, print_fn=print_fn)
+            monitor=optimisation.monitor,
+            factor=optimisation.plateau_factor,
+            patience=optimisation.plateau_patience,
+            min_lr=0.0,
+            verbose=0,
+            print_fn=print_fn,
+        )
         stateful["floor"] = run_callbacks.LearningRateFloor(optimisation.min_lr, print_fn=print_fn)
     callbacks += [*stateful.values(), run_callbacks.StopOnNonFinite(nan_advice, last_good)]
     return callbacks, stateful

@@ -19,7 +19,6 @@ a directory that ``--resume`` completes without retraining a finished epoch
 import sys
 import time
 
-import keras
 
 from keras_nmf import backend, schedules
 from keras_nmf.commands import command_line
@@ -32,15 +31,24 @@ from keras_nmf.errors import ConfigError
 from keras_nmf.training.config import TrainConfig
 from keras_nmf.training.diagnostics import NMFDiagnostics
 from keras_nmf.training.distribute import (
-    is_chief, lost_worker_is_an_error, make_strategy, replicas, session_scope,
+    is_chief,
+    lost_worker_is_an_error,
+    make_strategy,
+    replicas,
+    session_scope,
 )
 from keras_nmf.training.progress import ProgressBar
 from keras_nmf.training.recipe import (
-    build_compiled_model, check_backend_support, load_run_data, process_settings, recipe_callbacks, run_schedule,
+    build_compiled_model,
+    check_backend_support,
+    load_run_data,
+    process_settings,
+    recipe_callbacks,
+    run_schedule,
     use_run_schedule,
 )
 from keras_nmf.training.run_dir import RunDir, git_commit
-from keras_nmf.training.run_files import RunFileError, RunWriteError
+from keras_nmf.errors import RunFileError, RunWriteError
 from keras_nmf.training.tensorboard import EpochTensorBoard
 
 #: Above this ``--alpha`` the NaN advice names it as the likely cause (the paper uses 0.5).
@@ -75,17 +83,22 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
     # The strategy first: before other TensorFlow work.
     strategy = make_strategy(execution.distribute, config.session.distribute_timeout)
     if optimisation.batch_size % replicas(strategy):
-        raise ConfigError(f"--batch-size {optimisation.batch_size} does not split over {replicas(strategy)} devices: "
-                          f"pass a multiple of {replicas(strategy)}.")
+        raise ConfigError(
+            f"--batch-size {optimisation.batch_size} does not split over {replicas(strategy)} devices: "
+            f"pass a multiple of {replicas(strategy)}."
+        )
     chief = is_chief(strategy)
-    with (run.held(writer=chief),
-          process_settings(optimisation.precision, optimisation.deterministic, seed=optimisation.seed) as precision,
-          session_scope(strategy)):
+    with (
+        run.held(writer=chief),
+        process_settings(optimisation.precision, optimisation.deterministic, seed=optimisation.seed) as precision,
+        session_scope(strategy),
+    ):
         # The model, once, before any data is loaded or file written: a flag it cannot take fails now.
         shape = dataset_shape(config.data.dataset, config.data.data_dir, config.data.crop_size)
         try:
-            model = build_compiled_model(config, shape.input_shape, shape.num_classes, strategy,
-                                         image_shape=shape.image_shape)
+            model = build_compiled_model(
+                config, shape.input_shape, shape.num_classes, strategy, image_shape=shape.image_shape
+            )
         except ValueError as error:
             raise ConfigError(f"The model cannot be built with these flags: {error}") from None
         data = load_run_data(config.data, optimisation)
@@ -104,13 +117,25 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
         # NaN before any backup), the test logging, the NMF diagnostics, the summary line, the backup (commits the
         # epoch and rewrites epochs.csv), TensorBoard; then the caller's.
         say = print if chief else (lambda *args, **kwargs: None)
-        recipe, stateful = recipe_callbacks(optimisation, data.train, nan_advice=nan_advice(config, run),
-                                            last_good=lambda epoch: _last_good(run, epoch), print_fn=say)
-        backup = RunBackup(run.backup_dir, budget.epochs, stateful=stateful,
-                           history_path=run.path / "epochs.csv", write=chief,
-                           learning_rate=budget.lr if "lr" in run.changes else None,
-                           kept=branches.KeptStates(run.path), keep_epochs=branches.kept_epochs(config),
-                           code_version=git_commit(), recipe=config.to_dict())
+        recipe, stateful = recipe_callbacks(
+            optimisation,
+            data.train,
+            nan_advice=nan_advice(config, run),
+            last_good=lambda epoch: _last_good(run, epoch),
+            print_fn=say,
+        )
+        backup = RunBackup(
+            run.backup_dir,
+            budget.epochs,
+            stateful=stateful,
+            history_path=run.path / "epochs.csv",
+            write=chief,
+            learning_rate=budget.lr if "lr" in run.changes else None,
+            kept=branches.KeptStates(run.path),
+            keep_epochs=branches.kept_epochs(config),
+            code_version=git_commit(),
+            recipe=config.to_dict(),
+        )
         callbacks = [
             *recipe,
             run_callbacks.TestSetEvaluation(data.test, every=execution.eval_every),
@@ -118,8 +143,11 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
             *([ProgressBar()] if config.session.verbose else []),  # ends its line before the summary
             run_callbacks.EpochSummary(budget.epochs, print_fn=say),
             backup,
-            *([EpochTensorBoard(run.path), run_callbacks.BasisImages(run.path, _first_kxk_layer(config.model))]
-              if chief else []),
+            *(
+                [EpochTensorBoard(run.path), run_callbacks.BasisImages(run.path, _first_kxk_layer(config.model))]
+                if chief
+                else []
+            ),
             *extra_callbacks,
         ]
 
@@ -134,19 +162,33 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
                 backup.restore()
             else:
                 with lost_worker_is_an_error(strategy, run.resume_command()):
-                    model.fit(data.stream.from_epoch(state["epoch"] if state else 0), epochs=budget.epochs,
-                              steps_per_epoch=data.stream.steps, validation_data=data.validation,
-                              callbacks=callbacks, verbose=config.session.verbose,
-                              shuffle=False)  # the stream draws every epoch's order itself
+                    model.fit(
+                        data.stream.from_epoch(state["epoch"] if state else 0),
+                        epochs=budget.epochs,
+                        steps_per_epoch=data.stream.steps,
+                        validation_data=data.validation,
+                        callbacks=callbacks,
+                        verbose=config.session.verbose,
+                        shuffle=False,
+                    )  # the stream draws every epoch's order itself
             session_seconds = time.perf_counter() - start
             test = model.evaluate(data.test, verbose=0, return_dict=True)  # every worker: a collective
             if not chief:
                 print(f"Non-chief worker done: test accuracy {test['accuracy']:.4f}; the chief writes {run.path}.")
                 return {"test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"]), "chief": False}
-            results = summarize_run(test, config, data, backup.history, parameters, precision,
-                                    bool(model.jit_compile), stopped_by_floor=_stopped_by_floor(stateful),
-                                    session_seconds=session_seconds, startup_seconds=start - started,
-                                    num_replicas=replicas(strategy))
+            results = summarize_run(
+                test,
+                config,
+                data,
+                backup.history,
+                parameters,
+                precision,
+                bool(model.jit_compile),
+                stopped_by_floor=_stopped_by_floor(stateful),
+                session_seconds=session_seconds,
+                startup_seconds=start - started,
+                num_replicas=replicas(strategy),
+            )
             results["code_segments"] = backup.segments  # which commit trained which epochs
             run.finish(model, results)
         except KeyboardInterrupt:
@@ -154,21 +196,27 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
             raise
         except RunWriteError as error:
             print(f"\n{error} {stop_message(backup, run)}", file=sys.stderr)
+            error.reported = True
             raise
         except run_callbacks.NonFiniteLossError as error:
             print(f"\n{error}")
+            error.reported = True
             raise
         except Exception as error:  # a compiled step wraps the NMF layers' input check in the backend's error
             message = invalid_input_message(error)
             if message is None:
                 raise
             print(f"\n{message}\n{stop_message(backup, run)}", file=sys.stderr)
-            raise InvalidInputError(message) from None
+            invalid = InvalidInputError(message)
+            invalid.reported = True
+            raise invalid from None
         finally:
             undo_patch()
         backup.remove()  # only now: the results are safely written
-    print(f"Test accuracy {results['test_accuracy']:.4f} | loss {results['test_loss']:.4f} | "
-          f"{results['epochs_run']} epochs | results in {run.path / 'results.json'}")
+    print(
+        f"Test accuracy {results['test_accuracy']:.4f} | loss {results['test_loss']:.4f} | "
+        f"{results['epochs_run']} epochs | results in {run.path / 'results.json'}"
+    )
     print(branches.next_steps(config, run.path, command_line("train")))
     return results
 
@@ -176,11 +224,14 @@ def train(config: TrainConfig, extra_callbacks=(), given=None) -> dict:
 def _check_branch_rates(trunk, config, steps_per_epoch):
     """Refuses a branch whose learning rates before its branch point are not its trunk's (step by step)."""
     branch_steps = config.optimisation.branch_epoch * steps_per_epoch
-    reason = branches.rates_differ(run_schedule(trunk, steps_per_epoch), run_schedule(config, steps_per_epoch),
-                                   branch_steps)
+    reason = branches.rates_differ(
+        run_schedule(trunk, steps_per_epoch), run_schedule(config, steps_per_epoch), branch_steps
+    )
     if reason is not None:
-        raise ConfigError(f"This branch is not its budget's run from the trunk's state: up to epoch "
-                          f"{config.optimisation.branch_epoch} ({branch_steps} steps) {reason}.")
+        raise ConfigError(
+            f"This branch is not its budget's run from the trunk's state: up to epoch "
+            f"{config.optimisation.branch_epoch} ({branch_steps} steps) {reason}."
+        )
 
 
 def _seed_branch(config, backup, say):
@@ -188,10 +239,15 @@ def _seed_branch(config, backup, say):
     shape = config.optimisation
     branches.check_branch(config)
     branches.seed_backup(branches.KeptStates(shape.branch_from), shape.branch_epoch, backup.backup_dir)
-    say(f"Branch of {shape.branch_from} at its epoch {shape.branch_epoch}: its state (weights, optimizer, "
+    say(
+        f"Branch of {shape.branch_from} at its epoch {shape.branch_epoch}: its state (weights, optimizer, "
         f"history) is this run's epoch {shape.branch_epoch}; "
-        + (f"the rate decays over the last {shape.decay_fraction:.0%} of {config.budget.epochs} epochs."
-           if shape.decay_fraction else f"the rate stays at the peak to epoch {config.budget.epochs} (a trunk)."))
+        + (
+            f"the rate decays over the last {shape.decay_fraction:.0%} of {config.budget.epochs} epochs."
+            if shape.decay_fraction
+            else f"the rate stays at the peak to epoch {config.budget.epochs} (a trunk)."
+        )
+    )
 
 
 def _stopped_by_floor(stateful):
@@ -205,14 +261,18 @@ def _first_kxk_layer(model_settings):
 
 def _describe(run, config, data, model, parameters, precision, strategy, chief):
     """The run's two header lines: where it writes and how it runs; the network and the data."""
-    print(f"Run directory: {run.path} | precision {precision} | XLA {'on' if model.jit_compile else 'off'} | "
-          f"{replicas(strategy)} replica(s), global batch {config.optimisation.batch_size}"
-          + ("" if chief else " | non-chief worker"))
-    print(f"{config.model.arch}: {parameters['trainable']:,} trainable parameters (NMF {parameters['nmf']:,}, "
-          f"CNN {parameters['cnn']:,}) | {data.train_size} train, {data.validation_size} validation, "
-          f"{data.test_size} test images | {describe_schedule(config.optimisation, config.budget)}; the test set is "
-          f"evaluated for logging only",
-          flush=True)
+    print(
+        f"Run directory: {run.path} | precision {precision} | XLA {'on' if model.jit_compile else 'off'} | "
+        f"{replicas(strategy)} replica(s), global batch {config.optimisation.batch_size}"
+        + ("" if chief else " | non-chief worker")
+    )
+    print(
+        f"{config.model.arch}: {parameters['trainable']:,} trainable parameters (NMF {parameters['nmf']:,}, "
+        f"CNN {parameters['cnn']:,}) | {data.train_size} train, {data.validation_size} validation, "
+        f"{data.test_size} test images | {describe_schedule(config.optimisation, config.budget)}; the test set is "
+        f"evaluated for logging only",
+        flush=True,
+    )
 
 
 def describe_schedule(optimisation, budget):
@@ -220,8 +280,9 @@ def describe_schedule(optimisation, budget):
     if optimisation.schedule == "plateau":
         monitor = "training loss" if optimisation.monitor == "loss" else "validation loss (held-out train split)"
         return f"learning-rate plateaus on the {monitor}"
-    described = schedules.describe(optimisation.schedule, optimisation.peak_lr_factor, optimisation.warmup_fraction,
-                                   optimisation.decay_fraction)
+    described = schedules.describe(
+        optimisation.schedule, optimisation.peak_lr_factor, optimisation.warmup_fraction, optimisation.decay_fraction
+    )
     return f"--schedule {described} (shares of the steps), over {budget.epochs} epochs"
 
 
@@ -238,14 +299,19 @@ def nan_advice(config, run):
     lowered = f" --lr {config.budget.lr / 10:g} --kxk-lr {config.budget.kxk_lr / 10:g}"
     if optimisation.schedule != "plateau":
         peak = optimisation.peak_lr_factor
-        return (f"Lower learning rates usually help. --schedule {optimisation.schedule} lays the rates over the whole "
-                f"run, so they cannot change on --resume: start a new run (another --logdir) with{lowered}"
-                + (f" or a --peak-lr-factor below {peak:g}" if peak > 1 else "") + ".")
+        return (
+            f"Lower learning rates usually help. --schedule {optimisation.schedule} lays the rates over the whole "
+            f"run, so they cannot change on --resume: start a new run (another --logdir) with{lowered}"
+            + (f" or a --peak-lr-factor below {peak:g}" if peak > 1 else "")
+            + "."
+        )
     advice = f"Lower learning rates usually help; --resume applies them:\n  {run.resume_command(lowered)}"
     if optimisation.alpha > LARGE_ALPHA:
-        advice += (f"\n--alpha {optimisation.alpha:g} weights the squared error of the loss (eq. 21) heavily and is "
-                   f"the likely cause; it cannot change on --resume: start a new run with a smaller --alpha (the "
-                   f"paper's is 0.5).")
+        advice += (
+            f"\n--alpha {optimisation.alpha:g} weights the squared error of the loss (eq. 21) heavily and is "
+            f"the likely cause; it cannot change on --resume: start a new run with a smaller --alpha (the "
+            f"paper's is 0.5)."
+        )
     return advice
 
 
@@ -258,13 +324,26 @@ def stop_message(backup, run):
     if state is None:
         return f"No epoch had finished, so none was saved; --resume starts from epoch 1:\n  {run.resume_command()}"
     if backup.training_finished(state):
-        return (f"Training had finished (epoch {state['epoch']} is saved in {backup.backup_dir}), but the results "
-                f"were not all written; --resume evaluates and saves it without training:\n  {run.resume_command()}")
+        return (
+            f"Training had finished (epoch {state['epoch']} is saved in {backup.backup_dir}), but the results "
+            f"were not all written; --resume evaluates and saves it without training:\n  {run.resume_command()}"
+        )
     return f"Epoch {state['epoch']} is the last one saved; continue with:\n  {run.resume_command()}"
 
 
-def summarize_run(test, config, data, history, parameters, precision, jit, stopped_by_floor, session_seconds,
-                  startup_seconds=0.0, num_replicas=1):
+def summarize_run(
+    test,
+    config,
+    data,
+    history,
+    parameters,
+    precision,
+    jit,
+    stopped_by_floor,
+    session_seconds,
+    startup_seconds=0.0,
+    num_replicas=1,
+):
     """What results.json records (beside the provenance), from the final evaluation ``test`` and every epoch's logs."""
     return {
         "arch": config.model.arch,
@@ -282,9 +361,14 @@ def summarize_run(test, config, data, history, parameters, precision, jit, stopp
         "precision": precision,
         "jit_compile": jit,
         "replicas": num_replicas,
-        "data": {"source": config.data.data_dir or f"tfds:{config.data.dataset}", "train_size": data.train_size,
-                 "validation_size": data.validation_size, "test_size": data.test_size,
-                 "image_shape": list(data.image_shape), "input_shape": list(data.input_shape),
-                 "classes": data.class_names},
+        "data": {
+            "source": config.data.data_dir or f"tfds:{config.data.dataset}",
+            "train_size": data.train_size,
+            "validation_size": data.validation_size,
+            "test_size": data.test_size,
+            "image_shape": list(data.image_shape),
+            "input_shape": list(data.input_shape),
+            "classes": data.class_names,
+        },
         "config": config.to_dict(),
     }

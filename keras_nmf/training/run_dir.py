@@ -1,6 +1,6 @@
 """``RunDir``: one run's directory: where it is, which configuration it runs, who holds it, what it records.
 
-Everything a run writes goes through here or :mod:`keras_nmf.training.run_files`
+Everything a run writes goes through here, :mod:`keras_nmf.training.run_files` or :mod:`keras_nmf.files`
 (atomic writes). :meth:`RunDir.prepare` decides the directory and, on
 ``--resume``, the configuration, and checks the location, all without writing;
 :meth:`RunDir.held` locks it for this process; :meth:`RunDir.start` creates it
@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import datetime
 import importlib.metadata
-import os
 import pathlib
 import platform
 import shlex
@@ -29,10 +28,10 @@ from keras_nmf.training.branches import check_branch, next_steps
 from keras_nmf.training.config import TrainConfig, resume_changes, with_absolute_data_paths
 from keras_nmf.training.backup import PREVIOUS_STATE_FILE, STATE_FILE
 from keras_nmf.training.settings import DataSettings, flag
-from keras_nmf.training.run_files import (
-    RunLock, RunWriteError, atomic_save_model, atomic_write_json, check_new_run_location, read_json,
-    remove_temporaries,
-)
+from keras_nmf.errors import RunWriteError
+from keras_nmf.files import RunLock, atomic_write_json, read_json, remove_temporaries
+from keras_nmf.training.run_files import atomic_save_model, check_new_run_location
+from keras_nmf.errors import MissingFileError, ExistingRunError
 
 #: Where runs go without --logdir.
 RUNS = pathlib.Path("runs")
@@ -68,9 +67,10 @@ class RunDir:
             FileNotFoundError, FileExistsError: no run to resume, or a finished one (each with the fix).
         """
         if config.execution.distribute == "multiworker" and not config.execution.logdir:
-            raise FileNotFoundError(
+            raise MissingFileError(
                 "--distribute multiworker needs --logdir DIR on a filesystem that every worker shares "
-                "(the chief writes it, the others read its backups).")
+                "(the chief writes it, the others read its backups)."
+            )
         if given is None:
             defaults = TrainConfig().to_dict()
             given = {name for name, value in config.to_dict().items() if value != defaults[name]}
@@ -84,10 +84,12 @@ class RunDir:
             return cls(path, config, {}, trunk=check_branch(config))
         saved_path = path / "config.json"
         if not saved_path.exists():
-            raise FileNotFoundError(f"--resume: {path} has no config.json; is it a keras_nmf run directory?")
+            raise MissingFileError(f"--resume: {path} has no config.json; is it a keras_nmf run directory?")
         if (path / "results.json").exists():
-            raise FileExistsError(f"--resume: the run in {path} already finished (results.json exists); --resume "
-                                  f"continues only an unfinished run. {_after_finish(path)}")
+            raise ExistingRunError(
+                f"--resume: the run in {path} already finished (results.json exists); --resume "
+                f"continues only an unfinished run. {_after_finish(path)}"
+            )
         saved = TrainConfig.load(saved_path)
         trained = _recorded_config(path)
         if trained is not None:
@@ -96,12 +98,20 @@ class RunDir:
         if refused:
             raise ConfigError(
                 f"--resume continues a run with its saved configuration; these flags cannot change: "
-                f"{', '.join(refused)}. Drop them, or start a new run with another --logdir.")
+                f"{', '.join(refused)}. Drop them, or start a new run with another --logdir."
+            )
         resumed = saved.replace(resume=True, logdir=str(path), **{name: new for name, (_, new) in changes.items()})
         changed = "; ".join(f"{flag(name)} {old} -> {new}" for name, (old, new) in changes.items())
-        print(f"Resuming {path} with its saved configuration" + (f"; changed: {changed}." if changed else ".")
-              + ("" if _has_backup(path) else " It has no backup state (backup/state.json): no epoch finished "
-                 "before it stopped, or the backup was deleted, so training starts from epoch 1."))
+        print(
+            f"Resuming {path} with its saved configuration"
+            + (f"; changed: {changed}." if changed else ".")
+            + (
+                ""
+                if _has_backup(path)
+                else " It has no backup state (backup/state.json): no epoch finished "
+                "before it stopped, or the backup was deleted, so training starts from epoch 1."
+            )
+        )
         return cls(path, resumed, changes)
 
     @property
@@ -181,7 +191,8 @@ def _check_unedited(saved_path, trained, saved):
         raise ConfigError(
             f"{saved_path} was edited since its epochs were trained: {', '.join(edited).replace('given', 'now')} "
             f"(the first value is what the backup records). The run's recipe cannot change on --resume: put the "
-            f"recorded values back, or start a new run with another --logdir.")
+            f"recorded values back, or start a new run with another --logdir."
+        )
 
 
 def _find(config):
@@ -192,7 +203,7 @@ def _find(config):
     if config.session.resume:
         candidates = sorted(RUNS.glob(f"{arch}-*"), key=lambda p: p.stat().st_mtime)
         if not candidates:
-            raise FileNotFoundError(f"--resume: no earlier run under {RUNS}/{arch}-*; pass --logdir DIR.")
+            raise MissingFileError(f"--resume: no earlier run under {RUNS}/{arch}-*; pass --logdir DIR.")
         return candidates[-1]
     return RUNS / f"{arch}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
@@ -200,10 +211,12 @@ def _find(config):
 def _check_unused(path):
     """A new run needs a directory that holds no run (finished or not)."""
     if (path / "results.json").exists():
-        raise FileExistsError(f"{path} holds a finished run (results.json): pass another --logdir. A finished run is "
-                              f"not trained further. {_after_finish(path)}")
+        raise ExistingRunError(
+            f"{path} holds a finished run (results.json): pass another --logdir. A finished run is "
+            f"not trained further. {_after_finish(path)}"
+        )
     if (path / "config.json").exists():
-        raise FileExistsError(f"{path} holds an unfinished run: pass --resume to continue it, or another --logdir.")
+        raise ExistingRunError(f"{path} holds an unfinished run: pass --resume to continue it, or another --logdir.")
 
 
 def _after_finish(path):
@@ -223,8 +236,13 @@ def _installed_version(package):
 
 def git_commit():
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-                              cwd=pathlib.Path(__file__).resolve().parent).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=pathlib.Path(__file__).resolve().parent,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
 
@@ -234,7 +252,13 @@ def provenance():
     backend = keras.backend.backend()
     return {
         "git_commit": git_commit(),
-        "versions": {"keras_nmf": keras_nmf.__version__, "keras": keras.__version__, "keras_backend": backend,
-                     backend: _installed_version(backend), "numpy": np.__version__,
-                     "python": platform.python_version(), "platform": platform.platform()},
+        "versions": {
+            "keras_nmf": keras_nmf.__version__,
+            "keras": keras.__version__,
+            "keras_backend": backend,
+            backend: _installed_version(backend),
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
     }

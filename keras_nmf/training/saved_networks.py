@@ -15,7 +15,8 @@ import keras
 from keras_nmf.models import ImageClassifier, PaperNetwork, copy_weights
 from keras_nmf.training.config import TrainConfig
 from keras_nmf.training.recipe import network_arguments
-from keras_nmf.training.run_files import RunFileError, load_keras_model
+from keras_nmf.errors import RunFileError
+from keras_nmf.training.run_files import load_keras_model
 
 
 def load_paper_model(path, compile=False):
@@ -43,15 +44,20 @@ def _rebuilt(model, path, compile):
     """A functional model saved by ``train.py`` before the model classes, as the class it is, from its run's config."""
     config_path = path.parent / "config.json"
     if "block1_relu" not in {layer.name for layer in model.layers} or not config_path.is_file():
-        raise RunFileError(f"{path} holds a Keras model that is not one of keras_nmf's networks (an ImageClassifier "
-                           f"or a PaperNetwork), nor a run's model of an earlier version with its config.json beside "
-                           f"it. Pass a model.keras inside its run directory, or a model saved by keras_nmf.")
+        raise RunFileError(
+            f"{path} holds a Keras model that is not one of keras_nmf's networks (an ImageClassifier "
+            f"or a PaperNetwork), nor a run's model of an earlier version with its config.json beside "
+            f"it. Pass a model.keras inside its run directory, or a model saved by keras_nmf."
+        )
     config = TrainConfig.load(config_path)
     crops = model.get_layer("block1_relu").input
     raw_images = keras.backend.standardize_dtype(model.inputs[0].dtype) == "uint8"
-    rebuilt = PaperNetwork(input_shape=tuple(crops.shape[1:]), num_classes=model.output_shape[-1],
-                           bn_synchronized=model.get_layer("block1_bn").synchronized,
-                           **network_arguments(config.model, config.execution.nmf_chunk_elements))
+    rebuilt = PaperNetwork(
+        input_shape=tuple(crops.shape[1:]),
+        num_classes=model.output_shape[-1],
+        bn_synchronized=model.get_layer("block1_bn").synchronized,
+        **network_arguments(config.model, config.execution.nmf_chunk_elements),
+    )
     if raw_images:
         rebuilt = ImageClassifier(rebuilt, tuple(model.input_shape[1:]), seed=config.optimisation.seed)
     copy_weights(model, rebuilt)

@@ -30,8 +30,15 @@ import numbers
 import os
 from typing import ClassVar
 
-from keras_nmf.architectures import (ARCHITECTURES, NMF_LAYERS, arch_family, block_learning_modes, block_nmf_options,
-                                     check_groups)
+from keras_nmf.architectures import (
+    NETWORKS,
+    NMF_LAYERS,
+    arch_family,
+    archs_of_family,
+    block_learning_modes,
+    block_nmf_options,
+    check_groups,
+)
 from keras_nmf.errors import ConfigError
 from keras_nmf.nmf_arguments import BACKWARD_MODES, DIVERGENCES, IMPLICIT_DTYPES, MAX_ITERATIONS, SOLVERS
 from keras_nmf.run_choices import DEFAULT_STARTUP_TIMEOUT_S, FIXED_BUDGET, SCHEDULES, STRATEGIES, TFDS_DATASETS
@@ -39,12 +46,21 @@ from keras_nmf.run_choices import DEFAULT_STARTUP_TIMEOUT_S, FIXED_BUDGET, SCHED
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 MONITORS = ("loss", "val_loss")
 ROLES = ("recipe", "schedule", "data", "runtime", "volatile")
-#: The archs of each family, as the messages name them.
-_FAMILY_ARCHS = {"nmf": "cnmf, cnmf_1x1", "cnn": "cnn, cnn_1x1"}
 
 
-def _field(default, help, type=None, choices=None, minimum=None, above=None, maximum=None, below=None, check=None,
-           applies_to=None, schedules=None):
+def _field(
+    default,
+    help,
+    type=None,
+    choices=None,
+    minimum=None,
+    above=None,
+    maximum=None,
+    below=None,
+    check=None,
+    applies_to=None,
+    schedules=None,
+):
     """One settings field and every fact about it.
 
     Args:
@@ -57,9 +73,18 @@ def _field(default, help, type=None, choices=None, minimum=None, above=None, max
         schedules: the ``--schedule`` values the field takes part in; a value other than the default with another
             schedule is refused (it would be recorded and ignored).
     """
-    metadata = {"help": help, "type": type or (builtin_type(default)), "choices": choices, "minimum": minimum,
-                "above": above, "maximum": maximum, "below": below, "check": check, "applies_to": applies_to,
-                "schedules": schedules}
+    metadata = {
+        "help": help,
+        "type": type or (builtin_type(default)),
+        "choices": choices,
+        "minimum": minimum,
+        "above": above,
+        "maximum": maximum,
+        "below": below,
+        "check": check,
+        "applies_to": applies_to,
+        "schedules": schedules,
+    }
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -73,8 +98,9 @@ def parse_epochs(text):
     for part in text.split(","):
         part = part.strip()
         if not part.isdigit() or int(part) < 1:
-            raise ValueError(f"{part!r} in {text!r} is not an epoch: give epochs from 1, comma-separated (e.g. "
-                             f"16,32,64)")
+            raise ValueError(
+                f"{part!r} in {text!r} is not an epoch: give epochs from 1, comma-separated (e.g. 16,32,64)"
+            )
         epochs.append(int(part))
     return tuple(sorted(set(epochs)))
 
@@ -113,36 +139,73 @@ class ModelSettings(_Section):
     NAME = "model"
     TITLE = "the network and its NMF options"
 
-    arch: str = _field("cnmf_1x1", "network", choices=ARCHITECTURES)
+    arch: str = _field("cnmf_1x1", "network", choices=NETWORKS)
     width: int = _field(1, "channel multiplier of the hidden blocks (32, 64, 96 x width)", minimum=1)
     nmf_groups: int = _field(1, "groups of the CNMF2D layers of blocks 2-3", minimum=1, applies_to="nmf")
     conv_groups: int = _field(1, "groups of the CNN kxk convs (blocks 2-3) and the 1x1 mixing convs", minimum=1)
     iterations: int = _field(20, "NMF iterations N (eq. 6)", minimum=1, maximum=MAX_ITERATIONS, applies_to="nmf")
-    epsilon: float = _field(None, "eq. 6 step size in (0, 1]; default: the plain update (eq. 3)", type=float,
-                            above=0.0, maximum=1.0, applies_to="nmf")
-    backward: str = _field("approx", "NMF backward: the one-step eqs. 18-19, autodiff through the iterations, or "
-                                     "the exact gradient at the fixed point (implicit)", choices=BACKWARD_MODES,
-                           applies_to="nmf")
-    implicit_dtype: str = _field("float32", "dtype of the implicit backward's per-pattern linear solves",
-                                 choices=IMPLICIT_DTYPES, applies_to="nmf")
-    nmf_divergence: str = _field("kl", "the beta-divergence each patch's h minimises: kl (the paper's, eq. 3), "
-                                       "frobenius or itakura_saito", choices=tuple(DIVERGENCES), applies_to="nmf")
-    nmf_tolerance: float = _field(None, "each patch stops at its first update that changes h by less than this (L1); "
-                                        "--iterations is then the maximum (default: exactly --iterations)",
-                                  type=float, above=0.0, applies_to="nmf")
-    nmf_solver: str = _field("mu", "with --nmf-tolerance: the plain multiplicative updates (mu), or SQUAREM or "
-                                   "Anderson acceleration to the same fixed point in fewer updates "
-                                   "(docs/nmf_options.md)",
-                             choices=SOLVERS, applies_to="nmf")
+    epsilon: float = _field(
+        None,
+        "eq. 6 step size in (0, 1]; default: the plain update (eq. 3)",
+        type=float,
+        above=0.0,
+        maximum=1.0,
+        applies_to="nmf",
+    )
+    backward: str = _field(
+        "approx",
+        "NMF backward: the one-step eqs. 18-19, autodiff through the iterations, or "
+        "the exact gradient at the fixed point (implicit)",
+        choices=BACKWARD_MODES,
+        applies_to="nmf",
+    )
+    implicit_dtype: str = _field(
+        "float32",
+        "dtype of the implicit backward's per-pattern linear solves",
+        choices=IMPLICIT_DTYPES,
+        applies_to="nmf",
+    )
+    nmf_divergence: str = _field(
+        "kl",
+        "the beta-divergence each patch's h minimises: kl (the paper's, eq. 3), frobenius or itakura_saito",
+        choices=tuple(DIVERGENCES),
+        applies_to="nmf",
+    )
+    nmf_tolerance: float = _field(
+        None,
+        "each patch stops at its first update that changes h by less than this (L1); "
+        "--iterations is then the maximum (default: exactly --iterations)",
+        type=float,
+        above=0.0,
+        applies_to="nmf",
+    )
+    nmf_solver: str = _field(
+        "mu",
+        "with --nmf-tolerance: the plain multiplicative updates (mu), or SQUAREM or "
+        "Anderson acceleration to the same fixed point in fewer updates "
+        "(docs/nmf_options.md)",
+        choices=SOLVERS,
+        applies_to="nmf",
+    )
     nmf_learning: str = _field(
-        "backprop", "NMF weights by backprop or by the local NMF rule (section 4.2 ablation): one mode for every "
-        "block, or one per block, block 1 first (e.g. local,local,local,backprop)", check=block_learning_modes,
-        applies_to="nmf")
-    nmf_layer: str = _field("patches", "the NMF archs' kxk layer: CNMF2D (one NMF problem per patch, the paper's) or "
-                                       "ConvolutiveNMF2D (one per image: overlapping patches compete for the pixels)",
-                            choices=NMF_LAYERS, applies_to="nmf")
-    cnn_kxk_bias: bool = _field(False, "the CNN archs' kxk convolutions have a bias (PyTorch's initialisation; "
-                                       "docs/experiments/cnn_baseline.md)", applies_to="cnn")
+        "backprop",
+        "NMF weights by backprop or by the local NMF rule (section 4.2 ablation): one mode for every "
+        "block, or one per block, block 1 first (e.g. local,local,local,backprop)",
+        check=block_learning_modes,
+        applies_to="nmf",
+    )
+    nmf_layer: str = _field(
+        "patches",
+        "the NMF archs' kxk layer: CNMF2D (one NMF problem per patch, the paper's) or "
+        "ConvolutiveNMF2D (one per image: overlapping patches compete for the pixels)",
+        choices=NMF_LAYERS,
+        applies_to="nmf",
+    )
+    cnn_kxk_bias: bool = _field(
+        False,
+        "the CNN archs' kxk convolutions have a bias (PyTorch's initialisation; docs/experiments/cnn_baseline.md)",
+        applies_to="cnn",
+    )
 
     @property
     def family(self):
@@ -159,8 +222,10 @@ class ModelSettings(_Section):
             try:
                 self.nmf_options()
             except ValueError as error:
-                raise ConfigError(f"{error} (flags: --iterations, --backward, --nmf-divergence, --nmf-tolerance, "
-                                  f"--nmf-solver, --nmf-learning)") from None
+                raise ConfigError(
+                    f"{error} (flags: --iterations, --backward, --nmf-divergence, --nmf-tolerance, "
+                    f"--nmf-solver, --nmf-learning)"
+                ) from None
         try:
             check_groups(self.width, self.nmf_groups, self.conv_groups, nmf=self.family == "nmf")
         except ValueError as error:
@@ -177,13 +242,20 @@ class DataSettings(_Section):
     TITLE = "which images and how many"
 
     dataset: str = _field("cifar10", "tensorflow_datasets name (ignored with --data-dir)", choices=TFDS_DATASETS)
-    data_dir: str = _field(None, "image folder DIR/train/<class>/*, DIR/test/<class>/*, or its pack file FILE.npz "
-                                 "(keras-nmf-pack-images), instead of tfds")
+    data_dir: str = _field(
+        None,
+        "image folder DIR/train/<class>/*, DIR/test/<class>/*, or its pack file FILE.npz "
+        "(keras-nmf-pack-images), instead of tfds",
+    )
     tfds_dir: str = _field(None, "tensorflow_datasets data directory")
     crop_size: int = _field(None, "random/centre crop side; default image side - 4 (32 -> 28)", type=int, minimum=1)
     limit_train: int = _field(None, "use only N (seeded random) training images (smoke runs)", type=int, minimum=1)
-    limit_test: int = _field(None, "use only N (seeded random) test images; the same N in train.py, evaluate.py, "
-                                   "compare.py and robustness.py", type=int, minimum=1)
+    limit_test: int = _field(
+        None,
+        "use only N (seeded random) test images; the same N in train.py, evaluate.py, compare.py and robustness.py",
+        type=int,
+        minimum=1,
+    )
     val_split: float = _field(0.0, "fraction of train held out as validation set", minimum=0.0, below=1.0)
 
     #: The fields that name data on disk: saved absolute, so that a run's configuration finds its data from anywhere.
@@ -202,50 +274,85 @@ class OptimisationSettings(_Section):
     batch_size: int = _field(50, "batch size (the global batch under --distribute)", minimum=1)
     alpha: float = _field(0.5, "weight of the squared error in the loss (eq. 21)", minimum=0.0)
     schedule: str = _field(
-        "plateau", "learning-rate schedule: plateau (the paper's: ReduceLROnPlateau on --monitor, stop below "
+        "plateau",
+        "learning-rate schedule: plateau (the paper's: ReduceLROnPlateau on --monitor, stop below "
         "--min-lr) or one laid over --epochs (docs/training.md): wsd (warm-up, stable, decay), onecycle (warm-up, "
-        "linear decay), cosine (warm-up, cosine decay)", choices=SCHEDULES)
-    peak_lr_factor: float = _field(1.0, "the fixed-budget schedules' peak as a multiple of --lr and --kxk-lr",
-                                   above=0.0, schedules=FIXED_BUDGET)
+        "linear decay), cosine (warm-up, cosine decay)",
+        choices=SCHEDULES,
+    )
+    peak_lr_factor: float = _field(
+        1.0, "the fixed-budget schedules' peak as a multiple of --lr and --kxk-lr", above=0.0, schedules=FIXED_BUDGET
+    )
     warmup_fraction: float = _field(
-        0.0, "the fixed-budget schedules' linear warm-up from 0, as a share of the run's steps (a 5%% warm-up cost cnn "
-        "15 points at 5 epochs: docs/experiments/schedules)", minimum=0.0, below=1.0, schedules=FIXED_BUDGET)
-    decay_fraction: float = _field(0.2, "wsd's final linear decay to 0, as a share of the run's steps; 0: no decay, "
-                                        "a stable trunk to branch from (--keep-epochs, --branch-from)", minimum=0.0,
-                                   maximum=1.0, schedules=("wsd",))
-    monitor: str = _field("loss", "ReduceLROnPlateau monitors the training loss, or val_loss (needs --val-split)",
-                          choices=MONITORS, schedules=("plateau",))
-    plateau_patience: int = _field(10, "epochs without improvement before the learning rate drops", minimum=0,
-                                   schedules=("plateau",))
-    plateau_factor: float = _field(0.1, "learning-rate factor on a plateau", above=0.0, below=1.0,
-                                   schedules=("plateau",))
+        0.0,
+        "the fixed-budget schedules' linear warm-up from 0, as a share of the run's steps (a 5%% warm-up cost cnn "
+        "15 points at 5 epochs: docs/experiments/schedules)",
+        minimum=0.0,
+        below=1.0,
+        schedules=FIXED_BUDGET,
+    )
+    decay_fraction: float = _field(
+        0.2,
+        "wsd's final linear decay to 0, as a share of the run's steps; 0: no decay, "
+        "a stable trunk to branch from (--keep-epochs, --branch-from)",
+        minimum=0.0,
+        maximum=1.0,
+        schedules=("wsd",),
+    )
+    monitor: str = _field(
+        "loss",
+        "ReduceLROnPlateau monitors the training loss, or val_loss (needs --val-split)",
+        choices=MONITORS,
+        schedules=("plateau",),
+    )
+    plateau_patience: int = _field(
+        10, "epochs without improvement before the learning rate drops", minimum=0, schedules=("plateau",)
+    )
+    plateau_factor: float = _field(
+        0.1, "learning-rate factor on a plateau", above=0.0, below=1.0, schedules=("plateau",)
+    )
     min_lr: float = _field(1e-9, "stop when every learning rate is below this", minimum=0.0, schedules=("plateau",))
     bn_recalibration_batches: int = _field(
-        50, "re-estimate BatchNorm statistics on N training batches each epoch (0: off)", minimum=0)
+        50, "re-estimate BatchNorm statistics on N training batches each epoch (0: off)", minimum=0
+    )
     precision: str = _field("auto", "auto: mixed precision on a capable GPU, float32 on CPU", choices=PRECISIONS)
     seed: int = _field(0, "random seed (weights, data order, augmentation, subsets)", minimum=0, maximum=2**32 - 1)
     deterministic: bool = _field(
-        False, "enable_op_determinism: the same seed and flags give bit-identical weights (slower)")
+        False, "enable_op_determinism: the same seed and flags give bit-identical weights (slower)"
+    )
     branch_from: str = _field(
-        None, "a decay branch: start from the state that this wsd run (the stable trunk) kept at --branch-epoch, and "
+        None,
+        "a decay branch: start from the state that this wsd run (the stable trunk) kept at --branch-epoch, and "
         "decay to the end of --epochs; the run's other settings default to the trunk's (docs/training.md)",
-        schedules=("wsd",))
-    branch_epoch: int = _field(None, "the trunk's kept epoch a --branch-from run starts from (its --keep-epochs)",
-                               type=int, minimum=1, schedules=("wsd",))
+        schedules=("wsd",),
+    )
+    branch_epoch: int = _field(
+        None,
+        "the trunk's kept epoch a --branch-from run starts from (its --keep-epochs)",
+        type=int,
+        minimum=1,
+        schedules=("wsd",),
+    )
 
     def _check(self):
         """Refuses a field of another ``--schedule`` set away from its default, and a wsd whose phases overlap."""
         for spec in dataclasses.fields(self):
             schedules = spec.metadata["schedules"]
             if schedules and self.schedule not in schedules and getattr(self, spec.name) != spec.default:
-                raise ConfigError(f"{flag(spec.name)} is a setting of --schedule {' or '.join(schedules)}, not of "
-                                  f"--schedule {self.schedule}: drop it, or choose one of those schedules.")
+                raise ConfigError(
+                    f"{flag(spec.name)} is a setting of --schedule {' or '.join(schedules)}, not of "
+                    f"--schedule {self.schedule}: drop it, or choose one of those schedules."
+                )
         if self.schedule == "wsd" and self.warmup_fraction + self.decay_fraction > 1.0:
-            raise ConfigError(f"--warmup-fraction {self.warmup_fraction:g} and --decay-fraction "
-                              f"{self.decay_fraction:g} overlap: together they must be at most 1.")
+            raise ConfigError(
+                f"--warmup-fraction {self.warmup_fraction:g} and --decay-fraction "
+                f"{self.decay_fraction:g} overlap: together they must be at most 1."
+            )
         if (self.branch_from is None) != (self.branch_epoch is None):
-            raise ConfigError("--branch-from and --branch-epoch go together: a decay branch starts from the epoch "
-                              "that its trunk kept. Give both, or neither.")
+            raise ConfigError(
+                "--branch-from and --branch-epoch go together: a decay branch starts from the epoch "
+                "that its trunk kept. Give both, or neither."
+            )
 
     @property
     def is_stable_trunk(self):
@@ -262,10 +369,10 @@ class BudgetSettings(_Section):
     TITLE = "the epochs and the learning rates; an unfinished run may take new values"
 
     epochs: int = _field(500, "maximum epochs (--resume of an unfinished run may raise it)", minimum=1)
-    lr: float = _field(1e-3, "Adam learning rate of the 1x1 convs and BatchNorm (with --resume: the new current rate)",
-                       above=0.0)
-    kxk_lr: float = _field(1e-2, "Adam learning rate of each block's kxk weights (NMF kernels or CNN convs)",
-                           above=0.0)
+    lr: float = _field(
+        1e-3, "Adam learning rate of the 1x1 convs and BatchNorm (with --resume: the new current rate)", above=0.0
+    )
+    kxk_lr: float = _field(1e-2, "Adam learning rate of each block's kxk weights (NMF kernels or CNN convs)", above=0.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -277,21 +384,35 @@ class ExecutionSettings(_Section):
     TITLE = "how the run executes; the same results up to rounding"
 
     nmf_chunk_elements: int = _field(
-        2**20, "CNMF2D patch entries processed at a time (bounds memory); 0: the whole batch at once", minimum=0,
-        applies_to="nmf")
-    jit: bool = _field(None, "XLA-compile the train step (default: whichever was measured faster: on for NMF "
-                             "networks, off for CNNs)", type=bool)
+        2**20,
+        "CNMF2D patch entries processed at a time (bounds memory); 0: the whole batch at once",
+        minimum=0,
+        applies_to="nmf",
+    )
+    jit: bool = _field(
+        None,
+        "XLA-compile the train step (default: whichever was measured faster: on for NMF networks, off for CNNs)",
+        type=bool,
+    )
     distribute: str = _field(
-        "none", "data parallelism: mirrored (TensorFlow: this host's GPUs), multiworker (TensorFlow: TF_CONFIG "
+        "none",
+        "data parallelism: mirrored (TensorFlow: this host's GPUs), multiworker (TensorFlow: TF_CONFIG "
         "hosts) or data_parallel (JAX: keras.distribution over this host's devices); --batch-size stays the global "
-        "batch", choices=STRATEGIES)
+        "batch",
+        choices=STRATEGIES,
+    )
     eval_every: int = _field(1, "evaluate the test set every N epochs (logging only)", minimum=1)
     nmf_diagnostics: bool = _field(
-        True, "log each NMF layer's reconstruction error, fixed-point residual and sparsity of h on one fixed test "
-        "batch per epoch (epochs.csv, TensorBoard)")
+        True,
+        "log each NMF layer's reconstruction error, fixed-point residual and sparsity of h on one fixed test "
+        "batch per epoch (epochs.csv, TensorBoard)",
+    )
     keep_epochs: str = _field(
-        None, "comma-separated epochs whose whole state (weights, optimizer, history) the run keeps in <run>/kept/ "
-        "for decay branches (--branch-from), e.g. 16,32,64", check=parse_epochs)
+        None,
+        "comma-separated epochs whose whole state (weights, optimizer, history) the run keeps in <run>/kept/ "
+        "for decay branches (--branch-from), e.g. 16,32,64",
+        check=parse_epochs,
+    )
     variant: str = _field("base", "label of this run in a comparison (scripts/compare.py --variant)")
     logdir: str = _field(None, "run directory (default runs/<arch>-<timestamp>)")
 
@@ -300,7 +421,8 @@ class ExecutionSettings(_Section):
             raise ConfigError(
                 "--jit does not work with --distribute: XLA steps cannot use variables mirrored on other devices "
                 "(keras-team/keras#19005; Keras itself disables XLA under tf.distribute). Drop --jit (XLA is off "
-                "by default under a strategy).")
+                "by default under a strategy)."
+            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -314,8 +436,11 @@ class SessionSettings(_Section):
     resume: bool = _field(False, "resume the run in --logdir (or the latest runs/<arch>-*) from its last epoch")
     verbose: int = _field(1, "Keras progress: 0 silent, 1 bar, 2 one line per epoch", minimum=0, maximum=2)
     distribute_timeout: float = _field(
-        DEFAULT_STARTUP_TIMEOUT_S, "multiworker: seconds to wait for every TF_CONFIG worker to join; then the worker "
-        "stops with the names of the workers that do not answer (0: wait forever)", minimum=0.0)
+        DEFAULT_STARTUP_TIMEOUT_S,
+        "multiworker: seconds to wait for every TF_CONFIG worker to join; then the worker "
+        "stops with the names of the workers that do not answer (0: wait forever)",
+        minimum=0.0,
+    )
 
 
 #: The sections in the order of ``--help`` and of a run's config.json.
@@ -324,6 +449,10 @@ SECTIONS = (ModelSettings, DataSettings, OptimisationSettings, BudgetSettings, E
 SECTION_OF = {spec.name: section for section in SECTIONS for spec in dataclasses.fields(section)}
 FIELD_NAMES = tuple(SECTION_OF)
 assert len(FIELD_NAMES) == sum(len(dataclasses.fields(section)) for section in SECTIONS), "a field name is repeated"
+
+
+#: The settings that select a run's test images: evaluate takes them from the run's config.json unless given.
+RUN_DATA_FIELDS = ("dataset", "data_dir", "tfds_dir", "limit_test", "seed")
 
 
 def field_spec(name):
@@ -345,7 +474,8 @@ def fields_where(role=None, **conditions):
     for name in FIELD_NAMES:
         meta = field_spec(name).metadata
         if (role is None or role_of(name) == role) and all(
-                (bool(meta[key]) if wanted is True else meta[key] == wanted) for key, wanted in conditions.items()):
+            (bool(meta[key]) if wanted is True else meta[key] == wanted) for key, wanted in conditions.items()
+        ):
             names.append(name)
     return names
 
@@ -356,8 +486,10 @@ def check_applies_to_arch(section, arch):
     for spec in dataclasses.fields(section):
         applies_to = spec.metadata["applies_to"]
         if applies_to not in (None, family) and getattr(section, spec.name) != spec.default:
-            raise ConfigError(f"{flag(spec.name)} applies to the {applies_to.upper()} archs "
-                              f"({_FAMILY_ARCHS[applies_to]}), not to {arch}: drop it for this arch.")
+            raise ConfigError(
+                f"{flag(spec.name)} applies to the {applies_to.upper()} archs "
+                f"({', '.join(archs_of_family(applies_to))}), not to {arch}: drop it for this arch."
+            )
 
 
 def flag(name):
@@ -372,8 +504,12 @@ _TYPE_CHECKS = {
     float: (lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool), "a number"),
     str: (lambda v: isinstance(v, str), "a string"),
 }
-_BOUNDS = (("minimum", lambda v, b: v >= b, ">="), ("above", lambda v, b: v > b, ">"),
-           ("maximum", lambda v, b: v <= b, "<="), ("below", lambda v, b: v < b, "<"))
+_BOUNDS = (
+    ("minimum", lambda v, b: v >= b, ">="),
+    ("above", lambda v, b: v > b, ">"),
+    ("maximum", lambda v, b: v <= b, "<="),
+    ("below", lambda v, b: v < b, "<"),
+)
 
 
 def check_value(spec, value):

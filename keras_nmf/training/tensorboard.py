@@ -31,8 +31,9 @@ class EventWriter:
 
     def scalars(self, values, step):
         """``{tag: number}`` at ``step``."""
-        self._write([summary_pb2.Summary.Value(tag=tag, simple_value=float(value)) for tag, value in values.items()],
-                    step)
+        self._write(
+            [summary_pb2.Summary.Value(tag=tag, simple_value=float(value)) for tag, value in values.items()], step
+        )
 
     def image(self, tag, image, step):
         """One image (H, W, C) with values in [0, 1] (C = 1 or 3), as PNG."""
@@ -40,8 +41,9 @@ class EventWriter:
         height, width, channels = pixels.shape
         png = io.BytesIO()
         PIL.Image.fromarray(pixels[..., 0] if channels == 1 else pixels).save(png, format="PNG")
-        encoded = summary_pb2.Summary.Image(height=height, width=width, colorspace=channels,
-                                            encoded_image_string=png.getvalue())
+        encoded = summary_pb2.Summary.Image(
+            height=height, width=width, colorspace=channels, encoded_image_string=png.getvalue()
+        )
         self._write([summary_pb2.Summary.Value(tag=tag, image=encoded)], step)
 
     def flush(self):

@@ -2,6 +2,10 @@
 
 import importlib.util
 
+from keras_nmf.errors import MissingExtraError
+
 if importlib.util.find_spec("keras_tuner") is None:  # found, not imported: KerasTuner imports Keras
-    raise ModuleNotFoundError("The sweeps need KerasTuner, which is not installed: pip install keras-tuner (keras_nmf's tuning extra).",
-                              name="keras_tuner")
+    raise MissingExtraError(
+        "The sweeps need KerasTuner, which is not installed: pip install keras-tuner (keras_nmf's tuning extra).",
+        name="keras_tuner",
+    )

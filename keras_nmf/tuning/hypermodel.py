@@ -26,7 +26,8 @@ from keras_nmf.architectures import SWEEP_GROUPS, SWEEP_WIDTHS
 from keras_nmf.errors import ConfigError, KerasNMFError
 from keras_nmf.models import check_groups, count_parameters
 from keras_nmf.training.callbacks import NonFiniteLossError
-from keras_nmf.training.run_files import RunLock, RunLockedError
+from keras_nmf.errors import RunLockedError
+from keras_nmf.files import RunLock
 from keras_nmf.training.config import TrainConfig
 from keras_nmf.training.recipe import build_compiled_model, process_settings, recipe_callbacks, use_run_schedule
 
@@ -50,8 +51,18 @@ class NMFHyperModel(kt.HyperModel):
         ValueError: a group value that does not divide the channels at some width.
     """
 
-    def __init__(self, recipe: TrainConfig, input_shape=(28, 28, 3), num_classes=10, widths=SWEEP_WIDTHS,
-                 nmf_groups=SWEEP_GROUPS, conv_groups=SWEEP_GROUPS, test_data=None, image_shape=None, **kwargs):
+    def __init__(
+        self,
+        recipe: TrainConfig,
+        input_shape=(28, 28, 3),
+        num_classes=10,
+        widths=SWEEP_WIDTHS,
+        nmf_groups=SWEEP_GROUPS,
+        conv_groups=SWEEP_GROUPS,
+        test_data=None,
+        image_shape=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.recipe, self.input_shape, self.num_classes = recipe, tuple(input_shape), num_classes
         self.image_shape = tuple(image_shape) if image_shape else None
@@ -72,14 +83,23 @@ class NMFHyperModel(kt.HyperModel):
     def variant_values(self):
         """Every variant as the hyperparameter values a trial records (no ``nmf_groups`` for the CNN archs)."""
         names = ("width", "nmf_groups", "conv_groups")
-        return [{name: value for name, value in zip(names, variant) if self.nmf or name != "nmf_groups"}
-                for variant in self.variants()]
+        return [
+            {name: value for name, value in zip(names, variant) if self.nmf or name != "nmf_groups"}
+            for variant in self.variants()
+        ]
 
     def build_variant(self, width, nmf_groups, conv_groups, jit=None):
         """The recipe's compiled model at one point of the space (call it inside ``process_settings``)."""
-        return build_compiled_model(self.recipe, self.input_shape, self.num_classes, jit=jit,
-                                    image_shape=self.image_shape, width=width,
-                                    nmf_groups=nmf_groups, conv_groups=conv_groups)
+        return build_compiled_model(
+            self.recipe,
+            self.input_shape,
+            self.num_classes,
+            jit=jit,
+            image_shape=self.image_shape,
+            width=width,
+            nmf_groups=nmf_groups,
+            conv_groups=conv_groups,
+        )
 
     def build(self, hp):
         width = hp.Choice("width", self.widths)
@@ -112,8 +132,11 @@ class NMFHyperModel(kt.HyperModel):
     def _metrics(self, model, history, seconds):
         parameters = count_parameters(model)
         metrics = {
-            "parameters_total": parameters["trainable"], "parameters_nmf": parameters["nmf"],
-            "parameters_cnn": parameters["cnn"], "epochs": len(history.epoch), "seconds": round(seconds, 2),
+            "parameters_total": parameters["trainable"],
+            "parameters_nmf": parameters["nmf"],
+            "parameters_cnn": parameters["cnn"],
+            "epochs": len(history.epoch),
+            "seconds": round(seconds, 2),
         }
         if parameters["cnn_nmf_ratio"] is not None:
             metrics["cnn_nmf_ratio"] = parameters["cnn_nmf_ratio"]
@@ -142,8 +165,11 @@ class ResumableGridOracle(kt.oracles.GridSearchOracle):
     def populate_space(self, trial_id):
         space = self.get_space().space
         names = [hp.name for hp in space]
-        taken = {tuple(sorted(trial.hyperparameters.values.items()))
-                 for other_id, trial in self.trials.items() if other_id != trial_id}
+        taken = {
+            tuple(sorted(trial.hyperparameters.values.items()))
+            for other_id, trial in self.trials.items()
+            if other_id != trial_id
+        }
         for combination in itertools.product(*(hp.values for hp in space)):
             values = dict(zip(names, combination))
             if tuple(sorted(values.items())) not in taken:
@@ -195,8 +221,14 @@ class SweepTuner(kt.Tuner):
             optimisation = recipe.optimisation
             with process_settings(optimisation.precision, optimisation.deterministic, seed=optimisation.seed):
                 results = super().run_trial(trial, *args, **kwargs)
-            _write_record_once(trial_dir, {"worker": os.environ.get("KERASTUNER_TUNER_ID", "local"),
-                                           "host": socket.gethostname(), "recipe": recipe.to_dict()})
+            _write_record_once(
+                trial_dir,
+                {
+                    "worker": os.environ.get("KERASTUNER_TUNER_ID", "local"),
+                    "host": socket.gethostname(),
+                    "recipe": recipe.to_dict(),
+                },
+            )
             return results
         finally:
             lock.release()

@@ -40,18 +40,21 @@ torch_only = pytest.mark.skipif(BACKEND != "torch", reason="tests PyTorch-specif
 #: The module Keras's ONNX export needs on this backend, from the export extra: tf2onnx (TensorFlow), onnxscript
 #: (torch.onnx on PyTorch); None on JAX, whose jax2onnx is not in the extra (docs/deploy.md).
 ONNX_CONVERTER = {"tensorflow": "tf2onnx", "torch": "onnxscript"}.get(BACKEND)
-onnx_exportable = pytest.mark.skipif(ONNX_CONVERTER is None,
-                                     reason="no ONNX converter of this backend in the export extra")
+onnx_exportable = pytest.mark.skipif(
+    ONNX_CONVERTER is None, reason="no ONNX converter of this backend in the export extra"
+)
 
 #: Tests of float64 arithmetic (JAX computes in float32 unless JAX_ENABLE_X64=1).
-float64_only = pytest.mark.skipif(not backend.float64_available(),
-                                  reason="needs float64 arithmetic (JAX: JAX_ENABLE_X64=1; not on PyTorch)")
+float64_only = pytest.mark.skipif(
+    not backend.float64_available(), reason="needs float64 arithmetic (JAX: JAX_ENABLE_X64=1; not on PyTorch)"
+)
 
 
 def to_numpy(value, dtype=np.float64):
     low_precision = keras.backend.standardize_dtype(value.dtype) in ("float16", "bfloat16")
-    return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(value, "float32") if low_precision else value),
-                      dtype=dtype)
+    return np.asarray(
+        keras.ops.convert_to_numpy(keras.ops.cast(value, "float32") if low_precision else value), dtype=dtype
+    )
 
 
 def float64_supported():

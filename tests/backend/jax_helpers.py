@@ -42,7 +42,8 @@ def compiled(model):
         if not model.built:
             model(x)  # builds the weights eagerly, once
         out, _ = jax.jit(model.stateless_call)(
-            [v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables], x)
+            [v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables], x
+        )
         return out
 
     return call

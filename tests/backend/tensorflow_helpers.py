@@ -35,7 +35,8 @@ def layer_output_and_gradients(layer, inputs, loss_of_output, mode="eager"):
     if mode != "eager":
         signature = [tf.TensorSpec((None,) + tuple(inputs.shape[1:]), inputs.dtype)]
         forward_backward = tf.function(
-            forward_backward, input_signature=None if mode == "xla" else signature, jit_compile=mode == "xla")
+            forward_backward, input_signature=None if mode == "xla" else signature, jit_compile=mode == "xla"
+        )
     return forward_backward(tf.convert_to_tensor(inputs))
 
 

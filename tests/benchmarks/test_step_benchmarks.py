@@ -32,8 +32,10 @@ ENTRY %main (p0: f32[8,3], p1: f32[3,2]) -> f32[8,2] {
 def test_thunk_events_are_classed_by_their_hlo():
     events = [("ynn_fusion.1", 3000.0), ("divide_fusion", 1000.0), ("while.3", 5000.0), ("ThunkExecutor", 9.0)]
     rows = step_profile.profile_rows(HLO, events, steps=2)
-    assert rows == [{"direction": "forward", "layer": "block1_cnmf", "kind": "matmul", "ms": 1.5},
-                    {"direction": "backward", "layer": "block2_cnmf", "kind": "elementwise", "ms": 0.5}]
+    assert rows == [
+        {"direction": "forward", "layer": "block1_cnmf", "kind": "matmul", "ms": 1.5},
+        {"direction": "backward", "layer": "block2_cnmf", "kind": "elementwise", "ms": 0.5},
+    ]
     table = step_profile.summary_table({"jax": rows}, ("direction",))
     assert "| forward | 1.5 |" in table and "| all | 2.0 |" in table
 
@@ -53,18 +55,25 @@ def test_the_step_profile_of_a_tiny_step_accounts_for_the_nmf_layers(tmp_path):
 @pytest.mark.slow
 def test_bench_backends_reports_the_step_the_forward_and_their_ratios_to_the_floor():
     backend = keras.backend.backend()
-    report = backends.run(backends=(backend,), archs=("cnmf_1x1",), progress=lambda *_: None, batch=2, iterations=2,
-                          repeats=1)
+    report = backends.run(
+        backends=(backend,), archs=("cnmf_1x1",), progress=lambda *_: None, batch=2, iterations=2, repeats=1
+    )
     figures = report["backends"][backend]["results"][0]
     assert figures["forward_ms"] > 0 and figures["train_step_ms"] > 0
-    assert figures["forward_vs_iteration_matmuls"] == pytest.approx(figures["forward_ms"] /
-                                                                   figures["iteration_matmuls_ms"])
+    assert figures["forward_vs_iteration_matmuls"] == pytest.approx(
+        figures["forward_ms"] / figures["iteration_matmuls_ms"]
+    )
     assert "| forward / matmuls |" in backends.table(report).splitlines()[0]
 
 
 def test_small_groups_are_summed_into_one_line():
-    rows = {"jax": [{"direction": "forward", "ms": 5.0}, {"direction": "backward", "ms": 0.25},
-                    {"direction": "optimizer", "ms": 0.5}]}
+    rows = {
+        "jax": [
+            {"direction": "forward", "ms": 5.0},
+            {"direction": "backward", "ms": 0.25},
+            {"direction": "optimizer", "ms": 0.5},
+        ]
+    }
     table = step_profile.summary_table(rows, ("direction",), min_ms=1.0)
     assert "| forward | 5.0 |" in table and "| the rest (each under 1 ms) | 0.8 |" in table
     assert "| all | 5.8 |" in table

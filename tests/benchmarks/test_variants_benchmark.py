@@ -19,8 +19,9 @@ def test_each_variant_builds_its_own_network_and_is_timed_beside_the_first(monke
         return original(config, *args, **kwargs)
 
     monkeypatch.setattr(recipe, "build_compiled_model", recording)
-    rows = benchmark.variant_step_times("cnmf", [BASE_VARIANT, parse_variant("n3:iterations=3")], batch_size=2,
-                                        repeats=1)
+    rows = benchmark.variant_step_times(
+        "cnmf", [BASE_VARIANT, parse_variant("n3:iterations=3")], batch_size=2, repeats=1
+    )
     assert built == [20, 3]  # the override reached the network
     assert [(row["variant"], row["overrides"]) for row in rows] == [("base", "as given"), ("n3", "iterations=3")]
     assert rows[0]["ratio"] == 1.0 and all(row["step_ms"] > 0 and row["compile_s"] > 0 for row in rows)

@@ -33,8 +33,9 @@ def test_grayscale_and_rgba_images_among_colour_ones_are_converted_and_counted(t
     (tmp_path / "rgba" / "train" / "dog" / "0000.png").rename(tmp_path / "train" / "dog" / "rgba.png")
     (train_x, _), _, _ = load_image_folder(tmp_path, verbose=True)
     assert train_x.shape == (11, 32, 32, 3)
-    assert "Converted 2 image(s) with another channel count (grayscale or RGBA) to 3 channel(s)" in \
-        capsys.readouterr().out
+    assert (
+        "Converted 2 image(s) with another channel count (grayscale or RGBA) to 3 channel(s)" in capsys.readouterr().out
+    )
     gray = train_x[0]  # cat/0.png: its one channel copied to R, G and B
     assert np.array_equal(gray[..., 0], gray[..., 1]) and np.array_equal(gray[..., 1], gray[..., 2])
 

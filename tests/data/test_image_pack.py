@@ -29,8 +29,9 @@ def test_a_pack_loads_to_its_folders_arrays_with_and_without_limits(tmp_path):
     assert counts["train"] == 16 and counts["test"] == 9 and counts["bytes"] == pack.stat().st_size
     _assert_same_data(load_image_folder(folder, verbose=False), load_image_folder(pack, verbose=False))
     limits = dict(limit_train=7, limit_test=4, seed=3)
-    _assert_same_data(load_image_folder(folder, verbose=False, **limits),
-                      load_image_folder(pack, verbose=False, **limits))
+    _assert_same_data(
+        load_image_folder(folder, verbose=False, **limits), load_image_folder(pack, verbose=False, **limits)
+    )
     assert dataset_shape(data_dir=pack) == dataset_shape(data_dir=folder)
 
 

@@ -19,8 +19,18 @@ from keras_nmf.training.branches import KeptStates
 from tests.conftest import LOAD_RUN_LOCK_ALONE
 from tests.image_folders import make_image_folder
 
-QUICK = ["--steps-per-epoch", "2", "--batch-size", "4", "--bn-recalibration-batches", "1", "--verbose", "0",
-         "--decay-fraction", "0.5"]
+QUICK = [
+    "--steps-per-epoch",
+    "2",
+    "--batch-size",
+    "4",
+    "--bn-recalibration-batches",
+    "1",
+    "--verbose",
+    "0",
+    "--decay-fraction",
+    "0.5",
+]
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +45,21 @@ def _base(**fields):
 def test_the_plan_is_a_stable_trunk_and_a_branch_per_budget(tmp_path):
     runs = plan_budget(_base(eval_every=2), ["cnmf_1x1", "cnn_1x1"], [0], [80, 20, 40], tmp_path)
     assert [run.name for run in runs] == [
-        "cnmf_1x1-seed0-trunk", "cnmf_1x1-seed0-e20", "cnmf_1x1-seed0-e40", "cnmf_1x1-seed0-e80",
-        "cnn_1x1-seed0-trunk", "cnn_1x1-seed0-e20", "cnn_1x1-seed0-e40", "cnn_1x1-seed0-e80"]
+        "cnmf_1x1-seed0-trunk",
+        "cnmf_1x1-seed0-e20",
+        "cnmf_1x1-seed0-e40",
+        "cnmf_1x1-seed0-e80",
+        "cnn_1x1-seed0-trunk",
+        "cnn_1x1-seed0-e20",
+        "cnn_1x1-seed0-e40",
+        "cnn_1x1-seed0-e80",
+    ]
     trunk = runs[0].config
-    assert (trunk.budget.epochs, trunk.optimisation.decay_fraction, trunk.execution.keep_epochs) == (64, 0.0,
-                                                                                                     "16,32,64")
+    assert (trunk.budget.epochs, trunk.optimisation.decay_fraction, trunk.execution.keep_epochs) == (
+        64,
+        0.0,
+        "16,32,64",
+    )
     assert trunk.execution.eval_every == 2 and runs[0].is_trunk and runs[0].ready
     branch = runs[2]
     assert (branch.budget, branch.branch_epoch, branch.config.budget.epochs) == (40, 32, 40)
@@ -47,12 +67,15 @@ def test_the_plan_is_a_stable_trunk_and_a_branch_per_budget(tmp_path):
     assert branch.config.optimisation.decay_fraction == 0.2 and not branch.ready  # the trunk kept nothing yet
 
 
-@pytest.mark.parametrize("base, budgets, message", [
-    (TrainConfig.of(), [20], "branches a --schedule wsd trunk; the base is --schedule plateau"),
-    (_base(), [21], "decays from epoch 16.8: a branch starts from a whole epoch"),
-    (_base(warmup_fraction=0.05), [20], "would not share their warm-up with the trunk"),
-    (_base(decay_fraction=0.0), [20], "leaves the branches without a decay"),
-])
+@pytest.mark.parametrize(
+    "base, budgets, message",
+    [
+        (TrainConfig.of(), [20], "branches a --schedule wsd trunk; the base is --schedule plateau"),
+        (_base(), [21], "decays from epoch 16.8: a branch starts from a whole epoch"),
+        (_base(warmup_fraction=0.05), [20], "would not share their warm-up with the trunk"),
+        (_base(decay_fraction=0.0), [20], "leaves the branches without a decay"),
+    ],
+)
 def test_a_plan_that_cannot_branch_is_refused(base, budgets, message, tmp_path):
     with pytest.raises(ConfigError, match=message):
         plan_budget(base, ["cnn"], [0], budgets, tmp_path)
@@ -87,9 +110,16 @@ def pathlib_of(config):
 def test_runs_go_in_the_plans_order_and_a_branch_waits_for_a_trunk_held_elsewhere(tmp_path):
     runs = plan_budget(_base(decay_fraction=0.25), ["cnn"], [0], [4, 8], tmp_path)
     trunk_dir = runs[0].run_dir
-    holder = subprocess.Popen([sys.executable, "-c", LOAD_RUN_LOCK_ALONE + (
-        f"import time; RunLock({str(trunk_dir)!r}).acquire(); print('held', flush=True); time.sleep(60)")],
-        stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            LOAD_RUN_LOCK_ALONE
+            + (f"import time; RunLock({str(trunk_dir)!r}).acquire(); print('held', flush=True); time.sleep(60)"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         calls, waits, messages = [], [], []
@@ -103,8 +133,13 @@ def test_runs_go_in_the_plans_order_and_a_branch_waits_for_a_trunk_held_elsewher
                 holder.kill()
                 holder.wait()
 
-        counts = run_budget(runs, print_fn=lambda text, **_: messages.append(text), train_fn=_fake_train(calls),
-                            poll_seconds=5, sleep=sleep)
+        counts = run_budget(
+            runs,
+            print_fn=lambda text, **_: messages.append(text),
+            train_fn=_fake_train(calls),
+            poll_seconds=5,
+            sleep=sleep,
+        )
     finally:
         holder.kill()
     assert "Waiting for a branch point: cnn-seed0-e4 needs epoch 3, cnn-seed0-e8 needs epoch 6" in messages[0]
@@ -132,16 +167,32 @@ def test_the_campaign_trains_reports_and_resumes_from_its_records_on_a_new_machi
             raise KeyboardInterrupt
 
     # A first sitting: the trunk trains epoch 1 (the 2-epoch budget's branch point), and the machine goes.
-    config = plan_budget(TrainConfig.of(schedule="wsd", data_dir=str(image_folder), steps_per_epoch=2, batch_size=4,
-                                        bn_recalibration_batches=1, verbose=0, decay_fraction=0.5),
-                         ["cnn"], [0], [2, 4], out)[0].config
+    config = plan_budget(
+        TrainConfig.of(
+            schedule="wsd",
+            data_dir=str(image_folder),
+            steps_per_epoch=2,
+            batch_size=4,
+            bn_recalibration_batches=1,
+            verbose=0,
+            decay_fraction=0.5,
+        ),
+        ["cnn"],
+        [0],
+        [2, 4],
+        out,
+    )[0].config
     from keras_nmf.training import train
 
     with pytest.raises(KeyboardInterrupt):
         train(config, extra_callbacks=[_StopTheTrunkAfterItsFirstEpoch()])
     records = tmp_path / "records"
     copied = export_budget(out, records)
-    assert copied == {"finished": [], "resume_points": {"cnn-seed0-trunk": 1}, "branch_points": {"cnn-seed0-trunk": [1]}}
+    assert copied == {
+        "finished": [],
+        "resume_points": {"cnn-seed0-trunk": 1},
+        "branch_points": {"cnn-seed0-trunk": [1]},
+    }
     saved = json.loads((records / "run_records" / "cnn-seed0-trunk" / "config.json").read_text())
     assert saved["logdir"] == "cnn-seed0-trunk" and not saved["data_dir"].startswith("/")
 
@@ -172,19 +223,24 @@ def test_the_campaign_trains_reports_and_resumes_from_its_records_on_a_new_machi
 
 
 def test_the_report_sets_branches_beside_direct_runs_and_the_papers_ordering():
-    rows = [{"network": "cnmf_1x1", "seed": 0, "budget_epochs": 20, "test_accuracy": 79.0},
-            {"network": "cnn_1x1", "seed": 0, "budget_epochs": 20, "test_accuracy": 75.0},
-            {"network": "cnn_1x1", "seed": 0, "budget_epochs": 40, "test_accuracy": 78.0},
-            {"network": "cnn", "seed": 0, "budget_epochs": 40, "test_accuracy": 79.0}]
+    rows = [
+        {"network": "cnmf_1x1", "seed": 0, "budget_epochs": 20, "test_accuracy": 79.0},
+        {"network": "cnn_1x1", "seed": 0, "budget_epochs": 20, "test_accuracy": 75.0},
+        {"network": "cnn_1x1", "seed": 0, "budget_epochs": 40, "test_accuracy": 78.0},
+        {"network": "cnn", "seed": 0, "budget_epochs": 40, "test_accuracy": 79.0},
+    ]
     joined = with_direct(rows, [{"network": "cnmf_1x1", "seed": 0, "budget_epochs": 20, "test_accuracy": 79.21}])
     assert (joined[0]["direct_accuracy"], joined[0]["branch_minus_direct"]) == (79.21, -0.21)
     assert joined[1]["direct_accuracy"] is None
     assert ordering_verdicts(rows) == [
         "- 20 epochs: `cnmf_1x1` 79.00 > `cnn_1x1` 75.00 %: the paper's ordering.",
-        "- 40 epochs: `cnn` 79.00 > `cnn_1x1` 78.00 %: not the paper's ordering (`cnn_1x1` > `cnn`)."]
+        "- 40 epochs: `cnn` 79.00 > `cnn_1x1` 78.00 %: not the paper's ordering (`cnn_1x1` > `cnn`).",
+    ]
 
 
 def test_budget_flags_that_the_plan_sets_are_refused(capsys):
     with pytest.raises(SystemExit):
         budget_command.parse_args(["--out", "x", "--epochs", "5"])
-    assert "--epochs is not accepted here: each branch's epochs are its budget; use --budgets" in capsys.readouterr().err
+    assert (
+        "--epochs is not accepted here: each branch's epochs are its budget; use --budgets" in capsys.readouterr().err
+    )

@@ -14,8 +14,21 @@ from tests.image_folders import make_image_folder
 
 from keras_nmf.cli import compare
 
-QUICK = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4", "--iterations", "2",
-         "--bn-recalibration-batches", "1", "--no-jit", "--verbose", "0"]
+QUICK = [
+    "--epochs",
+    "1",
+    "--steps-per-epoch",
+    "2",
+    "--batch-size",
+    "4",
+    "--iterations",
+    "2",
+    "--bn-recalibration-batches",
+    "1",
+    "--no-jit",
+    "--verbose",
+    "0",
+]
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +47,19 @@ def test_grid_report_and_rerun(image_folder, tmp_path, capsys):
     argv = ["--archs", "cnn", "cnmf", "--seeds", "0", "1", "--out", str(out), "--data-dir", str(image_folder), *QUICK]
     assert compare.main(argv) == 0
     rows = _rows(out / "summary.csv")
-    assert sorted((row["arch"], row["seed"]) for row in rows) == [("cnmf", "0"), ("cnmf", "1"), ("cnn", "0"), ("cnn", "1")]
+    assert sorted((row["arch"], row["seed"]) for row in rows) == [
+        ("cnmf", "0"),
+        ("cnmf", "1"),
+        ("cnn", "0"),
+        ("cnn", "1"),
+    ]
     for row in rows:
         expected = count_parameters(build_model(row["arch"], input_shape=(28, 28, 3), num_classes=3))
         assert (int(row["parameters_total"]), int(row["parameters_nmf"]), int(row["parameters_cnn"])) == (
-            expected["trainable"], expected["nmf"], expected["cnn"])
+            expected["trainable"],
+            expected["nmf"],
+            expected["cnn"],
+        )
         assert row["variant"] == "base" and row["epochs"] == "1" and 0 <= float(row["test_accuracy"]) <= 1
     assert (out / "figure5.png").stat().st_size > 0 and (out / "learning_curves.png").stat().st_size > 0
     assert "| cnn | base |" in (out / "summary.md").read_text()
@@ -68,8 +89,16 @@ class _InterruptOnce(keras.callbacks.Callback):
 
 @pytest.mark.slow
 def test_an_interrupted_run_is_resumed_not_restarted(image_folder, tmp_path):
-    base = TrainConfig.of(data_dir=str(image_folder), epochs=2, steps_per_epoch=2, batch_size=4, iterations=2,
-                          bn_recalibration_batches=1, jit=False, verbose=0)
+    base = TrainConfig.of(
+        data_dir=str(image_folder),
+        epochs=2,
+        steps_per_epoch=2,
+        batch_size=4,
+        iterations=2,
+        bn_recalibration_batches=1,
+        jit=False,
+        verbose=0,
+    )
     out = tmp_path / "grid"
     with pytest.raises(KeyboardInterrupt):
         run_grid(plan_grid(base, ["cnn"], [0, 1], [BASE_VARIANT], out), extra_callbacks=[_InterruptOnce()])
@@ -77,8 +106,7 @@ def test_an_interrupted_run_is_resumed_not_restarted(image_folder, tmp_path):
     assert not (out / "cnn-seed1").exists()
 
     counts = run_grid(plan_grid(base, ["cnn"], [0, 1], [BASE_VARIANT], out))
-    assert counts == {"trained": 1, "resumed": 1, "skipped_finished": 0, "skipped_locked": 0, "failed": 0,
-                      "damaged": 0}
+    assert counts == {"trained": 1, "resumed": 1, "skipped_finished": 0, "skipped_locked": 0, "failed": 0, "damaged": 0}
     epochs = (out / "cnn-seed0" / "epochs.csv").read_text().splitlines()[1:]
     assert [row.split(",")[0] for row in epochs] == ["1", "2"]  # epoch 1 kept, epoch 2 ran once
     assert json.loads((out / "cnn-seed0" / "results.json").read_text())["epochs_run"] == 2
@@ -87,8 +115,12 @@ def test_an_interrupted_run_is_resumed_not_restarted(image_folder, tmp_path):
 def test_plan_names_runs_by_variant_and_checks_saved_configs(tmp_path):
     local = parse_variant("local:nmf_learning=local")
     runs = plan_grid(TrainConfig.of(epochs=3), ["cnmf_1x1", "cnmf"], [0, 1], [BASE_VARIANT, local], tmp_path)
-    assert [run.name for run in runs[:4]] == ["cnmf_1x1-seed0", "cnmf-seed0", "cnmf_1x1-local-seed0",
-                                              "cnmf-local-seed0"]
+    assert [run.name for run in runs[:4]] == [
+        "cnmf_1x1-seed0",
+        "cnmf-seed0",
+        "cnmf_1x1-local-seed0",
+        "cnmf-local-seed0",
+    ]
     assert runs[3].config.model.nmf_learning == "local" and runs[3].config.execution.variant == "local"
     assert runs[0].config.model.nmf_learning == "backprop" and runs[0].status == "new"
     with pytest.raises(ValueError, match="--nmf-learning applies to the NMF archs"):
@@ -126,13 +158,25 @@ def test_summary_only_without_runs_says_so(tmp_path, capsys):
     assert "No finished run" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("variants, message", [
-    (["--variant", "a:iterations=3", "--variant", "a:iterations=4"], "labels must be unique"),
-    (["--variant", "bias:cnn_kxk_bias=true"], "--cnn-kxk-bias applies to the CNN archs"),
-])
+@pytest.mark.parametrize(
+    "variants, message",
+    [
+        (["--variant", "a:iterations=3", "--variant", "a:iterations=4"], "labels must be unique"),
+        (["--variant", "bias:cnn_kxk_bias=true"], "--cnn-kxk-bias applies to the CNN archs"),
+    ],
+)
 def test_variant_errors_exit_2_before_any_data_loads(variants, message, tmp_path, capsys):
-    argv = ["--archs", "cnmf", "--seeds", "0", "--out", str(tmp_path / "grid"), "--data-dir",
-            str(tmp_path / "no-such-data"), *variants]
+    argv = [
+        "--archs",
+        "cnmf",
+        "--seeds",
+        "0",
+        "--out",
+        str(tmp_path / "grid"),
+        "--data-dir",
+        str(tmp_path / "no-such-data"),
+        *variants,
+    ]
     assert compare.main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Data directory not found" not in err
@@ -140,17 +184,27 @@ def test_variant_errors_exit_2_before_any_data_loads(variants, message, tmp_path
 
 def _results(arch):
     """A finished run's results.json, as small as the reports accept."""
-    return {"arch": arch, "test_accuracy": 0.5, "test_loss": 1.0, "train_seconds": 3.0, "epochs_run": 1,
-            "config": {"seed": 0, "backward": "approx", "nmf_learning": "backprop"},
-            "parameters": {"trainable": 1, "nmf": 0, "cnn": 1}, "data": {"train_size": 4, "test_size": 2},
-            "precision": "float32"}
+    return {
+        "arch": arch,
+        "test_accuracy": 0.5,
+        "test_loss": 1.0,
+        "train_seconds": 3.0,
+        "epochs_run": 1,
+        "config": {"seed": 0, "backward": "approx", "nmf_learning": "backprop"},
+        "parameters": {"trainable": 1, "nmf": 0, "cnn": 1},
+        "data": {"train_size": 4, "test_size": 2},
+        "precision": "float32",
+    }
 
 
 def test_the_cost_table_reads_the_updates_and_epoch_times_of_nmf_runs(tmp_path):
     from keras_nmf.experiments.nmf_cost import write_cost_table
 
-    for name, arch, tolerance, updates in (("a", "cnmf_1x1", None, 20.0), ("b", "cnmf_1x1", 0.01, 7.0),
-                                           ("c", "cnn", None, None)):
+    for name, arch, tolerance, updates in (
+        ("a", "cnmf_1x1", None, 20.0),
+        ("b", "cnmf_1x1", 0.01, 7.0),
+        ("c", "cnn", None, None),
+    ):
         run = tmp_path / name
         run.mkdir()
         config = {"arch": arch, "variant": name, "seed": 0, "iterations": 20, "nmf_tolerance": tolerance}
@@ -159,8 +213,10 @@ def test_the_cost_table_reads_the_updates_and_epoch_times_of_nmf_runs(tmp_path):
         values = "1,30.0" + (f",{updates},{updates + 2}" if updates else "")
         (run / "epochs.csv").write_text(f"{columns}\n1,99.0{values[6:]}\n{values.replace('1,', '2,', 1)}\n")
     rows = write_cost_table(tmp_path)
-    assert [(row["run"], row["mean_updates"], row["epoch_seconds"]) for row in rows] == [("a", 21.0, 30.0),
-                                                                                          ("b", 8.0, 30.0)]
+    assert [(row["run"], row["mean_updates"], row["epoch_seconds"]) for row in rows] == [
+        ("a", 21.0, 30.0),
+        ("b", 8.0, 30.0),
+    ]
     assert "| b | kl | 20 | 0.01 | 8.0 | 30 | 50.0 | 1 |" in (tmp_path / "nmf_cost.md").read_text()
 
 
@@ -179,18 +235,23 @@ def test_the_summary_states_each_runs_learning_rate_schedule():
     assert schedule_text({"seed": 0}) == "plateau (the paper's)"  # a run saved before --schedule existed
     assert schedule_text(TrainConfig().to_dict()) == "plateau (the paper's)"
     assert schedule_text(TrainConfig.of(schedule="wsd", decay_fraction=0.25).to_dict()) == (
-        "wsd, peak 1x, warm-up 0%, decay 25%")
+        "wsd, peak 1x, warm-up 0%, decay 25%"
+    )
     assert schedule_text(TrainConfig.of(schedule="cosine", peak_lr_factor=2, warmup_fraction=0.05).to_dict()) == (
-        "cosine, peak 2x, warm-up 5%")
+        "cosine, peak 2x, warm-up 5%"
+    )
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda results: {**results, "test_accuracy": "abc"}, "has test_accuracy = 'abc', not a finite number"),
-    (lambda results: {**results, "test_accuracy": float("nan")}, "has test_accuracy = nan, not a finite number"),
-    (lambda results: {**results, "test_accuracy": 7.0}, "outside [0, 1]"),
-    (lambda results: {key: value for key, value in results.items() if key != "data"}, "lacks its data"),
-    (None, "is not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda results: {**results, "test_accuracy": "abc"}, "has test_accuracy = 'abc', not a finite number"),
+        (lambda results: {**results, "test_accuracy": float("nan")}, "has test_accuracy = nan, not a finite number"),
+        (lambda results: {**results, "test_accuracy": 7.0}, "outside [0, 1]"),
+        (lambda results: {key: value for key, value in results.items() if key != "data"}, "lacks its data"),
+        (None, "is not valid JSON"),
+    ],
+)
 def test_a_bad_results_file_is_named_with_the_fix(tmp_path, capsys, damage, message):
     from keras_nmf.cli import compare
 
@@ -227,11 +288,13 @@ def test_compare_prints_one_seed_without_a_spread(tmp_path, capsys):
 
 def test_the_time_left_counts_each_finished_runs_start_up_and_epochs(tmp_path, capsys):
     """The estimate is the runs' measured time, data loading included: 20 s of epochs + 25 s of start-up each."""
+
     def train(config, extra_callbacks, given):
         run = tmp_path / "grid" / pathlib.Path(config.execution.logdir).name
         run.mkdir(parents=True)
-        (run / "results.json").write_text(json.dumps({**_results("cnn"), "train_seconds": 20.0,
-                                                      "startup_seconds_this_session": 25.0}))
+        (run / "results.json").write_text(
+            json.dumps({**_results("cnn"), "train_seconds": 20.0, "startup_seconds_this_session": 25.0})
+        )
         (run / "model.keras").write_bytes(b"a model")
 
     runs = plan_grid(TrainConfig.of(verbose=0), ["cnn"], [0, 1, 2], [BASE_VARIANT], tmp_path / "grid")
@@ -240,10 +303,13 @@ def test_the_time_left_counts_each_finished_runs_start_up_and_epochs(tmp_path, c
     assert [line.split("estimated ")[1] for line in lines] == ["unknown until a run finishes", "~2 min", "~45 s"]
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda run: (run / "model.keras").unlink(), "has results.json but no model.keras"),
-    (lambda run: (run / "results.json").write_text('{"arch": "cn'), "results.json"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda run: (run / "model.keras").unlink(), "has results.json but no model.keras"),
+        (lambda run: (run / "results.json").write_text('{"arch": "cn'), "results.json"),
+    ],
+)
 def test_a_finished_run_with_damaged_files_is_named_and_not_counted_finished(tmp_path, capsys, damage, message):
     trained = []
 

@@ -5,7 +5,11 @@ import numpy as np
 import pytest
 
 from keras_nmf.experiments.gradient_fidelity import (
-    cosine, fidelity_table, gradient_fidelity, norm_ratio, relative_error,
+    cosine,
+    fidelity_table,
+    gradient_fidelity,
+    norm_ratio,
+    relative_error,
 )
 from keras_nmf.layers import NMFDense
 from tests import nmf_reference as ref
@@ -23,12 +27,22 @@ def test_rows_of_a_tiny_model_match_a_numpy_computation():
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 1, (6, 5)).astype("float32")
     labels = np.array([0, 1, 0, 1, 0, 1])
-    model = keras.Sequential([keras.Input((5,)), NMFDense(3, iterations=4, name="nmf"),
-                              keras.layers.Dense(2, activation="softmax", name="head")], name="tiny")
+    model = keras.Sequential(
+        [
+            keras.Input((5,)),
+            NMFDense(3, iterations=4, name="nmf"),
+            keras.layers.Dense(2, activation="softmax", name="head"),
+        ],
+        name="tiny",
+    )
     rows = gradient_fidelity(model, images, labels, iterations=(1, 4), print_fn=lambda *a, **k: None)
     layer_rows = [row for row in rows if row["layer"] == "nmf"]
-    assert [(row["iterations"], row["mode"]) for row in layer_rows] == [(1, "approx"), (1, "implicit"),
-                                                                        (4, "approx"), (4, "implicit")]
+    assert [(row["iterations"], row["mode"]) for row in layer_rows] == [
+        (1, "approx"),
+        (1, "implicit"),
+        (4, "approx"),
+        (4, "implicit"),
+    ]
     assert all(-1.0 <= row["input_cosine"] <= 1.0 and row["kernel_relative_error"] >= 0 for row in layer_rows)
     w = ref.weights_from_kernel(model.get_layer("nmf").kernel.numpy().astype(np.float64))
     x = images.astype(np.float64) / images.sum(-1, keepdims=True)
@@ -56,8 +70,14 @@ def test_the_implicit_gradient_of_another_divergence_is_near_autodiffs():
     through the N updates (here 5 %, float32 and not fully converged), the one-step backward far from it (97 %)."""
     rng = np.random.default_rng(1)
     images = rng.uniform(0, 1, (6, 5)).astype("float32")
-    model = keras.Sequential([keras.Input((5,)), NMFDense(2, iterations=4, divergence="frobenius", name="nmf"),
-                              keras.layers.Dense(2, activation="softmax", name="head")], name="tiny")
+    model = keras.Sequential(
+        [
+            keras.Input((5,)),
+            NMFDense(2, iterations=4, divergence="frobenius", name="nmf"),
+            keras.layers.Dense(2, activation="softmax", name="head"),
+        ],
+        name="tiny",
+    )
     rows = gradient_fidelity(model, images, np.arange(6) % 2, iterations=(300,), print_fn=lambda *a, **k: None)
     errors = {row["mode"]: row["kernel_relative_error"] for row in rows if row["layer"] == "nmf"}
     assert errors["implicit"] < 0.1 * errors["approx"], errors

@@ -21,8 +21,9 @@ class _SettingsAtStart(keras.callbacks.Callback):
 @pytest.mark.slow
 def test_a_mixed_precision_deterministic_run_leaves_the_next_run_untouched(tmp_path):
     images = make_image_folder(tmp_path / "images", per_class=(4, 2))
-    base = TrainConfig.of(data_dir=str(images), epochs=1, steps_per_epoch=1, batch_size=4, bn_recalibration_batches=1,
-                          verbose=0)
+    base = TrainConfig.of(
+        data_dir=str(images), epochs=1, steps_per_epoch=1, batch_size=4, bn_recalibration_batches=1, verbose=0
+    )
     first = Variant("bf16det", (("precision", "mixed_bfloat16"), ("deterministic", True)))
     runs = plan_grid(base, ["cnn"], [0], [first, BASE_VARIANT], tmp_path / "grid")
     _SettingsAtStart.seen = []

@@ -19,8 +19,9 @@ def test_every_copy_runs_with_the_defaults_under_the_callers_environment(monkeyp
     monkeypatch.setenv("A", "caller")
     monkeypatch.delenv("B", raising=False)
     lines = []
-    codes = run_in_processes(ECHO_ENVIRONMENT, 3, {"A": "default", "B": "default"},
-                             print_fn=lambda line, flush: lines.append(line))
+    codes = run_in_processes(
+        ECHO_ENVIRONMENT, 3, {"A": "default", "B": "default"}, print_fn=lambda line, flush: lines.append(line)
+    )
     assert codes == [0, 0, 0]
     assert sorted(lines) == sorted(f"[p{k}] {text}" for k in (1, 2, 3) for text in ("caller default", "done"))
 
@@ -38,12 +39,18 @@ def test_the_backends_let_processes_share_a_gpu():
         assert backend.SHARED_DEVICE_ENVIRONMENT == {"TF_FORCE_GPU_ALLOW_GROWTH": "true"}
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--processes", "0"], "--processes must be at least 1"),
-    (["--processes", "2", "--summary-only"], "--summary-only trains nothing"),
-    pytest.param(["--processes", "2", "--distribute", "data_parallel"], "every process would take every device",
-                 marks=jax_only),  # the one strategy that compare.py takes (TensorFlow's are refused before)
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--processes", "0"], "--processes must be at least 1"),
+        (["--processes", "2", "--summary-only"], "--summary-only trains nothing"),
+        pytest.param(
+            ["--processes", "2", "--distribute", "data_parallel"],
+            "every process would take every device",
+            marks=jax_only,
+        ),  # the one strategy that compare.py takes (TensorFlow's are refused before)
+    ],
+)
 def test_processes_that_cannot_take_effect_are_refused(flags, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         compare.main(["--out", str(tmp_path / "grid"), *flags])
@@ -52,21 +59,45 @@ def test_processes_that_cannot_take_effect_are_refused(flags, message, tmp_path,
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(BACKEND != "jax", reason="starts 2 training processes: run from the JAX suite (make test), "
-                                             "where a process starts in a third of TensorFlow's time")
+@pytest.mark.skipif(
+    BACKEND != "jax",
+    reason="starts 2 training processes: run from the JAX suite (make test), "
+    "where a process starts in a third of TensorFlow's time",
+)
 def test_two_processes_share_a_grid_each_run_trained_once(tmp_path, capsys):
     images = make_image_folder(tmp_path / "images", per_class=(6, 2))
     out = tmp_path / "grid"
-    argv = ["--archs", "cnn", "--seeds", "0", "1", "2", "--out", str(out), "--data-dir", str(images), "--epochs", "1",
-            "--steps-per-epoch", "2", "--batch-size", "4", "--bn-recalibration-batches", "1", "--no-jit",
-            "--verbose", "0", "--processes", "2"]
+    argv = [
+        "--archs",
+        "cnn",
+        "--seeds",
+        "0",
+        "1",
+        "2",
+        "--out",
+        str(out),
+        "--data-dir",
+        str(images),
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "2",
+        "--batch-size",
+        "4",
+        "--bn-recalibration-batches",
+        "1",
+        "--no-jit",
+        "--verbose",
+        "0",
+        "--processes",
+        "2",
+    ]
     assert compare.main(argv) == 0
     printed = capsys.readouterr().out
     assert "3 runs planned, 3 to train, 2 at a time in their own processes." in printed
     trained = [line for line in printed.splitlines() if "] training cnn-seed" in line]
     assert len(trained) == 3 and {line[:4] for line in trained} == {"[p1]", "[p2]"}, printed
-    assert sorted(line.split("training ")[1].split()[0] for line in trained) == [
-        "cnn-seed0", "cnn-seed1", "cnn-seed2"]
+    assert sorted(line.split("training ")[1].split()[0] for line in trained) == ["cnn-seed0", "cnn-seed1", "cnn-seed2"]
     with open(out / "summary.csv", newline="") as handle:
         assert sorted(row["seed"] for row in csv.DictReader(handle)) == ["0", "1", "2"]
     for seed in (0, 1, 2):

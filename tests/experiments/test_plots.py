@@ -17,21 +17,39 @@ def _summary(archs, seeds, variants=("base",)):
     for variant in variants:
         for arch in archs:
             accuracies = list(70 + rng.normal(size=seeds))
-            groups.append({"arch": arch, "variant": variant, "mean": float(np.mean(accuracies)),
-                           "std": float(np.std(accuracies)), "accuracies": accuracies, "paper": 81.0})
+            groups.append(
+                {
+                    "arch": arch,
+                    "variant": variant,
+                    "mean": float(np.mean(accuracies)),
+                    "std": float(np.std(accuracies)),
+                    "accuracies": accuracies,
+                    "paper": 81.0,
+                }
+            )
     return groups
 
 
 def _curves(archs, seeds, epochs):
-    return [{"arch": arch, "variant": "base", "seed": seed, "epoch": epoch, "test_accuracy": 0.5 + 0.01 * epoch}
-            for arch in archs for seed in range(seeds) for epoch in range(1, epochs + 1)]
+    return [
+        {"arch": arch, "variant": "base", "seed": seed, "epoch": epoch, "test_accuracy": 0.5 + 0.01 * epoch}
+        for arch in archs
+        for seed in range(seeds)
+        for epoch in range(1, epochs + 1)
+    ]
 
 
 def _trials(count, ratios=True):
     rng = np.random.default_rng(1)
-    return [{"parameters_total": int(rng.integers(10_000, 1_000_000)), "test_accuracy": float(rng.uniform(0.5, 0.8)),
-             "cnn_nmf_ratio": float(rng.uniform(0.01, 10)) if ratios else None, "status": "COMPLETED"}
-            for _ in range(count)]
+    return [
+        {
+            "parameters_total": int(rng.integers(10_000, 1_000_000)),
+            "test_accuracy": float(rng.uniform(0.5, 0.8)),
+            "cnn_nmf_ratio": float(rng.uniform(0.01, 10)) if ratios else None,
+            "status": "COMPLETED",
+        }
+        for _ in range(count)
+    ]
 
 
 def _points(axis):
@@ -59,8 +77,10 @@ def _check_readable(figure):
             assert not any(box.contains(x, y) for x, y in _points(axis)), "a point lies under the legend"
 
 
-@pytest.mark.parametrize("archs, seeds, variants", [
-    (ARCHS[:1], 1, ("base",)), (ARCHS, 2, ("base",)), (ARCHS, 5, ("base", "width2", "groups4"))])
+@pytest.mark.parametrize(
+    "archs, seeds, variants",
+    [(ARCHS[:1], 1, ("base",)), (ARCHS, 2, ("base",)), (ARCHS, 5, ("base", "width2", "groups4"))],
+)
 def test_figure5_is_readable_at_any_number_of_runs(archs, seeds, variants):
     figure = draw_figure5(_summary(archs, seeds, variants))
     _check_readable(figure)
@@ -90,10 +110,16 @@ def test_the_budget_curve_has_a_line_per_network_the_papers_numbers_and_the_dire
     from keras_nmf.experiments.plots import draw_budget_curve
 
     networks = {"cnmf_1x1": 83.7, "cnn_1x1": 82.8, "cnmf": 81.5, "cnn": 81.0}
-    rows = [{"network": network, "budget_epochs": budget, "test_accuracy": 70.0 + budget / 10}
-            for network in networks for budget in (20, 40, 80)]
-    direct = [{"network": network, "budget_epochs": 20, "test_accuracy": 79.2 - seed}
-              for network in networks for seed in (0, 1)]
+    rows = [
+        {"network": network, "budget_epochs": budget, "test_accuracy": 70.0 + budget / 10}
+        for network in networks
+        for budget in (20, 40, 80)
+    ]
+    direct = [
+        {"network": network, "budget_epochs": 20, "test_accuracy": 79.2 - seed}
+        for network in networks
+        for seed in (0, 1)
+    ]
     figure = draw_budget_curve(rows, networks, direct)
     _check_readable(figure)  # four networks' legend stays on the canvas
     axes = figure.axes[0]
@@ -104,16 +130,23 @@ def test_the_budget_curve_has_a_line_per_network_the_papers_numbers_and_the_dire
     assert axes.get_ylim()[1] >= 83.7  # the paper's lines are in view
     without_direct = draw_budget_curve(rows[:3], {"cnmf_1x1": 83.7})
     assert [text.get_text() for text in without_direct.axes[0].get_legend().get_texts()] == [
-        "cnmf_1x1", "the paper's number"]
+        "cnmf_1x1",
+        "the paper's number",
+    ]
 
 
 def test_branch_curves_share_their_trunks_colour_and_one_legend_entry():
     from keras_nmf.experiments.plots import draw_branch_curves
 
-    curves = [{"network": "cnn", "run": run, "kind": kind, "epoch": epoch, "test_accuracy": 0.5}
-              for run, kind, epochs in (("e20", "branch", (16, 18, 20)), ("trunk", "trunk", range(1, 30)),
-                                        ("e40", "branch", (32, 36, 40)))
-              for epoch in epochs]
+    curves = [
+        {"network": "cnn", "run": run, "kind": kind, "epoch": epoch, "test_accuracy": 0.5}
+        for run, kind, epochs in (
+            ("e20", "branch", (16, 18, 20)),
+            ("trunk", "trunk", range(1, 30)),
+            ("e40", "branch", (32, 36, 40)),
+        )
+        for epoch in epochs
+    ]
     axes = draw_branch_curves(curves).axes[0]
     assert [text.get_text() for text in axes.get_legend().get_texts()] == ["cnn trunk", "cnn decay branches"]
     assert len({line.get_color() for line in axes.get_lines()}) == 1

@@ -37,8 +37,19 @@ def test_finished_runs_are_exported_as_plain_files_and_seed_0_presets(tmp_path):
     images = make_image_folder(tmp_path / "images", per_class=(2, 1))
     grid = tmp_path / "grid"
     for seed in (0, 1):
-        train(TrainConfig.of(arch="cnn", seed=seed, data_dir=str(images), epochs=1, steps_per_epoch=1, batch_size=2,
-                             bn_recalibration_batches=1, verbose=0, logdir=str(grid / f"cnn-seed{seed}")))
+        train(
+            TrainConfig.of(
+                arch="cnn",
+                seed=seed,
+                data_dir=str(images),
+                epochs=1,
+                steps_per_epoch=1,
+                batch_size=2,
+                bn_recalibration_batches=1,
+                verbose=0,
+                logdir=str(grid / f"cnn-seed{seed}"),
+            )
+        )
     interrupted = grid / "cnmf-seed0"
     interrupted.mkdir()
     (interrupted / "config.json").write_text(json.dumps(TrainConfig.of(arch="cnmf").to_dict()))
@@ -46,12 +57,15 @@ def test_finished_runs_are_exported_as_plain_files_and_seed_0_presets(tmp_path):
     assert export_finished_runs(grid, out, presets, preset_name="{arch}_cifar10") == ["cnn-seed0", "cnn-seed1"]
     assert sorted(path.name for path in (out / "run_records").iterdir()) == ["cnn-seed0", "cnn-seed1"]
     assert sorted(path.name for path in (out / "run_records" / "cnn-seed0").iterdir()) == [
-        "config.json", "epochs.csv", "results.json"]
+        "config.json",
+        "epochs.csv",
+        "results.json",
+    ]
     assert (out / "summary.csv").exists() and (out / "figure5.png").exists()
     # No machine path in what a repository keeps: the data relative to the working folder, the run by its name;
     # loading the record resolves the data where the grid is resumed from.
     for name in ("config.json", "results.json"):
-        assert f"\"{tmp_path}" not in (out / "run_records" / "cnn-seed0" / name).read_text(), name  # no value of it
+        assert f'"{tmp_path}' not in (out / "run_records" / "cnn-seed0" / name).read_text(), name  # no value of it
     record = TrainConfig.load(out / "run_records" / "cnn-seed0" / "config.json")
     assert (record.data.data_dir, record.execution.logdir) == (str(images), "cnn-seed0")
     assert [path.name for path in presets.iterdir()] == ["cnn_cifar10"]
@@ -69,5 +83,7 @@ def test_finished_runs_are_exported_as_plain_files_and_seed_0_presets(tmp_path):
     assert (presets / "cnn_cifar10" / "model.weights.h5").stat().st_mtime_ns == written
     (grid / "cnn-seed0" / "model.keras").unlink()
     assert export_finished_runs(grid, out, tmp_path / "again", preset_name="{arch}_cifar10") == [
-        "cnn-seed0", "cnn-seed1"]
+        "cnn-seed0",
+        "cnn-seed1",
+    ]
     assert not (tmp_path / "again").exists()

@@ -49,8 +49,11 @@ def test_curves_start_at_the_plain_accuracy_and_rerun_identically(image_folder, 
     assert (tmp_path / "a" / "robustness.png").stat().st_size > 0
     for path, label in zip(saved_models, ("cnn-seed0", "cnmf_1x1-seed0")):
         plain = evaluate_saved_model(path, data_dir=image_folder)["test_accuracy"]
-        at_zero = {row["perturbation"]: float(row["accuracy"]) for row in rows
-                   if row["model"] == label and float(row["eta"]) == 0.0}
+        at_zero = {
+            row["perturbation"]: float(row["accuracy"])
+            for row in rows
+            if row["model"] == label and float(row["eta"]) == 0.0
+        }
         assert at_zero == pytest.approx(dict.fromkeys(("uniform", "picture", "holes", "holes_noise"), plain))
     assert robustness.main([*argv, "--out", str(tmp_path / "b")]) == 0
     assert _read(tmp_path / "b" / "robustness.csv") == rows
@@ -86,13 +89,24 @@ def test_holes_observed_adds_the_twin_of_each_nmf_model(image_folder, saved_mode
     networks describe themselves: no run configuration is needed."""
     from keras_nmf.experiments.robustness import observed_mask
 
-    argv = [*map(str, saved_models), "--data-dir", str(image_folder), "--steps", "2", "--perturbations", "holes",
-            "--holes-observed", "--out", str(tmp_path / "out")]
+    argv = [
+        *map(str, saved_models),
+        "--data-dir",
+        str(image_folder),
+        "--steps",
+        "2",
+        "--perturbations",
+        "holes",
+        "--holes-observed",
+        "--out",
+        str(tmp_path / "out"),
+    ]
     assert robustness.main(argv) == 0
     rows = _read(tmp_path / "out" / "robustness.csv")
     accuracy = {(row["model"], float(row["eta"])): float(row["accuracy"]) for row in rows}
-    assert set(accuracy) == {(model, eta) for model in ("cnn-seed0", "cnmf_1x1-seed0", "cnmf_1x1-seed0 +observed")
-                             for eta in (0.0, 1.0)}
+    assert set(accuracy) == {
+        (model, eta) for model in ("cnn-seed0", "cnmf_1x1-seed0", "cnmf_1x1-seed0 +observed") for eta in (0.0, 1.0)
+    }
     assert accuracy[("cnmf_1x1-seed0 +observed", 0.0)] == accuracy[("cnmf_1x1-seed0", 0.0)]
     images, _, train_images = prepare_images("cifar10", str(image_folder), None, (28, 28, 3), seed=0)
     holed = perturbed_test_set("holes", 1, 0.4, images, train_images, 0)

@@ -11,10 +11,10 @@ TRIALS = [
     ("00", "COMPLETED", 1, 1, 1, 1000, 0.50),
     ("01", "COMPLETED", 1, 4, 1, 600, 0.40),
     ("02", "COMPLETED", 2, 1, 1, 4000, 0.55),
-    ("03", "COMPLETED", 2, 4, 4, 2500, 0.45),   # larger than 00, less accurate: dominated
+    ("03", "COMPLETED", 2, 4, 4, 2500, 0.45),  # larger than 00, less accurate: dominated
     ("04", "COMPLETED", 1, 16, 16, 600, 0.42),  # same size as 01, more accurate: replaces it
     ("05", "RUNNING", 4, 1, 1, None, None),
-    ("06", "COMPLETED", 4, 1, 1, 9000, 0.55),   # no better than 02, which is smaller: dominated
+    ("06", "COMPLETED", 4, 1, 1, 9000, 0.55),  # no better than 02, which is smaller: dominated
 ]
 
 
@@ -33,9 +33,16 @@ def _write_search(root):
         hp.values.update({"width": width, "nmf_groups": nmf_groups, "conv_groups": conv_groups})
         trial = kt.engine.trial.Trial(hp, trial_id=trial_id, status=status)
         if parameters:
-            metrics = {"parameters_total": parameters, "parameters_nmf": parameters // 2,
-                       "parameters_cnn": parameters - parameters // 2, "cnn_nmf_ratio": 1.0,
-                       "test_accuracy": accuracy, "val_accuracy": accuracy - 0.01, "epochs": 1, "seconds": 2.0}
+            metrics = {
+                "parameters_total": parameters,
+                "parameters_nmf": parameters // 2,
+                "parameters_cnn": parameters - parameters // 2,
+                "cnn_nmf_ratio": 1.0,
+                "test_accuracy": accuracy,
+                "val_accuracy": accuracy - 0.01,
+                "epochs": 1,
+                "seconds": 2.0,
+            }
             for name, value in metrics.items():
                 trial.metrics.register(name, "max")
                 trial.metrics.update(name, value)
@@ -70,8 +77,10 @@ def test_missing_or_ambiguous_search_is_named(tmp_path):
 def test_a_cnn_sweep_without_ratios_gets_its_figure(tmp_path):
     from keras_nmf.experiments.plots import plot_figure6
 
-    rows = [{"parameters_total": 1000, "test_accuracy": 0.5, "cnn_nmf_ratio": None},
-            {"parameters_total": 3000, "test_accuracy": 0.6, "cnn_nmf_ratio": None}]
+    rows = [
+        {"parameters_total": 1000, "test_accuracy": 0.5, "cnn_nmf_ratio": None},
+        {"parameters_total": 3000, "test_accuracy": 0.6, "cnn_nmf_ratio": None},
+    ]
     plot_figure6(rows, pareto_front([{**row, "status": "COMPLETED"} for row in rows]), tmp_path / "figure6.png")
     assert (tmp_path / "figure6.png").stat().st_size > 0
 

@@ -19,16 +19,19 @@ def test_a_label_alone_is_a_variant_without_overrides():
     assert BASE_VARIANT.apply(TrainConfig()) == TrainConfig()
 
 
-@pytest.mark.parametrize("text, message", [
-    ("local:learning=local", "unknown field 'learning'"),
-    ("x:seed=3", "cannot set 'seed'"),
-    ("x:arch=cnn", "cannot set 'arch'"),
-    ("x:iterations=many", "bad value 'many' for iterations"),
-    ("x:backward=exact", "Unknown --backward 'exact'"),
-    ("x:iterations", "is not FIELD=VALUE"),
-    ("base:iterations=3", "Bad variant label 'base'"),
-    ("my run:iterations=3", "Bad variant label"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("local:learning=local", "unknown field 'learning'"),
+        ("x:seed=3", "cannot set 'seed'"),
+        ("x:arch=cnn", "cannot set 'arch'"),
+        ("x:iterations=many", "bad value 'many' for iterations"),
+        ("x:backward=exact", "Unknown --backward 'exact'"),
+        ("x:iterations", "is not FIELD=VALUE"),
+        ("base:iterations=3", "Bad variant label 'base'"),
+        ("my run:iterations=3", "Bad variant label"),
+    ],
+)
 def test_bad_variants_name_the_problem(text, message):
     with pytest.raises(ValueError, match=message):
         parse_variant(text)

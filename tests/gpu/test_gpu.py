@@ -84,6 +84,7 @@ def test_tf32_effect_on_the_iterations_is_measured():
         backend_settings.set_tf32(tf32)
         with on_gpu():
             errors["tf32" if tf32 else "float32"] = _relative_errors(
-                output_and_gradients(layer, images, phi, mode="xla"), expected)
+                output_and_gradients(layer, images, phi, mode="xla"), expected
+            )
     _report(f"{BACKEND}/tf32_vs_float32", errors)
     assert errors["float32"][0] < 1e-4 and max(errors["float32"][1:]) < 2e-3, errors

@@ -17,8 +17,15 @@ from tests.conftest import REPO_ROOT
 from tests.image_folders import make_image_folder
 
 #: What the device tool returns from OUT: at most 8 files (/work/.library/device/README.md).
-RETURNED_FILES = {"summary.csv", "summary.md", "figure5.png", "learning_curves.png", "runs.tar.gz",
-                  "reference.json", "gpu_figure5.log"}
+RETURNED_FILES = {
+    "summary.csv",
+    "summary.md",
+    "figure5.png",
+    "learning_curves.png",
+    "runs.tar.gz",
+    "reference.json",
+    "gpu_figure5.log",
+}
 
 
 @pytest.mark.slow
@@ -27,12 +34,24 @@ def test_the_device_command_trains_the_grid_from_a_pack_and_returns_its_records(
     pack = tmp_path / "images.npz"
     pack_image_folder(make_image_folder(tmp_path / "images", per_class=(6, 2)), pack)
     out, grid = tmp_path / "out", tmp_path / "grid"
-    env = {**os.environ, "PYTHON": sys.executable, "OUT": str(out), "GRID": str(grid), "DATA": str(pack),
-           "REFERENCE": str(tmp_path / "no-reference"), "ARCHS": "cnn cnmf_1x1", "SEEDS": "0", "EPOCHS": "1",
-           "PROCESSES": "2", "TRAIN_SECONDS": "300", "JAX_PLATFORMS": "cpu",
-           "RUN_FLAGS": "--steps-per-epoch 2 --batch-size 4 --iterations 2 --bn-recalibration-batches 1 --no-jit"}
-    result = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "gpu_figure5.sh")], capture_output=True, text=True,
-                            env=env, timeout=600)
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "OUT": str(out),
+        "GRID": str(grid),
+        "DATA": str(pack),
+        "REFERENCE": str(tmp_path / "no-reference"),
+        "ARCHS": "cnn cnmf_1x1",
+        "SEEDS": "0",
+        "EPOCHS": "1",
+        "PROCESSES": "2",
+        "TRAIN_SECONDS": "300",
+        "JAX_PLATFORMS": "cpu",
+        "RUN_FLAGS": "--steps-per-epoch 2 --batch-size 4 --iterations 2 --bn-recalibration-batches 1 --no-jit",
+    }
+    result = subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "gpu_figure5.sh")], capture_output=True, text=True, env=env, timeout=600
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["grid_exit"] == 0 and summary["runs_finished"] == summary["runs_started"] == 2

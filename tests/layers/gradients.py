@@ -14,7 +14,8 @@ def output_and_gradients(layer, inputs, phi, mode="eager"):
     """
     phi = np.asarray(phi, np.float32)
     results = layer_output_and_gradients(
-        layer, np.asarray(inputs, np.float32), lambda out: keras.ops.sum(keras.ops.multiply(out, phi)), mode)
+        layer, np.asarray(inputs, np.float32), lambda out: keras.ops.sum(keras.ops.multiply(out, phi)), mode
+    )
     return tuple(to_numpy(value) for value in results)
 
 

@@ -13,7 +13,7 @@ def _images(count=4000, size=32, seed=0):
 
 
 def _numpy_crop_and_flip(images, tops, lefts, flips, crop):
-    out = np.stack([image[t : t + crop, l : l + crop] for image, t, l in zip(images, tops, lefts)])
+    out = np.stack([image[t : t + crop, left : left + crop] for image, t, left in zip(images, tops, lefts)])
     return np.where(flips[:, None, None, None], out[:, :, ::-1], out)
 
 
@@ -76,7 +76,8 @@ def test_colour_jitter_equals_tf_image_reference():
     rng = np.random.default_rng(2)
     images = rng.random((6, 8, 8, 3), dtype=np.float32)
     factors = (np.array(JITTER_LOW) + (np.array(JITTER_HIGH) - np.array(JITTER_LOW)) * rng.random((6, 4))).astype(
-        np.float32)
+        np.float32
+    )
     b, c, s, h = (factors[:, k].reshape(-1, 1, 1, 1) for k in range(4))
     x = tf.clip_by_value(images * b, 0.0, 1.0)
     mean = tf.reduce_mean(tf.image.rgb_to_grayscale(x), axis=[1, 2, 3], keepdims=True)
@@ -84,8 +85,9 @@ def test_colour_jitter_equals_tf_image_reference():
     gray = tf.image.rgb_to_grayscale(x)
     x = tf.clip_by_value((x - gray) * s + gray, 0.0, 1.0)
     hsv = tf.image.rgb_to_hsv(x)
-    expected = tf.image.hsv_to_rgb(tf.stack([tf.math.floormod(hsv[..., 0] + h[..., 0], 1.0), hsv[..., 1],
-                                             hsv[..., 2]], axis=-1))
+    expected = tf.image.hsv_to_rgb(
+        tf.stack([tf.math.floormod(hsv[..., 0] + h[..., 0], 1.0), hsv[..., 1], hsv[..., 2]], axis=-1)
+    )
     got = keras.ops.convert_to_numpy(augment.colour_jitter(images, factors))
     np.testing.assert_allclose(got, expected.numpy(), atol=2e-5)
 

@@ -131,9 +131,7 @@ def _unrolled_tf_float64(images, kernel, iterations):
     import tensorflow as tf
 
     kh, kw, channels, _ = kernel.shape
-    patches = tf.image.extract_patches(
-        images, [1, kh, kw, 1], [1, 1, 1, 1], [1, 1, 1, 1], "VALID"
-    )
+    patches = tf.image.extract_patches(images, [1, kh, kw, 1], [1, 1, 1, 1], [1, 1, 1, 1], "VALID")
     x = tf.reshape(patches, [-1, kh * kw * channels])
     x = tf.math.divide_no_nan(x, tf.reduce_sum(x, -1, keepdims=True))
     w = tf.abs(kernel) / tf.reduce_sum(tf.abs(kernel), [0, 1, 2], keepdims=True)
@@ -148,7 +146,6 @@ def _unrolled_tf_float64(images, kernel, iterations):
 @tensorflow_only  # TensorFlow's own autodiff of an independent transcription; the reference tests run on JAX too
 def test_autodiff_backward_matches_tensorflow_unrolled_gradient():
     import tensorflow as tf
-
 
     rng = np.random.default_rng(5)
     images = rng.random((2, 6, 6, 3))

@@ -43,8 +43,9 @@ def test_forward_matches_the_transcription(side, kernel, strides, padding, chann
     h, rebuilt = (to_numpy(value) for value in layer(x.astype("float32")))
     expected = ref.forward(x, u, 8, (strides, strides), padding, groups, normalize)
     np.testing.assert_allclose(h, expected, rtol=2e-4, atol=1e-7)
-    np.testing.assert_allclose(rebuilt, ref.reconstruction(x, u, expected, (strides, strides), padding, groups),
-                               rtol=2e-4, atol=1e-7)
+    np.testing.assert_allclose(
+        rebuilt, ref.reconstruction(x, u, expected, (strides, strides), padding, groups), rtol=2e-4, atol=1e-7
+    )
     sums = h.sum(axis=(1, 2, 3) if normalize == "image" else 3)
     np.testing.assert_allclose(sums, 1.0, rtol=1e-5)
 
@@ -58,14 +59,17 @@ def test_epsilon_is_eq6s_step():
 def test_more_updates_explain_the_image_better():
     """The KL multiplicative update does not raise the divergence: the reconstruction error falls with N."""
     x, u = _problem(8, 3, 3, 8, 1, seed=3)
-    errors = [float(np.mean(to_numpy(_built(x, u, iterations=n).factorize(x.astype("float32"))
-                                     .reconstruction_error()))) for n in (1, 5, 40)]
+    errors = [
+        float(np.mean(to_numpy(_built(x, u, iterations=n).factorize(x.astype("float32")).reconstruction_error())))
+        for n in (1, 5, 40)
+    ]
     assert errors[0] > errors[1] > errors[2]
 
 
 @pytest.mark.parametrize("backward", ["approx", "autodiff"])
-@pytest.mark.parametrize("geometry", [dict(), dict(strides=2, groups=2, normalize="channels")],
-                         ids=["plain", "grouped"])
+@pytest.mark.parametrize(
+    "geometry", [dict(), dict(strides=2, groups=2, normalize="channels")], ids=["plain", "grouped"]
+)
 def test_gradients_match_the_transcription(backward, geometry):
     """approx: the gradient of one update at the final h held fixed; autodiff: through all the updates. Both with
     respect to the raw input and the free kernel U (through eq. 20), by central differences in float64."""
@@ -81,13 +85,20 @@ def test_gradients_match_the_transcription(backward, geometry):
     np.testing.assert_allclose(out, h_final, rtol=2e-4, atol=1e-7)
 
     if backward == "approx":
+
         def loss(x, u):
             w = ref.weights_from_kernel(u)
-            return float(np.sum(phi * ref.update(x, w, h_final, settings["strides"], "valid", settings["groups"],
-                                                 settings["normalize"])))
+            return float(
+                np.sum(
+                    phi
+                    * ref.update(x, w, h_final, settings["strides"], "valid", settings["groups"], settings["normalize"])
+                )
+            )
     else:
+
         def loss(x, u):
             return float(np.sum(phi * ref.forward(x, u, iterations, **settings)))
+
     expected_x, expected_u = ref.numerical_gradients(loss, x, u)
     scale_x, scale_u = np.abs(expected_x).max(), np.abs(expected_u).max()
     np.testing.assert_allclose(grad_x, expected_x, atol=2e-3 * scale_x)
@@ -110,11 +121,16 @@ def test_initial_h_starts_the_updates(normalize):
     start[1] = 0.0  # sums to 0: the uniform h(0)
     layer = _built(x, u, iterations=3, normalize=normalize)
     h = to_numpy(layer(x.astype("float32"), initial_h=start.astype("float32")))
-    expected = np.concatenate([ref.forward(x[:1], u, 3, normalize=normalize, initial_h=start[:1]),
-                               ref.forward(x[1:], u, 3, normalize=normalize)])
+    expected = np.concatenate(
+        [
+            ref.forward(x[:1], u, 3, normalize=normalize, initial_h=start[:1]),
+            ref.forward(x[1:], u, 3, normalize=normalize),
+        ]
+    )
     np.testing.assert_allclose(h, expected, rtol=2e-4, atol=1e-7)
-    out, grad_x, _ = output_and_gradients(CalledWith(layer, initial_h=start.astype("float32")), x,
-                                          np.ones_like(expected))
+    out, grad_x, _ = output_and_gradients(
+        CalledWith(layer, initial_h=start.astype("float32")), x, np.ones_like(expected)
+    )
     np.testing.assert_allclose(out, expected, rtol=2e-4, atol=1e-7)
     assert np.isfinite(grad_x).all()
 
@@ -127,16 +143,18 @@ def test_a_trainable_h0_learns_through_autodiff():
     layer.h0_kernel.assign(v)
     phi = np.random.default_rng(3).normal(size=(2, 4, 4, 4))
     _, (grad_v,) = outputs_and_weight_gradients(
-        keras.Sequential([keras.Input(x.shape[1:]), layer]), x.astype("float32"),
-        lambda out: keras.ops.sum(keras.ops.multiply(out, phi.astype("float32"))), [layer.h0_kernel])
+        keras.Sequential([keras.Input(x.shape[1:]), layer]),
+        x.astype("float32"),
+        lambda out: keras.ops.sum(keras.ops.multiply(out, phi.astype("float32"))),
+        [layer.h0_kernel],
+    )
 
     def reference_loss(vector):
         start = np.broadcast_to(np.abs(vector), (2, 4, 4, 4))
         return float((ref.forward(x, u, 3, normalize="channels", initial_h=start) * phi).sum())
 
     step = 1e-5
-    numeric = np.array([(reference_loss(v + step * e) - reference_loss(v - step * e)) / (2 * step)
-                        for e in np.eye(4)])
+    numeric = np.array([(reference_loss(v + step * e) - reference_loss(v - step * e)) / (2 * step) for e in np.eye(4)])
     assert np.abs(numeric).max() > 1e-4
     np.testing.assert_allclose(to_numpy(grad_v), numeric, rtol=2e-2, atol=1e-5)
 
@@ -159,8 +177,17 @@ def test_a_tolerance_stops_each_image_at_its_own_update(normalize):
 
 
 def test_config_round_trip_and_mixed_precision():
-    layer = ConvolutiveNMF2D(8, 3, strides=2, padding="same", groups=2, normalize="channels", iterations=4,
-                             epsilon=0.5, dtype="mixed_float16")
+    layer = ConvolutiveNMF2D(
+        8,
+        3,
+        strides=2,
+        padding="same",
+        groups=2,
+        normalize="channels",
+        iterations=4,
+        epsilon=0.5,
+        dtype="mixed_float16",
+    )
     clone = ConvolutiveNMF2D.from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
     x = np.random.default_rng(0).random((2, 8, 8, 4)).astype("float32")
@@ -169,16 +196,19 @@ def test_config_round_trip_and_mixed_precision():
     assert np.isfinite(to_numpy(out)).all()
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (dict(backward="implicit"), "does not offer backward='implicit'"),
-    (dict(tolerance=1e-3, solver="squarem"), "takes `solver` at its default"),
-    (dict(tolerance=1e-3, backward="autodiff"), "tolerance"),
-    (dict(divergence="frobenius"), "takes `divergence` at its default"),
-    (dict(learning="local"), "takes `learning` at its default"),
-    (dict(normalize="pixels"), "`normalize` must be one of"),
-    (dict(filters=5, groups=2), "`filters` must be divisible by `groups`"),
-    (dict(h0="trainable"), "h0"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (dict(backward="implicit"), "does not offer backward='implicit'"),
+        (dict(tolerance=1e-3, solver="squarem"), "takes `solver` at its default"),
+        (dict(tolerance=1e-3, backward="autodiff"), "tolerance"),
+        (dict(divergence="frobenius"), "takes `divergence` at its default"),
+        (dict(learning="local"), "takes `learning` at its default"),
+        (dict(normalize="pixels"), "`normalize` must be one of"),
+        (dict(filters=5, groups=2), "`filters` must be divisible by `groups`"),
+        (dict(h0="trainable"), "h0"),
+    ],
+)
 def test_refusals_name_the_argument(arguments, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace("`", ".")):
         ConvolutiveNMF2D(**{"filters": 4, "kernel_size": 3, **arguments})

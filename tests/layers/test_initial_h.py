@@ -79,8 +79,9 @@ def test_a_learned_h0_gets_the_gradient_of_the_iterations():
     def loss(out):
         return keras.ops.sum(keras.ops.multiply(out, weights))
 
-    _, (grad_v,) = outputs_and_weight_gradients(keras.Sequential([keras.Input((8,)), layer]), inputs, loss,
-                                                [layer.h0_kernel])
+    _, (grad_v,) = outputs_and_weight_gradients(
+        keras.Sequential([keras.Input((8,)), layer]), inputs, loss, [layer.h0_kernel]
+    )
     grad_v = to_numpy(grad_v)
     kernel = ref.weights_from_kernel(to_numpy(layer.kernel).astype("float64"))
     x = ref.l1_normalize(inputs.astype("float64"))
@@ -90,8 +91,7 @@ def test_a_learned_h0_gets_the_gradient_of_the_iterations():
         return float((ref.nmf_forward(x, kernel, 3, None, start) * weights).sum())
 
     step = 1e-4
-    numeric = np.array([(reference_loss(v + step * e) - reference_loss(v - step * e)) / (2 * step)
-                        for e in np.eye(3)])
+    numeric = np.array([(reference_loss(v + step * e) - reference_loss(v - step * e)) / (2 * step) for e in np.eye(3)])
     assert np.abs(numeric).max() > 1e-4  # h(0) matters after 3 updates
     np.testing.assert_allclose(grad_v, numeric, rtol=2e-2, atol=1e-5)
     config = layer.get_config()

@@ -56,14 +56,17 @@ def test_the_implicit_backward_falls_back_on_all_zero_patches_in_every_mode(mode
     assert np.all(to_numpy(out)[0] == 0.0)
 
 
-@pytest.mark.parametrize("arguments, message", [
-    ({"epsilon": "abc"}, "`epsilon` .* Received: epsilon='abc' of type str"),
-    ({"iterations": MAX_ITERATIONS + 1}, f"`iterations` .* between 1 and {MAX_ITERATIONS:,}"),
-    ({"iterations": 0}, "`iterations`"),
-    ({"check_inputs": "yes"}, "`check_inputs` must be True or False"),
-    ({"filters": 2.5}, "`filters` must be an integer"),
-    ({"chunk_elements": 0}, "`chunk_elements`"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"epsilon": "abc"}, "`epsilon` .* Received: epsilon='abc' of type str"),
+        ({"iterations": MAX_ITERATIONS + 1}, f"`iterations` .* between 1 and {MAX_ITERATIONS:,}"),
+        ({"iterations": 0}, "`iterations`"),
+        ({"check_inputs": "yes"}, "`check_inputs` must be True or False"),
+        ({"filters": 2.5}, "`filters` must be an integer"),
+        ({"chunk_elements": 0}, "`chunk_elements`"),
+    ],
+)
 def test_every_constructor_argument_is_checked_with_its_name(arguments, message):
     with pytest.raises(ValueError, match=message):
         CNMF2D(**{"filters": 4, "kernel_size": 3, **arguments})

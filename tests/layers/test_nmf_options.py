@@ -83,8 +83,7 @@ def test_dense_reconstruction_is_w_h_times_the_input_sum():
     layer = NMFDense(4, iterations=7, return_reconstruction=True)
     h, reconstruction = layer(inputs)
     w = ref.weights_from_kernel(to_numpy(layer.kernel))
-    np.testing.assert_allclose(to_numpy(reconstruction), to_numpy(h) @ w.T * inputs.sum(-1, keepdims=True),
-                               rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(reconstruction), to_numpy(h) @ w.T * inputs.sum(-1, keepdims=True), rtol=1e-5)
     assert layer.compute_output_shape((None, 9)) == ((None, 4), (None, 9))
 
 
@@ -95,11 +94,11 @@ def _reference_image_reconstruction(images, kernel, k, iterations):
     total, covering = np.zeros(images.shape), np.zeros(images.shape)
     for i in range(height - k + 1):
         for j in range(width - k + 1):
-            patch = images[:, i:i + k, j:j + k, :].reshape(b, -1).astype(np.float64)
+            patch = images[:, i : i + k, j : j + k, :].reshape(b, -1).astype(np.float64)
             sums = patch.sum(-1, keepdims=True)
             h = ref.nmf_forward(patch / sums, w, iterations)
-            total[:, i:i + k, j:j + k, :] += (h @ w.T * sums).reshape(b, k, k, channels)
-            covering[:, i:i + k, j:j + k, :] += 1.0
+            total[:, i : i + k, j : j + k, :] += (h @ w.T * sums).reshape(b, k, k, channels)
+            covering[:, i : i + k, j : j + k, :] += 1.0
     return total / covering
 
 
@@ -119,13 +118,16 @@ def test_the_reconstruction_output_has_gradients_to_the_input_and_the_kernel():
     assert np.all(np.isfinite(grad_x)) and np.abs(grad_x).sum() > 0 and np.abs(grad_u).sum() > 0
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"divergence": "euclid"}, "Received: divergence='euclid'"),
-    ({"tolerance": 0.0}, "Received: tolerance=0.0"),
-    ({"tolerance": float("nan")}, "finite float > 0"),
-    ({"tolerance": 1e-3, "backward": "autodiff"}, "autodiff cannot differentiate"),
-    ({"return_reconstruction": "yes"}, "Received: return_reconstruction='yes'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"divergence": "euclid"}, "Received: divergence='euclid'"),
+        ({"tolerance": 0.0}, "Received: tolerance=0.0"),
+        ({"tolerance": float("nan")}, "finite float > 0"),
+        ({"tolerance": 1e-3, "backward": "autodiff"}, "autodiff cannot differentiate"),
+        ({"return_reconstruction": "yes"}, "Received: return_reconstruction='yes'"),
+    ],
+)
 def test_bad_options_name_themselves(kwargs, message):
     with pytest.raises(ValueError, match=message):
         CNMF2D(4, 3, **kwargs)
@@ -136,15 +138,18 @@ def test_a_mask_that_does_not_fit_is_refused():
         CNMF2D(4, 3)(_images(), observed=np.ones((3, 7, 5, 1), "float32"))
 
 
-@pytest.mark.parametrize("config", [dict(divergence="itakura_saito", tolerance=1e-3),
-                                    dict(divergence="frobenius", return_reconstruction=True)])
+@pytest.mark.parametrize(
+    "config",
+    [dict(divergence="itakura_saito", tolerance=1e-3), dict(divergence="frobenius", return_reconstruction=True)],
+)
 def test_the_options_serialise(config, tmp_path):
     layer = CNMF2D(4, 3, iterations=3, **config)
     restored = CNMF2D.from_config(layer.get_config())
     assert {key: getattr(restored, key) for key in config} == config
     if not config.get("return_reconstruction"):
-        run_layer_test(CNMF2D, {"filters": 4, "kernel_size": 3, "iterations": 3, **config}, (2, 8, 8, 4),
-                       (2, 6, 6, 4), tmp_path)
+        run_layer_test(
+            CNMF2D, {"filters": 4, "kernel_size": 3, "iterations": 3, **config}, (2, 8, 8, 4), (2, 6, 6, 4), tmp_path
+        )
 
 
 def test_factorize_reports_the_updates_each_pattern_used():
@@ -179,8 +184,9 @@ def test_an_observed_mask_outside_0_1_or_not_finite_is_refused(value, shown, lay
     observed = np.ones(images.shape, "float32")
     observed.flat[3] = value
     nmf = CNMF2D(2, 3, iterations=2) if layer == "cnmf2d" else NMFDense(2, iterations=2)
-    with pytest.raises(ValueError, match=r"received an `observed` mask with values outside \[0, 1\] or NaN/Inf") \
-            as raised:
+    with pytest.raises(
+        ValueError, match=r"received an `observed` mask with values outside \[0, 1\] or NaN/Inf"
+    ) as raised:
         nmf(images, observed=keras.ops.convert_to_tensor(observed))
     assert shown in str(raised.value)
     observed.flat[3] = 0.25  # a fraction is a weight

@@ -28,24 +28,37 @@ def _images(count=4, seed=0, shape=(32, 32, 3)):
 
 def test_float_pixel_values_in_0_255_give_the_uint8_answer(trained):
     images = _images()
-    np.testing.assert_allclose(trained.predict(images.astype("float32"), verbose=0),
-                               trained.predict(images, verbose=0), atol=1e-6)
-    np.testing.assert_allclose(trained.predict(images.astype("int64"), verbose=0),
-                               trained.predict(images, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(
+        trained.predict(images.astype("float32"), verbose=0), trained.predict(images, verbose=0), atol=1e-6
+    )
+    np.testing.assert_allclose(
+        trained.predict(images.astype("int64"), verbose=0), trained.predict(images, verbose=0), atol=1e-6
+    )
 
 
 def test_a_float_batch_in_0_1_is_refused_with_the_fix(trained):
     images = _images().astype("float32") / 255.0
-    for call in (lambda: trained.predict(images, verbose=0), lambda: trained.evaluate(images, np.zeros(4), verbose=0),
-                 lambda: trained.predict_on_batch(images), lambda: trained(images)):
+    for call in (
+        lambda: trained.predict(images, verbose=0),
+        lambda: trained.evaluate(images, np.zeros(4), verbose=0),
+        lambda: trained.predict_on_batch(images),
+        lambda: trained(images),
+    ):
         with pytest.raises(ImageInputError, match=r"lie in \[0, 1\].*multiply them by 255"):
             call()
 
 
-@pytest.mark.parametrize("value, dtype, problem", [
-    (np.nan, "float32", "NaN"), (np.inf, "float32", "infinite"), (-5.0, "float32", "below 0"),
-    (1000.0, "float32", "above 255"), (300, "int64", "above 255"), (-1, "int16", "below 0"),
-])
+@pytest.mark.parametrize(
+    "value, dtype, problem",
+    [
+        (np.nan, "float32", "NaN"),
+        (np.inf, "float32", "infinite"),
+        (-5.0, "float32", "below 0"),
+        (1000.0, "float32", "above 255"),
+        (300, "int64", "above 255"),
+        (-1, "int16", "below 0"),
+    ],
+)
 def test_values_outside_the_pixel_range_are_refused_before_the_step(classifier, value, dtype, problem):
     images = _images().astype(dtype)
     images[1, 3, 4, 0] = value
@@ -53,13 +66,16 @@ def test_values_outside_the_pixel_range_are_refused_before_the_step(classifier, 
         classifier.predict(images, verbose=0)
 
 
-@pytest.mark.parametrize("images, problem", [
-    (np.zeros((2, 32, 32, 1), "uint8"), "3 channels"),
-    (np.zeros((32, 32, 3), "uint8"), r"a batch \(images, height, width, channels\).*images\[None\]"),
-    (np.zeros((2, 32, 32, 3), bool), "bool"),
-    (None, "None"),
-    ("picture.png", "str"),
-])
+@pytest.mark.parametrize(
+    "images, problem",
+    [
+        (np.zeros((2, 32, 32, 1), "uint8"), "3 channels"),
+        (np.zeros((32, 32, 3), "uint8"), r"a batch \(images, height, width, channels\).*images\[None\]"),
+        (np.zeros((2, 32, 32, 3), bool), "bool"),
+        (None, "None"),
+        ("picture.png", "str"),
+    ],
+)
 def test_what_is_not_a_batch_of_images_is_named(classifier, images, problem):
     with pytest.raises(ImageInputError, match=problem):
         prepare_images(images, classifier.image_shape)
@@ -77,16 +93,25 @@ def test_another_size_is_resized_as_the_training_images_were_made(trained):
     assert np.abs(resized.astype(int) - small.astype(int)).mean() < 4
     photo = _images(3, shape=(224, 160, 3))  # not square: its centred 160x160 square
     assert prepare_images(photo, trained.image_shape).shape == (3, 32, 32, 3)
-    np.testing.assert_allclose(trained.predict(photo, verbose=0),
-                               trained.predict(prepare_images(photo, trained.image_shape), verbose=0), atol=1e-6)
+    np.testing.assert_allclose(
+        trained.predict(photo, verbose=0),
+        trained.predict(prepare_images(photo, trained.image_shape), verbose=0),
+        atol=1e-6,
+    )
     assert trained.predict(_images(2, shape=(28, 28, 3)), verbose=0).shape == (2, 10)
 
 
-@pytest.mark.parametrize("labels, problem", [
-    (np.array([0, 1, 10, 2]), r"label 10 .*0 to 9"), (np.array([0, -1, 2, 3]), r"label -1 "),
-    (np.array([0, 1000, 2, 3]), "label 1000"), (np.array([0.0, 2.7, 1.0, 3.0]), "not whole numbers"),
-    (np.eye(10)[[0, 1, 2, 3]], "one-hot"), (np.array([0, 1, 2]), "3 labels for 4 images"),
-])
+@pytest.mark.parametrize(
+    "labels, problem",
+    [
+        (np.array([0, 1, 10, 2]), r"label 10 .*0 to 9"),
+        (np.array([0, -1, 2, 3]), r"label -1 "),
+        (np.array([0, 1000, 2, 3]), "label 1000"),
+        (np.array([0.0, 2.7, 1.0, 3.0]), "not whole numbers"),
+        (np.eye(10)[[0, 1, 2, 3]], "one-hot"),
+        (np.array([0, 1, 2]), "3 labels for 4 images"),
+    ],
+)
 def test_labels_outside_the_classes_are_refused_before_training(labels, problem):
     classifier = ImageClassifier(PaperNetwork("cnn"))
     classifier.compile(optimizer="adam", loss="sparse_categorical_crossentropy")

@@ -120,18 +120,24 @@ def test_nmf_chunk_elements_reach_every_cnmf_layer(chunk_elements):
 def test_per_block_learning_local_hidden_blocks_and_a_backprop_classifier():
     images = np.random.default_rng(0).uniform(0, 1, (2, 28, 28, 3)).astype("float32")
     labels = np.array([1, 7])
-    models = {mode: build_model("cnmf", nmf_options=block_nmf_options({"iterations": 3, "nmf_learning": mode}))
-              for mode in ("backprop", "local", "local,local,local,backprop")}
+    models = {
+        mode: build_model("cnmf", nmf_options=block_nmf_options({"iterations": 3, "nmf_learning": mode}))
+        for mode in ("backprop", "local", "local,local,local,backprop")
+    }
     weights = models["backprop"].get_weights()
     gradients = {}
     for mode, model in models.items():
         model.set_weights(weights)
         kernels = [layer.kernel for layer in model.layers if isinstance(layer, CNMF2D)]
         _, gradients[mode] = outputs_and_weight_gradients(
-            model, images, lambda out: keras.ops.sum(keras.losses.sparse_categorical_crossentropy(labels, out)),
-            kernels)
+            model, images, lambda out: keras.ops.sum(keras.losses.sparse_categorical_crossentropy(labels, out)), kernels
+        )
     assert [layer.learning for layer in models["local,local,local,backprop"].layers if isinstance(layer, CNMF2D)] == [
-        "local", "local", "local", "backprop"]
+        "local",
+        "local",
+        "local",
+        "backprop",
+    ]
     mixed = gradients["local,local,local,backprop"]
     for block in range(3):  # hidden blocks: the unsupervised rule, whatever the task
         np.testing.assert_allclose(mixed[block], gradients["local"][block], rtol=1e-5, atol=1e-8)
@@ -147,8 +153,9 @@ def test_bad_per_block_learning_is_named():
 
 
 @wiring
-@pytest.mark.parametrize("arch, without, added", [("cnn", 153_056, 32 + 64 + 96 + 10),
-                                                  ("cnn_1x1", 167_886, 32 + 64 + 96 + 10)])
+@pytest.mark.parametrize(
+    "arch, without, added", [("cnn", 153_056, 32 + 64 + 96 + 10), ("cnn_1x1", 167_886, 32 + 64 + 96 + 10)]
+)
 def test_the_kxk_bias_adds_one_parameter_per_filter(arch, without, added):
     assert count_parameters(build_model(arch))["trainable"] == without
     with_bias = build_model(arch, cnn_kxk_bias=True)
@@ -214,18 +221,23 @@ def test_the_convolutive_nmf_layer_takes_the_place_of_cnmf2d_with_the_same_weigh
     images = np.random.default_rng(0).random((2, 28, 28, 3)).astype("float32")
     probabilities = to_numpy(network(images))
     assert np.allclose(probabilities.sum(-1), 1.0, atol=1e-5)
-    first = [to_numpy(keras.Model(model.inputs, model.get_layer("block1_cnmf").output)(images))
-             for model in (network, patches)]
+    first = [
+        to_numpy(keras.Model(model.inputs, model.get_layer("block1_cnmf").output)(images))
+        for model in (network, patches)
+    ]
     np.testing.assert_allclose(first[0].sum(-1), 1.0, rtol=1e-5)  # each position's h sums to 1, as CNMF2D's
     assert np.abs(first[0] - first[1]).max() > 1e-2  # another factorisation of the same W
     assert PaperNetwork.from_config(network.get_config()).get_config() == network.get_config()
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (dict(arch="cnn", nmf_layer="convolutive"), "'cnn' has none"),
-    (dict(arch="cnmf", nmf_layer="whole"), "Unknown nmf_layer 'whole'"),
-    (dict(arch="cnmf", nmf_layer="convolutive", observed_input=True), "needs nmf_layer='patches'"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (dict(arch="cnn", nmf_layer="convolutive"), "'cnn' has none"),
+        (dict(arch="cnmf", nmf_layer="whole"), "Unknown nmf_layer 'whole'"),
+        (dict(arch="cnmf", nmf_layer="convolutive", observed_input=True), "needs nmf_layer='patches'"),
+    ],
+)
 def test_a_bad_nmf_layer_is_named(arguments, message):
     with pytest.raises(ValueError, match=message):
         build_model(**arguments)
@@ -235,3 +247,37 @@ def test_a_width_given_as_text_is_shown_as_text():
     """A preset or config with ``"width": "2"`` is named with its quotes: the type is the problem."""
     with pytest.raises(ValueError, match=r"Received: width='2'"):
         build_model("cnn", width="2")
+
+
+@pytest.fixture
+def fifth_network():
+    """A network that is not the paper's, registered for the test."""
+    from keras_nmf.architectures import NETWORKS, BlockSpec, NetworkSpec, register_network
+
+    blocks = (BlockSpec(16, 5, True), BlockSpec(24, None), BlockSpec(None, 1))
+    yield register_network(NetworkSpec("cnmf_small", "nmf", True, blocks=blocks))
+    NETWORKS.pop("cnmf_small")
+
+
+def test_a_fifth_network_is_one_spec(fifth_network):
+    from keras_nmf.architectures import NetworkSpec, register_network
+    from keras_nmf.experiments.summary import paper_accuracy
+    from keras_nmf.training import TrainConfig
+
+    model = build_model("cnmf_small", num_classes=7)
+    assert model.name == "cnmf_small" and model.output_shape == (None, 7)
+    assert [layer.name for layer in model.layers if layer.weights and "_bn" not in layer.name] == [
+        "block1_cnmf",
+        "block1_mix",
+        "block2_cnmf",
+        "block2_mix",
+        "block3_cnmf",
+        "block3_mix",
+    ]
+    assert model.get_layer("block2_cnmf").kernel_size == (12, 12)  # the whole 12x12 map after the pool
+    config = TrainConfig.of(arch="cnmf_small")  # the run configuration, its family's flags and the reports know it
+    assert config.model.family == "nmf" and paper_accuracy("cnmf_small", {}) is None
+    with pytest.raises(ValueError, match="exists"):
+        register_network(NetworkSpec("cnmf_small", "conv", False))
+    with pytest.raises(ValueError, match="Unknown arch 'cnmf_large'.*cnmf_small"):
+        build_model("cnmf_large")

@@ -42,11 +42,14 @@ def test_save_to_preset_refuses_a_folder_that_holds_files(tmp_path, classifier):
     classifier.save_to_preset(tmp_path / "empty")  # an empty folder is fine
 
 
-@pytest.mark.parametrize("arguments, problem", [
-    ({"metadata": {"when": object()}}, "`metadata` must be JSON"),
-    ({"metadata": ["a"]}, "`metadata` must be a dict"),
-    ({"model_card": 5}, "`model_card` must be a string"),
-])
+@pytest.mark.parametrize(
+    "arguments, problem",
+    [
+        ({"metadata": {"when": object()}}, "`metadata` must be JSON"),
+        ({"metadata": ["a"]}, "`metadata` must be a dict"),
+        ({"model_card": 5}, "`model_card` must be a string"),
+    ],
+)
 def test_bad_arguments_are_refused_before_anything_is_written(tmp_path, classifier, arguments, problem):
     with pytest.raises(PresetError, match=problem):
         classifier.save_to_preset(tmp_path / "preset", **arguments)
@@ -74,14 +77,19 @@ def test_a_read_only_target_is_named(tmp_path, classifier):
         classifier.save_to_preset("/proc/keras_nmf_preset")
 
 
-@pytest.mark.parametrize("damage, problem", [
-    (lambda d: (d / "model.weights.h5").unlink(), r"lacks model.weights.h5"),
-    (lambda d: (d / "model.weights.h5").write_bytes(b"not an h5 file"), r"model.weights.h5.*cannot be read"),
-    (lambda d: (d / "model.weights.h5").write_bytes((d / "model.weights.h5").read_bytes()[:3000]),
-     r"model.weights.h5.*cannot be read"),
-    (lambda d: (d / "config.json").write_text("{ truncated"), r"config.json"),
-    (lambda d: (d / "metadata.json").unlink(), r"lacks metadata.json"),
-])
+@pytest.mark.parametrize(
+    "damage, problem",
+    [
+        (lambda d: (d / "model.weights.h5").unlink(), r"lacks model.weights.h5"),
+        (lambda d: (d / "model.weights.h5").write_bytes(b"not an h5 file"), r"model.weights.h5.*cannot be read"),
+        (
+            lambda d: (d / "model.weights.h5").write_bytes((d / "model.weights.h5").read_bytes()[:3000]),
+            r"model.weights.h5.*cannot be read",
+        ),
+        (lambda d: (d / "config.json").write_text("{ truncated"), r"config.json"),
+        (lambda d: (d / "metadata.json").unlink(), r"lacks metadata.json"),
+    ],
+)
 def test_a_damaged_preset_names_the_file_and_the_fix(saved, damage, problem):
     damage(saved)
     with pytest.raises(PresetError, match=f"{problem}.*(save_to_preset|again)"):

@@ -25,8 +25,9 @@ def _images(count=4, seed=0):
 
 
 def test_a_network_is_its_constructor_arguments():
-    network = PaperNetwork("cnmf", width=2, nmf_groups=4,
-                           nmf_options=[NMFOptions(3, learning="local")] * 3 + [NMFOptions(3)])
+    network = PaperNetwork(
+        "cnmf", width=2, nmf_groups=4, nmf_options=[NMFOptions(3, learning="local")] * 3 + [NMFOptions(3)]
+    )
     config = network.get_config()
     assert config["arch"] == "cnmf" and config["width"] == 2
     assert [block["learning"] for block in config["nmf_options"]] == ["local", "local", "local", "backprop"]
@@ -43,8 +44,15 @@ def test_a_network_config_saved_with_flat_nmf_options_loads_as_the_same_network(
     """Configurations saved before the network took ``nmf_options`` (iterations, nmf_divergence ... as arguments)."""
     new = PaperNetwork("cnmf", nmf_options=NMFOptions(3, divergence="frobenius", tolerance=1e-3)).get_config()
     flat = {key: value for key, value in new.items() if key != "nmf_options"}
-    flat.update(iterations=3, epsilon=None, backward="approx", nmf_learning="backprop", implicit_dtype="float32",
-                nmf_divergence="frobenius", nmf_tolerance=1e-3)
+    flat.update(
+        iterations=3,
+        epsilon=None,
+        backward="approx",
+        nmf_learning="backprop",
+        implicit_dtype="float32",
+        nmf_divergence="frobenius",
+        nmf_tolerance=1e-3,
+    )
     assert PaperNetwork.from_config(flat).get_config() == new
 
 
@@ -65,8 +73,9 @@ def test_a_classifier_takes_raw_images_and_gives_its_network(tmp_path):
     assert classifier.get_layer("block1_conv") is classifier.network.get_layer("block1_conv")
     images = _images()
     crops = images[:, 2:30, 2:30].astype("float32") / 255.0  # inference: the centre crop
-    np.testing.assert_allclose(classifier.predict(images, verbose=0), to_numpy(classifier.network(crops)),
-                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        classifier.predict(images, verbose=0), to_numpy(classifier.network(crops)), rtol=1e-5, atol=1e-7
+    )
     classifier.save(tmp_path / "classifier.keras")
     loaded = keras.models.load_model(tmp_path / "classifier.keras")
     assert isinstance(loaded, ImageClassifier) and isinstance(loaded.network, PaperNetwork)
@@ -76,10 +85,15 @@ def test_a_classifier_takes_raw_images_and_gives_its_network(tmp_path):
 def test_save_to_preset_round_trips(tmp_path):
     classifier = ImageClassifier.from_preset("cnmf_1x1")  # an architecture preset: untrained
     classifier.network.get_layer("block1_mix").set_weights(
-        [w + 0.5 for w in classifier.network.get_layer("block1_mix").get_weights()])
+        [w + 0.5 for w in classifier.network.get_layer("block1_mix").get_weights()]
+    )
     classifier.save_to_preset(tmp_path / "mine", metadata={"note": "a test"})
     assert sorted(path.name for path in (tmp_path / "mine").iterdir()) == [
-        "README.md", "config.json", "metadata.json", "model.weights.h5"]
+        "README.md",
+        "config.json",
+        "metadata.json",
+        "model.weights.h5",
+    ]
     loaded = ImageClassifier.from_preset(tmp_path / "mine")
     images = _images()
     np.testing.assert_allclose(loaded.predict(images, verbose=0), classifier.predict(images, verbose=0), atol=1e-6)
@@ -147,10 +161,25 @@ def test_a_finished_run_becomes_a_preset_that_scores_what_the_run_measured(tmp_p
     from tests.image_folders import make_image_folder
 
     images = make_image_folder(tmp_path / "images", per_class=(4, 3))
-    results = train(TrainConfig.of(arch="cnn", data_dir=str(images), epochs=1, steps_per_epoch=2, batch_size=4,
-                                   bn_recalibration_batches=1, verbose=0, logdir=str(tmp_path / "run")))
-    metadata = write_trained_preset(tmp_path / "run", tmp_path / "preset", images,
-                                    subset={"limit_test": 4, "seed": 0}, noise={"limit_test": 6, "seed": 0, "steps": 3})
+    results = train(
+        TrainConfig.of(
+            arch="cnn",
+            data_dir=str(images),
+            epochs=1,
+            steps_per_epoch=2,
+            batch_size=4,
+            bn_recalibration_batches=1,
+            verbose=0,
+            logdir=str(tmp_path / "run"),
+        )
+    )
+    metadata = write_trained_preset(
+        tmp_path / "run",
+        tmp_path / "preset",
+        images,
+        subset={"limit_test": 4, "seed": 0},
+        noise={"limit_test": 6, "seed": 0, "steps": 3},
+    )
     assert metadata["test_accuracy"] == pytest.approx(results["test_accuracy"]) and metadata["test_images"] == 9
     assert ImageClassifier.from_preset(tmp_path / "preset").network.get_config()["arch"] == "cnn"
     card = (tmp_path / "preset" / "README.md").read_text()

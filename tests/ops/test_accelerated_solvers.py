@@ -24,9 +24,15 @@ def _problem(seed=0, patterns=64, size=20, hidden=6):
 
 
 def _solve(x, w, solver, tolerance, iterations=20_000, **kwargs):
-    h, counts, _ = ops.nmf_iterations(keras.ops.convert_to_tensor(x.astype("float32")),
-                                      keras.ops.convert_to_tensor(w.astype("float32")), iterations,
-                                      tolerance=tolerance, with_history=True, solver=solver, **kwargs)
+    h, counts, _ = ops.nmf_iterations(
+        keras.ops.convert_to_tensor(x.astype("float32")),
+        keras.ops.convert_to_tensor(w.astype("float32")),
+        iterations,
+        tolerance=tolerance,
+        with_history=True,
+        solver=solver,
+        **kwargs,
+    )
     return to_numpy(h).astype("float64"), to_numpy(counts)
 
 
@@ -95,14 +101,24 @@ def test_an_accelerated_solver_with_a_mask_and_a_warm_start_converges(solver):
     # Itakura-Saito is not convex in h: a solver may stop at another stationary point. Measured: SQUAREM lands on
     # the plain updates' points; Anderson's divergences are within -0.28 % and +0.13 % of theirs.
     x_hat, _ = normalised_patterns(keras.ops.convert_to_tensor(x.astype("float32")), kwargs["observed"])
-    divergence = lambda h: to_numpy(objective(  # noqa: E731
-        x_hat, keras.ops.convert_to_tensor(w.astype("float32")), keras.ops.convert_to_tensor(h.astype("float32")),
-        DIVERGENCES["itakura_saito"], kwargs["observed"]))
+
+    def divergence(h):
+        return to_numpy(
+            objective(
+                x_hat,
+                keras.ops.convert_to_tensor(w.astype("float32")),
+                keras.ops.convert_to_tensor(h.astype("float32")),
+                DIVERGENCES["itakura_saito"],
+                kwargs["observed"],
+            )
+        )
+
     assert np.all(divergence(fast) <= divergence(plain) + 5e-3 * np.abs(divergence(plain)))
     assert solver != "squarem" or np.abs(fast - plain).max() < 5e-2
     assert fast_counts.mean() < plain_counts.mean() and np.all(fast >= 0)
-    warm, warm_counts = _solve(x, w, solver, 1e-6, initial_h=keras.ops.convert_to_tensor(fast.astype("float32")),
-                               **kwargs)
+    warm, warm_counts = _solve(
+        x, w, solver, 1e-6, initial_h=keras.ops.convert_to_tensor(fast.astype("float32")), **kwargs
+    )
     assert warm_counts.mean() < fast_counts.mean()
 
 

@@ -29,17 +29,22 @@ def test_a_jax_training_step_raises_and_an_inference_step_carries_no_check():
     np.testing.assert_array_equal(np.asarray(out), [[1.0, -1.0]])
     with pytest.raises(Exception) as error:
         jax.block_until_ready(jax.jit(lambda x: check_non_negative_finite(x, "block1_cnmf", training=True))(bad))
-    assert invalid_input_message(error.value).endswith("Received: 1 negative entries (min(x)=-1.0) and 0 NaN/Inf "
-                                                       "entries.")
+    assert invalid_input_message(error.value).endswith(
+        "Received: 1 negative entries (min(x)=-1.0) and 0 NaN/Inf entries."
+    )
     with pytest.raises(Exception, match=r"`observed` mask with values outside \[0, 1\].*max 2.0"):
         jax.block_until_ready(jax.jit(lambda m: check_mask(m, "block1_cnmf", training=True))(bad + 1))
 
 
 def test_the_message_is_found_in_the_compiled_steps_errors():
-    tensorflow_error = ("assertion failed: [Layer block2_cnmf received an `observed` mask with values outside [0, 1] "
-                        "or NaN/Inf. Pass a finite mask in [0, 1].] [min(x) =] [-1]\n\t [[{{node Assert}}]]")
-    assert invalid_input_message(tensorflow_error) == ("Layer block2_cnmf received an `observed` mask with values "
-                                                       "outside [0, 1] or NaN/Inf. Pass a finite mask in [0, 1].")
+    tensorflow_error = (
+        "assertion failed: [Layer block2_cnmf received an `observed` mask with values outside [0, 1] "
+        "or NaN/Inf. Pass a finite mask in [0, 1].] [min(x) =] [-1]\n\t [[{{node Assert}}]]"
+    )
+    assert invalid_input_message(tensorflow_error) == (
+        "Layer block2_cnmf received an `observed` mask with values "
+        "outside [0, 1] or NaN/Inf. Pass a finite mask in [0, 1]."
+    )
     jax_error = "INTERNAL: CpuCallback error\nValueError: Layer nmf_dense received an input with NaN.\n--------"
     assert invalid_input_message(jax_error) == "Layer nmf_dense received an input with NaN."
     assert invalid_input_message(RuntimeError("Array has been deleted")) is None

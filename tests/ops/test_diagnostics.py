@@ -20,7 +20,7 @@ def test_quantities_match_numpy():
     x_hat = x / x.sum(-1, keepdims=True)
     np.testing.assert_allclose(diagnostics.reconstruction_error(x, w, h), np.abs(x_hat - h @ w.T).sum(-1), rtol=1e-5)
     np.testing.assert_allclose(diagnostics.fixed_point_residual(h, previous), np.abs(h - previous).sum(-1), rtol=1e-6)
-    hoyer = (np.sqrt(3) - np.abs(h).sum(-1) / np.sqrt((h ** 2).sum(-1))) / (np.sqrt(3) - 1)
+    hoyer = (np.sqrt(3) - np.abs(h).sum(-1) / np.sqrt((h**2).sum(-1))) / (np.sqrt(3) - 1)
     np.testing.assert_allclose(diagnostics.hoyer_sparsity(h), hoyer, rtol=1e-5)
     one_hot = np.eye(3, dtype="float32")
     np.testing.assert_allclose(diagnostics.hoyer_sparsity(one_hot), 1.0, rtol=1e-6)
@@ -44,8 +44,14 @@ def test_factorize_gives_h_and_the_reconstruction_beside_the_layer_output():
 
 def test_the_callback_writes_its_scalars_each_epoch():
     images = np.random.default_rng(2).uniform(0, 1, (4, 8, 8, 2)).astype("float32")
-    model = keras.Sequential([keras.Input((8, 8, 2)), CNMF2D(3, 3, iterations=4, name="block1_cnmf"),
-                              keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 2)),
+            CNMF2D(3, 3, iterations=4, name="block1_cnmf"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(2, activation="softmax"),
+        ]
+    )
     model.compile("adam", "sparse_categorical_crossentropy")
     history = model.fit(images, np.array([0, 1, 0, 1]), epochs=2, verbose=0, callbacks=[NMFDiagnostics(images[:2])])
     for name in ("reconstruction_error", "residual", "sparsity"):

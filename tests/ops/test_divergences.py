@@ -6,6 +6,7 @@ import pytest
 
 from keras_nmf import ops
 from keras_nmf.ops import divergences
+from keras_nmf.nmf_arguments import DIVERGENCES
 from keras_nmf.ops.nmf import approx_gradients
 from tests import nmf_reference as ref
 from tests.backend import float64_supported, to_numpy, value_and_gradients
@@ -46,12 +47,12 @@ def _reference_iterations(x, w, iterations, beta, m=None, epsilon=None):
     return h
 
 
-@pytest.mark.parametrize("divergence", list(divergences.DIVERGENCES))
+@pytest.mark.parametrize("divergence", list(DIVERGENCES))
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("epsilon", [None, 0.5])
 def test_iterations_match_the_numpy_transcription(divergence, masked, epsilon):
     x, w, m = _problem(missing=0.3)
-    beta = divergences.DIVERGENCES[divergence]
+    beta = DIVERGENCES[divergence]
     h = ops.nmf_iterations(_t(x), _t(w), 15, epsilon, divergence=divergence, observed=_t(m) if masked else None)
     expected = _reference_iterations(x, w, 15, beta, m if masked else None, epsilon)
     np.testing.assert_allclose(to_numpy(h), expected, rtol=RTOL, atol=1e-12 if DTYPE == "float64" else 1e-6)
@@ -75,22 +76,24 @@ def _one_update(x, w, h, beta, m):
     return h * keras.ops.divide_no_nan(numerator, denominator)
 
 
-@pytest.mark.parametrize("divergence", list(divergences.DIVERGENCES))
+@pytest.mark.parametrize("divergence", list(DIVERGENCES))
 @pytest.mark.parametrize("masked", [False, True])
 def test_the_one_step_backward_is_the_gradient_of_one_update(divergence, masked):
     x, w, m = _problem(missing=0.3, seed=3)
-    beta = divergences.DIVERGENCES[divergence]
+    beta = DIVERGENCES[divergence]
     observed = _t(m) if masked else None
     h = ops.nmf_iterations(_t(x), _t(w), 10, divergence=divergence, observed=observed)
     phi = _t(np.random.default_rng(1).normal(size=(x.shape[0], w.shape[1])))
     _, (auto_x, auto_w) = value_and_gradients(
-        lambda x, w: keras.ops.sum(_one_update(x, w, h, beta, observed) * phi), _t(x), _t(w))
+        lambda x, w: keras.ops.sum(_one_update(x, w, h, beta, observed) * phi), _t(x), _t(w)
+    )
     grad_x, grad_w = divergences.one_step_gradients(_t(x), _t(w), h, phi, beta, observed)
     for got, expected in ((grad_x, auto_x), (grad_w, auto_w)):
         got, expected = to_numpy(got), to_numpy(expected)
         assert np.all(np.isfinite(got))
-        np.testing.assert_allclose(got, expected, rtol=RTOL * 10,
-                                   atol=(1e-10 if DTYPE == "float64" else 1e-6) * np.abs(expected).max())
+        np.testing.assert_allclose(
+            got, expected, rtol=RTOL * 10, atol=(1e-10 if DTYPE == "float64" else 1e-6) * np.abs(expected).max()
+        )
 
 
 def test_for_kl_the_general_backward_is_eqs_18_19():
@@ -135,13 +138,17 @@ def test_tolerance_stops_each_pattern_at_its_first_small_step():
 
 def test_a_patterns_result_does_not_depend_on_the_rest_of_the_batch():
     x, w, _ = _problem(patterns=8, seed=4)
-    alone = [ops.nmf_iterations(_t(x[i:i + 1]), _t(w), 100, tolerance=1e-4, with_history=True)[:2] for i in range(8)]
+    alone = [ops.nmf_iterations(_t(x[i : i + 1]), _t(w), 100, tolerance=1e-4, with_history=True)[:2] for i in range(8)]
     together, counts, _ = ops.nmf_iterations(_t(x), _t(w), 100, tolerance=1e-4, with_history=True)
     np.testing.assert_array_equal(to_numpy(counts), [int(to_numpy(c)[0]) for _, c in alone])
     # The same updates, to rounding: in float32 a matrix product of one row and one of eight may take different
     # kernels (on JAX on an AMD EPYC host, 1.3e-6 relative after 100 updates).
-    np.testing.assert_allclose(to_numpy(together), np.concatenate([to_numpy(h) for h, _ in alone]),
-                               rtol=1e-12 if DTYPE == "float64" else 1e-5, atol=1e-9)
+    np.testing.assert_allclose(
+        to_numpy(together),
+        np.concatenate([to_numpy(h) for h, _ in alone]),
+        rtol=1e-12 if DTYPE == "float64" else 1e-5,
+        atol=1e-9,
+    )
 
 
 @pytest.mark.parametrize("iterations", [7, 60])  # unrolled, and the fori_loop above UNROLL_LIMIT
@@ -149,8 +156,9 @@ def test_the_history_is_the_last_two_iterates(iterations):
     x, w, _ = _problem(seed=6)
     h, counts, previous = ops.nmf_iterations(_t(x), _t(w), iterations, with_history=True)
     np.testing.assert_array_equal(to_numpy(counts), iterations)
-    np.testing.assert_allclose(to_numpy(previous), to_numpy(ops.nmf_iterations(_t(x), _t(w), iterations - 1)),
-                               rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(
+        to_numpy(previous), to_numpy(ops.nmf_iterations(_t(x), _t(w), iterations - 1)), rtol=RTOL, atol=1e-12
+    )
     np.testing.assert_allclose(to_numpy(h), to_numpy(ops.nmf_iterations(_t(x), _t(w), iterations)), rtol=RTOL)
     stopped, _, before = ops.nmf_iterations(_t(x), _t(w), 500, tolerance=1e-3, with_history=True)
     change = np.abs(to_numpy(stopped) - to_numpy(before)).sum(-1)

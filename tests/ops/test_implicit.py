@@ -38,9 +38,16 @@ def _one_missing_entry_per_pattern(x):
 
 
 @float64_only
-@pytest.mark.parametrize("divergence, masked, epsilon, iterations, bound", [
-    ("kl", False, None, 400, 1e-4), ("kl", False, 0.5, 700, 1e-4),  # eq. 3 and eq. 6
-    ("itakura_saito", False, None, 400, 1e-6), ("kl", True, None, 300, 1e-6), ("itakura_saito", True, None, 300, 1e-6)])
+@pytest.mark.parametrize(
+    "divergence, masked, epsilon, iterations, bound",
+    [
+        ("kl", False, None, 400, 1e-4),
+        ("kl", False, 0.5, 700, 1e-4),  # eq. 3 and eq. 6
+        ("itakura_saito", False, None, 400, 1e-6),
+        ("kl", True, None, 300, 1e-6),
+        ("itakura_saito", True, None, 300, 1e-6),
+    ],
+)
 def test_implicit_equals_autodiff_through_converged_iterations(divergence, masked, epsilon, iterations, bound):
     """The fixed point of each update (keras_nmf.ops.implicit's module docstring), renormalised for KL only."""
     x, w, phi = _problem()
@@ -115,9 +122,12 @@ def test_the_fallbacks_are_counted_where_a_backward_can_count(monkeypatch):
 def test_bad_implicit_dtype_is_named():
     with pytest.raises(ValueError, match="implicit_dtype"):
         NMFDense(3, backward="implicit", implicit_dtype="float16")
-    assert keras.saving.deserialize_keras_object(
-        keras.saving.serialize_keras_object(NMFDense(3, backward="implicit", implicit_dtype="float32"))
-    ).implicit_dtype == "float32"
+    assert (
+        keras.saving.deserialize_keras_object(
+            keras.saving.serialize_keras_object(NMFDense(3, backward="implicit", implicit_dtype="float32"))
+        ).implicit_dtype
+        == "float32"
+    )
 
 
 @pytest.mark.skipif(float64_supported(), reason="float64 exists on this backend")

@@ -55,8 +55,9 @@ def test_the_plain_update_renormalised_once_equals_renormalising_every_step(dtyp
 def test_epsilon_one_equals_plain_update():
     x, w = _problem()
     args = (_f32(x[None]), _f32(w[None]), 10)
-    np.testing.assert_allclose(to_numpy(ops.nmf_iterations(*args, 1.0)), to_numpy(ops.nmf_iterations(*args, None)),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        to_numpy(ops.nmf_iterations(*args, 1.0)), to_numpy(ops.nmf_iterations(*args, None)), rtol=1e-5
+    )
 
 
 def test_all_zero_pattern_gives_zero_plain_and_uniform_with_epsilon():
@@ -77,7 +78,10 @@ def test_approx_gradients_match_eqs_18_19(learning):
     phi = np.random.default_rng(1).normal(size=(x.shape[0], w.shape[1]))
     xt, wt = _f32(raw[None]), _f32(w[None])
     _, (grad_raw, grad_w) = value_and_gradients(
-        lambda x, w: keras.ops.sum(ops.nmf_approx(x, w, ops.NMFOptions(20, learning=learning)) * _f32(phi[None])), xt, wt)
+        lambda x, w: keras.ops.sum(ops.nmf_approx(x, w, ops.NMFOptions(20, learning=learning)) * _f32(phi[None])),
+        xt,
+        wt,
+    )
     grad_raw, grad_w = to_numpy(grad_raw), to_numpy(grad_w)
     h_ref = ref.nmf_forward(x, w, 20)
     np.testing.assert_allclose(to_numpy(ops.nmf_approx(xt, wt, ops.NMFOptions(20))[0]), h_ref, rtol=2e-4, atol=1e-6)
@@ -129,8 +133,9 @@ def test_autodiff_gradient_with_an_all_zero_pattern_is_finite_under_xla():
     def loss(x, w):
         return keras.ops.sum(ops.nmf(x, w, ops.NMFOptions(5, backward="autodiff")) * upstream)
 
-    eager, xla = ([to_numpy(g) for g in value_and_gradients(loss, _f32(x), _f32(w), mode=mode)[1]]
-                  for mode in ("graph", "xla"))
+    eager, xla = (
+        [to_numpy(g) for g in value_and_gradients(loss, _f32(x), _f32(w), mode=mode)[1]] for mode in ("graph", "xla")
+    )
     for got, expected in zip(xla, eager):
         assert np.isfinite(got).all()
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)

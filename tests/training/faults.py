@@ -16,7 +16,7 @@ import keras
 
 from keras_nmf.training import backup as backup_module
 from keras_nmf.training import run_dir as run_module
-from keras_nmf.training import run_files
+from keras_nmf import files
 
 FAULT_EPOCH = 2
 
@@ -55,8 +55,11 @@ def injected(point, action):
         patches.append((module, name, getattr(module, name)))
         setattr(module, name, replacement)
 
-    real_json, real_save, real_model = backup_module.atomic_write_json, backup_module.atomic_save, \
-        run_module.atomic_save_model
+    real_json, real_save, real_model = (
+        backup_module.atomic_write_json,
+        backup_module.atomic_save,
+        run_module.atomic_save_model,
+    )
 
     def write_state(path, data):
         is_commit = path.name == backup_module.STATE_FILE and data.get("epoch") == FAULT_EPOCH
@@ -68,9 +71,11 @@ def injected(point, action):
 
     def save_weights(path, save):
         if point == "full_disk_backup" and path.name == backup_module.weights_name(FAULT_EPOCH):
+
             def partial_then_full(temporary):
                 temporary.write_bytes(b"\0" * 4096)
                 action()
+
             return real_save(path, partial_then_full)
         return real_save(path, save)
 
@@ -78,12 +83,14 @@ def injected(point, action):
         if point == "before_model_save":
             action()
         if point in ("during_model_save", "full_disk_model"):
+
             def partial(temporary):
                 model.save(temporary)
                 with open(temporary, "r+b") as handle:
                     handle.truncate(64 * 1024)
                 action()
-            return run_files.atomic_save(path, partial)
+
+            return files.atomic_save(path, partial)
         return real_model(model, path)
 
     if point == "mid_epoch":

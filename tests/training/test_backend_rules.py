@@ -16,8 +16,10 @@ from tests.backend import BACKEND
 
 
 @pytest.mark.skipif(BACKEND == "tensorflow", reason="TensorFlow runs both (tests/training/test_distribute.py)")
-@pytest.mark.parametrize("fields, words", [({"distribute": "mirrored"}, "needs KERAS_BACKEND=tensorflow"),
-                                           ({"deterministic": True}, "Drop --deterministic")])
+@pytest.mark.parametrize(
+    "fields, words",
+    [({"distribute": "mirrored"}, "needs KERAS_BACKEND=tensorflow"), ({"deterministic": True}, "Drop --deterministic")],
+)
 def test_tensorflow_only_flags_are_refused_with_the_way_out(fields, words):
     with pytest.raises(ConfigError, match=words) as raised:
         check_backend_support(TrainConfig.of(**fields))
@@ -46,7 +48,9 @@ def test_batchnorm_recalibration_writes_the_statistics():
     dataset = [(batch, np.zeros(8)) for batch in batches]
     assert recalibrate_batchnorm(model, dataset, batches=5) == 3
     layer = model.layers[-1]
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.moving_mean),
-                               np.mean([b.mean(0) for b in batches], 0), rtol=1e-5)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.moving_variance),
-                               np.mean([b.var(0) for b in batches], 0), rtol=1e-4)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(layer.moving_mean), np.mean([b.mean(0) for b in batches], 0), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(layer.moving_variance), np.mean([b.var(0) for b in batches], 0), rtol=1e-4
+    )

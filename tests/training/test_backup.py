@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_nmf.training import run_files
+from keras_nmf import files
 from keras_nmf.training.backup import RunBackup
 from keras_nmf.training.plateau import ResumableReduceLROnPlateau
 
@@ -31,8 +31,11 @@ class _Snapshots(keras.callbacks.Callback):
         self.plateau, self.by_epoch = plateau, {}
 
     def on_epoch_end(self, epoch, logs=None):
-        self.by_epoch[epoch + 1] = ([w.copy() for w in self.model.get_weights()],
-                                    int(self.model.optimizer.iterations.numpy()), self.plateau.get_state())
+        self.by_epoch[epoch + 1] = (
+            [w.copy() for w in self.model.get_weights()],
+            int(self.model.optimizer.iterations.numpy()),
+            self.plateau.get_state(),
+        )
 
 
 def test_a_stop_between_weights_and_commit_leaves_the_previous_epoch_whole(tmp_path, monkeypatch):
@@ -50,10 +53,10 @@ def test_a_stop_between_weights_and_commit_leaves_the_previous_epoch_whole(tmp_p
             raise SystemExit("killed between the weights and the commit of epoch 3")
         real_replace(source, target)
 
-    monkeypatch.setattr(run_files.os, "replace", dies_at_the_third_commit)
+    monkeypatch.setattr(files.os, "replace", dies_at_the_third_commit)
     with pytest.raises(SystemExit):
         _model().fit(x, y, epochs=5, batch_size=4, verbose=0, callbacks=[plateau, backup, snapshots])
-    monkeypatch.setattr(run_files.os, "replace", real_replace)
+    monkeypatch.setattr(files.os, "replace", real_replace)
     assert backup.read_state()["epoch"] == 2  # epoch 3's weights were written, never committed
 
     plateau_again = ResumableReduceLROnPlateau(monitor="loss", patience=1, factor=0.5, verbose=0)
@@ -90,11 +93,13 @@ def test_the_state_names_the_code_that_trained_each_stretch_of_epochs(tmp_path):
     _model().fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[again])
     newer = RunBackup(tmp_path / "backup", 4, code_version="bbb", **quiet)  # resumed on newer code
     _model().fit(x, y, epochs=4, batch_size=8, verbose=0, callbacks=[newer])
-    assert newer.read_state()["segments"] == [{"first_epoch": 1, "git_commit": "aaa"},
-                                              {"first_epoch": 4, "git_commit": "bbb"}]
+    assert newer.read_state()["segments"] == [
+        {"first_epoch": 1, "git_commit": "aaa"},
+        {"first_epoch": 4, "git_commit": "bbb"},
+    ]
     state = newer.read_state()
     del state["segments"]  # a state written before segments were recorded
-    run_files.atomic_write_json(tmp_path / "backup" / "state.json", state)
+    files.atomic_write_json(tmp_path / "backup" / "state.json", state)
     older = RunBackup(tmp_path / "backup", 5, code_version="ccc", **quiet)
     _model().fit(x, y, epochs=5, batch_size=8, verbose=0, callbacks=[older])
     assert older.segments == [{"first_epoch": 1, "git_commit": None}, {"first_epoch": 5, "git_commit": "ccc"}]

@@ -13,8 +13,12 @@ def test_moving_statistics_are_the_average_over_batches():
     dataset = [(batch, np.zeros(8)) for batch in batches]  # any iterable of (images, labels) batches
     assert recalibrate_batchnorm(model, dataset, batches=5) == 3
     layer = model.layers[-1]
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.moving_mean), np.mean([b.mean(0) for b in batches], 0), rtol=1e-5)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.moving_variance), np.mean([b.var(0) for b in batches], 0), rtol=1e-4)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(layer.moving_mean), np.mean([b.mean(0) for b in batches], 0), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(layer.moving_variance), np.mean([b.var(0) for b in batches], 0), rtol=1e-4
+    )
     assert layer.momentum == 0.9  # restored
 
 

@@ -27,8 +27,21 @@ def image_folder(tmp_path_factory):
 
 
 def _common(image_folder):
-    return ["--deterministic", "--seed", "5", "--data-dir", str(image_folder), "--steps-per-epoch", "2",
-            "--batch-size", "4", "--bn-recalibration-batches", "2", "--verbose", "0"]
+    return [
+        "--deterministic",
+        "--seed",
+        "5",
+        "--data-dir",
+        str(image_folder),
+        "--steps-per-epoch",
+        "2",
+        "--batch-size",
+        "4",
+        "--bn-recalibration-batches",
+        "2",
+        "--verbose",
+        "0",
+    ]
 
 
 def _train(argv, extra_callbacks=()):
@@ -40,8 +53,23 @@ def _train(argv, extra_callbacks=()):
 def trunk(image_folder, tmp_path_factory):
     """A stable trunk of 3 epochs that keeps epochs 1 and 2."""
     logdir = tmp_path_factory.mktemp("trunk") / "trunk"
-    _train(["--arch", "cnn", "--schedule", "wsd", "--decay-fraction", "0", "--epochs", "3", "--keep-epochs", "1,2",
-            "--logdir", str(logdir), *_common(image_folder)])
+    _train(
+        [
+            "--arch",
+            "cnn",
+            "--schedule",
+            "wsd",
+            "--decay-fraction",
+            "0",
+            "--epochs",
+            "3",
+            "--keep-epochs",
+            "1,2",
+            "--logdir",
+            str(logdir),
+            *_common(image_folder),
+        ]
+    )
     return logdir
 
 
@@ -49,14 +77,40 @@ def trunk(image_folder, tmp_path_factory):
 def direct(image_folder, tmp_path_factory):
     """The direct run of the branch's budget."""
     logdir = tmp_path_factory.mktemp("direct") / "direct"
-    _train(["--arch", "cnn", "--schedule", "wsd", "--decay-fraction", str(DECAY), "--epochs", str(BUDGET),
-            "--logdir", str(logdir), *_common(image_folder)])
+    _train(
+        [
+            "--arch",
+            "cnn",
+            "--schedule",
+            "wsd",
+            "--decay-fraction",
+            str(DECAY),
+            "--epochs",
+            str(BUDGET),
+            "--logdir",
+            str(logdir),
+            *_common(image_folder),
+        ]
+    )
     return logdir
 
 
 def _branch_argv(trunk, logdir, epoch=BRANCH_EPOCH, *extra):
-    return ["--branch-from", str(trunk), "--branch-epoch", str(epoch), "--epochs", str(BUDGET), "--decay-fraction",
-            str(DECAY), "--logdir", str(logdir), "--verbose", "0", *extra]
+    return [
+        "--branch-from",
+        str(trunk),
+        "--branch-epoch",
+        str(epoch),
+        "--epochs",
+        str(BUDGET),
+        "--decay-fraction",
+        str(DECAY),
+        "--logdir",
+        str(logdir),
+        "--verbose",
+        "0",
+        *extra,
+    ]
 
 
 def _history(logdir):
@@ -110,8 +164,10 @@ def test_a_killed_branch_resumes_to_the_direct_run(trunk, direct, tmp_path, caps
 def test_a_branch_stopped_before_its_seed_committed_seeds_again(trunk, direct, tmp_path):
     logdir = tmp_path / "branch"
     with pytest.raises(KeyboardInterrupt), pytest.MonkeyPatch.context() as patch:
+
         def stopped(*args, **kwargs):
             raise KeyboardInterrupt
+
         patch.setattr("keras_nmf.training.branches.seed_backup", stopped)
         _train(_branch_argv(trunk, logdir))
     assert (logdir / "config.json").exists() and not (logdir / "backup" / "state.json").exists()
@@ -130,10 +186,13 @@ def test_the_trunk_kept_its_epochs_and_its_last_and_says_how_to_branch_or_extend
     assert f"--branch-from {trunk} --branch-epoch 3 --decay-fraction 0 --epochs 6" in text
 
 
-@pytest.mark.parametrize("schedule, fragment", [
-    ("plateau", "start a new run with another --logdir and the --epochs you want"),
-    ("cosine", "train a stable trunk (--schedule wsd --decay-fraction 0 --keep-epochs"),
-])
+@pytest.mark.parametrize(
+    "schedule, fragment",
+    [
+        ("plateau", "start a new run with another --logdir and the --epochs you want"),
+        ("cosine", "train a stable trunk (--schedule wsd --decay-fraction 0 --keep-epochs"),
+    ],
+)
 def test_a_finished_run_of_another_schedule_says_how_to_extend_it(schedule, fragment, tmp_path):
     assert fragment in next_steps(TrainConfig.of(arch="cnn", schedule=schedule), tmp_path, "keras-nmf-train")
 
@@ -149,13 +208,17 @@ def test_a_branch_takes_its_trunks_settings_by_default(trunk, tmp_path):
     assert config.optimisation.decay_fraction == 0.2
 
 
-@pytest.mark.parametrize("epoch, extra, message", [
-    (3, ("--epochs", "4"), "lies in the decay of --epochs 4"),
-    (1, ("--alpha", "0.25"), r"these settings must be the trunk's: --alpha \(trunk 0.5, branch 0.25\)"),
-    (2, ("--epochs", "2"), "leaves nothing to train in --epochs 2"),
-])
-def test_a_branch_that_is_not_its_budgets_run_is_refused_with_the_reason(trunk, tmp_path, capsys, epoch, extra,
-                                                                        message):
+@pytest.mark.parametrize(
+    "epoch, extra, message",
+    [
+        (3, ("--epochs", "4"), "lies in the decay of --epochs 4"),
+        (1, ("--alpha", "0.25"), r"these settings must be the trunk's: --alpha \(trunk 0.5, branch 0.25\)"),
+        (2, ("--epochs", "2"), "leaves nothing to train in --epochs 2"),
+    ],
+)
+def test_a_branch_that_is_not_its_budgets_run_is_refused_with_the_reason(
+    trunk, tmp_path, capsys, epoch, extra, message
+):
     logdir = tmp_path / "branch"
     with pytest.raises((SystemExit, ConfigError)) as refused:  # the flags' own rules exit 2; the trunk's raise
         config, given = parse_config([*_branch_argv(trunk, logdir, epoch)[:-2], *extra])
@@ -166,8 +229,9 @@ def test_a_branch_that_is_not_its_budgets_run_is_refused_with_the_reason(trunk, 
 
 def test_branching_from_an_epoch_the_trunk_did_not_keep_is_refused_before_anything_is_written(trunk, tmp_path):
     logdir = tmp_path / "branch"
-    config, given = parse_config(["--branch-from", str(trunk), "--branch-epoch", "3", "--epochs", "8",
-                                  "--logdir", str(logdir)])
+    config, given = parse_config(
+        ["--branch-from", str(trunk), "--branch-epoch", "3", "--epochs", "8", "--logdir", str(logdir)]
+    )
     (trunk / "kept" / "epoch-00003.json").rename(trunk / "kept" / "epoch-00003.json.aside")
     try:
         with pytest.raises(ConfigError, match=f"{trunk} kept no state of epoch 3: it kept epochs 1, 2"):
@@ -177,10 +241,13 @@ def test_branching_from_an_epoch_the_trunk_did_not_keep_is_refused_before_anythi
     assert not logdir.exists()
 
 
-@pytest.mark.parametrize("schedule, reason", [
-    ("plateau", "the plateau schedule's rates follow the run's own losses"),
-    ("cosine", "cosine's rate at each step depends on the run's --epochs"),
-])
+@pytest.mark.parametrize(
+    "schedule, reason",
+    [
+        ("plateau", "the plateau schedule's rates follow the run's own losses"),
+        ("cosine", "cosine's rate at each step depends on the run's --epochs"),
+    ],
+)
 def test_branching_from_a_run_whose_schedule_is_not_wsd_is_refused(schedule, reason, tmp_path, capsys):
     source = tmp_path / "source"
     source.mkdir()

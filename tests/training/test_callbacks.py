@@ -34,6 +34,7 @@ def test_the_end_of_an_epoch_says_what_it_does_over_the_progress_bar(capsys):
 
 def _batches():
     """Two batches of 4 samples as a Keras PyDataset, which every backend's fit takes."""
+
     class Batches(keras.utils.PyDataset):
         def __len__(self):
             return 2

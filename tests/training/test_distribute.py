@@ -28,8 +28,14 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 
 
 def _python(code, env=None, timeout=600):
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                            cwd=REPO_ROOT, env={**os.environ, **(env or {})}, timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout
 
@@ -41,7 +47,9 @@ def image_folder(tmp_path_factory):
 
 @pytest.mark.slow
 def test_mirrored_step_equals_the_single_device_step():
-    out = _python(TWO_LOGICAL_CPUS + """
+    out = _python(
+        TWO_LOGICAL_CPUS
+        + """
 import json, keras, numpy as np
 from keras_nmf.models import build_model
 from keras_nmf.training import TrainConfig
@@ -65,7 +73,8 @@ moved = max(float(np.abs(a - b).max()) for a, b in zip(single.get_weights(), sta
 same_start = max(float(np.abs(a - b).max()) for a, b in zip(start, start_mirrored))
 diffs = {v.path: float(np.abs(a - b).max()) for v, a, b in zip(single.weights, single.get_weights(), mirrored.get_weights())}
 print(json.dumps({"replicas": strategy.num_replicas_in_sync, "moved": moved, "same_start": same_start, "diffs": diffs}))
-""")
+"""
+    )
     report = json.loads(out.strip().splitlines()[-1])
     assert report["replicas"] == 2 and report["same_start"] == 0.0 and report["moved"] > 1e-3
     assert any("moving_variance" in path for path in report["diffs"])  # BatchNorm state is compared too
@@ -86,7 +95,10 @@ config = TrainConfig.of(arch="cnn", distribute="mirrored", data_dir="{image_fold
     # The resume runs in the same process, as after a Ctrl-C in a notebook: a second MirroredStrategy over the same
     # network, which TensorFlow's collectives accept (another network's they do not: compare.py's refusal). Resumes
     # in a fresh process are the kill -9 matrix's (test_faults_kill.py).
-    out = _python(TWO_LOGICAL_CPUS + common + f"""
+    out = _python(
+        TWO_LOGICAL_CPUS
+        + common
+        + f"""
 import dataclasses, pathlib
 class Interrupt(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
@@ -97,7 +109,8 @@ except KeyboardInterrupt:
     logdir = pathlib.Path("{logdir}")
     print("interrupted: results", (logdir / "results.json").exists(), "backup", (logdir / "backup").is_dir())
 train(config.replace(resume=True))
-""")
+"""
+    )
     assert "interrupted: results False backup True" in out
     results = json.loads((logdir / "results.json").read_text())
     assert results["replicas"] == 2 and results["epochs_run"] == 2 and np.isfinite(results["test_loss"])
@@ -123,8 +136,16 @@ print(train(config, extra_callbacks=[SaveWeights()]))
     workers = []
     for index in range(2):
         env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
-        workers.append(subprocess.Popen([sys.executable, "-c", code, str(index)], cwd=REPO_ROOT, env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        workers.append(
+            subprocess.Popen(
+                [sys.executable, "-c", code, str(index)],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
     outputs = [worker.communicate(timeout=600)[0] for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0], "\n".join(o[-3000:] for o in outputs)
     assert "non-chief worker" in outputs[1] and "non-chief worker" not in outputs[0]
@@ -184,10 +205,19 @@ def _watchdog_over_a_sleeper(timeout_s, release):
 
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     port = free_ports(1)[0]
-    env = {**os.environ, "TF_CONFIG": json.dumps(
-        {"cluster": {"worker": ["127.0.0.1:1", f"127.0.0.1:{port}"]}, "task": {"type": "worker", "index": 0}})}
-    watchdog = subprocess.Popen([sys.executable, "-I", str(WATCHDOG_SCRIPT), str(sleeper.pid), str(timeout_s)],
-                                stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    env = {
+        **os.environ,
+        "TF_CONFIG": json.dumps(
+            {"cluster": {"worker": ["127.0.0.1:1", f"127.0.0.1:{port}"]}, "task": {"type": "worker", "index": 0}}
+        ),
+    }
+    watchdog = subprocess.Popen(
+        [sys.executable, "-I", str(WATCHDOG_SCRIPT), str(sleeper.pid), str(timeout_s)],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     if release:
         watchdog.stdin.close()
     watchdog.wait(timeout=30)  # stdin stays open unless released: the cluster never forms
@@ -216,11 +246,19 @@ def test_multiworker_with_a_missing_worker_stops_with_a_clear_error():
     ports = free_ports(2)
     tf_config = {"cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]}, "task": {"type": "worker", "index": 1}}
     code = "from keras_nmf.training.distribute import make_strategy\nmake_strategy('multiworker', startup_timeout_s=3)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
-                            env={**os.environ, "TF_CONFIG": json.dumps(tf_config)})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+        env={**os.environ, "TF_CONFIG": json.dumps(tf_config)},
+    )
     assert result.returncode == -9, result.stderr[-3000:]
-    assert f"the cluster did not form within 3 s (this is worker 1): no answer from worker 0 at 127.0.0.1:{ports[0]}" \
+    assert (
+        f"the cluster did not form within 3 s (this is worker 1): no answer from worker 0 at 127.0.0.1:{ports[0]}"
         in result.stderr
+    )
 
 
 def test_a_lost_worker_during_training_is_a_resumable_error():
@@ -230,11 +268,18 @@ def test_a_lost_worker_during_training_is_a_resumable_error():
 
     errors, MultiWorkerMirroredStrategy = tf.errors, tf.distribute.MultiWorkerMirroredStrategy
 
-    lost = errors.UnavailableError(None, None, "Graph execution error:\n\nCollective ops is aborted by: "
-                                   "recvmsg:Connection reset by peer\nThe error could be from a previous operation.")
+    lost = errors.UnavailableError(
+        None,
+        None,
+        "Graph execution error:\n\nCollective ops is aborted by: "
+        "recvmsg:Connection reset by peer\nThe error could be from a previous operation.",
+    )
     multiworker = MultiWorkerMirroredStrategy.__new__(MultiWorkerMirroredStrategy)  # type only: no cluster
-    with pytest.raises(DistributeError, match="stopped answering during training \\(Collective ops is aborted by: "
-                       "recvmsg:Connection reset by peer\\).*\n  python scripts/train.py --resume --logdir RUN"):
+    with pytest.raises(
+        DistributeError,
+        match="stopped answering during training \\(Collective ops is aborted by: "
+        "recvmsg:Connection reset by peer\\).*\n  python scripts/train.py --resume --logdir RUN",
+    ):
         with lost_worker_is_an_error(multiworker, "python scripts/train.py --resume --logdir RUN"):
             raise lost
     with pytest.raises(errors.UnavailableError):  # single-host strategies: TensorFlow's own error

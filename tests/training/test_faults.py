@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from keras_nmf.training import TrainConfig, train
-from keras_nmf.training.run_files import RunWriteError
+from keras_nmf.errors import RunWriteError
 from tests.conftest import LOAD_RUN_LOCK_ALONE, REPO_ROOT
 from tests.image_folders import make_image_folder
 from tests.training import faults
@@ -31,9 +31,29 @@ def image_folder(tmp_path_factory):
 
 
 def _flags(image_folder, logdir):
-    return ["--arch", "cnn", "--deterministic", "--seed", "5", "--data-dir", str(image_folder), "--logdir",
-            str(logdir), "--epochs", str(EPOCHS), "--steps-per-epoch", "2", "--batch-size", "4",
-            "--bn-recalibration-batches", "2", "--plateau-patience", "0", "--verbose", "0"]
+    return [
+        "--arch",
+        "cnn",
+        "--deterministic",
+        "--seed",
+        "5",
+        "--data-dir",
+        str(image_folder),
+        "--logdir",
+        str(logdir),
+        "--epochs",
+        str(EPOCHS),
+        "--steps-per-epoch",
+        "2",
+        "--batch-size",
+        "4",
+        "--bn-recalibration-batches",
+        "2",
+        "--plateau-patience",
+        "0",
+        "--verbose",
+        "0",
+    ]
 
 
 def _config(image_folder, logdir, **changes):
@@ -72,8 +92,10 @@ def _assert_same_run(logdir, uninterrupted):
     for key in ("test_accuracy", "test_loss", "final_train_loss", "epochs_run", "stopped_by_lr_floor"):
         assert results[key] == expected_results[key], key
     assert results["epochs_run"] == EPOCHS
-    assert results["train_seconds"] >= sum(float(row["seconds"]) for row in csv.DictReader(
-        open(logdir / "epochs.csv"))) - 1e-6
+    assert (
+        results["train_seconds"]
+        >= sum(float(row["seconds"]) for row in csv.DictReader(open(logdir / "epochs.csv"))) - 1e-6
+    )
     assert not (logdir / "backup").exists()
     assert not list(logdir.glob(".*.tmp*"))
     # The last logged test accuracy is the final one: both use the recalibrated BatchNorm statistics.
@@ -100,8 +122,7 @@ def _resume(image_folder, logdir):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("point", faults.STOP_POINTS)
-def test_ctrl_c_at_any_moment_resumes_to_the_uninterrupted_run(point, image_folder, tmp_path, uninterrupted,
-                                                               capsys):
+def test_ctrl_c_at_any_moment_resumes_to_the_uninterrupted_run(point, image_folder, tmp_path, uninterrupted, capsys):
     logdir = tmp_path / "run"
 
     def interrupt():
@@ -141,8 +162,9 @@ def test_a_full_disk_is_a_clear_error_and_the_run_resumes(point, image_folder, t
 
 def _mount_small_tmpfs(folder, size):
     folder.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True, text=True
+    )
     return result.returncode == 0
 
 
@@ -179,16 +201,24 @@ def test_a_really_full_disk_at_a_backup(image_folder, tmp_path, capsys):
 @pytest.mark.parametrize("existing", [False, True], ids=["new-run", "run-in-the-directory"])
 def test_a_second_process_on_a_run_directory_is_refused_naming_the_holder(image_folder, tmp_path, existing):
     """Named as a live run whatever the directory holds (not "pass --resume" for one with a config.json)."""
-    from keras_nmf.training.run_files import RunLock, RunLockedError
+    from keras_nmf.errors import RunLockedError
+    from keras_nmf.files import RunLock
 
     logdir = tmp_path / "run"
     if existing:
         logdir.mkdir()
         (logdir / "config.json").write_text(json.dumps(TrainConfig().to_dict()))
     holder = subprocess.Popen(
-        [sys.executable, "-c", LOAD_RUN_LOCK_ALONE + f"RunLock({str(logdir)!r}).acquire_or_raise(); "
-                                                     "print('locked', flush=True); import time; time.sleep(60)"],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            LOAD_RUN_LOCK_ALONE + f"RunLock({str(logdir)!r}).acquire_or_raise(); "
+            "print('locked', flush=True); import time; time.sleep(60)",
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(RunLockedError, match=rf"{logdir} is being trained by process {holder.pid}"):
@@ -229,16 +259,22 @@ def test_a_fixed_budget_schedule_continues_exactly_after_ctrl_c(schedule, image_
 
     steps_per_epoch = 2
     shape = config.optimisation
-    expected = fixed_budget_schedule(schedule, config.budget.lr, EPOCHS, steps_per_epoch, shape.peak_lr_factor,
-                                     shape.warmup_fraction, shape.decay_fraction)
+    expected = fixed_budget_schedule(
+        schedule,
+        config.budget.lr,
+        EPOCHS,
+        steps_per_epoch,
+        shape.peak_lr_factor,
+        shape.warmup_fraction,
+        shape.decay_fraction,
+    )
     logged = [float(row["learning_rate"]) for row in _history(logdir)]  # the rate of the next step, at epoch end
     assert logged == pytest.approx([float(expected(steps_per_epoch * (epoch + 1))) for epoch in range(EPOCHS)])
     assert json.loads((logdir / "results.json").read_text())["stopped_by_lr_floor"] is False
 
 
 @pytest.mark.slow
-def test_a_lost_state_file_falls_back_to_the_previous_epoch_and_says_so(image_folder, tmp_path, uninterrupted,
-                                                                        capsys):
+def test_a_lost_state_file_falls_back_to_the_previous_epoch_and_says_so(image_folder, tmp_path, uninterrupted, capsys):
     """state.json deleted after epoch 2's commit: --resume goes back to state.previous.json (epoch 1), trains epoch
     2 again and ends as the uninterrupted run; nothing of the backup was deleted before it was restored from."""
     logdir = tmp_path / "run"
@@ -273,10 +309,13 @@ def test_backup_weights_changed_after_their_commit_are_refused(image_folder, tmp
     weights = logdir / "backup" / "epoch-00001.weights.h5"
     with h5py.File(weights, "r+") as handle:
         gammas = []
-        handle.visititems(lambda name, item: gammas.append(item) if isinstance(item, h5py.Dataset) and
-                          "batch_normalization" in name else None)
+        handle.visititems(
+            lambda name, item: (
+                gammas.append(item) if isinstance(item, h5py.Dataset) and "batch_normalization" in name else None
+            )
+        )
         gammas[0][...] = 1e30
-    from keras_nmf.training.run_files import RunFileError
+    from keras_nmf.errors import RunFileError
 
     with pytest.raises(RunFileError, match="does not match the checksum its state recorded"):
         _resume(image_folder, logdir)
@@ -315,12 +354,32 @@ def test_a_disk_that_fills_while_the_weights_are_written_exits_4_without_a_crash
     if not _mount_small_tmpfs(disk, "24m"):
         pytest.skip("cannot mount a tmpfs here (needs root); the patched full-disk cases cover the logic")
     try:
-        flags = ["--arch", "cnmf_1x1", "--iterations", "2", "--data-dir", str(image_folder), "--epochs", "2",
-                 "--steps-per-epoch", "1", "--batch-size", "4", "--bn-recalibration-batches", "1", "--verbose", "0",
-                 "--no-nmf-diagnostics"]
-        result = subprocess.run([sys.executable, "-c", _FILL_DURING_THE_BACKUP, str(disk), "700000", *flags,
-                                 "--logdir", str(disk / "run")], cwd=REPO_ROOT, capture_output=True, text=True,
-                                timeout=600)
+        flags = [
+            "--arch",
+            "cnmf_1x1",
+            "--iterations",
+            "2",
+            "--data-dir",
+            str(image_folder),
+            "--epochs",
+            "2",
+            "--steps-per-epoch",
+            "1",
+            "--batch-size",
+            "4",
+            "--bn-recalibration-batches",
+            "1",
+            "--verbose",
+            "0",
+            "--no-nmf-diagnostics",
+        ]
+        result = subprocess.run(
+            [sys.executable, "-c", _FILL_DURING_THE_BACKUP, str(disk), "700000", *flags, "--logdir", str(disk / "run")],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert result.returncode == 4, result.stderr[-3000:]
         assert "epoch-00002.weights.h5: the disk is full. Epoch 1 is the last one saved" in result.stderr
         assert "Traceback" not in result.stderr and "h5py" not in result.stderr
@@ -329,11 +388,19 @@ def test_a_disk_that_fills_while_the_weights_are_written_exits_4_without_a_crash
         with contextlib.suppress(OSError), open(disk / "filler-2", "wb", buffering=0) as handle:  # the rest of it
             while True:
                 handle.write(b"\0" * 65536)
-        result = subprocess.run([sys.executable, "-m", "keras_nmf.cli.train", *flags, "--logdir", str(disk / "new")],
-                                cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+        result = subprocess.run(
+            [sys.executable, "-m", "keras_nmf.cli.train", *flags, "--logdir", str(disk / "new")],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert result.returncode == 4, result.stderr[-3000:]
-        assert f"Could not write {disk / '.new.lock'}, the run's lock: the disk is full. Nothing was trained" \
-            in result.stderr and "Traceback" not in result.stderr
+        assert (
+            f"Could not write {disk / '.new.lock'}, the run's lock: the disk is full. Nothing was trained"
+            in result.stderr
+            and "Traceback" not in result.stderr
+        )
         assert not (disk / "new").exists()
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)

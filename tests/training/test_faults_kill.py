@@ -19,20 +19,31 @@ import types
 
 import pytest
 
-from keras_nmf.training.run_files import STAGING_DIR, STAGING_PREFIX
+from keras_nmf.files import STAGING_DIR, STAGING_PREFIX
 from tests.conftest import REPO_ROOT
 from tests.training.test_faults import (  # noqa: F401, F811  (the fixtures are used by name)
-    _assert_same_run, _check_left_behind, _flags, _resume, image_folder, uninterrupted,
+    _assert_same_run,
+    _check_left_behind,
+    _flags,
+    _resume,
+    image_folder,
+    uninterrupted,
 )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("point", ("mid_epoch", "during_model_save"))
-def test_kill_9_mid_epoch_or_mid_save_resumes_to_the_uninterrupted_run(point, image_folder, tmp_path, uninterrupted):
+def test_kill_9_mid_epoch_or_mid_save_resumes_to_the_uninterrupted_run(point, image_folder, tmp_path, uninterrupted):  # noqa: F811
     logdir = tmp_path / "run"
     command = [sys.executable, "-m", "tests.training.faults", point, "--", *_flags(image_folder, logdir)]
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT,
-                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    child = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
     _, stderr = child.communicate(timeout=600)
     result = types.SimpleNamespace(returncode=child.returncode, stderr=stderr, pid=child.pid)
     assert result.returncode == -9, result.stderr[-2000:]

@@ -18,21 +18,31 @@ def test_every_float_flag_must_be_finite(field, value):
         TrainConfig.of(**{field: value})
 
 
-@pytest.mark.parametrize("arch, field, value", [
-    ("cnn", "nmf_learning", "local"), ("cnn_1x1", "iterations", 5), ("cnn", "backward", "autodiff"),
-    ("cnn", "epsilon", 0.5), ("cnn", "nmf_groups", 2), ("cnn", "nmf_chunk_elements", 0),
-    ("cnmf", "cnn_kxk_bias", True),
-])
+@pytest.mark.parametrize(
+    "arch, field, value",
+    [
+        ("cnn", "nmf_learning", "local"),
+        ("cnn_1x1", "iterations", 5),
+        ("cnn", "backward", "autodiff"),
+        ("cnn", "epsilon", 0.5),
+        ("cnn", "nmf_groups", 2),
+        ("cnn", "nmf_chunk_elements", 0),
+        ("cnmf", "cnn_kxk_bias", True),
+    ],
+)
 def test_a_flag_of_the_other_arch_family_is_refused(arch, field, value):
     with pytest.raises(ConfigError, match=f"--{field.replace('_', '-')} applies to the .* archs .*, not to {arch}"):
         TrainConfig.of(arch=arch, **{field: value})
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--seed", "-1"], "--seed must be >= 0. Received: -1"),
-    (["--seed", str(2**32)], f"--seed must be <= {2**32 - 1}"),
-    (["--seed", "1e20"], "argument --seed: invalid int value"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--seed", "-1"], "--seed must be >= 0. Received: -1"),
+        (["--seed", str(2**32)], f"--seed must be <= {2**32 - 1}"),
+        (["--seed", "1e20"], "argument --seed: invalid int value"),
+    ],
+)
 def test_a_seed_outside_what_the_generators_take_is_a_usage_error(argv, message, capsys):
     from keras_nmf.training import parse_config
 

@@ -31,8 +31,16 @@ class _PoisonSecondEpoch(keras.callbacks.Callback):
 @pytest.mark.slow
 def test_a_nan_loss_stops_the_run_and_leaves_the_last_good_epoch_resumable(image_folder, tmp_path, capsys):
     logdir = tmp_path / "run"
-    config = TrainConfig.of(arch="cnn", data_dir=str(image_folder), logdir=str(logdir), epochs=3, steps_per_epoch=3,
-                            batch_size=4, bn_recalibration_batches=1, verbose=0)
+    config = TrainConfig.of(
+        arch="cnn",
+        data_dir=str(image_folder),
+        logdir=str(logdir),
+        epochs=3,
+        steps_per_epoch=3,
+        batch_size=4,
+        bn_recalibration_batches=1,
+        verbose=0,
+    )
     with pytest.raises(NonFiniteLossError, match=r"Non-finite training loss \(nan\) at batch 2 in epoch 2"):
         train(config, extra_callbacks=[_PoisonSecondEpoch()])
     message = capsys.readouterr().out
@@ -71,8 +79,17 @@ class _StopAfterFirstEpoch(keras.callbacks.Callback):
 
 
 def _interrupted_run(image_folder, logdir):
-    config = TrainConfig.of(arch="cnn", data_dir=str(image_folder), logdir=str(logdir), epochs=2, steps_per_epoch=2,
-                            batch_size=4, bn_recalibration_batches=1, verbose=0, seed=3)
+    config = TrainConfig.of(
+        arch="cnn",
+        data_dir=str(image_folder),
+        logdir=str(logdir),
+        epochs=2,
+        steps_per_epoch=2,
+        batch_size=4,
+        bn_recalibration_batches=1,
+        verbose=0,
+        seed=3,
+    )
     with pytest.raises(KeyboardInterrupt):
         train(config, extra_callbacks=[_StopAfterFirstEpoch()])
     assert (logdir / "backup" / "state.json").exists() and not (logdir / "results.json").exists()

@@ -13,9 +13,9 @@ import pytest
 from keras_nmf.training import TrainConfig
 from keras_nmf.training.backup import PREVIOUS_STATE_FILE, STATE_FILE, RunBackup
 from keras_nmf.training.plateau import ResumableReduceLROnPlateau
-from keras_nmf.training.run_files import (
-    RunFileError, RunLock, RunWriteError, atomic_save, atomic_write_text, load_keras_model, read_json,
-)
+from keras_nmf.errors import RunFileError, RunWriteError
+from keras_nmf.files import RunLock, atomic_save, atomic_write_text, read_json
+from keras_nmf.training.run_files import load_keras_model
 from tests.conftest import LOAD_RUN_LOCK_ALONE
 
 EPOCHS = 3
@@ -49,8 +49,10 @@ def two_epochs(tmp_path):
 def test_two_commits_keep_the_previous_state_and_both_weight_files(two_epochs):
     assert json.loads((two_epochs / STATE_FILE).read_text())["epoch"] == 2
     assert json.loads((two_epochs / PREVIOUS_STATE_FILE).read_text())["epoch"] == 1
-    assert sorted(p.name for p in two_epochs.glob("*.weights.h5")) == ["epoch-00001.weights.h5",
-                                                                         "epoch-00002.weights.h5"]
+    assert sorted(p.name for p in two_epochs.glob("*.weights.h5")) == [
+        "epoch-00001.weights.h5",
+        "epoch-00002.weights.h5",
+    ]
 
 
 def _edit_state(folder, **changes):
@@ -59,24 +61,29 @@ def _edit_state(folder, **changes):
     (folder / STATE_FILE).write_text(json.dumps(state))
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda f: (f / STATE_FILE).write_text('{"epoch": 2, "weig'), "is not valid JSON"),
-    (lambda f: (f / STATE_FILE).write_text(""), "is empty"),
-    (lambda f: _edit_state(f, epoch=99), "its epoch is 99, not a finished epoch of this run (1 to 3;"),
-    (lambda f: _edit_state(f, epoch=-5), "its epoch is -5"),
-    (lambda f: _edit_state(f, weights="../../elsewhere.weights.h5"), "is not an epoch-NNNNN.weights.h5 file"),
-    (lambda f: _edit_state(f, callbacks={}), "it lacks the state of plateau"),
-    (lambda f: _edit_state(f, history=[]), "its history does not hold epochs 1 to 2"),
-    (lambda f: (f / "epoch-00002.weights.h5").unlink(), "is missing"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda f: (f / STATE_FILE).write_text('{"epoch": 2, "weig'), "is not valid JSON"),
+        (lambda f: (f / STATE_FILE).write_text(""), "is empty"),
+        (lambda f: _edit_state(f, epoch=99), "its epoch is 99, not a finished epoch of this run (1 to 3;"),
+        (lambda f: _edit_state(f, epoch=-5), "its epoch is -5"),
+        (lambda f: _edit_state(f, weights="../../elsewhere.weights.h5"), "is not an epoch-NNNNN.weights.h5 file"),
+        (lambda f: _edit_state(f, callbacks={}), "it lacks the state of plateau"),
+        (lambda f: _edit_state(f, history=[]), "its history does not hold epochs 1 to 2"),
+        (lambda f: (f / "epoch-00002.weights.h5").unlink(), "is missing"),
+    ],
+)
 def test_a_corrupt_state_names_the_file_and_the_intact_previous_state(two_epochs, damage, message):
     damage(two_epochs)
     with pytest.raises(RunFileError) as error:
         _backup(two_epochs)[0].read_state()
     text = str(error.value)
     assert str(two_epochs / STATE_FILE) in text and message in text
-    assert f"The state of epoch 1 is intact: to go back to it, replace {two_epochs / STATE_FILE} by " \
-           f"{two_epochs / PREVIOUS_STATE_FILE}" in text
+    assert (
+        f"The state of epoch 1 is intact: to go back to it, replace {two_epochs / STATE_FILE} by "
+        f"{two_epochs / PREVIOUS_STATE_FILE}" in text
+    )
 
 
 def test_without_an_intact_state_the_fix_is_a_new_run_directory(two_epochs):
@@ -94,10 +101,13 @@ def _without_checksum(backup_dir):
     path.write_text(json.dumps(state))
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda path: path.write_bytes(path.read_bytes()[:200]), "cannot be loaded"),
-    (lambda path: path.write_bytes(b"random bytes" * 100), "cannot be loaded"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda path: path.write_bytes(path.read_bytes()[:200]), "cannot be loaded"),
+        (lambda path: path.write_bytes(b"random bytes" * 100), "cannot be loaded"),
+    ],
+)
 @pytest.mark.parametrize("checksum", [True, False])
 def test_broken_backup_weights_are_refused_on_restore(two_epochs, damage, message, checksum):
     damage(two_epochs / "epoch-00002.weights.h5")
@@ -121,13 +131,16 @@ def test_nan_weights_in_a_backup_are_refused_on_restore(two_epochs):
         backup.restore()
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("batch_size", True, "--batch-size must be an integer. Received: True (bool)"),
-    ("epochs", 3.0, "--epochs must be an integer. Received: 3.0 (float)"),
-    ("lr", "0.1", "--lr must be a number. Received: '0.1' (str)"),
-    ("jit", 1, "--jit must be true or false. Received: 1 (int)"),
-    ("arch", 5, "--arch must be a string"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("batch_size", True, "--batch-size must be an integer. Received: True (bool)"),
+        ("epochs", 3.0, "--epochs must be an integer. Received: 3.0 (float)"),
+        ("lr", "0.1", "--lr must be a number. Received: '0.1' (str)"),
+        ("jit", 1, "--jit must be true or false. Received: 1 (int)"),
+        ("arch", 5, "--arch must be a string"),
+    ],
+)
 def test_config_json_fields_are_checked_by_type(tmp_path, field, value, message):
     path = tmp_path / "config.json"
     path.write_text(json.dumps({**TrainConfig().to_dict(), field: value}))
@@ -161,7 +174,7 @@ def test_keras_files_byte_flipped_truncated_or_uncompiled_are_refused(tmp_path):
     with pytest.raises(RunFileError, match="not a .keras file .* truncated or corrupt"):
         load_keras_model(tmp_path / "truncated.keras")
     middle = len(data) // 2
-    data[middle:middle + 64] = bytes(b ^ 0xFF for b in data[middle:middle + 64])
+    data[middle : middle + 64] = bytes(b ^ 0xFF for b in data[middle : middle + 64])
     (tmp_path / "flipped.keras").write_bytes(data)
     with pytest.raises(RunFileError, match="fails its zip checksum"):
         load_keras_model(tmp_path / "flipped.keras")

@@ -44,16 +44,30 @@ def _installed(backend):
 def trained_model(tmp_path_factory):
     images = make_image_folder(tmp_path_factory.mktemp("images"), per_class=(4, 2))
     logdir = tmp_path_factory.mktemp("run") / "run"
-    train(TrainConfig.of(arch="cnmf_1x1", iterations=2, data_dir=str(images), epochs=1, steps_per_epoch=1, batch_size=4,
-                         bn_recalibration_batches=1, schedule="wsd", jit=True, nmf_diagnostics=False, verbose=0,
-                         logdir=str(logdir)))
+    train(
+        TrainConfig.of(
+            arch="cnmf_1x1",
+            iterations=2,
+            data_dir=str(images),
+            epochs=1,
+            steps_per_epoch=1,
+            batch_size=4,
+            bn_recalibration_batches=1,
+            schedule="wsd",
+            jit=True,
+            nmf_diagnostics=False,
+            verbose=0,
+            logdir=str(logdir),
+        )
+    )
     return logdir / "model.keras"
 
 
 def _load(backend, path, script=LOAD_AS_DOCUMENTED):
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", JAX_PLATFORMS="cpu")
-    return subprocess.run([sys.executable, "-c", script, str(path)], cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-c", script, str(path)], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 @pytest.mark.slow
@@ -67,8 +81,9 @@ def test_a_trained_model_loads_as_the_readme_says_on_every_backend(trained_model
     for backend, output in outputs.items():
         probabilities = np.array(output["probabilities"])
         assert probabilities.shape == (4, 3) and np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5), backend
-        np.testing.assert_allclose(probabilities, outputs["tensorflow"]["probabilities"], rtol=1e-4, atol=1e-6,
-                                   err_msg=backend)
+        np.testing.assert_allclose(
+            probabilities, outputs["tensorflow"]["probabilities"], rtol=1e-4, atol=1e-6, err_msg=backend
+        )
     if "torch" in outputs:  # PyTorch's jit_compile is torch.compile, which recompiles per shape: off after a load
         assert outputs["torch"]["jit_compile"] is False
 

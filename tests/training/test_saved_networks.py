@@ -8,7 +8,7 @@ from keras_nmf.layers import PaperAugmentation
 from keras_nmf.models import ImageClassifier, PaperNetwork, build_model
 from keras_nmf.training import TrainConfig
 from keras_nmf.training.recipe import compile_model
-from keras_nmf.training.run_files import RunFileError
+from keras_nmf.errors import RunFileError
 from keras_nmf.training.saved_networks import load_network, load_paper_model
 from tests.backend import to_numpy
 
@@ -19,8 +19,12 @@ def _legacy_run(run_dir, config):
     """A run directory as train.py wrote it before ImageClassifier: a flat functional model.keras and config.json."""
     run_dir.mkdir()
     config.save(run_dir / "config.json")
-    model = build_model(config.model.arch, nmf_options=config.model.nmf_options(), image_shape=(32, 32, 3),
-                        augmentation=PaperAugmentation(28, seed=config.optimisation.seed, name="augmentation"))
+    model = build_model(
+        config.model.arch,
+        nmf_options=config.model.nmf_options(),
+        image_shape=(32, 32, 3),
+        augmentation=PaperAugmentation(28, seed=config.optimisation.seed, name="augmentation"),
+    )
     compile_model(model, config, jit=False)
     model.save(run_dir / "model.keras")
     return model

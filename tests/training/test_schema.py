@@ -32,7 +32,9 @@ def test_resume_and_grids_accept_the_same_changes():
     assert set(accepted) == {"epochs", "lr", "jit"} and refused == ["--width (saved 1, given 2)"]
     assert resume_changes(saved, TrainConfig.of(arch="cnmf", epochs=9), names={"width"}) == ({}, [])
     assert resume_changes(saved, TrainConfig.of(arch="cnmf", epochs=9, jit=False), finished=True) == (
-        {"jit": (None, False)}, ["--epochs (saved 5, given 9)"])  # a finished run's results used its epochs
+        {"jit": (None, False)},
+        ["--epochs (saved 5, given 9)"],
+    )  # a finished run's results used its epochs
 
 
 def test_grid_and_variant_rules_are_derived_from_the_roles():
@@ -43,15 +45,18 @@ def test_grid_and_variant_rules_are_derived_from_the_roles():
     assert variants.parse_variant("j:jit=false,epsilon=0.5").overrides == (("jit", False), ("epsilon", 0.5))
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--lr", "-1"], "--lr must be > 0.0"),
-    (["--nmf-groups", "3"], "Received: nmf_groups=3"),
-    (["--limit-train", "0"], "--limit-train must be >= 1 or leave it out"),
-    (["--limit-test", "-10"], "--limit-test must be >= 1"),
-    (["--steps-per-epoch", "-1"], "--steps-per-epoch must be >= 1"),
-    (["--plateau-factor", "1.5"], "--plateau-factor must be < 1.0"),
-    (["--val-split", "1"], "--val-split must be < 1.0"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--lr", "-1"], "--lr must be > 0.0"),
+        (["--nmf-groups", "3"], "Received: nmf_groups=3"),
+        (["--limit-train", "0"], "--limit-train must be >= 1 or leave it out"),
+        (["--limit-test", "-10"], "--limit-test must be >= 1"),
+        (["--steps-per-epoch", "-1"], "--steps-per-epoch must be >= 1"),
+        (["--plateau-factor", "1.5"], "--plateau-factor must be < 1.0"),
+        (["--val-split", "1"], "--val-split must be < 1.0"),
+    ],
+)
 def test_bad_flags_exit_2_at_parse_time_and_create_nothing(argv, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as stop:
@@ -86,13 +91,18 @@ def test_search_honours_or_refuses_every_train_flag(tmp_path, capsys):
         if meta["type"] is bool:
             argv, expected = [flag(name)], True
         elif meta["choices"]:
-            expected = meta["choices"][-1]
+            expected = list(meta["choices"])[-1]
             argv = [flag(name), expected]
         elif name in ("data_dir", "tfds_dir"):
             argv, expected = [flag(name), str(tmp_path)], str(tmp_path)
         else:
-            text = {"crop_size": "24", "val_split": "0.2", "plateau_factor": "0.5", "epsilon": "0.5",
-                    "nmf_learning": "local,local,local,backprop"}.get(name, samples[meta["type"]])
+            text = {
+                "crop_size": "24",
+                "val_split": "0.2",
+                "plateau_factor": "0.5",
+                "epsilon": "0.5",
+                "nmf_learning": "local,local,local,backprop",
+            }.get(name, samples[meta["type"]])
             argv, expected = [flag(name), text], meta["type"](text)
         if name == "monitor":
             argv += ["--val-split", "0.1"]
@@ -106,7 +116,7 @@ def test_search_honours_or_refuses_every_train_flag(tmp_path, capsys):
         assert recipe.value(name) == expected, name
     with pytest.raises(SystemExit):
         search.parse_args(base + ["--max-trials", "0"])
-    assert "must be >= 1" in capsys.readouterr().err
+    assert "must be an integer >= 1" in capsys.readouterr().err
 
 
 def test_config_error_names_the_flag():
@@ -114,11 +124,14 @@ def test_config_error_names_the_flag():
         TrainConfig.of(epsilon=2.0)
 
 
-@pytest.mark.parametrize("values, message", [
-    ({"nmf_tolerance": 1e-3, "backward": "autodiff"}, "autodiff cannot differentiate"),
-    ({"nmf_learning": "local", "backward": "implicit"}, "needs `backward='approx'`"),
-    ({"nmf_tolerance": -1.0}, "--nmf-tolerance must be > 0.0"),
-])
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"nmf_tolerance": 1e-3, "backward": "autodiff"}, "autodiff cannot differentiate"),
+        ({"nmf_learning": "local", "backward": "implicit"}, "needs `backward='approx'`"),
+        ({"nmf_tolerance": -1.0}, "--nmf-tolerance must be > 0.0"),
+    ],
+)
 def test_the_layers_rules_refuse_a_config_before_anything_runs(values, message):
     with pytest.raises(ConfigError, match=message):
         TrainConfig.of(**values)

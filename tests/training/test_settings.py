@@ -10,8 +10,18 @@ import pytest
 
 from keras_nmf.errors import ConfigError
 from keras_nmf.training.config import TrainConfig, resume_changes
-from keras_nmf.training.settings import (FIELD_NAMES, ROLES, SECTION_OF, SECTIONS, BudgetSettings, DataSettings,
-                                         ExecutionSettings, ModelSettings, OptimisationSettings, role_of)
+from keras_nmf.training.settings import (
+    FIELD_NAMES,
+    ROLES,
+    SECTION_OF,
+    SECTIONS,
+    BudgetSettings,
+    DataSettings,
+    ExecutionSettings,
+    ModelSettings,
+    OptimisationSettings,
+    role_of,
+)
 from tests.conftest import REPO_ROOT
 
 COMMITTED_RUN_CONFIGS = sorted((REPO_ROOT / "docs").glob("**/run_records/*/config.json"))
@@ -46,16 +56,19 @@ def test_settings_are_frozen_so_a_run_cannot_change_them_behind_its_config_json(
         config.model = ModelSettings(arch="cnn")
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: TrainConfig.of(learning_rate=1), "Unknown setting(s): learning_rate"),
-    (lambda: ModelSettings(arch="cnn", iterations=5), "--iterations applies to the NMF archs"),
-    (lambda: TrainConfig.of(arch="cnn", nmf_chunk_elements=5), "--nmf-chunk-elements applies to the NMF archs"),
-    (lambda: OptimisationSettings(min_lr=0.5, schedule="wsd"), "--min-lr is a setting of --schedule plateau"),
-    (lambda: TrainConfig.of(monitor="val_loss"), "--monitor val_loss needs a validation split"),
-    (lambda: ExecutionSettings(jit=True, distribute="mirrored"), "--jit does not work with --distribute"),
-    (lambda: DataSettings(limit_test=0), "--limit-test must be >= 1"),
-    (lambda: TrainConfig(model=DataSettings()), "TrainConfig.model must be a ModelSettings"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: TrainConfig.of(learning_rate=1), "Unknown setting(s): learning_rate"),
+        (lambda: ModelSettings(arch="cnn", iterations=5), "--iterations applies to the NMF archs"),
+        (lambda: TrainConfig.of(arch="cnn", nmf_chunk_elements=5), "--nmf-chunk-elements applies to the NMF archs"),
+        (lambda: OptimisationSettings(min_lr=0.5, schedule="wsd"), "--min-lr is a setting of --schedule plateau"),
+        (lambda: TrainConfig.of(monitor="val_loss"), "--monitor val_loss needs a validation split"),
+        (lambda: ExecutionSettings(jit=True, distribute="mirrored"), "--jit does not work with --distribute"),
+        (lambda: DataSettings(limit_test=0), "--limit-test must be >= 1"),
+        (lambda: TrainConfig(model=DataSettings()), "TrainConfig.model must be a ModelSettings"),
+    ],
+)
 def test_each_section_checks_its_rules_and_the_config_those_between_sections(make, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         make()
@@ -77,8 +90,9 @@ def test_every_committed_run_record_loads(tmp_path):
     for path in COMMITTED_RUN_CONFIGS:
         config = TrainConfig.load(path)
         saved = json.loads(path.read_text())
-        assert all(config.value(name) == value for name, value in saved.items()
-                   if name not in DataSettings.PATH_FIELDS), path
+        assert all(
+            config.value(name) == value for name, value in saved.items() if name not in DataSettings.PATH_FIELDS
+        ), path
         config.save(tmp_path / "config.json")
         assert TrainConfig.load(tmp_path / "config.json") == config
 
@@ -107,6 +121,5 @@ config, _ = parse_config(["--arch", "cnmf", "--epochs", "3"])
 assert config.budget.epochs == 3
 print(sorted(m for m in sys.modules if m.split(".")[0] in ("keras", "tensorflow", "jax", "torch")))
 """
-    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120,
-                            cwd=REPO_ROOT)
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
     assert result.stdout.strip() == "[]", result.stderr

@@ -21,9 +21,30 @@ from tests.image_folders import make_image_folder
 def test_train_writes_tensorboard_logs_and_evaluate_agrees(tmp_path, capsys):
     folder = make_image_folder(tmp_path / "data", per_class=(6, 3))
     run = tmp_path / "run"
-    assert train_cli.main(["--arch", "cnmf_1x1", "--iterations", "3", "--epochs", "2", "--batch-size", "6",
-                           "--bn-recalibration-batches", "1", "--no-nmf-diagnostics", "--data-dir", str(folder), "--logdir", str(run),
-                           "--verbose", "0"]) == 0
+    assert (
+        train_cli.main(
+            [
+                "--arch",
+                "cnmf_1x1",
+                "--iterations",
+                "3",
+                "--epochs",
+                "2",
+                "--batch-size",
+                "6",
+                "--bn-recalibration-batches",
+                "1",
+                "--no-nmf-diagnostics",
+                "--data-dir",
+                str(folder),
+                "--logdir",
+                str(run),
+                "--verbose",
+                "0",
+            ]
+        )
+        == 0
+    )
     results = json.loads((run / "results.json").read_text())
     assert results["epochs_run"] == 2 and results["data"]["image_shape"] == [32, 32, 3]
     for logs in ("train", "images"):
@@ -41,6 +62,12 @@ def test_import_leaves_the_backend_to_keras_json(tmp_path):
     (tmp_path / "keras.json").write_text(json.dumps({"backend": "jax"}))
     env = {key: value for key, value in os.environ.items() if key != "KERAS_BACKEND"}
     env.update(KERAS_HOME=str(tmp_path), JAX_PLATFORMS="cpu")
-    result = subprocess.run([sys.executable, "-c", "import keras_nmf, keras; print(keras.backend.backend())"],
-                            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", "import keras_nmf, keras; print(keras.backend.backend())"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0 and result.stdout.strip() == "jax", result.stderr[-2000:]

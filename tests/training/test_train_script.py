@@ -31,8 +31,18 @@ def image_folder(tmp_path_factory):
 def test_train_writes_results_and_a_reloadable_model(arch, image_folder, tmp_path):
     logdir = tmp_path / "run"
     # One image per NMF chunk: fit runs the chunked one-step backward.
-    code = train_script.main(["--arch", arch, "--data-dir", str(image_folder), "--logdir", str(logdir), *QUICK,
-                              *(NMF_QUICK if arch.startswith("cnmf") else [])])
+    code = train_script.main(
+        [
+            "--arch",
+            arch,
+            "--data-dir",
+            str(image_folder),
+            "--logdir",
+            str(logdir),
+            *QUICK,
+            *(NMF_QUICK if arch.startswith("cnmf") else []),
+        ]
+    )
     assert code == 0
     results = json.loads((logdir / "results.json").read_text())
     assert np.isfinite(results["test_loss"]) and 0.0 <= results["test_accuracy"] <= 1.0
@@ -61,8 +71,9 @@ class _InterruptAtFirstBatch(keras.callbacks.Callback):
 
 def _interrupted_run(image_folder, logdir, interrupt):
     """A two-epoch cnn run stopped by ``interrupt`` (a Ctrl-C inside fit)."""
-    config = TrainConfig.of(arch="cnn", data_dir=str(image_folder), logdir=str(logdir), epochs=2,
-                            steps_per_epoch=2, batch_size=4, verbose=0)
+    config = TrainConfig.of(
+        arch="cnn", data_dir=str(image_folder), logdir=str(logdir), epochs=2, steps_per_epoch=2, batch_size=4, verbose=0
+    )
     with pytest.raises(KeyboardInterrupt):
         train(config, extra_callbacks=[interrupt])
 
@@ -82,8 +93,17 @@ def test_resume_continues_at_the_next_epoch(image_folder, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_learning_rate_floor_stops_training(image_folder, tmp_path):
-    config = TrainConfig.of(arch="cnn", data_dir=str(image_folder), logdir=str(tmp_path / "run"), epochs=5,
-                            steps_per_epoch=1, batch_size=4, lr=1e-11, kxk_lr=1e-10, verbose=0)
+    config = TrainConfig.of(
+        arch="cnn",
+        data_dir=str(image_folder),
+        logdir=str(tmp_path / "run"),
+        epochs=5,
+        steps_per_epoch=1,
+        batch_size=4,
+        lr=1e-11,
+        kxk_lr=1e-10,
+        verbose=0,
+    )
     results = train(config)
     assert results["epochs_run"] == 1 and results["stopped_by_lr_floor"]
 
@@ -141,10 +161,13 @@ def test_a_finished_run_is_neither_overwritten_nor_sent_round_in_a_loop(image_fo
     with pytest.raises(FileExistsError, match="holds a finished run .*pass another --logdir") as new_run:
         train(TrainConfig.of(data_dir=str(image_folder), logdir=str(logdir)))
     assert "pass --resume" not in str(new_run.value)
-    with pytest.raises(FileExistsError, match="already finished .*start a new run with another --logdir and the "
-                                              "--epochs you want"):
-        train(TrainConfig.of(data_dir=str(image_folder), logdir=str(logdir), resume=True, epochs=600),
-              given={"resume", "logdir", "epochs"})
+    with pytest.raises(
+        FileExistsError, match="already finished .*start a new run with another --logdir and the --epochs you want"
+    ):
+        train(
+            TrainConfig.of(data_dir=str(image_folder), logdir=str(logdir), resume=True, epochs=600),
+            given={"resume", "logdir", "epochs"},
+        )
 
 
 @pytest.mark.slow
@@ -152,8 +175,26 @@ def test_evaluate_script_reproduces_results_json_on_the_runs_own_test_subset(ima
     from keras_nmf.cli import evaluate as evaluate_script
 
     logdir = tmp_path / "run"
-    assert train_script.main(["--arch", "cnn", "--data-dir", str(image_folder), "--logdir", str(logdir),
-                              "--limit-train", "10", "--limit-test", "4", "--seed", "3", *QUICK]) == 0
+    assert (
+        train_script.main(
+            [
+                "--arch",
+                "cnn",
+                "--data-dir",
+                str(image_folder),
+                "--logdir",
+                str(logdir),
+                "--limit-train",
+                "10",
+                "--limit-test",
+                "4",
+                "--seed",
+                "3",
+                *QUICK,
+            ]
+        )
+        == 0
+    )
     results = json.loads((logdir / "results.json").read_text())
     capsys.readouterr()
     for target in (logdir / "model.keras", logdir):  # the file, or the run directory that holds it
@@ -175,8 +216,10 @@ def test_evaluate_script_on_a_folder_says_what_it_lacks(tmp_path, capsys):
     assert "is a folder without a run" in capsys.readouterr().err
     (tmp_path / "config.json").write_text(json.dumps(TrainConfig().to_dict()))
     assert evaluate_script.main([str(tmp_path)]) == 2
-    assert f"has not finished: it has no model.keras yet. Finish it with keras-nmf-train --resume --logdir {tmp_path}" \
+    assert (
+        f"has not finished: it has no model.keras yet. Finish it with keras-nmf-train --resume --logdir {tmp_path}"
         in capsys.readouterr().err
+    )
 
 
 def test_evaluate_script_says_when_a_file_is_not_a_keras_model(tmp_path, capsys):
@@ -198,8 +241,10 @@ def test_ctrl_c_before_any_epoch_says_so_and_resume_refuses_a_changed_recipe(ima
     assert "No epoch had finished, so none was saved; --resume starts from epoch 1" in out
     assert "last one saved" not in out
     with pytest.raises(ConfigError, match=r"these flags cannot change: --arch \(saved 'cnn', given 'cnmf'\)"):
-        train(TrainConfig.of(resume=True, logdir=str(logdir), arch="cnmf", verbose=0),
-              given={"resume", "logdir", "arch", "verbose"})
+        train(
+            TrainConfig.of(resume=True, logdir=str(logdir), arch="cnmf", verbose=0),
+            given={"resume", "logdir", "arch", "verbose"},
+        )
 
 
 def test_the_data_path_is_saved_absolute_and_a_relative_one_still_resumes(tmp_path, monkeypatch):
@@ -212,8 +257,9 @@ def test_the_data_path_is_saved_absolute_and_a_relative_one_still_resumes(tmp_pa
     assert prepared.config.data.data_dir == str(tmp_path / "images")
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "config.json").write_text(json.dumps(TrainConfig.of(data_dir="images", logdir="run").to_dict()))
-    resumed = RunDir.prepare(TrainConfig.of(data_dir="images", logdir="run", resume=True),
-                             given={"data_dir", "logdir", "resume"})
+    resumed = RunDir.prepare(
+        TrainConfig.of(data_dir="images", logdir="run", resume=True), given={"data_dir", "logdir", "resume"}
+    )
     assert resumed.config.data.data_dir == str(tmp_path / "images") and resumed.changes == {}
 
 

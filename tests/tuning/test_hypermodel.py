@@ -46,24 +46,33 @@ def test_a_fresh_hyperparameter_set_builds_and_cnn_archs_drop_the_nmf_choice():
     assert "nmf_groups" not in hp.values
 
 
-@pytest.mark.parametrize("field, values, message", [
-    ("nmf_groups", [1, 3], "`nmf_groups` must divide the channels of every grouped layer .* Received: nmf_groups=3"),
-    ("conv_groups", [32, 64], "Received: conv_groups=64"),
-])
+@pytest.mark.parametrize(
+    "field, values, message",
+    [
+        (
+            "nmf_groups",
+            [1, 3],
+            "`nmf_groups` must divide the channels of every grouped layer .* Received: nmf_groups=3",
+        ),
+        ("conv_groups", [32, 64], "Received: conv_groups=64"),
+    ],
+)
 def test_invalid_group_choices_are_rejected(field, values, message):
     with pytest.raises(ValueError, match=message):
         NMFHyperModel(TrainConfig.of(arch="cnmf_1x1"), widths=[1], **{field: values})
 
 
 def test_variants_match_the_factory_parameter_counts():
-    hypermodel = NMFHyperModel(TrainConfig.of(arch="cnmf_1x1", iterations=2), widths=[2], nmf_groups=[4],
-                               conv_groups=[8])
-    (width, nmf_groups, conv_groups), = hypermodel.variants()
+    hypermodel = NMFHyperModel(
+        TrainConfig.of(arch="cnmf_1x1", iterations=2), widths=[2], nmf_groups=[4], conv_groups=[8]
+    )
+    ((width, nmf_groups, conv_groups),) = hypermodel.variants()
     built = hypermodel.build(_hp(width, nmf_groups, conv_groups))
     direct = build_model("cnmf_1x1", width=2, nmf_groups=4, conv_groups=8, nmf_options=NMFOptions(2))
     assert count_parameters(built) == count_parameters(direct)
     assert list(itertools.chain(*[v.shape for v in built.weights])) == list(
-        itertools.chain(*[v.shape for v in direct.weights]))
+        itertools.chain(*[v.shape for v in direct.weights])
+    )
 
 
 def test_a_trial_follows_the_recipes_fixed_budget_schedule():

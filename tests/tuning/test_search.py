@@ -21,10 +21,15 @@ def _run_chief_and_two_workers(argv):
     port = str(free_ports(1)[0])
     processes = {}
     for tuner_id in ("chief", "tuner0", "tuner1"):
-        env = {**os.environ, "KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": "127.0.0.1",
-               "KERASTUNER_ORACLE_PORT": port}
-        processes[tuner_id] = subprocess.Popen(argv, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE,
-                                               stderr=subprocess.STDOUT, text=True)
+        env = {
+            **os.environ,
+            "KERASTUNER_TUNER_ID": tuner_id,
+            "KERASTUNER_ORACLE_IP": "127.0.0.1",
+            "KERASTUNER_ORACLE_PORT": port,
+        }
+        processes[tuner_id] = subprocess.Popen(
+            argv, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
     outputs = {}
     try:
         for tuner_id, process in processes.items():
@@ -37,14 +42,38 @@ def _run_chief_and_two_workers(argv):
 
 
 @pytest.mark.slow
-def test_chief_and_two_workers_complete_the_grid_restart_trains_nothing_and_the_report_reads_it(tmp_path, capsys,
-                                                                                                monkeypatch):
+def test_chief_and_two_workers_complete_the_grid_restart_trains_nothing_and_the_report_reads_it(
+    tmp_path, capsys, monkeypatch
+):
     images = make_image_folder(tmp_path / "images", per_class=(8, 2))
     directory = tmp_path / "sweep"
     # The cnn arch: the distributed machinery is the same for every arch, and a cnn trial compiles in seconds.
-    flags = ["--arch", "cnn", "--data-dir", str(images), "--directory", str(directory), "--widths", "1",
-             "--conv-groups", "1", "2", "4", "8", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4",
-             "--bn-recalibration-batches", "1", "--no-jit", "--verbose", "0"]
+    flags = [
+        "--arch",
+        "cnn",
+        "--data-dir",
+        str(images),
+        "--directory",
+        str(directory),
+        "--widths",
+        "1",
+        "--conv-groups",
+        "1",
+        "2",
+        "4",
+        "8",
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "2",
+        "--batch-size",
+        "4",
+        "--bn-recalibration-batches",
+        "1",
+        "--no-jit",
+        "--verbose",
+        "0",
+    ]
     _run_chief_and_two_workers([sys.executable, SEARCH, *flags])
     records = sorted(directory.glob("*/trial_*/*.json"))
     before = {path: path.read_bytes() for path in records}
@@ -95,12 +124,16 @@ class _WorkerTuner:
         raise _ChiefGone()
 
 
-@pytest.mark.parametrize("finished, status, message", [
-    (True, 0, "closed the finished search"),
-    (False, 1, "lost the chief oracle at 127.0.0.1:8000 (UNAVAILABLE)"),
-])
-def test_a_worker_that_loses_the_chief_ends_cleanly_or_says_how_to_resume(finished, status, message, monkeypatch,
-                                                                         capsys):
+@pytest.mark.parametrize(
+    "finished, status, message",
+    [
+        (True, 0, "closed the finished search"),
+        (False, 1, "lost the chief oracle at 127.0.0.1:8000 (UNAVAILABLE)"),
+    ],
+)
+def test_a_worker_that_loses_the_chief_ends_cleanly_or_says_how_to_resume(
+    finished, status, message, monkeypatch, capsys
+):
     monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
     monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "8000")
     monkeypatch.setattr(search, "search_finished", lambda *args: finished)
@@ -143,8 +176,9 @@ def test_a_truncated_trial_record_is_named_before_any_data_loads(tmp_path, capsy
     trial = tmp_path / "sweeps" / "cnn" / "trial_03"
     trial.mkdir(parents=True)
     (trial / "trial.json").write_text('{"trial_id": "03", "hyperparam')
-    code = search.main(["--arch", "cnn", "--data-dir", str(tmp_path / "no-data"), "--directory",
-                        str(tmp_path / "sweeps")])
+    code = search.main(
+        ["--arch", "cnn", "--data-dir", str(tmp_path / "no-data"), "--directory", str(tmp_path / "sweeps")]
+    )
     error = capsys.readouterr().err
     assert code == 2 and f"{trial / 'trial.json'} (a KerasTuner trial record) is not valid JSON" in error
     assert f"Delete {trial} to run that trial again" in error and "no-data" not in error
