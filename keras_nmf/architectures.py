@@ -152,7 +152,7 @@ def archs_of_family(family):
     return [name for name, spec in NETWORKS.items() if spec.family == family]
 
 
-def block_learning_modes(nmf_learning, num_blocks=NUM_BLOCKS):
+def block_learning_modes(learning, num_blocks=NUM_BLOCKS):
     """One ``CNMF2D`` learning mode per block from ``"local"``, ``"local,local,local,backprop"`` or a sequence.
 
     A single mode applies to every block; otherwise give exactly one per block
@@ -162,41 +162,25 @@ def block_learning_modes(nmf_learning, num_blocks=NUM_BLOCKS):
     Raises:
         ValueError: an unknown mode, or a count other than 1 or ``num_blocks``.
     """
-    modes = tuple(m.strip() for m in nmf_learning.split(",")) if isinstance(nmf_learning, str) else tuple(nmf_learning)
+    modes = tuple(m.strip() for m in learning.split(",")) if isinstance(learning, str) else tuple(learning)
     unknown = [m for m in modes if m not in LEARNING_MODES]
     if unknown or len(modes) not in (1, num_blocks):
         raise ValueError(
-            f"`nmf_learning` takes one of {', '.join(LEARNING_MODES)}, or one per NMF block ({num_blocks}, block 1 "
-            f"first, e.g. local,local,local,backprop). Received: nmf_learning={nmf_learning!r}"
+            f"`learning` takes one of {', '.join(LEARNING_MODES)}, or one per NMF block ({num_blocks}, block 1 "
+            f"first, e.g. local,local,local,backprop). Received: learning={learning!r}"
         )
     return modes * num_blocks if len(modes) == 1 else modes
 
 
-#: The run's names of the NMF options (``keras-nmf-train``'s flags, ``--nmf-divergence`` ...), where they differ
-#: from :class:`NMFOptions`'s: the one mapping between the two namings (:func:`block_nmf_options`).
-RUN_NAMES_OF_NMF_OPTIONS = {
-    "learning": "nmf_learning",
-    "divergence": "nmf_divergence",
-    "tolerance": "nmf_tolerance",
-    "solver": "nmf_solver",
-}
-
-
 def block_nmf_options(settings, num_blocks=NUM_BLOCKS):
-    """One :class:`NMFOptions` per NMF block (block 1 first) from settings named as the run's flags.
-
-    ``settings`` maps ``iterations``, ``epsilon``, ``backward``, ``implicit_dtype``, ``nmf_learning`` (one mode or
-    one per block, :func:`block_learning_modes`), ``nmf_divergence``, ``nmf_tolerance`` and ``nmf_solver`` to
-    values; a missing one takes :class:`NMFOptions`'s default, other keys are ignored.
+    """One :class:`NMFOptions` per NMF block (block 1 first) from settings named as the options (and their flags):
+    ``learning`` may give one mode per block (:func:`block_learning_modes`); a missing option takes
+    :class:`NMFOptions`'s default, other keys are ignored.
 
     Raises:
         ValueError: an option outside its domain (:class:`NMFOptions`).
     """
-    values = {}
-    for option in NMF_OPTION_NAMES:
-        name = RUN_NAMES_OF_NMF_OPTIONS.get(option, option)
-        if name in settings:
-            values[option] = settings[name]
+    values = {name: settings[name] for name in NMF_OPTION_NAMES if name in settings}
     modes = block_learning_modes(values.pop("learning", "backprop"), num_blocks)
     return tuple(NMFOptions(**values, learning=mode) for mode in modes)
 

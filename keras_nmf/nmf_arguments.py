@@ -43,129 +43,118 @@ def positive_int(value, name, meaning="", maximum=None):
     return int(value)
 
 
-def validate_h0(h0, backward):
-    """Raises ``ValueError`` for an ``h0`` outside :data:`H0_MODES`, or a learned h(0) that would get no gradient."""
-    if h0 not in H0_MODES:
-        raise ValueError(f"`h0` must be one of {H0_MODES}. Received: h0={h0!r}")
-    if h0 == "trainable" and backward != "autodiff":
-        raise ValueError(
-            "`h0='trainable'` learns h(0) through the N iterations, which only backward='autodiff' differentiates: "
-            "the one-step and implicit backwards hold the final h fixed (eqs. 18-19), so h(0) would get no gradient. "
-            f"Use backward='autodiff', or h0='uniform'. Received: backward={backward!r}"
-        )
-
-
-def validate_nmf_arguments(
-    iterations, epsilon, backward, learning, implicit_dtype="float32", divergence="kl", tolerance=None, solver="mu"
-):
-    """Raises ``ValueError`` for NMF arguments outside their domain (the layers add what needs the backend)."""
-    positive_int(iterations, "iterations", " (N, the number of eq. 6 updates)", maximum=MAX_ITERATIONS)
-    if epsilon is not None and (not isinstance(epsilon, numbers.Real) or isinstance(epsilon, bool)):
-        raise ValueError(
-            "`epsilon` (eq. 6's step size) must be None (plain multiplicative update) or a float in (0, 1]. "
-            f"Received: epsilon={epsilon!r} of type {type(epsilon).__name__}"
-        )
-    if epsilon is not None and not (0.0 < float(epsilon) <= 1.0):
-        raise ValueError(
-            "`epsilon` (eq. 6's step size) must be None (plain multiplicative "
-            "update) or a float in (0, 1]; larger steps can make h negative. "
-            f"Received: epsilon={epsilon!r}"
-        )
-    if backward not in BACKWARD_MODES:
-        raise ValueError(f"`backward` must be one of {BACKWARD_MODES}. Received: backward={backward!r}")
-    if learning not in LEARNING_MODES:
-        raise ValueError(f"`learning` must be one of {LEARNING_MODES}. Received: learning={learning!r}")
-    if implicit_dtype not in IMPLICIT_DTYPES:
-        raise ValueError(
-            f"`implicit_dtype` must be one of {IMPLICIT_DTYPES}. Received: implicit_dtype={implicit_dtype!r}"
-        )
-    if divergence not in DIVERGENCES:
-        raise ValueError(f"`divergence` must be one of {tuple(DIVERGENCES)}. Received: divergence={divergence!r}")
-    if tolerance is not None:
-        valid = isinstance(tolerance, numbers.Real) and not isinstance(tolerance, bool) and math.isfinite(tolerance)
-        if not valid or tolerance <= 0:
-            raise ValueError(
-                "`tolerance` must be None (exactly `iterations` updates) or a finite float > 0: each "
-                f"pattern stops at its first update that changes h by less (L1). Received: "
-                f"tolerance={tolerance!r}"
-            )
-        if backward == "autodiff":
-            raise ValueError(
-                "`tolerance` stops each pattern inside a while loop, which autodiff cannot differentiate on every "
-                "backend (reverse mode through a data-dependent loop). Use backward='approx' or 'implicit' (both "
-                "apply at the returned h), or tolerance=None."
-            )
-    if solver not in SOLVERS:
-        raise ValueError(f"`solver` must be one of {SOLVERS}. Received: solver={solver!r}")
-    if solver in ACCELERATED_SOLVERS:
-        steps, fewest = ACCELERATED_SOLVERS[solver]
-        if tolerance is None or iterations < fewest:
-            raise ValueError(
-                f"`solver='{solver}'` runs {steps} until each pattern's change is below `tolerance`: give a "
-                f"tolerance and iterations >= {fewest} (the most updates a pattern may use). Received: "
-                f"tolerance={tolerance!r}, iterations={iterations!r}"
-            )
-    if learning == "local" and backward != "approx":
-        raise ValueError(
-            "`learning='local'` replaces the weight gradient of the one-step "
-            "backward, so it needs `backward='approx'`. "
-            f"Received: backward={backward!r}, learning={learning!r}"
-        )
+def _option(default, help, choices=None, per_block=False):
+    """A field of :class:`NMFOptions` with its facts: its default, the help of its flag (``keras-nmf-train
+    --<name>``), its choices; ``per_block``: the flag takes one value or one per NMF block (block 1 first)."""
+    return dataclasses.field(default=default, metadata={"help": help, "choices": choices, "per_block": per_block})
 
 
 @dataclasses.dataclass(frozen=True)
 class NMFOptions:
-    """How one NMF layer infers h and back-propagates: checked once, here, then passed whole to the ops.
+    """How one NMF layer infers h and back-propagates: the one home of each option (its name, default, choices,
+    help and checks), checked once, here, then passed whole from the command line to the ops.
 
-    ``NMFDense`` and ``CNMF2D`` list these as constructor arguments (as Keras's layers list theirs), hold them as
-    ``layer.options`` and serialise them with :meth:`to_config`; the paper networks and the run configuration build
-    one and pass it down unchanged.
+    The NMF layers take these as keyword arguments and hold them as ``layer.options``; the networks take one per block;
+    ``keras-nmf-train`` has one flag per option, of the option's name (``--tolerance``, ``--h0`` ...), made from these
+    fields (:mod:`keras_nmf.training.settings`).
 
     Attributes:
-        iterations: N, the number of eq. 6 updates from h(0) = 1/I.
+        iterations: N, the number of eq. 6 updates from h(0).
         epsilon: eq. 6's step size, None for the plain update (eq. 3).
-        backward: ``"approx"`` (eqs. 18-19 at the final h), ``"autodiff"`` (through all
-            iterations, the baseline of the paper's Figure 1) or ``"implicit"``
-            (the exact gradient at the fixed point, :mod:`keras_nmf.ops.implicit`).
+        backward: ``"approx"`` (eqs. 18-19 at the final h), ``"autodiff"`` (through all iterations, the baseline of
+            the paper's Figure 1) or ``"implicit"`` (the exact gradient at the fixed point,
+            :mod:`keras_nmf.ops.implicit`).
         learning: ``"backprop"`` or ``"local"`` (the Lee-Seung direction for W; needs ``"approx"``).
         implicit_dtype: dtype of the implicit backward's solves.
-        divergence: ``"kl"`` (the paper's), ``"frobenius"`` or ``"itakura_saito"``
-            (:mod:`keras_nmf.ops.divergences`).
-        tolerance: None for exactly ``iterations`` updates, else each pattern stops at its
-            first step k >= 1 with |h(k) - h(k-1)|_1 < tolerance (``iterations`` the maximum).
-        solver: with a tolerance, ``"mu"`` (the plain multiplicative updates), ``"squarem"`` (extrapolation
-            cycles of 3 updates, :mod:`keras_nmf.ops.squarem`) or ``"anderson"`` (Anderson acceleration,
+        divergence: ``"kl"`` (the paper's), ``"frobenius"`` or ``"itakura_saito"`` (:mod:`keras_nmf.ops.divergences`).
+        tolerance: None for exactly ``iterations`` updates, else each pattern stops at its first step k >= 1 with
+            |h(k) - h(k-1)|_1 < tolerance (``iterations`` the maximum).
+        solver: with a tolerance, ``"mu"`` (the plain multiplicative updates), ``"squarem"`` (extrapolation cycles of
+            3 updates, :mod:`keras_nmf.ops.squarem`) or ``"anderson"`` (Anderson acceleration,
             :mod:`keras_nmf.ops.anderson`), each safeguarded per pattern.
+        h0: ``"uniform"`` (h(0) = 1/I, the paper's) or ``"trainable"`` (a learned h(0) = |v| / sum |v|; needs
+            ``backward="autodiff"``, the only backward through the iterations).
 
     Raises:
-        ValueError: an option outside its domain, naming it (:func:`validate_nmf_arguments`).
+        ValueError: an option outside its domain, naming it.
     """
 
-    iterations: int = 20
-    epsilon: float | None = None
-    backward: str = "approx"
-    learning: str = "backprop"
-    implicit_dtype: str = "float32"
-    divergence: str = "kl"
-    tolerance: float | None = None
-    solver: str = "mu"
+    iterations: int = _option(20, "NMF iterations N (eq. 6)")
+    epsilon: float | None = _option(None, "eq. 6 step size in (0, 1]; default: the plain update (eq. 3)")
+    backward: str = _option(
+        "approx",
+        "NMF backward: the one-step eqs. 18-19, autodiff through the iterations, or the exact gradient at the fixed "
+        "point (implicit)",
+        BACKWARD_MODES,
+    )
+    learning: str = _option(
+        "backprop",
+        "NMF weights by backprop or by the local NMF rule (section 4.2 ablation): one mode for every block, or one "
+        "per block, block 1 first (e.g. local,local,local,backprop)",
+        LEARNING_MODES,
+        per_block=True,
+    )
+    implicit_dtype: str = _option(
+        "float32", "dtype of the implicit backward's per-pattern linear solves", IMPLICIT_DTYPES
+    )
+    divergence: str = _option(
+        "kl",
+        "the beta-divergence each patch's h minimises: kl (the paper's, eq. 3), frobenius or itakura_saito",
+        tuple(DIVERGENCES),
+    )
+    tolerance: float | None = _option(
+        None,
+        "each patch stops at its first update that changes h by less than this (L1); --iterations is then the "
+        "maximum (default: exactly --iterations)",
+    )
+    solver: str = _option(
+        "mu",
+        "with --tolerance: the plain multiplicative updates (mu), or SQUAREM or Anderson acceleration to the same "
+        "fixed point in fewer updates (docs/nmf_options.md)",
+        SOLVERS,
+    )
+    h0: str = _option(
+        "uniform", "h(0): 1/I (the paper's), or learned per layer (trainable; needs --backward autodiff)", H0_MODES
+    )
 
     def __post_init__(self):
-        validate_nmf_arguments(
-            self.iterations,
-            self.epsilon,
-            self.backward,
-            self.learning,
-            self.implicit_dtype,
-            self.divergence,
-            self.tolerance,
-            self.solver,
-        )
+        for name in NMF_OPTION_NAMES:
+            check_option(name, getattr(self, name))
+        self._check_together()
         # NumPy scalars in, Python numbers out: the options serialise to JSON as they are.
         object.__setattr__(self, "iterations", int(self.iterations))
         for name in ("epsilon", "tolerance"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, float(getattr(self, name)))
+
+    def _check_together(self):
+        """The rules between options."""
+        if self.tolerance is not None and self.backward == "autodiff":
+            raise ValueError(
+                "`tolerance` stops each pattern inside a while loop, which autodiff cannot differentiate on every "
+                "backend (reverse mode through a data-dependent loop). Use backward='approx' or 'implicit' (both "
+                "apply at the returned h), or tolerance=None."
+            )
+        if self.solver in ACCELERATED_SOLVERS:
+            steps, fewest = ACCELERATED_SOLVERS[self.solver]
+            if self.tolerance is None or self.iterations < fewest:
+                raise ValueError(
+                    f"`solver='{self.solver}'` runs {steps} until each pattern's change is below `tolerance`: give a "
+                    f"tolerance and iterations >= {fewest} (the most updates a pattern may use). Received: "
+                    f"tolerance={self.tolerance!r}, iterations={self.iterations!r}"
+                )
+        if self.learning == "local" and self.backward != "approx":
+            raise ValueError(
+                "`learning='local'` replaces the weight gradient of the one-step backward, so it needs "
+                f"`backward='approx'`. Received: backward={self.backward!r}, learning={self.learning!r}"
+            )
+        if self.h0 == "trainable" and self.backward != "autodiff":
+            raise ValueError(
+                "`h0='trainable'` learns h(0) through the N iterations, which only backward='autodiff' "
+                "differentiates: the one-step and implicit backwards hold the final h fixed (eqs. 18-19), so h(0) "
+                f"would get no gradient. Use backward='autodiff', or h0='uniform'. Received: "
+                f"backward={self.backward!r}"
+            )
 
     @property
     def through_iterations(self):
@@ -190,6 +179,11 @@ class NMFOptions:
             )
         return cls(**config)
 
+    @classmethod
+    def pop_from(cls, arguments):
+        """The options among a layer's keyword ``arguments`` (removed from it), checked; the rest stay."""
+        return cls(**{name: arguments.pop(name) for name in NMF_OPTION_NAMES if name in arguments})
+
     def replace(self, **changes):
         """A copy with ``changes`` (checked again)."""
         return dataclasses.replace(self, **changes)
@@ -197,3 +191,52 @@ class NMFOptions:
 
 #: The option names, in the constructors' order.
 NMF_OPTION_NAMES = tuple(field.name for field in dataclasses.fields(NMFOptions))
+
+#: The names under which records written before the command line took the options' own names hold them (run
+#: configurations, results and network configurations of keras_nmf up to commit e528757): the one translation, applied
+#: where such a file is read (:func:`with_current_option_names`).
+EARLIER_OPTION_NAMES = {
+    "nmf_learning": "learning",
+    "nmf_divergence": "divergence",
+    "nmf_tolerance": "tolerance",
+    "nmf_solver": "solver",
+}
+
+
+def with_current_option_names(settings):
+    """``settings`` (a dict read from a file) with the options' earlier names (:data:`EARLIER_OPTION_NAMES`) as
+    their names now."""
+    return {EARLIER_OPTION_NAMES.get(key, key): value for key, value in settings.items()}
+
+
+def check_option(name, value):
+    """Checks one option's value on its own (its choices, type and range; the rules between options are
+    :class:`NMFOptions`'s).
+
+    Raises:
+        ValueError: naming the option and what it takes.
+    """
+    field = {field.name: field for field in dataclasses.fields(NMFOptions)}[name]
+    choices = field.metadata["choices"]
+    if choices and value not in choices:
+        raise ValueError(f"`{name}` must be one of {tuple(choices)}. Received: {name}={value!r}")
+    if name == "iterations":
+        positive_int(value, "iterations", " (N, the number of eq. 6 updates)", maximum=MAX_ITERATIONS)
+    if name == "epsilon" and value is not None:
+        if not isinstance(value, numbers.Real) or isinstance(value, bool):
+            raise ValueError(
+                "`epsilon` (eq. 6's step size) must be None (plain multiplicative update) or a float in (0, 1]. "
+                f"Received: epsilon={value!r} of type {type(value).__name__}"
+            )
+        if not 0.0 < float(value) <= 1.0:
+            raise ValueError(
+                "`epsilon` (eq. 6's step size) must be None (plain multiplicative update) or a float in (0, 1]; "
+                f"larger steps can make h negative. Received: epsilon={value!r}"
+            )
+    if name == "tolerance" and value is not None:
+        valid = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+        if not valid or value <= 0:
+            raise ValueError(
+                "`tolerance` must be None (exactly `iterations` updates) or a finite float > 0: each pattern stops "
+                f"at its first update that changes h by less (L1). Received: tolerance={value!r}"
+            )

@@ -1,7 +1,7 @@
 """Times one training step of a paper network under each variant, side by side; the last line printed is JSON.
 
     KERAS_BACKEND=jax python scripts/bench_variants.py --arch cnmf_1x1 --variant convolutive:nmf_layer=convolutive \
-        --variant implicit_squarem:backward=implicit,nmf_tolerance=1e-4,nmf_solver=squarem,iterations=300
+        --variant implicit_squarem:backward=implicit,tolerance=1e-4,solver=squarem,iterations=300
 
 The first row is the network as given (no overrides); each --variant LABEL:FIELD=VALUE[,FIELD=VALUE] is the
 comparison's (keras-nmf-compare --variant). keras_nmf/benchmarks/variants.py says what is timed.

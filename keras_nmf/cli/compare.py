@@ -3,7 +3,7 @@
 Examples:
     keras-nmf-compare --archs cnn cnmf cnn_1x1 cnmf_1x1 --seeds 0 1 2 --out runs/fig5 \\
         --data-dir ../shared/data/cifar10-jpeg --limit-train 10000 --epochs 4
-    keras-nmf-compare --archs cnmf --seeds 0 --variant local:nmf_learning=local --out runs/fig5 ...
+    keras-nmf-compare --archs cnmf --seeds 0 --variant local:learning=local --out runs/fig5 ...
     keras-nmf-compare --archs cnmf_1x1 --seeds 0 --variant autodiff:backward=autodiff \\
         --variant approx:backward=approx --out runs/fig5 ... --epochs 2
     keras-nmf-compare --out runs/fig5 --summary-only       # rebuild the report
@@ -60,7 +60,7 @@ def parse_args(argv=None):
         type=_variant,
         metavar="LABEL:FIELD=VALUE,...",
         help="run this variant instead of the base configuration (repeatable), "
-        "e.g. local:nmf_learning=local or autodiff:backward=autodiff",
+        "e.g. local:learning=local or autodiff:backward=autodiff",
     )
     grid.add_argument("--summary-only", action="store_true", help="rebuild the report without training")
     grid.add_argument(

@@ -4,7 +4,7 @@ With a ``tolerance`` each pattern stops early (``CNMF2D(tolerance=...)``); the
 NMF diagnostics log the mean updates per layer each epoch
 (``<layer>_iterations`` in epochs.csv, on one fixed test batch). This reads
 them, with each epoch's wall time, from every finished run directory, so a
-grid over ``--nmf-tolerance`` (or ``--iterations``, or divergences) answers:
+grid over ``--tolerance`` (or ``--iterations``, or divergences) answers:
 what accuracy at what cost?
 """
 
@@ -47,8 +47,8 @@ def cost_rows(out) -> list:
                 "variant": config.get("variant", "base"),
                 "seed": config["seed"],
                 "iterations": config["iterations"],
-                "tolerance": config.get("nmf_tolerance"),
-                "divergence": config.get("nmf_divergence", "kl"),
+                "tolerance": config.get("tolerance"),
+                "divergence": config.get("divergence", "kl"),
                 "mean_updates": round(statistics.mean(updates), 2),
                 "epoch_seconds": round(float(last["seconds"]), 1),
                 "test_accuracy": results["test_accuracy"],

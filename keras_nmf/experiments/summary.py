@@ -15,6 +15,7 @@ from keras_nmf import schedules
 from keras_nmf.experiments.csv_rows import write_csv
 from keras_nmf.experiments.nmf_cost import cost_rows, write_cost_table
 from keras_nmf.architectures import ARCHITECTURES, NETWORKS
+from keras_nmf.nmf_arguments import NMFOptions, with_current_option_names
 from keras_nmf.files import atomic_write_text
 from keras_nmf.training.run_files import read_run_results
 from keras_nmf.errors import MissingFileError
@@ -41,7 +42,7 @@ CSV_COLUMNS = (
     "train_seconds",
     "precision",
     "backward",
-    "nmf_learning",
+    "learning",
     "schedule",
 )
 _CSV_NUMBERS = {
@@ -63,12 +64,14 @@ def paper_accuracy(arch, config):
     The base networks (one-step backward, backprop NMF weights) have the
     published numbers; CNMF with local NMF learning (any block) has section
     4.2's 32 %, shown beside every local-learning variant. The paper gives no
-    number for the autodiff or implicit backward ("comparable accuracy", Figure 1), nor for another
-    divergence or a tolerance (the package's own NMF options).
+    number for the autodiff or implicit backward ("comparable accuracy", Figure 1), nor for any other NMF option
+    away from the paper's (:class:`keras_nmf.NMFOptions`'s defaults: the package's own options).
     """
-    if config.get("nmf_divergence", "kl") != "kl" or config.get("nmf_tolerance") is not None:
+    config = with_current_option_names(config)
+    paper = NMFOptions().to_config()
+    if any(config.get(name, value) != value for name, value in paper.items() if name not in ("learning", "backward")):
         return None
-    if "local" in str(config.get("nmf_learning", "backprop")).split(","):
+    if "local" in str(config.get("learning", "backprop")).split(","):
         return getattr(NETWORKS.get(arch), "published_local_learning_accuracy", None)
     if config.get("backward", "approx") == "approx":
         return getattr(NETWORKS.get(arch), "published_accuracy", None)
@@ -104,7 +107,7 @@ def collect_rows(out) -> list:
                 "train_seconds": round(results["train_seconds"], 1),
                 "precision": results["precision"],
                 "backward": config["backward"],
-                "nmf_learning": config["nmf_learning"],
+                "learning": config["learning"],
                 "schedule": schedule_text(config),
                 "test_images": results["data"]["test_size"],
                 "paper_accuracy": paper_accuracy(results["arch"], config),
@@ -130,7 +133,7 @@ def rows_from_csv(path, test_images=None) -> list:
     The published numbers are looked up anew (:func:`paper_accuracy`).
     """
     with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
+        rows = [with_current_option_names(row) for row in csv.DictReader(handle)]
     for row in rows:
         if not row.get("test_images"):
             row["test_images"] = test_images
@@ -191,7 +194,7 @@ def summarize(rows) -> list:
                 ),
                 "budgets": budgets,
                 "minutes": statistics.mean(row["train_seconds"] for row in members) / 60,
-                "setting": f"backward {members[0]['backward']}, NMF learning {members[0]['nmf_learning']}, "
+                "setting": f"backward {members[0]['backward']}, NMF learning {members[0]['learning']}, "
                 f"{members[0]['schedule']}",
             }
         )

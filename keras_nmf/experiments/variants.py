@@ -26,7 +26,7 @@ _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.]*$")
 class Variant:
     """A label and the ``TrainConfig`` fields it changes.
 
-    ``Variant("local", {"nmf_learning": "local"})`` is the paper's section 4.2
+    ``Variant("local", {"learning": "local"})`` is the paper's section 4.2
     ablation; ``Variant("autodiff", {"backward": "autodiff"})`` is Figure 1's
     backward through all iterations. The label names the run directories
     (``<arch>-<label>-seed<k>``; the base variant has no label part) and the
@@ -58,9 +58,9 @@ def _assignments(text):
 
 
 def parse_variant(text: str) -> Variant:
-    """Parses ``label:field=value[,field=value...]``, e.g. ``local:nmf_learning=local``.
+    """Parses ``label:field=value[,field=value...]``, e.g. ``local:learning=local``.
 
-    A value may itself be a comma list (``hidden_local:nmf_learning=local,local,local,backprop``).
+    A value may itself be a comma list (``hidden_local:learning=local,local,local,backprop``).
 
     Fields are ``TrainConfig`` field names (``backward``, ``iterations``, ...;
     dashes allowed), values are converted as the matching train.py flag
@@ -70,7 +70,7 @@ def parse_variant(text: str) -> Variant:
     Raises:
         ValueError: naming the problem and the expected form.
     """
-    form = "Expected LABEL:FIELD=VALUE[,FIELD=VALUE], e.g. local:nmf_learning=local"
+    form = "Expected LABEL:FIELD=VALUE[,FIELD=VALUE], e.g. local:learning=local"
     label, _, assignments = text.partition(":")
     if not _LABEL.match(label) or label == BASE_VARIANT.label:
         raise ConfigError(

@@ -7,7 +7,7 @@ import warnings
 import keras
 
 from keras_nmf import backend, ops
-from keras_nmf.nmf_arguments import NMF_OPTION_NAMES, NMFOptions, validate_h0
+from keras_nmf.nmf_arguments import NMF_OPTION_NAMES, NMFOptions
 from keras_nmf.ops import diagnostics
 
 
@@ -50,38 +50,35 @@ class NMFFactorization:
 
 
 class BaseNMF(keras.layers.Layer):
-    """Holds the arguments and math shared by ``NMFDense`` and ``CNMF2D``.
+    """Holds the arguments and math shared by the NMF layers: ``NMFDense``, ``CNMF2D`` and ``ConvolutiveNMF2D``.
 
-    The NMF options are one :class:`keras_nmf.NMFOptions`, ``layer.options``, checked once in ``__init__`` and
-    passed whole to the ops; ``layer.iterations``, ``layer.backward`` ... read it.
+    The NMF options are one :class:`keras_nmf.NMFOptions`, ``layer.options``, given as keyword arguments of its
+    fields' names, checked once in ``__init__`` and passed whole to the ops; ``layer.iterations``,
+    ``layer.backward`` ... read it. A subclass names the options it cannot honour, and why, in
+    :attr:`UNSUPPORTED_OPTIONS`: they are refused away from their defaults.
 
     Subclasses create ``self.kernel`` (the free kernel U, eq. 20) in ``build``,
     give their patterns (``_patterns_and_weights``, ``_observed_patterns``) and
     return :meth:`_outputs` from ``call``.
     """
 
-    def __init__(
-        self,
-        iterations=20,
-        epsilon=None,
-        backward="approx",
-        learning="backprop",
-        kernel_initializer=None,
-        check_inputs=True,
-        implicit_dtype="float32",
-        divergence="kl",
-        tolerance=None,
-        return_reconstruction=False,
-        h0="uniform",
-        solver="mu",
-        **kwargs,
-    ):
+    #: ``{option: reason}``: the options this layer takes at their defaults only.
+    UNSUPPORTED_OPTIONS = {}
+
+    def __init__(self, kernel_initializer=None, check_inputs=True, return_reconstruction=False, **kwargs):
+        # The NMF options (:class:`keras_nmf.NMFOptions`: their names, defaults and checks live there), taken from
+        # the keyword arguments; the rest go to keras.layers.Layer. Unsupported: the options a subclass cannot honour.
+        options = NMFOptions.pop_from(kwargs)
+        for name, reason in self.UNSUPPORTED_OPTIONS.items():
+            default, value = NMFOptions().to_config()[name], getattr(options, name)
+            if value != default:
+                raise ValueError(
+                    f"{type(self).__name__} takes `{name}` at its default {default!r} only: {reason}. "
+                    f"Received: {name}={value!r}"
+                )
         super().__init__(**kwargs)
-        # The one place the NMF options are checked and stored; the properties below read them.
-        self.options = NMFOptions(
-            iterations, epsilon, backward, learning, implicit_dtype, divergence, tolerance, solver
-        )
-        if implicit_dtype == "float64" and not backend.float64_available():
+        self.options = options
+        if options.implicit_dtype == "float64" and not backend.float64_available():
             raise ValueError(
                 "`implicit_dtype='float64'` needs float64 arithmetic, which Keras gives on TensorFlow, and on JAX with "
                 "JAX_ENABLE_X64=1 (set it before starting Python); on PyTorch Keras computes float64 in float32. "
@@ -90,9 +87,7 @@ class BaseNMF(keras.layers.Layer):
         for name, value in (("check_inputs", check_inputs), ("return_reconstruction", return_reconstruction)):
             if not isinstance(value, (bool, numbers.Integral)):
                 raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
-        validate_h0(h0, backward)
         self.return_reconstruction = bool(return_reconstruction)
-        self.h0 = h0
         self.h0_kernel = None
         self._fallback_count = None
         self.kernel_initializer = keras.initializers.get(
@@ -273,7 +268,6 @@ class BaseNMF(keras.layers.Layer):
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
             check_inputs=self.check_inputs,
             return_reconstruction=self.return_reconstruction,
-            h0=self.h0,
         )
         return config
 

@@ -63,40 +63,17 @@ class CNMF2D(BaseNMF):
             bounds each iteration temporary to ``4 * chunk_elements`` bytes.
             None processes the whole batch at once: faster for large batches
             on accelerators, more memory. Defaults to 2**20.
-        iterations: int >= 1, number N of eq. 6 updates. Defaults to 20.
-        epsilon: None (plain update h <- h * u, eq. 3) or float in (0, 1],
-            eq. 6's step size.
-        backward: ``"approx"`` (eqs. 18-19), ``"autodiff"`` or ``"implicit"``
-            (the exact gradient at the fixed point, chunked like ``"approx"``;
-            ``implicit_dtype="float64"`` solves its I x I systems in float64;
-            ``layer.implicit_fallbacks`` counts the patterns that kept the
-            one-step gradient because their system was singular).
-        learning: ``"backprop"``, or ``"local"``: the kernel learns by the
-            unsupervised Lee-Seung KL direction -sum h x / R instead of the task
-            gradient (the ablation of paper section 4.2); eq. 19 still sends
-            the task gradient to earlier layers.
         kernel_initializer: initializer of U. Defaults to Uniform(0, 1).
         check_inputs: bool, check at call time that inputs are finite and
             >= 0. Defaults to True.
-        implicit_dtype: dtype of the implicit backward's solves.
-        divergence: ``"kl"`` (the paper's, eq. 3), ``"frobenius"`` or
-            ``"itakura_saito"``: the beta-divergence each patch's h minimises
-            (:mod:`keras_nmf.ops.divergences`).
-        tolerance: None (exactly ``iterations`` updates), or each patch stops
-            at its first update that changes h by less than this (L1);
-            ``iterations`` is then the maximum. ``factorize`` reports the updates used.
         return_reconstruction: also return the reconstruction of the input in
             its own shape: each patch's W h times the patch's L1 sum, the
             overlapping patches averaged, with gradients through both outputs.
-        h0: ``"uniform"`` (h(0) = 1/I, the paper's) or ``"trainable"``: a learned
-            h(0) = |v| / sum |v| (one vector of length filters, the same at every position; per group
-            for grouped layers), starting uniform. It learns through the iterations, so it needs
-            ``backward="autodiff"``.
-        solver: with a ``tolerance``, ``"mu"`` (the plain updates), ``"squarem"``
-            (extrapolation cycles of 3 updates, :mod:`keras_nmf.ops.squarem`) or ``"anderson"``
-            (Anderson acceleration, :mod:`keras_nmf.ops.anderson`): the same fixed point in fewer
-            updates, each patch safeguarded back to the plain updates.
-        **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``...).
+        **kwargs: the NMF options, by name: the fields of :class:`keras_nmf.NMFOptions`, their defaults and
+            checks (``iterations=20``, ``epsilon``, ``backward="approx"`` (eqs. 18-19), ``learning``,
+            ``implicit_dtype``, ``divergence``, ``tolerance``, ``solver``, ``h0``; read back as
+            ``layer.options`` and ``layer.iterations`` ...), and the base ``keras.layers.Layer`` arguments
+            (``name``, ``dtype``...).
 
     Call arguments:
         inputs: non-negative tensor ``(batch, height, width, channels)``.
@@ -146,33 +123,15 @@ class CNMF2D(BaseNMF):
         dilation_rate: int | tuple = 1,
         groups: int = 1,
         chunk_elements: int | None = 2**20,
-        iterations: int = 20,
-        epsilon: float | None = None,
-        backward: str = "approx",
-        learning: str = "backprop",
         kernel_initializer=None,
         check_inputs: bool = True,
-        implicit_dtype: str = "float32",
-        divergence: str = "kl",
-        tolerance: float | None = None,
         return_reconstruction: bool = False,
-        h0: str = "uniform",
-        solver: str = "mu",
         **kwargs,
     ):
         super().__init__(
-            iterations=iterations,
-            epsilon=epsilon,
-            backward=backward,
-            learning=learning,
             kernel_initializer=kernel_initializer,
             check_inputs=check_inputs,
-            implicit_dtype=implicit_dtype,
-            divergence=divergence,
-            tolerance=tolerance,
             return_reconstruction=return_reconstruction,
-            h0=h0,
-            solver=solver,
             **kwargs,
         )
         filters = positive_int(filters, "filters")

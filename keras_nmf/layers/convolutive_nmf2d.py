@@ -11,20 +11,6 @@ from keras_nmf.ops import convolutive
 from keras_nmf.ops import diagnostics
 from keras_nmf.ops.nmf import initial_activations
 
-#: The shared NMF options this layer refuses away from their defaults, and why.
-_REFUSED = {
-    "divergence": (
-        "kl",
-        "its update is the KL one of eq. 3 with convolutions (the beta-divergence updates of CNMF2D are per patch)",
-    ),
-    "learning": ("backprop", "the local rule of section 4.2 is written for patches"),
-    "solver": (
-        "mu",
-        "the accelerated solvers run on the patch layers' (P, I) activations; the images run the plain updates",
-    ),
-    "implicit_dtype": ("float32", "it applies to backward='implicit' only, which this layer does not offer"),
-}
-
 
 @dataclasses.dataclass
 class ConvolutiveFactorization:
@@ -84,14 +70,11 @@ class ConvolutiveNMF2D(BaseNMF):
             block g only (a block-diagonal dictionary of one NMF problem per image).
         normalize: ``"image"`` (h sums to 1 over the whole map) or ``"channels"`` (over the filters at each
             position). Defaults to ``"image"``.
-        iterations, epsilon, backward, kernel_initializer, check_inputs, return_reconstruction, h0:
-            as for :class:`CNMF2D` (``backward``: ``"approx"`` or ``"autodiff"``).
-        tolerance: None (exactly ``iterations`` updates), or each image stops at its first update that changes
-            its h by less than this (L1, per unit of h's mass: averaged over the positions with ``"channels"``);
-            ``iterations`` is then the maximum, ``factorize`` reports the updates used. Not with autodiff.
-        divergence, learning, implicit_dtype, solver: accepted at their defaults only (the shared
-            options of :class:`keras_nmf.NMFOptions`); another value is refused with the reason.
-        **kwargs: base ``keras.layers.Layer`` arguments.
+        kernel_initializer, check_inputs, return_reconstruction: as for :class:`CNMF2D`.
+        **kwargs: the NMF options, by name, as for :class:`CNMF2D` (:class:`keras_nmf.NMFOptions`), with
+            ``backward`` ``"approx"`` or ``"autodiff"``; ``divergence``, ``learning``, ``implicit_dtype`` and
+            ``solver`` are taken at their defaults only (:attr:`UNSUPPORTED_OPTIONS`: another value is refused with
+            the reason); and the base ``keras.layers.Layer`` arguments (``name``, ``dtype``...).
 
     Call arguments:
         inputs: non-negative tensor ``(batch, height, width, channels)``.
@@ -109,6 +92,15 @@ class ConvolutiveNMF2D(BaseNMF):
     (None, 24, 24, 32)
     """
 
+    UNSUPPORTED_OPTIONS = {
+        "divergence": "its update is the KL one of eq. 3 with convolutions (the beta-divergence updates of CNMF2D "
+        "are per patch)",
+        "learning": "the local rule of section 4.2 is written for patches",
+        "solver": "the accelerated solvers run on the patch layers' (P, I) activations; the images run the plain "
+        "updates",
+        "implicit_dtype": "it applies to backward='implicit' only, which this layer does not offer",
+    }
+
     def __init__(
         self,
         filters,
@@ -117,46 +109,21 @@ class ConvolutiveNMF2D(BaseNMF):
         padding="valid",
         groups=1,
         normalize="image",
-        iterations=20,
-        epsilon=None,
-        backward="approx",
-        learning="backprop",
         kernel_initializer=None,
         check_inputs=True,
-        implicit_dtype="float32",
-        divergence="kl",
-        tolerance=None,
         return_reconstruction=False,
-        h0="uniform",
-        solver="mu",
         **kwargs,
     ):
-        if backward == "implicit":
+        if kwargs.get("backward") == "implicit":
             raise ValueError(
                 "ConvolutiveNMF2D does not offer backward='implicit': its fixed point couples every position of an "
                 "image, so the implicit gradient needs a linear system of (H' W' filters)^2 entries per image. Use "
                 "backward='approx' (one update at the final h) or 'autodiff'. Received: backward='implicit'"
             )
-        given = dict(divergence=divergence, learning=learning, solver=solver, implicit_dtype=implicit_dtype)
-        for name, (default, reason) in _REFUSED.items():
-            if given[name] != default:
-                raise ValueError(
-                    f"ConvolutiveNMF2D takes `{name}` at its default {default!r} only: {reason}. "
-                    f"Received: {name}={given[name]!r}"
-                )
         super().__init__(
-            iterations=iterations,
-            epsilon=epsilon,
-            backward=backward,
-            learning=learning,
             kernel_initializer=kernel_initializer,
             check_inputs=check_inputs,
-            implicit_dtype=implicit_dtype,
-            divergence=divergence,
-            tolerance=tolerance,
             return_reconstruction=return_reconstruction,
-            h0=h0,
-            solver=solver,
             **kwargs,
         )
         self.filters = positive_int(filters, "filters")

@@ -25,36 +25,16 @@ class NMFDense(BaseNMF):
 
     Args:
         units: int, number of hidden units I.
-        iterations: int >= 1, number N of eq. 6 updates. Defaults to 20.
-        epsilon: None (plain update h <- h * u, eq. 3) or float in (0, 1],
-            the step size of eq. 6.
-        backward: ``"approx"`` (eqs. 18-19), ``"autodiff"`` or ``"implicit"``
-            (the exact gradient at the fixed point; see ``CNMF2D``).
-        learning: ``"backprop"``, or ``"local"``: the kernel receives the
-            unsupervised Lee-Seung KL direction -sum h x / R (paper section 4.2)
-            instead of the task gradient, while eq. 19 still sends the task
-            gradient to earlier layers.
         kernel_initializer: initializer of U. Defaults to Uniform(0, 1).
         check_inputs: bool, check that inputs are finite and >= 0 (raises a
             clear error otherwise). Defaults to True.
-        implicit_dtype: dtype of the implicit backward's solves.
-        divergence: ``"kl"`` (the paper's, eq. 3), ``"frobenius"`` or
-            ``"itakura_saito"``: the beta-divergence h minimises
-            (:mod:`keras_nmf.ops.divergences`).
-        tolerance: None (exactly ``iterations`` updates), or each input stops
-            at its first update that changes h by less than this (L1);
-            ``iterations`` is then the maximum. ``factorize`` reports the updates used.
         return_reconstruction: also return W h * sum(x), the reconstruction of
             the input in its own scale, with gradients through both outputs.
-        h0: ``"uniform"`` (h(0) = 1/I, the paper's) or ``"trainable"``: a learned
-            h(0) = |v| / sum |v| (one vector of length units, the same at every input),
-            starting uniform. It learns through the iterations, so it needs
-            ``backward="autodiff"``.
-        solver: with a ``tolerance``, ``"mu"`` (the plain updates), ``"squarem"``
-            (extrapolation cycles of 3 updates, :mod:`keras_nmf.ops.squarem`) or ``"anderson"``
-            (Anderson acceleration, :mod:`keras_nmf.ops.anderson`): the same fixed point in fewer
-            updates, each input safeguarded back to the plain updates.
-        **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``...).
+        **kwargs: the NMF options, by name: the fields of :class:`keras_nmf.NMFOptions`, their defaults and
+            checks (``iterations=20``, ``epsilon``, ``backward="approx"`` (eqs. 18-19), ``learning``,
+            ``implicit_dtype``, ``divergence``, ``tolerance``, ``solver``, ``h0``; read back as
+            ``layer.options`` and ``layer.iterations`` ...), and the base ``keras.layers.Layer`` arguments
+            (``name``, ``dtype``...).
 
     Call arguments:
         inputs: ``(batch, S)``, non-negative.
@@ -95,33 +75,15 @@ class NMFDense(BaseNMF):
     def __init__(
         self,
         units: int,
-        iterations: int = 20,
-        epsilon: float | None = None,
-        backward: str = "approx",
-        learning: str = "backprop",
         kernel_initializer=None,
         check_inputs: bool = True,
-        implicit_dtype: str = "float32",
-        divergence: str = "kl",
-        tolerance: float | None = None,
         return_reconstruction: bool = False,
-        h0: str = "uniform",
-        solver: str = "mu",
         **kwargs,
     ):
         super().__init__(
-            iterations=iterations,
-            epsilon=epsilon,
-            backward=backward,
-            learning=learning,
             kernel_initializer=kernel_initializer,
             check_inputs=check_inputs,
-            implicit_dtype=implicit_dtype,
-            divergence=divergence,
-            tolerance=tolerance,
             return_reconstruction=return_reconstruction,
-            h0=h0,
-            solver=solver,
             **kwargs,
         )
         self.units = positive_int(units, "units")

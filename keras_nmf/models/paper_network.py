@@ -4,9 +4,9 @@ import inspect
 
 import keras
 
-from keras_nmf.architectures import RUN_NAMES_OF_NMF_OPTIONS, block_nmf_options, per_block
+from keras_nmf.architectures import block_nmf_options, per_block
 from keras_nmf.models.factory import build_model
-from keras_nmf.nmf_arguments import NMF_OPTION_NAMES
+from keras_nmf.nmf_arguments import NMF_OPTION_NAMES, with_current_option_names
 
 #: The network arguments of :func:`keras_nmf.models.build_model` (all but the preprocessing in front of it).
 _NETWORK_ARGUMENTS = tuple(
@@ -66,14 +66,12 @@ class PaperNetwork(keras.Model):
         return cls(**_with_nmf_options(config))
 
 
-#: The NMF options' keys in the configurations written before ``nmf_options`` (keras_nmf 0.1.0, up to commit 6e23a6d).
-_FLAT_NMF_KEYS = tuple(RUN_NAMES_OF_NMF_OPTIONS.get(name, name) for name in NMF_OPTION_NAMES)
-
-
 def _with_nmf_options(config):
     """``config`` with flat NMF option keys (``iterations``, ``nmf_divergence`` ..., as saved before the network
-    took ``nmf_options``) gathered into ``nmf_options``, so that earlier presets and models load."""
-    flat = {key: config[key] for key in _FLAT_NMF_KEYS if key in config}
+    took ``nmf_options``; earlier names translated, :func:`keras_nmf.nmf_arguments.with_current_option_names`)
+    gathered into ``nmf_options``, so that earlier presets and models load."""
+    config = with_current_option_names(config)
+    flat = {key: config[key] for key in NMF_OPTION_NAMES if key in config}
     if not flat:
         return config
     rest = {key: value for key, value in config.items() if key not in flat}

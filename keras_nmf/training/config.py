@@ -22,6 +22,7 @@ import pathlib
 from keras_nmf.errors import ConfigError
 from keras_nmf.errors import RunFileError
 from keras_nmf.files import atomic_write_json, read_json
+from keras_nmf.nmf_arguments import with_current_option_names
 from keras_nmf.training.settings import (
     SECTION_OF,
     SECTIONS,
@@ -133,7 +134,7 @@ class TrainConfig:
             RunFileError: the file is unreadable, corrupt, has unknown fields or values out of range.
         """
         fix = "Restore it from a copy, or start a new run with another --logdir."
-        saved = read_json(path, "the run's configuration", fix)
+        saved = with_current_option_names(read_json(path, "the run's configuration", fix))
         unknown = sorted(set(saved) - set(SECTION_OF))
         if unknown:
             raise RunFileError(

@@ -29,6 +29,7 @@ from keras_nmf.training.config import TrainConfig, resume_changes, with_absolute
 from keras_nmf.training.backup import PREVIOUS_STATE_FILE, STATE_FILE
 from keras_nmf.training.settings import DataSettings, flag
 from keras_nmf.errors import RunWriteError
+from keras_nmf.nmf_arguments import with_current_option_names
 from keras_nmf.files import RunLock, atomic_write_json, read_json, remove_temporaries
 from keras_nmf.training.run_files import atomic_save_model, check_new_run_location
 from keras_nmf.errors import MissingFileError, ExistingRunError
@@ -177,7 +178,7 @@ def _recorded_config(path):
     except (RunFileError, AttributeError):
         return None
     try:
-        return None if recorded is None else TrainConfig.of(**recorded)
+        return None if recorded is None else TrainConfig.of(**with_current_option_names(recorded))
     except (ConfigError, TypeError):
         return None
 

@@ -14,6 +14,7 @@ import zipfile
 
 from keras_nmf.errors import OutputLocationError, RunFileError
 from keras_nmf.files import atomic_save, read_json
+from keras_nmf.nmf_arguments import with_current_option_names
 
 
 def check_new_run_location(path):
@@ -60,6 +61,8 @@ def read_run_results(path):
         f"trained it: the run is trained or evaluated again."
     )
     results = read_json(path, "a finished run's results", fix)
+    if isinstance(results.get("config"), dict):
+        results["config"] = with_current_option_names(results["config"])
 
     def refuse(problem):
         raise RunFileError(f"{path} (a finished run's results) {problem}. {fix}")

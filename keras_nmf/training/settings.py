@@ -28,6 +28,8 @@ import dataclasses
 import math
 import numbers
 import os
+import typing
+from functools import partial
 from typing import ClassVar
 
 from keras_nmf.architectures import (
@@ -40,7 +42,7 @@ from keras_nmf.architectures import (
     check_groups,
 )
 from keras_nmf.errors import ConfigError
-from keras_nmf.nmf_arguments import BACKWARD_MODES, DIVERGENCES, IMPLICIT_DTYPES, MAX_ITERATIONS, SOLVERS
+from keras_nmf.nmf_arguments import NMF_OPTION_NAMES, NMFOptions, check_option
 from keras_nmf.run_choices import DEFAULT_STARTUP_TIMEOUT_S, FIXED_BUDGET, SCHEDULES, STRATEGIES, TFDS_DATASETS
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
@@ -131,81 +133,68 @@ class _Section:
         return dataclasses.asdict(self)
 
 
-@dataclasses.dataclass(frozen=True)
-class ModelSettings(_Section):
+def _option_type(option):
+    """The value type of an NMF option's flag: its annotation's (``float | None`` -> ``float``)."""
+    types = [t for t in typing.get_args(option.type) if t is not type(None)] or [option.type]
+    return types[0]
+
+
+def _nmf_option_field(option):
+    """The setting (and flag) of an NMF option: its name, default, help and choices are
+    :class:`keras_nmf.NMFOptions`'s, and each value is checked by it (:func:`keras_nmf.nmf_arguments.check_option`).
+    An option taken per block (``learning``) takes one value or one per NMF block."""
+    meta = option.metadata
+    per_block = meta["per_block"]
+    return _field(
+        option.default,
+        meta["help"],
+        type=_option_type(option),
+        choices=None if per_block else meta["choices"],
+        check=block_learning_modes if per_block else None if meta["choices"] else partial(check_option, option.name),
+        applies_to="nmf",
+    )
+
+
+_NETWORK_FIELDS = [
+    ("arch", str, _field("cnmf_1x1", "network", choices=NETWORKS)),
+    ("width", int, _field(1, "channel multiplier of the hidden blocks (32, 64, 96 x width)", minimum=1)),
+    ("nmf_groups", int, _field(1, "groups of the CNMF2D layers of blocks 2-3", minimum=1, applies_to="nmf")),
+    ("conv_groups", int, _field(1, "groups of the CNN kxk convs (blocks 2-3) and the 1x1 mixing convs", minimum=1)),
+]
+# One setting per NMF option, of the option's name: a new option of NMFOptions is a flag of its own.
+_NMF_OPTION_FIELDS = [
+    (option.name, _option_type(option), _nmf_option_field(option)) for option in dataclasses.fields(NMFOptions)
+]
+_LAYER_FIELDS = [
+    (
+        "nmf_layer",
+        str,
+        _field(
+            "patches",
+            "the NMF archs' kxk layer: CNMF2D (one NMF problem per patch, the paper's) or "
+            "ConvolutiveNMF2D (one per image: overlapping patches compete for the pixels)",
+            choices=NMF_LAYERS,
+            applies_to="nmf",
+        ),
+    ),
+    (
+        "cnn_kxk_bias",
+        bool,
+        _field(
+            False,
+            "the CNN archs' kxk convolutions have a bias (PyTorch's initialisation; docs/experiments/cnn_baseline.md)",
+            applies_to="cnn",
+        ),
+    ),
+]
+
+
+class _NetworkSettings(_Section):
     """The network (:class:`keras_nmf.models.PaperNetwork`'s arguments) and its NMF options."""
 
     ROLE = "recipe"
     NAME = "model"
     TITLE = "the network and its NMF options"
-
-    arch: str = _field("cnmf_1x1", "network", choices=NETWORKS)
-    width: int = _field(1, "channel multiplier of the hidden blocks (32, 64, 96 x width)", minimum=1)
-    nmf_groups: int = _field(1, "groups of the CNMF2D layers of blocks 2-3", minimum=1, applies_to="nmf")
-    conv_groups: int = _field(1, "groups of the CNN kxk convs (blocks 2-3) and the 1x1 mixing convs", minimum=1)
-    iterations: int = _field(20, "NMF iterations N (eq. 6)", minimum=1, maximum=MAX_ITERATIONS, applies_to="nmf")
-    epsilon: float = _field(
-        None,
-        "eq. 6 step size in (0, 1]; default: the plain update (eq. 3)",
-        type=float,
-        above=0.0,
-        maximum=1.0,
-        applies_to="nmf",
-    )
-    backward: str = _field(
-        "approx",
-        "NMF backward: the one-step eqs. 18-19, autodiff through the iterations, or "
-        "the exact gradient at the fixed point (implicit)",
-        choices=BACKWARD_MODES,
-        applies_to="nmf",
-    )
-    implicit_dtype: str = _field(
-        "float32",
-        "dtype of the implicit backward's per-pattern linear solves",
-        choices=IMPLICIT_DTYPES,
-        applies_to="nmf",
-    )
-    nmf_divergence: str = _field(
-        "kl",
-        "the beta-divergence each patch's h minimises: kl (the paper's, eq. 3), frobenius or itakura_saito",
-        choices=tuple(DIVERGENCES),
-        applies_to="nmf",
-    )
-    nmf_tolerance: float = _field(
-        None,
-        "each patch stops at its first update that changes h by less than this (L1); "
-        "--iterations is then the maximum (default: exactly --iterations)",
-        type=float,
-        above=0.0,
-        applies_to="nmf",
-    )
-    nmf_solver: str = _field(
-        "mu",
-        "with --nmf-tolerance: the plain multiplicative updates (mu), or SQUAREM or "
-        "Anderson acceleration to the same fixed point in fewer updates "
-        "(docs/nmf_options.md)",
-        choices=SOLVERS,
-        applies_to="nmf",
-    )
-    nmf_learning: str = _field(
-        "backprop",
-        "NMF weights by backprop or by the local NMF rule (section 4.2 ablation): one mode for every "
-        "block, or one per block, block 1 first (e.g. local,local,local,backprop)",
-        check=block_learning_modes,
-        applies_to="nmf",
-    )
-    nmf_layer: str = _field(
-        "patches",
-        "the NMF archs' kxk layer: CNMF2D (one NMF problem per patch, the paper's) or "
-        "ConvolutiveNMF2D (one per image: overlapping patches compete for the pixels)",
-        choices=NMF_LAYERS,
-        applies_to="nmf",
-    )
-    cnn_kxk_bias: bool = _field(
-        False,
-        "the CNN archs' kxk convolutions have a bias (PyTorch's initialisation; docs/experiments/cnn_baseline.md)",
-        applies_to="cnn",
-    )
 
     @property
     def family(self):
@@ -223,14 +212,22 @@ class ModelSettings(_Section):
                 self.nmf_options()
             except ValueError as error:
                 raise ConfigError(
-                    f"{error} (flags: --iterations, --backward, --nmf-divergence, --nmf-tolerance, "
-                    f"--nmf-solver, --nmf-learning)"
+                    f"{error} (each NMF option is the flag of its name: {', '.join(map(flag, NMF_OPTION_NAMES))})"
                 ) from None
         try:
             check_groups(self.width, self.nmf_groups, self.conv_groups, nmf=self.family == "nmf")
         except ValueError as error:
             raise ConfigError(str(error)) from None
         check_applies_to_arch(self, self.arch)
+
+
+ModelSettings = dataclasses.make_dataclass(
+    "ModelSettings",
+    _NETWORK_FIELDS + _NMF_OPTION_FIELDS + _LAYER_FIELDS,
+    bases=(_NetworkSettings,),
+    frozen=True,
+)
+ModelSettings.__module__, ModelSettings.__doc__ = __name__, _NetworkSettings.__doc__
 
 
 @dataclasses.dataclass(frozen=True)

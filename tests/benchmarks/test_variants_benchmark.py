@@ -33,4 +33,4 @@ def test_a_refused_variant_stops_before_any_network_is_built(monkeypatch):
 
     monkeypatch.setattr(recipe, "build_compiled_model", lambda *args, **kwargs: pytest.fail("built a network"))
     with pytest.raises(ConfigError, match="autodiff"):
-        benchmark.variant_step_times("cnmf_1x1", [parse_variant("bad:backward=autodiff,nmf_tolerance=1e-3")])
+        benchmark.variant_step_times("cnmf_1x1", [parse_variant("bad:backward=autodiff,tolerance=1e-3")])

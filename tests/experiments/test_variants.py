@@ -7,11 +7,11 @@ from keras_nmf.training import TrainConfig
 
 
 def test_overrides_are_converted_like_the_flags():
-    variant = parse_variant("local:nmf_learning=local,iterations=5,kxk-lr=0.02")
-    assert variant == Variant("local", (("nmf_learning", "local"), ("iterations", 5), ("kxk_lr", 0.02)))
+    variant = parse_variant("local:learning=local,iterations=5,kxk-lr=0.02")
+    assert variant == Variant("local", (("learning", "local"), ("iterations", 5), ("kxk_lr", 0.02)))
     config = variant.apply(TrainConfig.of(arch="cnmf"))
     model = config.model
-    assert (model.nmf_learning, model.iterations, config.budget.kxk_lr, model.arch) == ("local", 5, 0.02, "cnmf")
+    assert (model.learning, model.iterations, config.budget.kxk_lr, model.arch) == ("local", 5, 0.02, "cnmf")
 
 
 def test_a_label_alone_is_a_variant_without_overrides():
@@ -22,7 +22,7 @@ def test_a_label_alone_is_a_variant_without_overrides():
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("local:learning=local", "unknown field 'learning'"),
+        ("local:nmf_learning=local", "unknown field 'nmf_learning'"),  # the earlier name: one name now
         ("x:seed=3", "cannot set 'seed'"),
         ("x:arch=cnn", "cannot set 'arch'"),
         ("x:iterations=many", "bad value 'many' for iterations"),

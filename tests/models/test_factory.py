@@ -121,7 +121,7 @@ def test_per_block_learning_local_hidden_blocks_and_a_backprop_classifier():
     images = np.random.default_rng(0).uniform(0, 1, (2, 28, 28, 3)).astype("float32")
     labels = np.array([1, 7])
     models = {
-        mode: build_model("cnmf", nmf_options=block_nmf_options({"iterations": 3, "nmf_learning": mode}))
+        mode: build_model("cnmf", nmf_options=block_nmf_options({"iterations": 3, "learning": mode}))
         for mode in ("backprop", "local", "local,local,local,backprop")
     }
     weights = models["backprop"].get_weights()
@@ -147,7 +147,7 @@ def test_per_block_learning_local_hidden_blocks_and_a_backprop_classifier():
 
 def test_bad_per_block_learning_is_named():
     with pytest.raises(ValueError, match="one per NMF block"):
-        block_nmf_options({"nmf_learning": "local,backprop"})
+        block_nmf_options({"learning": "local,backprop"})
     with pytest.raises(ValueError, match="one per NMF block"):
         build_model("cnmf", nmf_options=[NMFOptions(), NMFOptions()])
 
@@ -281,3 +281,17 @@ def test_a_fifth_network_is_one_spec(fifth_network):
         register_network(NetworkSpec("cnmf_small", "conv", False))
     with pytest.raises(ValueError, match="Unknown arch 'cnmf_large'.*cnmf_small"):
         build_model("cnmf_large")
+
+
+def test_every_nmf_option_reaches_the_layers_from_the_run_flags():
+    """An option has one name from the flag to the layer: h0, added to the layers alone before, included."""
+    from keras_nmf.models import PaperNetwork
+    from keras_nmf.nmf_arguments import NMF_OPTION_NAMES
+    from keras_nmf.training.flags import parse_config
+
+    config, given = parse_config(["--arch", "cnmf", "--h0", "trainable", "--backward", "autodiff", "--iterations", "3"])
+    assert {"h0", "backward", "iterations"} <= given and set(NMF_OPTION_NAMES) <= set(config.to_dict())
+    network = PaperNetwork("cnmf", nmf_options=config.model.nmf_options())
+    layers = [layer for layer in network.layers if isinstance(layer, CNMF2D)]
+    assert [(layer.h0, layer.backward, layer.iterations) for layer in layers] == [("trainable", "autodiff", 3)] * 4
+    assert all(layer.h0_kernel is not None for layer in layers)  # built: a learned h(0) per layer

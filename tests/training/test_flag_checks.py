@@ -21,7 +21,7 @@ def test_every_float_flag_must_be_finite(field, value):
 @pytest.mark.parametrize(
     "arch, field, value",
     [
-        ("cnn", "nmf_learning", "local"),
+        ("cnn", "learning", "local"),
         ("cnn_1x1", "iterations", 5),
         ("cnn", "backward", "autodiff"),
         ("cnn", "epsilon", 0.5),

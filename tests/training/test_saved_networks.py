@@ -32,7 +32,7 @@ def _legacy_run(run_dir, config):
 
 @pytest.mark.parametrize("compile", [False, True])
 def test_a_run_saved_before_the_model_classes_loads_as_an_image_classifier(tmp_path, compile):
-    config = TrainConfig.of(arch="cnmf_1x1", iterations=2, nmf_divergence="frobenius", seed=3)
+    config = TrainConfig.of(arch="cnmf_1x1", iterations=2, divergence="frobenius", seed=3)
     legacy = _legacy_run(tmp_path / "run", config)
     model = load_paper_model(tmp_path / "run" / "model.keras", compile=compile)
     assert isinstance(model, ImageClassifier) and model.network.get_config()["nmf_options"]["divergence"] == "frobenius"

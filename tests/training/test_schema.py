@@ -101,15 +101,17 @@ def test_search_honours_or_refuses_every_train_flag(tmp_path, capsys):
                 "val_split": "0.2",
                 "plateau_factor": "0.5",
                 "epsilon": "0.5",
-                "nmf_learning": "local,local,local,backprop",
+                "learning": "local,local,local,backprop",
             }.get(name, samples[meta["type"]])
             argv, expected = [flag(name), text], meta["type"](text)
         if name == "monitor":
             argv += ["--val-split", "0.1"]
         if name == "cnn_kxk_bias":
             argv += ["--arch", "cnn"]
-        if name == "nmf_solver":
-            argv += ["--nmf-tolerance", "0.001"]
+        if name == "solver":
+            argv += ["--tolerance", "0.001"]
+        if name == "h0":
+            argv += ["--backward", "autodiff"]
         if meta["schedules"] and "plateau" not in meta["schedules"]:
             argv += ["--schedule", meta["schedules"][0]]
         _, recipe = search.parse_args(base + argv)
@@ -120,16 +122,16 @@ def test_search_honours_or_refuses_every_train_flag(tmp_path, capsys):
 
 
 def test_config_error_names_the_flag():
-    with pytest.raises(ConfigError, match="--epsilon must be <= 1.0"):
+    with pytest.raises(ConfigError, match=r"--epsilon: `epsilon` .* in \(0, 1\]"):
         TrainConfig.of(epsilon=2.0)
 
 
 @pytest.mark.parametrize(
     "values, message",
     [
-        ({"nmf_tolerance": 1e-3, "backward": "autodiff"}, "autodiff cannot differentiate"),
-        ({"nmf_learning": "local", "backward": "implicit"}, "needs `backward='approx'`"),
-        ({"nmf_tolerance": -1.0}, "--nmf-tolerance must be > 0.0"),
+        ({"tolerance": 1e-3, "backward": "autodiff"}, "autodiff cannot differentiate"),
+        ({"learning": "local", "backward": "implicit"}, "needs `backward='approx'`"),
+        ({"tolerance": -1.0}, "--tolerance: `tolerance` must be None .* > 0"),
     ],
 )
 def test_the_layers_rules_refuse_a_config_before_anything_runs(values, message):

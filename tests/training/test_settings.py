@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from keras_nmf.nmf_arguments import with_current_option_names
+
 from keras_nmf.errors import ConfigError
 from keras_nmf.training.config import TrainConfig, resume_changes
 from keras_nmf.training.settings import (
@@ -89,7 +91,7 @@ def test_every_committed_run_record_loads(tmp_path):
     and a saved configuration reads back equal."""
     for path in COMMITTED_RUN_CONFIGS:
         config = TrainConfig.load(path)
-        saved = json.loads(path.read_text())
+        saved = with_current_option_names(json.loads(path.read_text()))  # the options' earlier names translated
         assert all(
             config.value(name) == value for name, value in saved.items() if name not in DataSettings.PATH_FIELDS
         ), path
@@ -102,7 +104,7 @@ def test_the_consumers_take_their_section():
     pytest.importorskip("keras")
     from keras_nmf.training.recipe import network_arguments, recipe_callbacks
 
-    arguments = network_arguments(ModelSettings(arch="cnmf", iterations=4, nmf_learning="local"), 0)
+    arguments = network_arguments(ModelSettings(arch="cnmf", iterations=4, learning="local"), 0)
     assert arguments["arch"] == "cnmf" and arguments["nmf_chunk_elements"] is None
     assert [options.iterations for options in arguments["nmf_options"]] == [4] * 4
     assert [options.learning for options in arguments["nmf_options"]] == ["local"] * 4
