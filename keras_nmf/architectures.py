@@ -80,10 +80,6 @@ class NetworkSpec:
         """``"nmf"`` for the NMF networks, ``"cnn"`` for the CNNs."""
         return "nmf" if self.kxk == "nmf" else "cnn"
 
-    @property
-    def hidden_blocks(self):
-        return self.blocks[:-1]
-
 
 #: The networks by name, the paper's four first (Figure 4).
 NETWORKS = {
@@ -107,7 +103,7 @@ NETWORKS = {
 }
 
 #: The paper's four networks' names.
-ARCHITECTURES = ("cnn", "cnmf", "cnn_1x1", "cnmf_1x1")
+ARCHITECTURES = tuple(NETWORKS)
 
 #: Blocks of the paper's networks (three hidden blocks and the output block).
 NUM_BLOCKS = len(PAPER_BLOCKS)
@@ -159,16 +155,21 @@ def block_learning_modes(learning, num_blocks=NUM_BLOCKS):
     (block 1 first). ``("local", "local", "local", "backprop")`` is the
     section 4.2 ablation with a back-propagated classifier block.
 
+    ``num_blocks`` None checks the modes alone, whatever their count (a run's flag, before its network is known).
+
     Raises:
         ValueError: an unknown mode, or a count other than 1 or ``num_blocks``.
     """
     modes = tuple(m.strip() for m in learning.split(",")) if isinstance(learning, str) else tuple(learning)
     unknown = [m for m in modes if m not in LEARNING_MODES]
-    if unknown or len(modes) not in (1, num_blocks):
+    if unknown or (num_blocks is not None and len(modes) not in (1, num_blocks)):
+        blocks = num_blocks or "four in the paper's networks"
         raise ValueError(
-            f"`learning` takes one of {', '.join(LEARNING_MODES)}, or one per NMF block ({num_blocks}, block 1 "
-            f"first, e.g. local,local,local,backprop). Received: learning={learning!r}"
+            f"`learning` takes one of {', '.join(LEARNING_MODES)}, or one per NMF block ({blocks}, block 1 first, "
+            f"e.g. local,local,local,backprop). Received: learning={learning!r}"
         )
+    if num_blocks is None:
+        return modes
     return modes * num_blocks if len(modes) == 1 else modes
 
 

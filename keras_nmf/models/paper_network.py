@@ -4,7 +4,7 @@ import inspect
 
 import keras
 
-from keras_nmf.architectures import block_nmf_options, per_block
+from keras_nmf.architectures import block_nmf_options, network_spec, per_block
 from keras_nmf.models.factory import build_model
 from keras_nmf.nmf_arguments import NMF_OPTION_NAMES, with_current_option_names
 
@@ -50,7 +50,7 @@ class PaperNetwork(keras.Model):
     ):
         arguments = {name: value for name, value in locals().items() if name in _NETWORK_ARGUMENTS}
         arguments["input_shape"] = tuple(input_shape)
-        arguments["nmf_options"] = per_block(nmf_options)
+        arguments["nmf_options"] = per_block(nmf_options, len(network_spec(arch).blocks))
         graph = build_model(**arguments)
         kwargs.setdefault("name", graph.name)
         super().__init__(inputs=graph.inputs if observed_input else graph.inputs[0], outputs=graph.outputs[0], **kwargs)

@@ -37,6 +37,7 @@ from keras_nmf.architectures import (
     NMF_LAYERS,
     arch_family,
     archs_of_family,
+    network_spec,
     block_learning_modes,
     block_nmf_options,
     check_groups,
@@ -139,6 +140,11 @@ def _option_type(option):
     return types[0]
 
 
+def _check_alone(option):
+    """The check of an option's value on its own, where its choices do not already say it all."""
+    return None if option.metadata["choices"] else partial(check_option, option.name)
+
+
 def _nmf_option_field(option):
     """The setting (and flag) of an NMF option: its name, default, help and choices are
     :class:`keras_nmf.NMFOptions`'s, and each value is checked by it (:func:`keras_nmf.nmf_arguments.check_option`).
@@ -150,7 +156,7 @@ def _nmf_option_field(option):
         meta["help"],
         type=_option_type(option),
         choices=None if per_block else meta["choices"],
-        check=block_learning_modes if per_block else None if meta["choices"] else partial(check_option, option.name),
+        check=partial(block_learning_modes, num_blocks=None) if per_block else _check_alone(option),
         applies_to="nmf",
     )
 
@@ -204,7 +210,7 @@ class _NetworkSettings(_Section):
     def nmf_options(self):
         """The NMF blocks' :class:`keras_nmf.NMFOptions`, block 1 first, from this run's NMF flags (the one mapping:
         :func:`keras_nmf.architectures.block_nmf_options`)."""
-        return block_nmf_options(self.to_dict())
+        return block_nmf_options(self.to_dict(), len(network_spec(self.arch).blocks))
 
     def _check(self):
         if self.family == "nmf":

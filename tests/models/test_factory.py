@@ -262,6 +262,7 @@ def fifth_network():
 def test_a_fifth_network_is_one_spec(fifth_network):
     from keras_nmf.architectures import NetworkSpec, register_network
     from keras_nmf.experiments.summary import paper_accuracy
+    from keras_nmf.models import PaperNetwork
     from keras_nmf.training import TrainConfig
 
     model = build_model("cnmf_small", num_classes=7)
@@ -275,8 +276,10 @@ def test_a_fifth_network_is_one_spec(fifth_network):
         "block3_mix",
     ]
     assert model.get_layer("block2_cnmf").kernel_size == (12, 12)  # the whole 12x12 map after the pool
-    config = TrainConfig.of(arch="cnmf_small")  # the run configuration, its family's flags and the reports know it
+    config = TrainConfig.of(arch="cnmf_small", learning="local,local,backprop")  # one mode per block: three
     assert config.model.family == "nmf" and paper_accuracy("cnmf_small", {}) is None
+    network = PaperNetwork("cnmf_small", nmf_options=config.model.nmf_options())  # as a run builds it
+    assert [layer.learning for layer in network.layers if isinstance(layer, CNMF2D)] == ["local", "local", "backprop"]
     with pytest.raises(ValueError, match="exists"):
         register_network(NetworkSpec("cnmf_small", "conv", False))
     with pytest.raises(ValueError, match="Unknown arch 'cnmf_large'.*cnmf_small"):
