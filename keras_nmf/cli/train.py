@@ -20,7 +20,6 @@ import sys
 
 from keras_nmf.commands import load_for_command, report_error
 from keras_nmf.errors import KerasNMFError
-
 from keras_nmf.training.flags import parse_config
 
 
@@ -37,7 +36,7 @@ def main(argv=None):
 
     try:
         train(config, given=given)
-    except KerasNMFError as error:  # exit 3 or 4: train() printed what survived and the resume command
+    except KerasNMFError as error:  # exits 3 and 4: train() already printed what survived and how to resume
         return report_error(error)
     except KeyboardInterrupt:
         return 130
