@@ -34,6 +34,14 @@ def _copy(source, target):
     atomic_save(target, lambda temporary: shutil.copyfile(source, temporary))
 
 
+def _portable_state(state, run_name):
+    """A backup or kept state as a repository holds it: the recipe it records (``config``) without machine paths,
+    as the run's config.json (:func:`keras_nmf.experiments.records.without_machine_paths`)."""
+    if "config" not in state:
+        return state
+    return {**state, "config": without_machine_paths(state["config"], run_name)}
+
+
 def export_budget(out, destination) -> dict:
     """Copies the campaign in ``out`` as records into ``destination`` (each file atomically); returns what it
     copied: ``{"finished": [...], "resume_points": {run: epoch}, "branch_points": {run: [epochs]}}``."""
@@ -68,7 +76,7 @@ def export_budget(out, destination) -> dict:
         elif state is not None:
             (records / "backup").mkdir(exist_ok=True)
             _copy(run / "backup" / state["weights"], records / "backup" / state["weights"])
-            atomic_write_json(records / "backup" / STATE_FILE, state)  # after its weights: the commit
+            atomic_write_json(records / "backup" / STATE_FILE, _portable_state(state, run.name))  # the commit
             for old in (records / "backup").glob("epoch-*.weights.h5"):
                 if old.name != state["weights"]:
                     old.unlink()
@@ -79,7 +87,9 @@ def export_budget(out, destination) -> dict:
             (records / KEPT).mkdir(exist_ok=True)
             if not (records / KEPT / weights.name).exists():  # a kept state never changes
                 _copy(weights, records / KEPT / weights.name)
-            _copy(state_path, records / KEPT / state_path.name)
+            atomic_write_json(
+                records / KEPT / state_path.name, _portable_state(read_json(state_path, "a kept state", ""), run.name)
+            )
         if kept:
             copied["branch_points"][run.name] = [int(path.stem.split("-")[1]) for path in kept]
     return copied

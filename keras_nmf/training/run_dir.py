@@ -187,6 +187,9 @@ def _check_unedited(saved_path, trained, saved):
     """Refuses a config.json whose recipe differs from the one its epochs trained with (an edit by hand), as a
     flag that cannot change on --resume is refused; changes a flag could make are those a resume saved."""
     moved = {name: saved.value(name) for name in DataSettings.PATH_FIELDS}  # a data folder may move (a new machine)
+    trunks = (trained.value("branch_from"), saved.value("branch_from"))
+    if None not in trunks and pathlib.Path(trunks[0]).name == pathlib.Path(trunks[1]).name:
+        moved["branch_from"] = trunks[1]  # so may the trunk beside a branch (the records name it by its folder)
     _, edited = resume_changes(trained.replace(**moved), saved)
     if edited:
         raise ConfigError(

@@ -195,6 +195,8 @@ def test_the_campaign_trains_reports_and_resumes_from_its_records_on_a_new_machi
     }
     saved = json.loads((records / "run_records" / "cnn-seed0-trunk" / "config.json").read_text())
     assert saved["logdir"] == "cnn-seed0-trunk" and not saved["data_dir"].startswith("/")
+    for state in ("backup/state.json", "kept/epoch-00001.json"):  # the recipes the states record: no machine path
+        assert str(tmp_path) not in (records / "run_records" / "cnn-seed0-trunk" / state).read_text(), state
 
     # A new machine: the records restored into an empty folder, and the same command goes on from them.
     new_out = tmp_path / "new_machine"
