@@ -157,6 +157,11 @@ class NMFOptions:
             )
 
     @property
+    def beta(self):
+        """beta of ``divergence`` in the beta-divergence family (:data:`DIVERGENCES`)."""
+        return DIVERGENCES[self.divergence]
+
+    @property
     def through_iterations(self):
         """Autodiff differentiates the N iterations; the other backwards are a custom gradient at the final h."""
         return self.backward == "autodiff"

@@ -1,9 +1,11 @@
 """The README and docs/: every reference resolves (links, the repository paths they name), and they speak of the package."""
 
+import dataclasses
 import re
 
 import pytest
 
+from keras_nmf.nmf_arguments import NMFOptions
 from tests.conftest import REPO_ROOT
 
 DOCS = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").rglob("*.md"))]
@@ -33,3 +35,15 @@ HISTORY = re.compile(r"\bissue #\d+|\b(?:this|previous|last|earlier) session\b|\
 def test_the_docs_speak_of_the_package_not_its_history(doc):
     """Issue numbers and work sessions mean nothing to a user (experiment records may say when they ran)."""
     assert not HISTORY.findall(doc.read_text()), doc
+
+
+def test_the_options_table_names_every_nmf_option_with_its_default():
+    """docs/nmf_options.md's table is where a user reads the options: a new field of NMFOptions, or a changed default,
+    fails here until the table says it."""
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", (REPO_ROOT / "docs" / "nmf_options.md").read_text(), re.MULTILINE)
+    table = {name: default.strip().strip("`") for name, default in rows}
+    for field in dataclasses.fields(NMFOptions):
+        shown = f'"{field.default}"' if isinstance(field.default, str) else str(field.default)
+        assert table.get(field.name) == shown, (
+            f"docs/nmf_options.md: `{field.name}` | {shown} | ... (got {table.get(field.name)!r})"
+        )

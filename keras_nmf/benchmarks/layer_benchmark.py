@@ -66,7 +66,7 @@ def run(
     size = kernel_size * kernel_size * input_shape[2]
     x = ops.l1_normalize(tf.random.uniform((patterns, size)))
     w = ops.nmf_weights(tf.random.uniform((size, filters)))
-    iterate = tf.function(lambda x, w: ops.nmf_iterations(x, w, iterations), jit_compile=jit)
+    iterate = tf.function(lambda x, w: ops.nmf_iterations(x, w, ops.NMFOptions(iterations=iterations)), jit_compile=jit)
     iterations_ms = median_ms(iterate, x, w, repeats=repeats)
     flops = nmf_iteration_flops(patterns, size, filters, iterations)
     figures["iterations_ms"] = iterations_ms

@@ -23,7 +23,7 @@ Error measures, over patterns (each h sums to 1):
 import numpy as np
 import tensorflow as tf
 
-from keras_nmf.ops import nmf_iterations
+from keras_nmf.ops import NMFOptions, nmf_iterations
 from keras_nmf.ops.patches import extract_patches
 
 FLOAT32_MANTISSA_BITS = 23
@@ -81,14 +81,20 @@ def iteration_errors(x, w, iterations=20):
         ``float16_input`` (x rounded, then float32 iterations).
     """
     x64, w64 = np.asarray(x, np.float64), np.asarray(w, np.float64)
-    reference = nmf_iterations(tf.constant(x64), tf.constant(w64), iterations).numpy()
+    reference = nmf_iterations(tf.constant(x64), tf.constant(w64), NMFOptions(iterations=iterations)).numpy()
     x32, w32 = tf.constant(x64, tf.float32), tf.constant(w64, tf.float32)
     modes = {
-        "float32": lambda: nmf_iterations(x32, w32, iterations),
-        "tf32": lambda: nmf_iterations(x32, w32, iterations, matmul=tf32_matmul("nearest")),
-        "tf32_truncate": lambda: nmf_iterations(x32, w32, iterations, matmul=tf32_matmul("truncate")),
-        "bfloat16_input": lambda: nmf_iterations(tf.cast(tf.cast(x32, tf.bfloat16), tf.float32), w32, iterations),
-        "float16_input": lambda: nmf_iterations(tf.cast(tf.cast(x32, tf.float16), tf.float32), w32, iterations),
+        "float32": lambda: nmf_iterations(x32, w32, NMFOptions(iterations=iterations)),
+        "tf32": lambda: nmf_iterations(x32, w32, NMFOptions(iterations=iterations), matmul=tf32_matmul("nearest")),
+        "tf32_truncate": lambda: nmf_iterations(
+            x32, w32, NMFOptions(iterations=iterations), matmul=tf32_matmul("truncate")
+        ),
+        "bfloat16_input": lambda: nmf_iterations(
+            tf.cast(tf.cast(x32, tf.bfloat16), tf.float32), w32, NMFOptions(iterations=iterations)
+        ),
+        "float16_input": lambda: nmf_iterations(
+            tf.cast(tf.cast(x32, tf.float16), tf.float32), w32, NMFOptions(iterations=iterations)
+        ),
     }
     return {mode: h_errors(run().numpy(), reference) for mode, run in modes.items()}
 

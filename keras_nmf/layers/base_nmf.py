@@ -235,7 +235,9 @@ class BaseNMF(keras.layers.Layer):
         patterns, weights = self._patterns_and_weights(x)
         mask = None if observed is None else self._observed_patterns(observed)
         start = None if start is None else self._h_patterns(start)
-        h, counts, previous = ops.iterate(patterns, weights, self.options, mask, with_history=True, initial_h=start)
+        h, counts, previous = ops.nmf_iterations(
+            patterns, weights, self.options, mask, with_history=True, initial_h=start
+        )
         return NMFFactorization(patterns, weights, h, previous, counts, mask)
 
     def _patterns_and_weights(self, x):

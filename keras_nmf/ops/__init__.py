@@ -12,7 +12,6 @@ from keras_nmf.ops.nmf import (
     TINY,
     NMFOptions,
     initial_activations,
-    iterate,
     l1_normalize,
     nmf,
     nmf_approx,

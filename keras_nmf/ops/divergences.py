@@ -63,12 +63,14 @@ def _weighted(tensor, observed):
     return tensor if observed is None else tensor * observed
 
 
-def objective(x_hat, w, h, beta, observed=None):
-    """D_beta(xhat | W h) per pattern, ([G,] P), up to terms that do not depend on h (R floored at R_FLOOR).
+def objective(x_hat, w, h, options, observed=None):
+    """D_beta(xhat | W h) per pattern, ([G,] P), up to terms that do not depend on h (R floored at R_FLOOR), for
+    ``options.divergence`` (an :class:`~keras_nmf.nmf_arguments.NMFOptions`).
 
     KL: sum_s m (R - xhat log R); Frobenius: sum_s m (R^2 / 2 - xhat R); Itakura-Saito: sum_s m (xhat / R + log R).
     What the multiplicative updates decrease (Févotte and Idier 2011): the SQUAREM safeguard compares it.
     """
+    beta = options.beta
     r = ops.maximum(ops.matmul(h, _transpose(w)), R_FLOOR)
     if beta == 1.0:
         terms = r - x_hat * ops.log(r)
@@ -79,8 +81,8 @@ def objective(x_hat, w, h, beta, observed=None):
     return ops.sum(_weighted(terms, observed), axis=-1)
 
 
-def update_terms(x_hat, w, h, beta, observed, matmul=ops.matmul):
-    """The pieces of the update at h; h None means h(0) = 1/I (one row of R).
+def update_terms(x_hat, w, h, options, observed=None, matmul=ops.matmul):
+    """The pieces of the update at h for ``options.divergence``; h None means h(0) = 1/I (one row of R).
 
     Returns ``(R, floored R, m R^(beta-2), m R^(beta-1), N, D)``, with N = W^T(m xhat R^(beta-2)) and
     D = W^T(m R^(beta-1)); the powers broadcast over the patterns.
@@ -89,6 +91,7 @@ def update_terms(x_hat, w, h, beta, observed, matmul=ops.matmul):
         reconstruction = ops.expand_dims(ops.mean(w, axis=-1), -2)  # W h(0), the same row for every pattern
     else:
         reconstruction = matmul(h, _transpose(w))
+    beta = options.beta
     floored = ops.maximum(reconstruction, R_FLOOR)
     zeros = ops.zeros_like(x_hat) if h is None else 0.0  # broadcasts h(0)'s row of R over the patterns
     below_minus_2 = _weighted(_power(floored, beta - 2.0) + zeros, observed)
@@ -98,23 +101,24 @@ def update_terms(x_hat, w, h, beta, observed, matmul=ops.matmul):
     return reconstruction, floored, below_minus_2, below_minus_1, numerator, denominator
 
 
-def beta_update(x_hat, w, h, beta, observed=None, epsilon=None, matmul=ops.matmul):
-    """One multiplicative update of h (module docstring), from h = None meaning h(0) = 1/I.
+def beta_update(x_hat, w, h, options, observed=None, matmul=ops.matmul):
+    """One multiplicative update of h (module docstring) for ``options``, from h = None meaning h(0) = 1/I.
 
-    ``epsilon`` damps it as eq. 6 does: h <- h + eps * h * (u - 1), u = N / D.
+    ``options.epsilon`` damps it as eq. 6 does: h <- h + eps * h * (u - 1), u = N / D.
     KL (beta = 1) renormalises h to unit sum, as the paper's layer does.
     """
-    *_, numerator, denominator = update_terms(x_hat, w, h, beta, observed, matmul)
+    *_, numerator, denominator = update_terms(x_hat, w, h, options, observed, matmul)
     ratio = ops.divide_no_nan(numerator, denominator)
     if h is None:
         h = ops.full_like(ratio, 1.0 / w.shape[-1])
+    epsilon = options.epsilon
     h = h * ratio if epsilon is None else h + epsilon * h * (ratio - 1.0)
-    if beta == 1.0:
+    if options.beta == 1.0:
         h = ops.divide_no_nan(h, ops.sum(h, axis=-1, keepdims=True))
     return h
 
 
-def one_step_gradients(x, w, h, upstream, beta, observed=None, learning="backprop"):
+def one_step_gradients(x, w, h, upstream, options, observed=None):
     """(dL/dx, dL/dW) of one update g = h * N / D at the final h, h held fixed (module docstring).
 
     With a = Phi h / D and b = -a N / D (Phi = dL/dh):
@@ -124,12 +128,13 @@ def one_step_gradients(x, w, h, upstream, beta, observed=None, learning="backpro
     * dL/dW = sum_p [(m xhat R^(beta-2)) a^T + (m R^(beta-1)) b^T + (dL/dR) h^T],
     * dL/dx = m (dL/dxhat - sum_t dL/dxhat_t xhat_t) / sum(m x).
 
-    ``learning="local"`` replaces dL/dW by the gradient of D_beta(xhat | W h) itself,
+    ``options.learning == "local"`` replaces dL/dW by the gradient of D_beta(xhat | W h) itself,
     sum_p (m R^(beta-1) - m xhat R^(beta-2)) h^T (for KL the Lee-Seung direction of eqs. 4-5).
     The update's epsilon does not enter, as in eqs. 18-19.
     """
     x_hat, inverse_sum = normalised_patterns(x, observed)
-    terms = update_terms(x_hat, w, h, beta, observed)
+    terms = update_terms(x_hat, w, h, options, observed)
+    beta = options.beta
     reconstruction, floored, below_minus_2, below_minus_1, numerator, denominator = terms
     a = ops.divide_no_nan(upstream * h, denominator)
     b = -ops.divide_no_nan(a * numerator, denominator)
@@ -137,7 +142,7 @@ def one_step_gradients(x, w, h, upstream, beta, observed=None, learning="backpro
     grad_x_hat = below_minus_2 * w_a
     projection = ops.sum(grad_x_hat * x_hat, axis=-1, keepdims=True)
     grad_x = _weighted(grad_x_hat - projection, observed) * inverse_sum
-    if learning == "local":
+    if options.learning == "local":
         return grad_x, ops.matmul(_transpose(below_minus_1 - x_hat * below_minus_2), h)
     not_floored = ops.cast(reconstruction > R_FLOOR, reconstruction.dtype)
     grad_r = not_floored * ((beta - 2.0) * x_hat * below_minus_2 / floored * w_a + (beta - 1.0) * below_minus_2 * w_b)

@@ -69,18 +69,20 @@ def _renormalised(dg, g):
     return ops.matmul((identity - ops.expand_dims(f, -1)) / ops.expand_dims(g_sum + TINY, -1), dg)
 
 
-def _update(x, w, h, epsilon, beta, observed):
+def _update(x, w, h, options, observed):
     """xhat, the update's terms (:func:`keras_nmf.ops.divergences.update_terms`), u = N / D and g at ``h``."""
     x_hat, _ = normalised_patterns(x, observed)
-    terms = update_terms(x_hat, w, h, beta, observed)
+    terms = update_terms(x_hat, w, h, options, observed)
     u = ops.divide_no_nan(terms[-2], terms[-1])
+    epsilon = options.epsilon
     g = h * u if epsilon is None else h + epsilon * h * (u - 1.0)
     return x_hat, terms, u, g
 
 
-def update_jacobian(x, w, h, epsilon=None, beta=1.0, observed=None):
+def update_jacobian(x, w, h, options, observed=None):
     """(dg/dh, g) of the general update g (module docstring) at ``h``: ([G,] P, I, I) and ([G,] P, I)."""
-    x_hat, (reconstruction, floored, below_minus_2, _, _, denominator), u, g = _update(x, w, h, epsilon, beta, observed)
+    x_hat, (reconstruction, floored, below_minus_2, _, _, denominator), u, g = _update(x, w, h, options, observed)
+    beta, epsilon = options.beta, options.epsilon
     not_floored = ops.cast(reconstruction > R_FLOOR, x.dtype)
     pulls = _pairs((beta - 2.0) * x_hat * below_minus_2 / floored * not_floored, w)  # dN/dh
     pushes = _pairs((beta - 1.0) * below_minus_2 * not_floored, w)  # dD/dh
@@ -90,30 +92,30 @@ def update_jacobian(x, w, h, epsilon=None, beta=1.0, observed=None):
     return identity * ops.expand_dims(a, -1) + c * ops.expand_dims(h, -1) * du, g
 
 
-def update_cotangent(x, w, h, v, epsilon=None, beta=1.0, observed=None):
+def update_cotangent(x, w, h, v, options, observed=None):
     """The cotangent of the update g for the cotangent ``v`` of F: v itself for beta != 1 (F = g), else
     (v - (v . F) 1) / sum(g), the renormalisation's vector-Jacobian product."""
-    if beta != 1.0:
+    if options.beta != 1.0:
         return v
-    g = _update(x, w, h, epsilon, beta, observed)[-1]
+    g = _update(x, w, h, options, observed)[-1]
     g_sum = ops.sum(g, axis=-1, keepdims=True)
     f = ops.divide_no_nan(g, g_sum)
     return ops.divide_no_nan(v - ops.sum(v * f, axis=-1, keepdims=True), g_sum)
 
 
-def fixed_point_jacobian(x, w, h, epsilon=None, beta=1.0, observed=None):
+def fixed_point_jacobian(x, w, h, options, observed=None):
     """J = dF/dh at ``h`` for every pattern: ([G,] P, I, I), in ``x``'s dtype.
 
     Args:
         x: ([G,] P, S) raw non-negative patterns (L1-normalised here, as in the iterations).
         w: ([G,] S, I) NMF weights (eq. 20).
         h: ([G,] P, I) the iterations' h(N).
-        epsilon: eq. 6's step size, None for the plain update.
-        beta: the divergence's beta (:data:`keras_nmf.nmf_arguments.DIVERGENCES`).
+        options: the layer's :class:`~keras_nmf.nmf_arguments.NMFOptions` (its divergence and eq. 6's epsilon).
         observed: None, or x's shape: 1 observed, 0 missing.
     """
+    beta, epsilon = options.beta, options.epsilon
     if beta != 1.0 or observed is not None:
-        dg, g = update_jacobian(x, w, h, epsilon, beta, observed)
+        dg, g = update_jacobian(x, w, h, options, observed)
         return _renormalised(dg, g) if beta == 1.0 else dg
     sums = ops.sum(x, axis=-1, keepdims=True)
     x_hat = ops.divide_no_nan(x, sums)
@@ -131,21 +133,22 @@ def fixed_point_jacobian(x, w, h, epsilon=None, beta=1.0, observed=None):
     return _renormalised(identity * ops.expand_dims(a, -1) - c * ops.expand_dims(h, -1) * m, g)  # dg_i/dh_j
 
 
-def implicit_cotangent(x, w, h, upstream, epsilon=None, dtype="float32", beta=1.0, observed=None):
+def implicit_cotangent(x, w, h, upstream, options, observed=None):
     """v solving (I - J^T) v = upstream per pattern, and a mask of the patterns that fell back to v = upstream.
 
     Args:
-        x, w, h, epsilon, beta, observed: as :func:`fixed_point_jacobian`.
+        x, w, h, options, observed: as :func:`fixed_point_jacobian`; the solve runs in ``options.implicit_dtype``
+            (``"float64"`` for ill-conditioned problems).
         upstream: dL/dh, shaped like ``h``.
-        dtype: the dtype of the solve (``"float64"`` for ill-conditioned problems).
 
     Returns:
         ``(v, fell_back)``: v shaped and typed like ``upstream``; ``fell_back`` a
         ([G,] P) boolean tensor, True where the system was singular or ill-conditioned.
     """
+    dtype = options.implicit_dtype
     x64, w64, h64, phi = [ops.cast(t, dtype) for t in (x, w, h, upstream)]
     mask = None if observed is None else ops.cast(observed, dtype)
-    jacobian = fixed_point_jacobian(x64, w64, h64, epsilon, beta, mask)
+    jacobian = fixed_point_jacobian(x64, w64, h64, options, mask)
     identity = ops.eye(h.shape[-1], dtype=dtype)
     system = identity - ops.swapaxes(jacobian, -1, -2)
     # A non-finite system (R underflows to 0 where a pattern is zero or nearly so) would make TensorFlow's

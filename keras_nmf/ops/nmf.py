@@ -26,7 +26,7 @@ import keras
 from keras import ops
 
 from keras_nmf import backend
-from keras_nmf.nmf_arguments import DIVERGENCES, NMFOptions
+from keras_nmf.nmf_arguments import NMFOptions
 from keras_nmf.ops.anderson import anderson
 from keras_nmf.ops.divergences import beta_update, normalised_patterns, objective, one_step_gradients
 from keras_nmf.ops.implicit import implicit_cotangent, update_cotangent
@@ -78,20 +78,8 @@ def initial_activations(initial_h, axis=-1):
     return ops.where(sums > 0, ops.divide_no_nan(initial_h, sums), uniform)
 
 
-def nmf_iterations(
-    x,
-    w,
-    iterations,
-    epsilon=None,
-    matmul=ops.matmul,
-    divergence="kl",
-    observed=None,
-    tolerance=None,
-    with_history=False,
-    initial_h=None,
-    solver="mu",
-):
-    """Runs ``iterations`` NMF updates from h(0) = 1/I, or from ``initial_h`` (eq. 6, renormalised).
+def nmf_iterations(x, w, options=NMFOptions(), observed=None, with_history=False, initial_h=None, matmul=ops.matmul):
+    """Runs ``options.iterations`` NMF updates from h(0) = 1/I, or from ``initial_h`` (eq. 6, renormalised).
 
     Per step: R = W h, u_i = sum_s xhat_s W_si / R_s with xhat = x / sum_s x_s,
     then h <- h * u (eq. 3, ``epsilon=None``) or h <- h + eps * h * (u - 1)
@@ -105,24 +93,20 @@ def nmf_iterations(
     Args:
         x: float32 tensor ([G,] P, S), non-negative.
         w: float32 tensor ([G,] S, I), non-negative, unit column sums.
-        iterations: int >= 1, number of updates N.
-        epsilon: None for the plain multiplicative update, else a float in (0, 1].
+        options: the layer's :class:`NMFOptions`, whole: N (``iterations``), eq. 6's ``epsilon``, the
+            ``divergence`` (another than ``"kl"``, or ``observed``, runs the weighted update of
+            :mod:`keras_nmf.ops.divergences` instead of eq. 3), the ``tolerance`` (the updates then run as one
+            ``keras.ops.while_loop`` until every pattern has stopped) and its ``solver`` (``"squarem"``:
+            :mod:`keras_nmf.ops.squarem`, ``"anderson"``: :mod:`keras_nmf.ops.anderson`).
+        observed: None, or x's shape: 1 observed, 0 missing.
+        with_history: also return the updates each pattern used, int32 ([G,] P),
+            and its h one update before the returned one (h(0) after one update).
+        initial_h: None for h(0) = 1/I, else ([G,] P, I) non-negative: h(0) is each pattern's
+            ``initial_h`` scaled to unit sum (:func:`initial_activations`). Differentiable.
         matmul: the matrix product ``matmul(a, b)`` of the two matmuls per step
             (``keras.ops.matmul``; :mod:`keras_nmf.benchmarks.tf32` passes one
             that rounds its inputs as TF32 tensor cores do). float64 x and w
             run in float64 (the reference).
-
-        divergence: ``"kl"``, ``"frobenius"`` or ``"itakura_saito"``; with ``observed``
-            (x's shape, 1 observed, 0 missing) the weighted update of
-            :mod:`keras_nmf.ops.divergences` runs instead of eq. 3.
-        tolerance: see :class:`NMFOptions`; the updates then run as one
-            ``keras.ops.while_loop`` until every pattern has stopped.
-        with_history: also return the updates each pattern used, int32 ([G,] P),
-            and its h one update before the returned one (h(0) after one update).
-        solver: with a tolerance, ``"mu"`` (the updates above), ``"squarem"`` (:mod:`keras_nmf.ops.squarem`) or
-            ``"anderson"`` (:mod:`keras_nmf.ops.anderson`).
-        initial_h: None for h(0) = 1/I, else ([G,] P, I) non-negative: h(0) is each pattern's
-            ``initial_h`` scaled to unit sum (:func:`initial_activations`). Differentiable.
 
     Above :data:`UNROLL_LIMIT` iterations the updates after the first run as
     one ``keras.ops.fori_loop`` (the same arithmetic, one traced body).
@@ -130,6 +114,7 @@ def nmf_iterations(
     Returns:
         tensor ([G,] P, I) of x's dtype: h(N); with ``with_history``, ``(h, counts, previous h)``.
     """
+    iterations, tolerance = options.iterations, options.tolerance
     if tolerance is not None and backend.tracing_for_export():
         raise ValueError(
             f"Received: tolerance={tolerance} while PyTorch's exporter traces the model. It would record the while "
@@ -138,22 +123,22 @@ def nmf_iterations(
             "(docs/deploy.md)."
         )
     start = None if initial_h is None else initial_activations(ops.cast(initial_h, x.dtype))
-    if _scale_free(epsilon, divergence, observed, tolerance, with_history, solver):
+    if _scale_free(options, observed, with_history):
         # The plain KL update is invariant to each pattern's scale of h: renormalise h(N) once (see _scale_free).
-        step = _update_rule(x, w, epsilon, matmul, divergence, observed, renormalise=False)
+        step = _update_rule(x, w, options, matmul, observed, renormalise=False)
         h = step(start)
         if iterations > UNROLL_LIMIT:
             return _renormalised(ops.fori_loop(1, iterations, lambda _, h: step(h), h))
         for _ in range(iterations - 1):
             h = step(h)
         return _renormalised(h)
-    step = _update_rule(x, w, epsilon, matmul, divergence, observed)
-    if solver in _ACCELERATED:
+    step = _update_rule(x, w, options, matmul, observed)
+    if options.solver in _ACCELERATED:
         if start is None:
             start = ops.zeros_like(x[..., :1]) + ops.full((w.shape[-1],), 1.0 / w.shape[-1], x.dtype)  # 1/I
         x_hat, _ = normalised_patterns(x, observed)
-        h, counts, previous = _ACCELERATED[solver](
-            step, lambda h: objective(x_hat, w, h, DIVERGENCES[divergence], observed), start, iterations, tolerance
+        h, counts, previous = _ACCELERATED[options.solver](
+            step, lambda h: objective(x_hat, w, h, options, observed), start, iterations, tolerance
         )
         return (h, counts, previous) if with_history else h
     h = step(start)
@@ -203,7 +188,7 @@ def until_converged(step, h, iterations, tolerance, start):
     return h, ops.squeeze(counts, -1), previous
 
 
-def _scale_free(epsilon, divergence, observed, tolerance, with_history, solver):
+def _scale_free(options, observed, with_history):
     """Whether the updates may run without renormalising h at each step, h(N) alone renormalised.
 
     The plain KL update (eq. 3) h_i <- h_i u_i with u_i = sum_s xhat_s W_si / (W h)_s is invariant to the scale of
@@ -215,24 +200,29 @@ def _scale_free(epsilon, divergence, observed, tolerance, with_history, solver):
     each normalised h) or the history.
     """
     return (
-        epsilon is None
-        and divergence == "kl"
-        and observed is None
-        and tolerance is None
+        options.epsilon is None
+        and _paper_update(options, observed)
+        and options.tolerance is None
         and not with_history
-        and solver == "mu"
+        and options.solver == "mu"
     )
 
 
-def _update_rule(x, w, epsilon, matmul, divergence, observed, renormalise=True):
+def _paper_update(options, observed):
+    """Whether the paper's KL update (eq. 3/6) runs, rather than the weighted beta-divergence update of
+    :mod:`keras_nmf.ops.divergences` (another divergence, or missing entries)."""
+    return options.divergence == "kl" and observed is None
+
+
+def _update_rule(x, w, options, matmul, observed, renormalise=True):
     """The update ``step(h)`` (``step(None)`` starts from h(0) = 1/I): eq. 3/6, or the weighted beta update.
 
     ``renormalise=False``: each h is left unnormalised (:func:`_scale_free`)."""
-    if divergence != "kl" or observed is not None:
+    if not _paper_update(options, observed):
         x_hat, _ = normalised_patterns(x, observed)
-        beta = DIVERGENCES[divergence]
-        return lambda h: beta_update(x_hat, w, h, beta, observed, epsilon, matmul)
+        return lambda h: beta_update(x_hat, w, h, options, observed, matmul)
     inverse_sums = _inverse_sums(x)
+    epsilon = options.epsilon
 
     def update(h, reconstruction):
         u = matmul(ops.divide_no_nan(x, reconstruction), w) * inverse_sums
@@ -253,22 +243,6 @@ def _update_rule(x, w, epsilon, matmul, divergence, observed, renormalise=True):
         return update(h, _reconstruction(h, w, matmul))
 
     return step
-
-
-def iterate(x, w, options, observed=None, with_history=False, initial_h=None):
-    """:func:`nmf_iterations` with a layer's :class:`NMFOptions`."""
-    return nmf_iterations(
-        x,
-        w,
-        options.iterations,
-        options.epsilon,
-        divergence=options.divergence,
-        observed=observed,
-        tolerance=options.tolerance,
-        with_history=with_history,
-        initial_h=initial_h,
-        solver=options.solver,
-    )
 
 
 def approx_gradients(x, w, h, upstream, learning="backprop"):
@@ -332,16 +306,15 @@ def backward_gradients(x, w, h, upstream, options=NMFOptions(), fallback_counter
 
 def _backward_gradients(x, w, h, upstream, options, fallback_counter, observed):
     if options.backward != "implicit":
-        if options.divergence != "kl" or observed is not None:
-            return one_step_gradients(x, w, h, upstream, DIVERGENCES[options.divergence], observed, options.learning)
+        if not _paper_update(options, observed):
+            return one_step_gradients(x, w, h, upstream, options, observed)
         return approx_gradients(x, w, h, upstream, options.learning)
-    beta = DIVERGENCES[options.divergence]
-    v, fell_back = implicit_cotangent(x, w, h, upstream, options.epsilon, options.implicit_dtype, beta, observed)
-    if beta == 1.0 and observed is None:
+    v, fell_back = implicit_cotangent(x, w, h, upstream, options, observed)
+    if _paper_update(options, observed):
         grad_x, grad_w = approx_gradients(x, w, h, v)
     else:
-        cotangent = update_cotangent(x, w, h, v, options.epsilon, beta, observed)
-        grad_x, grad_w = one_step_gradients(x, w, h, cotangent, beta, observed)
+        cotangent = update_cotangent(x, w, h, v, options, observed)
+        grad_x, grad_w = one_step_gradients(x, w, h, cotangent, options, observed)
     if options.epsilon is not None:
         grad_x, grad_w = options.epsilon * grad_x, options.epsilon * grad_w
     if fallback_counter is None:
@@ -362,7 +335,7 @@ def nmf_approx(x, w, options=NMFOptions(), fallback_counter=None, observed=None,
     # observed and initial_h are closed over, not arguments: data, never differentiated.
     @backend.custom_gradient
     def _nmf(x, w):
-        h = iterate(x, w, options, observed, initial_h=initial_h)
+        h = nmf_iterations(x, w, options, observed, initial_h=initial_h)
 
         def grad(*args, upstream=None):  # PyTorch passes upstream by keyword, TensorFlow and JAX as args[0]
             upstream = args[0] if upstream is None else upstream
@@ -389,7 +362,7 @@ def nmf(x, w, options=NMFOptions(), fallback_counter=None, observed=None, initia
         float32 ([G,] P, I) activations h(N).
     """
     if options.through_iterations:
-        return iterate(x, w, options, observed, initial_h=initial_h)
+        return nmf_iterations(x, w, options, observed, initial_h=initial_h)
     return nmf_approx(x, w, options, fallback_counter, observed, initial_h)
 
 

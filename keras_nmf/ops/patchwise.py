@@ -20,7 +20,7 @@ import keras
 from keras import ops
 
 from keras_nmf import backend
-from keras_nmf.ops.nmf import BACKWARD_SCOPE, NMFOptions, backward_gradients, iterate, nmf
+from keras_nmf.ops.nmf import BACKWARD_SCOPE, NMFOptions, backward_gradients, nmf, nmf_iterations
 from keras_nmf.ops.patches import split_groups
 
 
@@ -124,7 +124,7 @@ def patchwise_nmf(
 
     def infer(image_chunk, weights, mask_chunk, start_chunk=None):
         """h(N) of a chunk's patterns, ([G,] b*Q, I)."""
-        return iterate(
+        return nmf_iterations(
             geometry.patterns(image_chunk), weights, options, mask_of(mask_chunk), initial_h=start_of(start_chunk)
         )
 

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from keras_nmf.benchmarks import tf32
-from keras_nmf.ops import nmf_iterations
+from keras_nmf.ops import NMFOptions, nmf_iterations
 from tests.conftest import load_script
 
 
@@ -28,7 +28,7 @@ def test_rounding_keeps_ten_mantissa_bits():
 def test_float64_iterations_are_the_reference():
     rng = np.random.default_rng(0)
     x, w = rng.random((40, 12)), tf32.random_nmf_weights(12, 5)
-    h64 = nmf_iterations(tf.constant(x), tf.constant(w), 10)
+    h64 = nmf_iterations(tf.constant(x), tf.constant(w), NMFOptions(iterations=10))
     assert h64.dtype == tf.float64
     np.testing.assert_allclose(h64.numpy().sum(axis=-1), 1.0, rtol=1e-12)
 

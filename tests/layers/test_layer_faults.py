@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from keras_nmf.layers import CNMF2D, L1Normalize, NMFDense
-from keras_nmf.nmf_arguments import MAX_ITERATIONS
+from keras_nmf.nmf_arguments import MAX_ITERATIONS, NMFOptions
 from keras_nmf.ops import invalid_input_message
 from tests.backend import MODES, layer_output_and_gradients, to_numpy
 
@@ -105,7 +105,15 @@ def test_above_the_unroll_limit_the_iterations_loop_with_the_same_numbers(monkey
     w = rng.random((6, 4)).astype("float32")
     w /= w.sum(0)
     n = nmf_module.UNROLL_LIMIT + 5
-    looped = to_numpy(nmf_module.nmf_iterations(keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(w), n))
+    looped = to_numpy(
+        nmf_module.nmf_iterations(
+            keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(w), NMFOptions(iterations=n)
+        )
+    )
     monkeypatch.setattr(nmf_module, "UNROLL_LIMIT", n)
-    unrolled = to_numpy(nmf_module.nmf_iterations(keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(w), n))
+    unrolled = to_numpy(
+        nmf_module.nmf_iterations(
+            keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(w), NMFOptions(iterations=n)
+        )
+    )
     np.testing.assert_allclose(looped, unrolled, rtol=1e-6, atol=1e-7)

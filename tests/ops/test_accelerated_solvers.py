@@ -8,7 +8,7 @@ import pytest
 from keras_nmf import ops
 from keras_nmf.layers import CNMF2D, NMFDense
 from keras_nmf.ops.divergences import normalised_patterns, objective
-from keras_nmf.nmf_arguments import ACCELERATED_SOLVERS, DIVERGENCES
+from keras_nmf.nmf_arguments import ACCELERATED_SOLVERS, DIVERGENCES, MAX_ITERATIONS, NMFOptions
 from keras_nmf.ops import squarem
 from keras_nmf.ops.nmf import _ACCELERATED as DISPATCHED_SOLVERS
 from tests import nmf_reference as ref
@@ -23,14 +23,12 @@ def _problem(seed=0, patterns=64, size=20, hidden=6):
     return x, w
 
 
-def _solve(x, w, solver, tolerance, iterations=20_000, **kwargs):
+def _solve(x, w, solver, tolerance, iterations=MAX_ITERATIONS, divergence="kl", **kwargs):
     h, counts, _ = ops.nmf_iterations(
         keras.ops.convert_to_tensor(x.astype("float32")),
         keras.ops.convert_to_tensor(w.astype("float32")),
-        iterations,
-        tolerance=tolerance,
+        NMFOptions(iterations=iterations, tolerance=tolerance, solver=solver, divergence=divergence),
         with_history=True,
-        solver=solver,
         **kwargs,
     )
     return to_numpy(h).astype("float64"), to_numpy(counts)
@@ -56,7 +54,7 @@ def test_an_accelerated_solver_reaches_the_plain_fixed_point_in_fewer_updates(so
     assert np.abs(fast - fixed_point).max() < 2e-3
     assert fast_counts.mean() < plain_counts.mean() / 3  # measured: 5x (SQUAREM), 15x (Anderson)
     assert np.all(fast >= 0) and np.allclose(fast.sum(-1), 1.0, atol=1e-5)
-    assert fast_counts.max() <= 20_000 and (solver != "squarem" or np.all(fast_counts % 3 == 0))
+    assert fast_counts.max() <= MAX_ITERATIONS and (solver != "squarem" or np.all(fast_counts % 3 == 0))
 
 
 @pytest.mark.parametrize("solver", ACCELERATED)
@@ -82,11 +80,11 @@ def test_a_first_accelerated_step_never_ends_above_two_plain_updates(divergence,
     x, w = _problem(seed=1, patterns=200)
     x32, w32 = (keras.ops.convert_to_tensor(a.astype("float32")) for a in (x, w))
     one_cycle, _ = _solve(x, w, solver, 1e-30, iterations=3, divergence=divergence)
-    two_plain = to_numpy(ops.nmf_iterations(x32, w32, 2, divergence=divergence))
+    two_plain = to_numpy(ops.nmf_iterations(x32, w32, NMFOptions(iterations=2, divergence=divergence)))
     x_hat, _ = normalised_patterns(x32)
-    beta = DIVERGENCES[divergence]
-    after = to_numpy(objective(x_hat, w32, keras.ops.convert_to_tensor(one_cycle.astype("float32")), beta))
-    before = to_numpy(objective(x_hat, w32, keras.ops.convert_to_tensor(two_plain.astype("float32")), beta))
+    options = NMFOptions(divergence=divergence)
+    after = to_numpy(objective(x_hat, w32, keras.ops.convert_to_tensor(one_cycle.astype("float32")), options))
+    before = to_numpy(objective(x_hat, w32, keras.ops.convert_to_tensor(two_plain.astype("float32")), options))
     assert np.all(after <= before + 1e-6 * np.abs(before)) and np.all(one_cycle >= 0)
     assert np.mean(after < before - 1e-7 * np.abs(before)) > 0.5  # and the extrapolation usually helps
 
@@ -108,7 +106,7 @@ def test_an_accelerated_solver_with_a_mask_and_a_warm_start_converges(solver):
                 x_hat,
                 keras.ops.convert_to_tensor(w.astype("float32")),
                 keras.ops.convert_to_tensor(h.astype("float32")),
-                DIVERGENCES["itakura_saito"],
+                NMFOptions(divergence="itakura_saito"),
                 kwargs["observed"],
             )
         )

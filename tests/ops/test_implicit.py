@@ -54,7 +54,7 @@ def test_implicit_equals_autodiff_through_converged_iterations(divergence, maske
     observed = _one_missing_entry_per_pattern(x) if masked else None
 
     def run(x, w, n=iterations):
-        return nmf_iterations(x, w, n, epsilon, divergence=divergence, observed=observed)
+        return nmf_iterations(x, w, NMFOptions(iterations=n, epsilon=epsilon, divergence=divergence), observed=observed)
 
     h = run(x, w)
     assert float(np.max(np.abs(to_numpy(run(x, w, iterations + 1) - h)))) < 1e-9  # converged
@@ -70,9 +70,9 @@ def test_implicit_equals_autodiff_through_converged_iterations(divergence, maske
 @float64_only
 def test_a_singular_system_falls_back_to_the_one_step_gradient_without_nan(monkeypatch):
     x, w, phi = _problem()
-    h = nmf_iterations(x, w, 50)
+    h = nmf_iterations(x, w, NMFOptions(iterations=50))
     monkeypatch.setattr(implicit, "fixed_point_jacobian", _identity_jacobian)
-    v, fell_back = implicit.implicit_cotangent(x, w, h, phi, dtype="float64")
+    v, fell_back = implicit.implicit_cotangent(x, w, h, phi, NMFOptions(implicit_dtype="float64"))
     assert bool(np.all(to_numpy(fell_back, bool))) and np.array_equal(to_numpy(v), to_numpy(phi))
     got = backward_gradients(x, w, h, phi, NMFOptions(backward="implicit", implicit_dtype="float64"))
     expected = backward_gradients(x, w, h, phi, NMFOptions(backward="approx"))

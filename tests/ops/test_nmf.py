@@ -4,7 +4,9 @@ import keras
 import numpy as np
 import pytest
 
-from keras_nmf import ops
+from keras_nmf import backend, ops
+from keras_nmf.nmf_arguments import NMFOptions
+from keras_nmf.ops.nmf import _update_rule
 from tests import nmf_reference as ref
 from tests.backend import to_numpy, value_and_gradients
 
@@ -24,7 +26,7 @@ def _problem(patterns=7, size=12, hidden=5, seed=0):
 @pytest.mark.parametrize("epsilon", [None, 0.3, 1.0])
 def test_iterations_match_eq6(iterations, epsilon):
     x, w = _problem()
-    h = ops.nmf_iterations(_f32(x[None]), _f32(w[None]), iterations, epsilon)
+    h = ops.nmf_iterations(_f32(x[None]), _f32(w[None]), NMFOptions(iterations=iterations, epsilon=epsilon))
     np.testing.assert_allclose(to_numpy(h[0]), ref.nmf_forward(x, w, iterations, epsilon), rtol=2e-4, atol=1e-6)
 
 
@@ -32,20 +34,16 @@ def test_iterations_match_eq6(iterations, epsilon):
 @pytest.mark.parametrize("iterations", [2, 20, 60])  # 60: the updates as one loop (above UNROLL_LIMIT)
 def test_the_plain_update_renormalised_once_equals_renormalising_every_step(dtype, rtol, iterations):
     # The plain KL update is scale-invariant, so the fixed-N path renormalises h(N) only (ops.nmf._scale_free).
-    from keras_nmf.ops.nmf import _update_rule
-
-    from keras_nmf import backend
-
     if dtype == "float64" and not backend.float64_available():
         pytest.skip("float64 arithmetic is TensorFlow's here (JAX: JAX_ENABLE_X64=1)")
     x, w = _problem(patterns=40, size=75, hidden=32, seed=3)
     x[5] = 0.0  # an all-zero pattern stays 0
     x_t, w_t = (keras.ops.convert_to_tensor(np.asarray(a, dtype)) for a in (x * 37.0, w))  # raw patterns
-    step = _update_rule(x_t, w_t, None, keras.ops.matmul, "kl", None)  # eq. 6's renormalisation at every step
+    step = _update_rule(x_t, w_t, NMFOptions(), keras.ops.matmul, None)  # eq. 6's renormalisation at every step
     every_step = step(None)
     for _ in range(iterations - 1):
         every_step = step(every_step)
-    once = ops.nmf_iterations(x_t, w_t, iterations)
+    once = ops.nmf_iterations(x_t, w_t, NMFOptions(iterations=iterations))
     np.testing.assert_allclose(to_numpy(once), to_numpy(every_step), rtol=rtol, atol=rtol * 1e-2)
     np.testing.assert_array_equal(to_numpy(once)[5], 0.0)
     if dtype == "float64":
@@ -54,18 +52,21 @@ def test_the_plain_update_renormalised_once_equals_renormalising_every_step(dtyp
 
 def test_epsilon_one_equals_plain_update():
     x, w = _problem()
-    args = (_f32(x[None]), _f32(w[None]), 10)
+    args = (_f32(x[None]), _f32(w[None]))
     np.testing.assert_allclose(
-        to_numpy(ops.nmf_iterations(*args, 1.0)), to_numpy(ops.nmf_iterations(*args, None)), rtol=1e-5
+        to_numpy(ops.nmf_iterations(*args, NMFOptions(iterations=10, epsilon=1.0))),
+        to_numpy(ops.nmf_iterations(*args, NMFOptions(iterations=10))),
+        rtol=1e-5,
     )
 
 
 def test_all_zero_pattern_gives_zero_plain_and_uniform_with_epsilon():
     x, w = _problem()
     x[2] = 0.0
-    args = (_f32(x[None]), _f32(w[None]), 5)
-    np.testing.assert_array_equal(to_numpy(ops.nmf_iterations(*args)[0, 2]), 0.0)
-    np.testing.assert_allclose(to_numpy(ops.nmf_iterations(*args, 0.5)[0, 2]), 1.0 / w.shape[1], rtol=1e-6)
+    args = (_f32(x[None]), _f32(w[None]))
+    np.testing.assert_array_equal(to_numpy(ops.nmf_iterations(*args, NMFOptions(iterations=5))[0, 2]), 0.0)
+    h = ops.nmf_iterations(*args, NMFOptions(iterations=5, epsilon=0.5))
+    np.testing.assert_allclose(to_numpy(h[0, 2]), 1.0 / w.shape[1], rtol=1e-6)
 
 
 @pytest.mark.parametrize("learning", ["backprop", "local"])
@@ -98,7 +99,7 @@ def test_iterations_normalise_raw_patterns(epsilon):
     """Scaling a pattern leaves h unchanged: the update sees x / sum x (eq. 6's input)."""
     x, w = _problem()
     scales = np.linspace(0.01, 50.0, x.shape[0])[:, None]
-    h_raw = ops.nmf_iterations(_f32((x * scales)[None]), _f32(w[None]), 10, epsilon)
+    h_raw = ops.nmf_iterations(_f32((x * scales)[None]), _f32(w[None]), NMFOptions(iterations=10, epsilon=epsilon))
     np.testing.assert_allclose(to_numpy(h_raw[0]), ref.nmf_forward(x, w, 10, epsilon), rtol=2e-4, atol=1e-6)
 
 
