@@ -43,10 +43,15 @@ def positive_int(value, name, meaning="", maximum=None):
     return int(value)
 
 
-def _option(default, help, choices=None, per_block=False):
+def _option(default, help, choices=None, per_block=False, needs=None):
     """A field of :class:`NMFOptions` with its facts: its default, the help of its flag (``keras-nmf-train
-    --<name>``), its choices; ``per_block``: the flag takes one value or one per NMF block (block 1 first)."""
-    return dataclasses.field(default=default, metadata={"help": help, "choices": choices, "per_block": per_block})
+    --<name>``), its choices; ``per_block``: the flag takes one value or one per NMF block (block 1 first);
+    ``needs``: ``{option: value}``, other options under which any value of this one is accepted (the rules between
+    options are :meth:`NMFOptions._check_together`'s; the tests set these beside a value they try)."""
+    return dataclasses.field(
+        default=default,
+        metadata={"help": help, "choices": choices, "per_block": per_block, "needs": needs or {}},
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,9 +117,13 @@ class NMFOptions:
         "with --tolerance: the plain multiplicative updates (mu), or SQUAREM or Anderson acceleration to the same "
         "fixed point in fewer updates (docs/nmf_options.md)",
         SOLVERS,
+        needs={"tolerance": 1e-3},
     )
     h0: str = _option(
-        "uniform", "h(0): 1/I (the paper's), or learned per layer (trainable; needs --backward autodiff)", H0_MODES
+        "uniform",
+        "h(0): 1/I (the paper's), or learned per layer (trainable; needs --backward autodiff)",
+        H0_MODES,
+        needs={"backward": "autodiff"},
     )
 
     def __post_init__(self):

@@ -1,9 +1,12 @@
 """TrainConfig's field metadata is the one source: every parser, check and rule is derived from it."""
 
+import dataclasses
+
 import pytest
 
 from keras_nmf.experiments import grid, variants
 from keras_nmf.errors import ConfigError
+from keras_nmf.nmf_arguments import NMFOptions
 from keras_nmf.training.config import TrainConfig
 from keras_nmf.training.flags import build_parser
 from keras_nmf.training.settings import FIELD_NAMES, ROLES, field_spec, fields_where, flag, role_of
@@ -13,6 +16,8 @@ from keras_nmf.cli import train as train_script
 from keras_nmf.cli import search
 
 FIELDS = list(FIELD_NAMES)
+#: What a value of an NMF option other than its default needs of the other options (NMFOptions's facts).
+NMF_OPTION_NEEDS = {option.name: option.metadata["needs"] for option in dataclasses.fields(NMFOptions)}
 
 
 def test_every_field_has_a_role_a_type_and_a_train_flag():
@@ -108,10 +113,8 @@ def test_search_honours_or_refuses_every_train_flag(tmp_path, capsys):
             argv += ["--val-split", "0.1"]
         if name == "cnn_kxk_bias":
             argv += ["--arch", "cnn"]
-        if name == "solver":
-            argv += ["--tolerance", "0.001"]
-        if name == "h0":
-            argv += ["--backward", "autodiff"]
+        for other, value in NMF_OPTION_NEEDS.get(name, {}).items():  # what the rules between NMF options ask
+            argv += [flag(other), str(value)]
         if meta["schedules"] and "plateau" not in meta["schedules"]:
             argv += ["--schedule", meta["schedules"][0]]
         _, recipe = search.parse_args(base + argv)
