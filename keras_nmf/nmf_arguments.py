@@ -79,6 +79,9 @@ class NMFOptions:
             :mod:`keras_nmf.ops.anderson`), each safeguarded per pattern.
         h0: ``"uniform"`` (h(0) = 1/I, the paper's) or ``"trainable"`` (a learned h(0) = |v| / sum |v|; needs
             ``backward="autodiff"``, the only backward through the iterations).
+        l1_penalty: alpha >= 0 of an L1 penalty on h: each pattern's h minimises D_beta(xhat | W h) + alpha sum_i h_i
+            (scikit-learn's ``alpha_H`` with ``l1_ratio=1`` for the inference), sparser h for larger alpha; for
+            ``"frobenius"`` and ``"itakura_saito"`` only (:mod:`keras_nmf.ops.divergences`).
 
     Raises:
         ValueError: an option outside its domain, naming it.
@@ -125,6 +128,12 @@ class NMFOptions:
         H0_MODES,
         needs={"backward": "autodiff"},
     )
+    l1_penalty: float = _option(
+        0.0,
+        "alpha of an L1 penalty on h: each patch's h minimises its divergence + alpha * sum(h), sparser for larger "
+        "alpha; with --divergence frobenius or itakura_saito (docs/nmf_options.md)",
+        needs={"divergence": "frobenius"},
+    )
 
     def __post_init__(self):
         for name in NMF_OPTION_NAMES:
@@ -132,7 +141,7 @@ class NMFOptions:
         self._check_together()
         # NumPy scalars in, Python numbers out: the options serialise to JSON as they are.
         object.__setattr__(self, "iterations", int(self.iterations))
-        for name in ("epsilon", "tolerance"):
+        for name in ("epsilon", "tolerance", "l1_penalty"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, float(getattr(self, name)))
 
@@ -156,6 +165,13 @@ class NMFOptions:
             raise ValueError(
                 "`learning='local'` replaces the weight gradient of the one-step backward, so it needs "
                 f"`backward='approx'`. Received: backward={self.backward!r}, learning={self.learning!r}"
+            )
+        if self.l1_penalty > 0 and self.divergence == "kl":
+            raise ValueError(
+                "`l1_penalty` adds alpha * sum(h) to the divergence, but the KL layer renormalises h to unit sum "
+                "(eq. 6), where alpha * sum(h) = alpha whatever h is: the penalty would change nothing. Use "
+                f"divergence='frobenius' or 'itakura_saito' (they keep h's scale), or l1_penalty=0. Received: "
+                f"l1_penalty={self.l1_penalty!r}"
             )
         if self.h0 == "trainable" and self.backward != "autodiff":
             raise ValueError(
@@ -246,6 +262,13 @@ def check_option(name, value):
             raise ValueError(
                 "`epsilon` (eq. 6's step size) must be None (plain multiplicative update) or a float in (0, 1]; "
                 f"larger steps can make h negative. Received: epsilon={value!r}"
+            )
+    if name == "l1_penalty":
+        valid = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+        if not valid or value < 0:
+            raise ValueError(
+                "`l1_penalty` (alpha of the L1 penalty on h) must be a finite float >= 0, 0 for none. Received: "
+                f"l1_penalty={value!r}"
             )
     if name == "tolerance" and value is not None:
         valid = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)

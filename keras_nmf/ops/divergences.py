@@ -18,6 +18,13 @@ such update at the final h, h held fixed, carried through the normalisation
 of x: for KL with m = 1 it is eqs. 18-19 (up to a constant per column of
 dL/dW, which eq. 20's normalisation removes; tests/ops/test_divergences.py).
 
+An L1 penalty on h (``options.l1_penalty``, alpha) minimises
+D_beta(xhat | W h) + alpha sum_i h_i instead: its gradient alpha joins the
+denominator, h <- h * N / (D + alpha) (as scikit-learn's multiplicative
+update adds its L1 term ``alpha_H``), and the one-step and
+implicit backwards, written in N and D, are this update's. KL refuses it: its
+h is renormalised to unit sum, where the penalty is a constant.
+
 Every power of R is taken of max(R, :data:`R_FLOOR`), so an all-zero
 pattern, or a missing one, gives h = 0 and zero gradients, never NaN.
 """
@@ -67,8 +74,9 @@ def objective(x_hat, w, h, options, observed=None):
     """D_beta(xhat | W h) per pattern, ([G,] P), up to terms that do not depend on h (R floored at R_FLOOR), for
     ``options.divergence`` (an :class:`~keras_nmf.nmf_arguments.NMFOptions`).
 
-    KL: sum_s m (R - xhat log R); Frobenius: sum_s m (R^2 / 2 - xhat R); Itakura-Saito: sum_s m (xhat / R + log R).
-    What the multiplicative updates decrease (Févotte and Idier 2011): the SQUAREM safeguard compares it.
+    KL: sum_s m (R - xhat log R); Frobenius: sum_s m (R^2 / 2 - xhat R); Itakura-Saito: sum_s m (xhat / R + log R);
+    plus alpha sum_i h_i with an L1 penalty. What the multiplicative updates decrease (Févotte and Idier 2011): the
+    accelerated solvers' safeguards compare it.
     """
     beta = options.beta
     r = ops.maximum(ops.matmul(h, _transpose(w)), R_FLOOR)
@@ -78,14 +86,15 @@ def objective(x_hat, w, h, options, observed=None):
         terms = 0.5 * r * r - x_hat * r
     else:
         terms = x_hat / r + ops.log(r)
-    return ops.sum(_weighted(terms, observed), axis=-1)
+    value = ops.sum(_weighted(terms, observed), axis=-1)
+    return value + options.l1_penalty * ops.sum(h, axis=-1) if options.l1_penalty else value
 
 
 def update_terms(x_hat, w, h, options, observed=None, matmul=ops.matmul):
     """The pieces of the update at h for ``options.divergence``; h None means h(0) = 1/I (one row of R).
 
     Returns ``(R, floored R, m R^(beta-2), m R^(beta-1), N, D)``, with N = W^T(m xhat R^(beta-2)) and
-    D = W^T(m R^(beta-1)); the powers broadcast over the patterns.
+    D = W^T(m R^(beta-1)) (+ alpha with an L1 penalty); the powers broadcast over the patterns.
     """
     if h is None:
         reconstruction = ops.expand_dims(ops.mean(w, axis=-1), -2)  # W h(0), the same row for every pattern
@@ -98,6 +107,8 @@ def update_terms(x_hat, w, h, options, observed=None, matmul=ops.matmul):
     below_minus_1 = _weighted(_power(floored, beta - 1.0) + zeros, observed)
     numerator = matmul(x_hat * below_minus_2, w)
     denominator = matmul(below_minus_1, w)
+    if options.l1_penalty:
+        denominator = denominator + options.l1_penalty  # the penalty's gradient alpha (module docstring)
     return reconstruction, floored, below_minus_2, below_minus_1, numerator, denominator
 
 
