@@ -25,6 +25,7 @@ MODES = _helpers.MODES
 value_and_gradients = _helpers.value_and_gradients
 layer_output_and_gradients = _helpers.layer_output_and_gradients
 compiled = _helpers.compiled
+compiled_function = _helpers.compiled_function
 outputs_and_weight_gradients = _helpers.outputs_and_weight_gradients
 on_gpu = _helpers.on_gpu
 

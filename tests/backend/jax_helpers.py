@@ -68,3 +68,8 @@ def outputs_and_weight_gradients(model, inputs, loss_of_output, variables, train
 def on_gpu():
     """JAX already places work on the first GPU."""
     return contextlib.nullcontext()
+
+
+def compiled_function(function):
+    """``jax.jit(function)``."""
+    return jax.jit(function)

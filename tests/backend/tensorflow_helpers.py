@@ -57,3 +57,9 @@ def outputs_and_weight_gradients(model, inputs, loss_of_output, variables, train
 def on_gpu():
     """Work placed on the first GPU."""
     return tf.device("/GPU:0")
+
+
+def compiled_function(function):
+    """``function`` of tensors under ``tf.function(jit_compile=True)``: a ``keras.ops.while_loop`` then runs as one
+    XLA loop instead of op by op in Python (eagerly, TensorFlow's while loop is a Python loop)."""
+    return tf.function(function, jit_compile=True)
