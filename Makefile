@@ -29,7 +29,7 @@ NO_TF_TESTS := $(BACKEND_TESTS) tests/data tests/training/test_tensorboard.py te
 # with uv where the environment has it, else with pip. uv is the faster: .venv in 72 s instead of 147 s on the
 # 2-core reference machine, both caches cold. uv reads no pip configuration, so the machine's wheel folder
 # (PIP_FIND_LINKS: where PyTorch's CPU build lies) is passed on.
-EXTRAS := tensorflow,jax,tuning,plots,export,reference,dev
+EXTRAS := tensorflow,jax,tuning,plots,export,reference,explain,dev
 # plots: compare.py's report, which the TensorFlow-free suite builds (tests/experiments/test_grid_processes.py).
 JAX_EXTRAS := jax,plots,dev
 UV_FLAGS = --quiet $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS))

@@ -24,7 +24,7 @@ __version__ = "0.1.0"
 #: `keras.models.load_model` needs. All are backend-agnostic (keras.ops).
 _REGISTERING_SUBMODULES = ("initializers", "layers", "losses", "models", "ops", "optimizers", "schedules")
 #: Imported on first use: the training stack and what builds on it.
-_LAZY_SUBPACKAGES = ("data", "training", "experiments", "benchmarks", "tuning", "cli")
+_LAZY_SUBPACKAGES = ("data", "training", "experiments", "explain", "benchmarks", "tuning", "cli")
 
 
 def load():

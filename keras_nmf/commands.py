@@ -19,6 +19,7 @@ PARSE_FIRST = (
     "search",
     "report",
     "pack_images",
+    "explain",
 )
 
 

@@ -83,3 +83,8 @@ class ImageInputError(KerasNMFError, ValueError):
 
 class PresetError(KerasNMFError, ValueError):
     """A preset that cannot be written or read as given; the message names the file and the fix."""
+
+
+class ExplainError(KerasNMFError, ValueError):
+    """What :mod:`keras_nmf.explain` cannot explain (a model without NMF layers, an unknown layer, images it would
+    misread); the message names what to pass instead."""

@@ -24,6 +24,7 @@ USAGE_ERRORS = {
     "search": ["--val-split", "0"],
     "report": [],
     "pack_images": ["one"],
+    "explain": ["cnmf_1x1_cifar10"],
 }
 
 

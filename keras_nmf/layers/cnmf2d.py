@@ -245,9 +245,7 @@ class CNMF2D(BaseNMF):
         """Each patch's W h times its (observed) L1 sum, folded back onto the image; overlaps averaged."""
         patterns = self._patterns(x if observed is None else x * observed)
         scaled = keras.ops.matmul(h, keras.ops.swapaxes(weights, -1, -2)) * keras.ops.sum(patterns, -1, keepdims=True)
-        shape = keras.ops.shape(x)
-        covering = self.geometry.fold(keras.ops.ones_like(patterns), shape)  # the patches over each pixel
-        return keras.ops.divide_no_nan(self.geometry.fold(scaled, shape), covering)
+        return self.geometry.fold_averaged(scaled, keras.ops.shape(x))
 
     def compute_output_shape(self, input_shape):
         h_shape = self._h_shape(input_shape)

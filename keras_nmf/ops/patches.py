@@ -127,6 +127,12 @@ class PatchGeometry:
 
         return _fold(patterns)
 
+    def fold_averaged(self, patterns, image_shape):
+        """Each pixel the mean of the pattern entries over it (:meth:`fold`, divided by how many patches cover the
+        pixel); 0 where no patch covers it (a pixel that "valid" padding with strides skips)."""
+        covering = self.fold(ops.ones_like(patterns), image_shape)
+        return ops.divide_no_nan(self.fold(patterns, image_shape), covering)
+
 
 def merge_groups(h, spatial_shape):
     """(G, P, I/G) or 2-D (P, I) activations -> (B, H', W', I).
