@@ -38,6 +38,8 @@ def _parser():
         help="test images explained from --data-dir (default: 16, evenly over the folder)",
     )
     parser.add_argument("--explained", type=positive_int, default=4, help="images drawn one by one (default: 4)")
+    parser.add_argument("--parts", type=positive_int, default=16, help="parts drawn per deeper layer (default: 16)")
+    parser.add_argument("--per-part", type=positive_int, default=6, help="regions drawn per part (default: 6)")
     parser.add_argument(
         "--novelty",
         action="store_true",
@@ -81,7 +83,9 @@ def main(argv=None):
             images, names = read_images(args.images, model.image_shape)
         else:
             images, names = test_images(args.data_dir, model.image_shape, args.count)
-        explain_images(model, images, out, names=names, explained=args.explained)
+        explain_images(
+            model, images, out, names=names, explained=args.explained, parts=args.parts, per_part=args.per_part
+        )
         if args.novelty:
             everything, _ = test_images(args.data_dir, model.image_shape, None)
             novelty_report(model, everything, out, count=args.ood_count, batch_size=args.batch_size)

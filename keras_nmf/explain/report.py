@@ -23,9 +23,9 @@ def _say(progress, text):
 
 def explain_images(model, images, out, names=None, explained=4, parts=16, per_part=6, progress=print):
     """Writes to ``out``: ``parts_<layer>.png`` for every CNMF2D layer (block 1's W as patches; a deeper layer's
-    regions of ``images`` that each of its first ``parts`` parts explains most), ``explained_<k>.png`` for the first
-    ``explained`` images, and ``scores.json`` (per image: its top classes and every NMF layer's mean reconstruction
-    error).
+    regions of ``images`` that each of its first ``parts`` parts explains most), ``explained_<k>.png`` for
+    ``explained`` images spread evenly over ``images``, and ``scores.json`` (per image: its top classes and every
+    NMF layer's mean reconstruction error).
 
     Args:
         model: an ``ImageClassifier`` or a model of one image input with NMF layers (:class:`NMFProbe`).
@@ -55,9 +55,10 @@ def explain_images(model, images, out, names=None, explained=4, parts=16, per_pa
             )
         _say(progress, f"parts of {layer.name}: {out / f'parts_{layer.name}.png'}")
     names = names or [f"image {k}" for k in range(len(images))]
-    for k in range(min(explained, len(images))):
+    chosen = np.linspace(0, len(images) - 1, min(explained, len(images))).round().astype(int)  # spread over them
+    for index, k in enumerate(chosen):
         single = {name: _one(layer_map, k) for name, layer_map in maps.items()}
-        path = out / f"explained_{k}.png"
+        path = out / f"explained_{index}.png"
         plot_explained_image(batch.inputs[k], single, batch.probabilities[k], class_names, names[k], path)
         _say(progress, f"{names[k]} explained: {path}")
     scores = {
