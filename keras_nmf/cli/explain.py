@@ -9,7 +9,8 @@ Writes to --out: parts_<layer>.png per CNMF2D layer (block 1: the columns of W a
 regions each part explains most), explained_<k>.png (the image, block 1's reconstruction W h folded back, its error
 map and dominant parts, the deeper layers' error maps, the top classes), scores.json; with --novelty, novelty.json
 (AUROC of each NMF layer's reconstruction error, their combination and the maximum softmax probability, the
-in-distribution test images against bundled out-of-distribution sets) and novelty.png (docs/explain.md).
+in-distribution test images against bundled out-of-distribution sets) and novelty.png (docs/explain.md). For a
+run directory the figures also go to its TensorBoard, as images under <run>/explain.
 """
 
 import argparse
@@ -43,7 +44,8 @@ def _parser():
     parser.add_argument(
         "--novelty",
         action="store_true",
-        help="also the novelty table: every test image of --data-dir against the bundled out-of-distribution sets (minutes)",
+        help="also the novelty table: every test image of --data-dir against the bundled out-of-distribution sets "
+        "(minutes)",
     )
     parser.add_argument(
         "--ood-count", type=positive_int, default=1000, help="images per out-of-distribution set (default: 1000)"
@@ -75,7 +77,8 @@ def main(argv=None):
         return report_error(error)
     load_for_command()
     from keras_nmf.explain.loading import load_classifier, read_images, test_images
-    from keras_nmf.explain.report import explain_images, novelty_report
+    from keras_nmf.explain.report import explain_images, figures_to_tensorboard, novelty_report
+    from keras_nmf.training.evaluate import is_preset
 
     try:
         model = load_classifier(args.model)
@@ -89,6 +92,10 @@ def main(argv=None):
         if args.novelty:
             everything, _ = test_images(args.data_dir, model.image_shape, None)
             novelty_report(model, everything, out, count=args.ood_count, batch_size=args.batch_size)
+        run = pathlib.Path(args.model)
+        if (run / "config.json").is_file() and not is_preset(args.model):  # a run directory: its TensorBoard too
+            figures_to_tensorboard(out, run / "explain")
+            print(f"TensorBoard: the figures as images under {run / 'explain'} (tensorboard --logdir {run})")
     except KerasNMFError as error:
         return report_error(error)
     return 0

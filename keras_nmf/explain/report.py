@@ -5,6 +5,7 @@ table (AUROC against the baseline), as PNG figures and JSON in one folder.
 import pathlib
 
 import numpy as np
+from PIL import Image
 
 from keras_nmf.explain import ood
 from keras_nmf.explain.figures import plot_explained_image, plot_novelty, plot_parts, plot_regions
@@ -114,3 +115,22 @@ def novelty_report(model, in_distribution, out, count=1000, seed=0, batch_size=1
         )
     _say(progress, f"novelty: {out / 'novelty.json'}, {out / 'novelty.png'} (AUROC vs {BASELINE})")
     return rows
+
+
+def figures_to_tensorboard(out, log_dir, step=0):
+    """Every PNG figure in ``out`` as a TensorBoard image under ``log_dir`` (tag ``explain/<figure>``): a run's
+    explanations beside its scalars (``tensorboard --logdir <run>``). Returns the tags written."""
+    from keras_nmf.training.tensorboard import EventWriter  # the tensorboard package's writer, on every backend
+
+    writer = EventWriter(log_dir)
+    tags = []
+    try:
+        for figure in sorted(pathlib.Path(out).glob("*.png")):
+            with Image.open(figure) as image:
+                pixels = np.asarray(image.convert("RGB"), np.float32) / 255.0
+            tags.append(f"explain/{figure.stem}")
+            writer.image(tags[-1], pixels, step)
+        writer.flush()
+    finally:
+        writer.close()
+    return tags

@@ -96,3 +96,23 @@ def test_bad_invocations_are_refused_with_the_reason(tmp_path, capsys):
     blocker.write_text("")
     assert explain.main(["cnmf_1x1_cifar10", "--images", "x.png", "--out", str(blocker / "out")]) != 0
     assert "Cannot write to --out" in capsys.readouterr().err
+
+
+def test_a_run_directory_gets_the_figures_in_its_tensorboard(tmp_path, capsys):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from keras_nmf.models import ImageClassifier
+
+    run = tmp_path / "run"
+    run.mkdir()
+    ImageClassifier.from_preset("cnmf_1x1_cifar10").save(run / "model.keras")
+    (run / "config.json").write_text("{}")  # what marks a run directory
+    image = tmp_path / "picture.png"
+    Image.fromarray(np.full((32, 32, 3), 120, "uint8")).save(image)
+    assert explain.main([str(run), "--images", str(image), "--out", str(tmp_path / "out")]) == 0
+    assert f"images under {run / 'explain'}" in capsys.readouterr().out
+    events = EventAccumulator(str(run / "explain"))
+    events.Reload()
+    assert set(events.Tags()["images"]) == {f"explain/parts_block{k}_cnmf" for k in (1, 2, 3, 4)} | {
+        "explain/explained_0"
+    }
