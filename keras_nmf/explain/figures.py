@@ -9,7 +9,7 @@ from keras_nmf.errors import MissingExtraError
 try:
     import matplotlib
 except ModuleNotFoundError:
-    raise MissingExtraError("The explanations' figures need matplotlib: pip install 'keras_nmf[plots]'.") from None
+    raise MissingExtraError("The explanations' figures need matplotlib: pip install 'keras_nmf[explain]'.") from None
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
