@@ -7,6 +7,7 @@ import pathlib
 import numpy as np
 from PIL import Image
 
+from keras_nmf.errors import ExplainError
 from keras_nmf.explain import ood
 from keras_nmf.explain.figures import plot_explained_image, plot_novelty, plot_parts, plot_regions
 from keras_nmf.explain.maps import layer_maps
@@ -40,6 +41,11 @@ def explain_images(model, images, out, names=None, explained=4, parts=16, per_pa
     batch = probe.probe(images)
     class_names = getattr(model, "class_names", None)
     layers = [layer for layer in probe.layers if isinstance(layer, CNMF2D)]
+    if not layers:
+        raise ExplainError(
+            f"The model {model.name!r} has no CNMF2D layer: the parts, maps and explained images are per patch "
+            "position. Its NMF layers' novelty scores (keras_nmf.explain.novelty_scores) work for any NMF layer."
+        )
     maps = {layer.name: layer_maps(layer, batch.layer_inputs[layer.name]) for layer in layers}
     for index, layer in enumerate(layers):
         if index == 0 and layer.kernel.shape[2] in (1, 3):

@@ -7,7 +7,8 @@ import pytest
 
 from keras_nmf.errors import ExplainError, ImageInputError
 from keras_nmf.explain import NMFProbe, auroc, combined_scores, nmf_layers, novelty_scores, reconstruction_errors
-from keras_nmf.layers import CNMF2D, L1Normalize
+from keras_nmf.explain.report import explain_images
+from keras_nmf.layers import CNMF2D, L1Normalize, NMFDense
 from keras_nmf.models import ImageClassifier
 
 
@@ -76,6 +77,10 @@ def test_what_cannot_be_explained_is_refused_with_the_reason():
         NMFProbe(_users_model()).probe(-np.ones((1, 10, 10, 3), "float32"))
     with pytest.raises(ExplainError, match=r"takes \(batch, 10, 10, 3\)"):
         NMFProbe(_users_model()).probe(np.ones((1, 12, 12, 3), "float32"))
+
+    dense = keras.Sequential([keras.Input((12,)), NMFDense(4, name="dense_nmf")], name="dense_only")
+    with pytest.raises(ExplainError, match="'dense_only' has no CNMF2D layer"):
+        explain_images(dense, np.ones((2, 12), "float32"), "unused")
 
     class Subclassed(keras.Model):
         def __init__(self):
