@@ -18,10 +18,16 @@ from keras_nmf import ops
 from keras_nmf.errors import ExplainError
 from keras_nmf.layers import CNMF2D
 
-#: Layers that change the spatial grid, and how: ``layer -> (kernel, stride, padding)`` per axis.
+
+def _dilated(layer, axis):
+    """A convolution's kernel size along ``axis`` with its dilation: the span of input it reads."""
+    return (layer.kernel_size[axis] - 1) * layer.dilation_rate[axis] + 1
+
+
+#: Layers that change the spatial grid, and how: ``layer -> (kernel span, stride, padding)`` per axis.
 _SPATIAL = {
-    keras.layers.Conv2D: lambda layer, axis: (layer.kernel_size[axis], layer.strides[axis], layer.padding),
-    CNMF2D: lambda layer, axis: (layer.kernel_size[axis], layer.strides[axis], layer.padding),
+    keras.layers.Conv2D: lambda layer, axis: (_dilated(layer, axis), layer.strides[axis], layer.padding),
+    CNMF2D: lambda layer, axis: (_dilated(layer, axis), layer.strides[axis], layer.padding),
     keras.layers.AveragePooling2D: lambda layer, axis: (layer.pool_size[axis], layer.strides[axis], layer.padding),
     keras.layers.MaxPooling2D: lambda layer, axis: (layer.pool_size[axis], layer.strides[axis], layer.padding),
 }
@@ -67,7 +73,8 @@ def _chain(network, layer):
 
 def receptive_field(network, layer):
     """The :class:`ReceptiveField` of ``layer``'s output positions in ``network``'s input (a chain of layers;
-    every layer that is not a convolution, a ``CNMF2D`` or a pooling keeps the grid)."""
+    every layer that is not a convolution, a ``CNMF2D`` or a pooling keeps the grid). "same" padding is taken as
+    (kernel - 1) // 2 before, exact at stride 1 (at larger strides TensorFlow's split depends on the input size)."""
     size, jump, start = [1, 1], [1, 1], [0, 0]
     for current in _chain(network, layer):
         geometry = next((rule for kind, rule in _SPATIAL.items() if isinstance(current, kind)), None)
