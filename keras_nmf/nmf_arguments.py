@@ -7,6 +7,7 @@ whole, and the run configuration builds it from its flags before any backend is 
 import dataclasses
 import math
 import numbers
+import typing
 
 #: The backward passes: the one-step approximation (eqs. 18-19), autodiff through the N iterations, or the exact
 #: gradient at the fixed point.
@@ -139,11 +140,12 @@ class NMFOptions:
         for name in NMF_OPTION_NAMES:
             check_option(name, getattr(self, name))
         self._check_together()
-        # NumPy scalars in, Python numbers out: the options serialise to JSON as they are.
-        object.__setattr__(self, "iterations", int(self.iterations))
-        for name in ("epsilon", "tolerance", "l1_penalty"):
-            if getattr(self, name) is not None:
-                object.__setattr__(self, name, float(getattr(self, name)))
+        # NumPy scalars in, Python numbers out (each numeric option as its annotation's type): the options serialise
+        # to JSON as they are.
+        for option in dataclasses.fields(self):
+            value, kind = getattr(self, option.name), option_type(option)
+            if kind in (int, float) and value is not None:
+                object.__setattr__(self, option.name, kind(value))
 
     def _check_together(self):
         """The rules between options."""
@@ -221,6 +223,21 @@ class NMFOptions:
 
 #: The option names, in the constructors' order.
 NMF_OPTION_NAMES = tuple(field.name for field in dataclasses.fields(NMFOptions))
+#: The options' fields by name (their metadata: :func:`_option`).
+_OPTION_FIELDS = {field.name: field for field in dataclasses.fields(NMFOptions)}
+
+
+def option_type(option):
+    """The value type of an option (a field of :class:`NMFOptions`): its annotation's (``float | None`` ->
+    ``float``)."""
+    types = [t for t in typing.get_args(option.type) if t is not type(None)] or [option.type]
+    return types[0]
+
+
+def _finite_real(value):
+    """Whether ``value`` is a finite real number (a bool is not)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
 
 #: The names under which records written before the command line took the options' own names hold them (run
 #: configurations, results and network configurations of keras_nmf up to commit e528757): the one translation, applied
@@ -246,8 +263,7 @@ def check_option(name, value):
     Raises:
         ValueError: naming the option and what it takes.
     """
-    field = {field.name: field for field in dataclasses.fields(NMFOptions)}[name]
-    choices = field.metadata["choices"]
+    choices = _OPTION_FIELDS[name].metadata["choices"]
     if choices and value not in choices:
         raise ValueError(f"`{name}` must be one of {tuple(choices)}. Received: {name}={value!r}")
     if name == "iterations":
@@ -264,15 +280,13 @@ def check_option(name, value):
                 f"larger steps can make h negative. Received: epsilon={value!r}"
             )
     if name == "l1_penalty":
-        valid = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-        if not valid or value < 0:
+        if not _finite_real(value) or value < 0:
             raise ValueError(
                 "`l1_penalty` (alpha of the L1 penalty on h) must be a finite float >= 0, 0 for none. Received: "
                 f"l1_penalty={value!r}"
             )
     if name == "tolerance" and value is not None:
-        valid = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-        if not valid or value <= 0:
+        if not _finite_real(value) or value <= 0:
             raise ValueError(
                 "`tolerance` must be None (exactly `iterations` updates) or a finite float > 0: each pattern stops "
                 f"at its first update that changes h by less (L1). Received: tolerance={value!r}"

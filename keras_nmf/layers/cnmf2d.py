@@ -69,11 +69,10 @@ class CNMF2D(BaseNMF):
         return_reconstruction: also return the reconstruction of the input in
             its own shape: each patch's W h times the patch's L1 sum, the
             overlapping patches averaged, with gradients through both outputs.
-        **kwargs: the NMF options, by name: the fields of :class:`keras_nmf.NMFOptions`, their defaults and
-            checks (``iterations=20``, ``epsilon``, ``backward="approx"`` (eqs. 18-19), ``learning``,
-            ``implicit_dtype``, ``divergence``, ``tolerance``, ``solver``, ``h0``; read back as
-            ``layer.options`` and ``layer.iterations`` ...), and the base ``keras.layers.Layer`` arguments
-            (``name``, ``dtype``...).
+        **kwargs: the NMF options, by name: the fields of :class:`keras_nmf.NMFOptions` (``iterations=20``,
+            ``backward="approx"`` (eqs. 18-19), ``divergence`` ...: their defaults, checks and the table of all of
+            them are its own and docs/nmf_options.md's; read back as ``layer.options`` and ``layer.iterations``
+            ...), and the base ``keras.layers.Layer`` arguments (``name``, ``dtype``...).
 
     Call arguments:
         inputs: non-negative tensor ``(batch, height, width, channels)``.

@@ -72,9 +72,9 @@ class ConvolutiveNMF2D(BaseNMF):
             position). Defaults to ``"image"``.
         kernel_initializer, check_inputs, return_reconstruction: as for :class:`CNMF2D`.
         **kwargs: the NMF options, by name, as for :class:`CNMF2D` (:class:`keras_nmf.NMFOptions`), with
-            ``backward`` ``"approx"`` or ``"autodiff"``; ``divergence``, ``learning``, ``implicit_dtype`` and
-            ``solver`` are taken at their defaults only (:attr:`UNSUPPORTED_OPTIONS`: another value is refused with
-            the reason); and the base ``keras.layers.Layer`` arguments (``name``, ``dtype``...).
+            ``backward`` ``"approx"`` or ``"autodiff"``; those named in :attr:`UNSUPPORTED_OPTIONS` are taken at
+            their defaults only (another value is refused with the reason there); and the base
+            ``keras.layers.Layer`` arguments (``name``, ``dtype``...).
 
     Call arguments:
         inputs: non-negative tensor ``(batch, height, width, channels)``.

@@ -30,11 +30,10 @@ class NMFDense(BaseNMF):
             clear error otherwise). Defaults to True.
         return_reconstruction: also return W h * sum(x), the reconstruction of
             the input in its own scale, with gradients through both outputs.
-        **kwargs: the NMF options, by name: the fields of :class:`keras_nmf.NMFOptions`, their defaults and
-            checks (``iterations=20``, ``epsilon``, ``backward="approx"`` (eqs. 18-19), ``learning``,
-            ``implicit_dtype``, ``divergence``, ``tolerance``, ``solver``, ``h0``; read back as
-            ``layer.options`` and ``layer.iterations`` ...), and the base ``keras.layers.Layer`` arguments
-            (``name``, ``dtype``...).
+        **kwargs: the NMF options, by name: the fields of :class:`keras_nmf.NMFOptions` (``iterations=20``,
+            ``backward="approx"`` (eqs. 18-19), ``divergence`` ...: their defaults, checks and the table of all of
+            them are its own and docs/nmf_options.md's; read back as ``layer.options`` and ``layer.iterations``
+            ...), and the base ``keras.layers.Layer`` arguments (``name``, ``dtype``...).
 
     Call arguments:
         inputs: ``(batch, S)``, non-negative.

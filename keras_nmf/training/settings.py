@@ -28,7 +28,6 @@ import dataclasses
 import math
 import numbers
 import os
-import typing
 from functools import partial
 from typing import ClassVar
 
@@ -43,7 +42,7 @@ from keras_nmf.architectures import (
     check_groups,
 )
 from keras_nmf.errors import ConfigError
-from keras_nmf.nmf_arguments import NMF_OPTION_NAMES, NMFOptions, check_option
+from keras_nmf.nmf_arguments import NMF_OPTION_NAMES, NMFOptions, check_option, option_type
 from keras_nmf.run_choices import DEFAULT_STARTUP_TIMEOUT_S, FIXED_BUDGET, SCHEDULES, STRATEGIES, TFDS_DATASETS
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
@@ -134,12 +133,6 @@ class _Section:
         return dataclasses.asdict(self)
 
 
-def _option_type(option):
-    """The value type of an NMF option's flag: its annotation's (``float | None`` -> ``float``)."""
-    types = [t for t in typing.get_args(option.type) if t is not type(None)] or [option.type]
-    return types[0]
-
-
 def _check_alone(option):
     """The check of an option's value on its own, where its choices do not already say it all."""
     return None if option.metadata["choices"] else partial(check_option, option.name)
@@ -154,7 +147,7 @@ def _nmf_option_field(option):
     return _field(
         option.default,
         meta["help"],
-        type=_option_type(option),
+        type=option_type(option),
         choices=None if per_block else meta["choices"],
         check=partial(block_learning_modes, num_blocks=None) if per_block else _check_alone(option),
         applies_to="nmf",
@@ -169,7 +162,7 @@ _NETWORK_FIELDS = [
 ]
 # One setting per NMF option, of the option's name: a new option of NMFOptions is a flag of its own.
 _NMF_OPTION_FIELDS = [
-    (option.name, _option_type(option), _nmf_option_field(option)) for option in dataclasses.fields(NMFOptions)
+    (option.name, option_type(option), _nmf_option_field(option)) for option in dataclasses.fields(NMFOptions)
 ]
 _LAYER_FIELDS = [
     (
