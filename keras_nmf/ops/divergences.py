@@ -41,6 +41,12 @@ def _transpose(a):
     return ops.swapaxes(a, -1, -2)
 
 
+def paper_update(options, observed):
+    """Whether the paper's KL update (eq. 3/6, and its eqs. 18-19) applies, rather than this module's weighted
+    beta-divergence update: KL without missing entries."""
+    return options.divergence == "kl" and observed is None
+
+
 def normalised_patterns(x, observed=None):
     """xhat = m x / sum_s(m x) per pattern and 1 / sum_s(m x), ([G,] P, 1); 0 for a pattern with nothing observed."""
     masked = x if observed is None else x * observed

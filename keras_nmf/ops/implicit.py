@@ -41,7 +41,7 @@ applied to the cotangent of g, :func:`update_cotangent`.
 
 from keras import ops
 
-from keras_nmf.ops.divergences import R_FLOOR, normalised_patterns, update_terms
+from keras_nmf.ops.divergences import R_FLOOR, normalised_patterns, paper_update, update_terms
 
 #: A solution is accepted when |A v - Phi| <= RESIDUAL_TOLERANCE * |Phi| (per pattern, max norm) ...
 RESIDUAL_TOLERANCE = 1e-3
@@ -113,10 +113,10 @@ def fixed_point_jacobian(x, w, h, options, observed=None):
         options: the layer's :class:`~keras_nmf.nmf_arguments.NMFOptions` (its divergence and eq. 6's epsilon).
         observed: None, or x's shape: 1 observed, 0 missing.
     """
-    beta, epsilon = options.beta, options.epsilon
-    if beta != 1.0 or observed is not None:
+    if not paper_update(options, observed):
         dg, g = update_jacobian(x, w, h, options, observed)
-        return _renormalised(dg, g) if beta == 1.0 else dg
+        return _renormalised(dg, g) if options.beta == 1.0 else dg
+    epsilon = options.epsilon
     sums = ops.sum(x, axis=-1, keepdims=True)
     x_hat = ops.divide_no_nan(x, sums)
     reconstruction = ops.matmul(h, ops.swapaxes(w, -1, -2)) + TINY  # R, ([G,] P, S)

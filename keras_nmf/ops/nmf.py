@@ -28,7 +28,7 @@ from keras import ops
 from keras_nmf import backend
 from keras_nmf.nmf_arguments import NMFOptions
 from keras_nmf.ops.anderson import anderson
-from keras_nmf.ops.divergences import beta_update, normalised_patterns, objective, one_step_gradients
+from keras_nmf.ops.divergences import beta_update, normalised_patterns, objective, one_step_gradients, paper_update
 from keras_nmf.ops.implicit import implicit_cotangent, update_cotangent
 from keras_nmf.ops.squarem import squarem
 
@@ -201,24 +201,18 @@ def _scale_free(options, observed, with_history):
     """
     return (
         options.epsilon is None
-        and _paper_update(options, observed)
+        and paper_update(options, observed)
         and options.tolerance is None
         and not with_history
         and options.solver == "mu"
     )
 
 
-def _paper_update(options, observed):
-    """Whether the paper's KL update (eq. 3/6) runs, rather than the weighted beta-divergence update of
-    :mod:`keras_nmf.ops.divergences` (another divergence, or missing entries)."""
-    return options.divergence == "kl" and observed is None
-
-
 def _update_rule(x, w, options, matmul, observed, renormalise=True):
     """The update ``step(h)`` (``step(None)`` starts from h(0) = 1/I): eq. 3/6, or the weighted beta update.
 
     ``renormalise=False``: each h is left unnormalised (:func:`_scale_free`)."""
-    if not _paper_update(options, observed):
+    if not paper_update(options, observed):
         x_hat, _ = normalised_patterns(x, observed)
         return lambda h: beta_update(x_hat, w, h, options, observed, matmul)
     inverse_sums = _inverse_sums(x)
@@ -306,11 +300,11 @@ def backward_gradients(x, w, h, upstream, options=NMFOptions(), fallback_counter
 
 def _backward_gradients(x, w, h, upstream, options, fallback_counter, observed):
     if options.backward != "implicit":
-        if not _paper_update(options, observed):
+        if not paper_update(options, observed):
             return one_step_gradients(x, w, h, upstream, options, observed)
         return approx_gradients(x, w, h, upstream, options.learning)
     v, fell_back = implicit_cotangent(x, w, h, upstream, options, observed)
-    if _paper_update(options, observed):
+    if paper_update(options, observed):
         grad_x, grad_w = approx_gradients(x, w, h, v)
     else:
         cotangent = update_cotangent(x, w, h, v, options, observed)
