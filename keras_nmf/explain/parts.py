@@ -89,37 +89,29 @@ def receptive_field(network, layer):
     return ReceptiveField(tuple(size), tuple(jump), tuple(start))
 
 
-def top_regions(probe, layer, images, per_part=6, parts=None, batch_size=128):
-    """For each part of ``layer``, the ``per_part`` regions of ``images`` where its h is the largest, one per image.
+def top_regions(field, inputs, h, per_part=6, parts=None):
+    """For each part of a layer, the ``per_part`` regions of the images where its h is the largest, one per image.
 
     Args:
-        probe: a :class:`~keras_nmf.explain.probe.NMFProbe` whose layers include ``layer``.
-        images: images as the probe's model takes them.
+        field: the layer's :class:`ReceptiveField` (:func:`receptive_field`).
+        inputs: (N, H, W, C) the images as the network took them.
+        h: (N, H', W', I) the layer's activations for those images.
         parts: the parts' indices (None: every part).
 
     Returns:
-        ``(regions, values)``: (parts, per_part, size, size, C) crops of the network's input (zero outside the
-        image) and (parts, per_part) the activations there, largest first.
+        ``(regions, values)``: (parts, per_part, size, size, C) crops of ``inputs`` (zero outside the image) and
+        (parts, per_part) the activations there, largest first.
     """
-    field = receptive_field(probe.network, layer)
-    parts = list(range(layer.filters)) if parts is None else list(parts)
-    best = []  # per image: its network input and, per part, the largest h and where
-    for _, batch in probe.batches(images, batch_size):
-        h = keras.ops.convert_to_numpy(layer(keras.ops.convert_to_tensor(batch.layer_inputs[layer.name])))[..., parts]
-        flat = h.reshape(len(h), -1, len(parts))
-        where = flat.argmax(1)  # (b, parts)
-        best.append((batch.inputs, flat.max(1), where, h.shape[2]))
-    inputs = np.concatenate([b[0] for b in best])
-    values = np.concatenate([b[1] for b in best])  # (N, parts)
-    where = np.concatenate([b[2] for b in best])
-    cols = best[0][3]
+    parts = list(range(h.shape[-1])) if parts is None else list(parts)
+    cols = h.shape[2]
+    flat = np.asarray(h)[..., parts].reshape(len(h), -1, len(parts))
+    values, where = flat.max(1), flat.argmax(1)  # (N, parts): each image's largest h per part, and where
     order = np.argsort(-values, axis=0, kind="stable")[:per_part]  # (per_part, parts)
     regions = np.zeros((len(parts), min(per_part, len(inputs)), *field.size, inputs.shape[-1]), "float32")
     for k in range(len(parts)):
         for rank, image in enumerate(order[:, k]):
             top, left, bottom, right = field.box(*divmod(int(where[image, k]), cols))
             crop = inputs[image, max(top, 0) : bottom, max(left, 0) : right]
-            regions[
-                k, rank, max(-top, 0) : max(-top, 0) + crop.shape[0], max(-left, 0) : max(-left, 0) + crop.shape[1]
-            ] = crop
+            row, col = max(-top, 0), max(-left, 0)
+            regions[k, rank, row : row + crop.shape[0], col : col + crop.shape[1]] = crop
     return regions, np.take_along_axis(values, order, axis=0).T

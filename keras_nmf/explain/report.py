@@ -12,7 +12,7 @@ from keras_nmf.explain import ood
 from keras_nmf.explain.figures import plot_explained_image, plot_novelty, plot_parts, plot_regions
 from keras_nmf.explain.maps import layer_maps
 from keras_nmf.explain.novelty import BASELINE, COMBINED, auroc_rows, combined_scores, score_sets
-from keras_nmf.explain.parts import first_layer_parts, top_regions
+from keras_nmf.explain.parts import first_layer_parts, receptive_field, top_regions
 from keras_nmf.explain.probe import NMFProbe
 from keras_nmf.files import atomic_write_json
 from keras_nmf.layers import CNMF2D
@@ -56,7 +56,8 @@ def explain_images(model, images, out, names=None, explained=4, parts=16, per_pa
             )
         else:
             shown = list(range(min(parts, layer.filters)))
-            regions, values = top_regions(probe, layer, images, per_part=per_part, parts=shown)
+            field = receptive_field(probe.network, layer)
+            regions, values = top_regions(field, batch.inputs, maps[layer.name].h, per_part=per_part, parts=shown)
             plot_regions(
                 regions, values, shown, f"{layer.name}: where each part is most active", out / f"parts_{layer.name}.png"
             )

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from keras_nmf.errors import ExplainError
-from keras_nmf.explain import NMFProbe
 from keras_nmf.explain.parts import first_layer_parts, receptive_field, top_regions
 from keras_nmf.layers import CNMF2D
 from tests.backend import BACKEND
@@ -69,7 +68,8 @@ def test_each_parts_top_region_is_the_patch_it_explains_most():
     images = np.full((3, 4, 8, 1), 0.5, "float32")  # flat: both parts alike everywhere ...
     images[1, 2:4, 4:6, 0] = [[0, 1], [1, 0]]  # ... but for one anti-diagonal patch in image 1
     images[2, 0:2, 2:4, 0] = [[1, 0], [0, 1]]  # and one diagonal patch in image 2
-    regions, values = top_regions(NMFProbe(model), layer, images, per_part=2)
+    field = receptive_field(model, layer)
+    regions, values = top_regions(field, images, keras.ops.convert_to_numpy(layer(images)), per_part=2)
     assert regions.shape == (2, 2, 2, 2, 1) and values.shape == (2, 2)
     np.testing.assert_allclose(regions[0, 0, :, :, 0], [[1, 0], [0, 1]])
     np.testing.assert_allclose(regions[1, 0, :, :, 0], [[0, 1], [1, 0]])
