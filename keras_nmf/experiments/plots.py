@@ -26,7 +26,7 @@ DPI = 120
 
 def plot_figure5(summary, path):
     """Writes :func:`draw_figure5` as a PNG."""
-    _save(draw_figure5(summary), path)
+    save_figure(draw_figure5(summary), path)
 
 
 def draw_figure5(summary):
@@ -73,13 +73,13 @@ def draw_figure5(summary):
     _percent_ticks(axes.yaxis)
     axes.set_title("Figure 5: accuracy over seeds")
     axes.grid(axis="y", alpha=0.3)
-    _legend_below(axes)
+    legend_below(axes)
     return figure
 
 
 def plot_learning_curves(curves, path):
     """Writes :func:`draw_learning_curves` as a PNG."""
-    _save(draw_learning_curves(curves), path)
+    save_figure(draw_learning_curves(curves), path)
 
 
 def draw_learning_curves(curves):
@@ -119,7 +119,7 @@ def _accuracy_by_epoch(axes, title):
     _percent_ticks(axes.yaxis)
     axes.set_title(title)
     axes.grid(alpha=0.3)
-    _legend_below(axes)
+    legend_below(axes)
 
 
 def plot_robustness(rows, path):
@@ -148,12 +148,12 @@ def plot_robustness(rows, path):
     axes[0][0].set_ylabel("test accuracy (%)")
     axes[0][-1].legend(fontsize=7)
     figure.tight_layout()
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def plot_figure6(rows, front, path):
     """Writes :func:`draw_figure6` as a PNG."""
-    _save(draw_figure6(rows, front), path)
+    save_figure(draw_figure6(rows, front), path)
 
 
 def draw_figure6(rows, front):
@@ -202,7 +202,7 @@ def draw_figure6(rows, front):
     right.set_title("(b) accuracy vs parameter ratio (front edged)")
     right.grid(alpha=0.3)
     right.xaxis.set_minor_formatter(NullFormatter())  # log axes: label the decades only
-    _legend_below(right)
+    legend_below(right)
     figure.colorbar(points, ax=right, label="total parameters", pad=0.02)
     return figure
 
@@ -232,7 +232,7 @@ def _accuracy_vs_size(axis, rows, front, title, **colours):
     axis.set_title(title)
     axis.grid(alpha=0.3)
     axis.xaxis.set_minor_formatter(NullFormatter())
-    _legend_below(axis)
+    legend_below(axis)
     return points
 
 
@@ -247,7 +247,7 @@ def _percent_ticks(axis, minimum_span=2.0):
     axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.1f}".removesuffix(".0")))
 
 
-def _legend_below(axis):
+def legend_below(axis):
     """The legend under the axes' labels, in columns: it covers no point and takes no width from the axes."""
     handles, labels = axis.get_legend_handles_labels()
     axis.legend(
@@ -261,7 +261,8 @@ def _legend_below(axis):
     )
 
 
-def _save(figure, path):
+def save_figure(figure, path):
+    """Writes ``figure`` as a PNG at ``path`` (atomically) and closes it."""
     atomic_save(path, lambda temporary: figure.savefig(temporary, dpi=DPI))
     plt.close(figure)
 
@@ -310,12 +311,12 @@ def plot_gradient_fidelity(rows, path):
         axis.set_yscale("log")
         _log_n_axis(axis, "median |h(N) - h(N-1)|_1", f"{model}: fixed-point residual")
     figure.tight_layout()
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def plot_solvers(rows, path):
     """Writes :func:`draw_solvers` as a PNG."""
-    _save(draw_solvers(rows), path)
+    save_figure(draw_solvers(rows), path)
 
 
 def draw_solvers(rows):
@@ -349,13 +350,13 @@ def draw_solvers(rows):
         axis.set_xlabel("tolerance (L1 change of h)")
         axis.set_ylabel(ylabel)
         axis.grid(alpha=0.3)
-    _legend_below(axes[0])
+    legend_below(axes[0])
     return figure
 
 
 def plot_budget_curve(rows, paper, path, direct=()):
     """Writes :func:`draw_budget_curve` as a PNG."""
-    _save(draw_budget_curve(rows, paper, direct), path)
+    save_figure(draw_budget_curve(rows, paper, direct), path)
 
 
 def draw_budget_curve(rows, paper, direct=()):
@@ -401,13 +402,13 @@ def draw_budget_curve(rows, paper, direct=()):
     axes.plot([], [], color="grey", linestyle="--", linewidth=1, label="the paper's number")
     if direct:
         axes.scatter([], [], facecolors="none", edgecolors="grey", s=60, label="trained for the budget directly")
-    _legend_below(axes)
+    legend_below(axes)
     return figure
 
 
 def plot_branch_curves(curves, path):
     """Writes :func:`draw_branch_curves` as a PNG."""
-    _save(draw_branch_curves(curves), path)
+    save_figure(draw_branch_curves(curves), path)
 
 
 def draw_branch_curves(curves):

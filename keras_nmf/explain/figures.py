@@ -4,25 +4,12 @@ matplotlib with the Agg backend, as :mod:`keras_nmf.experiments.plots`: ``draw_*
 read its layout), ``plot_*`` write it as a PNG, atomically.
 """
 
-from keras_nmf.errors import MissingExtraError
+# matplotlib (Agg) as the experiments' figures set it up, with their PNG writer and legend layout: importing them
+# refuses a missing matplotlib with the extra to install.
+from keras_nmf.experiments.plots import legend_below, save_figure
 
-try:
-    import matplotlib
-except ModuleNotFoundError:
-    raise MissingExtraError("The explanations' figures need matplotlib: pip install 'keras_nmf[explain]'.") from None
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from keras_nmf.files import atomic_save  # noqa: E402
-
-DPI = 120
-
-
-def _save(figure, path):
-    atomic_save(path, lambda temporary: figure.savefig(temporary, dpi=DPI))
-    plt.close(figure)
+import matplotlib.pyplot as plt  # after the Agg backend is chosen
+import numpy as np
 
 
 def _shown(patch):
@@ -58,7 +45,7 @@ def draw_parts(parts, title):
 
 
 def plot_parts(parts, title, path):
-    _save(draw_parts(parts, title), path)
+    save_figure(draw_parts(parts, title), path)
 
 
 def draw_regions(regions, values, parts, title):
@@ -75,7 +62,7 @@ def draw_regions(regions, values, parts, title):
 
 
 def plot_regions(regions, values, parts, title, path):
-    _save(draw_regions(regions, values, parts, title), path)
+    save_figure(draw_regions(regions, values, parts, title), path)
 
 
 def draw_explained_image(image, maps, probabilities, class_names, title):
@@ -118,7 +105,7 @@ def draw_explained_image(image, maps, probabilities, class_names, title):
 
 
 def plot_explained_image(image, maps, probabilities, class_names, title, path):
-    _save(draw_explained_image(image, maps, probabilities, class_names, title), path)
+    save_figure(draw_explained_image(image, maps, probabilities, class_names, title), path)
 
 
 def draw_novelty(in_distribution, out_of_distribution, score_name):
@@ -148,13 +135,10 @@ def draw_novelty(in_distribution, out_of_distribution, score_name):
     roc.set_ylabel("true positive rate")
     roc.set_title("ROC (out-of-distribution positive)")
     for axis in (histogram, roc):
-        handles, labels = axis.get_legend_handles_labels()
-        axis.legend(
-            handles, labels, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=3, frameon=False
-        )
+        legend_below(axis)
     figure.tight_layout()
     return figure
 
 
 def plot_novelty(in_distribution, out_of_distribution, score_name, path):
-    _save(draw_novelty(in_distribution, out_of_distribution, score_name), path)
+    save_figure(draw_novelty(in_distribution, out_of_distribution, score_name), path)
