@@ -86,7 +86,6 @@ def test_two_processes_share_a_grid_each_run_trained_once(tmp_path, capsys):
         "4",
         "--bn-recalibration-batches",
         "1",
-        "--no-jit",
         "--verbose",
         "0",
         "--processes",

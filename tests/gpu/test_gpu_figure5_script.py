@@ -47,7 +47,7 @@ def test_the_device_command_trains_the_grid_from_a_pack_and_returns_its_records(
         "PROCESSES": "2",
         "TRAIN_SECONDS": "300",
         "JAX_PLATFORMS": "cpu",
-        "RUN_FLAGS": "--steps-per-epoch 2 --batch-size 4 --iterations 2 --bn-recalibration-batches 1 --no-jit",
+        "RUN_FLAGS": "--steps-per-epoch 2 --batch-size 4 --iterations 2 --bn-recalibration-batches 1",
     }
     result = subprocess.run(
         ["bash", str(REPO_ROOT / "scripts" / "gpu_figure5.sh")], capture_output=True, text=True, env=env, timeout=600

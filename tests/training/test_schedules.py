@@ -58,14 +58,18 @@ def test_plateau_is_no_schedule():
     assert fixed_budget_schedule("plateau", 1e-3, 10, 10) is None
 
 
-def test_a_schedule_survives_serialisation_with_the_optimizer():
+@pytest.mark.parametrize("name", ["wsd", "onecycle", "cosine"])
+def test_a_schedule_survives_serialisation_with_the_optimizer(name):
+    """And gives the same rates after it: a schedule is a function of the step counter alone, which a resume
+    restores (tests/training/test_faults.py resumes a wsd run exactly)."""
     from keras_nmf.optimizers import MultiRateAdam
 
-    schedule = fixed_budget_schedule("wsd", 1e-3, 3, 7, warmup_fraction=0.1, decay_fraction=0.3)
+    schedule = fixed_budget_schedule(name, 1e-3, 3, 7, warmup_fraction=0.1, decay_fraction=0.3)
     optimizer = MultiRateAdam(learning_rate=schedule, rate_multipliers={"conv": 10.0})
-    restored = MultiRateAdam.from_config(optimizer.get_config())
-    assert isinstance(restored._learning_rate, WarmupStableDecay)
-    assert restored._learning_rate.get_config() == schedule.get_config()
+    restored = MultiRateAdam.from_config(optimizer.get_config())._learning_rate
+    assert type(restored) is type(schedule) and (name == "cosine" or isinstance(restored, WarmupStableDecay))
+    assert restored.get_config() == schedule.get_config()
+    assert _rates(restored, range(21)) == _rates(schedule, range(21))
 
 
 def test_bad_phases_are_refused():
