@@ -102,8 +102,6 @@ def import_tensorflow_quietly():
 
     For the TensorFlow-only features (``tf.distribute``, tfds) under any backend.
     """
-    import sys
-
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     with quiet_native_startup():

@@ -4,6 +4,7 @@ Each is ``main(argv)`` in :mod:`keras_nmf.cli`.<name>, installed as the console 
 ``-``); ``scripts/<name>.py`` in the repository calls the same function.
 """
 
+import importlib
 import shlex
 import sys
 
@@ -45,8 +46,6 @@ def load_for_command(*extras):
     """Imports Keras and the package's registering modules for a command that has parsed its arguments
     (``keras_nmf.load``), and the packages of ``extras`` (``"tuning"``): a backend or extra that is not installed is
     one line on stderr, naming what to install or choose, and exit code 2 (:class:`SystemExit`), no traceback."""
-    import importlib
-
     try:
         importlib.import_module("keras_nmf").load()
         for extra in extras:

@@ -86,3 +86,38 @@ def test_no_code_outside_the_network_specs_keys_on_a_networks_name():
             ast.parse('jit = {"cnn": 0, "cnmf": 1}[arch] or arch == "cnn_1x1"'), set(ARCHITECTURES)
         )
     ) == [1, 1]
+
+
+def _imports_inside_functions(tree):
+    """The top-level module names that ``tree``'s functions import, with their lines."""
+    import ast
+
+    for function in ast.walk(tree):
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(function):
+                if isinstance(node, ast.Import):
+                    yield from ((alias.name.split(".")[0], node.lineno) for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    yield node.module.split(".")[0], node.lineno
+
+
+def test_imports_inside_functions_defer_only_a_backend_an_extra_or_keras():
+    """A function imports what is not always there or is slow to load: a backend, an extra, or a module of this
+    package that loads Keras (a command parses its flags first). The standard library and NumPy, always there and
+    quick, are imported at the top of the module."""
+    import ast
+    import sys
+
+    package = REPO_ROOT / "keras_nmf"
+    always_there = set(sys.stdlib_module_names) | {"numpy"}
+    deferred = sorted(
+        f"{path.relative_to(package)}:{line} imports {module}"
+        for path in package.rglob("*.py")
+        for module, line in _imports_inside_functions(ast.parse(path.read_text()))
+        if module in always_there
+    )
+    assert not deferred, f"imports inside functions of modules that are always there: {deferred}"
+    assert list(_imports_inside_functions(ast.parse("def f():\n    import numpy as np\n    import os.path"))) == [
+        ("numpy", 2),
+        ("os", 3),
+    ]

@@ -17,6 +17,9 @@ import os
 import platform
 import subprocess
 import sys
+import time
+
+import numpy as np
 
 #: The backends this benchmark can measure, and those it measures unless told (PyTorch: ``--backends torch``).
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -66,7 +69,6 @@ def iteration_matmuls_ms(patterns, size, filters, groups, iterations, repeats, j
 def measure(arch, batch=50, iterations=20, repeats=10, precision="float32", input_shape=(28, 28, 3)):
     """One architecture on the active backend, in this process: a dict of figures."""
     import keras
-    import numpy as np
 
     from keras_nmf.benchmarks.timing import median_ms
     from keras_nmf.training.config import TrainConfig, for_arch
@@ -118,10 +120,6 @@ def epoch_seconds(
     Returns:
         dict: seconds of the first and second epoch, of the evaluation, and images/s of the second epoch.
     """
-    import time
-
-    import numpy as np
-
     from keras_nmf.training.config import TrainConfig
     from keras_nmf.training.recipe import build_compiled_model, process_settings, resolve_jit
 

@@ -20,6 +20,8 @@ import platform
 import subprocess
 import sys
 
+import numpy as np
+
 FIGURE1_METHODS = ("approx", "autodiff")
 
 
@@ -82,7 +84,6 @@ def measure(
     ``profile_layers``: also time each NMF layer's forward against its
     iterations' matmuls (``nmf_layer_profile``; NMF networks only).
     """
-    import numpy as np
     import tensorflow as tf
 
     from keras_nmf.architectures import arch_family

@@ -8,6 +8,8 @@ host with several GPUs it measures the data-parallel step.
 import statistics
 import time
 
+import numpy as np
+
 
 def split_cpu(devices=2):
     """Splits the first physical CPU into ``devices`` logical devices (before TensorFlow starts)."""
@@ -27,7 +29,6 @@ def compare_step_times(arch="cnmf_1x1", batch=50, iterations=20, repeats=10, jit
     Returns ``{"arch", "batch", "replicas", "none_ms", "mirrored_ms", "mirrored_vs_none"}``.
     """
     import keras
-    import numpy as np
     import tensorflow as tf
 
     from keras_nmf.training.config import TrainConfig, for_arch

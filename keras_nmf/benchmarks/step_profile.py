@@ -22,6 +22,8 @@ import re
 import subprocess
 import sys
 
+import numpy as np
+
 from keras_nmf.ops.nmf import BACKWARD_SCOPE
 
 #: The op classes, in the order the tables list them.
@@ -157,7 +159,6 @@ def _tensorflow_events(folder):
 def _worker(spec):
     """In a subprocess on the backend of its environment: warm-up steps, then ``steps`` profiled ones."""
     import keras
-    import numpy as np
 
     from keras_nmf.training.config import TrainConfig, for_arch
     from keras_nmf.training.recipe import build_compiled_model, process_settings, resolve_jit

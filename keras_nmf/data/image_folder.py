@@ -9,6 +9,7 @@ import PIL.Image
 
 from keras_nmf.data.errors import DataError
 from keras_nmf.data.image_pack import PackedImage, is_image_pack, list_image_pack
+from keras_nmf.data.subsets import subset_indices
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
@@ -174,8 +175,6 @@ def load_image_folder(root, verbose=True, limit_train=None, limit_test=None, see
     source's arrays would keep). Returns ``(train, test, class_names)`` with
     ``train`` and ``test`` as ``(uint8 images, int64 labels)``.
     """
-    from keras_nmf.data.subsets import subset_indices
-
     train_paths, train_labels, classes = list_images(root, "train")
     test_paths, test_labels, _ = list_images(root, "test", classes)
     image_shape = _probe_shape(train_paths)

@@ -22,6 +22,7 @@ import zipfile
 import numpy as np
 
 from keras_nmf.data.errors import DataError
+from keras_nmf.files import atomic_save
 
 #: The file name ending that marks a pack (``data_dir`` names a pack file or an image folder).
 PACK_SUFFIX = ".npz"
@@ -77,8 +78,6 @@ def pack_image_folder(root, pack_path):
         DataError: ``pack_path`` does not end in ``.npz``, or the folder is not an image folder
             (the folder loader's own checks).
     """
-    from keras_nmf.files import atomic_save
-
     if not is_image_pack(pack_path):
         raise DataError(f"A pack file's name must end in {PACK_SUFFIX}: got {pack_path}.")
     arrays, classes = _split_arrays(root, "train")

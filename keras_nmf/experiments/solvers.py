@@ -15,6 +15,8 @@ import pathlib
 import statistics
 import time
 
+import numpy as np
+
 from keras_nmf.nmf_arguments import SOLVERS
 
 TOLERANCES = (1e-3, 1e-4, 1e-5, 1e-6)
@@ -53,7 +55,6 @@ def measure_solvers(
         reference_tolerance: the tolerance of the SQUAREM solve that stands for the fixed point.
     """
     import keras
-    import numpy as np
 
     from keras_nmf import backend
 

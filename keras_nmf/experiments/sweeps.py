@@ -14,6 +14,7 @@ import pathlib
 
 from keras_nmf.experiments.csv_rows import write_csv
 from keras_nmf.errors import MissingFileError
+from keras_nmf.files import read_json
 
 #: Metric columns, as :meth:`tuning.hypermodel.NMFHyperModel.fit` names them.
 METRIC_COLUMNS = (
@@ -41,8 +42,6 @@ def check_trial_files(project):
     Raises:
         RunFileError: naming the file and the fix.
     """
-    from keras_nmf.files import read_json
-
     project = pathlib.Path(project)
     if (project / "oracle.json").exists():
         read_json(

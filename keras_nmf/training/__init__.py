@@ -4,6 +4,8 @@ The configuration (:mod:`keras_nmf.training.config`) imports no Keras, so that a
 backend loads; everything else here is imported on first use.
 """
 
+import importlib
+
 from keras_nmf.training.config import TrainConfig
 from keras_nmf.training.flags import build_parser, parse_config
 
@@ -13,6 +15,4 @@ _LAZY = {"train": "keras_nmf.training.run", "MultiRateAdam": "keras_nmf.optimize
 def __getattr__(name):
     if name not in _LAZY:
         raise AttributeError(f"module 'keras_nmf.training' has no attribute {name!r}")
-    import importlib
-
     return getattr(importlib.import_module(_LAZY[name]), name)
