@@ -18,6 +18,7 @@ import numpy as np
 from keras_nmf.architectures import NETWORKS
 from keras_nmf.errors import PresetError, RunFileError
 from keras_nmf.files import atomic_save, atomic_write_json, atomic_write_text, read_json
+from keras_nmf.models.parameters import count_parameters
 
 #: Where the trained presets of the package lie, one directory each.
 BUILTIN = pathlib.Path(__file__).resolve().parent.parent / "presets"
@@ -119,8 +120,6 @@ def read_metadata(preset):
 def parameter_counts(network):
     """A preset's parameter counts: every number in its weights file, and the trained ones (the README's and the
     paper's count; the difference is BatchNorm's moving statistics)."""
-    from keras_nmf.models.parameters import count_parameters
-
     counts = count_parameters(network)
     return {"parameter_count": counts["total"], "trainable_parameter_count": counts["trainable"]}
 

@@ -17,6 +17,7 @@ import contextlib
 import keras
 
 from keras_nmf.architectures import network_spec
+from keras_nmf.data import load_dataset
 from keras_nmf.losses import CrossEntropyMSE
 from keras_nmf.models import ImageClassifier, PaperNetwork
 from keras_nmf.optimizers import MultiRateAdam
@@ -205,8 +206,6 @@ def network_arguments(model, nmf_chunk_elements=None):
 def load_run_data(data, optimisation):
     """The run's data, as its :class:`DataSettings` say, served as its :class:`OptimisationSettings` say (batch, seed,
     steps): :func:`keras_nmf.data.load_dataset` (the one mapping, for ``train()`` and the sweep)."""
-    from keras_nmf.data import load_dataset
-
     return load_dataset(
         name=data.dataset,
         data_dir=data.data_dir,
