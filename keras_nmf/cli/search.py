@@ -88,10 +88,11 @@ def parse_args(argv=None):
         parser.error("--val-split must be > 0: the objective is the accuracy on a held-out part of the training set.")
     if not math.isfinite(args.chief_timeout) or args.chief_timeout <= 0:
         parser.error(f"--chief-timeout must be a finite number of seconds > 0. Received: {args.chief_timeout}")
-    try:
-        prepare_output_dir(args.directory, flag="--directory")
-    except KerasNMFError as error:
-        parser.error(str(error))
+    if not args.dry_run:  # a dry run writes nothing, so it leaves no folder behind either
+        try:
+            prepare_output_dir(args.directory, flag="--directory")
+        except KerasNMFError as error:
+            parser.error(str(error))
     return args, recipe
 
 

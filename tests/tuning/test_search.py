@@ -114,6 +114,25 @@ def test_bad_group_choice_is_a_clear_error(tmp_path, capsys):
     assert "Received: nmf_groups=3" in capsys.readouterr().err
 
 
+def test_a_dry_run_lists_each_variant_its_size_and_cost_and_trains_nothing(tmp_path, capsys):
+    images = make_image_folder(tmp_path / "images", per_class=(4, 1))
+    flags = ["--data-dir", str(images), "--arch", "cnmf_1x1", "--iterations", "2", "--batch-size", "4"]
+    variants = ["--widths", "1", "--nmf-groups", "1", "--conv-groups", "1", "2"]
+    sweeps = tmp_path / "sweeps"
+    assert search.main([*flags, *variants, "--directory", str(sweeps), "--dry-run"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    header = lines.index(next(line for line in lines if line.split()[:3] == ["width", "nmf_g", "conv_g"]))
+    rows = [line.split() for line in lines[header + 1 : header + 3]]
+    assert [row[:3] for row in rows] == [["1", "1", "1"], ["1", "1", "2"]]
+    sizes = [int(row[3].replace(",", "")) for row in rows]
+    assert sizes[0] > sizes[1] > 0  # grouped 1x1 convolutions: fewer parameters
+    assert all(
+        int(row[3].replace(",", "")) == int(row[4].replace(",", "")) + int(row[5].replace(",", "")) for row in rows
+    )
+    assert lines[header + 3].startswith("2 variants: ~") and "min per epoch" in lines[header + 3]
+    assert not sweeps.exists()  # nothing trained, no search directory
+
+
 class _ChiefGone(grpc.RpcError):
     def code(self):
         return grpc.StatusCode.UNAVAILABLE
