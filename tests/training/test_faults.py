@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import pytest
 
+from keras_nmf.cli import train as train_cli
 from keras_nmf.training import TrainConfig, train
 from keras_nmf.errors import RunWriteError
 from tests.conftest import LOAD_RUN_LOCK_ALONE, REPO_ROOT
@@ -348,7 +349,7 @@ sys.exit(cli.main(argv))
 
 
 @pytest.mark.slow
-def test_a_disk_that_fills_while_the_weights_are_written_exits_4_without_a_crash(image_folder, tmp_path):
+def test_a_disk_that_fills_while_the_weights_are_written_exits_4_without_a_crash(image_folder, tmp_path, capsys):
     """On a real small tmpfs: the disk fills in the middle of epoch 2's weights file (h5py's writer used to leave
     that file open, print tracebacks and crash with a segfault at exit); then a disk full from the start (the lock
     file). Both end with exit 4, the message and nothing else."""
@@ -390,18 +391,13 @@ def test_a_disk_that_fills_while_the_weights_are_written_exits_4_without_a_crash
         with contextlib.suppress(OSError), open(disk / "filler-2", "wb", buffering=0) as handle:  # the rest of it
             while True:
                 handle.write(b"\0" * 65536)
-        result = subprocess.run(
-            [sys.executable, "-m", "keras_nmf.cli.train", *flags, "--logdir", str(disk / "new")],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert result.returncode == 4, result.stderr[-3000:]
+        capsys.readouterr()
+        code = train_cli.main([*flags, "--logdir", str(disk / "new")])  # refused before any file: in this process
+        stderr = capsys.readouterr().err
+        assert code == 4, stderr[-3000:]
         assert (
-            f"Could not write {disk / '.new.lock'}, the run's lock: the disk is full. Nothing was trained"
-            in result.stderr
-            and "Traceback" not in result.stderr
+            f"Could not write {disk / '.new.lock'}, the run's lock: the disk is full. Nothing was trained" in stderr
+            and "Traceback" not in stderr
         )
         assert not (disk / "new").exists()
     finally:
