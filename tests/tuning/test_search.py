@@ -124,11 +124,9 @@ def test_a_dry_run_lists_each_variant_its_size_and_cost_and_trains_nothing(tmp_p
     header = lines.index(next(line for line in lines if line.split()[:3] == ["width", "nmf_g", "conv_g"]))
     rows = [line.split() for line in lines[header + 1 : header + 3]]
     assert [row[:3] for row in rows] == [["1", "1", "1"], ["1", "1", "2"]]
-    sizes = [int(row[3].replace(",", "")) for row in rows]
-    assert sizes[0] > sizes[1] > 0  # grouped 1x1 convolutions: fewer parameters
-    assert all(
-        int(row[3].replace(",", "")) == int(row[4].replace(",", "")) + int(row[5].replace(",", "")) for row in rows
-    )
+    counts = [[int(value.replace(",", "")) for value in row[3:6]] for row in rows]  # total, NMF, CNN
+    assert counts[0][0] > counts[1][0] > 0  # grouped 1x1 convolutions: fewer parameters
+    assert all(total == nmf + cnn for total, nmf, cnn in counts)
     assert lines[header + 3].startswith("2 variants: ~") and "min per epoch" in lines[header + 3]
     assert not sweeps.exists()  # nothing trained, no search directory
 
