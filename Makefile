@@ -81,9 +81,11 @@ test: $(VENV)/.installed lint
 
 # (Their own pytest cache: two pytest sessions at once must not write one cache file.)
 OTHERS_PYTEST := -m pytest -q -o cache_dir=.pytest_cache/other-backends
+# PyTorch with one OpenMP thread: beside the TensorFlow suite's two workers a second thread waits more than it works
+# (its suite alone on the reference machine: 94 CPU-s with two threads, 64 with one, in the same wall time).
 test-other-backends: $(VENV)/.installed $(JAX_VENV)/.installed
 	KERAS_BACKEND=jax $(JAX_PY) $(OTHERS_PYTEST) $(JAX_PARALLEL) $(NO_TF_TESTS)
-	@if $(PY) -c "import torch" 2>/dev/null; then KERAS_BACKEND=torch $(PY) $(OTHERS_PYTEST) $(BACKEND_TESTS); \
+	@if $(PY) -c "import torch" 2>/dev/null; then OMP_NUM_THREADS=1 KERAS_BACKEND=torch $(PY) $(OTHERS_PYTEST) $(BACKEND_TESTS); \
 	  else echo "PyTorch is not installed: the PyTorch run of $(BACKEND_TESTS) is skipped."; fi
 
 # The formatter's layout and the linter's checks (pyproject.toml's [tool.ruff]): seconds, before the suites.

@@ -17,6 +17,7 @@ from keras_nmf.architectures import NETWORKS
 
 from keras_nmf.data.image_folder import list_images
 from keras_nmf.data.pipeline import load_arrays
+from keras_nmf.data.subsets import subset_indices
 from keras_nmf.experiments.records import without_machine_paths
 from keras_nmf.experiments.robustness import evaluate_robustness, prepare_images
 from keras_nmf.experiments.summary import paper_accuracy, schedule_text
@@ -44,14 +45,20 @@ def classifier_of_run(run_dir):
 SUBSET = {"limit_test": 1000, "seed": 0}
 
 
-def test_accuracy(classifier, data_dir, limit_test=None, seed=0, batch_size=100):
-    """``(accuracy, images)``: the classifier's predictions (centre crops) of the test images of ``data_dir``
-    (every one, or the seeded subset of ``limit_test``, as ``--limit-test``/``--seed`` select it)."""
+def correct_predictions(classifier, data_dir, limit_test=None, seed=0, batch_size=100):
+    """Whether the classifier's prediction (centre crop) of each test image of ``data_dir`` is its label, bool
+    (N,): every image in the folder's order, or the seeded subset of ``limit_test`` (as ``--limit-test``/``--seed``
+    select it)."""
     _, (images, labels), _ = load_arrays(
         data_dir=data_dir, verbose=False, limit_train=1, limit_test=limit_test, seed=seed
     )
-    predicted = np.argmax(classifier.predict(images, batch_size=batch_size, verbose=0), axis=-1)
-    return float(np.mean(predicted == labels)), len(labels)
+    return np.argmax(classifier.predict(images, batch_size=batch_size, verbose=0), axis=-1) == labels
+
+
+def subset_of(correct, limit_test, seed):
+    """The entries of every test image's ``correct`` that the seeded subset of ``limit_test`` keeps (the images
+    :func:`correct_predictions` with ``limit_test`` and ``seed`` scores, without predicting them again)."""
+    return correct[subset_indices(len(correct), limit_test, seed, "test")]
 
 
 #: The noise robustness a trained preset's card states: keras-nmf-robustness's perturbations (the authors' four) at
@@ -174,10 +181,11 @@ def write_trained_preset(run_dir, destination, data_dir, subset=SUBSET, noise=RO
     run_dir = pathlib.Path(run_dir)
     results = read_run_results(run_dir / "results.json")
     classifier = classifier_of_run(run_dir)
-    accuracy, count = test_accuracy(classifier, data_dir)
+    correct = correct_predictions(classifier, data_dir)
+    accuracy, count = float(np.mean(correct)), len(correct)
     subset = {**subset, "limit_test": min(subset["limit_test"], count)}  # a small test set: all of it
     noise = {**noise, "limit_test": min(noise["limit_test"], count)}
-    subset_accuracy, _ = test_accuracy(classifier, data_dir, **subset)
+    subset_accuracy = float(np.mean(subset_of(correct, **subset)))
     config = without_machine_paths(results["config"], run_dir.name)
     metadata = {
         "name": pathlib.Path(destination).name,
