@@ -1,5 +1,8 @@
 """Where things live: Keras's private modules are read in keras_nmf/backend/ only."""
 
+import ast
+import sys
+
 from tests.conftest import REPO_ROOT
 
 
@@ -20,8 +23,6 @@ UPPER_ROOMS = ("training", "experiments", "tuning", "cli", "benchmarks")
 
 
 def _imported_modules(path):
-    import ast
-
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module:
             yield node.module
@@ -44,7 +45,6 @@ def test_no_lower_room_imports_training_or_what_drives_it():
 def _keyed_on_a_network_name(tree, names):
     """The lines of ``tree`` that branch on a network's name: an equality test with one, a dict keyed by them, or a
     prefix or suffix test of a name. (Whether a name is among some (``in``) is a lookup, not a property.)"""
-    import ast
 
     def is_name(node):
         return isinstance(node, ast.Constant) and node.value in names
@@ -68,8 +68,6 @@ def _keyed_on_a_network_name(tree, names):
 
 
 def test_no_code_outside_the_network_specs_keys_on_a_networks_name():
-    import ast
-
     from keras_nmf.architectures import ARCHITECTURES
 
     package = REPO_ROOT / "keras_nmf"
@@ -90,8 +88,6 @@ def test_no_code_outside_the_network_specs_keys_on_a_networks_name():
 
 def _imports_inside_functions(tree):
     """The top-level module names that ``tree``'s functions import, with their lines."""
-    import ast
-
     for function in ast.walk(tree):
         if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for node in ast.walk(function):
@@ -106,9 +102,6 @@ def test_no_function_imports_the_standard_library_or_numpy():
     module of this package that loads Keras (a command parses its flags first). The standard library and NumPy,
     always there and quick, are imported at the top of the module. (Which package modules a function may defer is
     not checked here: that depends on whether they load Keras.)"""
-    import ast
-    import sys
-
     package = REPO_ROOT / "keras_nmf"
     always_there = set(sys.stdlib_module_names) | {"numpy"}
     deferred = sorted(
