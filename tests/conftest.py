@@ -79,26 +79,27 @@ def reference_code():
 #: measured in the suites of `make test`. Collected first, so that pytest-xdist hands them out first and the short
 #: files fill the workers at the end, instead of one long file running alone there. (xdist keeps this order only
 #: with --no-loadscope-reorder, which the Makefile passes: by default it hands out the files with the most tests
-#: first.) Only the order changes; no test depends on it. With ../shared/data/cifar10-jpeg beside the repository (as on
-#: CI) the presets' accuracy checks make tests/models/test_presets.py the longest file.
+#: first.) Only the order changes; no test depends on it. Measured with ../shared/data/cifar10-jpeg beside the
+#: repository, as on CI (the presets' accuracy checks need it).
 LONGEST_FIRST = (
-    "models/test_presets.py",
     "test_cross_backend.py",
     "training/test_distribute.py",
     "training/test_faults.py",
     "gpu/test_gpu_figure5_script.py",
-    "gpu/test_device_check_script.py",
-    "test_export.py",
-    "training/test_train_script.py",
-    "explain/test_command.py",
-    "training/test_saved_model_loads.py",
-    "tuning/test_search.py",
     "benchmarks/test_backprop_benchmark.py",
+    "training/test_saved_model_loads.py",
+    "models/test_presets.py",
+    "gpu/test_device_check_script.py",
     "benchmarks/test_step_benchmarks.py",
-    "benchmarks/test_reference_benchmark.py",
+    "training/test_train_script.py",
+    "tuning/test_search.py",
+    "test_export.py",
     "experiments/test_compare.py",
+    "explain/test_command.py",
     "test_quiet_import.py",
+    "experiments/test_solvers.py",
     "training/test_faults_kill.py",
+    "benchmarks/test_reference_benchmark.py",
     "experiments/test_grid_processes.py",
     "models/test_factory.py",
     "training/test_train_anywhere.py",
