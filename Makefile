@@ -59,14 +59,14 @@ $(JAX_VENV)/.installed: pyproject.toml
 train: $(VENV)/.installed
 	$(PY) scripts/train.py --arch cnmf_1x1 $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(TRAIN_ARGS)
 
-# pytest workers, each test file whole on one (module fixtures such as the cross-backend runs happen once). Two for
-# each suite: with the other backends' suites running beside the TensorFlow suite, the cores stay busy without a
-# third TensorFlow worker (clean-clone make test on the 2-core reference machine, one run each: 614 s and 1,116
-# CPU-seconds with two, 625 s and 1,159 with three; alone, before the suites ran side by side, three had been
-# faster: 506 s against 564 s). Files are handed out in the order tests/conftest.py sorts them (the longest first),
-# not in xdist's default order (the most tests first: --no-loadscope-reorder).
+# The TensorFlow suite's pytest workers, each test file whole on one (module fixtures such as the cross-backend runs
+# happen once): two, handed the files in the order tests/conftest.py sorts them (the longest first), not in xdist's
+# default order (the most tests first: --no-loadscope-reorder). The other backends' suites run beside it in one
+# process each: they are shorter, and stretched over more of the TensorFlow suite's time they fill the cores it
+# leaves idle towards its end instead of competing with its start (clean-clone make test with the CIFAR-10 copy
+# beside it, on the 2-core reference machine, one run each: 549 s and 1,051 CPU-seconds with one JAX process,
+# 581 s and 1,047 with two JAX workers; 629 s and 1,215 with three TensorFlow workers).
 PARALLEL := -n 2 --dist loadfile --no-loadscope-reorder
-JAX_PARALLEL := -n 2 --dist loadfile --no-loadscope-reorder
 
 # The other backends' part (the TensorFlow-free environment's install and suite, then the PyTorch suite) runs beside
 # the TensorFlow suite and prints its log after it: the two cores stay busy while one suite waits for its
@@ -84,7 +84,7 @@ OTHERS_PYTEST := -m pytest -q -o cache_dir=.pytest_cache/other-backends
 # PyTorch with one OpenMP thread: beside the TensorFlow suite's two workers a second thread waits more than it works
 # (its suite alone on the reference machine: 94 CPU-s with two threads, 64 with one, in the same wall time).
 test-other-backends: $(VENV)/.installed $(JAX_VENV)/.installed
-	KERAS_BACKEND=jax $(JAX_PY) $(OTHERS_PYTEST) $(JAX_PARALLEL) $(NO_TF_TESTS)
+	KERAS_BACKEND=jax $(JAX_PY) $(OTHERS_PYTEST) $(NO_TF_TESTS)
 	@if $(PY) -c "import torch" 2>/dev/null; then OMP_NUM_THREADS=1 KERAS_BACKEND=torch $(PY) $(OTHERS_PYTEST) $(BACKEND_TESTS); \
 	  else echo "PyTorch is not installed: the PyTorch run of $(BACKEND_TESTS) is skipped."; fi
 
