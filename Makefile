@@ -59,7 +59,7 @@ $(JAX_VENV)/.installed: pyproject.toml
 train: $(VENV)/.installed
 	$(PY) scripts/train.py --arch cnmf_1x1 $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(TRAIN_ARGS)
 
-# The TensorFlow suite's pytest workers, each test file whole on one (module fixtures such as the cross-backend runs
+# The TensorFlow suite's pytest workers, each test file whole on one (module fixtures such as a trained run
 # happen once): two, handed the files in the order tests/conftest.py sorts them (the longest first), not in xdist's
 # default order (the most tests first: --no-loadscope-reorder). The other backends' suites run beside it in one
 # process each: they are shorter, and stretched over more of the TensorFlow suite's time they fill the cores it
