@@ -140,14 +140,18 @@ SUBSET_IMAGES = None if BACKEND == "tensorflow" else 250
 NEAR_TIES = 2
 
 
+def _recorded_correct(metadata, data_dir):
+    """Whether the prediction a preset's metadata records for each test image of ``data_dir`` is its label."""
+    _, labels, _ = list_images(data_dir, "test", class_names=metadata["class_names"])
+    return decode_classes(metadata["test_predicted_classes"]) == np.asarray(labels)
+
+
 @pytest.mark.skipif(not CIFAR10_JPEG.is_dir(), reason="needs ../shared/data/cifar10-jpeg")
 @pytest.mark.skipif(BACKEND != "tensorflow", reason="reads files only: the same on every backend")
 @pytest.mark.parametrize("name", TRAINED)
 def test_a_trained_presets_recorded_predictions_score_what_its_metadata_states(name):
     stated = read_metadata(name)
-    predicted = decode_classes(stated["test_predicted_classes"])
-    _, labels, _ = list_images(CIFAR10_JPEG, "test", class_names=stated["class_names"])
-    correct = predicted == np.asarray(labels)
+    correct = _recorded_correct(stated, CIFAR10_JPEG)
     assert len(correct) == stated["test_images"] == 10_000
     assert correct.mean() == pytest.approx(stated["test_accuracy"], abs=1e-12)
     subset = stated["subset_test_accuracy"]
@@ -196,9 +200,8 @@ def test_a_finished_run_becomes_a_preset_that_scores_what_the_run_measured(tmp_p
         noise={"limit_test": 6, "seed": 0, "steps": 3},
     )
     assert metadata["test_accuracy"] == pytest.approx(results["test_accuracy"]) and metadata["test_images"] == 9
-    _, labels, _ = list_images(images, "test")
-    recorded = decode_classes(metadata["test_predicted_classes"])
-    assert len(recorded) == 9 and np.mean(recorded == np.asarray(labels)) == metadata["test_accuracy"]
+    correct = _recorded_correct(metadata, images)
+    assert len(correct) == 9 and np.mean(correct) == metadata["test_accuracy"]
     assert ImageClassifier.from_preset(tmp_path / "preset").network.get_config()["arch"] == "cnn"
     card = (tmp_path / "preset" / "README.md").read_text()
     assert "| holes_noise |" in card and f"{100 * metadata['test_accuracy']:.2f} %" in card
