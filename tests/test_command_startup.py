@@ -1,5 +1,6 @@
 """The commands parse their arguments before Keras and a backend are imported, so --help and usage errors come back
-at once; `import keras_nmf` anywhere else still loads and registers everything."""
+at once; `import keras_nmf` anywhere else still loads and registers everything (tested in the fresh process of
+tests/test_quiet_import.py, which checks that such an import writes nothing)."""
 
 import json
 import subprocess
@@ -69,22 +70,6 @@ def test_help_and_a_usage_error_import_no_backend(command):
 def test_only_the_packages_commands_defer_loading(argv0, command, monkeypatch):
     monkeypatch.setattr(sys, "argv", [argv0])
     assert keras_nmf._a_command_is_starting() is command
-
-
-def test_a_plain_import_loads_and_registers_everything():
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; sys.argv = ['my_script.py']; import keras_nmf, keras; "
-            "print(keras.saving.get_registered_object('keras_nmf>PaperAugmentation') is not None)",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO_ROOT,
-    )
-    assert result.stdout.strip().splitlines()[-1] == "True", result.stderr[-2000:]
 
 
 @pytest.mark.parametrize(

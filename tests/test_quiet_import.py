@@ -8,16 +8,6 @@ from keras_nmf._native_log import drop_noise
 from tests.backend import tensorflow_only
 
 
-def test_import_writes_nothing_to_stderr():
-    # oneDNN on, whatever this CPU's default: TensorFlow then prints its "oneDNN custom operations" notice on any
-    # x86 CPU, so the filter is exercised here and not only on CPUs where TensorFlow turns oneDNN on itself.
-    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1"}
-    result = subprocess.run(
-        [sys.executable, "-c", "import keras_nmf"], capture_output=True, text=True, timeout=300, env=env
-    )
-    assert result.returncode == 0 and result.stderr == "" and result.stdout == ""
-
-
 def test_only_the_known_start_up_lines_are_dropped():
     noise = (
         "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
@@ -31,12 +21,16 @@ def test_only_the_known_start_up_lines_are_dropped():
     assert drop_noise(noise + real) == real
 
 
-def test_a_run_starts_its_devices_and_seeds_without_native_noise():
-    """What train() does before its first TensorFlow op (the strategy, the seed) leaves stderr empty, on the
-    TensorFlow backend (the device context starts inside the filter) and on JAX beside an installed TensorFlow
-    (Keras imports it to seed tf.data)."""
+def test_an_import_and_a_runs_start_write_nothing_and_register_everything():
+    """``import keras_nmf`` from a user's script loads and registers the package's objects and writes nothing; nor does
+    what train() does before its first TensorFlow op (the strategy, the seed): on the TensorFlow backend (the device
+    context starts inside the filter) and on JAX beside an installed TensorFlow (Keras imports it to seed tf.data).
+    One fresh process per backend: each import of TensorFlow costs seconds of the suite."""
     script = (
+        "import sys\n"
+        "sys.argv = ['my_script.py']\n"  # a user's script: not one of the package's commands, which defer loading
         "import keras_nmf\nimport keras\n"
+        "assert keras.saving.get_registered_object('keras_nmf>PaperAugmentation') is not None, 'not registered'\n"
         "from keras_nmf.training.distribute import make_strategy\n"
         "from keras_nmf.training.recipe import process_settings\n"
         "make_strategy('none')\n"
@@ -44,9 +38,11 @@ def test_a_run_starts_its_devices_and_seeds_without_native_noise():
         "    keras.ops.convert_to_numpy(keras.ops.ones(2) + 1)\n"
     )
     for backend in ("tensorflow", "jax"):
-        env = {**os.environ, "KERAS_BACKEND": backend}
+        # oneDNN on, whatever this CPU's default: TensorFlow then prints its "oneDNN custom operations" notice on any
+        # x86 CPU, so the filter is exercised here and not only on CPUs where TensorFlow turns oneDNN on itself.
+        env = {**os.environ, "KERAS_BACKEND": backend, "TF_ENABLE_ONEDNN_OPTS": "1"}
         result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
-        assert result.returncode == 0 and result.stderr == "", (backend, result.stderr[-2000:])
+        assert (result.returncode, result.stdout, result.stderr) == (0, "", ""), (backend, result.stderr[-2000:])
 
 
 def test_a_missing_backend_names_keras_backend_and_the_extra():
