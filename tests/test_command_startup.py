@@ -189,8 +189,10 @@ for arguments in (["--help"], ["--directory", {str(tmp_path)!r}]):
     except SystemExit as stop:
         code = stop.code
     print("exit", code)
+print("heavy", sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r}))
 """
     result = _run_program(program)
     assert [line for line in result.stdout.splitlines() if line.startswith("exit")] == ["exit 0", "exit 2"]
     assert "usage:" in result.stdout and "pip install keras-tuner" in result.stderr
     assert "Traceback" not in result.stderr
+    assert "heavy []" in result.stdout  # the missing extra is found before a backend loads
