@@ -135,6 +135,8 @@ def test_a_trained_preset_loads_and_predicts(name):
 #: many (tests/test_cross_backend.py compares the networks themselves to 1e-5). Predicting every test image of the
 #: four presets took 153 s on TensorFlow, 306 s on JAX and 312 s on PyTorch on the 2-core reference machine.
 SUBSET_IMAGES = None if BACKEND == "tensorflow" else 250
+#: A batch size that divides both counts (1,000 and 250): one shape, so one compiled predict function per preset.
+PREDICT_BATCH = 125
 
 #: Predictions a backend may differ on from the recorded ones: near ties, decided by float32 rounding.
 NEAR_TIES = 2
@@ -165,7 +167,12 @@ def test_a_trained_preset_predicts_what_it_recorded_on_the_fixed_subset(name):
     stated = read_metadata(name)
     limit_test, seed = stated["subset_test_accuracy"]["limit_test"], stated["subset_test_accuracy"]["seed"]
     predicted, _ = predict_test_images(
-        ImageClassifier.from_preset(name), CIFAR10_JPEG, limit_test=limit_test, seed=seed, count=SUBSET_IMAGES
+        ImageClassifier.from_preset(name),
+        CIFAR10_JPEG,
+        limit_test=limit_test,
+        seed=seed,
+        count=SUBSET_IMAGES,
+        batch_size=PREDICT_BATCH,
     )
     recorded = subset_of(decode_classes(stated["test_predicted_classes"]), limit_test, seed)[: len(predicted)]
     assert len(predicted) == (SUBSET_IMAGES or limit_test)
