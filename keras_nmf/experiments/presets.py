@@ -262,9 +262,9 @@ It is a short budget: the paper trains up to 500 epochs. The test images are a J
 import keras_nmf
 
 classifier = keras_nmf.models.ImageClassifier.from_preset("{name}")
-probabilities = classifier.predict(images)        # uint8 (B, H, W, 3) in [0, 255]; other sizes are resized
-classifier.decode_predictions(probabilities, top_k=3)   # [[(class name, probability), ...], ...]
-network = classifier.network                      # the network alone, on 28x28 crops in [0, 1]
+probabilities = classifier.predict(images)  # uint8 (B, H, W, 3) in [0, 255]; other sizes are resized
+classifier.decode_predictions(probabilities, top_k=3)  # [[(class name, probability), ...], ...]
+network = classifier.network  # the network alone, on 28x28 crops in [0, 1]
 ```
 
 It takes pixel values in [0, 255] (uint8, or integers or floats of those values) and refuses a float batch in
