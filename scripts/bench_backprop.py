@@ -14,7 +14,12 @@ import json
 import pathlib
 
 from keras_nmf.benchmarks import backprop
+from keras_nmf.experiments.cli import positive_int
 from keras_nmf.files import atomic_write_text
+
+#: What a run measures: the full run, and the smoke run of --quick (--repeats replaces either's repeats).
+FULL = {"iterations": 20, "figure1_iterations": (5, 20, 50), "batch": 50, "repeats": 10}
+QUICK = {"iterations": 4, "figure1_iterations": (4,), "batch": 8, "repeats": 3, "jit": False}
 
 
 def print_table(report):
@@ -45,7 +50,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="bench_out", help="output directory")
     parser.add_argument(
-        "--quick", action="store_true", help="smoke run: batch 8, N = 4, 3 repeats unless --repeats, no XLA"
+        "--quick",
+        action="store_true",
+        help=f"smoke run: batch {QUICK['batch']}, N = {QUICK['iterations']}, {QUICK['repeats']} repeats, no XLA",
     )
     parser.add_argument(
         "--archs",
@@ -53,7 +60,11 @@ def main(argv=None):
         default=["cnn", "cnmf", "cnn_1x1", "cnmf_1x1"],
         choices=["cnn", "cnmf", "cnn_1x1", "cnmf_1x1"],
     )
-    parser.add_argument("--repeats", type=int, default=None, help="timed repeats of each figure (10; 3 with --quick)")
+    parser.add_argument(
+        "--repeats",
+        type=positive_int,
+        help=f"timed repeats of each figure (default {FULL['repeats']}; {QUICK['repeats']} with --quick)",
+    )
     parser.add_argument(
         "--precision",
         default="float32",
@@ -67,12 +78,9 @@ def main(argv=None):
     )
     parser.add_argument("--no-figure1", action="store_true", help="per-architecture figures only")
     args = parser.parse_args(argv)
-    if args.repeats is not None and args.repeats < 1:
-        parser.error(f"--repeats must be at least 1; received {args.repeats}.")
-    if args.quick:
-        settings = {"iterations": 4, "figure1_iterations": (4,), "batch": 8, "repeats": args.repeats or 3, "jit": False}
-    else:
-        settings = {"iterations": 20, "figure1_iterations": (5, 20, 50), "batch": 50, "repeats": args.repeats or 10}
+    settings = dict(QUICK if args.quick else FULL)
+    if args.repeats is not None:
+        settings["repeats"] = args.repeats
     if args.no_figure1:
         settings["figure1_iterations"] = ()
     report = backprop.run(archs=tuple(args.archs), precision=args.precision, tf32=args.tf32, **settings)

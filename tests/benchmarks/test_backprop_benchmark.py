@@ -29,5 +29,7 @@ def test_quick_mode_writes_json_and_png(tmp_path, capsys):
 def test_a_repeat_count_under_one_is_a_usage_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         load_script("scripts/bench_backprop.py").main(["--quick", "--repeats", "0", "--out", str(tmp_path / "out")])
-    assert stop.value.code == 2 and "--repeats must be at least 1; received 0" in capsys.readouterr().err
+    assert (
+        stop.value.code == 2 and "argument --repeats: must be an integer >= 1. Received: 0" in capsys.readouterr().err
+    )
     assert not (tmp_path / "out").exists()
