@@ -4,6 +4,7 @@ the order the files are handed out in."""
 import importlib.util
 import os
 import pathlib
+import runpy
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -18,6 +19,11 @@ XLA_TEST_FLAGS = (
     "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true --xla_cpu_use_fusion_emitters=false"
 )
 os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {XLA_TEST_FLAGS}".strip()
+# Without the imports that TensorFlow and Keras make of JAX, scikit-learn and matplotlib and that no test uses
+# (tests/startup/sitecustomize.py): in this process, and through PYTHONPATH in the processes the tests start.
+STARTUP_DIR = pathlib.Path(__file__).resolve().parent / "startup"
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(STARTUP_DIR), os.environ.get("PYTHONPATH")]))
+runpy.run_path(str(STARTUP_DIR / "sitecustomize.py"))
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
