@@ -22,7 +22,8 @@ os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {XLA_TEST_FLAGS}".
 # Without the imports that TensorFlow and Keras make of JAX, scikit-learn and matplotlib and that no test uses
 # (tests/startup/sitecustomize.py): in this process, and through PYTHONPATH in the processes the tests start.
 STARTUP_DIR = pathlib.Path(__file__).resolve().parent / "startup"
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(STARTUP_DIR), os.environ.get("PYTHONPATH")]))
+if str(STARTUP_DIR) not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(STARTUP_DIR), os.environ.get("PYTHONPATH")]))
 runpy.run_path(str(STARTUP_DIR / "sitecustomize.py"))
 
 import keras  # noqa: E402
