@@ -1,12 +1,12 @@
-"""Test processes leave out three imports that TensorFlow and Keras make when they are imported and that no test
-uses.
+"""Test processes leave out the imports of three libraries that TensorFlow and Keras make when they are imported
+and that no test uses.
 
 Where JAX, scikit-learn and matplotlib are installed, as in the development environment, ``import tensorflow``
-imports all three: JAX for tf.lite's JAX converter and Keras's Orbax checkpoint callback, scikit-learn for Keras's scikit-learn wrappers and matplotlib's
-pyplot for Keras's image galleries. They took 1.9 of the 5.6 CPU-seconds of ``import tensorflow, keras`` on the
-2-core reference machine, in each of the test suite's TensorFlow processes. Each of these imports is wrapped in
-``try``/``except ImportError`` in the module that makes it, which then leaves its feature off. keras_nmf uses
-none of these features.
+imports all three: JAX for tf.lite's JAX converter and Keras's Orbax checkpoint callback, scikit-learn for Keras's
+scikit-learn wrappers, and matplotlib for Keras's image galleries. Leaving them out, ``import tensorflow, keras``
+took 3.3 instead of 5.3 CPU-seconds on the 2-core reference machine beside a training on its other core (4.3
+instead of 7.4 with a test suite running beside as well), in each of the test suite's TensorFlow processes. Each of these imports is wrapped in ``try``/``except
+ImportError`` in the module that makes it, which then leaves its feature off. keras_nmf uses none of these features.
 
 Only these importing modules are refused. keras_nmf's own plots, the explain command and the JAX backend import
 the same libraries as usual.
@@ -38,8 +38,9 @@ class UnusedImportRefuser:
 
     def find_spec(self, name, path=None, target=None):
         importers = DEFERRED.get(name)
-        if importers and _importing_module() in importers:
-            raise ImportError(f"{name} is left out of test processes when {_importing_module()} imports it")
+        importer = _importing_module() if importers else None
+        if importer in (importers or ()):
+            raise ImportError(f"{name} is left out of test processes when {importer} imports it")
         return None
 
 
