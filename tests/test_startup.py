@@ -32,8 +32,9 @@ def test_a_listed_importer_is_refused_its_library_and_every_other_import_is_left
 )
 def test_each_listed_importer_exists_and_imports_its_library(library, importer):
     """A new TensorFlow or Keras that moves one of these imports fails here, not silently slows the suite."""
-    if importlib.util.find_spec(importer.split(".")[0]) is None:
-        pytest.skip(f"{importer.split('.')[0]} is not installed here")
+    package = importer.split(".")[0]
+    if importlib.util.find_spec(package) is None:
+        pytest.skip(f"{package} is not installed here")
     spec = importlib.util.find_spec(importer)
     assert spec is not None, f"{importer} no longer exists"
     source = pathlib.Path(spec.origin).read_text()

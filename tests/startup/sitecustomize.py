@@ -4,9 +4,10 @@ and that no test uses.
 Where JAX, scikit-learn and matplotlib are installed, as in the development environment, ``import tensorflow``
 imports all three: JAX for tf.lite's JAX converter and Keras's Orbax checkpoint callback, scikit-learn for Keras's
 scikit-learn wrappers, and matplotlib for Keras's image galleries. Leaving them out, ``import tensorflow, keras``
-took 3.3 instead of 5.3 CPU-seconds on the 2-core reference machine beside a training on its other core (4.3
-instead of 7.4 with a test suite running beside as well), in each of the test suite's TensorFlow processes. Each of these imports is wrapped in ``try``/``except
-ImportError`` in the module that makes it, which then leaves its feature off. keras_nmf uses none of these features.
+took 3.3 instead of 5.3 CPU-seconds on the 2-core reference machine beside a training on its other core (4.3 instead
+of 7.4 with a test suite running beside as well), in each of the test suite's TensorFlow processes. Each of these
+imports is wrapped in ``try``/``except ImportError`` in the module that makes it, which then leaves its feature off.
+keras_nmf uses none of these features.
 
 Only these importing modules are refused. keras_nmf's own plots, the explain command and the JAX backend import
 the same libraries as usual.
@@ -38,9 +39,10 @@ class UnusedImportRefuser:
 
     def find_spec(self, name, path=None, target=None):
         importers = DEFERRED.get(name)
-        importer = _importing_module() if importers else None
-        if importer in (importers or ()):
-            raise ImportError(f"{name} is left out of test processes when {importer} imports it")
+        if importers:  # (only then the frames are looked at: this runs for every import of the process)
+            importer = _importing_module()
+            if importer in importers:
+                raise ImportError(f"{name} is left out of test processes when {importer} imports it")
         return None
 
 
